@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// Builds dist/: the Node library + CLI + bench + reference script (ESM, dependencies external) and the
+// browser library (everything bundled, WGSL inlined). `--types` also emits the .d.ts files.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = new Set(process.argv.slice(2));
+const common = { bundle: true, format: 'esm', target: 'es2022', loader: { '.wgsl': 'text' }, logLevel: args.has('--quiet') ? 'warning' : 'info', absWorkingDir: root, sourcemap: true };
+
+await Promise.all([
+  build({
+    ...common,
+    platform: 'node',
+    packages: 'external',
+    entryPoints: { node: 'src/node.ts', cli: 'src/cli.ts', bench: 'bench/bench.ts', 'make-reference': 'scripts/make-reference.ts' },
+    outdir: 'dist',
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+  }),
+  build({ ...common, platform: 'browser', entryPoints: { browser: 'src/browser.ts' }, outdir: 'dist' }),
+]);
+if (args.has('--types')) {
+  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+}

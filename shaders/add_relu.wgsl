@@ -1,0 +1,23 @@
+// Standalone residual add (+ ReLU) for plans where a conv epilogue cannot take the add:
+// out = max(a + b, 0), elementwise, vec4 when the size allows.
+
+struct Params { batch: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> a: array<${T}>;
+@group(0) @binding(2) var<storage, read_write> b: array<${T}>;
+@group(0) @binding(3) var<storage, read_write> output: array<${T}>;
+
+const PER_IMAGE = ${PER_IMAGE}u; // elements of one image, in units of T
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = gid.x + gid.y * groups.x * 64u;
+  if (i >= params.batch * PER_IMAGE) {
+    return;
+  }
+  var v = a[i] + b[i];
+#if ${RELU}
+  v = max(v, ${T}(0.0));
+#endif
+  output[i] = v;
+}

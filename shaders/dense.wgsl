@@ -1,0 +1,44 @@
+// Fully connected layer y = x W + b (+ ReLU), W packed [IN][NV] as vec4 along the outputs.
+// One workgroup per (image, 4 outputs): its invocations split the IN inputs, then reduce in workgroup memory.
+
+struct Params { batch: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> input: array<f32>;
+@group(0) @binding(2) var<storage, read> weights: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> output: array<f32>;
+
+const IN = ${IN}u;
+const OUT = ${OUT}u;
+const NV = ${NV}u;
+const WG = 64u;
+
+var<workgroup> partial: array<vec4<f32>, WG>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+  let n4 = wid.x;
+  let n = wid.y;
+  var sum = vec4<f32>(0.0);
+  for (var k = li; k < IN; k += WG) {
+    sum = fma(vec4<f32>(input[n * IN + k]), weights[k * NV + n4], sum);
+  }
+  partial[li] = sum;
+  workgroupBarrier();
+  for (var s = WG / 2u; s > 0u; s >>= 1u) {
+    if (li < s) {
+      partial[li] += partial[li + s];
+    }
+    workgroupBarrier();
+  }
+  if (li < 4u) {
+    let c = n4 * 4u + li;
+    if (c < OUT) {
+      var v = partial[0][li] + bias[n4][li];
+#if ${RELU}
+      v = max(v, 0.0);
+#endif
+      output[n * OUT + c] = v;
+    }
+  }
+}

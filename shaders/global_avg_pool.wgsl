@@ -1,0 +1,24 @@
+// Global average pooling: NHWC [N, H, W, C] -> [N, C], one invocation per (image, channel group).
+
+struct Params { batch: u32 }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> input: array<${T}>;
+@group(0) @binding(2) var<storage, read_write> output: array<${T}>;
+
+const C = ${CV}u; // channels, in units of T
+const HW = ${HW}u;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let i = gid.x;
+  if (i >= params.batch * C) {
+    return;
+  }
+  let n = i / C;
+  let c = i % C;
+  var sum = ${T}(0.0);
+  for (var p = 0u; p < HW; p++) {
+    sum += input[(n * HW + p) * C + c];
+  }
+  output[i] = sum / f32(HW);
+}

@@ -1,0 +1,294 @@
+/**
+ * TF.js layers format (model.json + binary shards) -> graph IR.
+ * Supports the layers a Keras ResNet uses: InputLayer, ZeroPadding2D, Conv2D, BatchNormalization,
+ * Activation / ReLU, MaxPooling2D, Add, GlobalAveragePooling2D, Dense (+ softmax). Anything else, or
+ * an option of these layers the engine does not implement, is an error naming the layer.
+ */
+import { ModelFormatError } from '../errors.js';
+import { GraphBuilder, GraphError, samePadding, type Graph, type Pads } from '../graph/ir.js';
+import { checkRelativePath, type FileSource } from './source.js';
+
+export interface LoadProgress {
+  /** Bytes of model files read so far, and the total expected (known once model.json is parsed). */
+  loadedBytes: number;
+  totalBytes: number;
+}
+
+interface WeightSpec { name: string; shape: number[]; dtype: string; quantization?: unknown }
+interface WeightGroup { paths: string[]; weights: WeightSpec[] }
+interface KerasLayer { class_name: string; name?: string; config: Record<string, any>; inbound_nodes?: unknown }
+
+const DTYPE_BYTES: Record<string, number> = { float32: 4 };
+
+/** Parses model.json, reads and checks every shard, and builds the (unoptimized) graph. */
+export async function loadTfjsLayersModel(
+  source: FileSource,
+  modelPath = 'model.json',
+  onProgress?: (p: LoadProgress) => void,
+): Promise<Graph> {
+  const where = source.describe(modelPath);
+  const text = new TextDecoder().decode(await source.read(modelPath));
+  let json: any;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ModelFormatError(`${where}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+  }
+  if (typeof json !== 'object' || json === null) throw new ModelFormatError(`${where}: expected a JSON object`);
+  const topology = json.modelTopology;
+  const config = topology?.model_config ?? topology;
+  if (!config || typeof config !== 'object') throw new ModelFormatError(`${where}: no modelTopology (is this a TF.js layers model.json?)`);
+  if (config.class_name !== 'Model' && config.class_name !== 'Functional') {
+    throw new ModelFormatError(`${where}: model class ${JSON.stringify(config.class_name)} is not supported (expected a functional Keras Model)`);
+  }
+  const layers: KerasLayer[] = config.config?.layers;
+  if (!Array.isArray(layers) || layers.length === 0) throw new ModelFormatError(`${where}: modelTopology has no layers`);
+  const groups: WeightGroup[] = json.weightsManifest;
+  if (!Array.isArray(groups)) throw new ModelFormatError(`${where}: no weightsManifest`);
+
+  const weights = await readWeights(source, where, groups, onProgress);
+  try {
+    return buildGraph(where, config.config, layers, weights);
+  } catch (err) {
+    if (err instanceof GraphError) throw new ModelFormatError(`${where}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+async function readWeights(source: FileSource, where: string, groups: WeightGroup[], onProgress?: (p: LoadProgress) => void): Promise<Map<string, Float32Array>> {
+  // Expected bytes per group, from the manifest.
+  const expected = groups.map((group, g) => {
+    if (!Array.isArray(group?.paths) || !Array.isArray(group.weights)) throw new ModelFormatError(`${where}: weightsManifest[${g}] needs "paths" and "weights" arrays`);
+    let bytes = 0;
+    for (const w of group.weights) {
+      const per = DTYPE_BYTES[w.dtype];
+      if (!per) throw new ModelFormatError(`${where}: weight ${w.name} has dtype ${w.dtype}; only float32 is supported`);
+      if (w.quantization) throw new ModelFormatError(`${where}: weight ${w.name} is quantized; only unquantized float32 weights are supported`);
+      if (!Array.isArray(w.shape) || w.shape.some((d) => !(Number.isInteger(d) && d >= 0))) throw new ModelFormatError(`${where}: weight ${w.name} has a bad shape ${JSON.stringify(w.shape)}`);
+      bytes += w.shape.reduce((a, b) => a * b, 1) * per;
+    }
+    for (const p of group.paths) checkRelativePath(p, where);
+    return bytes;
+  });
+  const totalBytes = expected.reduce((a, b) => a + b, 0);
+  let loadedBytes = 0;
+  onProgress?.({ loadedBytes, totalBytes });
+
+  const out = new Map<string, Float32Array>();
+  await Promise.all(groups.map(async (group, g) => {
+    const shards = await Promise.all(group.paths.map((p) => source.read(p, (delta) => {
+      loadedBytes += delta;
+      onProgress?.({ loadedBytes, totalBytes });
+    })));
+    const size = shards.reduce((a, s) => a + s.length, 0);
+    if (size !== expected[g]) {
+      const detail = group.paths.map((p, i) => `${p}: ${shards[i]!.length}`).join(', ');
+      throw new ModelFormatError(`${where}: weight group ${g + 1} is ${size} bytes on disk but its manifest describes ${expected[g]} bytes (${detail}); a shard is truncated, too long or from another model`);
+    }
+    const data = new Uint8Array(size);
+    let at = 0;
+    for (const s of shards) { data.set(s, at); at += s.length; }
+    let offset = 0;
+    for (const w of group.weights) {
+      const n = w.shape.reduce((a, b) => a * b, 1);
+      if (out.has(w.name)) throw new ModelFormatError(`${where}: weight ${w.name} appears twice in the manifest`);
+      out.set(w.name, new Float32Array(data.buffer.slice(offset, offset + n * 4)));
+      offset += n * 4;
+    }
+  }));
+  return out;
+}
+
+function pair(v: unknown, what: string): [number, number] {
+  const a = Array.isArray(v) ? v : [v, v];
+  if (a.length !== 2 || !a.every((x) => Number.isInteger(x) && x >= 0)) throw new GraphError(`${what} ${JSON.stringify(v)} is not a pair of integers`);
+  return [a[0], a[1]];
+}
+
+function buildGraph(where: string, modelConfig: any, layers: KerasLayer[], weights: Map<string, Float32Array>): Graph {
+  const inputs = modelConfig.input_layers;
+  const outputs = modelConfig.output_layers;
+  if (!Array.isArray(inputs) || inputs.length !== 1 || !Array.isArray(outputs) || outputs.length !== 1) {
+    throw new GraphError(`the model must have exactly one input and one output layer (found ${JSON.stringify(inputs)} -> ${JSON.stringify(outputs)})`);
+  }
+  const used = new Set<string>();
+  const take = (layer: string, param: string, shape: number[]): Float32Array => {
+    const name = `${layer}/${param}`;
+    const w = weights.get(name);
+    if (!w) throw new GraphError(`layer ${layer}: tensor ${name} is not in the weights manifest`);
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (w.length !== n) throw new GraphError(`layer ${layer}: tensor ${name} holds ${w.length} values, expected shape [${shape}] (${n})`);
+    used.add(name);
+    return w;
+  };
+
+  let builder: GraphBuilder | undefined;
+  const tensorOf = new Map<string, string>();
+  for (const [i, layer] of layers.entries()) {
+    const name: string = layer.config?.name ?? layer.name;
+    const cls = layer.class_name;
+    const cfg = layer.config ?? {};
+    if (typeof name !== 'string') throw new GraphError(`layers[${i}] has no name`);
+    const ctx = `layer ${name} (${cls})`;
+    if (cls === 'InputLayer') {
+      const shape = cfg.batch_input_shape ?? cfg.batch_shape;
+      if (!Array.isArray(shape) || shape.length !== 4 || !shape.slice(1).every((d: unknown) => Number.isInteger(d))) {
+        throw new GraphError(`${ctx}: input shape ${JSON.stringify(shape)} must be [batch, height, width, channels] with fixed sizes`);
+      }
+      builder = new GraphBuilder(modelConfig.name ?? 'model', name, [shape[1], shape[2], shape[3]]);
+      tensorOf.set(name, name);
+      continue;
+    }
+    if (!builder) throw new GraphError(`${ctx} comes before the InputLayer`);
+    const b = builder;
+    const inbound = parseInbound(layer, ctx).map((src) => {
+      const t = tensorOf.get(src);
+      if (!t) throw new GraphError(`${ctx}: input ${src} is not defined before it`);
+      return t;
+    });
+    const one = (): string => {
+      if (inbound.length !== 1) throw new GraphError(`${ctx}: expected one input, found ${inbound.length}`);
+      return inbound[0]!;
+    };
+    if (cfg.data_format && cfg.data_format !== 'channels_last') throw new GraphError(`${ctx}: data_format ${cfg.data_format} is not supported (channels_last only)`);
+    const activation = (t: string, act: string | undefined): string => {
+      if (!act || act === 'linear') return t;
+      if (act === 'relu') return b.relu(`${name}/relu`, t);
+      if (act === 'softmax') return b.softmax(`${name}/softmax`, t);
+      throw new GraphError(`${ctx}: activation ${act} is not supported (linear, relu, softmax)`);
+    };
+    let out: string;
+    switch (cls) {
+      case 'ZeroPadding2D': {
+        const p = cfg.padding;
+        let pads: Pads;
+        if (Number.isInteger(p)) pads = [p, p, p, p];
+        else if (Array.isArray(p) && p.length === 2 && p.every(Number.isInteger)) pads = [p[0], p[1], p[0], p[1]];
+        else if (Array.isArray(p) && p.length === 2 && p.every((x: unknown) => Array.isArray(x) && x.length === 2)) pads = [p[0][0], p[1][0], p[0][1], p[1][1]];
+        else throw new GraphError(`${ctx}: padding ${JSON.stringify(p)} not understood`);
+        out = b.pad(name, one(), pads);
+        break;
+      }
+      case 'Conv2D': {
+        const x = one();
+        const [h, w, cin] = b.shape(x);
+        const [kh, kw] = pair(cfg.kernel_size, `${ctx}: kernel_size`);
+        const strides = pair(cfg.strides ?? [1, 1], `${ctx}: strides`);
+        const dilation = pair(cfg.dilation_rate ?? [1, 1], `${ctx}: dilation_rate`);
+        if (dilation[0] !== 1 || dilation[1] !== 1) throw new GraphError(`${ctx}: dilation_rate ${dilation} is not supported`);
+        if ((cfg.groups ?? 1) !== 1) throw new GraphError(`${ctx}: grouped convolution is not supported`);
+        const filters = cfg.filters;
+        if (!(Number.isInteger(filters) && filters > 0)) throw new GraphError(`${ctx}: filters ${filters} must be a positive integer`);
+        let pads: Pads = [0, 0, 0, 0];
+        if (cfg.padding === 'same') {
+          const [t, bt] = samePadding(h, kh, strides[0]);
+          const [l, r] = samePadding(w, kw, strides[1]);
+          pads = [t, l, bt, r];
+        } else if (cfg.padding !== 'valid') {
+          throw new GraphError(`${ctx}: padding ${JSON.stringify(cfg.padding)} is not supported (valid, same)`);
+        }
+        out = b.conv2d(name, x, {
+          weights: take(name, 'kernel', [kh, kw, cin, filters]),
+          bias: cfg.use_bias === false ? undefined : take(name, 'bias', [filters]),
+          kernel: [kh, kw], filters, strides, pads,
+        });
+        out = activation(out, cfg.activation);
+        break;
+      }
+      case 'BatchNormalization': {
+        const x = one();
+        const c = b.shape(x)[2];
+        const axis = Array.isArray(cfg.axis) ? cfg.axis : [cfg.axis ?? -1];
+        if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== 3)) throw new GraphError(`${ctx}: axis ${JSON.stringify(cfg.axis)} is not supported (channels axis only)`);
+        const epsilon = cfg.epsilon ?? 0.001;
+        out = b.batchNorm(name, x, {
+          gamma: cfg.scale === false ? undefined : take(name, 'gamma', [c]),
+          beta: cfg.center === false ? undefined : take(name, 'beta', [c]),
+          mean: take(name, 'moving_mean', [c]),
+          variance: take(name, 'moving_variance', [c]),
+          epsilon,
+        });
+        break;
+      }
+      case 'Activation':
+        out = one();
+        if (cfg.activation === 'linear') break;
+        if (cfg.activation === 'relu') out = b.relu(name, out);
+        else if (cfg.activation === 'softmax') out = b.softmax(name, out);
+        else throw new GraphError(`${ctx}: activation ${cfg.activation} is not supported (linear, relu, softmax)`);
+        break;
+      case 'ReLU':
+        if ((cfg.max_value ?? null) !== null || (cfg.negative_slope ?? 0) !== 0 || (cfg.threshold ?? 0) !== 0) throw new GraphError(`${ctx}: only plain ReLU is supported`);
+        out = b.relu(name, one());
+        break;
+      case 'MaxPooling2D': {
+        const x = one();
+        const [h, w] = b.shape(x);
+        const size = pair(cfg.pool_size ?? [2, 2], `${ctx}: pool_size`);
+        const strides = pair(cfg.strides ?? size, `${ctx}: strides`);
+        let pads: Pads = [0, 0, 0, 0];
+        if (cfg.padding === 'same') {
+          const [t, bt] = samePadding(h, size[0], strides[0]);
+          const [l, r] = samePadding(w, size[1], strides[1]);
+          pads = [t, l, bt, r];
+        } else if ((cfg.padding ?? 'valid') !== 'valid') {
+          throw new GraphError(`${ctx}: padding ${JSON.stringify(cfg.padding)} is not supported (valid, same)`);
+        }
+        out = b.maxPool(name, x, { size, strides, pads, padValue: 'ignore' });
+        break;
+      }
+      case 'Add': {
+        if (inbound.length !== 2) throw new GraphError(`${ctx}: Add of ${inbound.length} inputs is not supported (2 only)`);
+        out = b.addTensors(name, inbound[0]!, inbound[1]!);
+        break;
+      }
+      case 'GlobalAveragePooling2D':
+        if (cfg.keepdims) throw new GraphError(`${ctx}: keepdims is not supported`);
+        out = b.globalAvgPool(name, one());
+        break;
+      case 'Dense': {
+        const x = one();
+        const s = b.shape(x);
+        if (s[0] !== 1 || s[1] !== 1) throw new GraphError(`${ctx}: input [${s}] must be a vector (put a pooling or Flatten layer before it)`);
+        const units = cfg.units;
+        out = b.dense(name, x, {
+          weights: take(name, 'kernel', [s[2], units]),
+          bias: cfg.use_bias === false ? undefined : take(name, 'bias', [units]),
+          units,
+        });
+        out = activation(out, cfg.activation);
+        break;
+      }
+      case 'Flatten':
+      case 'Dropout': {
+        const x = one();
+        const s = b.shape(x);
+        if (cls === 'Flatten' && (s[0] !== 1 || s[1] !== 1)) throw new GraphError(`${ctx}: Flatten of [${s}] is only supported for 1x1 inputs`);
+        out = x;
+        break;
+      }
+      default:
+        throw new GraphError(`${ctx}: layer class ${cls} is not supported`);
+    }
+    tensorOf.set(name, out);
+  }
+  if (!builder) throw new GraphError('no InputLayer');
+  const outName = outputs[0]?.[0];
+  const output = tensorOf.get(outName);
+  if (!output) throw new GraphError(`output layer ${outName} is not defined`);
+  const unused = [...weights.keys()].filter((k) => !used.has(k));
+  if (unused.length) throw new GraphError(`the manifest holds tensors no layer uses: ${unused.slice(0, 5).join(', ')}${unused.length > 5 ? ', ...' : ''}`);
+  return builder.finish(output);
+}
+
+function parseInbound(layer: KerasLayer, ctx: string): string[] {
+  const nodes = layer.inbound_nodes;
+  if (!Array.isArray(nodes) || nodes.length !== 1 || !Array.isArray(nodes[0])) {
+    throw new GraphError(`${ctx}: inbound_nodes ${JSON.stringify(nodes)?.slice(0, 80)} not understood (a layer must be called exactly once, Keras 2 format)`);
+  }
+  return (nodes[0] as unknown[]).map((entry) => {
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string') throw new GraphError(`${ctx}: inbound entry ${JSON.stringify(entry)} not understood`);
+    if ((entry[1] ?? 0) !== 0 || (entry[2] ?? 0) !== 0) throw new GraphError(`${ctx}: shared layers are not supported (${entry[0]} node ${entry[1]})`);
+    return entry[0];
+  });
+}

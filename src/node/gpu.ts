@@ -1,0 +1,57 @@
+/**
+ * WebGPU in Node through Dawn (npm `webgpu`). One Dawn instance per process, created on first use and
+ * released when the last device handed out is released, so the process can exit.
+ */
+import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GPUUnavailableError } from '../errors.js';
+import { requestDevice } from '../runtime/device.js';
+
+let dawn: GPU | undefined;
+let users = 0;
+
+async function nodeGPU(): Promise<GPU> {
+  if (dawn) return dawn;
+  if (!process.env.XDG_RUNTIME_DIR) {
+    // Mesa's Vulkan drivers want a private runtime folder; give them one rather than a warning.
+    const dir = join(tmpdir(), `xdg-runtime-${process.getuid?.() ?? 'user'}`);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    process.env.XDG_RUNTIME_DIR = dir;
+  }
+  let mod: typeof import('webgpu');
+  try {
+    mod = await import('webgpu');
+  } catch (err) {
+    throw new GPUUnavailableError(`cannot load Dawn (npm package "webgpu"): ${(err as Error).message}`, { cause: err });
+  }
+  Object.assign(globalThis, mod.globals);
+  dawn = mod.create([]) as unknown as GPU;
+  return dawn;
+}
+
+/** A device on the best adapter Node can see; `release()` when done. */
+export async function acquireNodeDevice(): Promise<{ adapter: GPUAdapter; device: GPUDevice; release: () => void }> {
+  const gpu = await nodeGPU();
+  let result;
+  try {
+    result = await requestDevice(gpu);
+  } catch (err) {
+    if (users === 0) dawn = undefined;
+    if (err instanceof GPUUnavailableError) {
+      throw new GPUUnavailableError(`${err.message}. On Linux without a GPU, run \`npm run setup\` (installs Mesa's lavapipe Vulkan driver).`);
+    }
+    throw err;
+  }
+  users++;
+  let released = false;
+  return {
+    ...result,
+    release() {
+      if (released) return;
+      released = true;
+      result.device.destroy();
+      if (--users === 0) dawn = undefined;
+    },
+  };
+}

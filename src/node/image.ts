@@ -1,0 +1,28 @@
+import sharp from 'sharp';
+import { InputError } from '../errors.js';
+import type { RawImage } from '../preprocess/preprocess.js';
+
+/** Largest image the Node decoder accepts, in pixels (about 16k x 16k); larger files are refused before decoding. */
+export const MAX_IMAGE_PIXELS = 268_402_689;
+
+/** Decodes a JPEG, PNG, WebP, GIF, TIFF or AVIF file (path or bytes) into 8-bit pixels, EXIF orientation applied. */
+export async function decodeImage(source: string | Uint8Array): Promise<RawImage> {
+  const name = typeof source === 'string' ? source : `image buffer (${source.length} bytes)`;
+  if (typeof source !== 'string' && source.length === 0) throw new InputError(`${name}: empty, not an image`);
+  try {
+    const { data, info } = await sharp(source, { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'error' })
+      .rotate()
+      .toColourspace('srgb')
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true });
+    const channels = info.channels;
+    if (channels !== 1 && channels !== 2 && channels !== 3 && channels !== 4) {
+      throw new InputError(`${name}: decoded to ${channels} channels, expected 1 to 4`);
+    }
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels };
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new InputError(`${name}: cannot decode image: ${reason}`, { cause: err });
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Image -> input tensor, on the CPU: RGB, resize so the shorter side is `resizeTo` (antialiased bilinear,
+ * the triangle filter PIL and torchvision use), center crop `cropTo`, then per-channel normalization.
+ * Only the cropped window of the resized image is ever computed.
+ */
+
+/** Decoded pixels: 8-bit, interleaved, 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA) channels. */
+export interface RawImage {
+  data: Uint8Array | Uint8ClampedArray;
+  width: number;
+  height: number;
+  channels: 1 | 2 | 3 | 4;
+}
+
+/** How a model wants its input. `value = (pixel * scale - mean[c]) / std[c]`, channels in `order`. */
+export interface Preprocessing {
+  resizeTo: number;
+  cropTo: number;
+  order: 'RGB' | 'BGR';
+  scale: number;
+  mean: [number, number, number];
+  std: [number, number, number];
+}
+
+/** Keras "caffe" style, what the Keras ResNet-50 was trained with: BGR, mean subtracted, no scaling. */
+export const CAFFE_PREPROCESSING: Preprocessing = {
+  resizeTo: 256,
+  cropTo: 224,
+  order: 'BGR',
+  scale: 1,
+  mean: [103.939, 116.779, 123.68],
+  std: [1, 1, 1],
+};
+
+/** PyTorch / torchvision style: RGB / 255, minus the ImageNet mean, divided by its standard deviation. */
+export const TORCH_PREPROCESSING: Preprocessing = {
+  resizeTo: 256,
+  cropTo: 224,
+  order: 'RGB',
+  scale: 1 / 255,
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+};
+
+/** Size of the image after the shorter side is scaled to `resizeTo` (aspect ratio kept, rounded). */
+export function resizedSize(width: number, height: number, resizeTo: number): [number, number] {
+  const scale = resizeTo / Math.min(width, height);
+  return width <= height
+    ? [resizeTo, Math.max(1, Math.round(height * scale))]
+    : [Math.max(1, Math.round(width * scale)), resizeTo];
+}
+
+/** Top-left corner of the centered crop, in resized coordinates. */
+export function cropOrigin(resizedWidth: number, resizedHeight: number, cropTo: number): [number, number] {
+  return [Math.floor((resizedWidth - cropTo) / 2), Math.floor((resizedHeight - cropTo) / 2)];
+}
+
+interface FilterTaps {
+  start: Int32Array; // first source index for each output index
+  count: Int32Array; // number of taps
+  weights: Float32Array; // count[i] weights at i * maxTaps
+  maxTaps: number;
+}
+
+/** Triangle-filter taps mapping `outCount` outputs (starting at resized index `first`) onto `inSize` sources. */
+function triangleTaps(inSize: number, outSize: number, first: number, outCount: number): FilterTaps {
+  const scale = inSize / outSize;
+  const support = Math.max(scale, 1);
+  const maxTaps = Math.ceil(support) * 2 + 1;
+  const start = new Int32Array(outCount);
+  const count = new Int32Array(outCount);
+  const weights = new Float32Array(outCount * maxTaps);
+  for (let i = 0; i < outCount; i++) {
+    const center = (first + i + 0.5) * scale;
+    const lo = Math.max(0, Math.floor(center - support + 0.5));
+    const hi = Math.min(inSize, Math.floor(center + support + 0.5));
+    let total = 0;
+    for (let x = lo; x < hi; x++) {
+      const w = Math.max(0, 1 - Math.abs((x - center + 0.5) / support));
+      weights[i * maxTaps + (x - lo)] = w;
+      total += w;
+    }
+    if (total > 0) for (let x = 0; x < hi - lo; x++) weights[i * maxTaps + x]! /= total;
+    start[i] = lo;
+    count[i] = hi - lo;
+  }
+  return { start, count, weights, maxTaps };
+}
+
+/**
+ * Resize + center crop + normalize one image into `out` (NHWC, `cropTo` x `cropTo` x 3) at `offset`.
+ * Returns `out`.
+ */
+export function preprocessImage(
+  image: RawImage,
+  spec: Preprocessing,
+  out = new Float32Array(spec.cropTo * spec.cropTo * 3),
+  offset = 0,
+): Float32Array {
+  const { width, height, channels, data } = image;
+  if (!(width >= 1 && height >= 1)) throw new RangeError(`image has no pixels (${width}x${height})`);
+  if (data.length < width * height * channels) {
+    throw new RangeError(`image data holds ${data.length} bytes, ${width}x${height}x${channels} needs ${width * height * channels}`);
+  }
+  const crop = spec.cropTo;
+  const [rw, rh] = resizedSize(width, height, spec.resizeTo);
+  if (rw < crop || rh < crop) throw new RangeError(`resizeTo (${spec.resizeTo}) is smaller than cropTo (${crop})`);
+  const [cx, cy] = cropOrigin(rw, rh, crop);
+  const tx = triangleTaps(width, rw, cx, crop);
+  const ty = triangleTaps(height, rh, cy, crop);
+
+  // Horizontal pass over the source rows the vertical pass needs: rows x crop x RGB.
+  const rowLo = ty.start[0]!;
+  const rowHi = ty.start[crop - 1]! + ty.count[crop - 1]!;
+  const tmp = new Float32Array((rowHi - rowLo) * crop * 3);
+  const gray = channels < 3;
+  for (let y = rowLo; y < rowHi; y++) {
+    const rowBase = y * width * channels;
+    const tmpBase = (y - rowLo) * crop * 3;
+    for (let x = 0; x < crop; x++) {
+      let r = 0, g = 0, b = 0;
+      const s = tx.start[x]!, n = tx.count[x]!, wBase = x * tx.maxTaps;
+      for (let t = 0; t < n; t++) {
+        const w = tx.weights[wBase + t]!;
+        const p = rowBase + (s + t) * channels;
+        if (gray) {
+          const v = data[p]! * w;
+          r += v; g += v; b += v;
+        } else {
+          r += data[p]! * w; g += data[p + 1]! * w; b += data[p + 2]! * w;
+        }
+      }
+      tmp[tmpBase + x * 3] = r;
+      tmp[tmpBase + x * 3 + 1] = g;
+      tmp[tmpBase + x * 3 + 2] = b;
+    }
+  }
+
+  // Vertical pass, then normalization and channel order.
+  const [c0, c1, c2] = spec.order === 'BGR' ? [2, 1, 0] : [0, 1, 2];
+  const m = spec.mean, sd = spec.std, k = spec.scale;
+  for (let y = 0; y < crop; y++) {
+    const s = ty.start[y]!, n = ty.count[y]!, wBase = y * ty.maxTaps;
+    for (let x = 0; x < crop; x++) {
+      let r = 0, g = 0, b = 0;
+      for (let t = 0; t < n; t++) {
+        const w = ty.weights[wBase + t]!;
+        const p = ((s + t - rowLo) * crop + x) * 3;
+        r += tmp[p]! * w; g += tmp[p + 1]! * w; b += tmp[p + 2]! * w;
+      }
+      const rgb = [r, g, b];
+      const o = offset + (y * crop + x) * 3;
+      out[o] = (rgb[c0]! * k - m[0]) / sd[0];
+      out[o + 1] = (rgb[c1]! * k - m[1]) / sd[1];
+      out[o + 2] = (rgb[c2]! * k - m[2]) / sd[2];
+    }
+  }
+  return out;
+}

@@ -1,0 +1,41 @@
+import { GPUUnavailableError } from '../errors.js';
+import { whileGPU } from './keep-alive.js';
+
+/** Limits the engine asks for: the adapter's own, not the WebGPU defaults. */
+const WANTED_LIMITS = [
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+] as const;
+
+export interface AdapterDescription {
+  /** One line naming the adapter, e.g. "nvidia / hopper / NVIDIA H100 80GB HBM3". */
+  name: string;
+  info: { vendor: string; architecture: string; device: string; description: string };
+}
+
+export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
+  const i = adapter.info ?? ({} as GPUAdapterInfo);
+  const info = { vendor: i.vendor ?? '', architecture: i.architecture ?? '', device: i.device ?? '', description: i.description ?? '' };
+  const name = [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' / ') || 'unnamed adapter';
+  return { name, info };
+}
+
+/** Requests a device from `gpu` with the adapter's limits. */
+export async function requestDevice(gpu: GPU, options: GPURequestAdapterOptions = { powerPreference: 'high-performance' }): Promise<{ adapter: GPUAdapter; device: GPUDevice }> {
+  const adapter = await whileGPU(gpu.requestAdapter(options));
+  if (!adapter) throw new GPUUnavailableError('WebGPU is available but no adapter was found (no GPU driver with Vulkan, Metal or D3D12?)');
+  const requiredLimits: Record<string, number> = {};
+  for (const key of WANTED_LIMITS) {
+    const value = adapter.limits[key];
+    if (typeof value === 'number') requiredLimits[key] = value;
+  }
+  const requiredFeatures = (['timestamp-query'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
+  const device = await whileGPU(adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'webgpu-resnet' }));
+  return { adapter, device };
+}

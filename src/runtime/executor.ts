@@ -1,0 +1,214 @@
+/**
+ * Executor: turns a plan into GPU work. At creation it uploads every constant once and compiles every
+ * distinct shader once (createComputePipelineAsync, all in parallel). For each batch size it lays out
+ * the activation arena and records the bind groups once; each inference is then one upload, one command
+ * encoder with every dispatch, one submit and one readback of the requested output.
+ */
+import { GPUUnavailableError } from '../errors.js';
+import type { Kernel } from '../ops/kernel.js';
+import { layoutArena, type ArenaLayout, type Plan } from '../plan/planner.js';
+import { whileGPU } from './keep-alive.js';
+
+const { STORAGE, COPY_DST, COPY_SRC, UNIFORM, MAP_READ } = {
+  STORAGE: 0x80, COPY_DST: 0x8, COPY_SRC: 0x4, UNIFORM: 0x40, MAP_READ: 0x1,
+} as const; // GPUBufferUsage, spelled out so this module does not need the global
+
+interface BatchState {
+  layout: ArenaLayout;
+  arena: GPUBuffer;
+  params: GPUBuffer;
+  bindGroups: GPUBindGroup[];
+  staging: GPUBuffer;
+}
+
+export type OutputKind = 'probabilities' | 'logits' | 'output';
+
+export class Executor {
+  private readonly batches = new Map<number, BatchState>();
+  private readonly buffers = new Set<GPUBuffer>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private disposed = false;
+
+  private constructor(
+    readonly device: GPUDevice,
+    readonly plan: Plan,
+    private readonly pipelines: GPUComputePipeline[],
+    private readonly constants: Map<string, GPUBuffer>,
+  ) {
+    for (const b of constants.values()) this.buffers.add(b);
+  }
+
+  /** Uploads the constants and compiles the pipelines of `plan`. */
+  static async create(device: GPUDevice, plan: Plan): Promise<Executor> {
+    const constants = new Map<string, GPUBuffer>();
+    for (const step of plan.steps) {
+      for (const [, r] of step.resources) {
+        if (r.kind !== 'constant' || constants.has(r.name)) continue;
+        const buffer = device.createBuffer({ label: r.name, size: Math.max(16, r.data.byteLength), usage: STORAGE | COPY_DST, mappedAtCreation: true });
+        new Float32Array(buffer.getMappedRange(), 0, r.data.length).set(r.data);
+        buffer.unmap();
+        constants.set(r.name, buffer);
+      }
+    }
+    const modules = new Map<string, Promise<GPUComputePipeline>>();
+    const compile = (step: Kernel) => {
+      let p = modules.get(step.code);
+      if (!p) {
+        const module = device.createShaderModule({ label: step.label, code: step.code });
+        p = device.createComputePipelineAsync({ label: step.label, layout: 'auto', compute: { module, entryPoint: 'main' } })
+          .catch(async (err: unknown) => {
+            const info = await module.getCompilationInfo?.();
+            const details = info?.messages.filter((m) => m.type === 'error').map((m) => `line ${m.lineNum}: ${m.message}`).join('; ');
+            throw new GPUUnavailableError(`kernel for ${step.label}: pipeline creation failed: ${details || (err as Error).message}`, { cause: err });
+          });
+        modules.set(step.code, p);
+      }
+      return p;
+    };
+    try {
+      const pipelines = await whileGPU(Promise.all(plan.steps.map(compile)));
+      return new Executor(device, plan, pipelines, constants);
+    } catch (err) {
+      for (const b of constants.values()) b.destroy();
+      throw err;
+    }
+  }
+
+  /** Distinct compiled pipelines. */
+  get pipelineCount(): number {
+    return new Set(this.pipelines).size;
+  }
+
+  /** Bytes of GPU memory this executor holds now: constants, plus arena and staging of each batch size used. */
+  get gpuBytes(): number {
+    let total = 0;
+    for (const b of this.buffers) total += b.size;
+    return total;
+  }
+
+  get constantBytes(): number {
+    let total = 0;
+    for (const b of this.constants.values()) total += b.size;
+    return total;
+  }
+
+  /** The arena layout for `batch` images (computed, not allocated). */
+  arenaLayout(batch: number): ArenaLayout {
+    return this.batches.get(batch)?.layout ?? layoutArena(this.plan, batch, this.device.limits.minStorageBufferOffsetAlignment);
+  }
+
+  private createBuffer(desc: GPUBufferDescriptor): GPUBuffer {
+    const b = this.device.createBuffer(desc);
+    this.buffers.add(b);
+    return b;
+  }
+
+  private batchState(batch: number): BatchState {
+    const known = this.batches.get(batch);
+    if (known) return known;
+    const { device, plan } = this;
+    const layout = this.arenaLayout(batch);
+    const limits = device.limits;
+    for (const [id, slot] of layout.slots) {
+      if (slot.size > limits.maxStorageBufferBindingSize) {
+        throw new RangeError(`batch ${batch}: tensor ${id} needs ${slot.size} bytes, more than this device binds at once (${limits.maxStorageBufferBindingSize}); use a smaller batch`);
+      }
+    }
+    if (layout.bytes > limits.maxBufferSize) {
+      throw new RangeError(`batch ${batch}: the activation arena needs ${layout.bytes} bytes, more than this device's maxBufferSize (${limits.maxBufferSize}); use a smaller batch`);
+    }
+    const arena = this.createBuffer({ label: `arena (batch ${batch})`, size: layout.bytes, usage: STORAGE | COPY_DST | COPY_SRC });
+    const params = this.createBuffer({ label: `params (batch ${batch})`, size: 16, usage: UNIFORM | COPY_DST });
+    device.queue.writeBuffer(params, 0, new Uint32Array([batch, 0, 0, 0]));
+    const outBytes = layout.slots.get(plan.output)!.size + (plan.logits ? layout.slots.get(plan.logits)!.size : 0);
+    const staging = this.createBuffer({ label: `readback (batch ${batch})`, size: outBytes, usage: MAP_READ | COPY_DST });
+    const bindGroups = plan.steps.map((step, i) => device.createBindGroup({
+      label: step.label,
+      layout: this.pipelines[i]!.getBindGroupLayout(0),
+      entries: step.resources.map(([binding, r]) => {
+        if (r.kind === 'params') return { binding, resource: { buffer: params } };
+        if (r.kind === 'constant') return { binding, resource: { buffer: this.constants.get(r.name)! } };
+        const slot = layout.slots.get(r.id)!;
+        return { binding, resource: { buffer: arena, offset: slot.offset, size: slot.size } };
+      }),
+    }));
+    const state = { layout, arena, params, bindGroups, staging };
+    this.batches.set(batch, state);
+    return state;
+  }
+
+  /**
+   * Runs `batch` images of NHWC input (already preprocessed) and returns the requested output:
+   * the graph's output, or for a graph ending in softmax, `logits` (its input) or `probabilities`.
+   * Calls are queued: one inference at a time owns the arena and staging buffers.
+   */
+  run(input: Float32Array, batch: number, output: OutputKind = 'output'): Promise<Float32Array> {
+    const result = this.queue.then(() => this.runNow(input, batch, output));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async runNow(input: Float32Array, batch: number, output: OutputKind): Promise<Float32Array> {
+    if (this.disposed) throw new Error('the model was disposed');
+    const { device, plan } = this;
+    device.pushErrorScope('validation');
+    device.pushErrorScope('out-of-memory');
+    let state: BatchState;
+    try {
+      state = this.batchState(batch);
+    } finally {
+      const oom = device.popErrorScope();
+      const invalid = device.popErrorScope();
+      const [e1, e2] = await whileGPU(Promise.all([oom, invalid]));
+      if (e1 || e2) {
+        this.forgetBatch(batch);
+        throw new GPUUnavailableError(`batch ${batch}: could not allocate GPU memory: ${(e1 ?? e2)!.message}`);
+      }
+    }
+    const inSlot = state.layout.slots.get(plan.input)!;
+    const data = input.buffer instanceof ArrayBuffer ? input : new Float32Array(input);
+    device.queue.writeBuffer(state.arena, inSlot.offset, data.buffer, data.byteOffset, inSlot.size);
+
+    const encoder = device.createCommandEncoder({ label: 'inference' });
+    const pass = encoder.beginComputePass({ label: 'resnet' });
+    plan.steps.forEach((step, i) => {
+      pass.setPipeline(this.pipelines[i]!);
+      pass.setBindGroup(0, state.bindGroups[i]!);
+      const [x, y, z] = step.workgroups(batch);
+      pass.dispatchWorkgroups(x, y, z);
+    });
+    pass.end();
+    const readId = output === 'logits' ? plan.logits : plan.output;
+    if (!readId) throw new Error(`output 'logits' needs a graph that ends in softmax`);
+    const slot = state.layout.slots.get(readId)!;
+    encoder.copyBufferToBuffer(state.arena, slot.offset, state.staging, 0, slot.size);
+    device.pushErrorScope('validation');
+    device.queue.submit([encoder.finish()]);
+    const error = device.popErrorScope();
+    await whileGPU(Promise.all([state.staging.mapAsync(1 /* GPUMapMode.READ */, 0, slot.size), error.then((e) => {
+      if (e) throw new GPUUnavailableError(`inference failed: ${e.message}`);
+    })]));
+    const result = new Float32Array(state.staging.getMappedRange(0, slot.size).slice(0));
+    state.staging.unmap();
+    return result;
+  }
+
+  private forgetBatch(batch: number): void {
+    const state = this.batches.get(batch);
+    if (!state) return;
+    for (const b of [state.arena, state.params, state.staging]) {
+      b.destroy();
+      this.buffers.delete(b);
+    }
+    this.batches.delete(batch);
+  }
+
+  /** Destroys every GPU buffer this executor created. Safe to call twice. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const b of this.buffers) b.destroy();
+    this.buffers.clear();
+    this.batches.clear();
+  }
+}

@@ -1,0 +1,31 @@
+/** Test helpers: one Dawn device for a test file, and single-kernel runs through the real executor. */
+import { acquireNodeDevice } from '../../src/node/gpu.js';
+import type { Graph } from '../../src/graph/ir.js';
+import type { Kernel } from '../../src/ops/kernel.js';
+import { planGraph, type Plan } from '../../src/plan/planner.js';
+import { Executor } from '../../src/runtime/executor.js';
+
+let shared: Promise<Awaited<ReturnType<typeof acquireNodeDevice>>> | undefined;
+
+export function testDevice(): Promise<GPUDevice> {
+  shared ??= acquireNodeDevice();
+  return shared.then((d) => d.device);
+}
+
+export async function releaseTestDevice(): Promise<void> {
+  if (shared) (await shared).release();
+  shared = undefined;
+}
+
+/** Runs `graph` (whose nodes the caller built), optionally with the last step's kernel replaced. */
+export async function runGraph(graph: Graph, input: Float32Array, batch: number, replaceLast?: Kernel): Promise<Float32Array> {
+  const device = await testDevice();
+  const plan: Plan = planGraph(graph);
+  if (replaceLast) plan.steps[plan.steps.length - 1] = replaceLast;
+  const exec = await Executor.create(device, plan);
+  try {
+    return await exec.run(input, batch);
+  } finally {
+    exec.dispose();
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Every kernel against the plain TypeScript reference on random inputs: odd sizes, sizes that are not
+ * multiples of the tile, channels that are not multiples of 4, strides 1 and 2, padding, batch > 1.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { GraphBuilder, type Pads } from '../src/graph/ir.js';
+import { conv2dKernel, type ConvVariant } from '../src/ops/conv2d.js';
+import { conv2dRef, denseRef, globalAvgPoolRef, maxPoolRef, randomArray, relativeError, softmaxRef } from './helpers/reference.js';
+import { releaseTestDevice, runGraph } from './helpers/gpu.js';
+
+afterAll(releaseTestDevice);
+
+interface ConvCase {
+  h: number; w: number; cin: number; cout: number; k: number; stride: number; pads: Pads;
+  batch: number; residual: boolean; relu: boolean; variant: ConvVariant;
+}
+
+function describeCase(c: ConvCase): string {
+  return `${c.variant} ${c.batch}x${c.h}x${c.w}x${c.cin} -> ${c.cout}, k${c.k} s${c.stride} pad[${c.pads}]${c.residual ? ' +res' : ''}${c.relu ? ' relu' : ''}`;
+}
+
+async function checkConv(c: ConvCase, seed: number): Promise<void> {
+  const x = randomArray(c.batch * c.h * c.w * c.cin, seed);
+  const weights = randomArray(c.k * c.k * c.cin * c.cout, seed + 1, 1 / Math.sqrt(c.k * c.k * c.cin));
+  const bias = randomArray(c.cout, seed + 2, 0.5);
+  const b = new GraphBuilder('t', 'x', [c.h, c.w, c.cin]);
+  const y = b.conv2d('conv', 'x', { weights, bias, kernel: [c.k, c.k], filters: c.cout, strides: [c.stride, c.stride], pads: c.pads, relu: c.relu });
+  const [oh, ow] = b.shape(y);
+  let residual: Float32Array | undefined;
+  let out = y;
+  if (c.residual) {
+    // The residual comes from a second input-independent tensor: a 1x1 conv of x, computed on the GPU too.
+    const rw = randomArray(c.cin * c.cout, seed + 3, 0.3);
+    const r = b.conv2d('res', 'x', { weights: rw, kernel: [1, 1], filters: c.cout, strides: [1, 1] });
+    if (b.shape(r).join() !== b.shape(y).join()) throw new Error(`${describeCase(c)}: a residual case needs a shape-preserving conv`);
+    residual = conv2dRef({ data: x, batch: c.batch, h: c.h, w: c.w, c: c.cin }, rw, new Float32Array(c.cout), { kernel: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0], cout: c.cout }).data;
+    const node = b.nodes.find((n) => n.name === 'conv')!;
+    node.inputs.push(r);
+    // run 'res' first, then 'conv' (the graph order must stay topological)
+    b.nodes.reverse();
+    out = y;
+  }
+  const graph = b.finish(out);
+  const node = graph.nodes.find((n) => n.name === 'conv')!;
+  if (node.op !== 'conv2d') throw new Error('unreachable');
+  const kernel = conv2dKernel(node, [c.h, c.w, c.cin], [oh, ow, c.cout], { variant: c.variant });
+  const got = await runGraph(graph, x, c.batch, kernel);
+  const want = conv2dRef({ data: x, batch: c.batch, h: c.h, w: c.w, c: c.cin }, weights, bias, { kernel: [c.k, c.k], strides: [c.stride, c.stride], pads: c.pads, cout: c.cout, residual, relu: c.relu });
+  const err = relativeError(got, want.data);
+  expect(err, describeCase(c)).toBeLessThan(1e-5);
+}
+
+describe('conv kernels', () => {
+  const fixed: ConvCase[] = [
+    // ResNet-like shapes (small spatial sizes to stay quick on a CPU adapter)
+    { variant: 'conv7x7', h: 23, w: 19, cin: 3, cout: 64, k: 7, stride: 2, pads: [3, 3, 3, 3], batch: 2, residual: false, relu: true },
+    { variant: 'conv3x3', h: 14, w: 14, cin: 64, cout: 64, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 1, residual: false, relu: true },
+    { variant: 'conv3x3', h: 9, w: 11, cin: 32, cout: 36, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 2, residual: true, relu: true },
+    { variant: 'conv1x1', h: 7, w: 7, cin: 128, cout: 256, k: 1, stride: 1, pads: [0, 0, 0, 0], batch: 3, residual: true, relu: true },
+    { variant: 'conv1x1', h: 13, w: 11, cin: 64, cout: 128, k: 1, stride: 2, pads: [0, 0, 0, 0], batch: 2, residual: false, relu: false },
+    // channels not multiples of 4, odd sizes, asymmetric padding
+    { variant: 'conv1x1', h: 5, w: 3, cin: 7, cout: 5, k: 1, stride: 1, pads: [0, 0, 0, 0], batch: 2, residual: true, relu: true },
+    { variant: 'conv1x1', h: 9, w: 7, cin: 6, cout: 10, k: 1, stride: 2, pads: [0, 0, 0, 0], batch: 1, residual: false, relu: true },
+    { variant: 'conv3x3', h: 8, w: 5, cin: 5, cout: 7, k: 3, stride: 2, pads: [0, 1, 1, 0], batch: 2, residual: false, relu: false },
+    { variant: 'conv3x3', h: 6, w: 6, cin: 3, cout: 9, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 1, residual: false, relu: true },
+    { variant: 'conv7x7', h: 10, w: 12, cin: 1, cout: 6, k: 5, stride: 1, pads: [2, 2, 2, 2], batch: 2, residual: false, relu: false },
+    { variant: 'conv7x7', h: 11, w: 9, cin: 5, cout: 12, k: 3, stride: 2, pads: [1, 0, 0, 1], batch: 1, residual: false, relu: true },
+  ];
+  for (const [i, c] of fixed.entries()) it(describeCase(c), () => checkConv(c, 100 + i * 7));
+
+  it('random shapes', async () => {
+    let seed = 12345;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    for (let t = 0; t < 18; t++) {
+      const variant = (['conv1x1', 'conv3x3', 'conv7x7'] as const)[t % 3];
+      const k = variant === 'conv1x1' ? 1 : [3, 5, 7][rnd(3)]!;
+      const pad = variant === 'conv1x1' ? 0 : rnd(Math.floor(k / 2) + 1);
+      const stride = 1 + rnd(2);
+      const c: ConvCase = {
+        variant, k, stride, pads: [pad, pad, pad, pad],
+        h: k + rnd(12), w: k + rnd(12), cin: 1 + rnd(variant === 'conv3x3' ? 40 : 20), cout: 1 + rnd(70),
+        batch: 1 + rnd(3), residual: false, relu: rnd(2) === 1,
+      };
+      await checkConv(c, 1000 + t);
+    }
+  });
+});
+
+describe('pooling, dense, softmax, add+relu', () => {
+  it('max pool 3x3/2 with zero padding (Keras) and ignored padding (PyTorch), vec4 and scalar channels', async () => {
+    for (const [h, w, c, padValue, pads] of [[112, 112, 64, 'zero', [1, 1, 1, 1]], [15, 9, 6, 'ignore', [1, 1, 1, 1]], [8, 7, 5, 'zero', [0, 0, 1, 1]], [9, 9, 8, 'ignore', [0, 0, 0, 0]]] as const) {
+      const batch = 2;
+      const x = randomArray(batch * h * w * c, h + c);
+      const b = new GraphBuilder('t', 'x', [h, w, c]);
+      const y = b.maxPool('pool', 'x', { size: [3, 3], strides: [2, 2], pads: [...pads], padValue });
+      const got = await runGraph(b.finish(y), x, batch);
+      const want = maxPoolRef({ data: x, batch, h, w, c }, { size: [3, 3], strides: [2, 2], pads: [...pads], padValue });
+      expect(relativeError(got, want.data), `${h}x${w}x${c} ${padValue}`).toBe(0);
+    }
+  });
+
+  it('global average pool', async () => {
+    for (const [h, w, c] of [[7, 7, 2048], [5, 3, 7], [1, 1, 4]] as const) {
+      const batch = 3;
+      const x = randomArray(batch * h * w * c, c);
+      const b = new GraphBuilder('t', 'x', [h, w, c]);
+      const got = await runGraph(b.finish(b.globalAvgPool('gap', 'x')), x, batch);
+      expect(relativeError(got, globalAvgPoolRef({ data: x, batch, h, w, c })), `${h}x${w}x${c}`).toBeLessThan(1e-6);
+    }
+  });
+
+  it('dense 2048 -> 1000 and odd sizes, then softmax', async () => {
+    for (const [inF, units, batch] of [[2048, 1000, 2], [37, 11, 3], [5, 4, 1]] as const) {
+      const x = randomArray(batch * inF, inF);
+      const weights = randomArray(inF * units, units, 1 / Math.sqrt(inF));
+      const bias = randomArray(units, 7, 0.1);
+      const b = new GraphBuilder('t', 'x', [1, 1, inF]);
+      const d = b.dense('fc', 'x', { weights, bias, units });
+      const logits = await runGraph(b.finish(d), x, batch);
+      const want = denseRef(x, batch, weights, bias, units);
+      expect(relativeError(logits, want), `dense ${inF}->${units}`).toBeLessThan(1e-5);
+      const probs = await runGraph(b.finish(b.softmax('sm', d)), x, batch);
+      expect(relativeError(probs, softmaxRef(want, batch)), `softmax ${units}`).toBeLessThan(1e-5);
+    }
+  });
+
+  it('standalone add + relu', async () => {
+    for (const [h, w, c, relu] of [[7, 7, 256, true], [3, 5, 3, true], [2, 2, 5, false]] as const) {
+      const batch = 2;
+      const x = randomArray(batch * h * w * c, c);
+      const b = new GraphBuilder('t', 'x', [h, w, c]);
+      // a = x * 1 (a 1x1 identity conv), b = x: checks a + b against 2x
+      const eye = new Float32Array(c * c);
+      for (let i = 0; i < c; i++) eye[i * c + i] = 1;
+      const a = b.conv2d('id', 'x', { weights: eye, kernel: [1, 1], filters: c });
+      const sum = b.addTensors('add', a, 'x', relu);
+      const got = await runGraph(b.finish(sum), x, batch);
+      const want = x.map((v) => (relu ? Math.max(2 * v, 0) : 2 * v));
+      expect(relativeError(got, want), `${h}x${w}x${c}`).toBeLessThan(1e-6);
+    }
+  });
+});
