@@ -1,6 +1,8 @@
 // KxK convolution (3x3 in a ResNet) as an implicit GEMM: row m of A is the receptive field of output
-// pixel m, k = (kh * KW + kw) * CIN + ci, gathered from NHWC input with zero padding. With CIN a
-// multiple of 4, four consecutive k are one vec4 load. Followed by conv_gemm.wgsl.
+// pixel m, k = (kh * KW + kw) * CIN + ci, gathered from NHWC input; outside the image it reads 0. With
+// CIN a multiple of 4, four consecutive k are one vec4 load. Reads are branch-free (a clamped index and
+// a select), so every invocation runs the same instructions.
+// Defines the A-operand gather (pixelOf, readA, readA4) for a main loop: conv_gemm.wgsl or conv_direct.wgsl.
 
 #if ${VEC_A}
 @group(0) @binding(1) var<storage, read_write> input: array<vec4<f32>>;
@@ -18,53 +20,37 @@ const STRIDE_W = ${STRIDE_W}u;
 const PAD_T = ${PAD_T}u;
 const PAD_L = ${PAD_L}u;
 
-// Flat NHWC index of input element (m, k), or -1 where it falls in the padding.
-fn inputIndex(m: u32, k: u32) -> i32 {
-  let n = m / OHW;
+// Top-left corner of output pixel m's window (may be negative: padding) and its image's first row.
+struct Pixel { iy: i32, ix: i32, image: u32 }
+
+fn pixelOf(m: u32) -> Pixel {
   let r = m % OHW;
-  let kh = k / (KW * CIN);
-  let kr = k % (KW * CIN);
-  let iy = i32((r / OUT_W) * STRIDE_H + kh) - i32(PAD_T);
-  let ix = i32((r % OUT_W) * STRIDE_W + kr / CIN) - i32(PAD_L);
-  if (iy < 0 || iy >= i32(IN_H) || ix < 0 || ix >= i32(IN_W)) {
-    return -1;
-  }
-  return i32(((n * IN_H + u32(iy)) * IN_W + u32(ix)) * CIN + kr % CIN);
+  return Pixel(i32((r / OUT_W) * STRIDE_H) - i32(PAD_T), i32((r % OUT_W) * STRIDE_W) - i32(PAD_L), (m / OHW) * IN_H);
 }
 
-fn loadTileA(m0: u32, k0: u32, li: u32, M: u32) {
-#if ${VEC_A}
-  for (var i = li; i < BM * (BK / 4u); i += WG_SIZE) {
-    let mm = i / (BK / 4u);
-    let kq = i % (BK / 4u);
-    let m = m0 + mm;
-    let k = k0 + kq * 4u;
-    var a = vec4<f32>(0.0);
-    if (m < M && k < K) {
-      let at = inputIndex(m, k);
-      if (at >= 0) {
-        a = input[u32(at) / 4u];
-      }
-    }
-    tileA[kq * 4u][mm] = a.x;
-    tileA[kq * 4u + 1u][mm] = a.y;
-    tileA[kq * 4u + 2u][mm] = a.z;
-    tileA[kq * 4u + 3u][mm] = a.w;
-  }
-#else
-  for (var i = li; i < BM * BK; i += WG_SIZE) {
-    let mm = i / BK;
-    let kk = i % BK;
-    let m = m0 + mm;
-    let k = k0 + kk;
-    var a = 0.0;
-    if (m < M && k < K) {
-      let at = inputIndex(m, k);
-      if (at >= 0) {
-        a = input[u32(at)];
-      }
-    }
-    tileA[kk][mm] = a;
-  }
-#endif
+// Flat index of A[m, k] (clamped into the image) and whether it lies inside the image.
+fn locate(p: Pixel, k: u32) -> vec2<u32> {
+  let kr = k % (KW * CIN);
+  let iy = p.iy + i32(k / (KW * CIN));
+  let ix = p.ix + i32(kr / CIN);
+  let inside = iy >= 0 && iy < i32(IN_H) && ix >= 0 && ix < i32(IN_W);
+  let at = ((p.image + u32(clamp(iy, 0, i32(IN_H) - 1))) * IN_W + u32(clamp(ix, 0, i32(IN_W) - 1))) * CIN + kr % CIN;
+  return vec2<u32>(at, u32(inside));
 }
+
+#if ${VEC_A}
+fn readA4(p: Pixel, k: u32) -> vec4<f32> {
+  let at = locate(p, k);
+  return select(vec4<f32>(0.0), input[at.x / 4u], at.y == 1u);
+}
+
+fn readA(p: Pixel, k: u32) -> f32 {
+  let at = locate(p, k);
+  return select(0.0, input[at.x / 4u][at.x % 4u], at.y == 1u);
+}
+#else
+fn readA(p: Pixel, k: u32) -> f32 {
+  let at = locate(p, k);
+  return select(0.0, input[at.x], at.y == 1u);
+}
+#endif

@@ -1,7 +1,7 @@
 // Stem convolution for few input channels (7x7/2 over RGB in a ResNet). One row of the receptive field,
 // KW pixels x CIN channels, is contiguous in NHWC, so k = kh * ROW + j reads input row iy at offset j
-// from the window's left edge: no per-element division by CIN except for the padding test.
-// Followed by conv_gemm.wgsl.
+// from the window's left edge. Outside the image it reads 0 (branch-free: clamped index + select).
+// Defines the A-operand gather (pixelOf, readA) for a main loop: conv_gemm.wgsl or conv_direct.wgsl.
 
 @group(0) @binding(1) var<storage, read_write> input: array<f32>;
 
@@ -15,24 +15,19 @@ const STRIDE_W = ${STRIDE_W}u;
 const PAD_T = ${PAD_T}u;
 const PAD_L = ${PAD_L}u;
 
-fn loadTileA(m0: u32, k0: u32, li: u32, M: u32) {
-  for (var i = li; i < BM * BK; i += WG_SIZE) {
-    let mm = i / BK;
-    let kk = i % BK;
-    let m = m0 + mm;
-    let k = k0 + kk;
-    var a = 0.0;
-    if (m < M && k < K) {
-      let n = m / OHW;
-      let r = m % OHW;
-      let iy = i32((r / OUT_W) * STRIDE_H + k / ROW) - i32(PAD_T);
-      let x0 = i32((r % OUT_W) * STRIDE_W) - i32(PAD_L);
-      let j = k % ROW;
-      let ix = x0 + i32(j / CIN);
-      if (iy >= 0 && iy < i32(IN_H) && ix >= 0 && ix < i32(IN_W)) {
-        a = input[u32(i32((n * IN_H + u32(iy)) * IN_W * CIN) + x0 * i32(CIN) + i32(j))];
-      }
-    }
-    tileA[kk][mm] = a;
-  }
+struct Pixel { iy: i32, ix: i32, image: u32 }
+
+fn pixelOf(m: u32) -> Pixel {
+  let r = m % OHW;
+  return Pixel(i32((r / OUT_W) * STRIDE_H) - i32(PAD_T), i32((r % OUT_W) * STRIDE_W) - i32(PAD_L), (m / OHW) * IN_H);
+}
+
+fn readA(p: Pixel, k: u32) -> f32 {
+  let j = k % ROW;
+  let iy = p.iy + i32(k / ROW);
+  let ix = p.ix + i32(j / CIN);
+  let inside = iy >= 0 && iy < i32(IN_H) && ix >= 0 && ix < i32(IN_W);
+  let row = (p.image + u32(clamp(iy, 0, i32(IN_H) - 1))) * IN_W * CIN;
+  let at = i32(row) + p.ix * i32(CIN) + i32(j);
+  return select(0.0, input[u32(clamp(at, 0, i32(row + IN_W * CIN) - 1))], inside);
 }

@@ -1,19 +1,8 @@
-// Implicit-GEMM main loop shared by the conv kernels (conv1x1.wgsl, conv3x3.wgsl, conv7x7.wgsl).
-// C[M, N] = A[M, K] * B[K, N] with M = batch * OH * OW output pixels, N = output channels,
-// K = KH * KW * CIN. The kernel file in front of this one declares `input` and defines
-// `loadTileA(m0, k0, li, M)`, which fills `tileA` (transposed: [k][m]). B is the HWIO weight matrix,
-// packed as vec4 along N (NV = ceil(COUT / 4) columns, zero padded).
-// Each invocation owns RM rows x VN vec4 columns, interleaved so loads and stores stay coalesced.
-// Epilogue: bias, then the optional residual add, then the optional ReLU, in one pass.
-
-struct Params { batch: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(2) var<storage, read> weights: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
-#if ${RESIDUAL}
-@group(0) @binding(4) var<storage, read_write> residual: array<${OUT_T}>;
-#endif
-@group(0) @binding(5) var<storage, read_write> output: array<${OUT_T}>;
+// Tiled implicit-GEMM main loop for the conv kernels (for GPUs): C[M, N] = A[M, K] * B[K, N] with
+// M = batch * OH * OW output pixels, N = output channels, K = KH * KW * CIN. Each workgroup stages a
+// BM x BK tile of A (gathered by the conv file's readA/readA4) and a BK x BN tile of B in workgroup
+// memory; each invocation accumulates RM rows x VN vec4 columns, interleaved so loads and stores stay
+// coalesced. Needs a gather file (conv1x1/3x3/7x7.wgsl) and conv_epilogue.wgsl.
 
 const BM = ${BM}u;
 const BN4 = ${BN4}u;
@@ -23,13 +12,40 @@ const WG_N = ${WG_N}u;
 const RM = ${RM}u;
 const VN = ${VN}u;
 const WG_SIZE = WG_M * WG_N;
-const K = ${K}u;
-const NV = ${NV}u;
-const COUT = ${COUT}u;
-const OHW = ${OHW}u;
 
-var<workgroup> tileA: array<array<f32, BM>, BK>;
+var<workgroup> tileA: array<array<f32, BM>, BK>; // [k][m]
 var<workgroup> tileB: array<array<vec4<f32>, BN4>, BK>;
+
+fn loadTileA(m0: u32, k0: u32, li: u32, M: u32) {
+#if ${VEC_A}
+  for (var i = li; i < BM * (BK / 4u); i += WG_SIZE) {
+    let mm = i / (BK / 4u);
+    let kq = i % (BK / 4u);
+    let m = m0 + mm;
+    let k = k0 + kq * 4u;
+    var a = vec4<f32>(0.0);
+    if (m < M && k < K) {
+      a = readA4(pixelOf(m), k);
+    }
+    tileA[kq * 4u][mm] = a.x;
+    tileA[kq * 4u + 1u][mm] = a.y;
+    tileA[kq * 4u + 2u][mm] = a.z;
+    tileA[kq * 4u + 3u][mm] = a.w;
+  }
+#else
+  for (var i = li; i < BM * BK; i += WG_SIZE) {
+    let mm = i / BK;
+    let kk = i % BK;
+    let m = m0 + mm;
+    let k = k0 + kk;
+    var a = 0.0;
+    if (m < M && k < K) {
+      a = readA(pixelOf(m), k);
+    }
+    tileA[kk][mm] = a;
+  }
+#endif
+}
 
 fn loadTileB(n40: u32, k0: u32, li: u32) {
   for (var i = li; i < BK * BN4; i += WG_SIZE) {
@@ -43,35 +59,6 @@ fn loadTileB(n40: u32, k0: u32, li: u32) {
     }
     tileB[kk][c] = b;
   }
-}
-
-fn store(m: u32, n4: u32, acc: vec4<f32>) {
-  var v = acc + bias[n4];
-#if ${VEC_OUT}
-  let o = m * NV + n4;
-#if ${RESIDUAL}
-  v += residual[o];
-#endif
-#if ${RELU}
-  v = max(v, vec4<f32>(0.0));
-#endif
-  output[o] = v;
-#else
-  for (var j = 0u; j < 4u; j++) {
-    let c = n4 * 4u + j;
-    if (c < COUT) {
-      let o = m * COUT + c;
-      var s = v[j];
-#if ${RESIDUAL}
-      s += residual[o];
-#endif
-#if ${RELU}
-      s = max(s, 0.0);
-#endif
-      output[o] = s;
-    }
-  }
-#endif
 }
 
 @compute @workgroup_size(WG_N, WG_M)

@@ -75,7 +75,7 @@ describe('conv kernels', () => {
       return (seed >>> 8) % n;
     };
     for (let t = 0; t < 18; t++) {
-      const variant = (['conv1x1', 'conv3x3', 'conv7x7'] as const)[t % 3];
+      const variant = (['conv1x1', 'conv3x3', 'conv7x7'] as const)[t % 3]!;
       const k = variant === 'conv1x1' ? 1 : [3, 5, 7][rnd(3)]!;
       const pad = variant === 'conv1x1' ? 0 : rnd(Math.floor(k / 2) + 1);
       const stride = 1 + rnd(2);

@@ -31,7 +31,7 @@ async function nodeGPU(): Promise<GPU> {
 }
 
 /** A device on the best adapter Node can see; `release()` when done. */
-export async function acquireNodeDevice(): Promise<{ adapter: GPUAdapter; device: GPUDevice; release: () => void }> {
+export async function acquireNodeDevice(): Promise<{ gpu: GPU; adapter: GPUAdapter; device: GPUDevice; release: () => void }> {
   const gpu = await nodeGPU();
   let result;
   try {
@@ -46,6 +46,7 @@ export async function acquireNodeDevice(): Promise<{ adapter: GPUAdapter; device
   users++;
   let released = false;
   return {
+    gpu,
     ...result,
     release() {
       if (released) return;

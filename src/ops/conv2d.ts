@@ -1,6 +1,8 @@
 import conv1x1 from '../../shaders/conv1x1.wgsl';
 import conv3x3 from '../../shaders/conv3x3.wgsl';
 import conv7x7 from '../../shaders/conv7x7.wgsl';
+import direct from '../../shaders/conv_direct.wgsl';
+import epilogue from '../../shaders/conv_epilogue.wgsl';
 import gemm from '../../shaders/conv_gemm.wgsl';
 import type { Conv2dNode, Shape } from '../graph/ir.js';
 import { ceilDiv, padColumns, type Kernel, type Resource } from './kernel.js';
@@ -8,6 +10,12 @@ import { specialize } from './wgsl.js';
 
 /** Which A-gather a conv uses: GEMM over pixels (1x1), a KxK window (3x3), or contiguous window rows (stem, few channels). */
 export type ConvVariant = 'conv1x1' | 'conv3x3' | 'conv7x7';
+
+/**
+ * How the GEMM is run: `tiled` stages tiles in workgroup memory (GPUs); `direct` gives each invocation
+ * one output pixel and broadcasts the weights (CPU adapters, whose invocations are SIMD lanes).
+ */
+export type ConvStrategy = 'tiled' | 'direct';
 
 export interface ConvTile {
   /** Output rows (pixels) and vec4 column groups per workgroup, K step, threads along M and N. */
@@ -17,6 +25,14 @@ export interface ConvTile {
   wgM: number;
   wgN: number;
 }
+
+export interface DirectTile {
+  /** Invocations (output pixels) per workgroup, and vec4 output-channel groups each computes. */
+  wg: number;
+  nb4: number;
+}
+
+export const DEFAULT_DIRECT: DirectTile = { wg: 64, nb4: 4 };
 
 export const DEFAULT_TILE: ConvTile = { bm: 64, bn4: 16, bk: 16, wgM: 16, wgN: 16 };
 
@@ -32,12 +48,21 @@ function chooseTile(cout: number): ConvTile {
 }
 
 /** conv2d (+ bias, + residual, + ReLU) over NHWC input `inShape`, weights HWIO. */
-export function conv2dKernel(node: Conv2dNode, inShape: Shape, outShape: Shape, options: { variant?: ConvVariant; tile?: ConvTile } = {}): Kernel {
+export interface ConvOptions {
+  variant?: ConvVariant;
+  strategy?: ConvStrategy;
+  tile?: ConvTile;
+  direct?: DirectTile;
+}
+
+export function conv2dKernel(node: Conv2dNode, inShape: Shape, outShape: Shape, options: ConvOptions = {}): Kernel {
   const [inH, inW, cin] = inShape;
   const [outH, outW, cout] = outShape;
   const [kh, kw] = node.kernel;
   const variant = options.variant ?? chooseVariant(node, cin);
+  const strategy = options.strategy ?? 'tiled';
   const tile = options.tile ?? chooseTile(cout);
+  const dt = options.direct ?? DEFAULT_DIRECT;
   const k = kh * kw * cin;
   const nv = ceilDiv(cout, 4);
   const vecA = cin % 4 === 0 && variant !== 'conv7x7';
@@ -46,8 +71,7 @@ export function conv2dKernel(node: Conv2dNode, inShape: Shape, outShape: Shape, 
   if (variant === 'conv1x1' && (kh !== 1 || kw !== 1 || node.pads.some((p) => p !== 0) || node.strides[0] !== node.strides[1])) {
     throw new Error(`${node.name}: conv1x1 needs a 1x1 kernel, no padding and equal strides`);
   }
-  const core = {
-    BM: tile.bm, BN4: tile.bn4, BK: tile.bk, WG_M: tile.wgM, WG_N: tile.wgN, RM: tile.bm / tile.wgM, VN: tile.bn4 / tile.wgN,
+  const out = {
     K: k, NV: nv, COUT: cout, OHW: outH * outW,
     RESIDUAL: residual, RELU: node.relu, VEC_OUT: cout % 4 === 0, OUT_T: cout % 4 === 0 ? 'vec4<f32>' : 'f32',
   };
@@ -56,7 +80,10 @@ export function conv2dKernel(node: Conv2dNode, inShape: Shape, outShape: Shape, 
   if (variant === 'conv1x1') front = specialize('conv1x1.wgsl', conv1x1, { VEC_A: vecA, CIN: cin, IN_W: inW, IN_HW: inH * inW, OUT_W: outW, STRIDE: node.strides[0] });
   else if (variant === 'conv3x3') front = specialize('conv3x3.wgsl', conv3x3, { VEC_A: vecA, CIN: cin, KW: kw, ...window });
   else front = specialize('conv7x7.wgsl', conv7x7, { CIN: cin, ROW: kw * cin, ...window });
-  const code = front + specialize('conv_gemm.wgsl', gemm, core);
+  const mainLoop = strategy === 'tiled'
+    ? specialize('conv_gemm.wgsl', gemm, { VEC_A: vecA, BM: tile.bm, BN4: tile.bn4, BK: tile.bk, WG_M: tile.wgM, WG_N: tile.wgN, RM: tile.bm / tile.wgM, VN: tile.bn4 / tile.wgN })
+    : specialize('conv_direct.wgsl', direct, { VEC_A: vecA, WG: dt.wg, NB4: dt.nb4 });
+  const code = front + mainLoop + specialize('conv_epilogue.wgsl', epilogue, out);
 
   const resources: Array<[number, Resource]> = [
     [0, { kind: 'params' }],
@@ -70,7 +97,9 @@ export function conv2dKernel(node: Conv2dNode, inShape: Shape, outShape: Shape, 
     label: node.name,
     code,
     resources,
-    workgroups: (batch) => [ceilDiv(nv, tile.bn4), ceilDiv(batch * outH * outW, tile.bm), 1],
+    workgroups: strategy === 'tiled'
+      ? (batch) => [ceilDiv(nv, tile.bn4), ceilDiv(batch * outH * outW, tile.bm), 1]
+      : (batch) => [ceilDiv(batch * outH * outW, dt.wg), ceilDiv(nv, dt.nb4), 1],
     flopsPerImage: 2 * outH * outW * cout * k,
   };
 }

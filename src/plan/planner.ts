@@ -5,7 +5,7 @@
 import type { Graph, GraphNode, Shape } from '../graph/ir.js';
 import { shapeSize } from '../graph/ir.js';
 import { addReluKernel } from '../ops/add-relu.js';
-import { conv2dKernel } from '../ops/conv2d.js';
+import { conv2dKernel, type ConvStrategy } from '../ops/conv2d.js';
 import { denseKernel, softmaxKernel } from '../ops/dense.js';
 import type { Kernel } from '../ops/kernel.js';
 import { globalAvgPoolKernel, maxPoolKernel } from '../ops/pool.js';
@@ -37,11 +37,16 @@ export interface ArenaLayout {
 }
 
 /** The kernel that runs `node`; ops the passes should have removed are an error naming the node. */
-export function lowerNode(node: GraphNode, shapes: Map<string, Shape>): Kernel {
+export interface PlanOptions {
+  /** Conv main loop: 'tiled' for GPUs (default), 'direct' for CPU adapters. */
+  convStrategy?: ConvStrategy;
+}
+
+export function lowerNode(node: GraphNode, shapes: Map<string, Shape>, options: PlanOptions = {}): Kernel {
   const inShape = shapes.get(node.inputs[0]!)!;
   const outShape = shapes.get(node.output)!;
   switch (node.op) {
-    case 'conv2d': return conv2dKernel(node, inShape, outShape);
+    case 'conv2d': return conv2dKernel(node, inShape, outShape, { strategy: options.convStrategy });
     case 'maxpool': return maxPoolKernel(node, inShape, outShape);
     case 'globalavgpool': return globalAvgPoolKernel(node, inShape);
     case 'dense': return denseKernel(node, inShape, outShape);
@@ -53,7 +58,7 @@ export function lowerNode(node: GraphNode, shapes: Map<string, Shape>): Kernel {
 }
 
 /** Orders the nodes (stable topological sort), lowers each to a kernel, and computes tensor lifetimes. */
-export function planGraph(graph: Graph): Plan {
+export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
   const producer = new Map(graph.nodes.map((n) => [n.output, n]));
   const order: GraphNode[] = [];
   const state = new Map<GraphNode, 'visiting' | 'done'>();
@@ -73,7 +78,7 @@ export function planGraph(graph: Graph): Plan {
   if (!outNode) throw new Error(`output ${graph.output} is never produced`);
   visit(outNode); // only what the output needs runs
 
-  const steps = order.map((node) => lowerNode(node, graph.shapes));
+  const steps = order.map((node) => lowerNode(node, graph.shapes, options));
   const logits = outNode.op === 'softmax' ? outNode.inputs[0] : undefined;
   const lives = new Map<string, TensorLife>();
   lives.set(graph.input, { id: graph.input, shape: graph.shapes.get(graph.input)!, first: -1, last: -1 });

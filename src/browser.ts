@@ -1,0 +1,50 @@
+/**
+ * webgpu-resnet for browsers: WebGPU from navigator.gpu (or your own device), images as ImageBitmap,
+ * ImageData, HTMLImageElement, HTMLCanvasElement or OffscreenCanvas, weights from a URL or memory.
+ */
+import { GPUUnavailableError, InputError, ModelFormatError } from './errors.js';
+import { IMAGENET_LABELS } from './labels.js';
+import { isUrl, loadFromMemory, loadFromUrl, type LoadOptionsBase } from './load.js';
+import { ResNetModel } from './model.js';
+import type { RawImage } from './preprocess/preprocess.js';
+import { requestDevice } from './runtime/device.js';
+
+export * from './index.js';
+
+export type BrowserImage = ImageBitmap | ImageData | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas;
+
+export interface LoadOptions extends LoadOptionsBase {}
+
+/** Reads the pixels of a browser image through a 2D canvas. */
+export async function decodeBrowserImage(image: BrowserImage): Promise<RawImage> {
+  if (typeof ImageData !== 'undefined' && image instanceof ImageData) {
+    return { data: image.data, width: image.width, height: image.height, channels: 4 };
+  }
+  const el = image as HTMLImageElement;
+  if (typeof HTMLImageElement !== 'undefined' && image instanceof HTMLImageElement && !el.complete) await el.decode();
+  const width = (el as HTMLImageElement).naturalWidth || image.width;
+  const height = (el as HTMLImageElement).naturalHeight || image.height;
+  if (!width || !height) throw new InputError('the image has no pixels (not loaded yet?)');
+  const canvas = new OffscreenCanvas(width, height);
+  const ctx = canvas.getContext('2d');
+  if (!ctx) throw new InputError('no 2D canvas context to read the image');
+  ctx.drawImage(image as CanvasImageSource, 0, 0);
+  return { data: ctx.getImageData(0, 0, width, height).data, width, height, channels: 4 };
+}
+
+export async function loadResNet(options: LoadOptions): Promise<ResNetModel<BrowserImage>> {
+  const { source, onProgress } = options;
+  if (source === undefined) throw new ModelFormatError('in a browser, pass { source: URL of model.json } (or files in memory)');
+  const graph = typeof source === 'string' || source instanceof URL
+    ? (isUrl(source) ? loadFromUrl(source, onProgress) : loadFromUrl(new URL(source, globalThis.location?.href), onProgress))
+    : loadFromMemory(source, onProgress);
+  const g = await graph;
+  const classes = g.shapes.get(g.output)![2];
+  const labels = options.labels ?? (classes === 1000 ? IMAGENET_LABELS : undefined);
+  if (options.device) return ResNetModel.create({ graph: g, device: options.device, labels }, decodeBrowserImage);
+  if (typeof navigator === 'undefined' || !navigator.gpu) {
+    throw new GPUUnavailableError('this browser has no WebGPU (navigator.gpu is undefined): use a recent Chrome/Edge, or enable WebGPU in your browser flags');
+  }
+  const { adapter, device } = await requestDevice(navigator.gpu);
+  return ResNetModel.create({ graph: g, device, adapter, labels, release: () => device.destroy() }, decodeBrowserImage);
+}

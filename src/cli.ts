@@ -1,0 +1,167 @@
+#!/usr/bin/env node
+/**
+ * webgpu-resnet command line:
+ *   webgpu-resnet classify <image...> [--weights model.json] [--top 5] [--json]
+ *   webgpu-resnet infer --input x.f32 --shape 2,3,224,224 --layout nchw [--weights model.json] [--output logits] --json
+ */
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { InputError } from './errors.js';
+import { loadResNet, type NodeImage } from './node.js';
+import type { ResNetModel } from './model.js';
+
+const USAGE = `usage:
+  webgpu-resnet classify <image...> [--weights <model.json>] [--top <k>] [--json] [--verbose]
+  webgpu-resnet infer --input <raw float32 file> --shape <dims, e.g. 2,3,224,224> --layout nhwc|nchw
+                      [--weights <model.json>] [--output logits|probabilities] [--json] [--verbose]
+
+Without --weights, the pretrained Keras ResNet-50 fetched by \`npm run setup\` is used.
+classify --json prints one line per image: {"file","top":[{"index","label","probability"}]}
+infer --json prints {"shape":[N,classes],"data":[...]}`;
+
+class UsageError extends Error {}
+
+interface Parsed { command: string; positional: string[]; flags: Map<string, string | true> }
+
+const VALUE_FLAGS = new Set(['--weights', '--top', '--input', '--shape', '--layout', '--output']);
+const BOOL_FLAGS = new Set(['--json', '--verbose', '--help', '-h', '--version']);
+
+function parse(argv: string[]): Parsed {
+  const flags = new Map<string, string | true>();
+  const positional: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith('-')) {
+      const [name, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+      if (VALUE_FLAGS.has(name)) {
+        const v = inline ?? argv[++i];
+        if (v === undefined) throw new UsageError(`${name} needs a value`);
+        flags.set(name, v);
+      } else if (BOOL_FLAGS.has(name)) flags.set(name, true);
+      else throw new UsageError(`unknown option ${name}`);
+    } else positional.push(a);
+  }
+  return { command: positional.shift() ?? '', positional, flags };
+}
+
+function progress(enabled: boolean) {
+  if (!enabled || !process.stderr.isTTY) return undefined;
+  let last = -1;
+  return ({ loadedBytes, totalBytes }: { loadedBytes: number; totalBytes: number }) => {
+    const pct = totalBytes ? Math.floor((100 * loadedBytes) / totalBytes) : 0;
+    if (pct === last) return;
+    last = pct;
+    process.stderr.write(`\rloading weights ${pct}% (${(loadedBytes / 1e6).toFixed(0)} / ${(totalBytes / 1e6).toFixed(0)} MB)${pct === 100 ? '\n' : ''}`);
+  };
+}
+
+async function classify(args: Parsed, model: ResNetModel<NodeImage>): Promise<number> {
+  const json = args.flags.has('--json');
+  const top = Number(args.flags.get('--top') ?? 5);
+  if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top must be a positive integer, got ${args.flags.get('--top')}`);
+  let failures = 0;
+  for (const file of args.positional) {
+    try {
+      const predictions = await model.classify(file, { topK: top });
+      if (json) {
+        console.log(JSON.stringify({ file, top: predictions.map(({ index, label, probability }) => ({ index, label, probability })) }));
+      } else {
+        console.log(basename(file));
+        predictions.forEach((p, i) => console.log(`  ${String(i + 1).padStart(2)}. ${p.label} (${p.index})  ${(100 * p.probability).toFixed(2)}%`));
+      }
+    } catch (err) {
+      failures++;
+      report(err, args.flags.has('--verbose'));
+    }
+  }
+  return failures ? 1 : 0;
+}
+
+async function infer(args: Parsed, model: ResNetModel<NodeImage>): Promise<number> {
+  const inputPath = args.flags.get('--input');
+  const shapeArg = args.flags.get('--shape');
+  const layout = (args.flags.get('--layout') ?? 'nhwc') as string;
+  const output = (args.flags.get('--output') ?? 'probabilities') as string;
+  if (typeof inputPath !== 'string') throw new UsageError('infer needs --input <raw float32 file>');
+  if (typeof shapeArg !== 'string') throw new UsageError('infer needs --shape, e.g. 1,224,224,3 (nhwc) or 1,3,224,224 (nchw)');
+  if (layout !== 'nhwc' && layout !== 'nchw') throw new UsageError(`--layout must be nhwc or nchw, got ${layout}`);
+  if (output !== 'logits' && output !== 'probabilities') throw new UsageError(`--output must be logits or probabilities, got ${output}`);
+  const shape = shapeArg.split(',').map((d) => Number(d.trim()));
+  if (shape.length !== 4 || shape.some((d) => !Number.isInteger(d) || d < 1)) throw new UsageError(`--shape must be 4 positive integers, got ${shapeArg}`);
+  const [h, w, c] = model.info.inputShape;
+  const want = layout === 'nhwc' ? [h, w, c] : [c, h, w];
+  if (shape.slice(1).join() !== want.join()) {
+    throw new InputError(`--shape ${shape.join(',')} does not match the model's input ${layout === 'nhwc' ? `N,${want}` : `N,${want}`} (${layout})`);
+  }
+  const bytes = await readFile(inputPath).catch((err: NodeJS.ErrnoException) => {
+    throw new InputError(`${inputPath}: ${err.code === 'ENOENT' ? 'file not found' : err.message}`);
+  });
+  const batch = shape[0]!;
+  const expected = batch * h * w * c * 4;
+  if (bytes.length !== expected) throw new InputError(`${inputPath}: ${bytes.length} bytes, expected ${shape.join('x')} float32 = ${expected} bytes`);
+  const input = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
+  const result = await model.infer(input, { batch, layout, output });
+  const classes = result.length / batch;
+  if (args.flags.has('--json')) {
+    console.log(JSON.stringify({ shape: [batch, classes], data: Array.from(result) }));
+  } else {
+    for (let b = 0; b < batch; b++) {
+      const top = model.top(result.subarray(b * classes, (b + 1) * classes), 5);
+      console.log(`image ${b}: ${top.map((p) => `${p.label} (${p.index}) ${p.probability.toFixed(4)}`).join(', ')}`);
+    }
+  }
+  return 0;
+}
+
+function report(err: unknown, verbose: boolean): void {
+  const message = err instanceof Error ? err.message : String(err);
+  console.error(`webgpu-resnet: error: ${message.replace(/\s*\n\s*/g, ' ')}`);
+  if (verbose && err instanceof Error && err.stack) console.error(err.stack);
+}
+
+async function main(argv: string[]): Promise<number> {
+  let args: Parsed;
+  try {
+    args = parse(argv);
+  } catch (err) {
+    console.error(`webgpu-resnet: error: ${(err as Error).message} (see webgpu-resnet --help)`);
+    return 1;
+  }
+  const verbose = args.flags.has('--verbose');
+  if (args.flags.has('--help') || args.flags.has('-h') || args.command === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  if (args.flags.has('--version')) {
+    const { packageRoot } = await import('./node/paths.js');
+    console.log(JSON.parse(await readFile(`${packageRoot()}/package.json`, 'utf8')).version);
+    return 0;
+  }
+  if (args.command !== 'classify' && args.command !== 'infer') {
+    console.error(`webgpu-resnet: error: ${args.command ? `unknown command ${args.command}` : 'no command given'} (see webgpu-resnet --help)`);
+    return 1;
+  }
+  if (args.command === 'classify' && args.positional.length === 0) {
+    console.error('webgpu-resnet: error: classify needs at least one image (see webgpu-resnet --help)');
+    return 1;
+  }
+  let model: ResNetModel<NodeImage> | undefined;
+  try {
+    const weights = args.flags.get('--weights');
+    model = await loadResNet({ source: typeof weights === 'string' ? weights : undefined, onProgress: progress(!args.flags.has('--json')) });
+    return args.command === 'classify' ? await classify(args, model) : await infer(args, model);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`webgpu-resnet: error: ${err.message} (see webgpu-resnet --help)`);
+      return 1;
+    }
+    report(err, verbose);
+    return 1;
+  } finally {
+    model?.dispose();
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
+// Dawn keeps the event loop alive for a moment after the last device is released; do not wait for it.
+process.exit();

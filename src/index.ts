@@ -1,0 +1,7 @@
+/** Platform-neutral exports, shared by the Node and browser entries. */
+export { ResNetModel, nchwToNhwc, type Prediction, type InferOptions, type ModelInfo } from './model.js';
+export { ResNetError, ModelFormatError, InputError, GPUUnavailableError } from './errors.js';
+export { CAFFE_PREPROCESSING, TORCH_PREPROCESSING, preprocessImage, type Preprocessing, type RawImage } from './preprocess/preprocess.js';
+export { IMAGENET_LABELS } from './labels.js';
+export type { InMemoryModel, ModelSource, LoadProgress } from './load.js';
+export { GraphBuilder, type Graph, type GraphNode, type Shape } from './graph/ir.js';

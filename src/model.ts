@@ -1,0 +1,178 @@
+/**
+ * The public model: graph -> plan -> executor, plus image preprocessing and labels. Platform-neutral:
+ * the Node and browser entries supply the GPU device, image decoding and default weights.
+ */
+import { InputError, ResNetError } from './errors.js';
+import type { Graph } from './graph/ir.js';
+import { optimize, type OptimizeReport } from './graph/passes.js';
+import { planGraph } from './plan/planner.js';
+import { CAFFE_PREPROCESSING, preprocessImage, type Preprocessing, type RawImage } from './preprocess/preprocess.js';
+import { Executor } from './runtime/executor.js';
+import { describeAdapter } from './runtime/device.js';
+
+export interface Prediction {
+  /** Class index (0-999 for ImageNet). */
+  index: number;
+  label: string;
+  probability: number;
+}
+
+export interface InferOptions {
+  /** Number of images in `input` (default 1). */
+  batch?: number;
+  /** Memory order of `input`: NHWC (default, what the engine runs) or NCHW (PyTorch's). */
+  layout?: 'nhwc' | 'nchw';
+  /** What to return: softmax probabilities (default) or the logits before the softmax. */
+  output?: 'probabilities' | 'logits';
+}
+
+export interface ModelInfo {
+  name: string;
+  adapter: string;
+  inputShape: [number, number, number];
+  classes: number;
+  /** Bytes of weights on the GPU, and of the activation arena for one image. */
+  weightBytes: number;
+  arenaBytesBatch1: number;
+  pipelines: number;
+  dispatches: number;
+  passes: OptimizeReport;
+}
+
+export interface ModelInit {
+  graph: Graph;
+  device: GPUDevice;
+  adapter?: GPUAdapter;
+  labels?: readonly string[];
+  preprocessing?: Preprocessing;
+  /** Called by dispose() after the GPU buffers are destroyed (e.g. to release a device the engine created). */
+  release?: () => void;
+}
+
+/** Turns whatever a platform accepts as an image into pixels. */
+export type ImageDecoder<I> = (image: I) => Promise<RawImage>;
+
+export class ResNetModel<I = never> {
+  readonly info: ModelInfo;
+  readonly preprocessing: Preprocessing;
+  private disposed = false;
+
+  private constructor(
+    private readonly executor: Executor,
+    private readonly decode: ImageDecoder<I>,
+    readonly labels: readonly string[],
+    private readonly release: (() => void) | undefined,
+    info: ModelInfo,
+    preprocessing: Preprocessing,
+  ) {
+    this.info = info;
+    this.preprocessing = preprocessing;
+  }
+
+  /** Optimizes `graph` (BN folding, fusion), plans it, uploads weights and compiles every pipeline. */
+  static async create<I>(init: ModelInit, decode: ImageDecoder<I>): Promise<ResNetModel<I>> {
+    const { graph, device } = init;
+    const passes = optimize(graph);
+    const plan = planGraph(graph);
+    const executor = await Executor.create(device, plan);
+    const inputShape = graph.shapes.get(graph.input)!;
+    const classes = graph.shapes.get(graph.output)![2];
+    const labels = init.labels ?? Array.from({ length: classes }, (_, i) => `class ${i}`);
+    if (labels.length !== classes) {
+      executor.dispose();
+      throw new ResNetError(`${labels.length} labels given for a model with ${classes} outputs`);
+    }
+    const info: ModelInfo = {
+      name: graph.name,
+      adapter: init.adapter ? describeAdapter(init.adapter).name : 'caller-provided device',
+      inputShape: [...inputShape],
+      classes,
+      weightBytes: executor.constantBytes,
+      arenaBytesBatch1: executor.arenaLayout(1).bytes,
+      pipelines: executor.pipelineCount,
+      dispatches: plan.steps.length,
+      passes,
+    };
+    return new ResNetModel(executor, decode, labels, init.release, info, init.preprocessing ?? CAFFE_PREPROCESSING);
+  }
+
+  private check(): void {
+    if (this.disposed) throw new ResNetError('this model was disposed; load a new one with loadResNet()');
+  }
+
+  /** Bytes of GPU memory held now (weights, and arena + readback for each batch size used so far). */
+  get gpuBytes(): number {
+    return this.executor.gpuBytes;
+  }
+
+  /** The arena size for `batch` images. */
+  arenaBytes(batch: number): number {
+    return this.executor.arenaLayout(batch).bytes;
+  }
+
+  /** Decodes and preprocesses one image into the model's input tensor (NHWC). */
+  async preprocess(image: I): Promise<Float32Array> {
+    this.check();
+    const raw = await this.decode(image);
+    return preprocessImage(raw, this.preprocessing);
+  }
+
+  /** Top-`topK` classes of one image, most probable first. */
+  async classify(image: I, options: { topK?: number } = {}): Promise<Prediction[]> {
+    const input = await this.preprocess(image);
+    const probs = await this.infer(input);
+    return this.top(probs, options.topK ?? 5);
+  }
+
+  /** Top-k of a probability vector, with labels. */
+  top(probabilities: Float32Array, topK = 5): Prediction[] {
+    const k = Math.max(1, Math.min(Math.floor(topK), probabilities.length));
+    if (!Number.isFinite(topK) || topK < 1) throw new InputError(`topK must be a positive integer, got ${topK}`);
+    const order = [...probabilities.keys()].sort((a, b) => probabilities[b]! - probabilities[a]!);
+    return order.slice(0, k).map((index) => ({ index, label: this.labels[index]!, probability: probabilities[index]! }));
+  }
+
+  /**
+   * Runs an already preprocessed tensor of `batch` images ([batch, H, W, 3] NHWC or [batch, 3, H, W] NCHW)
+   * and returns [batch, classes] probabilities or logits.
+   */
+  async infer(input: Float32Array, options: InferOptions = {}): Promise<Float32Array> {
+    this.check();
+    const batch = options.batch ?? 1;
+    const layout = options.layout ?? 'nhwc';
+    const [h, w, c] = this.info.inputShape;
+    if (!(input instanceof Float32Array)) throw new InputError('input must be a Float32Array');
+    if (!Number.isInteger(batch) || batch < 1) throw new InputError(`batch must be a positive integer, got ${batch}`);
+    if (layout !== 'nhwc' && layout !== 'nchw') throw new InputError(`layout must be 'nhwc' or 'nchw', got ${JSON.stringify(layout)}`);
+    const output = options.output ?? 'probabilities';
+    if (output !== 'probabilities' && output !== 'logits') throw new InputError(`output must be 'probabilities' or 'logits', got ${JSON.stringify(output)}`);
+    const per = h * w * c;
+    if (input.length !== batch * per) {
+      const dims = layout === 'nhwc' ? `${batch}x${h}x${w}x${c}` : `${batch}x${c}x${h}x${w}`;
+      throw new InputError(`input holds ${input.length} values, expected ${dims} = ${batch * per} (${layout.toUpperCase()})`);
+    }
+    for (let i = 0; i < input.length; i++) {
+      if (!Number.isFinite(input[i]!)) throw new InputError(`input[${i}] is ${input[i]}: every value must be finite`);
+    }
+    const nhwc = layout === 'nhwc' ? input : nchwToNhwc(input, batch, c, h, w);
+    const kind = output === 'logits' && this.executor.plan.logits ? 'logits' : 'output';
+    if (output === 'logits' && kind !== 'logits') throw new InputError(`this model does not end in a softmax: no separate logits`);
+    return this.executor.run(nhwc, batch, kind);
+  }
+
+  /** Destroys every GPU buffer of this model. Calling it twice is harmless. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.executor.dispose();
+    this.release?.();
+  }
+}
+
+export function nchwToNhwc(x: Float32Array, n: number, c: number, h: number, w: number): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let b = 0; b < n; b++) for (let ch = 0; ch < c; ch++) for (let p = 0; p < h * w; p++) {
+    out[(b * h * w + p) * c + ch] = x[(b * c + ch) * h * w + p]!;
+  }
+  return out;
+}

@@ -1,0 +1,58 @@
+/**
+ * webgpu-resnet for Node: WebGPU through Dawn (npm `webgpu`), images from files or Buffers (sharp),
+ * weights from a path, a URL or memory; with no source, the pretrained ResNet-50 `npm run setup` fetched.
+ */
+import { existsSync } from 'node:fs';
+import { GPUUnavailableError, ModelFormatError } from './errors.js';
+import type { Graph } from './graph/ir.js';
+import { IMAGENET_LABELS } from './labels.js';
+import { isUrl, loadFromMemory, loadFromUrl, type LoadOptionsBase } from './load.js';
+import { loadTfjsLayersModel } from './loaders/tfjs-layers.js';
+import { ResNetModel } from './model.js';
+import { acquireNodeDevice } from './node/gpu.js';
+import { decodeImage } from './node/image.js';
+import { defaultModelPath } from './node/paths.js';
+import { splitModelPath } from './node/files.js';
+
+export * from './index.js';
+export { decodeImage } from './node/image.js';
+export { defaultModelPath } from './node/paths.js';
+
+/** In Node an image is a file path or the file's bytes. */
+export type NodeImage = string | Uint8Array;
+
+export interface LoadOptions extends LoadOptionsBase {}
+
+async function loadGraph(options: LoadOptions): Promise<Graph> {
+  const { source, onProgress } = options;
+  if (source === undefined) {
+    const path = defaultModelPath();
+    if (!existsSync(path)) throw new ModelFormatError(`no pretrained weights at ${path}: run \`npm run setup\` first (or pass { source })`);
+    const { source: folder, file } = await splitModelPath(path);
+    return loadTfjsLayersModel(folder, file, onProgress);
+  }
+  if (typeof source === 'string' || source instanceof URL) {
+    if (isUrl(source)) return loadFromUrl(source, onProgress);
+    const { source: folder, file } = await splitModelPath(source as string);
+    return loadTfjsLayersModel(folder, file, onProgress);
+  }
+  return loadFromMemory(source, onProgress);
+}
+
+/** Loads a ResNet and prepares it on the GPU (weights uploaded, every pipeline compiled). */
+export async function loadResNet(options: LoadOptions = {}): Promise<ResNetModel<NodeImage>> {
+  const graph = await loadGraph(options);
+  const classes = graph.shapes.get(graph.output)![2];
+  const labels = options.labels ?? (classes === 1000 ? IMAGENET_LABELS : undefined);
+  if (options.device) {
+    return ResNetModel.create({ graph, device: options.device, labels }, decodeImage);
+  }
+  const gpu = await acquireNodeDevice();
+  try {
+    return await ResNetModel.create({ graph, device: gpu.device, adapter: gpu.adapter, labels, release: gpu.release }, decodeImage);
+  } catch (err) {
+    gpu.release();
+    if (err instanceof GPUUnavailableError || err instanceof ModelFormatError) throw err;
+    throw err;
+  }
+}
