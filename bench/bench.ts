@@ -8,10 +8,10 @@ import { defaultModelPath, loadResNet } from '../src/node.js';
 import { describeAdapter } from '../src/runtime/device.js';
 import { tfjsWebGPU, type Peer } from './peers/tfjs-webgpu.js';
 
-interface Args { batch: number; runs: number; warmup: number; peers: string[]; weights: string; json: boolean }
+interface Args { batch: number; runs: number; warmup: number; peers: string[]; weights: string; json: boolean; profile: boolean }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { batch: 1, runs: 10, warmup: 2, peers: ['tfjs'], weights: defaultModelPath(), json: false };
+  const args: Args = { batch: 1, runs: 10, warmup: 2, peers: ['tfjs'], weights: defaultModelPath(), json: false, profile: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!, v = argv[i + 1];
     const num = () => { const n = Number(v); if (!Number.isInteger(n) || n < 0) throw new Error(`${a} needs a non-negative integer`); i++; return n; };
@@ -21,6 +21,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--peers') { args.peers = (v ?? '').split(',').filter((p) => p && p !== 'none'); i++; }
     else if (a === '--weights') { args.weights = v!; i++; }
     else if (a === '--json') args.json = true;
+    else if (a === '--profile') args.profile = true;
     else throw new Error(`unknown option ${a} (--batch N --runs N --warmup N --peers tfjs|none --weights model.json --json)`);
   }
   return args;
@@ -48,6 +49,7 @@ for (let i = 0; i < input.length; i++) input[i] = ((i * 7919) % 255) - 120;
 const gpu = await acquireNodeDevice();
 const adapter = describeAdapter(gpu.adapter).name;
 log(`adapter: ${adapter}; ResNet-50 (Keras), batch ${args.batch}, ${args.runs} runs after ${args.warmup} warm-up`);
+let profile: Array<{ label: string; ms: number; flops: number; gflops: number; share: number }> | undefined;
 const results: Array<{ name: string; medianMs: number; minMs: number; maxMs: number; imagesPerSecond: number; loadMs: number; firstRunMs: number; gpuBytes?: number }> = [];
 
 {
@@ -59,6 +61,13 @@ const results: Array<{ name: string; medianMs: number; minMs: number; maxMs: num
   const firstRunMs = performance.now() - t1;
   const r = await time('webgpu-resnet', args.runs, args.warmup, () => model.infer(input, { batch: args.batch }), log);
   results.push({ name: 'webgpu-resnet', ...r, imagesPerSecond: (1000 * args.batch) / r.medianMs, loadMs, firstRunMs, gpuBytes: model.gpuBytes });
+  if (args.profile) {
+    const steps = await model.profile(args.batch);
+    const total = steps.reduce((a, s) => a + s.ms, 0);
+    profile = steps.map((s) => ({ ...s, gflops: s.flops / s.ms / 1e6, share: s.ms / total }));
+    log(`\nprofile (GPU time per dispatch, total ${total.toFixed(1)} ms):\n| layer | ms | GFLOP/s | share |\n| --- | --- | --- | --- |`);
+    for (const s of [...profile].sort((a, b) => b.ms - a.ms)) log(`| ${s.label} | ${s.ms.toFixed(2)} | ${s.gflops.toFixed(2)} | ${(100 * s.share).toFixed(1)}% |`);
+  }
   model.dispose();
 }
 
@@ -79,6 +88,7 @@ const engine = results[0]!;
 const report = {
   adapter, model: 'resnet50-keras', batch: args.batch, runs: args.runs, warmup: args.warmup, date: new Date().toISOString(),
   results: results.map((r) => ({ ...r, ratioVsEngine: r.medianMs / engine.medianMs })),
+  profile,
 };
 if (args.json) {
   console.log(JSON.stringify(report));

@@ -1,6 +1,6 @@
 // 1x1 convolution as a GEMM: row m of A is the input pixel under output pixel m, its CIN channels
 // contiguous in NHWC. Stride 1 reads the input as the matrix itself; stride S picks every S-th pixel.
-// Defines the A-operand gather (pixelOf, readA, readA4) for a main loop: conv_gemm.wgsl or conv_direct.wgsl.
+// Defines the A-operand gather (pixelOf, readA, readA4) for a main loop: conv_gemm.wgsl or conv_simd.wgsl.
 
 #if ${VEC_A}
 @group(0) @binding(1) var<storage, read_write> input: array<vec4<f32>>;

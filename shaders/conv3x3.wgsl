@@ -2,7 +2,7 @@
 // pixel m, k = (kh * KW + kw) * CIN + ci, gathered from NHWC input; outside the image it reads 0. With
 // CIN a multiple of 4, four consecutive k are one vec4 load. Reads are branch-free (a clamped index and
 // a select), so every invocation runs the same instructions.
-// Defines the A-operand gather (pixelOf, readA, readA4) for a main loop: conv_gemm.wgsl or conv_direct.wgsl.
+// Defines the A-operand gather (pixelOf, readA, readA4) for a main loop: conv_gemm.wgsl or conv_simd.wgsl.
 
 #if ${VEC_A}
 @group(0) @binding(1) var<storage, read_write> input: array<vec4<f32>>;

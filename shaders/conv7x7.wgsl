@@ -1,7 +1,7 @@
 // Stem convolution for few input channels (7x7/2 over RGB in a ResNet). One row of the receptive field,
 // KW pixels x CIN channels, is contiguous in NHWC, so k = kh * ROW + j reads input row iy at offset j
 // from the window's left edge. Outside the image it reads 0 (branch-free: clamped index + select).
-// Defines the A-operand gather (pixelOf, readA) for a main loop: conv_gemm.wgsl or conv_direct.wgsl.
+// Defines the A-operand gather (pixelOf, readA) for a main loop: conv_gemm.wgsl or conv_simd.wgsl.
 
 @group(0) @binding(1) var<storage, read_write> input: array<f32>;
 

@@ -1,10 +1,9 @@
-// Output side shared by the conv main loops (conv_gemm.wgsl, conv_direct.wgsl): the weight matrix
-// B = HWIO weights as [K][NV] vec4 (NV = ceil(COUT / 4), zero padded), the bias, and the epilogue:
-// bias, then the optional residual add, then the optional ReLU, written once to NHWC output.
+// Output side shared by the conv main loops (conv_gemm.wgsl, conv_simd.wgsl): the bias and the
+// epilogue: bias, then the optional residual add, then the optional ReLU, written once to NHWC output.
+// (Each main loop declares the weights, binding 2, in the layout it reads best.)
 
 struct Params { batch: u32 }
 @group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(2) var<storage, read> weights: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
 #if ${RESIDUAL}
 @group(0) @binding(4) var<storage, read_write> residual: array<${OUT_T}>;

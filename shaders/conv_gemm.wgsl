@@ -4,6 +4,9 @@
 // memory; each invocation accumulates RM rows x VN vec4 columns, interleaved so loads and stores stay
 // coalesced. Needs a gather file (conv1x1/3x3/7x7.wgsl) and conv_epilogue.wgsl.
 
+// HWIO weights as [K][NV] vec4 (NV = ceil(COUT / 4), zero padded).
+@group(0) @binding(2) var<storage, read> weights: array<vec4<f32>>;
+
 const BM = ${BM}u;
 const BN4 = ${BN4}u;
 const BK = ${BK}u;

@@ -8,7 +8,7 @@ import { optimize, type OptimizeReport } from './graph/passes.js';
 import { planGraph } from './plan/planner.js';
 import { CAFFE_PREPROCESSING, preprocessImage, type Preprocessing, type RawImage } from './preprocess/preprocess.js';
 import { Executor } from './runtime/executor.js';
-import { describeAdapter } from './runtime/device.js';
+import { convStrategyFor, describeAdapter } from './runtime/device.js';
 
 export interface Prediction {
   /** Class index (0-999 for ImageNet). */
@@ -36,6 +36,8 @@ export interface ModelInfo {
   arenaBytesBatch1: number;
   pipelines: number;
   dispatches: number;
+  /** How convolutions run on this adapter: 'tiled' (GPUs) or 'simd' (CPU adapters). */
+  convStrategy: 'tiled' | 'simd';
   passes: OptimizeReport;
 }
 
@@ -73,7 +75,8 @@ export class ResNetModel<I = never> {
   static async create<I>(init: ModelInit, decode: ImageDecoder<I>): Promise<ResNetModel<I>> {
     const { graph, device } = init;
     const passes = optimize(graph);
-    const plan = planGraph(graph);
+    const adapterInfo = init.adapter?.info ?? (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+    const plan = planGraph(graph, convStrategyFor(device, adapterInfo));
     const executor = await Executor.create(device, plan);
     const inputShape = graph.shapes.get(graph.input)!;
     const classes = graph.shapes.get(graph.output)![2];
@@ -91,6 +94,7 @@ export class ResNetModel<I = never> {
       arenaBytesBatch1: executor.arenaLayout(1).bytes,
       pipelines: executor.pipelineCount,
       dispatches: plan.steps.length,
+      convStrategy: convStrategyFor(device, adapterInfo).convStrategy,
       passes,
     };
     return new ResNetModel(executor, decode, labels, init.release, info, init.preprocessing ?? CAFFE_PREPROCESSING);
@@ -158,6 +162,13 @@ export class ResNetModel<I = never> {
     const kind = output === 'logits' && this.executor.plan.logits ? 'logits' : 'output';
     if (output === 'logits' && kind !== 'logits') throw new InputError(`this model does not end in a softmax: no separate logits`);
     return this.executor.run(nhwc, batch, kind);
+  }
+
+  /** GPU time of each dispatch for one run of `batch` images (adapter must offer 'timestamp-query'). */
+  async profile(batch = 1): Promise<Array<{ label: string; ms: number; flops: number }>> {
+    this.check();
+    const [h, w, c] = this.info.inputShape;
+    return this.executor.profile(new Float32Array(batch * h * w * c), batch);
   }
 
   /** Destroys every GPU buffer of this model. Calling it twice is harmless. */

@@ -103,11 +103,13 @@ export function fuseResidual(graph: Graph): number {
   for (const add of [...graph.nodes]) {
     if (add.op !== 'add') continue;
     const uses = consumers(graph), made = producers(graph);
-    // Prefer the operand produced later, so the other one is ready when the conv runs.
+    // Of two convs (a projection block), take the one on the longer path (its input is produced later:
+    // branch2c, not the shortcut's 1x1), so the block's add + ReLU sits in its last conv.
+    const depth = (conv: Conv2dNode) => graph.nodes.indexOf(made.get(conv.inputs[0]!)!);
     const candidates = add.inputs
       .map((input, i) => ({ i, conv: soleProducer(graph, input, add, uses, made) }))
       .filter((c): c is { i: number; conv: Conv2dNode } => c.conv?.op === 'conv2d' && !c.conv.relu && c.conv.inputs.length === 1)
-      .sort((a, b) => graph.nodes.indexOf(b.conv) - graph.nodes.indexOf(a.conv));
+      .sort((a, b) => depth(b.conv) - depth(a.conv));
     const pick = candidates[0];
     if (!pick) continue;
     const conv = pick.conv;

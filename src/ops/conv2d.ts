@@ -1,10 +1,11 @@
 import conv1x1 from '../../shaders/conv1x1.wgsl';
 import conv3x3 from '../../shaders/conv3x3.wgsl';
 import conv7x7 from '../../shaders/conv7x7.wgsl';
-import direct from '../../shaders/conv_direct.wgsl';
+import simd from '../../shaders/conv_simd.wgsl';
 import epilogue from '../../shaders/conv_epilogue.wgsl';
 import gemm from '../../shaders/conv_gemm.wgsl';
 import type { Conv2dNode, Shape } from '../graph/ir.js';
+import { chooseSimdTile, packSimdWeights, simdStatements, type SimdTile } from './conv-simd.js';
 import { ceilDiv, padColumns, type Kernel, type Resource } from './kernel.js';
 import { specialize } from './wgsl.js';
 
@@ -12,10 +13,11 @@ import { specialize } from './wgsl.js';
 export type ConvVariant = 'conv1x1' | 'conv3x3' | 'conv7x7';
 
 /**
- * How the GEMM is run: `tiled` stages tiles in workgroup memory (GPUs); `direct` gives each invocation
- * one output pixel and broadcasts the weights (CPU adapters, whose invocations are SIMD lanes).
+ * How the GEMM is run: `tiled` stages tiles in workgroup memory (GPUs); `simd` gives each invocation a
+ * few output pixels and shares weights across a subgroup by register shuffles (CPU adapters, whose
+ * invocations are SIMD lanes; needs the `subgroups` feature and a fixed subgroup size).
  */
-export type ConvStrategy = 'tiled' | 'direct';
+export type ConvStrategy = 'tiled' | 'simd';
 
 export interface ConvTile {
   /** Output rows (pixels) and vec4 column groups per workgroup, K step, threads along M and N. */
@@ -26,13 +28,6 @@ export interface ConvTile {
   wgN: number;
 }
 
-export interface DirectTile {
-  /** Invocations (output pixels) per workgroup, and vec4 output-channel groups each computes. */
-  wg: number;
-  nb4: number;
-}
-
-export const DEFAULT_DIRECT: DirectTile = { wg: 64, nb4: 4 };
 
 export const DEFAULT_TILE: ConvTile = { bm: 64, bn4: 16, bk: 16, wgM: 16, wgN: 16 };
 
@@ -52,7 +47,9 @@ export interface ConvOptions {
   variant?: ConvVariant;
   strategy?: ConvStrategy;
   tile?: ConvTile;
-  direct?: DirectTile;
+  simd?: SimdTile;
+  /** The device's subgroup size, required by the simd strategy. */
+  subgroupSize?: number;
 }
 
 export function conv2dKernel(node: Conv2dNode, inShape: Shape, outShape: Shape, options: ConvOptions = {}): Kernel {
@@ -62,7 +59,11 @@ export function conv2dKernel(node: Conv2dNode, inShape: Shape, outShape: Shape, 
   const variant = options.variant ?? chooseVariant(node, cin);
   const strategy = options.strategy ?? 'tiled';
   const tile = options.tile ?? chooseTile(cout);
-  const dt = options.direct ?? DEFAULT_DIRECT;
+  const sg = options.subgroupSize ?? 0;
+  const st = options.simd ?? chooseSimdTile(outH * outW, sg || 8);
+  if (strategy === 'simd' && !(sg > 0 && (4 * st.c4) % sg === 0 && st.wg % sg === 0)) {
+    throw new Error(`${node.name}: the simd strategy needs a subgroup size dividing ${4 * st.c4} and ${st.wg} (got ${sg || 'none'})`);
+  }
   const k = kh * kw * cin;
   const nv = ceilDiv(cout, 4);
   const vecA = cin % 4 === 0 && variant !== 'conv7x7';
@@ -80,15 +81,23 @@ export function conv2dKernel(node: Conv2dNode, inShape: Shape, outShape: Shape, 
   if (variant === 'conv1x1') front = specialize('conv1x1.wgsl', conv1x1, { VEC_A: vecA, CIN: cin, IN_W: inW, IN_HW: inH * inW, OUT_W: outW, STRIDE: node.strides[0] });
   else if (variant === 'conv3x3') front = specialize('conv3x3.wgsl', conv3x3, { VEC_A: vecA, CIN: cin, KW: kw, ...window });
   else front = specialize('conv7x7.wgsl', conv7x7, { CIN: cin, ROW: kw * cin, ...window });
-  const mainLoop = strategy === 'tiled'
-    ? specialize('conv_gemm.wgsl', gemm, { VEC_A: vecA, BM: tile.bm, BN4: tile.bn4, BK: tile.bk, WG_M: tile.wgM, WG_N: tile.wgN, RM: tile.bm / tile.wgM, VN: tile.bn4 / tile.wgN })
-    : specialize('conv_direct.wgsl', direct, { VEC_A: vecA, WG: dt.wg, NB4: dt.nb4 });
-  const code = front + mainLoop + specialize('conv_epilogue.wgsl', epilogue, out);
+  let mainLoop: string;
+  let packed: Float32Array;
+  if (strategy === 'tiled') {
+    mainLoop = specialize('conv_gemm.wgsl', gemm, { VEC_A: vecA, BM: tile.bm, BN4: tile.bn4, BK: tile.bk, WG_M: tile.wgM, WG_N: tile.wgN, RM: tile.bm / tile.wgM, VN: tile.bn4 / tile.wgN });
+    packed = padColumns(node.weights, k, cout);
+  } else {
+    const { data, row } = packSimdWeights(node.weights, k, cout, st.c4);
+    mainLoop = specialize('conv_simd.wgsl', simd, { WG: st.wg, R: st.r, WROW: row, SG: sg, C4: st.c4, ...simdStatements(st, sg, vecA) });
+    packed = data;
+  }
+  // The main loop goes first: conv_simd.wgsl starts with an `enable` directive.
+  const code = mainLoop + front + specialize('conv_epilogue.wgsl', epilogue, out);
 
   const resources: Array<[number, Resource]> = [
     [0, { kind: 'params' }],
     [1, { kind: 'tensor', id: node.inputs[0]! }],
-    [2, { kind: 'constant', name: `${node.name}/weights`, data: padColumns(node.weights, k, cout) }],
+    [2, { kind: 'constant', name: `${node.name}/weights`, data: packed }],
     [3, { kind: 'constant', name: `${node.name}/bias`, data: padColumns(node.bias, 1, cout) }],
     [5, { kind: 'tensor', id: node.output }],
   ];
@@ -99,7 +108,7 @@ export function conv2dKernel(node: Conv2dNode, inShape: Shape, outShape: Shape, 
     resources,
     workgroups: strategy === 'tiled'
       ? (batch) => [ceilDiv(nv, tile.bn4), ceilDiv(batch * outH * outW, tile.bm), 1]
-      : (batch) => [ceilDiv(batch * outH * outW, dt.wg), ceilDiv(nv, dt.nb4), 1],
+      : (batch) => [ceilDiv(batch * outH * outW, st.wg * st.r), ceilDiv(nv, st.c4), 1],
     flopsPerImage: 2 * outH * outW * cout * k,
   };
 }

@@ -38,15 +38,16 @@ export interface ArenaLayout {
 
 /** The kernel that runs `node`; ops the passes should have removed are an error naming the node. */
 export interface PlanOptions {
-  /** Conv main loop: 'tiled' for GPUs (default), 'direct' for CPU adapters. */
+  /** Conv main loop: 'tiled' for GPUs (default), 'simd' for CPU adapters (needs subgroupSize). */
   convStrategy?: ConvStrategy;
+  subgroupSize?: number;
 }
 
 export function lowerNode(node: GraphNode, shapes: Map<string, Shape>, options: PlanOptions = {}): Kernel {
   const inShape = shapes.get(node.inputs[0]!)!;
   const outShape = shapes.get(node.output)!;
   switch (node.op) {
-    case 'conv2d': return conv2dKernel(node, inShape, outShape, { strategy: options.convStrategy });
+    case 'conv2d': return conv2dKernel(node, inShape, outShape, { strategy: options.convStrategy, subgroupSize: options.subgroupSize });
     case 'maxpool': return maxPoolKernel(node, inShape, outShape);
     case 'globalavgpool': return globalAvgPoolKernel(node, inShape);
     case 'dense': return denseKernel(node, inShape, outShape);

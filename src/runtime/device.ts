@@ -35,7 +35,24 @@ export async function requestDevice(gpu: GPU, options: GPURequestAdapterOptions 
     const value = adapter.limits[key];
     if (typeof value === 'number') requiredLimits[key] = value;
   }
-  const requiredFeatures = (['timestamp-query'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
+  const requiredFeatures = (['timestamp-query', 'subgroups', 'shader-f16'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
   const device = await whileGPU(adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'webgpu-resnet' }));
   return { adapter, device };
+}
+
+/** True for adapters that run shaders on the CPU (Mesa lavapipe/llvmpipe, SwiftShader, WARP). */
+export function isCpuAdapter(info: Partial<GPUAdapterInfo> | undefined): boolean {
+  if (!info) return false;
+  const text = `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.device ?? ''} ${info.description ?? ''}`;
+  return info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader|warp|software rasterizer/i.test(text);
+}
+
+/** How to lower convolutions for this device: register-shuffle SIMD kernels on CPU adapters, tiled GEMMs elsewhere. */
+export function convStrategyFor(device: GPUDevice, info: Partial<GPUAdapterInfo> | undefined): { convStrategy: 'tiled' | 'simd'; subgroupSize?: number } {
+  const min = (info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize;
+  const max = (info as { subgroupMaxSize?: number } | undefined)?.subgroupMaxSize;
+  if (isCpuAdapter(info) && device.features.has('subgroups') && min && min === max && 32 % min === 0) {
+    return { convStrategy: 'simd', subgroupSize: min };
+  }
+  return { convStrategy: 'tiled' };
 }

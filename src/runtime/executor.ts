@@ -193,6 +193,52 @@ export class Executor {
     return result;
   }
 
+  /**
+   * Per-dispatch GPU time in milliseconds for `batch` images (needs the 'timestamp-query' feature): each
+   * step runs in its own compute pass with timestamps at its start and end. The output is not read.
+   */
+  profile(input: Float32Array, batch: number): Promise<Array<{ label: string; ms: number; flops: number }>> {
+    const result = this.queue.then(() => this.profileNow(input, batch));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async profileNow(input: Float32Array, batch: number): Promise<Array<{ label: string; ms: number; flops: number }>> {
+    if (this.disposed) throw new Error('the model was disposed');
+    const { device, plan } = this;
+    if (!device.features.has('timestamp-query')) throw new Error("profiling needs the adapter feature 'timestamp-query'");
+    const state = this.batchState(batch);
+    const inSlot = state.layout.slots.get(plan.input)!;
+    const data = input.buffer instanceof ArrayBuffer ? input : new Float32Array(input);
+    device.queue.writeBuffer(state.arena, inSlot.offset, data.buffer, data.byteOffset, inSlot.size);
+    const n = plan.steps.length;
+    const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * n });
+    const resolve = device.createBuffer({ size: 16 * n, usage: 0x200 /* QUERY_RESOLVE */ | COPY_SRC });
+    const read = device.createBuffer({ size: 16 * n, usage: MAP_READ | COPY_DST });
+    try {
+      const encoder = device.createCommandEncoder({ label: 'profile' });
+      plan.steps.forEach((step, i) => {
+        const pass = encoder.beginComputePass({ label: step.label, timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+        pass.setPipeline(this.pipelines[i]!);
+        pass.setBindGroup(0, state.bindGroups[i]!);
+        const [x, y, z] = step.workgroups(batch);
+        pass.dispatchWorkgroups(x, y, z);
+        pass.end();
+      });
+      encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
+      encoder.copyBufferToBuffer(resolve, 0, read, 0, 16 * n);
+      device.queue.submit([encoder.finish()]);
+      await whileGPU(read.mapAsync(1));
+      const t = new BigUint64Array(read.getMappedRange().slice(0));
+      read.unmap();
+      return plan.steps.map((step, i) => ({ label: step.label, ms: Number(t[2 * i + 1]! - t[2 * i]!) / 1e6, flops: step.flopsPerImage * batch }));
+    } finally {
+      querySet.destroy();
+      resolve.destroy();
+      read.destroy();
+    }
+  }
+
   private forgetBatch(batch: number): void {
     const state = this.batches.get(batch);
     if (!state) return;

@@ -12,6 +12,11 @@ export function testDevice(): Promise<GPUDevice> {
   return shared.then((d) => d.device);
 }
 
+export async function testAdapterInfo(): Promise<GPUAdapterInfo> {
+  shared ??= acquireNodeDevice();
+  return (await shared).adapter.info;
+}
+
 export async function releaseTestDevice(): Promise<void> {
   if (shared) (await shared).release();
   shared = undefined;

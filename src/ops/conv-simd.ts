@@ -1,0 +1,83 @@
+/**
+ * Generates the unrolled statements of shaders/conv_simd.wgsl for R pixels x C4 vec4 channel groups per
+ * invocation and subgroup size SG. WGSL has no compile-time loops and subgroupBroadcast needs a constant
+ * lane, so the unrolling is done here, as plain text that reads like the loops it replaces.
+ */
+export interface SimdTile {
+  /** Invocations per workgroup (a multiple of the subgroup size). */
+  wg: number;
+  /** Output pixels per invocation. */
+  r: number;
+  /** vec4 output-channel groups per workgroup (4 * c4 must be a multiple of the subgroup size). */
+  c4: number;
+}
+
+export const DEFAULT_SIMD: SimdTile = { wg: 64, r: 4, c4: 4 };
+
+/**
+ * Tile for an image of `pixels` output pixels: 4 pixels x 16 channels per invocation (measured best on
+ * lavapipe), and the workgroup size (a multiple of the subgroup size, up to 64) that wastes the fewest
+ * invocations on the last, partial workgroup; larger on ties.
+ */
+export function chooseSimdTile(pixels: number, sg: number): SimdTile {
+  let best: SimdTile = DEFAULT_SIMD;
+  let bestWaste = Infinity;
+  for (let wg = sg; wg <= 64; wg *= 2) {
+    const per = wg * DEFAULT_SIMD.r;
+    const waste = Math.ceil(pixels / per) * per - pixels;
+    if (waste <= bestWaste) {
+      best = { ...DEFAULT_SIMD, wg };
+      bestWaste = waste;
+    }
+  }
+  return best;
+}
+
+export function simdStatements(tile: SimdTile, sg: number, vecA: boolean): Record<'PIXELS' | 'ACCUMULATORS' | 'STEP' | 'STORES', string> {
+  const { r: R, c4: C4 } = tile;
+  const loads = (4 * C4) / sg;
+  const pixels: string[] = [];
+  const acc: string[] = [];
+  const step: string[] = [];
+  const stores: string[] = [];
+  for (let r = 0; r < R; r++) {
+    pixels.push(`  let p${r} = pixelOf(min(first + ${r}u * WG, M - 1u));`);
+    for (let v = 0; v < C4; v++) acc.push(`  var acc${r}_${v} = vec4<f32>(0.0);`);
+    step.push(vecA
+      ? `    let a${r} = readA4(p${r}, k);`
+      : `    let a${r} = vec4<f32>(readA(p${r}, k), readA(p${r}, k + 1u), readA(p${r}, k + 2u), readA(p${r}, k + 3u));`);
+  }
+  for (let j = 0; j < 4; j++) {
+    for (let h = 0; h < loads; h++) step.push(`    let w${j}_${h} = weights[(k + ${j}u) * WROW + c0 + ${h * sg}u + lane];`);
+    for (let v = 0; v < C4; v++) {
+      const lanes = [0, 1, 2, 3].map((t) => {
+        const q = 4 * v + t;
+        return `subgroupBroadcast(w${j}_${Math.floor(q / sg)}, ${q % sg}u)`;
+      });
+      step.push(`    let b${j}_${v} = vec4<f32>(${lanes.join(', ')});`);
+    }
+  }
+  const comp = ['x', 'y', 'z', 'w'];
+  for (let r = 0; r < R; r++) {
+    for (let v = 0; v < C4; v++) {
+      let expr = `acc${r}_${v}`;
+      for (let j = 0; j < 4; j++) expr = `fma(vec4<f32>(a${r}.${comp[j]}), b${j}_${v}, ${expr})`;
+      step.push(`    acc${r}_${v} = ${expr};`);
+    }
+    stores.push(`  if (first + ${r}u * WG < M) {`);
+    for (let v = 0; v < C4; v++) {
+      stores.push(`    if (c0 / 4u + ${v}u < NV) { store(first + ${r}u * WG, c0 / 4u + ${v}u, acc${r}_${v}); }`);
+    }
+    stores.push('  }');
+  }
+  return { PIXELS: pixels.join('\n'), ACCUMULATORS: acc.join('\n'), STEP: step.join('\n'), STORES: stores.join('\n') };
+}
+
+/** HWIO weights [k][cout] as [ceil(k / 4) * 4][ceil(cout / (4 * c4)) * 4 * c4], zero padded. */
+export function packSimdWeights(weights: Float32Array, k: number, cout: number, c4: number): { data: Float32Array; row: number } {
+  const row = Math.ceil(cout / (4 * c4)) * 4 * c4;
+  const rows = Math.ceil(k / 4) * 4;
+  const data = new Float32Array(rows * row);
+  for (let i = 0; i < k; i++) data.set(weights.subarray(i * cout, (i + 1) * cout), i * row);
+  return { data, row };
+}

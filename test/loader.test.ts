@@ -1,0 +1,116 @@
+/** The TF.js layers loader on the real pretrained files and on broken copies of them (no GPU needed). */
+import { copyFile, mkdtemp, readFile, rm, symlink, writeFile, readdir, truncate } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelFormatError } from '../src/errors.js';
+import { optimize } from '../src/graph/passes.js';
+import { loadTfjsLayersModel } from '../src/loaders/tfjs-layers.js';
+import { memorySource } from '../src/loaders/source.js';
+import { folderSource } from '../src/node/files.js';
+import { defaultModelPath } from '../src/node/paths.js';
+
+const modelDir = dirname(defaultModelPath());
+let work: string;
+
+/** A copy of the model folder: model.json copied (editable), shards linked unless `copyShards`. */
+async function modelCopy(name: string, copyShards: string[] = []): Promise<string> {
+  const dir = join(work, name);
+  await (await import('node:fs/promises')).mkdir(dir);
+  for (const f of await readdir(modelDir)) {
+    if (f === 'model.json' || copyShards.includes(f)) await copyFile(join(modelDir, f), join(dir, f));
+    else await symlink(join(modelDir, f), join(dir, f));
+  }
+  return dir;
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'webgpu-resnet-loader-'));
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('TF.js layers loader', () => {
+  it('loads the pretrained Keras ResNet-50 into the IR and folds it', async () => {
+    const seen: number[] = [];
+    const graph = await loadTfjsLayersModel(folderSource(modelDir), 'model.json', (p) => seen.push(p.loadedBytes / p.totalBytes));
+    expect(seen.at(-1)).toBe(1);
+    expect(graph.shapes.get(graph.input)).toEqual([224, 224, 3]);
+    expect(graph.shapes.get(graph.output)).toEqual([1, 1, 1000]);
+    const counts = (g: typeof graph) => g.nodes.reduce<Record<string, number>>((acc, n) => ({ ...acc, [n.op]: (acc[n.op] ?? 0) + 1 }), {});
+    expect(counts(graph)).toMatchObject({ conv2d: 53, batchnorm: 53, relu: 49, add: 16, pad: 2, maxpool: 1, globalavgpool: 1, dense: 1, softmax: 1 });
+    const report = optimize(graph);
+    expect(report).toEqual({ batchNormsFolded: 53, paddingsFolded: 2, relusFused: 49, residualsFused: 16 });
+    expect(counts(graph)).toEqual({ conv2d: 53, maxpool: 1, globalavgpool: 1, dense: 1, softmax: 1 });
+    const stem = graph.nodes.find((n) => n.name === 'conv1');
+    expect(stem).toMatchObject({ op: 'conv2d', pads: [3, 3, 3, 3], strides: [2, 2], relu: true });
+    const pool = graph.nodes.find((n) => n.op === 'maxpool');
+    expect(pool).toMatchObject({ pads: [1, 1, 1, 1], padValue: 'zero' });
+    // every block's last conv carries the residual add and the ReLU
+    const fused = graph.nodes.filter((n) => n.op === 'conv2d' && n.inputs.length === 2);
+    expect(fused.map((n) => n.name).sort()).toEqual(
+      ['2a', '2b', '2c', '3a', '3b', '3c', '3d', '4a', '4b', '4c', '4d', '4e', '4f', '5a', '5b', '5c'].map((b) => `res${b}_branch2c`).sort(),
+    );
+  });
+
+  it('folds BatchNormalization exactly: conv + BN in float64 equals the folded conv', async () => {
+    const json = JSON.parse(await readFile(join(modelDir, 'model.json'), 'utf8'));
+    const graph = await loadTfjsLayersModel(folderSource(modelDir));
+    const conv = graph.nodes.find((n) => n.name === 'conv1')!;
+    const bn = graph.nodes.find((n) => n.name === 'bn_conv1')!;
+    if (conv.op !== 'conv2d' || bn.op !== 'batchnorm') throw new Error('unexpected graph');
+    expect(bn.epsilon).toBe(json.modelTopology.model_config.config.layers.find((l: { name: string }) => l.name === 'bn_conv1').config.epsilon);
+    const w = Float64Array.from(conv.weights), b = Float64Array.from(conv.bias);
+    optimize(graph);
+    const folded = graph.nodes.find((n) => n.name === 'conv1')!;
+    if (folded.op !== 'conv2d') throw new Error('unexpected graph');
+    const c = 64;
+    for (const i of [0, 1, 63, 64, 1000, w.length - 1]) {
+      const ch = i % c;
+      const scale = bn.gamma[ch]! / Math.sqrt(bn.variance[ch]! + bn.epsilon);
+      expect(folded.weights[i]).toBeCloseTo(w[i]! * scale, 6);
+    }
+    for (const ch of [0, 17, 63]) {
+      const scale = bn.gamma[ch]! / Math.sqrt(bn.variance[ch]! + bn.epsilon);
+      expect(folded.bias[ch]).toBeCloseTo((b[ch]! - bn.mean[ch]!) * scale + bn.beta[ch]!, 5);
+    }
+  });
+
+  it('a missing shard is an error naming the file', async () => {
+    const dir = await modelCopy('missing');
+    await rm(join(dir, 'group1-shard7of25.bin'));
+    await expect(loadTfjsLayersModel(folderSource(dir))).rejects.toThrow(ModelFormatError);
+    await expect(loadTfjsLayersModel(folderSource(dir))).rejects.toThrow(/group1-shard7of25\.bin: file not found/);
+  });
+
+  it('a truncated shard is an error naming the group, the shards and the expected size', async () => {
+    const dir = await modelCopy('truncated', ['group1-shard25of25.bin']);
+    await truncate(join(dir, 'group1-shard25of25.bin'), 1000);
+    await expect(loadTfjsLayersModel(folderSource(dir))).rejects.toThrow(/weight group 1 is \d+ bytes on disk but its manifest describes 102\d+ bytes .*group1-shard25of25\.bin: 1000/);
+  });
+
+  it('a model.json that is not JSON is an error naming the file', async () => {
+    const dir = await modelCopy('notjson');
+    await writeFile(join(dir, 'model.json'), '{"modelTopology": {oops');
+    await expect(loadTfjsLayersModel(folderSource(dir))).rejects.toThrow(/model\.json: not valid JSON/);
+  });
+
+  it('unknown layers, missing tensors and path traversal are refused with the name', async () => {
+    const json = JSON.parse(await readFile(join(modelDir, 'model.json'), 'utf8'));
+    const layers = json.modelTopology.model_config.config.layers;
+    const unknown = structuredClone(json);
+    unknown.modelTopology.model_config.config.layers[5].class_name = 'LayerNormalization';
+    await expect(loadTfjsLayersModel(memorySource({ 'model.json': JSON.stringify(unknown) }))).rejects.toThrow(/shard|missing/);
+    const traversal = structuredClone(json);
+    traversal.weightsManifest[0].paths[0] = '../../etc/passwd';
+    await expect(loadTfjsLayersModel(memorySource({ 'model.json': JSON.stringify(traversal) }))).rejects.toThrow(/refusing file path "\.\.\/\.\.\/etc\/passwd"/);
+    // with real shards in memory, the topology errors come through
+    const shards: Record<string, Uint8Array> = {};
+    for (const p of json.weightsManifest[0].paths) shards[p] = new Uint8Array(await readFile(join(modelDir, p)));
+    await expect(loadTfjsLayersModel(memorySource({ ...shards, 'model.json': JSON.stringify(unknown) }))).rejects.toThrow(new RegExp(`layer ${layers[5].name} \\(LayerNormalization\\): layer class LayerNormalization is not supported`));
+    const renamed = structuredClone(json);
+    renamed.weightsManifest[0].weights[0].name = 'something/else';
+    await expect(loadTfjsLayersModel(memorySource({ ...shards, 'model.json': JSON.stringify(renamed) }))).rejects.toThrow(/tensor bn2a_branch1\/gamma is not in the weights manifest/);
+  });
+});
