@@ -40,7 +40,7 @@ function npmDependencies() {
 
 // 2. dist/ (library, CLI, bench): esbuild, well under a second.
 function build() {
-  run(process.execPath, [join(root, 'scripts', 'build.mjs'), '--quiet']);
+  run(process.execPath, [join(root, 'scripts', 'build.mjs'), '--quiet', '--types']);
   log('build: dist/ ready');
 }
 

@@ -1,0 +1,152 @@
+/**
+ * The whole pretrained Keras ResNet-50 on the GPU adapter (lavapipe here) against TF.js CPU running the
+ * same model.json, and on the 100 shared ImageNet sample images against the committed TF.js fixture.
+ */
+import { readFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputError, ModelFormatError } from '../src/errors.js';
+import { decodeImage } from '../src/node/image.js';
+import { defaultModelPath, packageRoot } from '../src/node/paths.js';
+import { loadResNet, type NodeImage } from '../src/node.js';
+import type { ResNetModel } from '../src/model.js';
+import { CAFFE_PREPROCESSING, preprocessImage } from '../src/preprocess/preprocess.js';
+import { loadReferenceModel, referenceLogits } from '../scripts/tfjs-reference.js';
+import { randomArray } from './helpers/reference.js';
+
+const sampleDir = join(packageRoot(), '..', 'shared', 'data', 'imagenet-sample');
+const husky = join(sampleDir, '250_n02110185_Siberian_husky.JPEG');
+const grayscale = join(sampleDir, '710_n03908714_pencil_sharpener.JPEG');
+let model: ResNetModel<NodeImage>;
+let work: string;
+
+const topK = (v: Float32Array, k: number) => [...v.keys()].sort((a, b) => v[b]! - v[a]!).slice(0, k);
+
+beforeAll(async () => {
+  model = await loadResNet();
+  work = await mkdtemp(join(tmpdir(), 'webgpu-resnet-test-'));
+  console.log(`ResNet-50 on ${model.info.adapter}: ${model.info.dispatches} dispatches, ${model.info.pipelines} pipelines (${model.info.convStrategy} convs), weights ${(model.info.weightBytes / 2 ** 20).toFixed(1)} MiB, arena ${(model.info.arenaBytesBatch1 / 2 ** 20).toFixed(2)} MiB at batch 1`);
+});
+
+afterAll(async () => {
+  model?.dispose();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('ResNet-50 against TF.js CPU (same model.json)', () => {
+  it('logits agree to 1e-4 of their scale with identical top-5, on a photo and a synthetic input in one batch of 2', async () => {
+    const photo = preprocessImage(await decodeImage(husky), CAFFE_PREPROCESSING);
+    const synthetic = randomArray(photo.length, 2024, 120); // uniform in the caffe input range
+    const input = new Float32Array(2 * photo.length);
+    input.set(photo, 0);
+    input.set(synthetic, photo.length);
+    const reference = await loadReferenceModel(defaultModelPath());
+    const want = referenceLogits(reference, input, 2);
+    const got = await model.infer(input, { batch: 2, output: 'logits' });
+    for (let b = 0; b < 2; b++) {
+      const g = got.subarray(b * 1000, (b + 1) * 1000), w = want.subarray(b * 1000, (b + 1) * 1000);
+      let diff = 0, scale = 0;
+      for (let i = 0; i < 1000; i++) {
+        diff = Math.max(diff, Math.abs(g[i]! - w[i]!));
+        scale = Math.max(scale, Math.abs(w[i]!));
+      }
+      console.log(`input ${b}: max |logit diff| / max |logit| = ${(diff / scale).toExponential(2)}; top-5 ${topK(g, 5)} vs TF.js ${topK(w, 5)}`);
+      expect(diff / scale).toBeLessThanOrEqual(1e-4);
+      expect(topK(g, 5)).toEqual(topK(w, 5));
+    }
+    // the probabilities are the softmax of those logits
+    const probs = await model.infer(input, { batch: 2 });
+    expect(topK(probs.subarray(0, 1000), 5)).toEqual(topK(got.subarray(0, 1000), 5));
+    expect(probs.subarray(0, 1000).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+  });
+});
+
+describe('the 100 ImageNet sample images', () => {
+  it('top-1 equals the TF.js reference wherever its top-1/top-2 gap exceeds 0.02; accuracy vs labels reported', async () => {
+    const fixture = JSON.parse(await readFile(join(packageRoot(), 'test', 'fixtures', 'imagenet-sample-reference.json'), 'utf8')) as {
+      images: Array<{ file: string; label: number; top5: Array<{ index: number; probability: number }> }>;
+    };
+    expect(fixture.images).toHaveLength(100);
+    let agree = 0, checked = 0, correct = 0, referenceCorrect = 0;
+    const disagreements: string[] = [];
+    const batch = 4;
+    for (let i = 0; i < fixture.images.length; i += batch) {
+      const group = fixture.images.slice(i, i + batch);
+      const input = new Float32Array(group.length * 224 * 224 * 3);
+      for (const [j, image] of group.entries()) preprocessImage(await decodeImage(join(sampleDir, image.file)), CAFFE_PREPROCESSING, input, j * 224 * 224 * 3);
+      const probs = await model.infer(input, { batch: group.length });
+      for (const [j, image] of group.entries()) {
+        const top1 = topK(probs.subarray(j * 1000, (j + 1) * 1000), 1)[0]!;
+        const ref = image.top5;
+        const gap = ref[0]!.probability - ref[1]!.probability;
+        if (top1 === image.label) correct++;
+        if (ref[0]!.index === image.label) referenceCorrect++;
+        if (top1 === ref[0]!.index) agree++;
+        else disagreements.push(`${image.file}: engine ${top1}, TF.js ${ref[0]!.index} (gap ${gap.toFixed(3)})`);
+        if (gap > 0.02) {
+          checked++;
+          expect(top1, `${image.file} (TF.js gap ${gap.toFixed(3)})`).toBe(ref[0]!.index);
+        }
+      }
+    }
+    console.log(`top-1 agreement with TF.js: ${agree}/100 (${checked} with a gap > 0.02, all required); accuracy vs labels: engine ${correct}/100, TF.js ${referenceCorrect}/100`);
+    if (disagreements.length) console.log(`disagreements: ${disagreements.join('; ')}`);
+    expect(correct).toBe(referenceCorrect);
+  });
+});
+
+describe('images and inputs', () => {
+  it('classifies a grayscale JPEG and a PNG (with alpha), from a path and from bytes', async () => {
+    const gray = await model.classify(grayscale, { topK: 3 });
+    expect(gray).toHaveLength(3);
+    expect(gray[0]!.probability).toBeGreaterThan(gray[1]!.probability);
+    const fromBytes = await model.classify(await readFile(grayscale), { topK: 3 });
+    expect(fromBytes.map((p) => p.index)).toEqual(gray.map((p) => p.index));
+    // the husky as RGBA PNG: same pixels, so the same prediction as the JPEG's decoded pixels
+    const png = join(work, 'husky.png');
+    await writeFile(png, await sharp(husky).ensureAlpha().png().toBuffer());
+    const fromPng = await model.classify(png, { topK: 5 });
+    const fromJpeg = await model.classify(husky, { topK: 5 });
+    expect(fromPng.map((p) => p.index)).toEqual(fromJpeg.map((p) => p.index));
+    expect(fromJpeg[0]).toMatchObject({ index: expect.any(Number), label: model.labels[fromJpeg[0]!.index] });
+  });
+
+  it('NCHW input gives the NHWC result', async () => {
+    const nhwc = preprocessImage(await decodeImage(husky), CAFFE_PREPROCESSING);
+    const nchw = new Float32Array(nhwc.length);
+    for (let p = 0; p < 224 * 224; p++) for (let c = 0; c < 3; c++) nchw[c * 224 * 224 + p] = nhwc[p * 3 + c]!;
+    const a = await model.infer(nhwc, { output: 'logits' });
+    const b = await model.infer(nchw, { layout: 'nchw', output: 'logits' });
+    expect(Array.from(b)).toEqual(Array.from(a));
+  });
+
+  it('bad input and bad weights give clear errors and leave the model usable', async () => {
+    await expect(model.infer(new Float32Array(10))).rejects.toThrow(/input holds 10 values, expected 1x224x224x3 = 150528 \(NHWC\)/);
+    const nan = new Float32Array(150528);
+    nan[77] = NaN;
+    await expect(model.infer(nan)).rejects.toThrow(InputError);
+    await expect(model.infer(nan)).rejects.toThrow(/input\[77\] is NaN/);
+    await expect(model.infer(new Float32Array(150528), { batch: 0 })).rejects.toThrow(/batch must be a positive integer/);
+    await expect(model.classify(join(work, 'nope.jpg'))).rejects.toThrow(/nope\.jpg: cannot decode image/);
+    await writeFile(join(work, 'bad.jpg'), 'not an image at all');
+    await expect(model.classify(join(work, 'bad.jpg'))).rejects.toThrow(InputError);
+    await expect(loadResNet({ source: join(work, 'missing-model.json') })).rejects.toThrow(ModelFormatError);
+    const top = await model.classify(husky, { topK: 1 });
+    expect(top).toHaveLength(1);
+  });
+
+  it('reports GPU memory and frees it on dispose; use after dispose is a clear error', async () => {
+    const second = await loadResNet();
+    expect(second.info.weightBytes).toBeGreaterThan(100e6);
+    const before = second.gpuBytes;
+    await second.infer(new Float32Array(150528));
+    expect(second.gpuBytes).toBeGreaterThan(before); // arena + readback for batch 1
+    expect(second.gpuBytes).toBeLessThanOrEqual(second.info.weightBytes + second.arenaBytes(1) + 4096 + 16);
+    second.dispose();
+    second.dispose();
+    expect(second.gpuBytes).toBe(0);
+    await expect(second.infer(new Float32Array(150528))).rejects.toThrow(/disposed/);
+  });
+});
