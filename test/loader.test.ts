@@ -114,3 +114,46 @@ describe('TF.js layers loader', () => {
     await expect(loadTfjsLayersModel(memorySource({ ...shards, 'model.json': JSON.stringify(renamed) }))).rejects.toThrow(/tensor bn2a_branch1\/gamma is not in the weights manifest/);
   });
 });
+
+describe('model sources', () => {
+  it('loads model.json and shards over HTTP, and names the URL of a 404 or a cut-short file', async () => {
+    const { createServer } = await import('node:http');
+    const { loadFromUrl } = await import('../src/load.js');
+    const server = createServer(async (req, res) => {
+      const path = decodeURIComponent((req.url ?? '/').split('?')[0]!);
+      if (path === '/short/model.json') {
+        res.writeHead(200, { 'content-length': '100000' });
+        res.end('{"partial":');
+        return;
+      }
+      try {
+        const data = await readFile(join(modelDir, path.replace(/^\/model\//, '')));
+        res.writeHead(200, { 'content-length': String(data.length) });
+        res.end(data);
+      } catch {
+        res.writeHead(404);
+        res.end();
+      }
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const graph = await loadFromUrl(`http://127.0.0.1:${port}/model/model.json`);
+      expect(graph.nodes.length).toBeGreaterThan(170);
+      await expect(loadFromUrl(`http://127.0.0.1:${port}/nothing/model.json`)).rejects.toThrow(`http://127.0.0.1:${port}/nothing/model.json: HTTP 404`);
+      await expect(loadFromUrl(`http://127.0.0.1:${port}/short/model.json`)).rejects.toThrow(new RegExp(`127\\.0\\.0\\.1:${port}/short/model\\.json: `));
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('loads from memory', async () => {
+    const { loadFromMemory } = await import('../src/load.js');
+    const json = JSON.parse(await readFile(join(modelDir, 'model.json'), 'utf8'));
+    const weights: Record<string, Uint8Array> = {};
+    for (const p of json.weightsManifest[0].paths) weights[p] = new Uint8Array(await readFile(join(modelDir, p)));
+    const graph = await loadFromMemory({ modelJson: json, weights });
+    expect(graph.shapes.get(graph.output)).toEqual([1, 1, 1000]);
+  });
+});

@@ -1,9 +1,8 @@
 /**
- * Peer: TensorFlow.js's WebGPU backend running the same Keras model.json, on the same Dawn instance.
- * tfjs-webgpu looks for navigator.gpu; Node 20 has no navigator, so the bench provides one.
+ * Peer: TensorFlow.js's WebGPU backend running the same Keras model (topology and weights), on the same
+ * Dawn instance. tfjs-webgpu looks for navigator.gpu; Node 20 has no navigator, so one is provided.
  */
-import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import type { InMemoryModel } from '../../src/load.js';
 
 export interface Peer {
   name: string;
@@ -12,7 +11,7 @@ export interface Peer {
   dispose(): Promise<void>;
 }
 
-export async function tfjsWebGPU(gpu: GPU, modelJsonPath: string): Promise<Peer> {
+export async function tfjsWebGPU(gpu: GPU, files: InMemoryModel): Promise<Peer> {
   if (!(globalThis as { navigator?: unknown }).navigator) {
     Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true });
   } else if (!(globalThis.navigator as { gpu?: GPU }).gpu) {
@@ -22,17 +21,19 @@ export async function tfjsWebGPU(gpu: GPU, modelJsonPath: string): Promise<Peer>
   await import('@tensorflow/tfjs-backend-webgpu');
   const tfl = await import('@tensorflow/tfjs-layers');
   let model: import('@tensorflow/tfjs-layers').LayersModel | undefined;
+  const json = files.modelJson as { modelTopology: object; weightsManifest: Array<{ paths: string[]; weights: unknown[] }> };
   return {
     name: 'tfjs-webgpu 4.22',
     async load() {
       const t0 = performance.now();
       if (!(await tf.setBackend('webgpu'))) throw new Error('tfjs: the webgpu backend did not initialize');
       await tf.ready();
-      const json = JSON.parse(await readFile(modelJsonPath, 'utf8'));
-      const specs = json.weightsManifest.flatMap((g: { weights: unknown[] }) => g.weights);
-      const parts = await Promise.all(json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths).map((p: string) => readFile(join(dirname(modelJsonPath), p))));
-      const all = Buffer.concat(parts);
-      model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.length) }));
+      const parts = json.weightsManifest.flatMap((g) => g.paths).map((p) => new Uint8Array(files.weights[p]!));
+      const all = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+      let at = 0;
+      for (const p of parts) { all.set(p, at); at += p.length; }
+      const weightSpecs = json.weightsManifest.flatMap((g) => g.weights) as import('@tensorflow/tfjs-core').io.WeightsManifestEntry[];
+      model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: all.buffer }));
       return performance.now() - t0;
     },
     async run(input, batch) {

@@ -1,4 +1,3 @@
-import sharp from 'sharp';
 import { InputError } from '../errors.js';
 import type { RawImage } from '../preprocess/preprocess.js';
 
@@ -10,6 +9,7 @@ export async function decodeImage(source: string | Uint8Array): Promise<RawImage
   const name = typeof source === 'string' ? source : `image buffer (${source.length} bytes)`;
   if (typeof source !== 'string' && source.length === 0) throw new InputError(`${name}: empty, not an image`);
   try {
+    const sharp = (await import('sharp')).default; // loaded on first use: the engine itself needs no image codec
     const { data, info } = await sharp(source, { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'error' })
       .rotate()
       .toColourspace('srgb')

@@ -1,0 +1,88 @@
+/** The command line, end to end, as a user runs it (dist/cli.js, built by `npm test` first). */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeImage } from '../src/node/image.js';
+import { packageRoot } from '../src/node/paths.js';
+import { CAFFE_PREPROCESSING, preprocessImage } from '../src/preprocess/preprocess.js';
+
+const root = packageRoot();
+const cli = join(root, 'dist', 'cli.js');
+const sampleDir = join(root, '..', 'shared', 'data', 'imagenet-sample');
+const husky = join(sampleDir, '250_n02110185_Siberian_husky.JPEG');
+let work: string;
+let fixture: { images: Array<{ file: string; top5: Array<{ index: number; probability: number }> }> };
+
+async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [cli, ...args], { cwd: root, maxBuffer: 64 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** stderr lines that are ours (Dawn prints a warning about dynamic-offset limits on some drivers). */
+const ours = (stderr: string) => stderr.split('\n').filter((l) => l && !l.startsWith('Warning:'));
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'webgpu-resnet-cli-'));
+  fixture = JSON.parse(await readFile(join(root, 'test', 'fixtures', 'imagenet-sample-reference.json'), 'utf8'));
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('webgpu-resnet CLI', () => {
+  it('classify --json: one line per image; a failing image is reported and the others still classified (exit 1)', async () => {
+    const { code, stdout, stderr } = await run('classify', husky, join(work, 'missing.jpg'), '--json', '--top', '3');
+    expect(code).toBe(1);
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(1);
+    expect(lines[0].file).toBe(husky);
+    expect(lines[0].top).toHaveLength(3);
+    expect(Object.keys(lines[0].top[0]).sort()).toEqual(['index', 'label', 'probability']);
+    const reference = fixture.images.find((i) => i.file === '250_n02110185_Siberian_husky.JPEG')!;
+    expect(lines[0].top[0].index).toBe(reference.top5[0]!.index);
+    expect(lines[0].top[0].probability).toBeCloseTo(reference.top5[0]!.probability, 4);
+    expect(ours(stderr)).toEqual([expect.stringMatching(/^webgpu-resnet: error: .*missing\.jpg: cannot decode image/)]);
+    expect(stderr).not.toMatch(/\n\s+at /); // no stack trace without --verbose
+  });
+
+  it('classify prints a readable top-5', async () => {
+    const { code, stdout } = await run('classify', husky);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^250_n02110185_Siberian_husky\.JPEG\n {3}1\. \S+ \(\d+\) +\d+\.\d\d%/);
+    expect(stdout.trim().split('\n')).toHaveLength(6);
+  });
+
+  it('infer runs a preprocessed NCHW tensor and prints {shape, data}', async () => {
+    const nhwc = preprocessImage(await decodeImage(husky), CAFFE_PREPROCESSING);
+    const nchw = new Float32Array(2 * nhwc.length);
+    for (let b = 0; b < 2; b++) for (let p = 0; p < 224 * 224; p++) for (let c = 0; c < 3; c++) nchw[b * nhwc.length + c * 224 * 224 + p] = nhwc[p * 3 + c]!;
+    const file = join(work, 'x.f32');
+    await writeFile(file, new Uint8Array(nchw.buffer));
+    const { code, stdout } = await run('infer', '--input', file, '--shape', '2,3,224,224', '--layout', 'nchw', '--output', 'probabilities', '--json');
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout);
+    expect(out.shape).toEqual([2, 1000]);
+    expect(out.data).toHaveLength(2000);
+    const reference = fixture.images.find((i) => i.file === '250_n02110185_Siberian_husky.JPEG')!;
+    for (let b = 0; b < 2; b++) {
+      const row: number[] = out.data.slice(b * 1000, (b + 1) * 1000);
+      expect(row.indexOf(Math.max(...row))).toBe(reference.top5[0]!.index);
+    }
+  });
+
+  it('usage and input errors are one line on stderr with exit code 1', async () => {
+    for (const args of [['classify'], ['frobnicate'], ['infer', '--input', join(work, 'none.f32'), '--shape', '1,224,224,3'], ['infer', '--input', husky, '--shape', '1,224,224,3', '--layout', 'nhwc'], ['classify', husky, '--top', 'x']]) {
+      const { code, stderr } = await run(...args);
+      expect(code, args.join(' ')).toBe(1);
+      expect(ours(stderr), args.join(' ')).toEqual([expect.stringMatching(/^webgpu-resnet: error: /)]);
+    }
+  });
+});
