@@ -2,7 +2,8 @@
 // pixel m, k = (kh * KW + kw) * CIN + ci, gathered from NHWC input; outside the image it reads 0. With
 // CIN a multiple of 4, four consecutive k are one vec4 load. Reads are branch-free (a clamped index and
 // a select), so every invocation runs the same instructions.
-// Defines the A-operand gather (pixelOf, readA, readA4) for a main loop: conv_gemm.wgsl or conv_simd.wgsl.
+// Defines the A-operand gather (readA, readA4; pixelOf comes from conv_window.wgsl) for a main loop:
+// conv_gemm.wgsl or conv_simd.wgsl.
 
 #if ${VEC_A}
 @group(0) @binding(1) var<storage, read_write> input: array<vec4<f32>>;
@@ -12,21 +13,6 @@
 
 const CIN = ${CIN}u;
 const KW = ${KW}u;
-const IN_H = ${IN_H}u;
-const IN_W = ${IN_W}u;
-const OUT_W = ${OUT_W}u;
-const STRIDE_H = ${STRIDE_H}u;
-const STRIDE_W = ${STRIDE_W}u;
-const PAD_T = ${PAD_T}u;
-const PAD_L = ${PAD_L}u;
-
-// Top-left corner of output pixel m's window (may be negative: padding) and its image's first row.
-struct Pixel { iy: i32, ix: i32, image: u32 }
-
-fn pixelOf(m: u32) -> Pixel {
-  let r = m % OHW;
-  return Pixel(i32((r / OUT_W) * STRIDE_H) - i32(PAD_T), i32((r % OUT_W) * STRIDE_W) - i32(PAD_L), (m / OHW) * IN_H);
-}
 
 // Flat index of A[m, k] (clamped into the image) and whether it lies inside the image.
 fn locate(p: Pixel, k: u32) -> vec2<u32> {

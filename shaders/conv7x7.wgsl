@@ -1,26 +1,13 @@
 // Stem convolution for few input channels (7x7/2 over RGB in a ResNet). One row of the receptive field,
 // KW pixels x CIN channels, is contiguous in NHWC, so k = kh * ROW + j reads input row iy at offset j
 // from the window's left edge. Outside the image it reads 0 (branch-free: clamped index + select).
-// Defines the A-operand gather (pixelOf, readA) for a main loop: conv_gemm.wgsl or conv_simd.wgsl.
+// Defines the A-operand gather (readA; pixelOf comes from conv_window.wgsl) for a main loop:
+// conv_gemm.wgsl or conv_simd.wgsl.
 
 @group(0) @binding(1) var<storage, read_write> input: array<f32>;
 
 const CIN = ${CIN}u;
 const ROW = ${ROW}u;
-const IN_H = ${IN_H}u;
-const IN_W = ${IN_W}u;
-const OUT_W = ${OUT_W}u;
-const STRIDE_H = ${STRIDE_H}u;
-const STRIDE_W = ${STRIDE_W}u;
-const PAD_T = ${PAD_T}u;
-const PAD_L = ${PAD_L}u;
-
-struct Pixel { iy: i32, ix: i32, image: u32 }
-
-fn pixelOf(m: u32) -> Pixel {
-  let r = m % OHW;
-  return Pixel(i32((r / OUT_W) * STRIDE_H) - i32(PAD_T), i32((r % OUT_W) * STRIDE_W) - i32(PAD_L), (m / OHW) * IN_H);
-}
 
 fn readA(p: Pixel, k: u32) -> f32 {
   let j = k % ROW;

@@ -4,6 +4,7 @@ import conv7x7 from '../../shaders/conv7x7.wgsl';
 import simd from '../../shaders/conv_simd.wgsl';
 import epilogue from '../../shaders/conv_epilogue.wgsl';
 import gemm from '../../shaders/conv_gemm.wgsl';
+import windowGeometry from '../../shaders/conv_window.wgsl';
 import type { Conv2dNode, Shape } from '../graph/ir.js';
 import { chooseSimdTile, packSimdWeights, simdStatements, type SimdTile } from './conv-simd.js';
 import { ceilDiv, padColumns, type Kernel, type Resource } from './kernel.js';
@@ -79,8 +80,8 @@ export function conv2dKernel(node: Conv2dNode, inShape: Shape, outShape: Shape, 
   const window = { IN_H: inH, IN_W: inW, OUT_W: outW, STRIDE_H: node.strides[0], STRIDE_W: node.strides[1], PAD_T: node.pads[0], PAD_L: node.pads[1] };
   let front: string;
   if (variant === 'conv1x1') front = specialize('conv1x1.wgsl', conv1x1, { VEC_A: vecA, CIN: cin, IN_W: inW, IN_HW: inH * inW, OUT_W: outW, STRIDE: node.strides[0] });
-  else if (variant === 'conv3x3') front = specialize('conv3x3.wgsl', conv3x3, { VEC_A: vecA, CIN: cin, KW: kw, ...window });
-  else front = specialize('conv7x7.wgsl', conv7x7, { CIN: cin, ROW: kw * cin, ...window });
+  else if (variant === 'conv3x3') front = specialize('conv3x3.wgsl', conv3x3, { VEC_A: vecA, CIN: cin, KW: kw }) + specialize('conv_window.wgsl', windowGeometry, window);
+  else front = specialize('conv7x7.wgsl', conv7x7, { CIN: cin, ROW: kw * cin }) + specialize('conv_window.wgsl', windowGeometry, window);
   let mainLoop: string;
   let packed: Float32Array;
   if (strategy === 'tiled') {

@@ -162,7 +162,8 @@ export class Executor {
       const [e1, e2] = await whileGPU(Promise.all([oom, invalid]));
       if (e1 || e2) {
         this.forgetBatch(batch);
-        throw new GPUUnavailableError(`batch ${batch}: could not allocate GPU memory: ${(e1 ?? e2)!.message}`);
+        const what = e1 ? 'out of GPU memory' : 'invalid GPU resources';
+        throw new GPUUnavailableError(`batch ${batch}: could not prepare the run (${what}): ${(e1 ?? e2)!.message}`);
       }
     }
     const inSlot = state.layout.slots.get(plan.input)!;
