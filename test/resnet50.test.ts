@@ -142,8 +142,9 @@ describe('images and inputs', () => {
     expect(second.info.weightBytes).toBeGreaterThan(100e6);
     const before = second.gpuBytes;
     await second.infer(new Float32Array(150528));
-    expect(second.gpuBytes).toBeGreaterThan(before); // arena + readback for batch 1
-    expect(second.gpuBytes).toBeLessThanOrEqual(second.info.weightBytes + second.arenaBytes(1) + 4096 + 16);
+    expect(before).toBe(second.info.weightBytes);
+    // now also the batch-1 arena, its 16-byte params uniform and the readback buffer (probabilities + logits)
+    expect(second.gpuBytes).toBe(second.info.weightBytes + second.arenaBytes(1) + 16 + 2 * 1000 * 4);
     second.dispose();
     second.dispose();
     expect(second.gpuBytes).toBe(0);
