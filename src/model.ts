@@ -130,8 +130,8 @@ export class ResNetModel<I = never> {
 
   /** Top-k of a probability vector, with labels. */
   top(probabilities: Float32Array, topK = 5): Prediction[] {
-    const k = Math.max(1, Math.min(Math.floor(topK), probabilities.length));
     if (!Number.isFinite(topK) || topK < 1) throw new InputError(`topK must be a positive integer, got ${topK}`);
+    const k = Math.min(Math.floor(topK), probabilities.length);
     const order = [...probabilities.keys()].sort((a, b) => probabilities[b]! - probabilities[a]!);
     return order.slice(0, k).map((index) => ({ index, label: this.labels[index]!, probability: probabilities[index]! }));
   }

@@ -3,7 +3,7 @@
  * weights from a path, a URL or memory; with no source, the pretrained ResNet-50 `npm run setup` fetched.
  */
 import { existsSync } from 'node:fs';
-import { GPUUnavailableError, ModelFormatError } from './errors.js';
+import { ModelFormatError } from './errors.js';
 import type { Graph } from './graph/ir.js';
 import { IMAGENET_LABELS } from './labels.js';
 import { isUrl, loadFromMemory, loadFromUrl, type LoadOptionsBase } from './load.js';
@@ -52,7 +52,6 @@ export async function loadResNet(options: LoadOptions = {}): Promise<ResNetModel
     return await ResNetModel.create({ graph, device: gpu.device, adapter: gpu.adapter, labels, release: gpu.release }, decodeImage);
   } catch (err) {
     gpu.release();
-    if (err instanceof GPUUnavailableError || err instanceof ModelFormatError) throw err;
     throw err;
   }
 }
