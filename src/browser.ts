@@ -4,7 +4,7 @@
  */
 import { GPUUnavailableError, InputError, ModelFormatError } from './errors.js';
 import { IMAGENET_LABELS } from './labels.js';
-import { isUrl, loadFromMemory, loadFromUrl, type LoadOptionsBase } from './load.js';
+import { defaultPreprocessing, isUrl, loadFromMemory, loadFromUrl, type LoadOptionsBase } from './load.js';
 import { ResNetModel } from './model.js';
 import type { RawImage } from './preprocess/preprocess.js';
 import { requestDevice } from './runtime/device.js';
@@ -33,18 +33,19 @@ export async function decodeBrowserImage(image: BrowserImage): Promise<RawImage>
 }
 
 export async function loadResNet(options: LoadOptions): Promise<ResNetModel<BrowserImage>> {
-  const { source, onProgress } = options;
+  const { source } = options;
   if (source === undefined) throw new ModelFormatError('in a browser, pass { source: URL of model.json } (or files in memory)');
-  const graph = typeof source === 'string' || source instanceof URL
-    ? (isUrl(source) ? loadFromUrl(source, onProgress) : loadFromUrl(new URL(source, globalThis.location?.href), onProgress))
-    : loadFromMemory(source, onProgress);
-  const g = await graph;
+  const loaded = typeof source === 'string' || source instanceof URL
+    ? await loadFromUrl(isUrl(source) ? source : new URL(source, globalThis.location?.href), options)
+    : await loadFromMemory(source, options);
+  const g = loaded.graph;
   const classes = g.shapes.get(g.output)![2];
   const labels = options.labels ?? (classes === 1000 ? IMAGENET_LABELS : undefined);
-  if (options.device) return ResNetModel.create({ graph: g, device: options.device, labels }, decodeBrowserImage);
+  const preprocessing = options.preprocessing ?? defaultPreprocessing(loaded.format);
+  if (options.device) return ResNetModel.create({ graph: g, device: options.device, labels, preprocessing }, decodeBrowserImage);
   if (typeof navigator === 'undefined' || !navigator.gpu) {
     throw new GPUUnavailableError('this browser has no WebGPU (navigator.gpu is undefined): use a recent Chrome/Edge, or enable WebGPU in your browser flags');
   }
   const { adapter, device } = await requestDevice(navigator.gpu);
-  return ResNetModel.create({ graph: g, device, adapter, labels, release: () => device.destroy() }, decodeBrowserImage);
+  return ResNetModel.create({ graph: g, device, adapter, labels, preprocessing, release: () => device.destroy() }, decodeBrowserImage);
 }

@@ -1,20 +1,32 @@
-/** Model sources shared by the Node and browser entries. */
+/** Model sources and weight formats shared by the Node and browser entries. */
+import type { ResNetDefinition } from './arch/resnet.js';
 import { ModelFormatError } from './errors.js';
 import type { Graph } from './graph/ir.js';
+import { loadSafetensorsResNet } from './loaders/safetensors.js';
 import { loadTfjsLayersModel, type LoadProgress } from './loaders/tfjs-layers.js';
 import { memorySource, urlSource, type FileSource } from './loaders/source.js';
+import { CAFFE_PREPROCESSING, TORCH_PREPROCESSING, type Preprocessing } from './preprocess/preprocess.js';
 
-/** Model files held in memory: model.json (text, bytes or parsed object) and its shards by file name. */
+/** TF.js layers files held in memory: model.json (text, bytes or parsed object) and its shards by file name. */
 export interface InMemoryModel {
   modelJson: string | object | Uint8Array;
   /** Shard contents keyed by the paths model.json lists. */
   weights: Record<string, Uint8Array | ArrayBuffer>;
 }
 
-export type ModelSource = string | URL | InMemoryModel;
+/** A torchvision/timm state_dict as safetensors bytes. */
+export interface InMemorySafetensors { safetensors: Uint8Array | ArrayBuffer }
+
+export type ModelSource = string | URL | InMemoryModel | InMemorySafetensors;
+
+/** The weight formats: Keras via TF.js layers (model.json + shards), safetensors. */
+export type WeightsFormat = 'tfjs-layers' | 'safetensors';
 
 export interface LoadOptionsBase {
-  /** Where the weights come from: a model.json URL, (Node) a path to model.json or its folder, or files in memory. */
+  /**
+   * Where the weights come from: a model.json or .safetensors URL, (Node) a path to one of those or to
+   * a model.json folder, or files in memory.
+   */
   source?: ModelSource;
   /** A GPUDevice of yours; the engine then never destroys it. */
   device?: GPUDevice;
@@ -22,25 +34,59 @@ export interface LoadOptionsBase {
   onProgress?: (p: LoadProgress) => void;
   /** Class names; default: ImageNet-1k for 1000-class models. */
   labels?: readonly string[];
+  /** For safetensors: the depth you expect (checked against the weights) and the definition (default torchvision). */
+  depth?: number;
+  definition?: ResNetDefinition;
+  /** Image preprocessing; default: caffe for Keras (TF.js layers) weights, torchvision's for safetensors. */
+  preprocessing?: Preprocessing;
 }
+
+export interface LoadedGraph { graph: Graph; format: WeightsFormat }
 
 export const isUrl = (s: string | URL): boolean => s instanceof URL || /^(https?|file|blob|data):/i.test(s);
 
-export function loadFromUrl(url: string | URL, onProgress?: (p: LoadProgress) => void): Promise<Graph> {
-  const href = url instanceof URL ? url.href : url;
-  const file = new URL(href).pathname.split('/').pop() || 'model.json';
-  return loadTfjsLayersModel(urlSource(href), file, onProgress);
+/** The format a file name or URL path announces by its extension (anything else: a TF.js model.json). */
+export function formatOf(name: string): WeightsFormat {
+  return /\.safetensors$/i.test(name.split(/[?#]/)[0]!) ? 'safetensors' : 'tfjs-layers';
 }
 
-export function loadFromMemory(model: InMemoryModel, onProgress?: (p: LoadProgress) => void): Promise<Graph> {
+export function defaultPreprocessing(format: WeightsFormat): Preprocessing {
+  return format === 'tfjs-layers' ? CAFFE_PREPROCESSING : TORCH_PREPROCESSING;
+}
+
+/** Builds the graph of one weights file already in memory. */
+export function graphFromBytes(format: Exclude<WeightsFormat, 'tfjs-layers'>, bytes: Uint8Array, where: string, options: LoadOptionsBase): Graph {
+  switch (format) {
+    case 'safetensors':
+      return loadSafetensorsResNet(bytes, where, { depth: options.depth, definition: options.definition });
+  }
+}
+
+export async function loadFromUrl(url: string | URL, options: LoadOptionsBase = {}): Promise<LoadedGraph> {
+  const href = url instanceof URL ? url.href : url;
+  const file = new URL(href).pathname.split('/').pop() || 'model.json';
+  const format = formatOf(file);
+  const source = urlSource(href);
+  if (format === 'tfjs-layers') return { graph: await loadTfjsLayersModel(source, file, options.onProgress), format };
+  let loaded = 0;
+  const bytes = await source.read(file, (delta) => options.onProgress?.({ loadedBytes: (loaded += delta), totalBytes: 0 }));
+  options.onProgress?.({ loadedBytes: bytes.length, totalBytes: bytes.length });
+  return { graph: graphFromBytes(format, bytes, source.describe(file), options), format };
+}
+
+export async function loadFromMemory(model: InMemoryModel | InMemorySafetensors, options: LoadOptionsBase = {}): Promise<LoadedGraph> {
+  if (model && typeof model === 'object' && 'safetensors' in model) {
+    const bytes = model.safetensors instanceof Uint8Array ? model.safetensors : new Uint8Array(model.safetensors);
+    return { graph: graphFromBytes('safetensors', bytes, 'memory:safetensors', options), format: 'safetensors' };
+  }
   if (!model || typeof model !== 'object' || !('modelJson' in model) || !('weights' in model)) {
-    throw new ModelFormatError('source must be a URL, a path, or { modelJson, weights }');
+    throw new ModelFormatError('source must be a URL, a path, { modelJson, weights } or { safetensors }');
   }
   const json = model.modelJson;
   const text = typeof json === 'string' || json instanceof Uint8Array ? json : JSON.stringify(json);
   const files: Record<string, Uint8Array | ArrayBuffer | string> = { ...model.weights, 'model.json': text };
   const source: FileSource = memorySource(files, 'memory');
-  return loadTfjsLayersModel(source, 'model.json', onProgress);
+  return { graph: await loadTfjsLayersModel(source, 'model.json', options.onProgress), format: 'tfjs-layers' };
 }
 
 export type { LoadProgress };

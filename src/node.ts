@@ -3,10 +3,10 @@
  * weights from a path, a URL or memory; with no source, the pretrained ResNet-50 `npm run setup` fetched.
  */
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ModelFormatError } from './errors.js';
-import type { Graph } from './graph/ir.js';
 import { IMAGENET_LABELS } from './labels.js';
-import { isUrl, loadFromMemory, loadFromUrl, type LoadOptionsBase } from './load.js';
+import { defaultPreprocessing, formatOf, graphFromBytes, isUrl, loadFromMemory, loadFromUrl, type LoadedGraph, type LoadOptionsBase } from './load.js';
 import { loadTfjsLayersModel } from './loaders/tfjs-layers.js';
 import { ResNetModel } from './model.js';
 import { acquireNodeDevice } from './node/gpu.js';
@@ -23,33 +23,43 @@ export type NodeImage = string | Uint8Array;
 
 export interface LoadOptions extends LoadOptionsBase {}
 
-async function loadGraph(options: LoadOptions): Promise<Graph> {
+async function loadGraph(options: LoadOptions): Promise<LoadedGraph> {
   const { source, onProgress } = options;
   if (source === undefined) {
     const path = defaultModelPath();
     if (!existsSync(path)) throw new ModelFormatError(`no pretrained weights at ${path}: run \`npm run setup\` first (or pass { source })`);
     const { source: folder, file } = await splitModelPath(path);
-    return loadTfjsLayersModel(folder, file, onProgress);
+    return { graph: await loadTfjsLayersModel(folder, file, onProgress), format: 'tfjs-layers' };
   }
   if (typeof source === 'string' || source instanceof URL) {
-    if (isUrl(source)) return loadFromUrl(source, onProgress);
-    const { source: folder, file } = await splitModelPath(source as string);
-    return loadTfjsLayersModel(folder, file, onProgress);
+    if (isUrl(source)) return loadFromUrl(source, options);
+    const path = source as string;
+    const format = formatOf(path);
+    if (format === 'tfjs-layers') {
+      const { source: folder, file } = await splitModelPath(path);
+      return { graph: await loadTfjsLayersModel(folder, file, onProgress), format };
+    }
+    const { source: folder, file } = await splitModelPath(path);
+    let loaded = 0;
+    const bytes = await folder.read(file, (delta) => onProgress?.({ loadedBytes: (loaded += delta), totalBytes: 0 }));
+    onProgress?.({ loadedBytes: bytes.length, totalBytes: bytes.length });
+    return { graph: graphFromBytes(format, bytes, resolve(path), options), format };
   }
-  return loadFromMemory(source, onProgress);
+  return loadFromMemory(source, options);
 }
 
 /** Loads a ResNet and prepares it on the GPU (weights uploaded, every pipeline compiled). */
 export async function loadResNet(options: LoadOptions = {}): Promise<ResNetModel<NodeImage>> {
-  const graph = await loadGraph(options);
+  const { graph, format } = await loadGraph(options);
   const classes = graph.shapes.get(graph.output)![2];
   const labels = options.labels ?? (classes === 1000 ? IMAGENET_LABELS : undefined);
+  const preprocessing = options.preprocessing ?? defaultPreprocessing(format);
   if (options.device) {
-    return ResNetModel.create({ graph, device: options.device, labels }, decodeImage);
+    return ResNetModel.create({ graph, device: options.device, labels, preprocessing }, decodeImage);
   }
   const gpu = await acquireNodeDevice();
   try {
-    return await ResNetModel.create({ graph, device: gpu.device, adapter: gpu.adapter, labels, release: gpu.release }, decodeImage);
+    return await ResNetModel.create({ graph, device: gpu.device, adapter: gpu.adapter, labels, preprocessing, release: gpu.release }, decodeImage);
   } catch (err) {
     gpu.release();
     throw err;

@@ -138,7 +138,7 @@ describe('model sources', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as { port: number }).port;
     try {
-      const graph = await loadFromUrl(`http://127.0.0.1:${port}/model/model.json`);
+      const { graph } = await loadFromUrl(`http://127.0.0.1:${port}/model/model.json`);
       expect(graph.nodes.length).toBeGreaterThan(170);
       await expect(loadFromUrl(`http://127.0.0.1:${port}/nothing/model.json`)).rejects.toThrow(`http://127.0.0.1:${port}/nothing/model.json: HTTP 404`);
       await expect(loadFromUrl(`http://127.0.0.1:${port}/short/model.json`)).rejects.toThrow(new RegExp(`127\\.0\\.0\\.1:${port}/short/model\\.json: `));
@@ -153,7 +153,7 @@ describe('model sources', () => {
     const json = JSON.parse(await readFile(join(modelDir, 'model.json'), 'utf8'));
     const weights: Record<string, Uint8Array> = {};
     for (const p of json.weightsManifest[0].paths) weights[p] = new Uint8Array(await readFile(join(modelDir, p)));
-    const graph = await loadFromMemory({ modelJson: json, weights });
+    const { graph } = await loadFromMemory({ modelJson: json, weights });
     expect(graph.shapes.get(graph.output)).toEqual([1, 1, 1000]);
   });
 });

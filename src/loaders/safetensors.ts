@@ -1,0 +1,146 @@
+/**
+ * safetensors (torchvision / timm state_dict) -> ResNet graph IR. The header is parsed defensively: its
+ * length must fit the file, every tensor's byte range must lie in the data section, match its dtype and
+ * shape, and not overlap another; F32, F16 and BF16 are converted to f32. Depth and definition are
+ * inferred from the tensor names and shapes unless given; a disagreement is an error.
+ */
+import { ModelFormatError } from '../errors.js';
+import { buildResNet, depthOf, RESNET_SPECS, type ResNetDefinition } from '../arch/resnet.js';
+import type { Graph } from '../graph/ir.js';
+
+const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
+const KNOWN_DTYPES = new Set(['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL', 'F8_E4M3', 'F8_E5M2']);
+const MAX_HEADER = 100 * 2 ** 20;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+export interface TensorEntry { dtype: string; shape: number[]; begin: number; end: number }
+
+export class SafetensorsFile {
+  readonly entries = new Map<string, TensorEntry>();
+  readonly metadata: Record<string, string> = {};
+  private readonly data: Uint8Array;
+
+  constructor(bytes: Uint8Array, readonly where: string) {
+    if (bytes.length < 8) throw new ModelFormatError(`${where}: ${bytes.length} bytes, too short for a safetensors file (8-byte header length first)`);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const lo = view.getUint32(0, true), hi = view.getUint32(4, true);
+    const headerLength = hi * 2 ** 32 + lo;
+    if (headerLength > bytes.length - 8 || headerLength > MAX_HEADER) {
+      throw new ModelFormatError(`${where}: header length ${headerLength} runs past the end of the file (${bytes.length} bytes) or over ${MAX_HEADER} bytes; not a safetensors file or truncated`);
+    }
+    let header: unknown;
+    try {
+      header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
+    } catch (err) {
+      throw new ModelFormatError(`${where}: the ${headerLength}-byte header is not valid JSON (${(err as Error).message})`);
+    }
+    if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new ModelFormatError(`${where}: the header must be a JSON object`);
+    this.data = bytes.subarray(8 + headerLength);
+    for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
+      if (name === '__metadata__') {
+        if (value && typeof value === 'object') Object.assign(this.metadata, value);
+        continue;
+      }
+      const v = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+      const ctx = `${where}: tensor ${name}`;
+      if (typeof v?.dtype !== 'string') throw new ModelFormatError(`${ctx}: no dtype`);
+      if (!KNOWN_DTYPES.has(v.dtype)) throw new ModelFormatError(`${ctx}: unknown dtype ${JSON.stringify(v.dtype)}`);
+      if (!Array.isArray(v.shape) || v.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new ModelFormatError(`${ctx}: bad shape ${JSON.stringify(v.shape)}`);
+      const offsets = v.data_offsets;
+      if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+        throw new ModelFormatError(`${ctx}: bad data_offsets ${JSON.stringify(offsets)}`);
+      }
+      const [begin, end] = offsets as [number, number];
+      if (end > this.data.length) throw new ModelFormatError(`${ctx}: data_offsets [${begin}, ${end}] run past the data section (${this.data.length} bytes)`);
+      let count = 1;
+      for (const d of v.shape as number[]) {
+        count *= d;
+        if (!Number.isSafeInteger(count)) throw new ModelFormatError(`${ctx}: shape ${JSON.stringify(v.shape)} has more elements than can be addressed`);
+      }
+      const per = DTYPE_BYTES[v.dtype] ?? { F64: 8, I64: 8, U64: 8, I32: 4, U32: 4, I16: 2, U16: 2 }[v.dtype] ?? 1;
+      if (count * per !== end - begin) {
+        throw new ModelFormatError(`${ctx}: ${end - begin} bytes for shape [${v.shape}] of ${v.dtype}, expected ${count * per}`);
+      }
+      this.entries.set(name, { dtype: v.dtype, shape: v.shape as number[], begin, end });
+    }
+    const sorted = [...this.entries.entries()].sort((a, b) => a[1].begin - b[1].begin);
+    for (let i = 1; i < sorted.length; i++) {
+      const [prevName, prev] = sorted[i - 1]!, [name, cur] = sorted[i]!;
+      if (cur.begin < prev.end) throw new ModelFormatError(`${where}: tensors ${prevName} [${prev.begin}, ${prev.end}] and ${name} [${cur.begin}, ${cur.end}] overlap`);
+    }
+  }
+
+  /** The tensor converted to f32; `shape` (when given) must match. */
+  get(name: string, shape?: number[]): Float32Array {
+    const e = this.entries.get(name);
+    if (!e) throw new ModelFormatError(`${this.where}: tensor ${name} is missing${shape ? ` (expected shape [${shape}])` : ''}`);
+    if (shape && e.shape.join() !== shape.join()) throw new ModelFormatError(`${this.where}: tensor ${name} has shape [${e.shape}], expected [${shape}]`);
+    if (!(e.dtype in DTYPE_BYTES)) throw new ModelFormatError(`${this.where}: tensor ${name} is ${e.dtype}; only F32, F16 and BF16 weights are supported`);
+    const raw = this.data.subarray(e.begin, e.end);
+    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const n = e.dtype === 'F32' ? raw.length / 4 : raw.length / 2;
+    if (e.dtype === 'F32') {
+      if (LITTLE_ENDIAN) return new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
+      return out;
+    }
+    if (e.dtype === 'BF16') {
+      const bits = new Uint32Array(n);
+      for (let i = 0; i < n; i++) bits[i] = view.getUint16(2 * i, true) << 16;
+      return new Float32Array(bits.buffer);
+    }
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
+    return out;
+  }
+}
+
+export function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+}
+
+export interface ResNetWeightsOptions {
+  /** Expected depth (18, 34, 50, 101, 152); inferred from the tensors when absent. */
+  depth?: number;
+  /** Default 'torchvision' (what torchvision and timm weights are). */
+  definition?: ResNetDefinition;
+}
+
+/** Depth from torchvision-style names: block kind from layer1.0.conv3, stage sizes from layerS.B. */
+export function inferDepth(names: Iterable<string>, where: string): number {
+  const blocks = [0, 0, 0, 0];
+  let bottleneck = false;
+  for (const name of names) {
+    const m = /^layer([1-4])\.(\d+)\.(conv3)?/.exec(name);
+    if (!m) continue;
+    const s = Number(m[1]) - 1;
+    blocks[s] = Math.max(blocks[s]!, Number(m[2]) + 1);
+    if (m[3]) bottleneck = true;
+  }
+  if (blocks.every((n) => n === 0)) throw new ModelFormatError(`${where}: no layer1..layer4 tensors: not a torchvision/timm ResNet state_dict`);
+  const depth = depthOf(bottleneck ? 'bottleneck' : 'basic', blocks);
+  if (!depth) throw new ModelFormatError(`${where}: ${bottleneck ? 'bottleneck' : 'basic'} blocks per stage [${blocks}] match no ResNet (${Object.entries(RESNET_SPECS).map(([d, s]) => `${d}: ${s.block} [${s.stages}]`).join('; ')})`);
+  return depth;
+}
+
+export function loadSafetensorsResNet(bytes: Uint8Array, where: string, options: ResNetWeightsOptions = {}): Graph {
+  const file = new SafetensorsFile(bytes, where);
+  const depth = inferDepth(file.entries.keys(), where);
+  if (options.depth !== undefined && options.depth !== depth) {
+    throw new ModelFormatError(`${where}: these weights are a ResNet-${depth}, not the ResNet-${options.depth} asked for`);
+  }
+  const used = new Set<string>();
+  const graph = buildResNet((name, shape) => {
+    used.add(name);
+    return file.get(name, shape);
+  }, { depth, definition: options.definition ?? 'torchvision', classes: file.entries.get('fc.bias')?.shape[0] ?? 1000 });
+  const extra = [...file.entries.keys()].filter((k) => !used.has(k) && !k.endsWith('num_batches_tracked'));
+  if (extra.length) throw new ModelFormatError(`${where}: tensors no ResNet-${depth} layer uses: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', ...' : ''}`);
+  return graph;
+}

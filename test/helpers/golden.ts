@@ -1,0 +1,96 @@
+/**
+ * The deterministic parameter generator of ../shared/golden/README.md (torchvision ResNets with generated
+ * weights), and a safetensors writer: the golden tests rebuild the parameters, write a real .safetensors
+ * file and load it through the public loader.
+ */
+import { buildResNet, RESNET_SPECS } from '../../src/arch/resnet.js';
+
+const mix = (v: number): number => {
+  let x = v >>> 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d) >>> 0;
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b) >>> 0;
+  x ^= x >>> 16;
+  return x >>> 0;
+};
+
+const fnv1a = (s: string): number => {
+  let h = 0x811c9dc5;
+  for (const b of new TextEncoder().encode(s)) {
+    h ^= b;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h >>> 0;
+};
+
+/** u(name, i) in [-1, 1), exact in float32. */
+export function u(name: string, i: number): number {
+  return (mix((fnv1a(name) ^ mix(i)) >>> 0) >>> 8) / 2 ** 23 - 1;
+}
+
+const p2 = (v: number) => 2 ** Math.round(Math.log2(v));
+
+/** One generated parameter, per the README's table (computed in float64, rounded once to float32). */
+export function generate(name: string, shape: number[], lastBn: boolean): Float32Array {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(n);
+  const h = fnv1a(name);
+  const val = (f: (u: number) => number) => {
+    for (let i = 0; i < n; i++) out[i] = f((mix((h ^ mix(i)) >>> 0) >>> 8) / 2 ** 23 - 1);
+  };
+  if (shape.length === 4) {
+    const s = p2(Math.sqrt(6 / (shape[1]! * shape[2]! * shape[3]!)));
+    val((x) => x * s);
+  } else if (name === 'fc.weight') {
+    const s = p2(Math.sqrt(3 / shape[1]!));
+    val((x) => x * s);
+  } else if (name === 'fc.bias') val((x) => x * 2 ** -7);
+  else if (name.endsWith('.running_mean')) val((x) => x / 8);
+  else if (name.endsWith('.running_var')) val((x) => 1 + (x + 1) / 2);
+  else if (name.endsWith('.weight')) val((x) => (1 + x / 4) * (lastBn ? 1 / 8 : 1));
+  else if (name.endsWith('.bias')) val((x) => x / 8);
+  else throw new Error(`no generator rule for ${name}`);
+  return out;
+}
+
+/** Every torchvision state_dict tensor of ResNet-`depth`, generated, in the order the builder reads them. */
+export function goldenParameters(depth: number): Array<{ name: string; shape: number[]; data: Float32Array }> {
+  const last = RESNET_SPECS[depth]!.block === 'bottleneck' ? '.bn3.' : '.bn2.';
+  const params: Array<{ name: string; shape: number[]; data: Float32Array }> = [];
+  buildResNet((name, shape) => {
+    const data = generate(name, shape, name.includes(last));
+    params.push({ name, shape, data });
+    return data;
+  }, { depth, definition: 'torchvision' });
+  return params;
+}
+
+/** The golden input: u("input", i) over [2, 3, 224, 224], NCHW. */
+export function goldenInput(): Float32Array {
+  const out = new Float32Array(2 * 3 * 224 * 224);
+  for (let i = 0; i < out.length; i++) out[i] = u('input', i);
+  return out;
+}
+
+/** A safetensors file: 8-byte little-endian header length, JSON header (space padded to 8), F32 data. */
+export function writeSafetensors(tensors: Array<{ name: string; shape: number[]; data: Float32Array }>, metadata: Record<string, string> = {}): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const t of tensors) {
+    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((json.length + 8) % 8)) % 8);
+  const headerBytes = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setUint32(0, headerBytes.length, true);
+  out.set(headerBytes, 8);
+  let at = 8 + headerBytes.length;
+  for (const t of tensors) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    at += t.data.byteLength;
+  }
+  return out;
+}
