@@ -34,7 +34,9 @@ function npmDependencies() {
   const want = createHash('sha256').update(readFileSync(lock)).digest('hex');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === want) return log('npm dependencies: up to date');
   log('npm dependencies: installing (npm ci)');
-  run('npm', ['ci', '--no-audit', '--no-fund']);
+  // --ignore-scripts: no dependency needs its install script here, and onnxruntime-node's would download
+  // CUDA binaries (its CPU binary is in the package).
+  run('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund']);
   writeFileSync(stamp, want);
 }
 

@@ -2,6 +2,7 @@
 import type { ResNetDefinition } from './arch/resnet.js';
 import { ModelFormatError } from './errors.js';
 import type { Graph } from './graph/ir.js';
+import { loadOnnxResNet } from './loaders/onnx.js';
 import { loadSafetensorsResNet } from './loaders/safetensors.js';
 import { loadTfjsLayersModel, type LoadProgress } from './loaders/tfjs-layers.js';
 import { memorySource, urlSource, type FileSource } from './loaders/source.js';
@@ -17,15 +18,18 @@ export interface InMemoryModel {
 /** A torchvision/timm state_dict as safetensors bytes. */
 export interface InMemorySafetensors { safetensors: Uint8Array | ArrayBuffer }
 
-export type ModelSource = string | URL | InMemoryModel | InMemorySafetensors;
+/** An ONNX model's bytes. */
+export interface InMemoryOnnx { onnx: Uint8Array | ArrayBuffer }
 
-/** The weight formats: Keras via TF.js layers (model.json + shards), safetensors. */
-export type WeightsFormat = 'tfjs-layers' | 'safetensors';
+export type ModelSource = string | URL | InMemoryModel | InMemorySafetensors | InMemoryOnnx;
+
+/** The weight formats: Keras via TF.js layers (model.json + shards), safetensors, ONNX. */
+export type WeightsFormat = 'tfjs-layers' | 'safetensors' | 'onnx';
 
 export interface LoadOptionsBase {
   /**
-   * Where the weights come from: a model.json or .safetensors URL, (Node) a path to one of those or to
-   * a model.json folder, or files in memory.
+   * Where the weights come from: a model.json, .safetensors or .onnx URL, (Node) a path to one of those
+   * or to a model.json folder, or files in memory.
    */
   source?: ModelSource;
   /** A GPUDevice of yours; the engine then never destroys it. */
@@ -47,7 +51,8 @@ export const isUrl = (s: string | URL): boolean => s instanceof URL || /^(https?
 
 /** The format a file name or URL path announces by its extension (anything else: a TF.js model.json). */
 export function formatOf(name: string): WeightsFormat {
-  return /\.safetensors$/i.test(name.split(/[?#]/)[0]!) ? 'safetensors' : 'tfjs-layers';
+  const path = name.split(/[?#]/)[0]!;
+  return /\.safetensors$/i.test(path) ? 'safetensors' : /\.onnx$/i.test(path) ? 'onnx' : 'tfjs-layers';
 }
 
 export function defaultPreprocessing(format: WeightsFormat): Preprocessing {
@@ -59,6 +64,8 @@ export function graphFromBytes(format: Exclude<WeightsFormat, 'tfjs-layers'>, by
   switch (format) {
     case 'safetensors':
       return loadSafetensorsResNet(bytes, where, { depth: options.depth, definition: options.definition });
+    case 'onnx':
+      return loadOnnxResNet(bytes, where);
   }
 }
 
@@ -74,13 +81,16 @@ export async function loadFromUrl(url: string | URL, options: LoadOptionsBase = 
   return { graph: graphFromBytes(format, bytes, source.describe(file), options), format };
 }
 
-export async function loadFromMemory(model: InMemoryModel | InMemorySafetensors, options: LoadOptionsBase = {}): Promise<LoadedGraph> {
+export async function loadFromMemory(model: InMemoryModel | InMemorySafetensors | InMemoryOnnx, options: LoadOptionsBase = {}): Promise<LoadedGraph> {
+  const asBytes = (b: Uint8Array | ArrayBuffer) => (b instanceof Uint8Array ? b : new Uint8Array(b));
   if (model && typeof model === 'object' && 'safetensors' in model) {
-    const bytes = model.safetensors instanceof Uint8Array ? model.safetensors : new Uint8Array(model.safetensors);
-    return { graph: graphFromBytes('safetensors', bytes, 'memory:safetensors', options), format: 'safetensors' };
+    return { graph: graphFromBytes('safetensors', asBytes(model.safetensors), 'memory:safetensors', options), format: 'safetensors' };
+  }
+  if (model && typeof model === 'object' && 'onnx' in model) {
+    return { graph: graphFromBytes('onnx', asBytes(model.onnx), 'memory:onnx', options), format: 'onnx' };
   }
   if (!model || typeof model !== 'object' || !('modelJson' in model) || !('weights' in model)) {
-    throw new ModelFormatError('source must be a URL, a path, { modelJson, weights } or { safetensors }');
+    throw new ModelFormatError('source must be a URL, a path, { modelJson, weights }, { safetensors } or { onnx }');
   }
   const json = model.modelJson;
   const text = typeof json === 'string' || json instanceof Uint8Array ? json : JSON.stringify(json);

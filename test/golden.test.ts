@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelFormatError } from '../src/errors.js';
 import { loadResNet } from '../src/node.js';
 import { packageRoot } from '../src/node/paths.js';
-import { goldenInput, goldenParameters, u, writeSafetensors } from './helpers/golden.js';
+import { goldenInput, goldenModel, u, writeSafetensors } from './helpers/golden.js';
+import { writeOnnx } from './helpers/onnx-writer.js';
 
 interface Golden { models: Record<string, { logits: number[][]; top5: number[][]; params: number }> }
 let golden: Golden;
@@ -22,7 +23,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'webgpu-resnet-golden-'));
 });
 afterAll(async () => {
-  if (results.length) console.log(`\n| depth | safetensors: max rel. logit error | GPU bytes at batch 1 | batch 8 |\n| --- | --- | --- | --- |\n${results.join('\n')}`);
+  if (results.length) console.log(`\n| depth | format | engine: max rel. logit error | onnxruntime: max rel. logit error | GPU bytes at batch 1 | batch 8 |\n| --- | --- | --- | --- | --- | --- |\n${results.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).join('\n')}`);
   await rm(work, { recursive: true, force: true });
 });
 
@@ -34,34 +35,51 @@ describe('the generator', () => {
   });
 });
 
-describe('torchvision ResNets from safetensors', () => {
+/** max |logit difference| / max |golden logit| over both images, and the top-5 of each image. */
+function compare(logits: Float32Array, want: { logits: number[][] }): { error: number; top5: number[][] } {
+  let diff = 0, scale = 0;
+  for (let b = 0; b < 2; b++) for (let i = 0; i < 1000; i++) {
+    diff = Math.max(diff, Math.abs(logits[b * 1000 + i]! - want.logits[b]![i]!));
+    scale = Math.max(scale, Math.abs(want.logits[b]![i]!));
+  }
+  const top5 = [0, 1].map((b) => [...logits.subarray(b * 1000, (b + 1) * 1000).keys()].sort((x, y) => logits[b * 1000 + y]! - logits[b * 1000 + x]!).slice(0, 5));
+  return { error: diff / scale, top5 };
+}
+
+describe('torchvision ResNets from safetensors and ONNX', () => {
   for (const depth of [18, 34, 50, 101, 152]) {
-    it(`resnet${depth} matches torchvision's logits`, async () => {
-      const params = goldenParameters(depth);
+    it(`resnet${depth} matches torchvision's logits (safetensors and ONNX; onnxruntime runs the same ONNX file)`, async () => {
+      const { params, graph } = goldenModel(depth);
       const want = golden.models[`resnet${depth}`]!;
       expect(params.reduce((a, p) => a + p.data.length, 0)).toBe(want.params);
-      const file = join(work, `resnet${depth}.safetensors`);
-      await writeFile(file, writeSafetensors(params, { format: 'pt' }));
-      const model = await loadResNet({ source: file });
-      try {
-        const logits = await model.infer(goldenInput(), { batch: 2, layout: 'nchw', output: 'logits' });
-        let diff = 0, scale = 0;
-        for (let b = 0; b < 2; b++) for (let i = 0; i < 1000; i++) {
-          diff = Math.max(diff, Math.abs(logits[b * 1000 + i]! - want.logits[b]![i]!));
-          scale = Math.max(scale, Math.abs(want.logits[b]![i]!));
+      const input = goldenInput();
+      const files = { safetensors: join(work, `resnet${depth}.safetensors`), onnx: join(work, `resnet${depth}.onnx`) };
+      await writeFile(files.safetensors, writeSafetensors(params, { format: 'pt' }));
+      const onnxBytes = writeOnnx(graph, params);
+      await writeFile(files.onnx, onnxBytes);
+      // onnxruntime (CPU) on the ONNX file: proves the file is the torchvision network
+      const ort = await import('onnxruntime-node');
+      const session = await ort.InferenceSession.create(onnxBytes);
+      const ortOut = await session.run({ input: new ort.Tensor('float32', input, [2, 3, 224, 224]) });
+      const ortCheck = compare(ortOut[session.outputNames[0]!]!.data as Float32Array, want);
+      await session.release();
+      expect(ortCheck.error).toBeLessThanOrEqual(1e-4);
+      for (const format of ['safetensors', 'onnx'] as const) {
+        const model = await loadResNet({ source: files[format] });
+        try {
+          const check = compare(await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' }), want);
+          results.push(`| resnet${depth} | ${format} | ${check.error.toExponential(2)} | ${format === 'onnx' ? ortCheck.error.toExponential(2) : ''} | ${(model.info.weightBytes + model.arenaBytes(1)).toLocaleString('en-US')} | ${(model.info.weightBytes + model.arenaBytes(8)).toLocaleString('en-US')} |`);
+          expect(check.error, format).toBeLessThanOrEqual(1e-4);
+          expect(check.top5, format).toEqual(want.top5);
+        } finally {
+          model.dispose();
         }
-        const top5 = [0, 1].map((b) => [...logits.subarray(b * 1000, (b + 1) * 1000).keys()].sort((x, y) => logits[b * 1000 + y]! - logits[b * 1000 + x]!).slice(0, 5));
-        results.push(`| resnet${depth} | ${(diff / scale).toExponential(2)} | ${(model.info.weightBytes + model.arenaBytes(1)).toLocaleString('en-US')} | ${(model.info.weightBytes + model.arenaBytes(8)).toLocaleString('en-US')} |`);
-        expect(diff / scale).toBeLessThanOrEqual(1e-4);
-        expect(top5).toEqual(want.top5);
-      } finally {
-        model.dispose();
       }
     });
   }
 
-  it('clear errors: lying header, missing tensor, wrong shape, depth mismatch', async () => {
-    const params = goldenParameters(18);
+  it('clear errors: lying header, missing tensor, wrong shape, depth mismatch, unsupported ONNX op', async () => {
+    const { params, graph } = goldenModel(18);
     const good = writeSafetensors(params);
     const lying = good.slice();
     new DataView(lying.buffer).setUint32(0, good.length, true);
@@ -72,5 +90,9 @@ describe('torchvision ResNets from safetensors', () => {
     await expect(loadResNet({ source: { safetensors: wrong } })).rejects.toThrow(/tensor layer3\.0\.conv2\.weight has shape \[256,128,3,6\], expected \[256,256,3,3\]/);
     await expect(loadResNet({ source: { safetensors: good }, depth: 50 })).rejects.toThrow(ModelFormatError);
     await expect(loadResNet({ source: { safetensors: good }, depth: 50 })).rejects.toThrow(/a ResNet-18, not the ResNet-50 asked for/);
+    const sigmoid = writeOnnx(graph, params, { extraNode: { opType: 'Sigmoid' } });
+    await expect(loadResNet({ source: { onnx: sigmoid } })).rejects.toThrow(/node extra \(Sigmoid\): operator Sigmoid is not supported/);
+    await expect(loadResNet({ source: { onnx: writeOnnx(graph, params, { opset: 9 }) } })).rejects.toThrow(/opset 9; opset 11 or newer is supported/);
+    await expect(loadResNet({ source: { onnx: new Uint8Array([1, 2, 3, 4, 5]) } })).rejects.toThrow(/not an ONNX model|no graph/);
   });
 });

@@ -4,6 +4,7 @@
  * file and load it through the public loader.
  */
 import { buildResNet, RESNET_SPECS } from '../../src/arch/resnet.js';
+import type { Graph } from '../../src/graph/ir.js';
 
 const mix = (v: number): number => {
   let x = v >>> 0;
@@ -54,16 +55,19 @@ export function generate(name: string, shape: number[], lastBn: boolean): Float3
   return out;
 }
 
-/** Every torchvision state_dict tensor of ResNet-`depth`, generated, in the order the builder reads them. */
-export function goldenParameters(depth: number): Array<{ name: string; shape: number[]; data: Float32Array }> {
+/**
+ * Every torchvision state_dict tensor of ResNet-`depth`, generated, in the order the builder reads them,
+ * and the raw (unfused) graph the builder made from them.
+ */
+export function goldenModel(depth: number): { params: Array<{ name: string; shape: number[]; data: Float32Array }>; graph: Graph } {
   const last = RESNET_SPECS[depth]!.block === 'bottleneck' ? '.bn3.' : '.bn2.';
   const params: Array<{ name: string; shape: number[]; data: Float32Array }> = [];
-  buildResNet((name, shape) => {
+  const graph = buildResNet((name, shape) => {
     const data = generate(name, shape, name.includes(last));
     params.push({ name, shape, data });
     return data;
   }, { depth, definition: 'torchvision' });
-  return params;
+  return { params, graph };
 }
 
 /** The golden input: u("input", i) over [2, 3, 224, 224], NCHW. */
