@@ -4,7 +4,7 @@
  */
 import { GPUUnavailableError, InputError, ModelFormatError } from './errors.js';
 import { IMAGENET_LABELS } from './labels.js';
-import { defaultPreprocessing, isUrl, loadFromMemory, loadFromUrl, type LoadOptionsBase } from './load.js';
+import { checkDepth, defaultPreprocessing, isUrl, loadFromMemory, loadFromUrl, type LoadOptionsBase } from './load.js';
 import { ResNetModel } from './model.js';
 import type { RawImage } from './preprocess/preprocess.js';
 import { requestDevice } from './runtime/device.js';
@@ -39,6 +39,7 @@ export async function loadResNet(options: LoadOptions): Promise<ResNetModel<Brow
     ? await loadFromUrl(isUrl(source) ? source : new URL(source, globalThis.location?.href), options)
     : await loadFromMemory(source, options);
   const g = loaded.graph;
+  checkDepth(g, options.depth);
   const classes = g.shapes.get(g.output)![2];
   const labels = options.labels ?? (classes === 1000 ? IMAGENET_LABELS : undefined);
   const preprocessing = options.preprocessing ?? defaultPreprocessing(loaded.format);

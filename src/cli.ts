@@ -11,11 +11,13 @@ import { loadResNet, type NodeImage } from './node.js';
 import type { ResNetModel } from './model.js';
 
 const USAGE = `usage:
-  webgpu-resnet classify <image...> [--weights <model.json>] [--top <k>] [--json] [--verbose]
+  webgpu-resnet classify <image...> [--weights <file>] [--top <k>] [--json] [--verbose]
   webgpu-resnet infer --input <raw float32 file> --shape <dims, e.g. 2,3,224,224> --layout nhwc|nchw
-                      [--weights <model.json>] [--output logits|probabilities] [--json] [--verbose]
+                      [--weights <file>] [--output logits|probabilities] [--json] [--verbose]
 
-Without --weights, the pretrained Keras ResNet-50 fetched by \`npm run setup\` is used.
+--weights: a TF.js layers model.json (Keras), a torchvision/timm .safetensors or an .onnx file; without
+it, the pretrained Keras ResNet-50 fetched by \`npm run setup\` is used. --depth 18|34|50|101|152 checks
+the weights' depth; --definition torchvision|keras-v1 says where a safetensors bottleneck's stride sits.
 classify --json prints one line per image: {"file","top":[{"index","label","probability"}]}
 infer --json prints {"shape":[N,classes],"data":[...]}`;
 
@@ -23,7 +25,7 @@ class UsageError extends Error {}
 
 interface Parsed { command: string; positional: string[]; flags: Map<string, string | true> }
 
-const VALUE_FLAGS = new Set(['--weights', '--top', '--input', '--shape', '--layout', '--output']);
+const VALUE_FLAGS = new Set(['--weights', '--top', '--input', '--shape', '--layout', '--output', '--depth', '--definition']);
 const BOOL_FLAGS = new Set(['--json', '--verbose', '--help', '-h', '--version']);
 
 function parse(argv: string[]): Parsed {
@@ -148,7 +150,16 @@ async function main(argv: string[]): Promise<number> {
   let model: ResNetModel<NodeImage> | undefined;
   try {
     const weights = args.flags.get('--weights');
-    model = await loadResNet({ source: typeof weights === 'string' ? weights : undefined, onProgress: progress(!args.flags.has('--json')) });
+    const depth = args.flags.get('--depth');
+    const definition = args.flags.get('--definition');
+    if (depth !== undefined && !/^\d+$/.test(String(depth))) throw new UsageError(`--depth must be 18, 34, 50, 101 or 152, got ${depth}`);
+    if (definition !== undefined && definition !== 'torchvision' && definition !== 'keras-v1') throw new UsageError(`--definition must be torchvision or keras-v1, got ${definition}`);
+    model = await loadResNet({
+      source: typeof weights === 'string' ? weights : undefined,
+      depth: depth === undefined ? undefined : Number(depth),
+      definition: definition as 'torchvision' | 'keras-v1' | undefined,
+      onProgress: progress(!args.flags.has('--json')),
+    });
     return args.command === 'classify' ? await classify(args, model) : await infer(args, model);
   } catch (err) {
     if (err instanceof UsageError) {

@@ -1,7 +1,7 @@
 /** Model sources and weight formats shared by the Node and browser entries. */
 import type { ResNetDefinition } from './arch/resnet.js';
 import { ModelFormatError } from './errors.js';
-import type { Graph } from './graph/ir.js';
+import { weightDepth, type Graph } from './graph/ir.js';
 import { loadOnnxResNet } from './loaders/onnx.js';
 import { loadSafetensorsResNet } from './loaders/safetensors.js';
 import { loadTfjsLayersModel, type LoadProgress } from './loaders/tfjs-layers.js';
@@ -38,7 +38,10 @@ export interface LoadOptionsBase {
   onProgress?: (p: LoadProgress) => void;
   /** Class names; default: ImageNet-1k for 1000-class models. */
   labels?: readonly string[];
-  /** For safetensors: the depth you expect (checked against the weights) and the definition (default torchvision). */
+  /**
+   * The depth you expect (18, 34, 50, 101, 152): checked against the weights, whatever their format.
+   * For safetensors, `definition` says where a bottleneck's stride sits (default 'torchvision').
+   */
   depth?: number;
   definition?: ResNetDefinition;
   /** Image preprocessing; default: caffe for Keras (TF.js layers) weights, torchvision's for safetensors. */
@@ -46,6 +49,13 @@ export interface LoadOptionsBase {
 }
 
 export interface LoadedGraph { graph: Graph; format: WeightsFormat }
+
+/** With `depth` given, the loaded network must have it (any format); a clear error otherwise. */
+export function checkDepth(graph: Graph, depth: number | undefined): void {
+  if (depth === undefined) return;
+  const found = weightDepth(graph);
+  if (found !== depth) throw new ModelFormatError(`these weights are a ResNet-${found} (${found} weight layers deep), not the ResNet-${depth} asked for`);
+}
 
 export const isUrl = (s: string | URL): boolean => s instanceof URL || /^(https?|file|blob|data):/i.test(s);
 

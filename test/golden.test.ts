@@ -94,5 +94,6 @@ describe('torchvision ResNets from safetensors and ONNX', () => {
     await expect(loadResNet({ source: { onnx: sigmoid } })).rejects.toThrow(/node extra \(Sigmoid\): operator Sigmoid is not supported/);
     await expect(loadResNet({ source: { onnx: writeOnnx(graph, params, { opset: 9 }) } })).rejects.toThrow(/opset 9; opset 11 or newer is supported/);
     await expect(loadResNet({ source: { onnx: new Uint8Array([1, 2, 3, 4, 5]) } })).rejects.toThrow(/not an ONNX model|no graph/);
+    await expect(loadResNet({ source: { onnx: writeOnnx(graph, params) }, depth: 34 })).rejects.toThrow(/these weights are a ResNet-18 \(18 weight layers deep\), not the ResNet-34 asked for/);
   });
 });

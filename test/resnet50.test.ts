@@ -133,6 +133,7 @@ describe('images and inputs', () => {
     await writeFile(join(work, 'bad.jpg'), 'not an image at all');
     await expect(model.classify(join(work, 'bad.jpg'))).rejects.toThrow(InputError);
     await expect(loadResNet({ source: join(work, 'missing-model.json') })).rejects.toThrow(ModelFormatError);
+    await expect(loadResNet({ depth: 18 })).rejects.toThrow(/these weights are a ResNet-50 \(50 weight layers deep\), not the ResNet-18 asked for/);
     const top = await model.classify(husky, { topK: 1 });
     expect(top).toHaveLength(1);
   });

@@ -218,3 +218,16 @@ export class GraphBuilder {
     return { name: this.name, input: this.input, output, shapes: this.shapes, nodes: this.nodes };
   }
 }
+
+/**
+ * The network's depth in the ResNet sense: the most weight layers (conv2d, dense) on any path from the
+ * input to the output (ResNet-50: stem + 16 blocks x 3 + fc). Shortcut projections are off that path.
+ */
+export function weightDepth(graph: Graph): number {
+  const depth = new Map<string, number>([[graph.input, 0]]);
+  for (const node of graph.nodes) {
+    const d = Math.max(...node.inputs.map((i) => depth.get(i) ?? 0));
+    depth.set(node.output, d + (node.op === 'conv2d' || node.op === 'dense' ? 1 : 0));
+  }
+  return depth.get(graph.output) ?? 0;
+}
