@@ -20,7 +20,7 @@ await Promise.all([
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
   }),
-  build({ ...common, platform: 'browser', entryPoints: { browser: 'src/browser.ts' }, outdir: 'dist' }),
+  build({ ...common, platform: 'browser', entryPoints: { browser: 'src/browser.ts', 'demo/app': 'demo/app.ts' }, outdir: 'dist' }),
 ]);
 if (args.has('--types')) {
   execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });

@@ -113,8 +113,20 @@ async function weights() {
   log(`weights: ${weightsDir}`);
 }
 
+// 5. Chromium, for the browser test and the demo (Debian/Ubuntu, as root); elsewhere a message.
+function browser() {
+  if (existsSync('/usr/bin/chromium') || process.env.CHROMIUM_PATH) return log(`Chromium: ${process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'}`);
+  if (process.platform === 'linux' && process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get']).status === 0) {
+    log('Chromium: installing (apt-get install chromium) for the browser test');
+    run('apt-get', ['install', '-y', '-qq', 'chromium'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    return;
+  }
+  log('Chromium: not found; the browser test needs it (Debian/Ubuntu: apt-get install chromium; or set CHROMIUM_PATH)');
+}
+
 npmDependencies();
 build();
 adapter();
 await weights();
+browser();
 log('done');

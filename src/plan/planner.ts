@@ -41,13 +41,19 @@ export interface PlanOptions {
   /** Conv main loop: 'tiled' for GPUs (default), 'simd' for CPU adapters (needs subgroupSize). */
   convStrategy?: ConvStrategy;
   subgroupSize?: number;
+  /** With 'simd': whether convs over few input channels (the stem) take it too; else they stay tiled. */
+  simdStem?: boolean;
 }
 
 export function lowerNode(node: GraphNode, shapes: Map<string, Shape>, options: PlanOptions = {}): Kernel {
   const inShape = shapes.get(node.inputs[0]!)!;
   const outShape = shapes.get(node.output)!;
   switch (node.op) {
-    case 'conv2d': return conv2dKernel(node, inShape, outShape, { strategy: options.convStrategy, subgroupSize: options.subgroupSize });
+    case 'conv2d': {
+      const stem = inShape[2] % 4 !== 0;
+      const strategy = options.convStrategy === 'simd' && stem && options.simdStem === false ? 'tiled' : options.convStrategy;
+      return conv2dKernel(node, inShape, outShape, { strategy, subgroupSize: options.subgroupSize });
+    }
     case 'maxpool': return maxPoolKernel(node, inShape, outShape);
     case 'globalavgpool': return globalAvgPoolKernel(node, inShape);
     case 'dense': return denseKernel(node, inShape, outShape);

@@ -47,12 +47,24 @@ export function isCpuAdapter(info: Partial<GPUAdapterInfo> | undefined): boolean
   return info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader|warp|software rasterizer/i.test(text);
 }
 
-/** How to lower convolutions for this device: register-shuffle SIMD kernels on CPU adapters, tiled GEMMs elsewhere. */
-export function convStrategyFor(device: GPUDevice, info: Partial<GPUAdapterInfo> | undefined): { convStrategy: 'tiled' | 'simd'; subgroupSize?: number } {
+/** How convolutions are lowered on a device (see src/ops/conv2d.ts). */
+export interface ConvLowering {
+  convStrategy: 'tiled' | 'simd';
+  subgroupSize?: number;
+  /** Whether the simd main loop may also take the scalar-gather stem (few input channels). */
+  simdStem?: boolean;
+}
+
+/**
+ * How to lower convolutions for this device: the register-shuffle SIMD kernels on CPU adapters with
+ * fixed-size subgroups (Mesa llvmpipe/lavapipe, SwiftShader), tiled GEMMs on GPUs. SwiftShader's shader
+ * compiler crashes on the unrolled scalar-gather stem, so there the stem stays tiled.
+ */
+export function convStrategyFor(device: GPUDevice, info: Partial<GPUAdapterInfo> | undefined): ConvLowering {
   const min = (info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize;
   const max = (info as { subgroupMaxSize?: number } | undefined)?.subgroupMaxSize;
   if (isCpuAdapter(info) && device.features.has('subgroups') && min && min === max && 32 % min === 0) {
-    return { convStrategy: 'simd', subgroupSize: min };
+    return { convStrategy: 'simd', subgroupSize: min, simdStem: !/swiftshader/i.test(`${info?.architecture ?? ''} ${info?.description ?? ''}`) };
   }
   return { convStrategy: 'tiled' };
 }

@@ -57,7 +57,7 @@ export class Executor {
         const module = device.createShaderModule({ label: step.label, code: step.code });
         p = device.createComputePipelineAsync({ label: step.label, layout: 'auto', compute: { module, entryPoint: 'main' } })
           .catch(async (err: unknown) => {
-            const info = await module.getCompilationInfo?.();
+            const info = await module.getCompilationInfo?.().catch(() => undefined);
             const details = info?.messages.filter((m) => m.type === 'error').map((m) => `line ${m.lineNum}: ${m.message}`).join('; ');
             throw new GPUUnavailableError(`kernel for ${step.label}: pipeline creation failed: ${details || (err as Error).message}`, { cause: err });
           });

