@@ -35,11 +35,8 @@ async function loadGraph(options: LoadOptions): Promise<LoadedGraph> {
     if (isUrl(source)) return loadFromUrl(source, options);
     const path = source as string;
     const format = formatOf(path);
-    if (format === 'tfjs-layers') {
-      const { source: folder, file } = await splitModelPath(path);
-      return { graph: await loadTfjsLayersModel(folder, file, onProgress), format };
-    }
     const { source: folder, file } = await splitModelPath(path);
+    if (format === 'tfjs-layers') return { graph: await loadTfjsLayersModel(folder, file, onProgress), format };
     let loaded = 0;
     const bytes = await folder.read(file, (delta) => onProgress?.({ loadedBytes: (loaded += delta), totalBytes: 0 }));
     onProgress?.({ loadedBytes: bytes.length, totalBytes: bytes.length });

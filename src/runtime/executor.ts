@@ -166,9 +166,7 @@ export class Executor {
         throw new GPUUnavailableError(`batch ${batch}: could not prepare the run (${what}): ${(e1 ?? e2)!.message}`);
       }
     }
-    const inSlot = state.layout.slots.get(plan.input)!;
-    const data = input.buffer instanceof ArrayBuffer ? input : new Float32Array(input);
-    device.queue.writeBuffer(state.arena, inSlot.offset, data.buffer, data.byteOffset, inSlot.size);
+    this.upload(state, input);
 
     const encoder = device.createCommandEncoder({ label: 'inference' });
     const pass = encoder.beginComputePass({ label: 'resnet' });
@@ -209,9 +207,7 @@ export class Executor {
     const { device, plan } = this;
     if (!device.features.has('timestamp-query')) throw new Error("profiling needs the adapter feature 'timestamp-query'");
     const state = this.batchState(batch);
-    const inSlot = state.layout.slots.get(plan.input)!;
-    const data = input.buffer instanceof ArrayBuffer ? input : new Float32Array(input);
-    device.queue.writeBuffer(state.arena, inSlot.offset, data.buffer, data.byteOffset, inSlot.size);
+    this.upload(state, input);
     const n = plan.steps.length;
     const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * n });
     const resolve = device.createBuffer({ size: 16 * n, usage: 0x200 /* QUERY_RESOLVE */ | COPY_SRC });
@@ -238,6 +234,13 @@ export class Executor {
       resolve.destroy();
       read.destroy();
     }
+  }
+
+  /** Writes the input tensor into its arena slot (a copy first where it lives in a SharedArrayBuffer, which Dawn cannot take). */
+  private upload(state: BatchState, input: Float32Array): void {
+    const slot = state.layout.slots.get(this.plan.input)!;
+    const data = input.buffer instanceof ArrayBuffer ? input : new Float32Array(input);
+    this.device.queue.writeBuffer(state.arena, slot.offset, data.buffer, data.byteOffset, slot.size);
   }
 
   private forgetBatch(batch: number): void {
