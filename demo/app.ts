@@ -4,7 +4,7 @@
  * Test hooks: [data-testid=status] says loading / ready / running / done or an error; each prediction
  * row is [data-testid=prediction] with data-index and data-probability, in rank order.
  */
-import { loadResNet, type BrowserImage, type ResNetModel } from '../src/browser.js';
+import { imageToTexture, loadResNet, type BrowserImage, type ResNetModel } from '../src/browser.js';
 
 const el = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const statusEl = el('status');
@@ -53,6 +53,8 @@ async function start(): Promise<void> {
     el('adapter').textContent = `adapter: ${model.info.adapter}`;
     setStatus('ready');
     enable(true);
+    // for the browser test (and the curious, from the console)
+    Object.assign(window, { webgpuResnet: { model, imageToTexture } });
   } catch (err) {
     setStatus(err instanceof Error ? err.message : String(err), true);
   }

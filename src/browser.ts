@@ -32,6 +32,20 @@ export async function decodeBrowserImage(image: BrowserImage): Promise<RawImage>
   return { data: ctx.getImageData(0, 0, width, height).data, width, height, channels: 4 };
 }
 
+/**
+ * Puts a browser image on `device` as an rgba8unorm texture, for model.classifyTexture / inferTexture
+ * (GPU preprocessing: no CPU pixel loop). Destroy the texture when done.
+ */
+export function imageToTexture(device: GPUDevice, image: ImageBitmap | HTMLCanvasElement | OffscreenCanvas | HTMLImageElement | HTMLVideoElement | VideoFrame): GPUTexture {
+  const el = image as Partial<HTMLImageElement & HTMLVideoElement & VideoFrame & { width: number; height: number }>;
+  const width = el.naturalWidth || el.videoWidth || el.displayWidth || el.width || 0;
+  const height = el.naturalHeight || el.videoHeight || el.displayHeight || el.height || 0;
+  if (!width || !height) throw new InputError('the image has no pixels (not loaded yet?)');
+  const texture = device.createTexture({ size: [width, height], format: 'rgba8unorm', usage: 0x4 | 0x2 | 0x10 /* TEXTURE_BINDING | COPY_DST | RENDER_ATTACHMENT */ });
+  device.queue.copyExternalImageToTexture({ source: image }, { texture }, [width, height]);
+  return texture;
+}
+
 export async function loadResNet(options: LoadOptions): Promise<ResNetModel<BrowserImage>> {
   const { source } = options;
   if (source === undefined) throw new ModelFormatError('in a browser, pass { source: URL of model.json } (or files in memory)');

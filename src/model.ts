@@ -104,6 +104,11 @@ export class ResNetModel<I = never> {
     if (this.disposed) throw new ResNetError('this model was disposed; load a new one with loadResNet()');
   }
 
+  /** The GPUDevice the model runs on (yours, if you passed one): create input textures and output buffers on it. */
+  get device(): GPUDevice {
+    return this.executor.device;
+  }
+
   /** Bytes of GPU memory held now (weights, and arena + readback for each batch size used so far). */
   get gpuBytes(): number {
     return this.executor.gpuBytes;
@@ -162,6 +167,27 @@ export class ResNetModel<I = never> {
     const kind = output === 'logits' && this.executor.plan.logits ? 'logits' : 'output';
     if (output === 'logits' && kind !== 'logits') throw new InputError(`this model does not end in a softmax: no separate logits`);
     return this.executor.run(nhwc, batch, kind);
+  }
+
+  /**
+   * One image already on the GPU (an rgba8unorm GPUTexture with TEXTURE_BINDING usage): resize, crop and
+   * normalization run in a compute kernel, then the network. Returns probabilities (or `output: 'logits'`,
+   * or `'input'` for the preprocessed tensor); with `into: { buffer }` (COPY_DST usage) the result stays
+   * on the GPU, copied into your buffer, and nothing is read back (returns undefined).
+   */
+  async inferTexture(texture: GPUTexture, options: { output?: 'probabilities' | 'logits' | 'input'; into?: { buffer: GPUBuffer; offset?: number } } = {}): Promise<Float32Array | undefined> {
+    this.check();
+    if (texture.format !== 'rgba8unorm' && texture.format !== 'rgba8unorm-srgb' && texture.format !== 'bgra8unorm') {
+      throw new InputError(`texture format ${texture.format} is not supported (rgba8unorm or bgra8unorm)`);
+    }
+    const output = options.output ?? 'probabilities';
+    const kind = output === 'input' ? 'input' : output === 'logits' && this.executor.plan.logits ? 'logits' : 'output';
+    return this.executor.runTexture(texture, this.preprocessing, kind, options.into);
+  }
+
+  /** Top-`topK` classes of an image already on the GPU (see inferTexture). */
+  async classifyTexture(texture: GPUTexture, options: { topK?: number } = {}): Promise<Prediction[]> {
+    return this.top((await this.inferTexture(texture))!, options.topK ?? 5);
   }
 
   /** GPU time of each dispatch for one run of `batch` images (adapter must offer 'timestamp-query'). */

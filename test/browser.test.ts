@@ -75,6 +75,27 @@ describe('demo page in Chromium (SwiftShader WebGPU)', () => {
       console.log(`${f}: browser top-1 ${rows[0]!.index} (${rows[0]!.p.toFixed(4)}); ${await page.locator('#latency').textContent()}`);
     }
     expect(got).toEqual(want);
+    // GPU preprocessing in the browser: ImageBitmap -> texture -> resize/crop/normalize kernel
+    const gpuPre = await page.evaluate(async (files: string[]) => {
+      const { model, imageToTexture } = (window as unknown as { webgpuResnet: { model: any; imageToTexture: (d: GPUDevice, i: ImageBitmap) => GPUTexture } }).webgpuResnet;
+      const out = [];
+      for (const f of files) {
+        const bitmap = await createImageBitmap(await (await fetch(`samples/${f}`)).blob());
+        const texture = imageToTexture(model.device, bitmap);
+        const gpu: Float32Array = await model.inferTexture(texture, { output: 'input' });
+        const cpu: Float32Array = await model.preprocess(bitmap);
+        let diff = 0;
+        for (let i = 0; i < cpu.length; i++) diff = Math.max(diff, Math.abs(gpu[i]! - cpu[i]!));
+        out.push({ diff, gpuTop1: (await model.classifyTexture(texture, { topK: 1 }))[0].index, cpuTop1: (await model.classify(bitmap, { topK: 1 }))[0].index });
+        texture.destroy();
+      }
+      return out;
+    }, IMAGES.slice(0, 2));
+    console.log(`GPU preprocessing in Chromium: ${JSON.stringify(gpuPre)}`);
+    for (const r of gpuPre) {
+      expect(r.diff).toBeLessThanOrEqual(1); // caffe units: 1/255 of the pixel range
+      expect(r.gpuTop1).toBe(r.cpuTop1);
+    }
     expect(errors).toEqual([]);
     await mkdir(join(root, 'test-output'), { recursive: true });
     await page.screenshot({ path: join(root, 'test-output', 'demo-chromium.png'), fullPage: true });

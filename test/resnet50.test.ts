@@ -113,6 +113,48 @@ describe('images and inputs', () => {
     expect(fromJpeg[0]).toMatchObject({ index: expect.any(Number), label: model.labels[fromJpeg[0]!.index] });
   });
 
+  it('GPU preprocessing from a texture matches the CPU path (within 1/255), same top-1, output into a GPUBuffer', async () => {
+    const device = model.device;
+    const upload = async (bytes: Buffer | string) => {
+      const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+      const texture = device.createTexture({ size: [info.width, info.height], format: 'rgba8unorm', usage: 0x4 /* TEXTURE_BINDING */ | 0x2 /* COPY_DST */ });
+      device.queue.writeTexture({ texture }, data, { bytesPerRow: info.width * 4 }, [info.width, info.height]);
+      return texture;
+    };
+    const files = ['000_n01440764_tench.JPEG', '710_n03908714_pencil_sharpener.JPEG', '250_n02110185_Siberian_husky.JPEG'];
+    for (const file of files) {
+      const path = join(sampleDir, file);
+      // as is (shorter side 256: crop only) and enlarged 3x (then shrunk on the GPU with the antialiasing filter)
+      for (const bytes of [await readFile(path), await sharp(path).resize({ width: 3 * (await sharp(path).metadata()).width! }).png().toBuffer()]) {
+        const texture = await upload(bytes);
+        const gpu = (await model.inferTexture(texture, { output: 'input' }))!;
+        const cpu = await model.preprocess(bytes);
+        let diff = 0;
+        for (let i = 0; i < cpu.length; i++) diff = Math.max(diff, Math.abs(gpu[i]! - cpu[i]!));
+        expect(diff, `${file} ${texture.width}x${texture.height}`).toBeLessThanOrEqual(1); // caffe units: 1 = 1/255 of the pixel range
+        expect((await model.classifyTexture(texture, { topK: 1 }))[0]!.index, file).toBe((await model.classify(bytes, { topK: 1 }))[0]!.index);
+        texture.destroy();
+      }
+    }
+    // output kept on the GPU: copied into the caller's buffer, nothing read back
+    const texture = await upload(await readFile(husky));
+    const out = device.createBuffer({ size: 4000, usage: 0x80 /* STORAGE */ | 0x8 /* COPY_DST */ | 0x4 /* COPY_SRC */ });
+    expect(await model.inferTexture(texture, { into: { buffer: out } })).toBeUndefined();
+    const read = device.createBuffer({ size: 4000, usage: 0x1 /* MAP_READ */ | 0x8 });
+    const encoder = device.createCommandEncoder();
+    encoder.copyBufferToBuffer(out, 0, read, 0, 4000);
+    device.queue.submit([encoder.finish()]);
+    const keep = setInterval(() => {}, 1);
+    await read.mapAsync(1);
+    clearInterval(keep);
+    const probs = new Float32Array(read.getMappedRange().slice(0));
+    const cpuProbs = await model.infer(await model.preprocess(husky));
+    let diff = 0;
+    for (let i = 0; i < 1000; i++) diff = Math.max(diff, Math.abs(probs[i]! - cpuProbs[i]!));
+    expect(diff).toBeLessThan(1e-4);
+    for (const b of [texture, out, read]) b.destroy();
+  });
+
   it('NCHW input gives the NHWC result', async () => {
     const nhwc = preprocessImage(await decodeImage(husky), CAFFE_PREPROCESSING);
     const nchw = new Float32Array(nhwc.length);

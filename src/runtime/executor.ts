@@ -6,6 +6,8 @@
  */
 import { GPUUnavailableError } from '../errors.js';
 import type { Kernel } from '../ops/kernel.js';
+import { preprocessParams, preprocessShader, preprocessWorkgroups } from '../ops/preprocess.js';
+import type { Preprocessing } from '../preprocess/preprocess.js';
 import { layoutArena, type ArenaLayout, type Plan } from '../plan/planner.js';
 import { whileGPU } from './keep-alive.js';
 
@@ -28,6 +30,8 @@ export class Executor {
   private readonly buffers = new Set<GPUBuffer>();
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
+  private preprocessPipelines = new Map<string, Promise<GPUComputePipeline>>();
+  private preprocessUniform: GPUBuffer | undefined;
 
   private constructor(
     readonly device: GPUDevice,
@@ -234,6 +238,78 @@ export class Executor {
       resolve.destroy();
       read.destroy();
     }
+  }
+
+  /**
+   * One image from an rgba8unorm texture (TEXTURE_BINDING usage): the preprocessing kernel resizes, crops
+   * and normalizes it on the GPU straight into the input slot, then the network runs. Returns the
+   * requested output, or with `into`, copies it into that buffer (COPY_DST usage) and reads nothing back.
+   * `output: 'input'` returns the preprocessed input tensor itself.
+   */
+  runTexture(texture: GPUTexture, spec: Preprocessing, output: OutputKind | 'input', into?: { buffer: GPUBuffer; offset?: number }): Promise<Float32Array | undefined> {
+    const result = this.queue.then(() => this.runTextureNow(texture, spec, output, into));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async runTextureNow(texture: GPUTexture, spec: Preprocessing, output: OutputKind | 'input', into?: { buffer: GPUBuffer; offset?: number }): Promise<Float32Array | undefined> {
+    if (this.disposed) throw new Error('the model was disposed');
+    const { device, plan } = this;
+    const code = preprocessShader(spec);
+    let pipeline = this.preprocessPipelines.get(code);
+    if (!pipeline) {
+      pipeline = device.createComputePipelineAsync({ label: 'preprocess', layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
+      this.preprocessPipelines.set(code, pipeline);
+    }
+    const state = this.batchState(1);
+    if (!this.preprocessUniform) this.preprocessUniform = this.createBuffer({ label: 'preprocess params', size: 64, usage: UNIFORM | COPY_DST });
+    device.queue.writeBuffer(this.preprocessUniform, 0, preprocessParams(spec, texture.width, texture.height));
+    const inSlot = state.layout.slots.get(plan.input)!;
+    const p = await whileGPU(pipeline);
+    device.pushErrorScope('validation');
+    const encoder = device.createCommandEncoder({ label: 'inference from texture' });
+    const pass = encoder.beginComputePass({ label: 'resnet' });
+    pass.setPipeline(p);
+    pass.setBindGroup(0, device.createBindGroup({
+      layout: p.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: texture.createView() },
+        { binding: 1, resource: { buffer: this.preprocessUniform } },
+        { binding: 2, resource: { buffer: state.arena, offset: inSlot.offset, size: inSlot.size } },
+      ],
+    }));
+    pass.dispatchWorkgroups(...preprocessWorkgroups(spec));
+    if (output !== 'input') {
+      plan.steps.forEach((step, i) => {
+        pass.setPipeline(this.pipelines[i]!);
+        pass.setBindGroup(0, state.bindGroups[i]!);
+        pass.dispatchWorkgroups(...step.workgroups(1));
+      });
+    }
+    pass.end();
+    const readId = output === 'input' ? plan.input : output === 'logits' ? plan.logits : plan.output;
+    if (!readId) throw new Error(`output 'logits' needs a graph that ends in softmax`);
+    const slot = state.layout.slots.get(readId)!;
+    if (into) encoder.copyBufferToBuffer(state.arena, slot.offset, into.buffer, into.offset ?? 0, slot.size);
+    else if (output === 'input') {
+      const read = device.createBuffer({ size: slot.size, usage: MAP_READ | COPY_DST });
+      encoder.copyBufferToBuffer(state.arena, slot.offset, read, 0, slot.size);
+      device.queue.submit([encoder.finish()]);
+      await whileGPU(read.mapAsync(1));
+      const data = new Float32Array(read.getMappedRange().slice(0));
+      read.destroy();
+      const e = await whileGPU(device.popErrorScope());
+      if (e) throw new GPUUnavailableError(`preprocessing failed: ${e.message}`);
+      return data;
+    } else encoder.copyBufferToBuffer(state.arena, slot.offset, state.staging, 0, slot.size);
+    device.queue.submit([encoder.finish()]);
+    const e = await whileGPU(device.popErrorScope());
+    if (e) throw new GPUUnavailableError(`inference from a texture failed: ${e.message}`);
+    if (into) return undefined;
+    await whileGPU(state.staging.mapAsync(1, 0, slot.size));
+    const result = new Float32Array(state.staging.getMappedRange(0, slot.size).slice(0));
+    state.staging.unmap();
+    return result;
   }
 
   /** Writes the input tensor into its arena slot (a copy first where it lives in a SharedArrayBuffer, which Dawn cannot take). */
