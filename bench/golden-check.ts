@@ -1,0 +1,44 @@
+/**
+ * Every depth against torchvision's logits on whatever adapter this machine has (the golden test of
+ * `npm test`, without vitest, for machines such as the lent GPU box):
+ *   node dist/golden-check.js [--golden ../shared/golden/torchvision-resnet-golden.json] [--depths 18,50] [--json]
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { acquireNodeDevice } from '../src/node/gpu.js';
+import { loadResNet } from '../src/node.js';
+import { packageRoot } from '../src/node/paths.js';
+import { describeAdapter } from '../src/runtime/device.js';
+import { goldenInput, goldenModel, writeSafetensors } from '../test/helpers/golden.js';
+
+const args = process.argv.slice(2);
+const arg = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const goldenPath = arg('--golden') ?? join(packageRoot(), '..', 'shared', 'golden', 'torchvision-resnet-golden.json');
+const depths = (arg('--depths') ?? '18,34,50,101,152').split(',').map(Number);
+const golden = JSON.parse(await readFile(goldenPath, 'utf8')) as { models: Record<string, { logits: number[][]; top5: number[][] }> };
+const gpu = await acquireNodeDevice();
+const adapter = describeAdapter(gpu.adapter).name;
+const rows = [];
+const input = goldenInput();
+for (const depth of depths) {
+  const { params } = goldenModel(depth);
+  const model = await loadResNet({ source: { safetensors: writeSafetensors(params) }, device: gpu.device });
+  const logits = await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' });
+  const want = golden.models[`resnet${depth}`]!;
+  let diff = 0, scale = 0;
+  for (let b = 0; b < 2; b++) for (let i = 0; i < 1000; i++) {
+    diff = Math.max(diff, Math.abs(logits[b * 1000 + i]! - want.logits[b]![i]!));
+    scale = Math.max(scale, Math.abs(want.logits[b]![i]!));
+  }
+  const top5 = [0, 1].map((b) => [...logits.subarray(b * 1000, (b + 1) * 1000).keys()].sort((x, y) => logits[b * 1000 + y]! - logits[b * 1000 + x]!).slice(0, 5));
+  rows.push({ depth, maxRelLogitError: diff / scale, top5Match: JSON.stringify(top5) === JSON.stringify(want.top5), convStrategy: model.info.convStrategy, gpuBytesBatch1: model.info.weightBytes + model.arenaBytes(1) });
+  model.dispose();
+}
+const report = { adapter, date: new Date().toISOString(), rows };
+if (args.includes('--json')) console.log(JSON.stringify(report));
+else {
+  console.log(`adapter: ${adapter}\n| depth | max rel. logit error | top-5 = torchvision | conv strategy |\n| --- | --- | --- | --- |`);
+  for (const r of rows) console.log(`| resnet${r.depth} | ${r.maxRelLogitError.toExponential(2)} | ${r.top5Match} | ${r.convStrategy} |`);
+}
+gpu.release();
+process.exit(rows.every((r) => r.maxRelLogitError <= 1e-4 && r.top5Match) ? 0 : 1);
