@@ -180,6 +180,28 @@ describe('images and inputs', () => {
     expect(top).toHaveLength(1);
   });
 
+  it("runs on the caller's own GPUDevice and leaves it alive on dispose", async () => {
+    const { acquireNodeDevice } = await import('../src/node/gpu.js');
+    const mine = await acquireNodeDevice();
+    try {
+      const own = await loadResNet({ device: mine.device });
+      expect(own.device).toBe(mine.device);
+      const top = await own.classify(husky, { topK: 1 });
+      expect(top[0]!.index).toBe((await model.classify(husky, { topK: 1 }))[0]!.index);
+      own.dispose();
+      // the device is still usable: a buffer round trip works
+      const b = mine.device.createBuffer({ size: 16, usage: 0x1 | 0x8, mappedAtCreation: false });
+      mine.device.queue.writeBuffer(b, 0, new Float32Array([1, 2, 3, 4]));
+      const keep = setInterval(() => {}, 1);
+      await b.mapAsync(1);
+      clearInterval(keep);
+      expect(Array.from(new Float32Array(b.getMappedRange()))).toEqual([1, 2, 3, 4]);
+      b.destroy();
+    } finally {
+      mine.release();
+    }
+  });
+
   it('reports GPU memory and frees it on dispose; use after dispose is a clear error', async () => {
     const second = await loadResNet();
     expect(second.info.weightBytes).toBeGreaterThan(100e6);
