@@ -9,7 +9,7 @@ import { acquireNodeDevice } from '../src/node/gpu.js';
 import { loadResNet } from '../src/node.js';
 import { packageRoot } from '../src/node/paths.js';
 import { describeAdapter } from '../src/runtime/device.js';
-import { goldenInput, goldenModel, writeSafetensors } from '../test/helpers/golden.js';
+import { compareLogits, goldenInput, goldenModel, writeSafetensors } from '../test/helpers/golden.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
@@ -25,13 +25,8 @@ for (const depth of depths) {
   const model = await loadResNet({ source: { safetensors: writeSafetensors(params) }, device: gpu.device });
   const logits = await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' });
   const want = golden.models[`resnet${depth}`]!;
-  let diff = 0, scale = 0;
-  for (let b = 0; b < 2; b++) for (let i = 0; i < 1000; i++) {
-    diff = Math.max(diff, Math.abs(logits[b * 1000 + i]! - want.logits[b]![i]!));
-    scale = Math.max(scale, Math.abs(want.logits[b]![i]!));
-  }
-  const top5 = [0, 1].map((b) => [...logits.subarray(b * 1000, (b + 1) * 1000).keys()].sort((x, y) => logits[b * 1000 + y]! - logits[b * 1000 + x]!).slice(0, 5));
-  rows.push({ depth, maxRelLogitError: diff / scale, top5Match: JSON.stringify(top5) === JSON.stringify(want.top5), convStrategy: model.info.convStrategy, gpuBytesBatch1: model.info.weightBytes + model.arenaBytes(1) });
+  const { error, top5 } = compareLogits(logits, want);
+  rows.push({ depth, maxRelLogitError: error, top5Match: JSON.stringify(top5) === JSON.stringify(want.top5), convStrategy: model.info.convStrategy, gpuBytesBatch1: model.info.weightBytes + model.arenaBytes(1) });
   model.dispose();
 }
 const report = { adapter, date: new Date().toISOString(), rows };

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelFormatError } from '../src/errors.js';
 import { loadResNet } from '../src/node.js';
 import { packageRoot } from '../src/node/paths.js';
-import { goldenInput, goldenModel, u, writeSafetensors } from './helpers/golden.js';
+import { compareLogits, goldenInput, goldenModel, u, writeSafetensors } from './helpers/golden.js';
 import { writeOnnx } from './helpers/onnx-writer.js';
 
 interface Golden { models: Record<string, { logits: number[][]; top5: number[][]; params: number }> }
@@ -35,17 +35,6 @@ describe('the generator', () => {
   });
 });
 
-/** max |logit difference| / max |golden logit| over both images, and the top-5 of each image. */
-function compare(logits: Float32Array, want: { logits: number[][] }): { error: number; top5: number[][] } {
-  let diff = 0, scale = 0;
-  for (let b = 0; b < 2; b++) for (let i = 0; i < 1000; i++) {
-    diff = Math.max(diff, Math.abs(logits[b * 1000 + i]! - want.logits[b]![i]!));
-    scale = Math.max(scale, Math.abs(want.logits[b]![i]!));
-  }
-  const top5 = [0, 1].map((b) => [...logits.subarray(b * 1000, (b + 1) * 1000).keys()].sort((x, y) => logits[b * 1000 + y]! - logits[b * 1000 + x]!).slice(0, 5));
-  return { error: diff / scale, top5 };
-}
-
 describe('torchvision ResNets from safetensors and ONNX', () => {
   for (const depth of [18, 34, 50, 101, 152]) {
     it(`resnet${depth} matches torchvision's logits (safetensors and ONNX; onnxruntime runs the same ONNX file)`, async () => {
@@ -61,13 +50,13 @@ describe('torchvision ResNets from safetensors and ONNX', () => {
       const ort = await import('onnxruntime-node');
       const session = await ort.InferenceSession.create(onnxBytes);
       const ortOut = await session.run({ input: new ort.Tensor('float32', input, [2, 3, 224, 224]) });
-      const ortCheck = compare(ortOut[session.outputNames[0]!]!.data as Float32Array, want);
+      const ortCheck = compareLogits(ortOut[session.outputNames[0]!]!.data as Float32Array, want);
       await session.release();
       expect(ortCheck.error).toBeLessThanOrEqual(1e-4);
       for (const format of ['safetensors', 'onnx'] as const) {
         const model = await loadResNet({ source: files[format] });
         try {
-          const check = compare(await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' }), want);
+          const check = compareLogits(await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' }), want);
           results.push(`| resnet${depth} | ${format} | ${check.error.toExponential(2)} | ${format === 'onnx' ? ortCheck.error.toExponential(2) : ''} | ${(model.info.weightBytes + model.arenaBytes(1)).toLocaleString('en-US')} | ${(model.info.weightBytes + model.arenaBytes(8)).toLocaleString('en-US')} |`);
           expect(check.error, format).toBeLessThanOrEqual(1e-4);
           expect(check.top5, format).toEqual(want.top5);

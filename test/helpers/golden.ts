@@ -98,3 +98,15 @@ export function writeSafetensors(tensors: Array<{ name: string; shape: number[];
   }
   return out;
 }
+
+/** max |logit difference| / max |golden logit| over a batch of logits [n][1000], and each image's top-5. */
+export function compareLogits(logits: Float32Array, want: { logits: number[][] }): { error: number; top5: number[][] } {
+  let diff = 0, scale = 0;
+  const n = want.logits.length;
+  for (let b = 0; b < n; b++) for (let i = 0; i < 1000; i++) {
+    diff = Math.max(diff, Math.abs(logits[b * 1000 + i]! - want.logits[b]![i]!));
+    scale = Math.max(scale, Math.abs(want.logits[b]![i]!));
+  }
+  const top5 = Array.from({ length: n }, (_, b) => [...logits.subarray(b * 1000, (b + 1) * 1000).keys()].sort((x, y) => logits[b * 1000 + y]! - logits[b * 1000 + x]!).slice(0, 5));
+  return { error: diff / scale, top5 };
+}
