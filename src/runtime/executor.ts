@@ -23,14 +23,15 @@ interface BatchState {
   staging: GPUBuffer;
 }
 
-export type OutputKind = 'probabilities' | 'logits' | 'output';
+/** What a run reads back: the graph's output, or the logits (the input of a final softmax). */
+export type OutputKind = 'output' | 'logits';
 
 export class Executor {
   private readonly batches = new Map<number, BatchState>();
   private readonly buffers = new Set<GPUBuffer>();
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
-  private preprocessPipelines = new Map<string, Promise<GPUComputePipeline>>();
+  private readonly preprocessPipelines = new Map<string, Promise<GPUComputePipeline>>();
   private preprocessUniform: GPUBuffer | undefined;
 
   private constructor(
