@@ -180,6 +180,7 @@ export class ResNetModel<I = never> {
     if (texture.format !== 'rgba8unorm' && texture.format !== 'rgba8unorm-srgb' && texture.format !== 'bgra8unorm') {
       throw new InputError(`texture format ${texture.format} is not supported (rgba8unorm or bgra8unorm)`);
     }
+    if (!(texture.usage & 0x4 /* GPUTextureUsage.TEXTURE_BINDING */)) throw new InputError('the texture needs TEXTURE_BINDING usage to be read by the preprocessing kernel');
     const output = options.output ?? 'probabilities';
     const kind = output === 'input' ? 'input' : output === 'logits' && this.executor.plan.logits ? 'logits' : 'output';
     return this.executor.runTexture(texture, this.preprocessing, kind, options.into);

@@ -142,25 +142,23 @@ export class Executor {
     return state;
   }
 
-  /**
-   * Runs `batch` images of NHWC input (already preprocessed) and returns the requested output:
-   * the graph's output, or for a graph ending in softmax, `logits` (its input) or `probabilities`.
-   * Calls are queued: one inference at a time owns the arena and staging buffers.
-   */
-  run(input: Float32Array, batch: number, output: OutputKind = 'output'): Promise<Float32Array> {
-    const result = this.queue.then(() => this.runNow(input, batch, output));
+  /** Queues `work`: one call at a time owns the arena and the staging buffer. */
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(() => {
+      if (this.disposed) throw new Error('the model was disposed');
+      return work();
+    });
     this.queue = result.catch(() => undefined);
     return result;
   }
 
-  private async runNow(input: Float32Array, batch: number, output: OutputKind): Promise<Float32Array> {
-    if (this.disposed) throw new Error('the model was disposed');
-    const { device, plan } = this;
+  /** The buffers and bind groups for `batch`, created on first use; allocation failures become a clear error. */
+  private async prepare(batch: number): Promise<BatchState> {
+    const { device } = this;
     device.pushErrorScope('validation');
     device.pushErrorScope('out-of-memory');
-    let state: BatchState;
     try {
-      state = this.batchState(batch);
+      return this.batchState(batch);
     } finally {
       const oom = device.popErrorScope();
       const invalid = device.popErrorScope();
@@ -171,30 +169,68 @@ export class Executor {
         throw new GPUUnavailableError(`batch ${batch}: could not prepare the run (${what}): ${(e1 ?? e2)!.message}`);
       }
     }
-    this.upload(state, input);
+  }
 
-    const encoder = device.createCommandEncoder({ label: 'inference' });
-    const pass = encoder.beginComputePass({ label: 'resnet' });
-    plan.steps.forEach((step, i) => {
+  /** Every step of the network, in order, into one compute pass. */
+  private encodeNetwork(pass: GPUComputePassEncoder, state: BatchState, batch: number): void {
+    this.plan.steps.forEach((step, i) => {
       pass.setPipeline(this.pipelines[i]!);
       pass.setBindGroup(0, state.bindGroups[i]!);
-      const [x, y, z] = step.workgroups(batch);
-      pass.dispatchWorkgroups(x, y, z);
+      pass.dispatchWorkgroups(...step.workgroups(batch));
     });
-    pass.end();
-    const readId = output === 'logits' ? plan.logits : plan.output;
-    if (!readId) throw new Error(`output 'logits' needs a graph that ends in softmax`);
-    const slot = state.layout.slots.get(readId)!;
-    encoder.copyBufferToBuffer(state.arena, slot.offset, state.staging, 0, slot.size);
+  }
+
+  /** The arena slot a run reads: the graph's output, the logits, or the input tensor. */
+  private slotOf(state: BatchState, what: OutputKind | 'input'): { offset: number; size: number } {
+    const { plan } = this;
+    const id = what === 'input' ? plan.input : what === 'logits' ? plan.logits : plan.output;
+    if (!id) throw new Error(`output 'logits' needs a graph that ends in softmax`);
+    return state.layout.slots.get(id)!;
+  }
+
+  /**
+   * Copies `slot` out (into the caller's buffer, or the staging buffer, or a temporary one when the slot
+   * is larger), submits `encoder` with validation errors caught, and reads the result back unless `into`.
+   */
+  private async finish(encoder: GPUCommandEncoder, state: BatchState, slot: { offset: number; size: number }, what: string, into?: { buffer: GPUBuffer; offset?: number }): Promise<Float32Array | undefined> {
+    const { device } = this;
+    const temp = !into && slot.size > state.staging.size ? device.createBuffer({ label: 'readback', size: slot.size, usage: MAP_READ | COPY_DST }) : undefined;
+    const read = temp ?? state.staging;
+    encoder.copyBufferToBuffer(state.arena, slot.offset, into?.buffer ?? read, into?.offset ?? 0, slot.size);
     device.pushErrorScope('validation');
     device.queue.submit([encoder.finish()]);
-    const error = device.popErrorScope();
-    await whileGPU(Promise.all([state.staging.mapAsync(1 /* GPUMapMode.READ */, 0, slot.size), error.then((e) => {
-      if (e) throw new GPUUnavailableError(`inference failed: ${e.message}`);
-    })]));
-    const result = new Float32Array(state.staging.getMappedRange(0, slot.size).slice(0));
-    state.staging.unmap();
-    return result;
+    const error = device.popErrorScope().then((e) => {
+      if (e) throw new GPUUnavailableError(`${what} failed: ${e.message}`);
+    });
+    try {
+      if (into) {
+        await whileGPU(error);
+        return undefined;
+      }
+      await whileGPU(Promise.all([read.mapAsync(1 /* GPUMapMode.READ */, 0, slot.size), error]));
+      const result = new Float32Array(read.getMappedRange(0, slot.size).slice(0));
+      read.unmap();
+      return result;
+    } finally {
+      temp?.destroy();
+    }
+  }
+
+  /**
+   * Runs `batch` images of NHWC input (already preprocessed) and returns the requested output:
+   * the graph's output, or for a graph ending in softmax, `logits` (its input).
+   */
+  run(input: Float32Array, batch: number, output: OutputKind = 'output'): Promise<Float32Array> {
+    return this.enqueue(async () => {
+      const state = await this.prepare(batch);
+      this.upload(state, input);
+      const slot = this.slotOf(state, output);
+      const encoder = this.device.createCommandEncoder({ label: 'inference' });
+      const pass = encoder.beginComputePass({ label: 'resnet' });
+      this.encodeNetwork(pass, state, batch);
+      pass.end();
+      return (await this.finish(encoder, state, slot, 'inference'))!;
+    });
   }
 
   /**
@@ -202,43 +238,37 @@ export class Executor {
    * step runs in its own compute pass with timestamps at its start and end. The output is not read.
    */
   profile(input: Float32Array, batch: number): Promise<Array<{ label: string; ms: number; flops: number }>> {
-    const result = this.queue.then(() => this.profileNow(input, batch));
-    this.queue = result.catch(() => undefined);
-    return result;
-  }
-
-  private async profileNow(input: Float32Array, batch: number): Promise<Array<{ label: string; ms: number; flops: number }>> {
-    if (this.disposed) throw new Error('the model was disposed');
-    const { device, plan } = this;
-    if (!device.features.has('timestamp-query')) throw new Error("profiling needs the adapter feature 'timestamp-query'");
-    const state = this.batchState(batch);
-    this.upload(state, input);
-    const n = plan.steps.length;
-    const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * n });
-    const resolve = device.createBuffer({ size: 16 * n, usage: 0x200 /* QUERY_RESOLVE */ | COPY_SRC });
-    const read = device.createBuffer({ size: 16 * n, usage: MAP_READ | COPY_DST });
-    try {
-      const encoder = device.createCommandEncoder({ label: 'profile' });
-      plan.steps.forEach((step, i) => {
-        const pass = encoder.beginComputePass({ label: step.label, timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
-        pass.setPipeline(this.pipelines[i]!);
-        pass.setBindGroup(0, state.bindGroups[i]!);
-        const [x, y, z] = step.workgroups(batch);
-        pass.dispatchWorkgroups(x, y, z);
-        pass.end();
-      });
-      encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
-      encoder.copyBufferToBuffer(resolve, 0, read, 0, 16 * n);
-      device.queue.submit([encoder.finish()]);
-      await whileGPU(read.mapAsync(1));
-      const t = new BigUint64Array(read.getMappedRange().slice(0));
-      read.unmap();
-      return plan.steps.map((step, i) => ({ label: step.label, ms: Number(t[2 * i + 1]! - t[2 * i]!) / 1e6, flops: step.flopsPerImage * batch }));
-    } finally {
-      querySet.destroy();
-      resolve.destroy();
-      read.destroy();
-    }
+    return this.enqueue(async () => {
+      const { device, plan } = this;
+      if (!device.features.has('timestamp-query')) throw new Error("profiling needs the adapter feature 'timestamp-query'");
+      const state = await this.prepare(batch);
+      this.upload(state, input);
+      const n = plan.steps.length;
+      const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * n });
+      const resolve = device.createBuffer({ size: 16 * n, usage: 0x200 /* QUERY_RESOLVE */ | COPY_SRC });
+      const read = device.createBuffer({ size: 16 * n, usage: MAP_READ | COPY_DST });
+      try {
+        const encoder = device.createCommandEncoder({ label: 'profile' });
+        plan.steps.forEach((step, i) => {
+          const pass = encoder.beginComputePass({ label: step.label, timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+          pass.setPipeline(this.pipelines[i]!);
+          pass.setBindGroup(0, state.bindGroups[i]!);
+          pass.dispatchWorkgroups(...step.workgroups(batch));
+          pass.end();
+        });
+        encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
+        encoder.copyBufferToBuffer(resolve, 0, read, 0, 16 * n);
+        device.queue.submit([encoder.finish()]);
+        await whileGPU(read.mapAsync(1));
+        const t = new BigUint64Array(read.getMappedRange().slice(0));
+        read.unmap();
+        return plan.steps.map((step, i) => ({ label: step.label, ms: Number(t[2 * i + 1]! - t[2 * i]!) / 1e6, flops: step.flopsPerImage * batch }));
+      } finally {
+        querySet.destroy();
+        resolve.destroy();
+        read.destroy();
+      }
+    });
   }
 
   /**
@@ -248,69 +278,35 @@ export class Executor {
    * `output: 'input'` returns the preprocessed input tensor itself.
    */
   runTexture(texture: GPUTexture, spec: Preprocessing, output: OutputKind | 'input', into?: { buffer: GPUBuffer; offset?: number }): Promise<Float32Array | undefined> {
-    const result = this.queue.then(() => this.runTextureNow(texture, spec, output, into));
-    this.queue = result.catch(() => undefined);
-    return result;
-  }
-
-  private async runTextureNow(texture: GPUTexture, spec: Preprocessing, output: OutputKind | 'input', into?: { buffer: GPUBuffer; offset?: number }): Promise<Float32Array | undefined> {
-    if (this.disposed) throw new Error('the model was disposed');
-    const { device, plan } = this;
-    const code = preprocessShader(spec);
-    let pipeline = this.preprocessPipelines.get(code);
-    if (!pipeline) {
-      pipeline = device.createComputePipelineAsync({ label: 'preprocess', layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
-      this.preprocessPipelines.set(code, pipeline);
-    }
-    const state = this.batchState(1);
-    if (!this.preprocessUniform) this.preprocessUniform = this.createBuffer({ label: 'preprocess params', size: 64, usage: UNIFORM | COPY_DST });
-    device.queue.writeBuffer(this.preprocessUniform, 0, preprocessParams(spec, texture.width, texture.height));
-    const inSlot = state.layout.slots.get(plan.input)!;
-    const p = await whileGPU(pipeline);
-    device.pushErrorScope('validation');
-    const encoder = device.createCommandEncoder({ label: 'inference from texture' });
-    const pass = encoder.beginComputePass({ label: 'resnet' });
-    pass.setPipeline(p);
-    pass.setBindGroup(0, device.createBindGroup({
-      layout: p.getBindGroupLayout(0),
-      entries: [
-        { binding: 0, resource: texture.createView() },
-        { binding: 1, resource: { buffer: this.preprocessUniform } },
-        { binding: 2, resource: { buffer: state.arena, offset: inSlot.offset, size: inSlot.size } },
-      ],
-    }));
-    pass.dispatchWorkgroups(...preprocessWorkgroups(spec));
-    if (output !== 'input') {
-      plan.steps.forEach((step, i) => {
-        pass.setPipeline(this.pipelines[i]!);
-        pass.setBindGroup(0, state.bindGroups[i]!);
-        pass.dispatchWorkgroups(...step.workgroups(1));
-      });
-    }
-    pass.end();
-    const readId = output === 'input' ? plan.input : output === 'logits' ? plan.logits : plan.output;
-    if (!readId) throw new Error(`output 'logits' needs a graph that ends in softmax`);
-    const slot = state.layout.slots.get(readId)!;
-    if (into) encoder.copyBufferToBuffer(state.arena, slot.offset, into.buffer, into.offset ?? 0, slot.size);
-    else if (output === 'input') {
-      const read = device.createBuffer({ size: slot.size, usage: MAP_READ | COPY_DST });
-      encoder.copyBufferToBuffer(state.arena, slot.offset, read, 0, slot.size);
-      device.queue.submit([encoder.finish()]);
-      await whileGPU(read.mapAsync(1));
-      const data = new Float32Array(read.getMappedRange().slice(0));
-      read.destroy();
-      const e = await whileGPU(device.popErrorScope());
-      if (e) throw new GPUUnavailableError(`preprocessing failed: ${e.message}`);
-      return data;
-    } else encoder.copyBufferToBuffer(state.arena, slot.offset, state.staging, 0, slot.size);
-    device.queue.submit([encoder.finish()]);
-    const e = await whileGPU(device.popErrorScope());
-    if (e) throw new GPUUnavailableError(`inference from a texture failed: ${e.message}`);
-    if (into) return undefined;
-    await whileGPU(state.staging.mapAsync(1, 0, slot.size));
-    const result = new Float32Array(state.staging.getMappedRange(0, slot.size).slice(0));
-    state.staging.unmap();
-    return result;
+    return this.enqueue(async () => {
+      const { device } = this;
+      const code = preprocessShader(spec);
+      let pipeline = this.preprocessPipelines.get(code);
+      if (!pipeline) {
+        pipeline = device.createComputePipelineAsync({ label: 'preprocess', layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
+        this.preprocessPipelines.set(code, pipeline);
+      }
+      const state = await this.prepare(1);
+      this.preprocessUniform ??= this.createBuffer({ label: 'preprocess params', size: 64, usage: UNIFORM | COPY_DST });
+      device.queue.writeBuffer(this.preprocessUniform, 0, preprocessParams(spec, texture.width, texture.height));
+      const input = this.slotOf(state, 'input');
+      const p = await whileGPU(pipeline);
+      const encoder = device.createCommandEncoder({ label: 'inference from texture' });
+      const pass = encoder.beginComputePass({ label: 'resnet' });
+      pass.setPipeline(p);
+      pass.setBindGroup(0, device.createBindGroup({
+        layout: p.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: texture.createView() },
+          { binding: 1, resource: { buffer: this.preprocessUniform } },
+          { binding: 2, resource: { buffer: state.arena, offset: input.offset, size: input.size } },
+        ],
+      }));
+      pass.dispatchWorkgroups(...preprocessWorkgroups(spec));
+      if (output !== 'input') this.encodeNetwork(pass, state, 1);
+      pass.end();
+      return this.finish(encoder, state, this.slotOf(state, output), output === 'input' ? 'preprocessing' : 'inference from a texture', into);
+    });
   }
 
   /** Writes the input tensor into its arena slot (a copy first where it lives in a SharedArrayBuffer, which Dawn cannot take). */
