@@ -3,8 +3,7 @@
  * ImageData, HTMLImageElement, HTMLCanvasElement or OffscreenCanvas, weights from a URL or memory.
  */
 import { GPUUnavailableError, InputError, ModelFormatError } from './errors.js';
-import { IMAGENET_LABELS } from './labels.js';
-import { checkDepth, defaultPreprocessing, isUrl, loadFromMemory, loadFromUrl, type LoadOptionsBase } from './load.js';
+import { isUrl, loadFromMemory, loadFromUrl, modelSettings, type LoadOptionsBase } from './load.js';
 import { ResNetModel } from './model.js';
 import type { RawImage } from './preprocess/preprocess.js';
 import { requestDevice } from './runtime/device.js';
@@ -53,10 +52,7 @@ export async function loadResNet(options: LoadOptions): Promise<ResNetModel<Brow
     ? await loadFromUrl(isUrl(source) ? source : new URL(source, globalThis.location?.href), options)
     : await loadFromMemory(source, options);
   const g = loaded.graph;
-  checkDepth(g, options.depth);
-  const classes = g.shapes.get(g.output)![2];
-  const labels = options.labels ?? (classes === 1000 ? IMAGENET_LABELS : undefined);
-  const preprocessing = options.preprocessing ?? defaultPreprocessing(loaded.format);
+  const { labels, preprocessing } = modelSettings(loaded, options);
   if (options.device) return ResNetModel.create({ graph: g, device: options.device, labels, preprocessing }, decodeBrowserImage);
   if (typeof navigator === 'undefined' || !navigator.gpu) {
     throw new GPUUnavailableError('this browser has no WebGPU (navigator.gpu is undefined): use a recent Chrome/Edge, or enable WebGPU in your browser flags');

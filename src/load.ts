@@ -1,6 +1,7 @@
 /** Model sources and weight formats shared by the Node and browser entries. */
 import type { ResNetDefinition } from './arch/resnet.js';
 import { ModelFormatError } from './errors.js';
+import { IMAGENET_LABELS } from './labels.js';
 import { weightDepth, type Graph } from './graph/ir.js';
 import { loadOnnxResNet } from './loaders/onnx.js';
 import { loadSafetensorsResNet } from './loaders/safetensors.js';
@@ -55,6 +56,19 @@ export function checkDepth(graph: Graph, depth: number | undefined): void {
   if (depth === undefined) return;
   const found = weightDepth(graph);
   if (found !== depth) throw new ModelFormatError(`these weights are a ResNet-${found} (${found} weight layers deep), not the ResNet-${depth} asked for`);
+}
+
+/**
+ * What both entries derive from a loaded graph and the options: the depth checked, labels (ImageNet-1k
+ * for 1000-class models unless given) and preprocessing (by weight format unless given).
+ */
+export function modelSettings({ graph, format }: LoadedGraph, options: LoadOptionsBase): { labels?: readonly string[]; preprocessing: Preprocessing } {
+  checkDepth(graph, options.depth);
+  const classes = graph.shapes.get(graph.output)![2];
+  return {
+    labels: options.labels ?? (classes === 1000 ? IMAGENET_LABELS : undefined),
+    preprocessing: options.preprocessing ?? defaultPreprocessing(format),
+  };
 }
 
 export const isUrl = (s: string | URL): boolean => s instanceof URL || /^(https?|file|blob|data):/i.test(s);

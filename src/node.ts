@@ -5,8 +5,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ModelFormatError } from './errors.js';
-import { IMAGENET_LABELS } from './labels.js';
-import { checkDepth, defaultPreprocessing, formatOf, graphFromBytes, isUrl, loadFromMemory, loadFromUrl, type LoadedGraph, type LoadOptionsBase } from './load.js';
+import { formatOf, graphFromBytes, isUrl, loadFromMemory, loadFromUrl, modelSettings, type LoadedGraph, type LoadOptionsBase } from './load.js';
 import { loadTfjsLayersModel } from './loaders/tfjs-layers.js';
 import { ResNetModel } from './model.js';
 import { acquireNodeDevice } from './node/gpu.js';
@@ -47,11 +46,9 @@ async function loadGraph(options: LoadOptions): Promise<LoadedGraph> {
 
 /** Loads a ResNet and prepares it on the GPU (weights uploaded, every pipeline compiled). */
 export async function loadResNet(options: LoadOptions = {}): Promise<ResNetModel<NodeImage>> {
-  const { graph, format } = await loadGraph(options);
-  checkDepth(graph, options.depth);
-  const classes = graph.shapes.get(graph.output)![2];
-  const labels = options.labels ?? (classes === 1000 ? IMAGENET_LABELS : undefined);
-  const preprocessing = options.preprocessing ?? defaultPreprocessing(format);
+  const loaded = await loadGraph(options);
+  const { graph } = loaded;
+  const { labels, preprocessing } = modelSettings(loaded, options);
   if (options.device) {
     return ResNetModel.create({ graph, device: options.device, labels, preprocessing }, decodeImage);
   }
