@@ -1,27 +1,42 @@
 /**
- * npm run bench [-- --batch 1,8 --runs 10 --warmup 2 --peers tfjs|none --random-weights --profile --json]
- * Runs webgpu-resnet and its peers on the same adapter in one process: median end-to-end latency
- * (input upload, every dispatch, readback of the outputs), images/s, and the ratio peer / engine.
- * --random-weights: the Keras ResNet-50 topology with synthetic weights (for machines the 100 MB of
- * pretrained weights cannot reach); --weights: another model.json.
+ * npm run bench [-- --model resnet50 --precision f32|f16 --batch 1,8,32 --runs 10 --warmup 2 --peers tfjs,ort|none
+ *                   --random-weights --weights model.json --profile --json]
+ * Runs webgpu-resnet and its peers (TensorFlow.js's WebGPU backend, ONNX Runtime Web's WebGPU EP) on the
+ * same adapter in one process: median end-to-end latency (input upload, every dispatch, readback of the
+ * outputs), images/s, the ratio peer / engine, load time, time to the first result and GPU bytes.
+ * Models: resnet50 is the Keras ResNet-50 (pretrained from the weights cache, or --random-weights: the same
+ * topology with synthetic values, for machines the ~100 MB cannot reach); resnet18/34/101/152 are
+ * torchvision ResNets with the golden generator's synthetic weights (tfjs runs only the Keras model).
+ * Every peer runs the same network: tfjs the same model.json, ORT an ONNX file exported from the same graph.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { InMemoryModel } from '../src/load.js';
+import { graphToOnnx } from '../src/export/onnx.js';
+import type { Graph } from '../src/graph/ir.js';
+import { loadFromMemory, type InMemoryModel, type InMemorySafetensors, type Precision } from '../src/load.js';
 import { acquireNodeDevice } from '../src/node/gpu.js';
 import { defaultModelPath, loadResNet } from '../src/node.js';
 import { describeAdapter } from '../src/runtime/device.js';
-import { tfjsWebGPU, type Peer } from './peers/tfjs-webgpu.js';
+import { goldenModel, writeSafetensors } from '../test/helpers/golden.js';
+import { ortWebGPU } from './peers/ort-webgpu.js';
+import type { Peer } from './peers/peer.js';
+import { tfjsWebGPU } from './peers/tfjs-webgpu.js';
 import { randomWeights } from './random-weights.js';
 
-interface Args { batches: number[]; runs: number; warmup: number; peers: string[]; weights: string; random: boolean; json: boolean; profile: boolean }
+const MODELS = ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152'];
+const PEERS = ['tfjs', 'ort'];
+
+interface Args { precision: Precision; model: string; batches: number[]; runs: number; warmup: number; peers: string[]; weights: string; random: boolean; json: boolean; profile: boolean }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { batches: [1], runs: 10, warmup: 2, peers: ['tfjs'], weights: '', random: false, json: false, profile: false };
+  const args: Args = { precision: 'f32', model: 'resnet50', batches: [1], runs: 10, warmup: 2, peers: ['tfjs', 'ort'], weights: '', random: false, json: false, profile: false };
+  const usage = '(--model resnet18|34|50|101|152 --precision f32|f16 --batch 1,8 --runs N --warmup N --peers tfjs,ort|none --weights model.json --random-weights --profile --json)';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!, v = argv[i + 1];
     const int = (s: string | undefined) => { const n = Number(s); if (!Number.isInteger(n) || n < 0) throw new Error(`${a} needs non-negative integers, got ${s}`); return n; };
-    if (a === '--batch') { args.batches = (v ?? '').split(',').map(int).filter((n) => n > 0); i++; }
+    if (a === '--model') { args.model = v ?? ''; i++; }
+    else if (a === '--precision') { args.precision = v as Precision; i++; }
+    else if (a === '--batch') { args.batches = (v ?? '').split(',').map(int).filter((n) => n > 0); i++; }
     else if (a === '--runs') { args.runs = Math.max(1, int(v)); i++; }
     else if (a === '--warmup') { args.warmup = int(v); i++; }
     else if (a === '--peers') { args.peers = (v ?? '').split(',').filter((p) => p && p !== 'none'); i++; }
@@ -29,19 +44,35 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--random-weights') args.random = true;
     else if (a === '--json') args.json = true;
     else if (a === '--profile') args.profile = true;
-    else throw new Error(`unknown option ${a} (--batch 1,8 --runs N --warmup N --peers tfjs|none --weights model.json --random-weights --profile --json)`);
+    else throw new Error(`unknown option ${a} ${usage}`);
   }
   if (!args.batches.length) throw new Error('--batch needs at least one positive batch size');
+  if (!MODELS.includes(args.model)) throw new Error(`--model ${args.model}: one of ${MODELS.join(', ')}`);
+  for (const p of args.peers) if (!PEERS.includes(p)) throw new Error(`unknown peer ${p} (${PEERS.join(', ')}, or none)`);
+  if (args.model !== 'resnet50' && args.peers.includes('tfjs')) args.peers = args.peers.filter((p) => p !== 'tfjs');
   return args;
 }
 
-async function modelFiles(args: Args): Promise<InMemoryModel> {
-  const path = args.weights || defaultModelPath();
-  const json = JSON.parse(await readFile(path, 'utf8'));
-  if (args.random) return randomWeights(json);
-  const weights: Record<string, Uint8Array> = {};
-  for (const p of json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths)) weights[p] = new Uint8Array(await readFile(join(dirname(path), p)));
-  return { modelJson: json, weights };
+/** The network to compare: the engine's source, the raw graph (for the ONNX export), and the tfjs files. */
+interface Subject { description: string; weights: string; source: InMemoryModel | InMemorySafetensors; graph: Graph; keras?: InMemoryModel }
+
+async function subject(args: Args): Promise<Subject> {
+  if (args.model === 'resnet50') {
+    const path = args.weights || defaultModelPath();
+    const json = JSON.parse(await readFile(path, 'utf8'));
+    let files: InMemoryModel;
+    if (args.random) files = randomWeights(json);
+    else {
+      const weights: Record<string, Uint8Array> = {};
+      for (const p of json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths)) weights[p] = new Uint8Array(await readFile(join(dirname(path), p)));
+      files = { modelJson: json, weights };
+    }
+    const { graph } = await loadFromMemory(files);
+    return { description: 'ResNet-50 (Keras topology)', weights: args.random ? 'random' : 'pretrained', source: files, graph, keras: files };
+  }
+  const depth = Number(args.model.slice('resnet'.length));
+  const { params, graph } = goldenModel(depth);
+  return { description: `ResNet-${depth} (torchvision topology)`, weights: 'synthetic (golden generator)', source: { safetensors: writeSafetensors(params, { format: 'pt' }) }, graph };
 }
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
@@ -67,11 +98,12 @@ interface Row {
 const engineOutputs = new Map<number, Float32Array>();
 function agreement(batch: number, got: Float32Array): Row['agreement'] {
   const ours = engineOutputs.get(batch)!;
+  const classes = ours.length / batch;
   let maxAbsDiff = 0, scale = 0, top1Agree = 0;
   const argmax = (v: Float32Array) => v.indexOf(Math.max(...v));
   for (let b = 0; b < batch; b++) {
-    const a = ours.subarray(b * 1000, (b + 1) * 1000), p = got.subarray(b * 1000, (b + 1) * 1000);
-    for (let i = 0; i < 1000; i++) {
+    const a = ours.subarray(b * classes, (b + 1) * classes), p = got.subarray(b * classes, (b + 1) * classes);
+    for (let i = 0; i < classes; i++) {
       maxAbsDiff = Math.max(maxAbsDiff, Math.abs(a[i]! - p[i]!));
       scale = Math.max(scale, Math.abs(a[i]!));
     }
@@ -82,22 +114,25 @@ function agreement(batch: number, got: Float32Array): Row['agreement'] {
 
 const args = parseArgs(process.argv.slice(2));
 const log = (s: string) => { if (!args.json) console.error(s); };
-const files = await modelFiles(args);
+const net = await subject(args);
 const gpu = await acquireNodeDevice();
 const adapter = describeAdapter(gpu.adapter).name;
-log(`adapter: ${adapter}; ResNet-50 (Keras topology, ${args.random ? 'random' : 'pretrained'} weights), batch ${args.batches.join(',')}, median of ${args.runs} runs after ${args.warmup} warm-up`);
+log(`adapter: ${adapter}; ${net.description}, ${net.weights} weights (engine: ${args.precision} storage), batch ${args.batches.join(',')}, median of ${args.runs} runs after ${args.warmup} warm-up`);
+// A deterministic input in the range the model expects: caffe (about +-120) for Keras, about +-2 for torchvision.
+const inputScale = args.model === 'resnet50' ? 1 : 1 / 60;
 const inputFor = (batch: number) => {
   const input = new Float32Array(batch * 224 * 224 * 3);
-  for (let i = 0; i < input.length; i++) input[i] = ((i * 7919) % 255) - 120;
+  for (let i = 0; i < input.length; i++) input[i] = (((i * 7919) % 255) - 120) * inputScale;
   return input;
 };
 const rows: Row[] = [];
-let profile: Array<{ label: string; ms: number; flops: number; gflops: number; share: number }> | undefined;
+let profile: Array<{ label: string; detail: string; ms: number; flops: number; gflops: number; share: number }> | undefined;
 let engineInfo: unknown;
+let firstResult: { loadMs: number; firstRunMs: number; totalMs: number; gpuBytesBatch1: number } | undefined;
 
 {
   const t0 = performance.now();
-  const model = await loadResNet({ source: files, device: gpu.device });
+  const model = await loadResNet({ source: net.source, device: gpu.device, precision: args.precision });
   const loadMs = performance.now() - t0;
   engineInfo = { ...model.info, adapter };
   for (const batch of args.batches) {
@@ -105,24 +140,24 @@ let engineInfo: unknown;
     const t1 = performance.now();
     engineOutputs.set(batch, await model.infer(input, { batch }));
     const firstRunMs = performance.now() - t1;
+    if (batch === 1) firstResult = { loadMs, firstRunMs, totalMs: loadMs + firstRunMs, gpuBytesBatch1: model.gpuBytes };
     const r = await time(args.runs, args.warmup, () => model.infer(input, { batch }));
     rows.push({ runtime: 'webgpu-resnet', batch, ...r, imagesPerSecond: (1000 * batch) / r.medianMs, loadMs, firstRunMs, gpuBytes: model.gpuBytes });
-    log(`  webgpu-resnet batch ${batch}: ${r.medianMs.toFixed(1)} ms`);
+    log(`  webgpu-resnet batch ${batch}: ${r.medianMs.toFixed(2)} ms`);
   }
   if (args.profile) {
     const steps = await model.profile(args.batches[0]);
     const total = steps.reduce((a, s) => a + s.ms, 0);
     profile = steps.map((s) => ({ ...s, gflops: s.flops / s.ms / 1e6, share: s.ms / total }));
-    log(`\nprofile, batch ${args.batches[0]} (GPU time per dispatch, total ${total.toFixed(2)} ms), top 15:\n| layer | ms | GFLOP/s | share |\n| --- | --- | --- | --- |`);
-    for (const s of [...profile].sort((a, b) => b.ms - a.ms).slice(0, 15)) log(`| ${s.label} | ${s.ms.toFixed(3)} | ${s.gflops.toFixed(1)} | ${(100 * s.share).toFixed(1)}% |`);
+    log(`\nprofile, batch ${args.batches[0]} (GPU time per dispatch, each in its own timestamped pass; ${steps.length} dispatches, total ${total.toFixed(3)} ms), top 10:`);
+    log('| layer | what | ms | GFLOP/s | share |\n| --- | --- | --- | --- | --- |');
+    for (const s of [...profile].sort((a, b) => b.ms - a.ms).slice(0, 10)) log(`| ${s.label} | ${s.detail} | ${s.ms.toFixed(3)} | ${s.gflops.toFixed(0)} | ${(100 * s.share).toFixed(1)}% |`);
   }
   model.dispose();
 }
 
 for (const peerName of args.peers) {
-  let peer: Peer;
-  if (peerName === 'tfjs') peer = await tfjsWebGPU(gpu.gpu, files);
-  else throw new Error(`unknown peer ${peerName} (tfjs)`);
+  const peer: Peer = peerName === 'tfjs' ? await tfjsWebGPU(gpu.gpu, net.keras!) : await ortWebGPU(gpu.gpu, graphToOnnx(net.graph, { inputLayout: 'nhwc' }));
   const loadMs = await peer.load();
   for (const batch of args.batches) {
     const input = inputFor(batch);
@@ -132,20 +167,24 @@ for (const peerName of args.peers) {
     const r = await time(args.runs, args.warmup, () => peer.run(input, batch));
     const agree = agreement(batch, output);
     rows.push({ runtime: peer.name, batch, ...r, imagesPerSecond: (1000 * batch) / r.medianMs, loadMs, firstRunMs, agreement: agree });
-    log(`  ${peer.name} batch ${batch}: ${r.medianMs.toFixed(1)} ms; outputs vs engine: max |diff| / max ${agree!.maxRelDiff.toExponential(2)}, top-1 ${agree!.top1Agree}/${batch}`);
+    log(`  ${peer.name} batch ${batch}: ${r.medianMs.toFixed(2)} ms; outputs vs engine: max |diff| / max ${agree!.maxRelDiff.toExponential(2)}, top-1 ${agree!.top1Agree}/${batch}`);
   }
   await peer.dispose();
 }
 
 for (const row of rows) row.ratioVsEngine = row.medianMs / rows.find((r) => r.runtime === 'webgpu-resnet' && r.batch === row.batch)!.medianMs;
-const report = { adapter, model: 'resnet50 (Keras topology)', weights: args.random ? 'random' : 'pretrained', runs: args.runs, warmup: args.warmup, date: new Date().toISOString(), engine: engineInfo, results: rows, profile };
+const report = {
+  adapter, model: net.description, weights: net.weights, precision: args.precision, runs: args.runs, warmup: args.warmup, date: new Date().toISOString(),
+  engine: engineInfo, firstResult, results: rows, profile,
+};
 if (args.json) {
   console.log(JSON.stringify(report));
 } else {
   console.log(`\n| runtime | batch | median ms | images/s | time / engine's | load ms | first run ms |\n| --- | --- | --- | --- | --- | --- | --- |`);
   for (const r of rows) {
-    console.log(`| ${r.runtime} | ${r.batch} | ${r.medianMs.toFixed(1)} | ${r.imagesPerSecond.toFixed(2)} | ${r.ratioVsEngine!.toFixed(2)}x | ${r.loadMs.toFixed(0)} | ${r.firstRunMs.toFixed(0)} |`);
+    console.log(`| ${r.runtime} | ${r.batch} | ${r.medianMs.toFixed(2)} | ${r.imagesPerSecond.toFixed(1)} | ${r.ratioVsEngine!.toFixed(2)}x | ${r.loadMs.toFixed(0)} | ${r.firstRunMs.toFixed(0)} |`);
   }
+  if (firstResult) console.log(`engine: load ${firstResult.loadMs.toFixed(0)} ms + first batch-1 result ${firstResult.firstRunMs.toFixed(0)} ms = ${firstResult.totalMs.toFixed(0)} ms; GPU bytes at batch 1 ${firstResult.gpuBytesBatch1.toLocaleString('en-US')}`);
   console.log(`adapter: ${adapter}`);
 }
 gpu.release();

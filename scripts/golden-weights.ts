@@ -5,7 +5,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { goldenModel, writeSafetensors } from '../test/helpers/golden.js';
-import { writeOnnx } from '../test/helpers/onnx-writer.js';
+import { graphToOnnx } from '../src/export/onnx.js';
 
 const args = process.argv.slice(2);
 const depth = Number(args[args.indexOf('--depth') + 1] ?? 50);
@@ -16,6 +16,6 @@ if (!outs.length || !Number.isInteger(depth)) {
 }
 const { params, graph } = goldenModel(depth);
 for (const out of outs) {
-  await writeFile(out, out.endsWith('.onnx') ? writeOnnx(graph, params) : writeSafetensors(params, { format: 'pt' }));
+  await writeFile(out, out.endsWith('.onnx') ? graphToOnnx(graph, { softmax: false }) : writeSafetensors(params, { format: 'pt' }));
   console.log(`wrote ResNet-${depth} (${params.reduce((a, p) => a + p.data.length, 0).toLocaleString('en-US')} values) to ${out}`);
 }

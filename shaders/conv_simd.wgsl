@@ -8,8 +8,13 @@
 // src/ops/conv-simd.ts from R, C4 and SG. Needs a gather file (conv1x1/3x3/7x7.wgsl) and conv_epilogue.wgsl.
 enable subgroups;
 
+#if ${F16}
+// HWIO weights as [K rounded up to 4 / 2][WROW] u32s, each two halves (rows 2i and 2i + 1), zero padded.
+@group(0) @binding(2) var<storage, read> weights: array<u32>;
+#else
 // HWIO weights as [K rounded up to 4][WROW] scalars, zero padded.
 @group(0) @binding(2) var<storage, read> weights: array<f32>;
+#endif
 
 const WG = ${WG}u;
 const R = ${R}u;

@@ -52,11 +52,11 @@ export async function loadResNet(options: LoadOptions): Promise<ResNetModel<Brow
     ? await loadFromUrl(isUrl(source) ? source : new URL(source, globalThis.location?.href), options)
     : await loadFromMemory(source, options);
   const g = loaded.graph;
-  const { labels, preprocessing } = modelSettings(loaded, options);
-  if (options.device) return ResNetModel.create({ graph: g, device: options.device, labels, preprocessing }, decodeBrowserImage);
+  const settings = modelSettings(loaded, options);
+  if (options.device) return ResNetModel.create({ graph: g, device: options.device, ...settings }, decodeBrowserImage);
   if (typeof navigator === 'undefined' || !navigator.gpu) {
     throw new GPUUnavailableError('this browser has no WebGPU (navigator.gpu is undefined): use a recent Chrome/Edge, or enable WebGPU in your browser flags');
   }
   const { adapter, device } = await requestDevice(navigator.gpu);
-  return ResNetModel.create({ graph: g, device, adapter, labels, preprocessing, release: () => device.destroy() }, decodeBrowserImage);
+  return ResNetModel.create({ graph: g, device, adapter, ...settings, release: () => device.destroy() }, decodeBrowserImage);
 }

@@ -17,7 +17,8 @@ const USAGE = `usage:
 
 --weights: a TF.js layers model.json (Keras), a torchvision/timm .safetensors or an .onnx file; without
 it, the pretrained Keras ResNet-50 fetched by \`npm run setup\` is used. --depth 18|34|50|101|152 checks
-the weights' depth; --definition torchvision|keras-v1 says where a safetensors bottleneck's stride sits.
+the weights' depth; --definition torchvision|keras-v1 says where a safetensors bottleneck's stride sits;
+--precision f16 stores the conv weights as halves (half the GPU memory, faster on CPU adapters).
 classify --json prints one line per image: {"file","top":[{"index","label","probability"}]}
 infer --json prints {"shape":[N,classes],"data":[...]}`;
 
@@ -25,7 +26,7 @@ class UsageError extends Error {}
 
 interface Parsed { command: string; positional: string[]; flags: Map<string, string | true> }
 
-const VALUE_FLAGS = new Set(['--weights', '--top', '--input', '--shape', '--layout', '--output', '--depth', '--definition']);
+const VALUE_FLAGS = new Set(['--weights', '--top', '--input', '--shape', '--layout', '--output', '--depth', '--definition', '--precision']);
 const BOOL_FLAGS = new Set(['--json', '--verbose', '--help', '-h', '--version']);
 
 function parse(argv: string[]): Parsed {
@@ -154,10 +155,13 @@ async function main(argv: string[]): Promise<number> {
     const definition = args.flags.get('--definition');
     if (depth !== undefined && !/^\d+$/.test(String(depth))) throw new UsageError(`--depth must be 18, 34, 50, 101 or 152, got ${depth}`);
     if (definition !== undefined && definition !== 'torchvision' && definition !== 'keras-v1') throw new UsageError(`--definition must be torchvision or keras-v1, got ${definition}`);
+    const precision = args.flags.get('--precision');
+    if (precision !== undefined && precision !== 'f32' && precision !== 'f16') throw new UsageError(`--precision must be f32 or f16, got ${precision}`);
     model = await loadResNet({
       source: typeof weights === 'string' ? weights : undefined,
       depth: depth === undefined ? undefined : Number(depth),
       definition: definition as 'torchvision' | 'keras-v1' | undefined,
+      precision: precision as 'f32' | 'f16' | undefined,
       onProgress: progress(!args.flags.has('--json')),
     });
     return args.command === 'classify' ? await classify(args, model) : await infer(args, model);

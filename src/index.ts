@@ -3,5 +3,5 @@ export { ResNetModel, nchwToNhwc, type Prediction, type InferOptions, type Model
 export { ResNetError, ModelFormatError, InputError, GPUUnavailableError } from './errors.js';
 export { CAFFE_PREPROCESSING, TORCH_PREPROCESSING, preprocessImage, type Preprocessing, type RawImage } from './preprocess/preprocess.js';
 export { IMAGENET_LABELS } from './labels.js';
-export type { InMemoryModel, ModelSource, LoadProgress } from './load.js';
+export type { InMemoryModel, ModelSource, LoadProgress, Precision } from './load.js';
 export { GraphBuilder, type Graph, type GraphNode, type Shape } from './graph/ir.js';

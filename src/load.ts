@@ -1,6 +1,6 @@
 /** Model sources and weight formats shared by the Node and browser entries. */
 import type { ResNetDefinition } from './arch/resnet.js';
-import { ModelFormatError } from './errors.js';
+import { InputError, ModelFormatError } from './errors.js';
 import { IMAGENET_LABELS } from './labels.js';
 import { weightDepth, type Graph } from './graph/ir.js';
 import { loadOnnxResNet } from './loaders/onnx.js';
@@ -47,7 +47,14 @@ export interface LoadOptionsBase {
   definition?: ResNetDefinition;
   /** Image preprocessing; default: caffe for Keras (TF.js layers) weights, torchvision's for safetensors. */
   preprocessing?: Preprocessing;
+  /**
+   * How conv weights are stored on the GPU: 'f32' (default, exact) or 'f16' (half the weight memory and
+   * weight reads; products still summed in f32; logits move by about 1e-3 of their scale).
+   */
+  precision?: Precision;
 }
+
+export type Precision = 'f32' | 'f16';
 
 export interface LoadedGraph { graph: Graph; format: WeightsFormat }
 
@@ -60,14 +67,17 @@ export function checkDepth(graph: Graph, depth: number | undefined): void {
 
 /**
  * What both entries derive from a loaded graph and the options: the depth checked, labels (ImageNet-1k
- * for 1000-class models unless given) and preprocessing (by weight format unless given).
+ * for 1000-class models unless given), preprocessing (by weight format unless given) and precision.
  */
-export function modelSettings({ graph, format }: LoadedGraph, options: LoadOptionsBase): { labels?: readonly string[]; preprocessing: Preprocessing } {
+export function modelSettings({ graph, format }: LoadedGraph, options: LoadOptionsBase): { labels?: readonly string[]; preprocessing: Preprocessing; precision: Precision } {
   checkDepth(graph, options.depth);
+  const precision = options.precision ?? 'f32';
+  if (precision !== 'f32' && precision !== 'f16') throw new InputError(`precision must be 'f32' or 'f16', got ${JSON.stringify(precision)}`);
   const classes = graph.shapes.get(graph.output)![2];
   return {
     labels: options.labels ?? (classes === 1000 ? IMAGENET_LABELS : undefined),
     preprocessing: options.preprocessing ?? defaultPreprocessing(format),
+    precision,
   };
 }
 

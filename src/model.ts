@@ -4,11 +4,29 @@
  */
 import { InputError, ResNetError } from './errors.js';
 import type { Graph } from './graph/ir.js';
+import type { Precision } from './load.js';
 import { optimize, type OptimizeReport } from './graph/passes.js';
-import { planGraph } from './plan/planner.js';
+import { planWithinMemory } from './plan/planner.js';
 import { CAFFE_PREPROCESSING, preprocessImage, type Preprocessing, type RawImage } from './preprocess/preprocess.js';
-import { Executor } from './runtime/executor.js';
+import { Executor, type ProfileStep } from './runtime/executor.js';
 import { convStrategyFor, describeAdapter } from './runtime/device.js';
+
+/**
+ * Index of the first NaN or ±Infinity in `a`, or -1. x * 0 is NaN exactly for those, so four running sums
+ * of x * 0 (independent, so the CPU overlaps them) stay 0 for finite data; only then is the index looked for.
+ */
+export function firstNonFinite(a: Float32Array): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  const n4 = a.length - (a.length % 4);
+  for (let i = 0; i < n4; i += 4) {
+    s0 += a[i]! * 0;
+    s1 += a[i + 1]! * 0;
+    s2 += a[i + 2]! * 0;
+    s3 += a[i + 3]! * 0;
+  }
+  for (let i = n4; i < a.length; i++) s0 += a[i]! * 0;
+  return s0 + s1 + s2 + s3 === 0 ? -1 : a.findIndex((v) => !Number.isFinite(v));
+}
 
 export interface Prediction {
   /** Class index (0-999 for ImageNet). */
@@ -38,6 +56,8 @@ export interface ModelInfo {
   dispatches: number;
   /** How convolutions run on this adapter: 'tiled' (GPUs) or 'simd' (CPU adapters). */
   convStrategy: 'tiled' | 'simd';
+  /** How conv weights are stored: 'f32' or 'f16' (see LoadOptions.precision). */
+  precision: Precision;
   passes: OptimizeReport;
 }
 
@@ -47,6 +67,7 @@ export interface ModelInit {
   adapter?: GPUAdapter;
   labels?: readonly string[];
   preprocessing?: Preprocessing;
+  precision?: Precision;
   /** Called by dispose() after the GPU buffers are destroyed (e.g. to release a device the engine created). */
   release?: () => void;
 }
@@ -76,8 +97,11 @@ export class ResNetModel<I = never> {
     const { graph, device } = init;
     const passes = optimize(graph);
     const adapterInfo = init.adapter?.info ?? (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-    const plan = planGraph(graph, convStrategyFor(device, adapterInfo));
-    const executor = await Executor.create(device, plan);
+    const lowering = convStrategyFor(device, adapterInfo);
+    const alignment = device.limits.minStorageBufferOffsetAlignment;
+    const precision = init.precision ?? 'f32';
+    const executor = await Executor.create(device, (batch) => planWithinMemory(graph, { ...lowering, batch, f16Weights: precision === 'f16' }, alignment));
+    const plan = executor.plan;
     const inputShape = graph.shapes.get(graph.input)!;
     const classes = graph.shapes.get(graph.output)![2];
     const labels = init.labels ?? Array.from({ length: classes }, (_, i) => `class ${i}`);
@@ -94,7 +118,8 @@ export class ResNetModel<I = never> {
       arenaBytesBatch1: executor.arenaLayout(1).bytes,
       pipelines: executor.pipelineCount,
       dispatches: plan.steps.length,
-      convStrategy: convStrategyFor(device, adapterInfo).convStrategy,
+      convStrategy: lowering.convStrategy,
+      precision,
       passes,
     };
     return new ResNetModel(executor, decode, labels, init.release, info, init.preprocessing ?? CAFFE_PREPROCESSING);
@@ -160,13 +185,14 @@ export class ResNetModel<I = never> {
       const dims = layout === 'nhwc' ? `${batch}x${h}x${w}x${c}` : `${batch}x${c}x${h}x${w}`;
       throw new InputError(`input holds ${input.length} values, expected ${dims} = ${batch * per} (${layout.toUpperCase()})`);
     }
-    for (let i = 0; i < input.length; i++) {
-      if (!Number.isFinite(input[i]!)) throw new InputError(`input[${i}] is ${input[i]}: every value must be finite`);
-    }
     const nhwc = layout === 'nhwc' ? input : nchwToNhwc(input, batch, c, h, w);
     const kind = output === 'logits' && this.executor.plan.logits ? 'logits' : 'output';
     if (output === 'logits' && kind !== 'logits') throw new InputError(`this model does not end in a softmax: no separate logits`);
-    return this.executor.run(nhwc, batch, kind);
+    // Every value must be finite; checked on the CPU while the GPU runs (the result is dropped if not).
+    return this.executor.run(nhwc, batch, kind, () => {
+      const i = firstNonFinite(input);
+      if (i >= 0) throw new InputError(`input[${i}] is ${input[i]}: every value must be finite`);
+    });
   }
 
   /**
@@ -192,7 +218,7 @@ export class ResNetModel<I = never> {
   }
 
   /** GPU time of each dispatch for one run of `batch` images (adapter must offer 'timestamp-query'). */
-  async profile(batch = 1): Promise<Array<{ label: string; ms: number; flops: number }>> {
+  async profile(batch = 1): Promise<ProfileStep[]> {
     this.check();
     const [h, w, c] = this.info.inputShape;
     return this.executor.profile(new Float32Array(batch * h * w * c), batch);

@@ -48,13 +48,13 @@ async function loadGraph(options: LoadOptions): Promise<LoadedGraph> {
 export async function loadResNet(options: LoadOptions = {}): Promise<ResNetModel<NodeImage>> {
   const loaded = await loadGraph(options);
   const { graph } = loaded;
-  const { labels, preprocessing } = modelSettings(loaded, options);
+  const settings = modelSettings(loaded, options);
   if (options.device) {
-    return ResNetModel.create({ graph, device: options.device, labels, preprocessing }, decodeImage);
+    return ResNetModel.create({ graph, device: options.device, ...settings }, decodeImage);
   }
   const gpu = await acquireNodeDevice();
   try {
-    return await ResNetModel.create({ graph, device: gpu.device, adapter: gpu.adapter, labels, preprocessing, release: gpu.release }, decodeImage);
+    return await ResNetModel.create({ graph, device: gpu.device, adapter: gpu.adapter, ...settings, release: gpu.release }, decodeImage);
   } catch (err) {
     gpu.release();
     throw err;

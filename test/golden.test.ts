@@ -11,7 +11,10 @@ import { ModelFormatError } from '../src/errors.js';
 import { loadResNet } from '../src/node.js';
 import { packageRoot } from '../src/node/paths.js';
 import { compareLogits, goldenInput, goldenModel, u, writeSafetensors } from './helpers/golden.js';
-import { writeOnnx } from './helpers/onnx-writer.js';
+import { graphToOnnx, type OnnxExportOptions } from '../src/export/onnx.js';
+
+/** The torchvision network as torch.onnx writes it: NCHW input, logits out. */
+const writeOnnx = (graph: Parameters<typeof graphToOnnx>[0], options: OnnxExportOptions = {}) => graphToOnnx(graph, { softmax: false, producer: 'webgpu-resnet tests', ...options });
 
 interface Golden { models: Record<string, { logits: number[][]; top5: number[][]; params: number }> }
 let golden: Golden;
@@ -44,7 +47,7 @@ describe('torchvision ResNets from safetensors and ONNX', () => {
       const input = goldenInput();
       const files = { safetensors: join(work, `resnet${depth}.safetensors`), onnx: join(work, `resnet${depth}.onnx`) };
       await writeFile(files.safetensors, writeSafetensors(params, { format: 'pt' }));
-      const onnxBytes = writeOnnx(graph, params);
+      const onnxBytes = writeOnnx(graph);
       await writeFile(files.onnx, onnxBytes);
       // onnxruntime (CPU) on the ONNX file: proves the file is the torchvision network
       const ort = await import('onnxruntime-node');
@@ -79,10 +82,10 @@ describe('torchvision ResNets from safetensors and ONNX', () => {
     await expect(loadResNet({ source: { safetensors: wrong } })).rejects.toThrow(/tensor layer3\.0\.conv2\.weight has shape \[256,128,3,6\], expected \[256,256,3,3\]/);
     await expect(loadResNet({ source: { safetensors: good }, depth: 50 })).rejects.toThrow(ModelFormatError);
     await expect(loadResNet({ source: { safetensors: good }, depth: 50 })).rejects.toThrow(/a ResNet-18, not the ResNet-50 asked for/);
-    const sigmoid = writeOnnx(graph, params, { extraNode: { opType: 'Sigmoid' } });
+    const sigmoid = writeOnnx(graph, { extraNode: { opType: 'Sigmoid' } });
     await expect(loadResNet({ source: { onnx: sigmoid } })).rejects.toThrow(/node extra \(Sigmoid\): operator Sigmoid is not supported/);
-    await expect(loadResNet({ source: { onnx: writeOnnx(graph, params, { opset: 9 }) } })).rejects.toThrow(/opset 9; opset 11 or newer is supported/);
+    await expect(loadResNet({ source: { onnx: writeOnnx(graph, { opset: 9 }) } })).rejects.toThrow(/opset 9; opset 11 or newer is supported/);
     await expect(loadResNet({ source: { onnx: new Uint8Array([1, 2, 3, 4, 5]) } })).rejects.toThrow(/not an ONNX model|no graph/);
-    await expect(loadResNet({ source: { onnx: writeOnnx(graph, params) }, depth: 34 })).rejects.toThrow(/these weights are a ResNet-18 \(18 weight layers deep\), not the ResNet-34 asked for/);
+    await expect(loadResNet({ source: { onnx: writeOnnx(graph) }, depth: 34 })).rejects.toThrow(/these weights are a ResNet-18 \(18 weight layers deep\), not the ResNet-34 asked for/);
   });
 });

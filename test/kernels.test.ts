@@ -4,23 +4,43 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { GraphBuilder, type Pads } from '../src/graph/ir.js';
-import { conv2dKernel, type ConvStrategy, type ConvVariant } from '../src/ops/conv2d.js';
+import { TILES, type ConvOptions, type ConvStrategy, type ConvVariant } from '../src/ops/conv2d.js';
 import { conv2dRef, denseRef, globalAvgPoolRef, maxPoolRef, randomArray, relativeError, softmaxRef } from './helpers/reference.js';
 import { convStrategyFor, isCpuAdapter } from '../src/runtime/device.js';
+import { roundToHalf } from '../src/util/half.js';
 import { releaseTestDevice, runGraph, testAdapterInfo, testDevice } from './helpers/gpu.js';
 
 afterAll(releaseTestDevice);
 
-/** Both conv main loops are checked wherever the adapter can run them (simd: CPU adapters with subgroups). */
-async function strategies(): Promise<Array<{ strategy: ConvStrategy; subgroupSize?: number }>> {
+/**
+ * Both conv main loops are checked wherever the adapter can run them (simd: CPU adapters with subgroups);
+ * the tiled one with the tiling the planner chooses and with each tile shape, with and without split-K
+ * (splits that do not divide the K steps evenly, and more splits than steps).
+ */
+async function strategies(): Promise<Array<ConvOptions & { strategy: ConvStrategy }>> {
   const chosen = convStrategyFor(await testDevice(), await testAdapterInfo());
-  return chosen.convStrategy === 'simd' ? [{ strategy: 'tiled' }, { strategy: 'simd', subgroupSize: chosen.subgroupSize }] : [{ strategy: 'tiled' }];
+  const tiled: Array<ConvOptions & { strategy: ConvStrategy }> = [
+    { strategy: 'tiled' },
+    { strategy: 'tiled', tiling: { tile: TILES.large, split: 1 } },
+    { strategy: 'tiled', tiling: { tile: TILES.medium, split: 3 } },
+    { strategy: 'tiled', tiling: { tile: TILES.narrow, split: 2 } },
+    { strategy: 'tiled', tiling: { tile: { ...TILES.large, prefetch: true }, split: 1 } },
+    { strategy: 'tiled', tiling: { tile: { ...TILES.narrow, prefetch: true }, split: 3 } },
+    { strategy: 'tiled', f16Weights: true },
+  ];
+  const simd: Array<ConvOptions & { strategy: ConvStrategy }> = [
+    { strategy: 'simd', subgroupSize: chosen.subgroupSize },
+    { strategy: 'simd', subgroupSize: chosen.subgroupSize, f16Weights: true },
+  ];
+  return chosen.convStrategy === 'simd' ? [...tiled, ...simd] : tiled;
 }
+
+const describeOptions = (o: ConvOptions) => (o.tiling ? `${o.strategy}, ${o.tiling.tile.bm}x${4 * o.tiling.tile.bn4} tile${o.tiling.tile.prefetch ? ' (prefetch)' : ''}, split ${o.tiling.split}` : `${o.strategy}`) + (o.f16Weights ? ', f16 weights' : '');
 
 it('runs the simd conv strategy on CPU adapters (lavapipe), so both main loops are tested there', async () => {
   const info = await testAdapterInfo();
   if (isCpuAdapter(info) && (await testDevice()).features.has('subgroups')) {
-    expect((await strategies()).map((s) => s.strategy)).toEqual(['tiled', 'simd']);
+    expect((await strategies()).map((s) => s.strategy)).toContain('simd');
   }
 });
 
@@ -33,13 +53,12 @@ function describeCase(c: ConvCase): string {
   return `${c.variant} ${c.batch}x${c.h}x${c.w}x${c.cin} -> ${c.cout}, k${c.k} s${c.stride} pad[${c.pads}]${c.residual ? ' +res' : ''}${c.relu ? ' relu' : ''}`;
 }
 
-async function checkConv(c: ConvCase, seed: number): Promise<void> {
+async function checkConv(c: ConvCase, seed: number, only?: (s: ConvOptions, i: number) => boolean): Promise<void> {
   const x = randomArray(c.batch * c.h * c.w * c.cin, seed);
   const weights = randomArray(c.k * c.k * c.cin * c.cout, seed + 1, 1 / Math.sqrt(c.k * c.k * c.cin));
   const bias = randomArray(c.cout, seed + 2, 0.5);
   const b = new GraphBuilder('t', 'x', [c.h, c.w, c.cin]);
   const y = b.conv2d('conv', 'x', { weights, bias, kernel: [c.k, c.k], filters: c.cout, strides: [c.stride, c.stride], pads: c.pads, relu: c.relu });
-  const [oh, ow] = b.shape(y);
   let residual: Float32Array | undefined;
   let out = y;
   if (c.residual) {
@@ -57,11 +76,13 @@ async function checkConv(c: ConvCase, seed: number): Promise<void> {
   const graph = b.finish(out);
   const node = graph.nodes.find((n) => n.name === 'conv')!;
   if (node.op !== 'conv2d') throw new Error('unreachable');
-  const want = conv2dRef({ data: x, batch: c.batch, h: c.h, w: c.w, c: c.cin }, weights, bias, { kernel: [c.k, c.k], strides: [c.stride, c.stride], pads: c.pads, cout: c.cout, residual, relu: c.relu });
-  for (const s of await strategies()) {
-    const kernel = conv2dKernel(node, [c.h, c.w, c.cin], [oh, ow, c.cout], { variant: c.variant, ...s });
-    const got = await runGraph(graph, x, c.batch, kernel);
-    expect(relativeError(got, want.data), `${describeCase(c)} (${s.strategy})`).toBeLessThan(1e-5);
+  const refOptions = { kernel: [c.k, c.k] as [number, number], strides: [c.stride, c.stride] as [number, number], pads: c.pads, cout: c.cout, residual, relu: c.relu };
+  const want = conv2dRef({ data: x, batch: c.batch, h: c.h, w: c.w, c: c.cin }, weights, bias, refOptions);
+  // f16 weights: the same conv with the weights rounded to halves, still summed in f32
+  const wantF16 = conv2dRef({ data: x, batch: c.batch, h: c.h, w: c.w, c: c.cin }, weights.map(roundToHalf), bias, refOptions);
+  for (const s of (await strategies()).filter((s, i) => !only || only(s, i))) {
+    const got = await runGraph(graph, x, c.batch, { conv: { conv: { variant: c.variant, ...s } } });
+    expect(relativeError(got, (s.f16Weights ? wantF16 : want).data), `${describeCase(c)} (${describeOptions(s)})`).toBeLessThan(1e-5);
   }
 }
 
@@ -81,7 +102,8 @@ describe('conv kernels', () => {
     { variant: 'conv7x7', h: 10, w: 12, cin: 1, cout: 6, k: 5, stride: 1, pads: [2, 2, 2, 2], batch: 2, residual: false, relu: false },
     { variant: 'conv7x7', h: 11, w: 9, cin: 5, cout: 12, k: 3, stride: 2, pads: [1, 0, 0, 1], batch: 1, residual: false, relu: true },
   ];
-  for (const [i, c] of fixed.entries()) it(describeCase(c), () => checkConv(c, 100 + i * 7));
+  // the planner's tiling, one forced tiling in turn, and both simd loops where the adapter has them
+  for (const [n, c] of fixed.entries()) it(describeCase(c), () => checkConv(c, 100 + n * 7, (s, i) => i === 0 || i === 1 + (n % 6) || s.strategy === 'simd'));
 
   it('random shapes', async () => {
     let seed = 12345;
@@ -99,7 +121,8 @@ describe('conv kernels', () => {
         h: k + rnd(12), w: k + rnd(12), cin: 1 + rnd(variant === 'conv3x3' ? 40 : 20), cout: 1 + rnd(70),
         batch: 1 + rnd(3), residual: false, relu: rnd(2) === 1,
       };
-      await checkConv(c, 1000 + t);
+      // the planner's tiling, one forced tiling in turn, and simd where the adapter has it
+      await checkConv(c, 1000 + t, (s, i) => i === 0 || i === 1 + (t % 6) || s.strategy === 'simd');
     }
   });
 });

@@ -64,21 +64,29 @@ describe('ResNet-50 against TF.js CPU (same model.json)', () => {
 });
 
 describe('the 100 ImageNet sample images', () => {
-  it('top-1 equals the TF.js reference wherever its top-1/top-2 gap exceeds 0.02; accuracy vs labels reported', async () => {
+  it('top-1 equals the TF.js reference wherever its top-1/top-2 gap exceeds 0.02; with f16 weights >= 99/100 agree; accuracy vs labels reported', async () => {
     const fixture = JSON.parse(await readFile(join(packageRoot(), 'test', 'fixtures', 'imagenet-sample-reference.json'), 'utf8')) as {
       images: Array<{ file: string; label: number; top5: Array<{ index: number; probability: number }> }>;
     };
     expect(fixture.images).toHaveLength(100);
-    let agree = 0, checked = 0, correct = 0, referenceCorrect = 0;
+    let agree = 0, checked = 0, correct = 0, referenceCorrect = 0, halfAgree = 0, halfCorrect = 0, halfDiff = 0;
     const disagreements: string[] = [];
+    const half = await loadResNet({ precision: 'f16' });
+    expect(half.info.precision).toBe('f16');
+    expect(half.info.weightBytes).toBeLessThan(0.6 * model.info.weightBytes);
     const batch = 4;
     for (let i = 0; i < fixture.images.length; i += batch) {
       const group = fixture.images.slice(i, i + batch);
       const input = new Float32Array(group.length * 224 * 224 * 3);
       for (const [j, image] of group.entries()) preprocessImage(await decodeImage(join(sampleDir, image.file)), CAFFE_PREPROCESSING, input, j * 224 * 224 * 3);
       const probs = await model.infer(input, { batch: group.length });
+      const halfProbs = await half.infer(input, { batch: group.length });
+      for (let j = 0; j < probs.length; j++) halfDiff = Math.max(halfDiff, Math.abs(halfProbs[j]! - probs[j]!));
       for (const [j, image] of group.entries()) {
         const top1 = topK(probs.subarray(j * 1000, (j + 1) * 1000), 1)[0]!;
+        const halfTop1 = topK(halfProbs.subarray(j * 1000, (j + 1) * 1000), 1)[0]!;
+        if (halfTop1 === image.top5[0]!.index) halfAgree++;
+        if (halfTop1 === image.label) halfCorrect++;
         const ref = image.top5;
         const gap = ref[0]!.probability - ref[1]!.probability;
         if (top1 === image.label) correct++;
@@ -91,7 +99,10 @@ describe('the 100 ImageNet sample images', () => {
         }
       }
     }
+    half.dispose();
     console.log(`top-1 agreement with TF.js: ${agree}/100 (${checked} with a gap > 0.02, all required); accuracy vs labels: engine ${correct}/100, TF.js ${referenceCorrect}/100`);
+    console.log(`f16 weights: top-1 agreement with TF.js ${halfAgree}/100, accuracy ${halfCorrect}/100, max |probability difference| from f32 ${halfDiff.toExponential(2)}`);
+    expect(halfAgree).toBeGreaterThanOrEqual(99);
     if (disagreements.length) console.log(`disagreements: ${disagreements.join('; ')}`);
     expect(correct).toBe(referenceCorrect);
   });
@@ -170,6 +181,9 @@ describe('images and inputs', () => {
     nan[77] = NaN;
     await expect(model.infer(nan)).rejects.toThrow(InputError);
     await expect(model.infer(nan)).rejects.toThrow(/input\[77\] is NaN/);
+    const inf = new Float32Array(150528);
+    inf[150527] = -Infinity;
+    await expect(model.infer(inf)).rejects.toThrow(/input\[150527\] is -Infinity/);
     await expect(model.infer(new Float32Array(150528), { batch: 0 })).rejects.toThrow(/batch must be a positive integer/);
     await expect(model.classify(join(work, 'nope.jpg'))).rejects.toThrow(/nope\.jpg: cannot decode image/);
     await writeFile(join(work, 'bad.jpg'), 'not an image at all');

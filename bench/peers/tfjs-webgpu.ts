@@ -1,22 +1,12 @@
 /**
  * Peer: TensorFlow.js's WebGPU backend running the same Keras model (topology and weights), on the same
- * Dawn instance. tfjs-webgpu looks for navigator.gpu; Node 20 has no navigator, so one is provided.
+ * Dawn instance.
  */
 import type { InMemoryModel } from '../../src/load.js';
-
-export interface Peer {
-  name: string;
-  load(): Promise<number>;
-  run(input: Float32Array, batch: number): Promise<Float32Array>;
-  dispose(): Promise<void>;
-}
+import { provideNavigatorGpu, type Peer } from './peer.js';
 
 export async function tfjsWebGPU(gpu: GPU, files: InMemoryModel): Promise<Peer> {
-  if (!(globalThis as { navigator?: unknown }).navigator) {
-    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true });
-  } else if (!(globalThis.navigator as { gpu?: GPU }).gpu) {
-    Object.defineProperty(globalThis.navigator, 'gpu', { value: gpu, configurable: true });
-  }
+  provideNavigatorGpu(gpu);
   const tf = await import('@tensorflow/tfjs-core');
   await import('@tensorflow/tfjs-backend-webgpu');
   const tfl = await import('@tensorflow/tfjs-layers');

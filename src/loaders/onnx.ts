@@ -8,7 +8,7 @@
 import { ModelFormatError } from '../errors.js';
 import { oihwToHwio, transpose } from '../arch/resnet.js';
 import { GraphBuilder, GraphError, samePadding, type DenseNode, type Graph, type Pads } from '../graph/ir.js';
-import { halfToFloat } from './safetensors.js';
+import { halfToFloat } from '../util/half.js';
 import { ModelProto, ONNX_DOUBLE, ONNX_FLOAT, ONNX_FLOAT16, ONNX_INT32, ONNX_INT64 } from './onnx-schema.js';
 
 type Long = { toNumber(): number };

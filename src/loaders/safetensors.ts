@@ -7,6 +7,7 @@
 import { ModelFormatError } from '../errors.js';
 import { buildResNet, depthOf, RESNET_SPECS, type ResNetDefinition } from '../arch/resnet.js';
 import type { Graph } from '../graph/ir.js';
+import { halfToFloat } from '../util/half.js';
 
 const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
 const KNOWN_DTYPES = new Set(['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL', 'F8_E4M3', 'F8_E5M2']);
@@ -94,15 +95,6 @@ export class SafetensorsFile {
     for (let i = 0; i < n; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
     return out;
   }
-}
-
-export function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
 }
 
 export interface ResNetWeightsOptions {

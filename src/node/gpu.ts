@@ -26,7 +26,9 @@ async function nodeGPU(): Promise<GPU> {
     throw new GPUUnavailableError(`cannot load Dawn (npm package "webgpu"): ${(err as Error).message}`, { cause: err });
   }
   Object.assign(globalThis, mod.globals);
-  dawn = mod.create([]) as unknown as GPU;
+  // Timestamps are quantized in browsers against timing attacks; a Node process profiling its own work
+  // wants them exact (per-dispatch times are often well under Dawn's 2^16 ns quantum).
+  dawn = mod.create(['disable-dawn-features=timestamp_quantization']) as unknown as GPU;
   return dawn;
 }
 

@@ -3,6 +3,8 @@
  * invocation and subgroup size SG. WGSL has no compile-time loops and subgroupBroadcast needs a constant
  * lane, so the unrolling is done here, as plain text that reads like the loops it replaces.
  */
+import { packHalves } from '../util/half.js';
+
 export interface SimdTile {
   /** Invocations per workgroup (a multiple of the subgroup size). */
   wg: number;
@@ -33,7 +35,8 @@ export function chooseSimdTile(pixels: number, sg: number): SimdTile {
   return best;
 }
 
-export function simdStatements(tile: SimdTile, sg: number, vecA: boolean): Record<'PIXELS' | 'ACCUMULATORS' | 'STEP' | 'STORES', string> {
+/** `f16`: weights are pairs of halves along k in one u32 (packSimdWeightsF16), so one read serves two k. */
+export function simdStatements(tile: SimdTile, sg: number, vecA: boolean, f16 = false): Record<'PIXELS' | 'ACCUMULATORS' | 'STEP' | 'STORES', string> {
   const { r: R, c4: C4 } = tile;
   const loads = (4 * C4) / sg;
   const pixels: string[] = [];
@@ -48,7 +51,11 @@ export function simdStatements(tile: SimdTile, sg: number, vecA: boolean): Recor
       : `    let a${r} = vec4<f32>(readA(p${r}, k), readA(p${r}, k + 1u), readA(p${r}, k + 2u), readA(p${r}, k + 3u));`);
   }
   for (let j = 0; j < 4; j++) {
-    for (let h = 0; h < loads; h++) step.push(`    let w${j}_${h} = weights[(k + ${j}u) * WROW + c0 + ${h * sg}u + lane];`);
+    for (let h = 0; h < loads; h++) {
+      if (!f16) step.push(`    let w${j}_${h} = weights[(k + ${j}u) * WROW + c0 + ${h * sg}u + lane];`);
+      else if (j % 2 === 0) step.push(`    let w${j}_${h}_${j + 1} = unpack2x16float(weights[(k / 2u + ${j / 2}u) * WROW + c0 + ${h * sg}u + lane]);`);
+    }
+    if (f16) for (let h = 0; h < loads; h++) step.push(`    let w${j}_${h} = w${j - (j % 2)}_${h}_${j - (j % 2) + 1}.${j % 2 ? 'y' : 'x'};`);
     for (let v = 0; v < C4; v++) {
       const lanes = [0, 1, 2, 3].map((t) => {
         const q = 4 * v + t;
@@ -73,9 +80,23 @@ export function simdStatements(tile: SimdTile, sg: number, vecA: boolean): Recor
   return { PIXELS: pixels.join('\n'), ACCUMULATORS: acc.join('\n'), STEP: step.join('\n'), STORES: stores.join('\n') };
 }
 
-/** HWIO weights [k][cout] as [ceil(k / 4) * 4][ceil(cout / (4 * c4)) * 4 * c4], zero padded. */
+/** packSimdWeights with rows k and k + 1 as halves in one u32 (k even in the low half): [ceil(k / 4) * 2][row]. */
+export function packSimdWeightsF16(weights: Float32Array, k: number, cout: number, c4: number): { data: Uint32Array; row: number } {
+  const { data: f32, row } = packSimdWeights(weights, k, cout, c4);
+  const rows = f32.length / row;
+  const data = new Uint32Array((rows / 2) * row);
+  for (let r = 0; r < rows; r += 2) {
+    for (let c = 0; c < row; c++) data[(r / 2) * row + c] = packHalves(f32[r * row + c]!, f32[(r + 1) * row + c]!);
+  }
+  return { data, row };
+}
+
+/** Floats per packed weight row: cout rounded up to whole workgroup column tiles (4 * c4). */
+export const simdRow = (cout: number, c4: number): number => Math.ceil(cout / (4 * c4)) * 4 * c4;
+
+/** HWIO weights [k][cout] as [ceil(k / 4) * 4][simdRow(cout, c4)], zero padded. */
 export function packSimdWeights(weights: Float32Array, k: number, cout: number, c4: number): { data: Float32Array; row: number } {
-  const row = Math.ceil(cout / (4 * c4)) * 4 * c4;
+  const row = simdRow(cout, c4);
   const rows = Math.ceil(k / 4) * 4;
   const data = new Float32Array(rows * row);
   for (let i = 0; i < k; i++) data.set(weights.subarray(i * cout, (i + 1) * cout), i * row);

@@ -14,8 +14,8 @@ export function denseKernel(node: DenseNode, inShape: Shape, outShape: Shape): K
     code: specialize('dense.wgsl', dense, { IN: inFeatures, OUT: out, NV: nv, RELU: node.relu }),
     resources: [
       [1, { kind: 'tensor', id: node.inputs[0]! }],
-      [2, { kind: 'constant', name: `${node.name}/weights`, data: padColumns(node.weights, inFeatures, out) }],
-      [3, { kind: 'constant', name: `${node.name}/bias`, data: padColumns(node.bias, 1, out) }],
+      [2, { kind: 'constant', name: `${node.name}/weights`, pack: () => padColumns(node.weights, inFeatures, out) }],
+      [3, { kind: 'constant', name: `${node.name}/bias`, pack: () => padColumns(node.bias, 1, out) }],
       [4, { kind: 'tensor', id: node.output }],
     ],
     workgroups: (batch) => [nv, batch, 1],

@@ -1,22 +1,35 @@
 /**
  * What an op hands the executor: one specialized WGSL compute shader (entry point `main`), the resources
- * for its bindings, and its dispatch size as a function of the batch. Binding resources are the per-plan
- * `params` uniform ({ batch: u32 }), activation tensors (ranges of the arena) and constants (weights,
- * packed once at load).
+ * for its bindings, and its dispatch size as a function of the batch. Binding resources are the per-batch
+ * `params` uniform ({ batch: u32 }), activation tensors (ranges of the arena) and constants (weights).
+ * A constant is packed by `pack()` once, when the executor first uploads that name; plans for other batch
+ * sizes name the same constants and reuse the upload.
  */
+import type { Shape } from '../graph/ir.js';
+import type { Tiling } from './conv2d.js';
+
 export type Resource =
   | { kind: 'params' }
   | { kind: 'tensor'; id: string }
-  | { kind: 'constant'; name: string; data: Float32Array };
+  | { kind: 'constant'; name: string; pack: () => Float32Array | Uint32Array };
 
 export interface Kernel {
   /** The node's name, for errors and profiles. */
   label: string;
+  /** What it computes, for profiles: shapes, kernel size, tiling. */
+  detail?: string;
   code: string;
   resources: Array<[binding: number, resource: Resource]>;
   workgroups(batch: number): [number, number, number];
   /** Floating-point operations for one image (multiply-add = 2). */
   flopsPerImage: number;
+  /**
+   * Intermediate tensors this kernel writes that are not graph tensors (split-K partial sums), with their
+   * size per image; the planner gives them arena slots and lifetimes like any other tensor.
+   */
+  scratch?: Array<{ id: string; shape: Shape }>;
+  /** Tiled convs: the tile and split-K factor chosen (the planner may lower the split to save memory). */
+  tiling?: Tiling;
 }
 
 export const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);

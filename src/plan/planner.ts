@@ -1,11 +1,12 @@
 /**
- * Plan: graph IR (after the load-time passes) -> an ordered list of kernels, tensor lifetimes, and an
- * activation arena in which tensors whose lifetimes do not overlap share memory.
+ * Plan: graph IR (after the load-time passes) -> an ordered list of kernels for one batch size, tensor
+ * lifetimes, and an activation arena in which tensors whose lifetimes do not overlap share memory.
+ * The batch matters on GPUs: it sets the GEMM sizes, and so the conv tiles and split-K factors.
  */
 import type { Graph, GraphNode, Shape } from '../graph/ir.js';
 import { shapeSize } from '../graph/ir.js';
 import { addReluKernel } from '../ops/add-relu.js';
-import { conv2dKernel, type ConvStrategy } from '../ops/conv2d.js';
+import { conv2dKernels, DEFAULT_POLICY, type ConvOptions, type ConvStrategy, type TilingPolicy } from '../ops/conv2d.js';
 import { denseKernel, softmaxKernel } from '../ops/dense.js';
 import type { Kernel } from '../ops/kernel.js';
 import { globalAvgPoolKernel, maxPoolKernel } from '../ops/pool.js';
@@ -17,10 +18,14 @@ export interface TensorLife {
   first: number;
   /** Last step that reads it (steps.length: read back after the last step). */
   last: number;
+  /** A kernel's scratch (split-K partial sums), not a graph tensor. */
+  scratch?: boolean;
 }
 
 export interface Plan {
   graph: Graph;
+  /** The batch size the kernels were chosen for. */
+  batch: number;
   steps: Kernel[];
   tensors: TensorLife[];
   input: string;
@@ -36,35 +41,44 @@ export interface ArenaLayout {
   slots: Map<string, { offset: number; size: number }>;
 }
 
-/** The kernel that runs `node`; ops the passes should have removed are an error naming the node. */
 export interface PlanOptions {
+  /** The batch size to plan for (default 1). */
+  batch?: number;
   /** Conv main loop: 'tiled' for GPUs (default), 'simd' for CPU adapters (needs subgroupSize). */
   convStrategy?: ConvStrategy;
   subgroupSize?: number;
   /** With 'simd': whether convs over few input channels (the stem) take it too; else they stay tiled. */
   simdStem?: boolean;
+  /** Conv weights stored as halves (LoadOptions.precision 'f16'). */
+  f16Weights?: boolean;
+  /** Tiled convs: the tiling policy (for tuning runs). */
+  policy?: TilingPolicy;
+  /** Per conv node name: options that override the planner's (tests pin a variant, strategy or tiling). */
+  conv?: Record<string, ConvOptions>;
 }
 
-export function lowerNode(node: GraphNode, shapes: Map<string, Shape>, options: PlanOptions = {}): Kernel {
+/** The kernels that run `node`; ops the passes should have removed are an error naming the node. */
+export function lowerNode(node: GraphNode, shapes: Map<string, Shape>, options: PlanOptions = {}): Kernel[] {
   const inShape = shapes.get(node.inputs[0]!)!;
   const outShape = shapes.get(node.output)!;
   switch (node.op) {
     case 'conv2d': {
       const stem = inShape[2] % 4 !== 0;
       const strategy = options.convStrategy === 'simd' && stem && options.simdStem === false ? 'tiled' : options.convStrategy;
-      return conv2dKernel(node, inShape, outShape, { strategy, subgroupSize: options.subgroupSize });
+      const chosen: ConvOptions = { strategy, subgroupSize: options.subgroupSize, batch: options.batch ?? 1, policy: options.policy, f16Weights: options.f16Weights };
+      return conv2dKernels(node, inShape, outShape, { ...chosen, ...options.conv?.[node.name] });
     }
-    case 'maxpool': return maxPoolKernel(node, inShape, outShape);
-    case 'globalavgpool': return globalAvgPoolKernel(node, inShape);
-    case 'dense': return denseKernel(node, inShape, outShape);
-    case 'softmax': return softmaxKernel(node, outShape);
-    case 'add': return addReluKernel(node, outShape);
+    case 'maxpool': return [maxPoolKernel(node, inShape, outShape)];
+    case 'globalavgpool': return [globalAvgPoolKernel(node, inShape)];
+    case 'dense': return [denseKernel(node, inShape, outShape)];
+    case 'softmax': return [softmaxKernel(node, outShape)];
+    case 'add': return [addReluKernel(node, outShape)];
     default:
       throw new Error(`${node.name}: a standalone ${node.op} is not supported (it must follow a conv${node.op === 'relu' ? ', dense or add' : ''})`);
   }
 }
 
-/** Orders the nodes (stable topological sort), lowers each to a kernel, and computes tensor lifetimes. */
+/** Orders the nodes (stable topological sort), lowers each to kernels, and computes tensor lifetimes. */
 export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
   const producer = new Map(graph.nodes.map((n) => [n.output, n]));
   const order: GraphNode[] = [];
@@ -85,17 +99,56 @@ export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
   if (!outNode) throw new Error(`output ${graph.output} is never produced`);
   visit(outNode); // only what the output needs runs
 
-  const steps = order.map((node) => lowerNode(node, graph.shapes, options));
+  const steps = order.flatMap((node) => lowerNode(node, graph.shapes, options));
   const logits = outNode.op === 'softmax' ? outNode.inputs[0] : undefined;
+  // A tensor lives from the step that first names it (its writer; the graph input before step 0) to the last that names it.
   const lives = new Map<string, TensorLife>();
   lives.set(graph.input, { id: graph.input, shape: graph.shapes.get(graph.input)!, first: -1, last: -1 });
-  order.forEach((node, step) => {
-    lives.set(node.output, { id: node.output, shape: graph.shapes.get(node.output)!, first: step, last: step });
-    for (const input of node.inputs) lives.get(input)!.last = step;
+  steps.forEach((step, i) => {
+    const scratch = new Map(step.scratch?.map((t) => [t.id, t.shape]));
+    for (const [, r] of step.resources) {
+      if (r.kind !== 'tensor') continue;
+      const life = lives.get(r.id);
+      if (life) life.last = i;
+      else {
+        const shape = scratch.get(r.id) ?? graph.shapes.get(r.id);
+        if (!shape) throw new Error(`${step.label}: tensor ${r.id} has no shape (neither a graph tensor nor the kernel's scratch)`);
+        lives.set(r.id, { id: r.id, shape, first: i, last: i, scratch: scratch.has(r.id) || undefined });
+      }
+    }
   });
   lives.get(graph.output)!.last = steps.length;
   if (logits) lives.get(logits)!.last = steps.length;
-  return { graph, steps, tensors: [...lives.values()], input: graph.input, output: graph.output, logits };
+  return { graph, batch: options.batch ?? 1, steps, tensors: [...lives.values()], input: graph.input, output: graph.output, logits };
+}
+
+/**
+ * planGraph, then split-K taken back where its partial sums would raise the arena above the same plan's
+ * without split-K: split-K buys parallelism, never memory. While the arena is larger, the largest scratch
+ * tensor alive where it overflows (or else the largest) gets half the split (down to 1), and the graph is
+ * planned again; at worst that ends at the plan without split-K.
+ */
+export function planWithinMemory(graph: Graph, options: PlanOptions = {}, alignment = 256): Plan {
+  const batch = options.batch ?? 1;
+  let plan = planGraph(graph, options);
+  if (!plan.tensors.some((t) => t.scratch)) return plan;
+  const noSplit = planGraph(graph, { ...options, policy: { ...(options.policy ?? DEFAULT_POLICY), target: 0 } });
+  const budget = layoutArena(noSplit, batch, alignment).bytes;
+  const conv = { ...options.conv };
+  for (;;) {
+    const layout = layoutArena(plan, batch, alignment);
+    if (layout.bytes <= budget) return plan;
+    const over = plan.tensors.filter((t) => { const s = layout.slots.get(t.id)!; return s.offset + s.size > budget; });
+    const alive = (t: TensorLife) => over.some((o) => o.first <= t.last && t.first <= o.last);
+    const bySize = (a: TensorLife, b: TensorLife) => layout.slots.get(b.id)!.size - layout.slots.get(a.id)!.size;
+    const scratch = plan.tensors.filter((t) => t.scratch);
+    // Where no partial sum is alive at the overflow, the packing itself shifted: shrink the largest anywhere.
+    const victim = scratch.filter(alive).sort(bySize)[0] ?? scratch.sort(bySize)[0]!;
+    const writer = plan.steps[victim.first]!;
+    const { tile, split } = writer.tiling!;
+    conv[writer.label] = { ...conv[writer.label], tiling: { tile, split: Math.max(1, Math.floor(split / 2)) } };
+    plan = planGraph(graph, { ...options, conv });
+  }
 }
 
 /**

@@ -1,8 +1,10 @@
 /**
- * Executor: turns a plan into GPU work. At creation it uploads every constant once and compiles every
- * distinct shader once (createComputePipelineAsync, all in parallel). For each batch size it lays out
- * the activation arena and records the bind groups once; each inference is then one upload, one command
- * encoder with every dispatch, one submit and one readback of the requested output.
+ * Executor: turns plans into GPU work. It asks its planner for one plan per batch size (the batch sets
+ * the GEMM shapes, so the tiles and split-K factors). At creation it plans batch 1, uploads every constant
+ * once and compiles every distinct shader once (createComputePipelineAsync, all in parallel); a new batch
+ * size compiles only the shaders it does not share. For each batch size it lays out the activation arena
+ * and records the bind groups once; each inference is then one upload, one command encoder with every
+ * dispatch, one submit and one readback of the requested output.
  */
 import { GPUUnavailableError } from '../errors.js';
 import type { Kernel } from '../ops/kernel.js';
@@ -16,6 +18,8 @@ const { STORAGE, COPY_DST, COPY_SRC, UNIFORM, MAP_READ } = {
 } as const; // GPUBufferUsage, spelled out so this module does not need the global
 
 interface BatchState {
+  plan: Plan;
+  pipelines: GPUComputePipeline[];
   layout: ArenaLayout;
   arena: GPUBuffer;
   params: GPUBuffer;
@@ -26,38 +30,71 @@ interface BatchState {
 /** What a run reads back: the graph's output, or the logits (the input of a final softmax). */
 export type OutputKind = 'output' | 'logits';
 
+/** GPU time of one dispatch: its kernel's label and detail, milliseconds, and floating-point operations. */
+export interface ProfileStep {
+  label: string;
+  detail: string;
+  ms: number;
+  flops: number;
+}
+
+/** Plans the network for a batch size. */
+export type Planner = (batch: number) => Plan;
+
 export class Executor {
   private readonly batches = new Map<number, BatchState>();
+  private readonly plans = new Map<number, Plan>();
   private readonly buffers = new Set<GPUBuffer>();
+  private readonly constants = new Map<string, GPUBuffer>();
+  private readonly pipelineCache = new Map<string, Promise<GPUComputePipeline>>();
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
   private readonly preprocessPipelines = new Map<string, Promise<GPUComputePipeline>>();
   private preprocessUniform: GPUBuffer | undefined;
 
-  private constructor(
-    readonly device: GPUDevice,
-    readonly plan: Plan,
-    private readonly pipelines: GPUComputePipeline[],
-    private readonly constants: Map<string, GPUBuffer>,
-  ) {
-    for (const b of constants.values()) this.buffers.add(b);
+  private constructor(readonly device: GPUDevice, private readonly planner: Planner) {}
+
+  /** Plans batch 1, uploads its constants and compiles its pipelines. */
+  static async create(device: GPUDevice, planner: Planner): Promise<Executor> {
+    const executor = new Executor(device, planner);
+    try {
+      await executor.compile(executor.planFor(1));
+      return executor;
+    } catch (err) {
+      executor.dispose();
+      throw err;
+    }
   }
 
-  /** Uploads the constants and compiles the pipelines of `plan`. */
-  static async create(device: GPUDevice, plan: Plan): Promise<Executor> {
-    const constants = new Map<string, GPUBuffer>();
+  /** The plan for batch 1 (the graph, its input and outputs are the same for every batch). */
+  get plan(): Plan {
+    return this.planFor(1);
+  }
+
+  planFor(batch: number): Plan {
+    let plan = this.plans.get(batch);
+    if (!plan) {
+      plan = this.planner(batch);
+      this.plans.set(batch, plan);
+    }
+    return plan;
+  }
+
+  /** Uploads the constants `plan` names that are not on the GPU yet, and compiles (or reuses) its pipelines. */
+  private compile(plan: Plan): Promise<GPUComputePipeline[]> {
+    const { device } = this;
     for (const step of plan.steps) {
       for (const [, r] of step.resources) {
-        if (r.kind !== 'constant' || constants.has(r.name)) continue;
-        const buffer = device.createBuffer({ label: r.name, size: Math.max(16, r.data.byteLength), usage: STORAGE | COPY_DST, mappedAtCreation: true });
-        new Float32Array(buffer.getMappedRange(), 0, r.data.length).set(r.data);
+        if (r.kind !== 'constant' || this.constants.has(r.name)) continue;
+        const data = r.pack();
+        const buffer = this.createBuffer({ label: r.name, size: Math.max(16, data.byteLength), usage: STORAGE | COPY_DST, mappedAtCreation: true });
+        new Uint8Array(buffer.getMappedRange(), 0, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         buffer.unmap();
-        constants.set(r.name, buffer);
+        this.constants.set(r.name, buffer);
       }
     }
-    const modules = new Map<string, Promise<GPUComputePipeline>>();
-    const compile = (step: Kernel) => {
-      let p = modules.get(step.code);
+    const pipeline = (step: Kernel) => {
+      let p = this.pipelineCache.get(step.code);
       if (!p) {
         const module = device.createShaderModule({ label: step.label, code: step.code });
         p = device.createComputePipelineAsync({ label: step.label, layout: 'auto', compute: { module, entryPoint: 'main' } })
@@ -66,22 +103,17 @@ export class Executor {
             const details = info?.messages.filter((m) => m.type === 'error').map((m) => `line ${m.lineNum}: ${m.message}`).join('; ');
             throw new GPUUnavailableError(`kernel for ${step.label}: pipeline creation failed: ${details || (err as Error).message}`, { cause: err });
           });
-        modules.set(step.code, p);
+        this.pipelineCache.set(step.code, p);
+        p.catch(() => this.pipelineCache.delete(step.code));
       }
       return p;
     };
-    try {
-      const pipelines = await whileGPU(Promise.all(plan.steps.map(compile)));
-      return new Executor(device, plan, pipelines, constants);
-    } catch (err) {
-      for (const b of constants.values()) b.destroy();
-      throw err;
-    }
+    return whileGPU(Promise.all(plan.steps.map(pipeline)));
   }
 
-  /** Distinct compiled pipelines. */
+  /** Distinct pipelines compiled so far. */
   get pipelineCount(): number {
-    return new Set(this.pipelines).size;
+    return this.pipelineCache.size;
   }
 
   /** Bytes of GPU memory this executor holds now: constants, plus arena and staging of each batch size used. */
@@ -99,7 +131,7 @@ export class Executor {
 
   /** The arena layout for `batch` images (computed, not allocated). */
   arenaLayout(batch: number): ArenaLayout {
-    return this.batches.get(batch)?.layout ?? layoutArena(this.plan, batch, this.device.limits.minStorageBufferOffsetAlignment);
+    return this.batches.get(batch)?.layout ?? layoutArena(this.planFor(batch), batch, this.device.limits.minStorageBufferOffsetAlignment);
   }
 
   private createBuffer(desc: GPUBufferDescriptor): GPUBuffer {
@@ -108,10 +140,10 @@ export class Executor {
     return b;
   }
 
-  private batchState(batch: number): BatchState {
+  private batchState(batch: number, plan: Plan, pipelines: GPUComputePipeline[]): BatchState {
     const known = this.batches.get(batch);
     if (known) return known;
-    const { device, plan } = this;
+    const { device } = this;
     const layout = this.arenaLayout(batch);
     const limits = device.limits;
     for (const [id, slot] of layout.slots) {
@@ -129,7 +161,7 @@ export class Executor {
     const staging = this.createBuffer({ label: `readback (batch ${batch})`, size: outBytes, usage: MAP_READ | COPY_DST });
     const bindGroups = plan.steps.map((step, i) => device.createBindGroup({
       label: step.label,
-      layout: this.pipelines[i]!.getBindGroupLayout(0),
+      layout: pipelines[i]!.getBindGroupLayout(0),
       entries: step.resources.map(([binding, r]) => {
         if (r.kind === 'params') return { binding, resource: { buffer: params } };
         if (r.kind === 'constant') return { binding, resource: { buffer: this.constants.get(r.name)! } };
@@ -137,7 +169,7 @@ export class Executor {
         return { binding, resource: { buffer: arena, offset: slot.offset, size: slot.size } };
       }),
     }));
-    const state = { layout, arena, params, bindGroups, staging };
+    const state = { plan, pipelines, layout, arena, params, bindGroups, staging };
     this.batches.set(batch, state);
     return state;
   }
@@ -152,13 +184,20 @@ export class Executor {
     return result;
   }
 
-  /** The buffers and bind groups for `batch`, created on first use; allocation failures become a clear error. */
+  /**
+   * The plan, pipelines, buffers and bind groups for `batch`, created on first use; allocation failures
+   * become a clear error.
+   */
   private async prepare(batch: number): Promise<BatchState> {
+    const known = this.batches.get(batch);
+    if (known) return known;
     const { device } = this;
+    const plan = this.planFor(batch);
+    const pipelines = await this.compile(plan);
     device.pushErrorScope('validation');
     device.pushErrorScope('out-of-memory');
     try {
-      return this.batchState(batch);
+      return this.batchState(batch, plan, pipelines);
     } finally {
       const oom = device.popErrorScope();
       const invalid = device.popErrorScope();
@@ -173,8 +212,8 @@ export class Executor {
 
   /** Every step of the network, in order, into one compute pass. */
   private encodeNetwork(pass: GPUComputePassEncoder, state: BatchState, batch: number): void {
-    this.plan.steps.forEach((step, i) => {
-      pass.setPipeline(this.pipelines[i]!);
+    state.plan.steps.forEach((step, i) => {
+      pass.setPipeline(state.pipelines[i]!);
       pass.setBindGroup(0, state.bindGroups[i]!);
       pass.dispatchWorkgroups(...step.workgroups(batch));
     });
@@ -182,7 +221,7 @@ export class Executor {
 
   /** The arena slot a run reads: the graph's output, the logits, or the input tensor. */
   private slotOf(state: BatchState, what: OutputKind | 'input'): { offset: number; size: number } {
-    const { plan } = this;
+    const { plan } = state;
     const id = what === 'input' ? plan.input : what === 'logits' ? plan.logits : plan.output;
     if (!id) throw new Error(`output 'logits' needs a graph that ends in softmax`);
     return state.layout.slots.get(id)!;
@@ -191,8 +230,10 @@ export class Executor {
   /**
    * Copies `slot` out (into the caller's buffer, or the staging buffer, or a temporary one when the slot
    * is larger), submits `encoder` with validation errors caught, and reads the result back unless `into`.
+   * `whileRunning` runs on the CPU while the GPU works; if it throws, the result is dropped (after the
+   * GPU is done with the buffers) and its error is the call's.
    */
-  private async finish(encoder: GPUCommandEncoder, state: BatchState, slot: { offset: number; size: number }, what: string, into?: { buffer: GPUBuffer; offset?: number }): Promise<Float32Array | undefined> {
+  private async finish(encoder: GPUCommandEncoder, state: BatchState, slot: { offset: number; size: number }, what: string, into?: { buffer: GPUBuffer; offset?: number }, whileRunning?: () => void): Promise<Float32Array | undefined> {
     const { device } = this;
     const temp = !into && slot.size > state.staging.size ? device.createBuffer({ label: 'readback', size: slot.size, usage: MAP_READ | COPY_DST }) : undefined;
     const read = temp ?? state.staging;
@@ -202,12 +243,17 @@ export class Executor {
     const error = device.popErrorScope().then((e) => {
       if (e) throw new GPUUnavailableError(`${what} failed: ${e.message}`);
     });
+    const done: Promise<unknown> = into ? error : Promise.all([read.mapAsync(1 /* GPUMapMode.READ */, 0, slot.size), error]);
     try {
-      if (into) {
-        await whileGPU(error);
-        return undefined;
+      try {
+        whileRunning?.();
+      } catch (err) {
+        await whileGPU(done).catch(() => undefined);
+        if (!into && read.mapState === 'mapped') read.unmap();
+        throw err;
       }
-      await whileGPU(Promise.all([read.mapAsync(1 /* GPUMapMode.READ */, 0, slot.size), error]));
+      await whileGPU(done);
+      if (into) return undefined;
       const result = new Float32Array(read.getMappedRange(0, slot.size).slice(0));
       read.unmap();
       return result;
@@ -218,9 +264,9 @@ export class Executor {
 
   /**
    * Runs `batch` images of NHWC input (already preprocessed) and returns the requested output:
-   * the graph's output, or for a graph ending in softmax, `logits` (its input).
+   * the graph's output, or for a graph ending in softmax, `logits` (its input). `whileRunning`: see finish.
    */
-  run(input: Float32Array, batch: number, output: OutputKind = 'output'): Promise<Float32Array> {
+  run(input: Float32Array, batch: number, output: OutputKind = 'output', whileRunning?: () => void): Promise<Float32Array> {
     return this.enqueue(async () => {
       const state = await this.prepare(batch);
       this.upload(state, input);
@@ -229,7 +275,7 @@ export class Executor {
       const pass = encoder.beginComputePass({ label: 'resnet' });
       this.encodeNetwork(pass, state, batch);
       pass.end();
-      return (await this.finish(encoder, state, slot, 'inference'))!;
+      return (await this.finish(encoder, state, slot, 'inference', undefined, whileRunning))!;
     });
   }
 
@@ -237,11 +283,12 @@ export class Executor {
    * Per-dispatch GPU time in milliseconds for `batch` images (needs the 'timestamp-query' feature): each
    * step runs in its own compute pass with timestamps at its start and end. The output is not read.
    */
-  profile(input: Float32Array, batch: number): Promise<Array<{ label: string; ms: number; flops: number }>> {
+  profile(input: Float32Array, batch: number): Promise<ProfileStep[]> {
     return this.enqueue(async () => {
-      const { device, plan } = this;
+      const { device } = this;
       if (!device.features.has('timestamp-query')) throw new Error("profiling needs the adapter feature 'timestamp-query'");
       const state = await this.prepare(batch);
+      const { plan } = state;
       this.upload(state, input);
       const n = plan.steps.length;
       const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * n });
@@ -251,7 +298,7 @@ export class Executor {
         const encoder = device.createCommandEncoder({ label: 'profile' });
         plan.steps.forEach((step, i) => {
           const pass = encoder.beginComputePass({ label: step.label, timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
-          pass.setPipeline(this.pipelines[i]!);
+          pass.setPipeline(state.pipelines[i]!);
           pass.setBindGroup(0, state.bindGroups[i]!);
           pass.dispatchWorkgroups(...step.workgroups(batch));
           pass.end();
@@ -262,7 +309,7 @@ export class Executor {
         await whileGPU(read.mapAsync(1));
         const t = new BigUint64Array(read.getMappedRange().slice(0));
         read.unmap();
-        return plan.steps.map((step, i) => ({ label: step.label, ms: Number(t[2 * i + 1]! - t[2 * i]!) / 1e6, flops: step.flopsPerImage * batch }));
+        return plan.steps.map((step, i) => ({ label: step.label, detail: step.detail ?? '', ms: Number(t[2 * i + 1]! - t[2 * i]!) / 1e6, flops: step.flopsPerImage * batch }));
       } finally {
         querySet.destroy();
         resolve.destroy();
@@ -311,7 +358,7 @@ export class Executor {
 
   /** Writes the input tensor into its arena slot (a copy first where it lives in a SharedArrayBuffer, which Dawn cannot take). */
   private upload(state: BatchState, input: Float32Array): void {
-    const slot = state.layout.slots.get(this.plan.input)!;
+    const slot = state.layout.slots.get(state.plan.input)!;
     const data = input.buffer instanceof ArrayBuffer ? input : new Float32Array(input);
     this.device.queue.writeBuffer(state.arena, slot.offset, data.buffer, data.byteOffset, slot.size);
   }
@@ -332,6 +379,7 @@ export class Executor {
     this.disposed = true;
     for (const b of this.buffers) b.destroy();
     this.buffers.clear();
+    this.constants.clear();
     this.batches.clear();
   }
 }

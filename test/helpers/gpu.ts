@@ -1,8 +1,7 @@
 /** Test helpers: one Dawn device for a test file, and single-kernel runs through the real executor. */
 import { acquireNodeDevice } from '../../src/node/gpu.js';
 import type { Graph } from '../../src/graph/ir.js';
-import type { Kernel } from '../../src/ops/kernel.js';
-import { planGraph, type Plan } from '../../src/plan/planner.js';
+import { planGraph, type PlanOptions } from '../../src/plan/planner.js';
 import { Executor } from '../../src/runtime/executor.js';
 
 let shared: Promise<Awaited<ReturnType<typeof acquireNodeDevice>>> | undefined;
@@ -22,12 +21,10 @@ export async function releaseTestDevice(): Promise<void> {
   shared = undefined;
 }
 
-/** Runs `graph` (whose nodes the caller built), optionally with the last step's kernel replaced. */
-export async function runGraph(graph: Graph, input: Float32Array, batch: number, replaceLast?: Kernel): Promise<Float32Array> {
+/** Runs `graph` (whose nodes the caller built) through the real planner and executor. */
+export async function runGraph(graph: Graph, input: Float32Array, batch: number, options: PlanOptions = {}): Promise<Float32Array> {
   const device = await testDevice();
-  const plan: Plan = planGraph(graph);
-  if (replaceLast) plan.steps[plan.steps.length - 1] = replaceLast;
-  const exec = await Executor.create(device, plan);
+  const exec = await Executor.create(device, (b) => planGraph(graph, { ...options, batch: b }));
   try {
     return await exec.run(input, batch);
   } finally {
