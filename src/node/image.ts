@@ -10,7 +10,7 @@ export async function decodeImage(source: string | Uint8Array): Promise<RawImage
   if (typeof source !== 'string' && source.length === 0) throw new InputError(`${name}: empty, not an image`);
   try {
     const sharp = (await import('sharp')).default; // loaded on first use: the engine itself needs no image codec
-    const { data, info } = await sharp(source, { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'error' })
+    const { data, info } = await sharp(source, { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'warning' }) // corrupt data is an error, not garbage pixels
       .rotate()
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })
