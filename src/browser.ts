@@ -58,5 +58,8 @@ export async function loadResNet(options: LoadOptions): Promise<ResNetModel<Brow
     throw new GPUUnavailableError('this browser has no WebGPU (navigator.gpu is undefined): use a recent Chrome/Edge, or enable WebGPU in your browser flags');
   }
   const { adapter, device } = await requestDevice(navigator.gpu);
-  return ResNetModel.create({ graph: g, device, adapter, ...settings, release: () => device.destroy() }, decodeBrowserImage);
+  const recreate = options.recover
+    ? async () => { const r = await requestDevice(navigator.gpu); return { ...r, release: () => r.device.destroy() }; }
+    : undefined;
+  return ResNetModel.create({ graph: g, device, adapter, ...settings, release: () => device.destroy(), recreate }, decodeBrowserImage);
 }

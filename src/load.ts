@@ -52,6 +52,11 @@ export interface LoadOptionsBase {
    * weight reads; products still summed in f32; logits move by about 1e-3 of their scale).
    */
   precision?: Precision;
+  /**
+   * When the engine's own GPU device is lost, build the model again on a new device at the next call
+   * (calls pending at the loss still fail). Not with `device`: a device of yours is yours to replace.
+   */
+  recover?: boolean;
 }
 
 export type Precision = 'f32' | 'f16';

@@ -68,6 +68,11 @@ export interface ModelInit {
   labels?: readonly string[];
   preprocessing?: Preprocessing;
   precision?: Precision;
+  /**
+   * Recovery from a lost device: a new device (and its release) for the next call after the loss.
+   * Given by the entries for `recover: true` when the engine owns the device.
+   */
+  recreate?: () => Promise<{ device: GPUDevice; adapter?: GPUAdapter; release?: () => void }>;
   /** Called by dispose() after the GPU buffers are destroyed (e.g. to release a device the engine created). */
   release?: () => void;
 }
@@ -80,16 +85,50 @@ export class ResNetModel<I = never> {
   readonly preprocessing: Preprocessing;
   private disposed = false;
 
+  private recovering: Promise<Executor> | undefined;
+
   private constructor(
-    private readonly executor: Executor,
+    private executor: Executor,
     private readonly decode: ImageDecoder<I>,
     readonly labels: readonly string[],
-    private readonly release: (() => void) | undefined,
+    private release: (() => void) | undefined,
     info: ModelInfo,
     preprocessing: Preprocessing,
+    private readonly recreate: ModelInit['recreate'],
   ) {
     this.info = info;
     this.preprocessing = preprocessing;
+  }
+
+  /**
+   * Resolves when the model's current GPU device is lost (a driver reset, the device destroyed, ...). Calls
+   * pending then reject with a GPUUnavailableError saying so; later calls do too, unless the model was
+   * loaded with `recover: true`: then the next call builds the model again on a new device.
+   */
+  get lost(): Promise<{ reason: string; message: string }> {
+    return this.executor.device.lost.then((info) => ({ reason: info.reason ?? 'unknown', message: info.message }));
+  }
+
+  /** The executor to run on: with recovery, a new one on a new device once the current device is lost. */
+  private async current(): Promise<Executor> {
+    if (!this.executor.isLost || !this.recreate) return this.executor;
+    this.recovering ??= (async () => {
+      const { device, release } = await this.recreate!();
+      try {
+        const executor = await Executor.create(device, this.executor.planner);
+        this.executor.dispose();
+        this.release?.();
+        this.executor = executor;
+        this.release = release;
+        return executor;
+      } catch (err) {
+        release?.();
+        throw err;
+      } finally {
+        this.recovering = undefined;
+      }
+    })();
+    return this.recovering;
   }
 
   /** Optimizes `graph` (BN folding, fusion), plans it, uploads weights and compiles every pipeline. */
@@ -122,7 +161,7 @@ export class ResNetModel<I = never> {
       precision,
       passes,
     };
-    return new ResNetModel(executor, decode, labels, init.release, info, init.preprocessing ?? CAFFE_PREPROCESSING);
+    return new ResNetModel(executor, decode, labels, init.release, info, init.preprocessing ?? CAFFE_PREPROCESSING, init.recreate);
   }
 
   private check(): void {
@@ -137,6 +176,11 @@ export class ResNetModel<I = never> {
   /** Bytes of GPU memory held now (weights, and arena + readback for each batch size used so far). */
   get gpuBytes(): number {
     return this.executor.gpuBytes;
+  }
+
+  /** The largest batch one run takes on this device (up to `upTo`); `infer` splits larger batches into runs of this size. */
+  maxBatch(upTo = 4096): number {
+    return this.executor.largestBatch(upTo);
   }
 
   /** The arena size for `batch` images. */
@@ -188,11 +232,27 @@ export class ResNetModel<I = never> {
     const nhwc = layout === 'nhwc' ? input : nchwToNhwc(input, batch, c, h, w);
     const kind = output === 'logits' && this.executor.plan.logits ? 'logits' : 'output';
     if (output === 'logits' && kind !== 'logits') throw new InputError(`this model does not end in a softmax: no separate logits`);
-    // Every value must be finite; checked on the CPU while the GPU runs (the result is dropped if not).
-    return this.executor.run(nhwc, batch, kind, () => {
+    const executor = await this.current();
+    // A batch too large for the device's binding or buffer size runs in chunks (0: not even one image fits,
+    // and the run below reports which tensor is too large).
+    const chunk = executor.largestBatch(batch) || batch;
+    const nonFinite = () => {
       const i = firstNonFinite(input);
       if (i >= 0) throw new InputError(`input[${i}] is ${input[i]}: every value must be finite`);
-    });
+    };
+    if (chunk < batch) {
+      nonFinite();
+      const out = new Float32Array(batch * this.info.classes);
+      const runs: Array<Promise<void>> = [];
+      for (let b0 = 0; b0 < batch; b0 += chunk) {
+        const n = Math.min(chunk, batch - b0);
+        runs.push(this.infer(nhwc.subarray(b0 * per, (b0 + n) * per), { batch: n, output }).then((r) => out.set(r, b0 * this.info.classes)));
+      }
+      await Promise.all(runs);
+      return out;
+    }
+    // Every value must be finite; checked on the CPU while the GPU runs (the result is dropped if not).
+    return executor.run(nhwc, batch, kind, nonFinite);
   }
 
   /**
@@ -209,7 +269,7 @@ export class ResNetModel<I = never> {
     if (!(texture.usage & 0x4 /* GPUTextureUsage.TEXTURE_BINDING */)) throw new InputError('the texture needs TEXTURE_BINDING usage to be read by the preprocessing kernel');
     const output = options.output ?? 'probabilities';
     const kind = output === 'input' ? 'input' : output === 'logits' && this.executor.plan.logits ? 'logits' : 'output';
-    return this.executor.runTexture(texture, this.preprocessing, kind, options.into);
+    return (await this.current()).runTexture(texture, this.preprocessing, kind, options.into);
   }
 
   /** Top-`topK` classes of an image already on the GPU (see inferTexture). */
@@ -221,7 +281,7 @@ export class ResNetModel<I = never> {
   async profile(batch = 1): Promise<ProfileStep[]> {
     this.check();
     const [h, w, c] = this.info.inputShape;
-    return this.executor.profile(new Float32Array(batch * h * w * c), batch);
+    return (await this.current()).profile(new Float32Array(batch * h * w * c), batch);
   }
 
   /** Destroys every GPU buffer of this model. Calling it twice is harmless. */

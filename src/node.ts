@@ -54,7 +54,8 @@ export async function loadResNet(options: LoadOptions = {}): Promise<ResNetModel
   }
   const gpu = await acquireNodeDevice();
   try {
-    return await ResNetModel.create({ graph, device: gpu.device, adapter: gpu.adapter, ...settings, release: gpu.release }, decodeImage);
+    const recreate = options.recover ? acquireNodeDevice : undefined;
+    return await ResNetModel.create({ graph, device: gpu.device, adapter: gpu.adapter, ...settings, release: gpu.release, recreate }, decodeImage);
   } catch (err) {
     gpu.release();
     throw err;

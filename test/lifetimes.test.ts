@@ -84,3 +84,67 @@ describe('concurrency', () => {
     }
   });
 });
+
+describe('device loss', () => {
+  it('device.destroy() mid-run: the pending call rejects clearly, model.lost resolves, later calls fail clearly, a new loadResNet works', async () => {
+    const own = await acquireNodeDevice();
+    const model = await loadResNet({ source: { safetensors }, device: own.device });
+    const want = await model.infer(input(5));
+    const pending = model.infer(new Float32Array(4 * 224 * 224 * 3), { batch: 4 });
+    await new Promise((r) => setTimeout(r, 5));
+    own.device.destroy();
+    // it either finished before the loss or reports the loss; never hangs, never garbage
+    const outcome = await pending.then(() => 'finished', (e: Error) => e.message);
+    console.log(`call pending at device.destroy(): ${outcome}`);
+    if (outcome !== 'finished') expect(outcome).toMatch(/the GPU device was lost \(destroyed/);
+    expect(await model.lost).toMatchObject({ reason: 'destroyed' });
+    await expect(model.infer(input(5))).rejects.toThrow(/the GPU device was lost \(destroyed.*load the model again, or load it with recover: true/);
+    model.dispose();
+    own.release();
+    const fresh = await loadResNet({ source: { safetensors } });
+    expect(await fresh.infer(input(5))).toEqual(want);
+    fresh.dispose();
+  });
+
+  it('with recover: true the next call after a loss runs on a new device with the same results', async () => {
+    const model = await loadResNet({ source: { safetensors }, recover: true });
+    const want = await model.infer(input(6));
+    const first = model.device;
+    first.destroy();
+    expect(await model.lost).toMatchObject({ reason: 'destroyed' });
+    expect(await model.infer(input(6))).toEqual(want);
+    expect(model.device).not.toBe(first);
+    model.dispose();
+  });
+});
+
+describe('limits', () => {
+  it('the device gets the adapter\'s own limits, not the defaults', () => {
+    for (const key of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup'] as const) {
+      expect(gpu.device.limits[key], key).toBe(gpu.adapter.limits[key]);
+    }
+  });
+
+  it('a batch too large for one binding runs in chunks, with the results of single runs', async () => {
+    const model = await loadResNet({ source: { safetensors }, device: gpu.device });
+    try {
+      // ResNet-18's stem output is 112x112x64 floats (3.2 MB) per image
+      const max = model.maxBatch();
+      const batch = Math.min(max + Math.ceil(max / 4), 400);
+      console.log(`${gpu.device.limits.maxStorageBufferBindingSize} bytes per binding: at most ${max} images per run; batch ${batch} runs in chunks`);
+      expect(max).toBeLessThan(batch);
+      const x = new Float32Array(batch * 224 * 224 * 3);
+      for (let b = 0; b < batch; b++) x.set(input(b), b * 224 * 224 * 3);
+      const all = await model.infer(x, { batch });
+      for (const b of [0, max - 1, max, batch - 1]) {
+        const one = await model.infer(input(b));
+        const got = all.subarray(b * 1000, (b + 1) * 1000);
+        let diff = 0;
+        for (let i = 0; i < 1000; i++) diff = Math.max(diff, Math.abs(got[i]! - one[i]!));
+        expect(diff, `image ${b}`).toBeLessThan(1e-6);
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+});

@@ -6,7 +6,7 @@
  * and records the bind groups once; each inference is then one upload, one command encoder with every
  * dispatch, one submit and one readback of the requested output.
  */
-import { GPUUnavailableError } from '../errors.js';
+import { GPUUnavailableError, InputError } from '../errors.js';
 import type { Kernel } from '../ops/kernel.js';
 import { preprocessParams, preprocessShader, preprocessWorkgroups } from '../ops/preprocess.js';
 import type { Preprocessing } from '../preprocess/preprocess.js';
@@ -52,7 +52,30 @@ export class Executor {
   private readonly preprocessPipelines = new Map<string, Promise<GPUComputePipeline>>();
   private preprocessUniform: GPUBuffer | undefined;
 
-  private constructor(readonly device: GPUDevice, private readonly planner: Planner) {}
+  /** Set when the device is lost: every later call fails with it. */
+  private lostMessage: string | undefined;
+
+  private constructor(readonly device: GPUDevice, readonly planner: Planner) {
+    device.lost.then((info) => {
+      this.lostMessage = `the GPU device was lost (${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''}); load the model again, or load it with recover: true`;
+    });
+  }
+
+  /** Whether the device is known to be lost. */
+  get isLost(): boolean {
+    return this.lostMessage !== undefined;
+  }
+
+  /** After a failure: the device-lost error if the device is (or within 200 ms turns out) lost, else `err`. */
+  private async explain(err: unknown): Promise<unknown> {
+    if (err instanceof InputError) return err; // the caller's mistake, not the GPU's
+    if (!this.lostMessage) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await whileGPU(Promise.race([this.device.lost, new Promise((r) => { timer = setTimeout(r, 200); })]));
+      clearTimeout(timer);
+    }
+    return this.lostMessage ? new GPUUnavailableError(this.lostMessage, { cause: err }) : err;
+  }
 
   /** Plans batch 1, uploads its constants and compiles its pipelines. */
   static async create(device: GPUDevice, planner: Planner): Promise<Executor> {
@@ -134,6 +157,25 @@ export class Executor {
     return this.batches.get(batch)?.layout ?? layoutArena(this.planFor(batch), batch, this.device.limits.minStorageBufferOffsetAlignment);
   }
 
+  /** Whether `batch` images fit this device: every tensor within one binding, the arena within one buffer. */
+  fits(batch: number): boolean {
+    const layout = this.arenaLayout(batch);
+    const { maxStorageBufferBindingSize, maxBufferSize } = this.device.limits;
+    return layout.bytes <= maxBufferSize && [...layout.slots.values()].every((s) => s.size <= maxStorageBufferBindingSize);
+  }
+
+  /** The largest batch, up to `upTo`, that fits this device (0 if not even one image does). */
+  largestBatch(upTo: number): number {
+    if (this.fits(upTo)) return upTo;
+    let lo = 0, hi = upTo; // fits(lo) (or lo = 0), !fits(hi)
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      if (mid === 0 || this.fits(mid)) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  }
+
   private createBuffer(desc: GPUBufferDescriptor): GPUBuffer {
     const b = this.device.createBuffer(desc);
     this.buffers.add(b);
@@ -176,9 +218,14 @@ export class Executor {
 
   /** Queues `work`: one call at a time owns the arena and the staging buffer. */
   private enqueue<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(() => {
+    const result = this.queue.then(async () => {
       if (this.disposed) throw new Error('the model was disposed');
-      return work();
+      if (this.lostMessage) throw new GPUUnavailableError(this.lostMessage);
+      try {
+        return await work();
+      } catch (err) {
+        throw await this.explain(err);
+      }
     });
     this.queue = result.catch(() => undefined);
     return result;
