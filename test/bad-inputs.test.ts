@@ -37,6 +37,7 @@ beforeAll(async () => {
   keras = { modelJson, weights } as typeof keras;
 });
 afterAll(async () => {
+  console.log(`${seen.length} refusals, each followed by an unchanged classification:\n${seen.join('\n')}`);
   model?.dispose();
   if (work) await rm(work, { recursive: true, force: true });
 });
@@ -55,8 +56,10 @@ async function refused(action: () => Promise<unknown>, type: new (...a: never[])
   expect(err, 'no error was thrown').toBeInstanceOf(type);
   if (typeof message === 'string') expect((err as Error).message).toContain(message);
   else expect((err as Error).message).toMatch(message);
+  seen.push(`${(err as Error).name}: ${(err as Error).message.replaceAll(work, '<tmp>')}`);
   await stillWorks();
 }
+const seen: string[] = [];
 
 const file = async (name: string, bytes: Uint8Array | string) => {
   const p = join(work, name);
@@ -99,7 +102,7 @@ async function pngClaiming(width: number, height: number): Promise<Uint8Array> {
 describe('images', () => {
   it('a 0-byte file', async () => {
     const p = await file('empty.jpg', new Uint8Array(0));
-    await refused(() => model.classify(p), InputError, /empty\.jpg: .*(empty|cannot decode)/);
+    await refused(() => model.classify(p), InputError, /empty\.jpg: empty, not an image/);
     await refused(() => model.classify(new Uint8Array(0)), InputError, /empty, not an image/);
   });
   it('a file that is not an image', async () => {

@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { InputError } from '../errors.js';
 import type { RawImage } from '../preprocess/preprocess.js';
 
@@ -7,7 +8,8 @@ export const MAX_IMAGE_PIXELS = 268_402_689;
 /** Decodes a JPEG, PNG, WebP, GIF, TIFF or AVIF file (path or bytes) into 8-bit pixels, EXIF orientation applied. */
 export async function decodeImage(source: string | Uint8Array): Promise<RawImage> {
   const name = typeof source === 'string' ? source : `image buffer (${source.length} bytes)`;
-  if (typeof source !== 'string' && source.length === 0) throw new InputError(`${name}: empty, not an image`);
+  const size = typeof source === 'string' ? await stat(source).then((st) => st.size, () => -1) : source.length;
+  if (size === 0) throw new InputError(`${name}: empty, not an image`);
   try {
     const sharp = (await import('sharp')).default; // loaded on first use: the engine itself needs no image codec
     const { data, info } = await sharp(source, { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'warning' }) // corrupt data is an error, not garbage pixels
