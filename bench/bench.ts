@@ -53,8 +53,8 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-/** The network to compare: the engine's source, the raw graph (for the ONNX export), and the tfjs files. */
-interface Subject { description: string; weights: string; source: InMemoryModel | InMemorySafetensors; graph: Graph; keras?: InMemoryModel }
+/** The network to compare: the engine's source, the raw graph (for the ONNX export, built when asked), and the tfjs files. */
+interface Subject { description: string; weights: string; source: InMemoryModel | InMemorySafetensors; graph: () => Promise<Graph>; keras?: InMemoryModel }
 
 async function subject(args: Args): Promise<Subject> {
   if (args.model === 'resnet50') {
@@ -67,12 +67,12 @@ async function subject(args: Args): Promise<Subject> {
       for (const p of json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths)) weights[p] = new Uint8Array(await readFile(join(dirname(path), p)));
       files = { modelJson: json, weights };
     }
-    const { graph } = await loadFromMemory(files);
+    const graph = async () => (await loadFromMemory(files)).graph;
     return { description: 'ResNet-50 (Keras topology)', weights: args.random ? 'random' : 'pretrained', source: files, graph, keras: files };
   }
   const depth = Number(args.model.slice('resnet'.length));
   const { params, graph } = goldenModel(depth);
-  return { description: `ResNet-${depth} (torchvision topology)`, weights: 'synthetic (golden generator)', source: { safetensors: writeSafetensors(params, { format: 'pt' }) }, graph };
+  return { description: `ResNet-${depth} (torchvision topology)`, weights: 'synthetic (golden generator)', source: { safetensors: writeSafetensors(params, { format: 'pt' }) }, graph: async () => graph };
 }
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
@@ -157,7 +157,7 @@ let firstResult: { loadMs: number; firstRunMs: number; totalMs: number; gpuBytes
 }
 
 for (const peerName of args.peers) {
-  const peer: Peer = peerName === 'tfjs' ? await tfjsWebGPU(gpu.gpu, net.keras!) : await ortWebGPU(gpu.gpu, graphToOnnx(net.graph, { inputLayout: 'nhwc' }));
+  const peer: Peer = peerName === 'tfjs' ? await tfjsWebGPU(gpu.gpu, net.keras!) : await ortWebGPU(gpu.gpu, graphToOnnx(await net.graph(), { inputLayout: 'nhwc' }));
   const loadMs = await peer.load();
   for (const batch of args.batches) {
     const input = inputFor(batch);

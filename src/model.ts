@@ -246,7 +246,7 @@ export class ResNetModel<I = never> {
       const runs: Array<Promise<void>> = [];
       for (let b0 = 0; b0 < batch; b0 += chunk) {
         const n = Math.min(chunk, batch - b0);
-        runs.push(this.infer(nhwc.subarray(b0 * per, (b0 + n) * per), { batch: n, output }).then((r) => out.set(r, b0 * this.info.classes)));
+        runs.push(executor.run(nhwc.subarray(b0 * per, (b0 + n) * per), n, kind).then((r) => out.set(r, b0 * this.info.classes)));
       }
       await Promise.all(runs);
       return out;

@@ -48,6 +48,11 @@ export function graphToOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint
   const nodes: object[] = [];
   const renamed = new Map<string, string>(); // IR tensor -> ONNX name, where a node takes an extra step
   const name = (id: string) => renamed.get(id) ?? id;
+  /** A zero Pad node over H and W (ONNX pads: begins of N, C, H, W, then their ends); returns its output. */
+  const pad = (name: string, input: string, output: string, [t, l, b, r]: [number, number, number, number]) => {
+    nodes.push({ name, opType: 'Pad', input: [input, int64s(`${name}.pads`, [0, 0, t, l, 0, 0, b, r])], output: [output] });
+    return output;
+  };
   const withRelu = (nodeName: string, output: string, relu: boolean) => {
     if (!relu) return output;
     nodes.push({ name: `${nodeName}.relu`, opType: 'Relu', input: [`${output}.pre_relu`], output: [output] });
@@ -84,18 +89,14 @@ export function graphToOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint
       case 'add':
         nodes.push({ name: n.name, opType: 'Add', input: inputs, output: [withRelu(n.name, n.output, n.relu)] });
         break;
-      case 'pad': {
-        const [t, l, b, r] = n.pads;
-        nodes.push({ name: n.name, opType: 'Pad', input: [inputs[0], int64s(`${n.name}.pads`, [0, 0, t, l, 0, 0, b, r])], output: [n.output] });
+      case 'pad':
+        pad(n.name, inputs[0]!, n.output, n.pads);
         break;
-      }
       case 'maxpool': {
         let x = inputs[0]!;
         let pads = n.pads;
         if (n.padValue === 'zero' && pads.some((p) => p > 0)) {
-          const [t, l, b, r] = pads;
-          nodes.push({ name: `${n.name}.pad`, opType: 'Pad', input: [x, int64s(`${n.name}.pads`, [0, 0, t, l, 0, 0, b, r])], output: [`${n.output}.padded`] });
-          x = `${n.output}.padded`;
+          x = pad(`${n.name}.pad`, x, `${n.output}.padded`, pads);
           pads = [0, 0, 0, 0];
         }
         nodes.push({ name: n.name, opType: 'MaxPool', input: [x], output: [n.output], attribute: [ints('kernel_shape', n.size), ints('strides', n.strides), ints('pads', onnxPads(pads))] });

@@ -24,8 +24,6 @@ export interface TensorLife {
 
 export interface Plan {
   graph: Graph;
-  /** The batch size the kernels were chosen for. */
-  batch: number;
   steps: Kernel[];
   tensors: TensorLife[];
   input: string;
@@ -119,7 +117,7 @@ export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
   });
   lives.get(graph.output)!.last = steps.length;
   if (logits) lives.get(logits)!.last = steps.length;
-  return { graph, batch: options.batch ?? 1, steps, tensors: [...lives.values()], input: graph.input, output: graph.output, logits };
+  return { graph, steps, tensors: [...lives.values()], input: graph.input, output: graph.output, logits };
 }
 
 /**

@@ -157,11 +157,27 @@ export class Executor {
     return this.batches.get(batch)?.layout ?? layoutArena(this.planFor(batch), batch, this.device.limits.minStorageBufferOffsetAlignment);
   }
 
+  /**
+   * Why `batch` images do not fit this device (a tensor larger than one binding, or the arena larger than
+   * one buffer), or undefined when they fit.
+   */
+  private overLimit(batch: number): string | undefined {
+    const layout = this.arenaLayout(batch);
+    const limits = this.device.limits;
+    for (const [id, slot] of layout.slots) {
+      if (slot.size > limits.maxStorageBufferBindingSize) {
+        return `batch ${batch}: tensor ${id} needs ${slot.size} bytes, more than this device binds at once (${limits.maxStorageBufferBindingSize}); use a smaller batch`;
+      }
+    }
+    if (layout.bytes > limits.maxBufferSize) {
+      return `batch ${batch}: the activation arena needs ${layout.bytes} bytes, more than this device's maxBufferSize (${limits.maxBufferSize}); use a smaller batch`;
+    }
+    return undefined;
+  }
+
   /** Whether `batch` images fit this device: every tensor within one binding, the arena within one buffer. */
   fits(batch: number): boolean {
-    const layout = this.arenaLayout(batch);
-    const { maxStorageBufferBindingSize, maxBufferSize } = this.device.limits;
-    return layout.bytes <= maxBufferSize && [...layout.slots.values()].every((s) => s.size <= maxStorageBufferBindingSize);
+    return this.overLimit(batch) === undefined;
   }
 
   /** The largest batch, up to `upTo`, that fits this device (0 if not even one image does). */
@@ -186,16 +202,9 @@ export class Executor {
     const known = this.batches.get(batch);
     if (known) return known;
     const { device } = this;
+    const tooLarge = this.overLimit(batch);
+    if (tooLarge) throw new RangeError(tooLarge);
     const layout = this.arenaLayout(batch);
-    const limits = device.limits;
-    for (const [id, slot] of layout.slots) {
-      if (slot.size > limits.maxStorageBufferBindingSize) {
-        throw new RangeError(`batch ${batch}: tensor ${id} needs ${slot.size} bytes, more than this device binds at once (${limits.maxStorageBufferBindingSize}); use a smaller batch`);
-      }
-    }
-    if (layout.bytes > limits.maxBufferSize) {
-      throw new RangeError(`batch ${batch}: the activation arena needs ${layout.bytes} bytes, more than this device's maxBufferSize (${limits.maxBufferSize}); use a smaller batch`);
-    }
     const arena = this.createBuffer({ label: `arena (batch ${batch})`, size: layout.bytes, usage: STORAGE | COPY_DST | COPY_SRC });
     const params = this.createBuffer({ label: `params (batch ${batch})`, size: 16, usage: UNIFORM | COPY_DST });
     device.queue.writeBuffer(params, 0, new Uint32Array([batch, 0, 0, 0]));
