@@ -27,13 +27,54 @@ export function referencePredict(model: tfl.LayersModel, input: Float32Array, ba
   });
 }
 
+/** The input of the model's last layer in this model (a layer reused by a rewired model has several). */
+function lastInput(model: tfl.LayersModel): tfl.SymbolicTensor {
+  const out = model.outputs[0]!;
+  return out.sourceLayer.getInputAt(out.nodeIndex) as tfl.SymbolicTensor;
+}
+
 /** Logits: the input of the final softmax, from a model that stops at the last Dense layer without activation. */
 export function referenceLogits(model: tfl.LayersModel, input: Float32Array, batch: number): Float32Array {
   return tf.tidy(() => {
     const shape = model.inputs[0]!.shape.slice(1) as number[];
     const last = model.layers[model.layers.length - 1]!;
-    const features = tfl.model({ inputs: model.inputs, outputs: last.input as tfl.SymbolicTensor }).predict(tf.tensor(input, [batch, ...shape])) as tf.Tensor;
+    const features = tfl.model({ inputs: model.inputs, outputs: lastInput(model) }).predict(tf.tensor(input, [batch, ...shape])) as tf.Tensor;
     const [kernel, bias] = last.getWeights();
     return tf.add(tf.matMul(features, kernel!), bias!).dataSync() as Float32Array;
   });
+}
+
+/** The global average pool's output (the input of the final Dense layer). */
+export function referenceFeatures(model: tfl.LayersModel, input: Float32Array, batch: number): Float32Array {
+  return tf.tidy(() => {
+    const shape = model.inputs[0]!.shape.slice(1) as number[];
+    return (tfl.model({ inputs: model.inputs, outputs: lastInput(model) }).predict(tf.tensor(input, [batch, ...shape])) as tf.Tensor).dataSync() as Float32Array;
+  });
+}
+
+/**
+ * The Keras ResNet-50 with residual blocks deleted, by their Keras names ('2b' = res2b_*, '4a' = res4a_*):
+ * the model is wired again from model.json's topology, the same layers (and weights) applied in order,
+ * except that the Activation after a deleted block's Add reads the Add's other input, the shortcut
+ * (the identity, or bn4a_branch1 where there is a projection): y = relu(shortcut).
+ */
+export async function lesionedReferenceModel(model: tfl.LayersModel, modelJsonPath: string, blocks: string[]): Promise<tfl.LayersModel> {
+  const json = JSON.parse(await readFile(modelJsonPath, 'utf8'));
+  const config = json.modelTopology.model_config ?? json.modelTopology;
+  const layers: Array<{ class_name: string; name: string; inbound_nodes: Array<Array<[string, number, number]>> }> = config.config.layers;
+  const inputsOf = (l: (typeof layers)[number]) => (l.inbound_nodes[0] ?? []).map(([name]) => name);
+  // Each deleted block's Add -> its shortcut input (the one that is not bn<block>_branch2c).
+  const shortcut = new Map<string, string>();
+  for (const b of blocks) {
+    const add = layers.find((l) => l.class_name === 'Add' && inputsOf(l).includes(`bn${b}_branch2c`));
+    if (!add) throw new Error(`no Add after bn${b}_branch2c`);
+    shortcut.set(add.name, inputsOf(add).find((n) => n !== `bn${b}_branch2c`)!);
+  }
+  const tensors = new Map<string, tfl.SymbolicTensor>([[layers[0]!.name, model.inputs[0]!]]);
+  for (const l of layers.slice(1)) {
+    const names = inputsOf(l).map((n) => (l.class_name === 'Activation' && shortcut.has(n) ? shortcut.get(n)! : n));
+    const ins = names.map((n) => tensors.get(n)!);
+    tensors.set(l.name, model.getLayer(l.name).apply(ins.length === 1 ? ins[0]! : ins) as tfl.SymbolicTensor);
+  }
+  return tfl.model({ inputs: model.inputs, outputs: tensors.get(layers.at(-1)!.name)! });
 }

@@ -1,33 +1,48 @@
 #!/usr/bin/env node
 /**
  * webgpu-resnet command line:
- *   webgpu-resnet classify <image...> [--weights model.json] [--top 5] [--json]
+ *   webgpu-resnet classify <image...> [--weights model.json] [--top 5] [--skip-blocks layer3.2,...] [--json]
+ *   webgpu-resnet embed <image...> [--normalize] [--json]
+ *   webgpu-resnet blocks
  *   webgpu-resnet infer --input x.f32 --shape 2,3,224,224 --layout nchw [--weights model.json] [--output logits] --json
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { InputError } from './errors.js';
 import { loadResNet, type NodeImage } from './node.js';
-import type { ResNetModel } from './model.js';
+import { cosineSimilarity, type ResNetModel } from './model.js';
 
 const USAGE = `usage:
-  webgpu-resnet classify <image...> [--weights <file>] [--top <k>] [--json] [--verbose]
+  webgpu-resnet classify <image...> [--weights <file>] [--top <k>] [--skip-blocks <names>] [--json] [--verbose]
+  webgpu-resnet embed <image...> [--weights <file>] [--normalize] [--skip-blocks <names>] [--json]
+  webgpu-resnet blocks [--weights <file>] [--json]
   webgpu-resnet infer --input <raw float32 file> --shape <dims, e.g. 2,3,224,224> --layout nhwc|nchw
-                      [--weights <file>] [--output logits|probabilities] [--json] [--verbose]
+                      [--weights <file>] [--output logits|probabilities|features] [--skip-blocks <names>] [--json]
 
 --weights: a TF.js layers model.json (Keras), a torchvision/timm .safetensors or an .onnx file; without
 it, the pretrained Keras ResNet-50 fetched by \`npm run setup\` is used. --depth 18|34|50|101|152 checks
 the weights' depth; --definition torchvision|keras-v1 says where a safetensors bottleneck's stride sits;
 --precision f16 stores the conv weights as halves (half the GPU memory, faster on CPU adapters).
+--skip-blocks layer3.2,layer4.0 deletes those residual blocks (each passes its input through its
+shortcut); \`webgpu-resnet blocks\` lists the names.
 classify --json prints one line per image: {"file","top":[{"index","label","probability"}]}
+embed prints each image's feature vector (global average pool, 2048 values for ResNet-50) and, for two
+or more images, their cosine similarities; --json prints one line per image: {"file","embedding":[...]}
 infer --json prints {"shape":[N,classes],"data":[...]}`;
 
 class UsageError extends Error {}
 
 interface Parsed { command: string; positional: string[]; flags: Map<string, string | true> }
 
-const VALUE_FLAGS = new Set(['--weights', '--top', '--input', '--shape', '--layout', '--output', '--depth', '--definition', '--precision']);
-const BOOL_FLAGS = new Set(['--json', '--verbose', '--help', '-h', '--version']);
+const VALUE_FLAGS = new Set(['--weights', '--top', '--input', '--shape', '--layout', '--output', '--depth', '--definition', '--precision', '--skip-blocks']);
+const BOOL_FLAGS = new Set(['--json', '--verbose', '--help', '-h', '--version', '--normalize']);
+const COMMANDS = ['classify', 'embed', 'blocks', 'infer'];
+
+/** --skip-blocks a,b -> ['a', 'b'] (names are checked by the model). */
+function skipBlocks(args: Parsed): string[] | undefined {
+  const v = args.flags.get('--skip-blocks');
+  return typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+}
 
 function parse(argv: string[]): Parsed {
   const flags = new Map<string, string | true>();
@@ -65,7 +80,7 @@ async function classify(args: Parsed, model: ResNetModel<NodeImage>): Promise<nu
   let failures = 0;
   for (const file of args.positional) {
     try {
-      const predictions = await model.classify(file, { topK: top });
+      const predictions = await model.classify(file, { topK: top, skipBlocks: skipBlocks(args) });
       if (json) {
         console.log(JSON.stringify({ file, top: predictions.map(({ index, label, probability }) => ({ index, label, probability })) }));
       } else {
@@ -80,6 +95,46 @@ async function classify(args: Parsed, model: ResNetModel<NodeImage>): Promise<nu
   return failures ? 1 : 0;
 }
 
+async function embed(args: Parsed, model: ResNetModel<NodeImage>): Promise<number> {
+  const json = args.flags.has('--json');
+  const options = { normalize: args.flags.has('--normalize'), skipBlocks: skipBlocks(args) };
+  let failures = 0;
+  const done: Array<{ file: string; embedding: Float32Array }> = [];
+  for (const file of args.positional) {
+    try {
+      const embedding = await model.embed(file, options);
+      done.push({ file, embedding });
+      if (json) console.log(JSON.stringify({ file, embedding: Array.from(embedding) }));
+      else {
+        const head = Array.from(embedding.subarray(0, 4), (v) => v.toFixed(4)).join(', ');
+        console.log(`${basename(file)}: ${embedding.length} values, L2 norm ${Math.hypot(...embedding).toFixed(4)} [${head}, ...]`);
+      }
+    } catch (err) {
+      failures++;
+      report(err, args.flags.has('--verbose'));
+    }
+  }
+  if (!json && done.length > 1) {
+    console.log('cosine similarity:');
+    for (let i = 0; i < done.length; i++) for (let j = i + 1; j < done.length; j++) {
+      console.log(`  ${cosineSimilarity(done[i]!.embedding, done[j]!.embedding).toFixed(4)}  ${basename(done[i]!.file)} ~ ${basename(done[j]!.file)}`);
+    }
+  }
+  return failures ? 1 : 0;
+}
+
+function blocks(args: Parsed, model: ResNetModel<NodeImage>): number {
+  if (args.flags.has('--json')) {
+    console.log(JSON.stringify(model.blocks));
+    return 0;
+  }
+  console.log(`${model.info.name}: ${model.blocks.length} residual blocks (delete with --skip-blocks)`);
+  for (const b of model.blocks) {
+    console.log(`  ${b.name.padEnd(9)} ${b.inputShape.join('x').padStart(11)} -> ${b.outputShape.join('x').padEnd(11)} ${b.projection ? 'projection' : 'identity  '}  ${b.layers.join(', ')}`);
+  }
+  return 0;
+}
+
 async function infer(args: Parsed, model: ResNetModel<NodeImage>): Promise<number> {
   const inputPath = args.flags.get('--input');
   const shapeArg = args.flags.get('--shape');
@@ -88,7 +143,7 @@ async function infer(args: Parsed, model: ResNetModel<NodeImage>): Promise<numbe
   if (typeof inputPath !== 'string') throw new UsageError('infer needs --input <raw float32 file>');
   if (typeof shapeArg !== 'string') throw new UsageError('infer needs --shape, e.g. 1,224,224,3 (nhwc) or 1,3,224,224 (nchw)');
   if (layout !== 'nhwc' && layout !== 'nchw') throw new UsageError(`--layout must be nhwc or nchw, got ${layout}`);
-  if (output !== 'logits' && output !== 'probabilities') throw new UsageError(`--output must be logits or probabilities, got ${output}`);
+  if (output !== 'logits' && output !== 'probabilities' && output !== 'features') throw new UsageError(`--output must be logits, probabilities or features, got ${output}`);
   const shape = shapeArg.split(',').map((d) => Number(d.trim()));
   if (shape.length !== 4 || shape.some((d) => !Number.isInteger(d) || d < 1)) throw new UsageError(`--shape must be 4 positive integers, got ${shapeArg}`);
   const [h, w, c] = model.info.inputShape;
@@ -103,10 +158,12 @@ async function infer(args: Parsed, model: ResNetModel<NodeImage>): Promise<numbe
   const expected = batch * h * w * c * 4;
   if (bytes.length !== expected) throw new InputError(`${inputPath}: ${bytes.length} bytes, expected ${shape.join('x')} float32 = ${expected} bytes`);
   const input = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length));
-  const result = await model.infer(input, { batch, layout, output });
+  const result = await model.infer(input, { batch, layout, output, skipBlocks: skipBlocks(args) });
   const classes = result.length / batch;
   if (args.flags.has('--json')) {
     console.log(JSON.stringify({ shape: [batch, classes], data: Array.from(result) }));
+  } else if (output === 'features') {
+    for (let b = 0; b < batch; b++) console.log(`image ${b}: ${classes} features [${Array.from(result.subarray(b * classes, b * classes + 4), (v) => v.toFixed(4)).join(', ')}, ...]`);
   } else {
     for (let b = 0; b < batch; b++) {
       const top = model.top(result.subarray(b * classes, (b + 1) * classes), 5);
@@ -140,12 +197,12 @@ async function main(argv: string[]): Promise<number> {
     console.log(JSON.parse(await readFile(`${packageRoot()}/package.json`, 'utf8')).version);
     return 0;
   }
-  if (args.command !== 'classify' && args.command !== 'infer') {
+  if (!COMMANDS.includes(args.command)) {
     console.error(`webgpu-resnet: error: ${args.command ? `unknown command ${args.command}` : 'no command given'} (see webgpu-resnet --help)`);
     return 1;
   }
-  if (args.command === 'classify' && args.positional.length === 0) {
-    console.error('webgpu-resnet: error: classify needs at least one image (see webgpu-resnet --help)');
+  if ((args.command === 'classify' || args.command === 'embed') && args.positional.length === 0) {
+    console.error(`webgpu-resnet: error: ${args.command} needs at least one image (see webgpu-resnet --help)`);
     return 1;
   }
   let model: ResNetModel<NodeImage> | undefined;
@@ -164,7 +221,12 @@ async function main(argv: string[]): Promise<number> {
       precision: precision as 'f32' | 'f16' | undefined,
       onProgress: progress(!args.flags.has('--json')),
     });
-    return args.command === 'classify' ? await classify(args, model) : await infer(args, model);
+    switch (args.command) {
+      case 'classify': return await classify(args, model);
+      case 'embed': return await embed(args, model);
+      case 'blocks': return blocks(args, model);
+      default: return await infer(args, model);
+    }
   } catch (err) {
     if (err instanceof UsageError) {
       console.error(`webgpu-resnet: error: ${err.message} (see webgpu-resnet --help)`);

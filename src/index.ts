@@ -1,5 +1,5 @@
 /** Platform-neutral exports, shared by the Node and browser entries. */
-export { ResNetModel, nchwToNhwc, type Prediction, type InferOptions, type ModelInfo } from './model.js';
+export { ResNetModel, nchwToNhwc, cosineSimilarity, type Prediction, type InferOptions, type ModelInfo, type BlockInfo, type EmbedOptions, type LesionOptions } from './model.js';
 export { ResNetError, ModelFormatError, InputError, GPUUnavailableError } from './errors.js';
 export { CAFFE_PREPROCESSING, TORCH_PREPROCESSING, preprocessImage, type Preprocessing, type RawImage } from './preprocess/preprocess.js';
 export { IMAGENET_LABELS } from './labels.js';

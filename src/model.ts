@@ -3,7 +3,8 @@
  * the Node and browser entries supply the GPU device, image decoding and default weights.
  */
 import { InputError, ResNetError } from './errors.js';
-import type { Graph } from './graph/ir.js';
+import type { Graph, Shape } from './graph/ir.js';
+import { residualBlocks, skipBlocks, type ResidualBlock } from './graph/blocks.js';
 import type { Precision } from './load.js';
 import { optimize, type OptimizeReport } from './graph/passes.js';
 import { planWithinMemory } from './plan/planner.js';
@@ -35,13 +36,58 @@ export interface Prediction {
   probability: number;
 }
 
-export interface InferOptions {
+/** Which residual blocks to delete for a call (see ResNetModel.blocks). */
+export interface LesionOptions {
+  /**
+   * Residual blocks to delete, by name (`layerS.B`, e.g. `['layer3.2', 'layer4.0']`): a deleted block passes
+   * its input through the identity shortcut, or for a block that changes shape, through its projection
+   * alone (y = relu(proj(x))). The plan for each set of blocks is built once and kept.
+   */
+  skipBlocks?: readonly string[];
+}
+
+export interface InferOptions extends LesionOptions {
   /** Number of images in `input` (default 1). */
   batch?: number;
   /** Memory order of `input`: NHWC (default, what the engine runs) or NCHW (PyTorch's). */
   layout?: 'nhwc' | 'nchw';
-  /** What to return: softmax probabilities (default) or the logits before the softmax. */
-  output?: 'probabilities' | 'logits';
+  /**
+   * What to return: softmax probabilities (default), the logits before the softmax, or the features: the
+   * global average pool's output that the classifier reads (2048 values per image for ResNet-50/101/152,
+   * 512 for ResNet-18/34).
+   */
+  output?: 'probabilities' | 'logits' | 'features';
+}
+
+export interface EmbedOptions extends LesionOptions {
+  /** Scale the vector to unit length (L2), so that a dot product is the cosine similarity (default false). */
+  normalize?: boolean;
+}
+
+/** A residual block of the loaded network, as `skipBlocks` names it. */
+export interface BlockInfo {
+  /** `layerS.B`: stage S from 1, block B from 0 (torchvision's names; in Keras' ResNet-50, layer3.2 is res4c). */
+  name: string;
+  stage: number;
+  index: number;
+  /** Whether the shortcut is a 1x1 projection (the block changes shape) rather than the identity. */
+  projection: boolean;
+  inputShape: Shape;
+  outputShape: Shape;
+  /** The layers on the residual branch, by their names in the weights (e.g. res4c_branch2a, ...). */
+  layers: string[];
+}
+
+/** Cosine similarity of two vectors of the same length (e.g. two embeddings): 1 same direction, 0 orthogonal. */
+export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new InputError(`cannot compare vectors of ${a.length} and ${b.length} values`);
+  let dot = 0, na = 0, nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
 }
 
 export interface ModelInfo {
@@ -49,6 +95,8 @@ export interface ModelInfo {
   adapter: string;
   inputShape: [number, number, number];
   classes: number;
+  /** Length of the feature vector `embed` returns (the global average pool's channels), 0 if none. */
+  features: number;
   /** Bytes of weights on the GPU, and of the activation arena for one image. */
   weightBytes: number;
   arenaBytesBatch1: number;
@@ -83,6 +131,8 @@ export type ImageDecoder<I> = (image: I) => Promise<RawImage>;
 export class ResNetModel<I = never> {
   readonly info: ModelInfo;
   readonly preprocessing: Preprocessing;
+  /** The residual blocks, in order, that `skipBlocks` can delete. */
+  readonly blocks: readonly BlockInfo[];
   private disposed = false;
 
   private recovering: Promise<Executor> | undefined;
@@ -95,9 +145,33 @@ export class ResNetModel<I = never> {
     info: ModelInfo,
     preprocessing: Preprocessing,
     private readonly recreate: ModelInit['recreate'],
+    blocks: readonly ResidualBlock[],
   ) {
     this.info = info;
     this.preprocessing = preprocessing;
+    this.blocks = blocks.map((b) => ({
+      name: b.name, stage: b.stage, index: b.index, projection: b.projection !== undefined,
+      inputShape: [...b.inputShape], outputShape: [...b.outputShape], layers: [...b.layers],
+    }));
+  }
+
+  /**
+   * The plan variant for a set of blocks to delete: '' for none, else their names in network order,
+   * comma-separated. Unknown names are an InputError that lists the blocks there are.
+   */
+  private variant(skip: readonly string[] | undefined): string {
+    if (skip === undefined) return '';
+    if (!Array.isArray(skip) || skip.some((s) => typeof s !== 'string')) throw new InputError('skipBlocks must be an array of block names such as "layer3.2"');
+    const known = new Set(this.blocks.map((b) => b.name));
+    const unknown = skip.filter((s) => !known.has(s));
+    if (unknown.length) {
+      const stages = new Map<number, string[]>();
+      for (const b of this.blocks) stages.set(b.stage, [...(stages.get(b.stage) ?? []), b.name]);
+      const ranges = [...stages.values()].map((names) => (names.length > 1 ? `${names[0]}..${names.at(-1)}` : names[0])).join(', ');
+      throw new InputError(`unknown residual block${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => JSON.stringify(u)).join(', ')}: this ${this.info.name} has ${this.blocks.length ? ranges : 'no residual blocks'}`);
+    }
+    const wanted = new Set(skip);
+    return this.blocks.filter((b) => wanted.has(b.name)).map((b) => b.name).join(',');
   }
 
   /**
@@ -139,7 +213,12 @@ export class ResNetModel<I = never> {
     const lowering = convStrategyFor(device, adapterInfo);
     const alignment = device.limits.minStorageBufferOffsetAlignment;
     const precision = init.precision ?? 'f32';
-    const executor = await Executor.create(device, (batch) => planWithinMemory(graph, { ...lowering, batch, f16Weights: precision === 'f16' }, alignment));
+    const blocks = residualBlocks(graph);
+    const planner = (batch: number, variant: string) => {
+      const g = variant ? skipBlocks(graph, blocks, variant.split(',')) : graph;
+      return planWithinMemory(g, { ...lowering, batch, f16Weights: precision === 'f16' }, alignment);
+    };
+    const executor = await Executor.create(device, planner);
     const plan = executor.plan;
     const inputShape = graph.shapes.get(graph.input)!;
     const classes = graph.shapes.get(graph.output)![2];
@@ -153,6 +232,7 @@ export class ResNetModel<I = never> {
       adapter: init.adapter ? describeAdapter(init.adapter).name : 'caller-provided device',
       inputShape: [...inputShape],
       classes,
+      features: plan.features ? graph.shapes.get(plan.features)![2] : 0,
       weightBytes: executor.constantBytes,
       arenaBytesBatch1: executor.arenaLayout(1).bytes,
       pipelines: executor.pipelineCount,
@@ -161,7 +241,7 @@ export class ResNetModel<I = never> {
       precision,
       passes,
     };
-    return new ResNetModel(executor, decode, labels, init.release, info, init.preprocessing ?? CAFFE_PREPROCESSING, init.recreate);
+    return new ResNetModel(executor, decode, labels, init.release, info, init.preprocessing ?? CAFFE_PREPROCESSING, init.recreate, blocks);
   }
 
   private check(): void {
@@ -179,13 +259,13 @@ export class ResNetModel<I = never> {
   }
 
   /** The largest batch one run takes on this device (up to `upTo`); `infer` splits larger batches into runs of this size. */
-  maxBatch(upTo = 4096): number {
-    return this.executor.largestBatch(upTo);
+  maxBatch(upTo = 4096, options: LesionOptions = {}): number {
+    return this.executor.largestBatch(upTo, this.variant(options.skipBlocks));
   }
 
-  /** The arena size for `batch` images. */
-  arenaBytes(batch: number): number {
-    return this.executor.arenaLayout(batch).bytes;
+  /** The activation arena's size for `batch` images (of the network without `skipBlocks`, if given). */
+  arenaBytes(batch: number, options: LesionOptions = {}): number {
+    return this.executor.arenaLayout(batch, this.variant(options.skipBlocks)).bytes;
   }
 
   /** Decodes and preprocesses one image into the model's input tensor (NHWC). */
@@ -195,11 +275,28 @@ export class ResNetModel<I = never> {
     return preprocessImage(raw, this.preprocessing);
   }
 
-  /** Top-`topK` classes of one image, most probable first. */
-  async classify(image: I, options: { topK?: number } = {}): Promise<Prediction[]> {
+  /** Top-`topK` classes of one image, most probable first (with `skipBlocks`: of the network without those blocks). */
+  async classify(image: I, options: { topK?: number } & LesionOptions = {}): Promise<Prediction[]> {
+    this.variant(options.skipBlocks); // bad names fail before the image is decoded
     const input = await this.preprocess(image);
-    const probs = await this.infer(input);
+    const probs = await this.infer(input, { skipBlocks: options.skipBlocks });
     return this.top(probs, options.topK ?? 5);
+  }
+
+  /**
+   * The embedding of one image: the global-average-pooled features the classifier reads (2048 values for
+   * ResNet-50/101/152, 512 for 18/34); with `normalize`, scaled to unit length. Compare two with
+   * cosineSimilarity.
+   */
+  async embed(image: I, options: EmbedOptions = {}): Promise<Float32Array> {
+    this.variant(options.skipBlocks);
+    const input = await this.preprocess(image);
+    const features = await this.infer(input, { output: 'features', skipBlocks: options.skipBlocks });
+    if (options.normalize) {
+      const norm = Math.hypot(...features);
+      if (norm > 0) for (let i = 0; i < features.length; i++) features[i]! /= norm;
+    }
+    return features;
   }
 
   /** Top-k of a probability vector, with labels. */
@@ -223,36 +320,39 @@ export class ResNetModel<I = never> {
     if (!Number.isInteger(batch) || batch < 1) throw new InputError(`batch must be a positive integer, got ${batch}`);
     if (layout !== 'nhwc' && layout !== 'nchw') throw new InputError(`layout must be 'nhwc' or 'nchw', got ${JSON.stringify(layout)}`);
     const output = options.output ?? 'probabilities';
-    if (output !== 'probabilities' && output !== 'logits') throw new InputError(`output must be 'probabilities' or 'logits', got ${JSON.stringify(output)}`);
+    if (output !== 'probabilities' && output !== 'logits' && output !== 'features') throw new InputError(`output must be 'probabilities', 'logits' or 'features', got ${JSON.stringify(output)}`);
+    const variant = this.variant(options.skipBlocks);
     const per = h * w * c;
     if (input.length !== batch * per) {
       const dims = layout === 'nhwc' ? `${batch}x${h}x${w}x${c}` : `${batch}x${c}x${h}x${w}`;
       throw new InputError(`input holds ${input.length} values, expected ${dims} = ${batch * per} (${layout.toUpperCase()})`);
     }
     const nhwc = layout === 'nhwc' ? input : nchwToNhwc(input, batch, c, h, w);
-    const kind = output === 'logits' && this.executor.plan.logits ? 'logits' : 'output';
-    if (output === 'logits' && kind !== 'logits') throw new InputError(`this model does not end in a softmax: no separate logits`);
+    const kind = output === 'probabilities' ? 'output' : output;
+    if (kind === 'logits' && !this.executor.plan.logits) throw new InputError(`this model does not end in a softmax: no separate logits`);
+    if (kind === 'features' && !this.executor.plan.features) throw new InputError(`this model has no global average pool: no features to return`);
+    const perOut = kind === 'features' ? this.info.features : this.info.classes;
     const executor = await this.current();
     // A batch too large for the device's binding or buffer size runs in chunks (0: not even one image fits,
     // and the run below reports which tensor is too large).
-    const chunk = executor.largestBatch(batch) || batch;
+    const chunk = executor.largestBatch(batch, variant) || batch;
     const nonFinite = () => {
       const i = firstNonFinite(input);
       if (i >= 0) throw new InputError(`input[${i}] is ${input[i]}: every value must be finite`);
     };
     if (chunk < batch) {
       nonFinite();
-      const out = new Float32Array(batch * this.info.classes);
+      const out = new Float32Array(batch * perOut);
       const runs: Array<Promise<void>> = [];
       for (let b0 = 0; b0 < batch; b0 += chunk) {
         const n = Math.min(chunk, batch - b0);
-        runs.push(executor.run(nhwc.subarray(b0 * per, (b0 + n) * per), n, kind).then((r) => out.set(r, b0 * this.info.classes)));
+        runs.push(executor.run(nhwc.subarray(b0 * per, (b0 + n) * per), n, { output: kind, variant }).then((r) => out.set(r, b0 * perOut)));
       }
       await Promise.all(runs);
       return out;
     }
     // Every value must be finite; checked on the CPU while the GPU runs (the result is dropped if not).
-    return executor.run(nhwc, batch, kind, nonFinite);
+    return executor.run(nhwc, batch, { output: kind, variant, whileRunning: nonFinite });
   }
 
   /**
@@ -278,10 +378,11 @@ export class ResNetModel<I = never> {
   }
 
   /** GPU time of each dispatch for one run of `batch` images (adapter must offer 'timestamp-query'). */
-  async profile(batch = 1): Promise<ProfileStep[]> {
+  async profile(batch = 1, options: LesionOptions = {}): Promise<ProfileStep[]> {
     this.check();
+    const variant = this.variant(options.skipBlocks);
     const [h, w, c] = this.info.inputShape;
-    return (await this.current()).profile(new Float32Array(batch * h * w * c), batch);
+    return (await this.current()).profile(new Float32Array(batch * h * w * c), batch, variant);
   }
 
   /** Destroys every GPU buffer of this model. Calling it twice is harmless. */

@@ -13,7 +13,7 @@ import { defaultModelPath, packageRoot } from '../src/node/paths.js';
 import { loadResNet, type NodeImage } from '../src/node.js';
 import type { ResNetModel } from '../src/model.js';
 import { CAFFE_PREPROCESSING, preprocessImage } from '../src/preprocess/preprocess.js';
-import { loadReferenceModel, referenceLogits } from '../scripts/tfjs-reference.js';
+import { lesionedReferenceModel, loadReferenceModel, referenceFeatures, referenceLogits } from '../scripts/tfjs-reference.js';
 import { randomArray } from './helpers/reference.js';
 
 const sampleDir = join(packageRoot(), '..', 'shared', 'data', 'imagenet-sample');
@@ -21,6 +21,8 @@ const husky = join(sampleDir, '250_n02110185_Siberian_husky.JPEG');
 const grayscale = join(sampleDir, '710_n03908714_pencil_sharpener.JPEG');
 let model: ResNetModel<NodeImage>;
 let work: string;
+let referenceModel: Promise<Awaited<ReturnType<typeof loadReferenceModel>>> | undefined;
+const reference = () => (referenceModel ??= loadReferenceModel(defaultModelPath()));
 
 const topK = (v: Float32Array, k: number) => [...v.keys()].sort((a, b) => v[b]! - v[a]!).slice(0, k);
 
@@ -42,8 +44,7 @@ describe('ResNet-50 against TF.js CPU (same model.json)', () => {
     const input = new Float32Array(2 * photo.length);
     input.set(photo, 0);
     input.set(synthetic, photo.length);
-    const reference = await loadReferenceModel(defaultModelPath());
-    const want = referenceLogits(reference, input, 2);
+    const want = referenceLogits(await reference(), input, 2);
     const got = await model.infer(input, { batch: 2, output: 'logits' });
     for (let b = 0; b < 2; b++) {
       const g = got.subarray(b * 1000, (b + 1) * 1000), w = want.subarray(b * 1000, (b + 1) * 1000);
@@ -60,6 +61,48 @@ describe('ResNet-50 against TF.js CPU (same model.json)', () => {
     const probs = await model.infer(input, { batch: 2 });
     expect(topK(probs.subarray(0, 1000), 5)).toEqual(topK(got.subarray(0, 1000), 5));
     expect(probs.subarray(0, 1000).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 4);
+  });
+});
+
+describe('residual-block lesions and embeddings against TF.js (same model.json)', () => {
+  const maxRel = (got: Float32Array, want: Float32Array) => {
+    let diff = 0, scale = 0;
+    for (let i = 0; i < want.length; i++) {
+      diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
+      scale = Math.max(scale, Math.abs(want[i]!));
+    }
+    return diff / scale;
+  };
+
+  it('blocks carry the Keras layer names: layer3.2 is res4c, layer1.0 is res2a (a projection)', () => {
+    expect(model.blocks).toHaveLength(16);
+    expect(model.blocks.find((b) => b.name === 'layer3.2')!.layers).toEqual(['res4c_branch2a', 'res4c_branch2b', 'res4c_branch2c']);
+    expect(model.blocks[0]).toMatchObject({ name: 'layer1.0', projection: true, inputShape: [56, 56, 64], outputShape: [56, 56, 256] });
+  });
+
+  it('logits with blocks deleted match TF.js running the model rewired without them; features match its average pool', async () => {
+    const photo = preprocessImage(await decodeImage(husky), CAFFE_PREPROCESSING);
+    const tf = await reference();
+    const kerasName = (block: string) => model.blocks.find((b) => b.name === block)!.layers[0]!.replace(/^res(\w+)_branch2a$/, '$1');
+    for (const skip of [['layer1.1'], ['layer3.0', 'layer4.2']]) {
+      const lesioned = await lesionedReferenceModel(tf, defaultModelPath(), skip.map(kerasName));
+      const want = referenceLogits(lesioned, photo, 1);
+      const got = await model.infer(photo, { output: 'logits', skipBlocks: skip });
+      const error = maxRel(got, want);
+      console.log(`without ${skip.join(', ')} (Keras ${skip.map(kerasName).join(', ')}): max |logit diff| / max |logit| = ${error.toExponential(2)}; top-5 ${topK(got, 5)} vs TF.js ${topK(want, 5)}`);
+      expect(error).toBeLessThanOrEqual(1e-4);
+      expect(topK(got, 5)).toEqual(topK(want, 5));
+      expect(maxRel(got, await model.infer(photo, { output: 'logits' }))).toBeGreaterThan(1e-2);
+    }
+    const features = await model.infer(photo, { output: 'features' });
+    const wantFeatures = referenceFeatures(tf, photo, 1);
+    console.log(`features (2048): max diff / max = ${maxRel(features, wantFeatures).toExponential(2)}`);
+    expect(features.length).toBe(2048);
+    expect(maxRel(features, wantFeatures)).toBeLessThanOrEqual(1e-4);
+    // embed = the features of the preprocessed image; normalized: unit length
+    expect(await model.embed(husky)).toEqual(features);
+    const unit = await model.embed(husky, { normalize: true });
+    expect(Math.hypot(...unit)).toBeCloseTo(1, 5);
   });
 });
 

@@ -30,6 +30,8 @@ export interface Plan {
   output: string;
   /** The softmax's input, when the graph ends in a softmax: what `output: 'logits'` reads. */
   logits?: string;
+  /** The last global average pool's output (the embedding), when there is one: what `output: 'features'` reads. */
+  features?: string;
 }
 
 export interface ArenaLayout {
@@ -99,6 +101,7 @@ export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
 
   const steps = order.flatMap((node) => lowerNode(node, graph.shapes, options));
   const logits = outNode.op === 'softmax' ? outNode.inputs[0] : undefined;
+  const features = [...order].reverse().find((n) => n.op === 'globalavgpool')?.output;
   // A tensor lives from the step that first names it (its writer; the graph input before step 0) to the last that names it.
   const lives = new Map<string, TensorLife>();
   lives.set(graph.input, { id: graph.input, shape: graph.shapes.get(graph.input)!, first: -1, last: -1 });
@@ -116,8 +119,9 @@ export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
     }
   });
   lives.get(graph.output)!.last = steps.length;
-  if (logits) lives.get(logits)!.last = steps.length;
-  return { graph, steps, tensors: [...lives.values()], input: graph.input, output: graph.output, logits };
+  // What a run may read back stays alive to the end.
+  for (const t of [logits, features]) if (t) lives.get(t)!.last = steps.length;
+  return { graph, steps, tensors: [...lives.values()], input: graph.input, output: graph.output, logits, features };
 }
 
 /**

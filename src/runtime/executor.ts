@@ -5,6 +5,11 @@
  * size compiles only the shaders it does not share. For each batch size it lays out the activation arena
  * and records the bind groups once; each inference is then one upload, one command encoder with every
  * dispatch, one submit and one readback of the requested output.
+ *
+ * A plan can also come in variants (a network with some residual blocks deleted): the planner gets an
+ * opaque variant key ('' = the network as loaded). Each variant's plans are built once and kept; its
+ * arenas are allocated on use, and those of the least recently used variants are released (see
+ * VARIANT_STATES). Variants share the constants (by name) and the pipelines (by shader code).
  */
 import { GPUUnavailableError, InputError } from '../errors.js';
 import type { Kernel } from '../ops/kernel.js';
@@ -18,6 +23,7 @@ const { STORAGE, COPY_DST, COPY_SRC, UNIFORM, MAP_READ } = {
 } as const; // GPUBufferUsage, spelled out so this module does not need the global
 
 interface BatchState {
+  key: string;
   plan: Plan;
   pipelines: GPUComputePipeline[];
   layout: ArenaLayout;
@@ -27,8 +33,20 @@ interface BatchState {
   staging: GPUBuffer;
 }
 
-/** What a run reads back: the graph's output, or the logits (the input of a final softmax). */
-export type OutputKind = 'output' | 'logits';
+/** What a run reads back: the graph's output, the logits (the input of a final softmax), or the features (the global average pool's output). */
+export type OutputKind = 'output' | 'logits' | 'features';
+
+export interface RunOptions {
+  /** What to read back (default: the graph's output). */
+  output?: OutputKind;
+  /** The plan variant to run ('' = the network as loaded). */
+  variant?: string;
+  /** Runs on the CPU while the GPU works; if it throws, the result is dropped and its error is the call's. */
+  whileRunning?: () => void;
+}
+
+/** Arenas kept for variants other than '' (each batch size counts once); older ones are released. */
+export const VARIANT_STATES = 4;
 
 /** GPU time of one dispatch: its kernel's label and detail, milliseconds, and floating-point operations. */
 export interface ProfileStep {
@@ -38,12 +56,14 @@ export interface ProfileStep {
   flops: number;
 }
 
-/** Plans the network for a batch size. */
-export type Planner = (batch: number) => Plan;
+/** Plans the network (or a variant of it, by key; '' = as loaded) for a batch size. */
+export type Planner = (batch: number, variant: string) => Plan;
+
+const keyOf = (batch: number, variant: string) => `${variant}|${batch}`;
 
 export class Executor {
-  private readonly batches = new Map<number, BatchState>();
-  private readonly plans = new Map<number, Plan>();
+  private readonly batches = new Map<string, BatchState>(); // by keyOf(batch, variant)
+  private readonly plans = new Map<string, Plan>();
   private readonly buffers = new Set<GPUBuffer>();
   private readonly constants = new Map<string, GPUBuffer>();
   private readonly pipelineCache = new Map<string, Promise<GPUComputePipeline>>();
@@ -94,11 +114,12 @@ export class Executor {
     return this.planFor(1);
   }
 
-  planFor(batch: number): Plan {
-    let plan = this.plans.get(batch);
+  planFor(batch: number, variant = ''): Plan {
+    const key = keyOf(batch, variant);
+    let plan = this.plans.get(key);
     if (!plan) {
-      plan = this.planner(batch);
-      this.plans.set(batch, plan);
+      plan = this.planner(batch, variant);
+      this.plans.set(key, plan);
     }
     return plan;
   }
@@ -153,16 +174,16 @@ export class Executor {
   }
 
   /** The arena layout for `batch` images (computed, not allocated). */
-  arenaLayout(batch: number): ArenaLayout {
-    return this.batches.get(batch)?.layout ?? layoutArena(this.planFor(batch), batch, this.device.limits.minStorageBufferOffsetAlignment);
+  arenaLayout(batch: number, variant = ''): ArenaLayout {
+    return this.batches.get(keyOf(batch, variant))?.layout ?? layoutArena(this.planFor(batch, variant), batch, this.device.limits.minStorageBufferOffsetAlignment);
   }
 
   /**
    * Why `batch` images do not fit this device (a tensor larger than one binding, or the arena larger than
    * one buffer), or undefined when they fit.
    */
-  private overLimit(batch: number): string | undefined {
-    const layout = this.arenaLayout(batch);
+  private overLimit(batch: number, variant: string): string | undefined {
+    const layout = this.arenaLayout(batch, variant);
     const limits = this.device.limits;
     for (const [id, slot] of layout.slots) {
       if (slot.size > limits.maxStorageBufferBindingSize) {
@@ -176,17 +197,17 @@ export class Executor {
   }
 
   /** Whether `batch` images fit this device: every tensor within one binding, the arena within one buffer. */
-  fits(batch: number): boolean {
-    return this.overLimit(batch) === undefined;
+  fits(batch: number, variant = ''): boolean {
+    return this.overLimit(batch, variant) === undefined;
   }
 
   /** The largest batch, up to `upTo`, that fits this device (0 if not even one image does). */
-  largestBatch(upTo: number): number {
-    if (this.fits(upTo)) return upTo;
+  largestBatch(upTo: number, variant = ''): number {
+    if (this.fits(upTo, variant)) return upTo;
     let lo = 0, hi = upTo; // fits(lo) (or lo = 0), !fits(hi)
     while (hi - lo > 1) {
       const mid = (lo + hi) >> 1;
-      if (mid === 0 || this.fits(mid)) lo = mid;
+      if (mid === 0 || this.fits(mid, variant)) lo = mid;
       else hi = mid;
     }
     return lo;
@@ -198,17 +219,19 @@ export class Executor {
     return b;
   }
 
-  private batchState(batch: number, plan: Plan, pipelines: GPUComputePipeline[]): BatchState {
-    const known = this.batches.get(batch);
+  private batchState(batch: number, variant: string, plan: Plan, pipelines: GPUComputePipeline[]): BatchState {
+    const key = keyOf(batch, variant);
+    const known = this.batches.get(key);
     if (known) return known;
     const { device } = this;
-    const tooLarge = this.overLimit(batch);
+    const tooLarge = this.overLimit(batch, variant);
     if (tooLarge) throw new RangeError(tooLarge);
-    const layout = this.arenaLayout(batch);
+    const layout = this.arenaLayout(batch, variant);
     const arena = this.createBuffer({ label: `arena (batch ${batch})`, size: layout.bytes, usage: STORAGE | COPY_DST | COPY_SRC });
     const params = this.createBuffer({ label: `params (batch ${batch})`, size: 16, usage: UNIFORM | COPY_DST });
     device.queue.writeBuffer(params, 0, new Uint32Array([batch, 0, 0, 0]));
-    const outBytes = layout.slots.get(plan.output)!.size + (plan.logits ? layout.slots.get(plan.logits)!.size : 0);
+    // Large enough for any output a run reads back (a larger slot, the input, gets a temporary buffer).
+    const outBytes = Math.max(...[plan.output, plan.logits, plan.features].map((t) => (t ? layout.slots.get(t)!.size : 0)));
     const staging = this.createBuffer({ label: `readback (batch ${batch})`, size: outBytes, usage: MAP_READ | COPY_DST });
     const bindGroups = plan.steps.map((step, i) => device.createBindGroup({
       label: step.label,
@@ -220,8 +243,11 @@ export class Executor {
         return { binding, resource: { buffer: arena, offset: slot.offset, size: slot.size } };
       }),
     }));
-    const state = { plan, pipelines, layout, arena, params, bindGroups, staging };
-    this.batches.set(batch, state);
+    const state = { key, plan, pipelines, layout, arena, params, bindGroups, staging };
+    this.batches.set(key, state);
+    // Release the least recently used variants' arenas beyond VARIANT_STATES (runs are queued, so none is in flight).
+    const variants = [...this.batches.values()].filter((b) => !b.key.startsWith('|'));
+    for (const old of variants.slice(0, Math.max(0, variants.length - VARIANT_STATES))) this.forget(old.key);
     return state;
   }
 
@@ -244,22 +270,27 @@ export class Executor {
    * The plan, pipelines, buffers and bind groups for `batch`, created on first use; allocation failures
    * become a clear error.
    */
-  private async prepare(batch: number): Promise<BatchState> {
-    const known = this.batches.get(batch);
-    if (known) return known;
+  private async prepare(batch: number, variant = ''): Promise<BatchState> {
+    const key = keyOf(batch, variant);
+    const known = this.batches.get(key);
+    if (known) {
+      this.batches.delete(key); // most recently used last
+      this.batches.set(key, known);
+      return known;
+    }
     const { device } = this;
-    const plan = this.planFor(batch);
+    const plan = this.planFor(batch, variant);
     const pipelines = await this.compile(plan);
     device.pushErrorScope('validation');
     device.pushErrorScope('out-of-memory');
     try {
-      return this.batchState(batch, plan, pipelines);
+      return this.batchState(batch, variant, plan, pipelines);
     } finally {
       const oom = device.popErrorScope();
       const invalid = device.popErrorScope();
       const [e1, e2] = await whileGPU(Promise.all([oom, invalid]));
       if (e1 || e2) {
-        this.forgetBatch(batch);
+        this.forget(key);
         const what = e1 ? 'out of GPU memory' : 'invalid GPU resources';
         throw new GPUUnavailableError(`batch ${batch}: could not prepare the run (${what}): ${(e1 ?? e2)!.message}`);
       }
@@ -278,8 +309,8 @@ export class Executor {
   /** The arena slot a run reads: the graph's output, the logits, or the input tensor. */
   private slotOf(state: BatchState, what: OutputKind | 'input'): { offset: number; size: number } {
     const { plan } = state;
-    const id = what === 'input' ? plan.input : what === 'logits' ? plan.logits : plan.output;
-    if (!id) throw new Error(`output 'logits' needs a graph that ends in softmax`);
+    const id = what === 'input' ? plan.input : what === 'output' ? plan.output : plan[what];
+    if (!id) throw new Error(what === 'logits' ? `output 'logits' needs a graph that ends in softmax` : `output 'features' needs a graph with a global average pool`);
     return state.layout.slots.get(id)!;
   }
 
@@ -319,12 +350,13 @@ export class Executor {
   }
 
   /**
-   * Runs `batch` images of NHWC input (already preprocessed) and returns the requested output:
-   * the graph's output, or for a graph ending in softmax, `logits` (its input). `whileRunning`: see finish.
+   * Runs `batch` images of NHWC input (already preprocessed) and returns the requested output: the
+   * graph's output, the logits (for a graph ending in softmax: its input) or the features.
    */
-  run(input: Float32Array, batch: number, output: OutputKind = 'output', whileRunning?: () => void): Promise<Float32Array> {
+  run(input: Float32Array, batch: number, options: RunOptions = {}): Promise<Float32Array> {
+    const { output = 'output', variant = '', whileRunning } = options;
     return this.enqueue(async () => {
-      const state = await this.prepare(batch);
+      const state = await this.prepare(batch, variant);
       this.upload(state, input);
       const slot = this.slotOf(state, output);
       const encoder = this.device.createCommandEncoder({ label: 'inference' });
@@ -339,11 +371,11 @@ export class Executor {
    * Per-dispatch GPU time in milliseconds for `batch` images (needs the 'timestamp-query' feature): each
    * step runs in its own compute pass with timestamps at its start and end. The output is not read.
    */
-  profile(input: Float32Array, batch: number): Promise<ProfileStep[]> {
+  profile(input: Float32Array, batch: number, variant = ''): Promise<ProfileStep[]> {
     return this.enqueue(async () => {
       const { device } = this;
       if (!device.features.has('timestamp-query')) throw new Error("profiling needs the adapter feature 'timestamp-query'");
-      const state = await this.prepare(batch);
+      const state = await this.prepare(batch, variant);
       const { plan } = state;
       this.upload(state, input);
       const n = plan.steps.length;
@@ -419,14 +451,15 @@ export class Executor {
     this.device.queue.writeBuffer(state.arena, slot.offset, data.buffer, data.byteOffset, slot.size);
   }
 
-  private forgetBatch(batch: number): void {
-    const state = this.batches.get(batch);
+  /** Releases the arena, params and staging buffers of one batch state. */
+  private forget(key: string): void {
+    const state = this.batches.get(key);
     if (!state) return;
     for (const b of [state.arena, state.params, state.staging]) {
       b.destroy();
       this.buffers.delete(b);
     }
-    this.batches.delete(batch);
+    this.batches.delete(key);
   }
 
   /** Destroys every GPU buffer this executor created. Safe to call twice. */
