@@ -15,7 +15,7 @@ const config = {
   font: FONT,
   title: { fontSize: 15, subtitleFontSize: 12, subtitleColor: '#555', anchor: 'start' as const, offset: 10 },
   axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#e6e6e6' },
-  legend: { labelFontSize: 11, titleFontSize: 12, orient: 'bottom' as const },
+  legend: { labelFontSize: 11, titleFontSize: 12, orient: 'bottom' as const, labelLimit: 400 },
   view: { stroke: null },
   background: 'white',
 };
@@ -25,7 +25,9 @@ export function lesionSpecs(r: LesionResults): { single: TopLevelSpec; random: T
   const intact = r.intact!.top1;
   const single = r.single.map((s) => {
     const block = r.blocks.find((b) => b.name === s.skipped[0])!;
-    return { block: block.name, kind: block.projection ? 'downsampling / projection shortcut' : 'identity shortcut', top1: s.top1, agree: s.agree };
+    // the Keras name too (res4c for layer3.2), from the block's first layer
+    const keras = /^res(\w+)_branch2a$/.exec(block.layers[0] ?? '')?.[1];
+    return { block: keras ? `${block.name} (res${keras})` : block.name, kind: block.projection ? "projection shortcut (a stage's first block)" : 'identity shortcut', top1: s.top1, agree: s.agree };
   });
   const points = [
     { k: 0, top1: intact, series: 'one network' },

@@ -1,10 +1,15 @@
 /**
  * The demo page: loads ResNet-50 with a byte progress bar, classifies a picked, dropped, pasted or
  * sample image, shows the top-5 with bars, the latency of the first and of warm runs, and the adapter.
+ * Panels: residual-block toggles that re-classify live (blocks.ts), GPU time per block from the
+ * timestamp profile (profile.ts), and the cosine similarity of two images' embeddings (compare.ts).
  * Test hooks: [data-testid=status] says loading / ready / running / done or an error; each prediction
  * row is [data-testid=prediction] with data-index and data-probability, in rank order.
  */
 import { imageToTexture, loadResNet, type BrowserImage, type ResNetModel } from '../src/browser.js';
+import { blockPanel, type BlockPanel } from './blocks.js';
+import { comparePanel, type ComparePanel } from './compare.js';
+import { drawProfile, groupProfile } from './profile.js';
 
 const el = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const statusEl = el('status');
@@ -12,6 +17,15 @@ const inputs = () => [el<HTMLInputElement>('file'), ...document.querySelectorAll
 let model: ResNetModel<BrowserImage> | undefined;
 let firstMs: number | undefined;
 let busy = false;
+let blocks: BlockPanel | undefined;
+let compare: ComparePanel | undefined;
+let samples: string[] = [];
+/** The image on show, classified again when blocks are switched on or off. */
+let current: Blob | undefined;
+/** Whether a profile is on show (then it is measured again when blocks change). */
+let profiled = false;
+/** The sets of deleted blocks run so far (a new set plans its network, and may compile a shader, first). */
+const seen = new Set<string>();
 
 function setStatus(text: string, error = false): void {
   statusEl.textContent = error ? `error: ${text}` : text;
@@ -20,6 +34,33 @@ function setStatus(text: string, error = false): void {
 
 function enable(on: boolean): void {
   for (const i of inputs()) i.disabled = !on;
+  blocks?.enable(on);
+  compare?.enable(on);
+  el<HTMLButtonElement>('profile-button').disabled = !on;
+}
+
+/** The blob as an ImageBitmap, or a clear error. */
+async function bitmapOf(blob: Blob): Promise<ImageBitmap> {
+  return createImageBitmap(blob).catch(() => {
+    throw new Error(`cannot decode this file as an image (${blob.type || 'unknown type'})`);
+  });
+}
+
+/** Runs `task` with the controls disabled and the status showing `running`, then `done` or the error. */
+async function exclusive(task: () => Promise<void>): Promise<void> {
+  if (!model || busy) return;
+  busy = true;
+  enable(false);
+  setStatus('running');
+  try {
+    await task();
+    setStatus('done');
+  } catch (err) {
+    setStatus(err instanceof Error ? err.message : String(err), true);
+  } finally {
+    busy = false;
+    enable(true);
+  }
 }
 
 const NO_WEBGPU = 'WebGPU is not available in this browser. Use a recent Chrome or Edge (113+) or Safari 26+; in other browsers enable WebGPU (Chrome: chrome://flags/#enable-unsafe-webgpu; Firefox: dom.webgpu.enabled). The page must be served from https:// or localhost.';
@@ -51,6 +92,22 @@ async function start(): Promise<void> {
     });
     text.textContent = `weights: ${(model.info.weightBytes / 1e6).toFixed(1)} MB on the GPU, ${model.info.dispatches} dispatches per image`;
     el('adapter').textContent = `adapter: ${model.info.adapter}`;
+    const loaded = model;
+    blocks = blockPanel(el('blocks'), loaded.blocks, () => void exclusive(async () => {
+      if (current) await classifyNow(current);
+      if (profiled) await measure();
+    }));
+    el('blocks').hidden = loaded.blocks.length === 0;
+    compare = comparePanel(el('compare'), samples, [/husky/, /chow/], async (blob) => {
+      const bitmap = await bitmapOf(blob);
+      try {
+        return await loaded.embed(bitmap, { skipBlocks: blocks?.skipped() });
+      } finally {
+        bitmap.close();
+      }
+    }, (message) => setStatus(message, true));
+    el('profile').hidden = false;
+    el('compare').hidden = false;
     setStatus('ready');
     enable(true);
     // for the browser test (and the curious, from the console)
@@ -62,6 +119,7 @@ async function start(): Promise<void> {
 
 async function listSamples(): Promise<void> {
   const files: string[] = await fetch('samples.json').then((r) => (r.ok ? r.json() : []), () => []);
+  samples = files;
   const box = el('samples');
   for (const file of files) {
     const button = document.createElement('button');
@@ -73,45 +131,59 @@ async function listSamples(): Promise<void> {
   }
 }
 
-async function classifyBlob(blob: Blob): Promise<void> {
-  if (!model || busy) return;
-  busy = true;
-  enable(false);
-  setStatus('running');
-  const preview = el<HTMLImageElement>('preview');
-  URL.revokeObjectURL(preview.src);
-  preview.src = URL.createObjectURL(blob);
-  el('result').hidden = false;
-  try {
-    const bitmap = await createImageBitmap(blob).catch(() => {
-      throw new Error(`cannot decode this file as an image (${blob.type || 'unknown type'})`);
-    });
-    const t0 = performance.now();
-    const predictions = await model.classify(bitmap, { topK: 5 });
-    const ms = performance.now() - t0;
-    bitmap.close();
-    const warm = firstMs !== undefined;
-    firstMs ??= ms;
-    const list = el('predictions');
-    list.replaceChildren(...predictions.map((p) => {
-      const li = document.createElement('li');
-      li.dataset.testid = 'prediction';
-      li.dataset.index = String(p.index);
-      li.dataset.probability = String(p.probability);
-      li.innerHTML = `<div class="name"><span>${p.label.replace(/_/g, ' ')}</span><span>${(100 * p.probability).toFixed(1)}%</span></div><div class="bar"><span style="width:${(100 * p.probability).toFixed(1)}%"></span></div>`;
-      return li;
-    }));
-    el('latency').textContent = warm
-      ? `this run: ${ms.toFixed(0)} ms (warm) · first run: ${firstMs.toFixed(0)} ms`
-      : `first run: ${ms.toFixed(0)} ms (includes shader compilation)`;
-    setStatus('done');
-  } catch (err) {
-    setStatus(err instanceof Error ? err.message : String(err), true);
-  } finally {
-    busy = false;
-    enable(true);
-  }
+function classifyBlob(blob: Blob): Promise<void> {
+  return exclusive(() => classifyNow(blob));
 }
+
+/** Classifies `blob` with the blocks switched off in the block panel deleted, and shows the top-5. */
+async function classifyNow(blob: Blob): Promise<void> {
+  const loaded = model!;
+  if (blob !== current) {
+    const preview = el<HTMLImageElement>('preview');
+    URL.revokeObjectURL(preview.src);
+    preview.src = URL.createObjectURL(blob);
+    current = blob;
+  }
+  el('result').hidden = false;
+  const bitmap = await bitmapOf(blob);
+  const skipped = blocks?.skipped() ?? [];
+  const t0 = performance.now();
+  const predictions = await loaded.classify(bitmap, { topK: 5, skipBlocks: skipped }).finally(() => bitmap.close());
+  const ms = performance.now() - t0;
+  const warm = firstMs !== undefined;
+  firstMs ??= ms;
+  const newSet = !seen.has(skipped.join());
+  seen.add(skipped.join());
+  const list = el('predictions');
+  list.replaceChildren(...predictions.map((p) => {
+    const li = document.createElement('li');
+    li.dataset.testid = 'prediction';
+    li.dataset.index = String(p.index);
+    li.dataset.probability = String(p.probability);
+    li.innerHTML = `<div class="name"><span>${p.label.replace(/_/g, ' ')}</span><span>${(100 * p.probability).toFixed(1)}%</span></div><div class="bar"><span style="width:${(100 * p.probability).toFixed(1)}%"></span></div>`;
+    return li;
+  }));
+  el('network').textContent = skipped.length ? `network without ${skipped.join(', ')}` : 'the whole network';
+  el('latency').textContent = warm
+    ? `this run: ${ms.toFixed(0)} ms (${newSet ? 'first with these blocks: includes planning them' : 'warm'}) · first run: ${firstMs.toFixed(0)} ms`
+    : `first run: ${ms.toFixed(0)} ms (includes shader compilation)`;
+}
+
+/** Profiles one image with the current block toggles and draws GPU time per block. */
+async function measure(): Promise<void> {
+  const loaded = model!;
+  const chart = el('profile-chart');
+  if (!loaded.device.features.has('timestamp-query')) {
+    chart.textContent = "This adapter does not offer the 'timestamp-query' feature, so GPU time per layer cannot be measured here.";
+    return;
+  }
+  const skipped = blocks?.skipped() ?? [];
+  const steps = await loaded.profile(1, { skipBlocks: skipped });
+  drawProfile(chart, groupProfile(steps, loaded.blocks, skipped), loaded.info.adapter);
+  profiled = true;
+}
+
+el<HTMLButtonElement>('profile-button').addEventListener('click', () => void exclusive(measure));
 
 el<HTMLInputElement>('file').addEventListener('change', (e) => {
   const file = (e.target as HTMLInputElement).files?.[0];

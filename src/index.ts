@@ -4,4 +4,5 @@ export { ResNetError, ModelFormatError, InputError, GPUUnavailableError } from '
 export { CAFFE_PREPROCESSING, TORCH_PREPROCESSING, preprocessImage, type Preprocessing, type RawImage } from './preprocess/preprocess.js';
 export { IMAGENET_LABELS } from './labels.js';
 export type { InMemoryModel, ModelSource, LoadProgress, Precision } from './load.js';
+export type { ProfileStep } from './runtime/executor.js';
 export { GraphBuilder, type Graph, type GraphNode, type Shape } from './graph/ir.js';

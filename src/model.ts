@@ -72,6 +72,8 @@ export interface BlockInfo {
   index: number;
   /** Whether the shortcut is a 1x1 projection (the block changes shape) rather than the identity. */
   projection: boolean;
+  /** The projection conv's layer name (e.g. res4a_branch1), for a projection shortcut; it stays when the block is deleted. */
+  shortcut?: string;
   inputShape: Shape;
   outputShape: Shape;
   /** The layers on the residual branch, by their names in the weights (e.g. res4c_branch2a, ...). */
@@ -150,7 +152,7 @@ export class ResNetModel<I = never> {
     this.info = info;
     this.preprocessing = preprocessing;
     this.blocks = blocks.map((b) => ({
-      name: b.name, stage: b.stage, index: b.index, projection: b.projection !== undefined,
+      name: b.name, stage: b.stage, index: b.index, projection: b.projection !== undefined, shortcut: b.projection,
       inputShape: [...b.inputShape], outputShape: [...b.outputShape], layers: [...b.layers],
     }));
   }

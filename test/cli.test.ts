@@ -78,6 +78,35 @@ describe('webgpu-resnet CLI', () => {
     }
   });
 
+  it('embed --json prints each image\'s 2048 features; without --json, the cosine similarity of the pair', async () => {
+    const zebra = join(sampleDir, '340_n02391049_zebra.JPEG');
+    const { code, stdout } = await run('embed', husky, zebra, '--json');
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; embedding: number[] });
+    expect(lines.map((l) => l.file)).toEqual([husky, zebra]);
+    for (const l of lines) expect(l.embedding).toHaveLength(2048);
+    const [a, b] = lines.map((l) => l.embedding);
+    const dot = a!.reduce((s, v, i) => s + v * b![i]!, 0);
+    const cosine = dot / Math.hypot(...a!) / Math.hypot(...b!);
+    const text = await run('embed', husky, zebra, '--normalize');
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/250_n02110185_Siberian_husky\.JPEG: 2048 values, L2 norm 1\.0000 \[/);
+    expect(text.stdout).toContain(`${cosine.toFixed(4)}  250_n02110185_Siberian_husky.JPEG ~ 340_n02391049_zebra.JPEG`);
+  });
+
+  it('classify --skip-blocks deletes blocks (top-1 as TF.js gives it for the model rewired without res2b); blocks lists them', async () => {
+    const { code, stdout } = await run('classify', husky, '--skip-blocks', 'layer1.1', '--json', '--top', '1');
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).top[0].index).toBe(361); // TF.js on the model rewired without res2b: 361 (test/resnet50.test.ts)
+    const blocks = await run('blocks');
+    expect(blocks.code).toBe(0);
+    expect(blocks.stdout.trim().split('\n')).toHaveLength(17);
+    expect(blocks.stdout).toMatch(/layer3\.2 +14x14x1024 -> 14x14x1024 +identity +res4c_branch2a, res4c_branch2b, res4c_branch2c/);
+    const bad = await run('classify', husky, '--skip-blocks', 'layer3.9');
+    expect(bad.code).toBe(1);
+    expect(ours(bad.stderr)).toEqual(['webgpu-resnet: error: unknown residual block "layer3.9": this resnet50 has layer1.0..layer1.2, layer2.0..layer2.3, layer3.0..layer3.5, layer4.0..layer4.2']);
+  });
+
   it('usage and input errors are one line on stderr with exit code 1', async () => {
     for (const args of [['classify'], ['frobnicate'], ['infer', '--input', join(work, 'none.f32'), '--shape', '1,224,224,3'], ['infer', '--input', husky, '--shape', '1,224,224,3', '--layout', 'nhwc'], ['classify', husky, '--top', 'x']]) {
       const { code, stderr } = await run(...args);

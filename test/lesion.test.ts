@@ -14,6 +14,7 @@ import { InputError } from '../src/errors.js';
 import { loadResNet, type NodeImage } from '../src/node.js';
 import { planGraph } from '../src/plan/planner.js';
 import { goldenInput, goldenModel, writeSafetensors } from './helpers/golden.js';
+import { groupProfile } from '../demo/profile.js';
 
 /** The raw graph with each named block's output ReLU reading the shortcut (the add and F become dead). */
 function lesionRaw(graph: Graph, names: string[]): Graph {
@@ -149,6 +150,21 @@ describe('skipBlocks against onnxruntime', () => {
     } finally {
       model.dispose();
     }
+  });
+
+  it('a profile of a lesioned network, summed per block as the demo draws it: stem, 8 blocks, head; deleted blocks take no time', async () => {
+    const { model } = models.get(18)!;
+    const skipped = ['layer2.0', 'layer3.1'];
+    const steps = await model.profile(1, { skipBlocks: skipped });
+    const groups = groupProfile(steps, model.blocks, skipped);
+    expect(groups.map((g) => g.name)).toEqual(['stem', ...model.blocks.map((b) => b.name), 'head']);
+    expect(groups.reduce((s, g) => s + g.dispatches.length, 0)).toBe(steps.length);
+    expect(groups.find((g) => g.name === 'layer3.1')).toMatchObject({ ms: 0, dispatches: [], deleted: true });
+    // layer2.0 keeps its projection conv, with the block's ReLU
+    expect(groups.find((g) => g.name === 'layer2.0')).toMatchObject({ dispatches: ['layer2.0.downsample.0'], deleted: true });
+    expect(groups[0]!.dispatches).toEqual(['conv1', 'maxpool']);
+    expect(groups.at(-1)!.dispatches).toEqual(['avgpool', 'fc', 'softmax']);
+    for (const g of groups) if (g.dispatches.length) expect(g.ms, g.name).toBeGreaterThan(0);
   });
 
   it('unknown names are a clear InputError and the model still works', async () => {
