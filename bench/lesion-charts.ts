@@ -11,6 +11,9 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import type { LesionResults } from './lesion.js';
 
 const FONT = 'DejaVu Sans, Arial, sans-serif';
+// The demo's colours: orange for a stage's first block (projection shortcut), blue for identity shortcuts.
+const PROJECTION = "projection shortcut (a stage's first block)";
+const IDENTITY = 'identity shortcut';
 const config = {
   font: FONT,
   title: { fontSize: 15, subtitleFontSize: 12, subtitleColor: '#555', anchor: 'start' as const, offset: 10 },
@@ -27,7 +30,7 @@ export function lesionSpecs(r: LesionResults): { single: TopLevelSpec; random: T
     const block = r.blocks.find((b) => b.name === s.skipped[0])!;
     // the Keras name too (res4c for layer3.2), from the block's first layer
     const keras = /^res(\w+)_branch2a$/.exec(block.layers[0] ?? '')?.[1];
-    return { block: keras ? `${block.name} (res${keras})` : block.name, kind: block.projection ? "projection shortcut (a stage's first block)" : 'identity shortcut', top1: s.top1, agree: s.agree };
+    return { block: keras ? `${block.name} (res${keras})` : block.name, kind: block.projection ? PROJECTION : IDENTITY, top1: s.top1, agree: s.agree };
   });
   const points = [
     { k: 0, top1: intact, series: 'one network' },
@@ -45,9 +48,9 @@ export function lesionSpecs(r: LesionResults): { single: TopLevelSpec; random: T
         data: { values: single },
         mark: { type: 'bar', cornerRadiusEnd: 2 },
         encoding: {
-          x: { field: 'block', type: 'nominal', sort: null, title: 'deleted block (stage.block)', axis: { labelAngle: -45 } },
+          x: { field: 'block', type: 'nominal', sort: null, title: 'deleted block (torchvision name, Keras name)', axis: { labelAngle: -45 } },
           y: { field: 'top1', type: 'quantitative', title: 'top-1 accuracy', scale: { domain: [0, 1] }, axis: { format: '.0%' } },
-          color: { field: 'kind', type: 'nominal', title: null, scale: { range: ['#d95f02', '#4c78a8'] } },
+          color: { field: 'kind', type: 'nominal', title: null, scale: { domain: [PROJECTION, IDENTITY], range: ['#d95f02', '#4c78a8'] } },
         },
       },
       {
