@@ -154,10 +154,12 @@ describe('raw inputs', () => {
     await refused(() => model.infer(new Float32Array(0), { batch: 0 }), InputError, 'batch must be a positive integer, got 0');
     await refused(() => model.infer(huskyInput, { batch: 1.5 }), InputError, 'batch must be a positive integer, got 1.5');
   });
-  it('not a Float32Array, an unknown layout or output, topK 0', async () => {
+  it('not a Float32Array, an unknown layout or output, topK 0, unknown residual blocks', async () => {
     await refused(() => model.infer([1, 2, 3] as unknown as Float32Array), InputError, 'input must be a Float32Array');
     await refused(() => model.infer(huskyInput, { layout: 'nwhc' as 'nhwc' }), InputError, `layout must be 'nhwc' or 'nchw', got "nwhc"`);
-    await refused(() => model.infer(huskyInput, { output: 'features' as 'logits' }), InputError, `output must be 'probabilities' or 'logits'`);
+    await refused(() => model.infer(huskyInput, { output: 'embedding' as 'logits' }), InputError, `output must be 'probabilities', 'logits' or 'features', got "embedding"`);
+    await refused(() => model.classify(husky, { skipBlocks: ['layer5.0'] }), InputError, 'unknown residual block "layer5.0": this resnet50 has layer1.0..layer1.2, layer2.0..layer2.3, layer3.0..layer3.5, layer4.0..layer4.2');
+    await refused(() => model.embed(husky, { skipBlocks: 'layer1.0' as unknown as string[] }), InputError, 'skipBlocks must be an array of block names such as "layer3.2"');
     await refused(() => model.classify(husky, { topK: 0 }), InputError, 'topK must be a positive integer, got 0');
   });
 });
