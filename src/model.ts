@@ -359,24 +359,29 @@ export class ResNetModel<I = never> {
 
   /**
    * One image already on the GPU (an rgba8unorm GPUTexture with TEXTURE_BINDING usage): resize, crop and
-   * normalization run in a compute kernel, then the network. Returns probabilities (or `output: 'logits'`,
-   * or `'input'` for the preprocessed tensor); with `into: { buffer }` (COPY_DST usage) the result stays
-   * on the GPU, copied into your buffer, and nothing is read back (returns undefined).
+   * normalization run in a compute kernel, then the network (with `skipBlocks`, without those blocks).
+   * Returns probabilities (or `output: 'logits'`, `'features'` for the embedding, or `'input'` for the
+   * preprocessed tensor); with `into: { buffer }` (COPY_DST usage) the result stays on the GPU, copied
+   * into your buffer, and nothing is read back (returns undefined).
    */
-  async inferTexture(texture: GPUTexture, options: { output?: 'probabilities' | 'logits' | 'input'; into?: { buffer: GPUBuffer; offset?: number } } = {}): Promise<Float32Array | undefined> {
+  async inferTexture(texture: GPUTexture, options: { output?: 'probabilities' | 'logits' | 'features' | 'input'; into?: { buffer: GPUBuffer; offset?: number } } & LesionOptions = {}): Promise<Float32Array | undefined> {
     this.check();
+    const variant = this.variant(options.skipBlocks);
     if (texture.format !== 'rgba8unorm' && texture.format !== 'rgba8unorm-srgb' && texture.format !== 'bgra8unorm') {
       throw new InputError(`texture format ${texture.format} is not supported (rgba8unorm or bgra8unorm)`);
     }
     if (!(texture.usage & 0x4 /* GPUTextureUsage.TEXTURE_BINDING */)) throw new InputError('the texture needs TEXTURE_BINDING usage to be read by the preprocessing kernel');
     const output = options.output ?? 'probabilities';
-    const kind = output === 'input' ? 'input' : output === 'logits' && this.executor.plan.logits ? 'logits' : 'output';
-    return (await this.current()).runTexture(texture, this.preprocessing, kind, options.into);
+    if (!['probabilities', 'logits', 'features', 'input'].includes(output)) throw new InputError(`output must be 'probabilities', 'logits', 'features' or 'input', got ${JSON.stringify(output)}`);
+    const kind = output === 'probabilities' ? 'output' : output;
+    if (kind === 'logits' && !this.executor.plan.logits) throw new InputError(`this model does not end in a softmax: no separate logits`);
+    if (kind === 'features' && !this.executor.plan.features) throw new InputError(`this model has no global average pool: no features to return`);
+    return (await this.current()).runTexture(texture, this.preprocessing, kind, options.into, variant);
   }
 
   /** Top-`topK` classes of an image already on the GPU (see inferTexture). */
-  async classifyTexture(texture: GPUTexture, options: { topK?: number } = {}): Promise<Prediction[]> {
-    return this.top((await this.inferTexture(texture))!, options.topK ?? 5);
+  async classifyTexture(texture: GPUTexture, options: { topK?: number } & LesionOptions = {}): Promise<Prediction[]> {
+    return this.top((await this.inferTexture(texture, { skipBlocks: options.skipBlocks }))!, options.topK ?? 5);
   }
 
   /** GPU time of each dispatch for one run of `batch` images (adapter must offer 'timestamp-query'). */

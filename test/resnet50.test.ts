@@ -206,6 +206,18 @@ describe('images and inputs', () => {
     let diff = 0;
     for (let i = 0; i < 1000; i++) diff = Math.max(diff, Math.abs(probs[i]! - cpuProbs[i]!));
     expect(diff).toBeLessThan(1e-4);
+    // features and deleted blocks from a texture: as from the CPU-preprocessed tensor
+    const gpuFeatures = (await model.inferTexture(texture, { output: 'features', skipBlocks: ['layer2.1'] }))!;
+    const cpuFeatures = await model.infer(await model.preprocess(husky), { output: 'features', skipBlocks: ['layer2.1'] });
+    expect(gpuFeatures.length).toBe(2048);
+    let featureDiff = 0, scale = 0;
+    for (let i = 0; i < 2048; i++) {
+      featureDiff = Math.max(featureDiff, Math.abs(gpuFeatures[i]! - cpuFeatures[i]!));
+      scale = Math.max(scale, Math.abs(cpuFeatures[i]!));
+    }
+    expect(featureDiff / scale).toBeLessThan(1e-2); // the two preprocessings differ by up to 1/255 per pixel
+    expect((await model.classifyTexture(texture, { topK: 1, skipBlocks: ['layer1.1'] }))[0]!.index).toBe(361); // as TF.js without res2b
+    await expect(model.inferTexture(texture, { output: 'embedding' as 'features' })).rejects.toThrow(/output must be 'probabilities', 'logits', 'features' or 'input'/);
     for (const b of [texture, out, read]) b.destroy();
   });
 

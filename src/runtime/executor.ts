@@ -412,7 +412,7 @@ export class Executor {
    * requested output, or with `into`, copies it into that buffer (COPY_DST usage) and reads nothing back.
    * `output: 'input'` returns the preprocessed input tensor itself.
    */
-  runTexture(texture: GPUTexture, spec: Preprocessing, output: OutputKind | 'input', into?: { buffer: GPUBuffer; offset?: number }): Promise<Float32Array | undefined> {
+  runTexture(texture: GPUTexture, spec: Preprocessing, output: OutputKind | 'input', into?: { buffer: GPUBuffer; offset?: number }, variant = ''): Promise<Float32Array | undefined> {
     return this.enqueue(async () => {
       const { device } = this;
       const code = preprocessShader(spec);
@@ -421,7 +421,7 @@ export class Executor {
         pipeline = device.createComputePipelineAsync({ label: 'preprocess', layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
         this.preprocessPipelines.set(code, pipeline);
       }
-      const state = await this.prepare(1);
+      const state = await this.prepare(1, variant);
       this.preprocessUniform ??= this.createBuffer({ label: 'preprocess params', size: 64, usage: UNIFORM | COPY_DST });
       device.queue.writeBuffer(this.preprocessUniform, 0, preprocessParams(spec, texture.width, texture.height));
       const input = this.slotOf(state, 'input');
