@@ -64,6 +64,8 @@ const keyOf = (batch: number, variant: string) => `${variant}|${batch}`;
 export class Executor {
   private readonly batches = new Map<string, BatchState>(); // by keyOf(batch, variant)
   private readonly plans = new Map<string, Plan>();
+  /** largestBatch's answers, by keyOf(upTo, variant). */
+  private readonly largest = new Map<string, number>();
   private readonly buffers = new Set<GPUBuffer>();
   private readonly constants = new Map<string, GPUBuffer>();
   private readonly pipelineCache = new Map<string, Promise<GPUComputePipeline>>();
@@ -173,9 +175,13 @@ export class Executor {
     return total;
   }
 
-  /** The arena layout for `batch` images (computed, not allocated). */
+  /**
+   * The arena layout for `batch` images (computed, not allocated). A plan made only for this question
+   * (a batch size probed by largestBatch) is not kept: plans are kept for the batch sizes that run.
+   */
   arenaLayout(batch: number, variant = ''): ArenaLayout {
-    return this.batches.get(keyOf(batch, variant))?.layout ?? layoutArena(this.planFor(batch, variant), batch, this.device.limits.minStorageBufferOffsetAlignment);
+    const key = keyOf(batch, variant);
+    return this.batches.get(key)?.layout ?? layoutArena(this.plans.get(key) ?? this.planner(batch, variant), batch, this.device.limits.minStorageBufferOffsetAlignment);
   }
 
   /**
@@ -203,13 +209,19 @@ export class Executor {
 
   /** The largest batch, up to `upTo`, that fits this device (0 if not even one image does). */
   largestBatch(upTo: number, variant = ''): number {
-    if (this.fits(upTo, variant)) return upTo;
+    const key = keyOf(upTo, variant);
+    const known = this.largest.get(key);
+    if (known !== undefined) return known;
     let lo = 0, hi = upTo; // fits(lo) (or lo = 0), !fits(hi)
-    while (hi - lo > 1) {
-      const mid = (lo + hi) >> 1;
-      if (mid === 0 || this.fits(mid, variant)) lo = mid;
-      else hi = mid;
+    if (this.fits(upTo, variant)) lo = upTo;
+    else {
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >> 1;
+        if (mid === 0 || this.fits(mid, variant)) lo = mid;
+        else hi = mid;
+      }
     }
+    this.largest.set(key, lo);
     return lo;
   }
 
