@@ -39,7 +39,7 @@ export function lesionSpecs(r: LesionResults): { single: TopLevelSpec; random: T
   ];
   const singleSpec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: `ResNet-50: top-1 accuracy with one residual block deleted`, subtitle: `${r.images} ImageNet validation photos (one per tenth class); line: intact network, ${(100 * intact).toFixed(0)}%` },
+    title: { text: 'ResNet-50: top-1 accuracy with one residual block deleted', subtitle: [`${r.images} ImageNet training-set photos (one per tenth class);`, `dashed line: the intact network, ${(100 * intact).toFixed(0)}%`] },
     width: 620,
     height: 300,
     config,
@@ -73,7 +73,8 @@ export function lesionSpecs(r: LesionResults): { single: TopLevelSpec; random: T
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
       text: 'ResNet-50: top-1 accuracy with k random residual blocks deleted',
-      subtitle: `dots: each set of blocks (k = 1: all 16 single blocks; k >= 2: ${r.draws} random draws of ${r.blocks.length}); line: mean`,
+      // (lines kept short: without a canvas, Vega over-estimates text widths and widens the image)
+      subtitle: [`dots: each set of deleted blocks (k = 1: all ${r.single.length} single blocks;`, `k >= 2: ${r.draws} random sets of k of the ${r.blocks.length}); line and labels: mean`],
     },
     width: 620,
     height: 300,
@@ -88,10 +89,18 @@ export function lesionSpecs(r: LesionResults): { single: TopLevelSpec; random: T
         },
       },
       {
-        mark: { type: 'line', point: { filled: true, size: 40 }, color: '#d95f02' },
+        mark: { type: 'line', point: { filled: true, size: 40, color: '#d95f02' }, color: '#d95f02' },
         encoding: {
           x: { field: 'k', type: 'quantitative' },
           y: { aggregate: 'mean', field: 'top1', type: 'quantitative' },
+        },
+      },
+      {
+        mark: { type: 'text', dx: 14, dy: -10, fontSize: 11, font: FONT, color: '#a34700' },
+        encoding: {
+          x: { field: 'k', type: 'quantitative' },
+          y: { aggregate: 'mean', field: 'top1', type: 'quantitative' },
+          text: { aggregate: 'mean', field: 'top1', type: 'quantitative', format: '.0%' },
         },
       },
     ],
