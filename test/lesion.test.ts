@@ -14,6 +14,7 @@ import { InputError } from '../src/errors.js';
 import { loadResNet, type NodeImage } from '../src/node.js';
 import { planGraph } from '../src/plan/planner.js';
 import { goldenInput, goldenModel, writeSafetensors } from './helpers/golden.js';
+import { relativeError } from './helpers/reference.js';
 import { groupProfile } from '../demo/profile.js';
 
 /** The raw graph with each named block's output ReLU reading the shortcut (the add and F become dead). */
@@ -40,15 +41,6 @@ async function ortRun(graph: Graph, input: Float32Array, batch: number, features
   } finally {
     await session.release();
   }
-}
-
-function relError(got: Float32Array, want: Float32Array): number {
-  let diff = 0, scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
-    scale = Math.max(scale, Math.abs(want[i]!));
-  }
-  return diff / scale;
 }
 
 const models = new Map<number, { model: ResNetModel<NodeImage>; raw: Graph }>();
@@ -114,7 +106,7 @@ describe('skipBlocks against onnxruntime', () => {
       const { model, raw } = models.get(depth)!;
       const want = await ortRun(lesionRaw(raw, names), input, 2);
       const got = await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits', skipBlocks: names });
-      const error = relError(got, want);
+      const error = relativeError(got, want);
       const top1 = [0, 1].map((b) => model.top(got.subarray(b * 1000, (b + 1) * 1000), 1)[0]!.index);
       const wantTop1 = [0, 1].map((b) => model.top(want.subarray(b * 1000, (b + 1) * 1000), 1)[0]!.index);
       report.push(`| resnet${depth} | ${names.join(', ')} | ${error.toExponential(2)} | ${top1.join(', ')} (onnxruntime ${wantTop1.join(', ')}) |`);
@@ -122,7 +114,7 @@ describe('skipBlocks against onnxruntime', () => {
       expect(top1).toEqual(wantTop1);
       // and the lesion does change the network
       const intact = await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' });
-      expect(relError(got, intact)).toBeGreaterThan(1e-3);
+      expect(relativeError(got, intact)).toBeGreaterThan(1e-3);
     });
   }
 
@@ -191,7 +183,7 @@ describe('features (embeddings) against onnxruntime', () => {
         expect(want.length).toBe(2 * model.info.features);
         const got = await model.infer(input, { batch: 2, layout: 'nchw', output: 'features', skipBlocks: names });
         expect(got.length).toBe(2 * model.info.features);
-        const error = relError(got, want);
+        const error = relativeError(got, want);
         report.push(`| resnet${depth} features | ${names.join(', ') || '(none)'} | ${error.toExponential(2)} | |`);
         expect(error).toBeLessThanOrEqual(1e-4);
       }

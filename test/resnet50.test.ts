@@ -14,7 +14,7 @@ import { loadResNet, type NodeImage } from '../src/node.js';
 import type { ResNetModel } from '../src/model.js';
 import { CAFFE_PREPROCESSING, preprocessImage } from '../src/preprocess/preprocess.js';
 import { lesionedReferenceModel, loadReferenceModel, referenceFeatures, referenceLogits } from '../scripts/tfjs-reference.js';
-import { randomArray } from './helpers/reference.js';
+import { randomArray, relativeError } from './helpers/reference.js';
 
 const sampleDir = join(packageRoot(), '..', 'shared', 'data', 'imagenet-sample');
 const husky = join(sampleDir, '250_n02110185_Siberian_husky.JPEG');
@@ -65,15 +65,6 @@ describe('ResNet-50 against TF.js CPU (same model.json)', () => {
 });
 
 describe('residual-block lesions and embeddings against TF.js (same model.json)', () => {
-  const maxRel = (got: Float32Array, want: Float32Array) => {
-    let diff = 0, scale = 0;
-    for (let i = 0; i < want.length; i++) {
-      diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
-      scale = Math.max(scale, Math.abs(want[i]!));
-    }
-    return diff / scale;
-  };
-
   it('blocks carry the Keras layer names: layer3.2 is res4c, layer1.0 is res2a (a projection)', () => {
     expect(model.blocks).toHaveLength(16);
     expect(model.blocks.find((b) => b.name === 'layer3.2')!.layers).toEqual(['res4c_branch2a', 'res4c_branch2b', 'res4c_branch2c']);
@@ -88,17 +79,17 @@ describe('residual-block lesions and embeddings against TF.js (same model.json)'
       const lesioned = await lesionedReferenceModel(tf, defaultModelPath(), skip.map(kerasName));
       const want = referenceLogits(lesioned, photo, 1);
       const got = await model.infer(photo, { output: 'logits', skipBlocks: skip });
-      const error = maxRel(got, want);
+      const error = relativeError(got, want);
       console.log(`without ${skip.join(', ')} (Keras ${skip.map(kerasName).join(', ')}): max |logit diff| / max |logit| = ${error.toExponential(2)}; top-5 ${topK(got, 5)} vs TF.js ${topK(want, 5)}`);
       expect(error).toBeLessThanOrEqual(1e-4);
       expect(topK(got, 5)).toEqual(topK(want, 5));
-      expect(maxRel(got, await model.infer(photo, { output: 'logits' }))).toBeGreaterThan(1e-2);
+      expect(relativeError(got, await model.infer(photo, { output: 'logits' }))).toBeGreaterThan(1e-2);
     }
     const features = await model.infer(photo, { output: 'features' });
     const wantFeatures = referenceFeatures(tf, photo, 1);
-    console.log(`features (2048): max diff / max = ${maxRel(features, wantFeatures).toExponential(2)}`);
+    console.log(`features (2048): max diff / max = ${relativeError(features, wantFeatures).toExponential(2)}`);
     expect(features.length).toBe(2048);
-    expect(maxRel(features, wantFeatures)).toBeLessThanOrEqual(1e-4);
+    expect(relativeError(features, wantFeatures)).toBeLessThanOrEqual(1e-4);
     // embed = the features of the preprocessed image; normalized: unit length
     expect(await model.embed(husky)).toEqual(features);
     const unit = await model.embed(husky, { normalize: true });
@@ -210,12 +201,7 @@ describe('images and inputs', () => {
     const gpuFeatures = (await model.inferTexture(texture, { output: 'features', skipBlocks: ['layer2.1'] }))!;
     const cpuFeatures = await model.infer(await model.preprocess(husky), { output: 'features', skipBlocks: ['layer2.1'] });
     expect(gpuFeatures.length).toBe(2048);
-    let featureDiff = 0, scale = 0;
-    for (let i = 0; i < 2048; i++) {
-      featureDiff = Math.max(featureDiff, Math.abs(gpuFeatures[i]! - cpuFeatures[i]!));
-      scale = Math.max(scale, Math.abs(cpuFeatures[i]!));
-    }
-    expect(featureDiff / scale).toBeLessThan(1e-2); // the two preprocessings differ by up to 1/255 per pixel
+    expect(relativeError(gpuFeatures, cpuFeatures)).toBeLessThan(1e-2); // the two preprocessings differ by up to 1/255 per pixel
     expect((await model.classifyTexture(texture, { topK: 1, skipBlocks: ['layer1.1'] }))[0]!.index).toBe(361); // as TF.js without res2b
     await expect(model.inferTexture(texture, { output: 'embedding' as 'features' })).rejects.toThrow(/output must be 'probabilities', 'logits', 'features' or 'input'/);
     for (const b of [texture, out, read]) b.destroy();
