@@ -27,29 +27,26 @@ export function referencePredict(model: tfl.LayersModel, input: Float32Array, ba
   });
 }
 
-/** The input of the model's last layer in this model (a layer reused by a rewired model has several). */
-function lastInput(model: tfl.LayersModel): tfl.SymbolicTensor {
+/** The input of the model's last layer, predicted (call inside tf.tidy): the global average pool's output. */
+function featuresOf(model: tfl.LayersModel, input: Float32Array, batch: number): tf.Tensor {
+  // the last layer's input in this model (a layer reused by a rewired model has several)
   const out = model.outputs[0]!;
-  return out.sourceLayer.getInputAt(out.nodeIndex) as tfl.SymbolicTensor;
+  const features = out.sourceLayer.getInputAt(out.nodeIndex) as tfl.SymbolicTensor;
+  const shape = model.inputs[0]!.shape.slice(1) as number[];
+  return tfl.model({ inputs: model.inputs, outputs: features }).predict(tf.tensor(input, [batch, ...shape])) as tf.Tensor;
 }
 
 /** Logits: the input of the final softmax, from a model that stops at the last Dense layer without activation. */
 export function referenceLogits(model: tfl.LayersModel, input: Float32Array, batch: number): Float32Array {
   return tf.tidy(() => {
-    const shape = model.inputs[0]!.shape.slice(1) as number[];
-    const last = model.layers[model.layers.length - 1]!;
-    const features = tfl.model({ inputs: model.inputs, outputs: lastInput(model) }).predict(tf.tensor(input, [batch, ...shape])) as tf.Tensor;
-    const [kernel, bias] = last.getWeights();
-    return tf.add(tf.matMul(features, kernel!), bias!).dataSync() as Float32Array;
+    const [kernel, bias] = model.layers[model.layers.length - 1]!.getWeights();
+    return tf.add(tf.matMul(featuresOf(model, input, batch), kernel!), bias!).dataSync() as Float32Array;
   });
 }
 
 /** The global average pool's output (the input of the final Dense layer). */
 export function referenceFeatures(model: tfl.LayersModel, input: Float32Array, batch: number): Float32Array {
-  return tf.tidy(() => {
-    const shape = model.inputs[0]!.shape.slice(1) as number[];
-    return (tfl.model({ inputs: model.inputs, outputs: lastInput(model) }).predict(tf.tensor(input, [batch, ...shape])) as tf.Tensor).dataSync() as Float32Array;
-  });
+  return tf.tidy(() => featuresOf(model, input, batch).dataSync() as Float32Array);
 }
 
 /**
