@@ -158,6 +158,23 @@ export class ResNetModel<I = never> {
   }
 
   /**
+   * What a run reads back for `output` (default 'probabilities'), one of `allowed`: unknown values, and
+   * outputs this network does not have (logits without a final softmax, features without a global
+   * average pool), are an InputError.
+   */
+  private outputKind<O extends 'probabilities' | 'logits' | 'features' | 'input'>(output: O | undefined, allowed: readonly O[]): Exclude<O, 'probabilities'> | 'output' {
+    const chosen = output ?? 'probabilities';
+    if (!allowed.includes(chosen as O)) {
+      const list = allowed.map((a) => `'${a}'`);
+      throw new InputError(`output must be ${list.slice(0, -1).join(', ')} or ${list.at(-1)}, got ${JSON.stringify(chosen)}`);
+    }
+    const { plan } = this.executor;
+    if (chosen === 'logits' && !plan.logits) throw new InputError('this model does not end in a softmax: no separate logits');
+    if (chosen === 'features' && !plan.features) throw new InputError('this model has no global average pool: no features to return');
+    return chosen === 'probabilities' ? 'output' : chosen as Exclude<O, 'probabilities'>;
+  }
+
+  /**
    * The plan variant for a set of blocks to delete: '' for none, else their names in network order,
    * comma-separated. Unknown names are an InputError that lists the blocks there are.
    */
@@ -321,8 +338,7 @@ export class ResNetModel<I = never> {
     if (!(input instanceof Float32Array)) throw new InputError('input must be a Float32Array');
     if (!Number.isInteger(batch) || batch < 1) throw new InputError(`batch must be a positive integer, got ${batch}`);
     if (layout !== 'nhwc' && layout !== 'nchw') throw new InputError(`layout must be 'nhwc' or 'nchw', got ${JSON.stringify(layout)}`);
-    const output = options.output ?? 'probabilities';
-    if (output !== 'probabilities' && output !== 'logits' && output !== 'features') throw new InputError(`output must be 'probabilities', 'logits' or 'features', got ${JSON.stringify(output)}`);
+    const kind = this.outputKind(options.output, ['probabilities', 'logits', 'features']);
     const variant = this.variant(options.skipBlocks);
     const per = h * w * c;
     if (input.length !== batch * per) {
@@ -330,9 +346,6 @@ export class ResNetModel<I = never> {
       throw new InputError(`input holds ${input.length} values, expected ${dims} = ${batch * per} (${layout.toUpperCase()})`);
     }
     const nhwc = layout === 'nhwc' ? input : nchwToNhwc(input, batch, c, h, w);
-    const kind = output === 'probabilities' ? 'output' : output;
-    if (kind === 'logits' && !this.executor.plan.logits) throw new InputError(`this model does not end in a softmax: no separate logits`);
-    if (kind === 'features' && !this.executor.plan.features) throw new InputError(`this model has no global average pool: no features to return`);
     const perOut = kind === 'features' ? this.info.features : this.info.classes;
     const executor = await this.current();
     // A batch too large for the device's binding or buffer size runs in chunks (0: not even one image fits,
@@ -371,11 +384,7 @@ export class ResNetModel<I = never> {
       throw new InputError(`texture format ${texture.format} is not supported (rgba8unorm or bgra8unorm)`);
     }
     if (!(texture.usage & 0x4 /* GPUTextureUsage.TEXTURE_BINDING */)) throw new InputError('the texture needs TEXTURE_BINDING usage to be read by the preprocessing kernel');
-    const output = options.output ?? 'probabilities';
-    if (!['probabilities', 'logits', 'features', 'input'].includes(output)) throw new InputError(`output must be 'probabilities', 'logits', 'features' or 'input', got ${JSON.stringify(output)}`);
-    const kind = output === 'probabilities' ? 'output' : output;
-    if (kind === 'logits' && !this.executor.plan.logits) throw new InputError(`this model does not end in a softmax: no separate logits`);
-    if (kind === 'features' && !this.executor.plan.features) throw new InputError(`this model has no global average pool: no features to return`);
+    const kind = this.outputKind(options.output, ['probabilities', 'logits', 'features', 'input']);
     return (await this.current()).runTexture(texture, this.preprocessing, kind, options.into, variant);
   }
 
