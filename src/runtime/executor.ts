@@ -23,7 +23,6 @@ const { STORAGE, COPY_DST, COPY_SRC, UNIFORM, MAP_READ } = {
 } as const; // GPUBufferUsage, spelled out so this module does not need the global
 
 interface BatchState {
-  key: string;
   plan: Plan;
   pipelines: GPUComputePipeline[];
   layout: ArenaLayout;
@@ -60,6 +59,8 @@ export interface ProfileStep {
 export type Planner = (batch: number, variant: string) => Plan;
 
 const keyOf = (batch: number, variant: string) => `${variant}|${batch}`;
+/** Whether a key is of a variant other than '' (the network as loaded). */
+const ofVariant = (key: string) => !key.startsWith('|');
 
 export class Executor {
   private readonly batches = new Map<string, BatchState>(); // by keyOf(batch, variant)
@@ -255,11 +256,11 @@ export class Executor {
         return { binding, resource: { buffer: arena, offset: slot.offset, size: slot.size } };
       }),
     }));
-    const state = { key, plan, pipelines, layout, arena, params, bindGroups, staging };
+    const state = { plan, pipelines, layout, arena, params, bindGroups, staging };
     this.batches.set(key, state);
     // Release the least recently used variants' arenas beyond VARIANT_STATES (runs are queued, so none is in flight).
-    const variants = [...this.batches.values()].filter((b) => !b.key.startsWith('|'));
-    for (const old of variants.slice(0, Math.max(0, variants.length - VARIANT_STATES))) this.forget(old.key);
+    const variants = [...this.batches.keys()].filter(ofVariant);
+    for (const old of variants.slice(0, Math.max(0, variants.length - VARIANT_STATES))) this.forget(old);
     return state;
   }
 
