@@ -14,6 +14,9 @@ export default defineConfig({
   ],
   test: {
     include: ['test/**/*.test.ts'],
+    // assertions counted per file into test-output/assertions.jsonl (scripts/count-assertions.mjs sums them)
+    globalSetup: ['test/helpers/global-setup.ts'],
+    setupFiles: ['test/helpers/count-assertions.ts'],
     testTimeout: 600_000,
     hookTimeout: 600_000,
     pool: 'forks',

@@ -52,6 +52,28 @@ function probeAdapter() {
   return r.status === 0 ? r.stdout.trim() : null;
 }
 
+// The URI of this machine's own Debian source for the bookworm suite (one-line or deb822 format), so that
+// backports come from the same mirror or proxy as everything else.
+function debianMirror() {
+  const files = ['/etc/apt/sources.list'];
+  for (const dir of ['/etc/apt/sources.list.d']) {
+    if (existsSync(dir)) files.push(...readdirSync(dir).filter((f) => /\.(list|sources)$/.test(f)).map((f) => join(dir, f)));
+  }
+  for (const file of files.filter((f) => existsSync(f))) {
+    const text = readFileSync(file, 'utf8');
+    for (const line of text.split('\n')) {
+      const m = /^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+bookworm\s/.exec(line);
+      if (m) return m[1];
+    }
+    for (const stanza of text.split(/\n\s*\n/)) {
+      const uris = /^URIs:\s*(\S+)/m.exec(stanza)?.[1];
+      const suites = /^Suites:\s*(.*)$/m.exec(stanza)?.[1]?.split(/\s+/) ?? [];
+      if (uris && suites.includes('bookworm') && !/^Enabled:\s*no/mi.test(stanza)) return uris;
+    }
+  }
+  return null;
+}
+
 function installLavapipe() {
   if (process.platform !== 'linux') fail('no WebGPU adapter found; install a GPU driver with Vulkan, Metal or D3D12 support');
   const osRelease = existsSync('/etc/os-release') ? readFileSync('/etc/os-release', 'utf8') : '';
@@ -67,8 +89,10 @@ function installLavapipe() {
     const list = '/etc/apt/sources.list.d/bookworm-backports.list';
     const already = spawnSync('sh', ['-c', 'grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/']).status === 0;
     if (!already) {
-      log(`adding ${list}`);
-      run(sudo[0] ?? 'sh', [...(sudo.length ? ['sh'] : []), '-c', `echo "deb http://deb.debian.org/debian bookworm-backports main" > ${list}`]);
+      const uri = debianMirror();
+      if (!uri) fail('no Debian "bookworm" apt source found to add bookworm-backports from; add it by hand, then rerun npm run setup');
+      log(`adding ${list} (${uri})`);
+      run(sudo[0] ?? 'sh', [...(sudo.length ? ['sh'] : []), '-c', `echo "deb ${uri} bookworm-backports main" > ${list}`]);
     }
     apt('update', '-qq');
     apt('install', '-y', '-qq', '-t', 'bookworm-backports', 'mesa-vulkan-drivers', 'libvulkan1');
