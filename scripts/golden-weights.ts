@@ -4,7 +4,8 @@
  * Usage: npm run golden-weights -- --depth 50 --out resnet50.safetensors [--out resnet50.onnx]
  */
 import { writeFile } from 'node:fs/promises';
-import { goldenModel, writeSafetensors } from '../test/helpers/golden.js';
+import { goldenModel } from './golden-model.js';
+import { writeSafetensors } from '../src/export/safetensors.js';
 import { graphToOnnx } from '../src/export/onnx.js';
 
 const args = process.argv.slice(2);

@@ -1,4 +1,12 @@
-/** Every error the engine raises on purpose is one of these, with a message naming what was wrong. */
+/**
+ * The engine's error vocabulary. Every error it raises on purpose is one of these, with a message naming
+ * what was wrong; a plain Error means a broken internal invariant (a bug to report).
+ *  - InputError: the caller's mistake (an image, tensor or option the engine cannot use, a call on a
+ *    disposed model); the model stays usable.
+ *  - ModelFormatError: weights or topology files that cannot be read, or a graph the engine cannot run
+ *    (GraphError: a graph that is not well formed, raised by the graph builder and the planner).
+ *  - GPUUnavailableError: the adapter or device (none found, a feature or limit it lacks, device lost).
+ */
 export class ResNetError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -9,8 +17,11 @@ export class ResNetError extends Error {
 /** Weights or topology files that cannot be read or do not describe a supported network. */
 export class ModelFormatError extends ResNetError {}
 
-/** An image or input tensor the engine cannot use. */
+/** A graph that is not well formed or has an op the engine cannot run; the message names the node. */
+export class GraphError extends ModelFormatError {}
+
+/** An image, tensor or option the engine cannot use. */
 export class InputError extends ResNetError {}
 
-/** No usable WebGPU adapter or device, or the device failed. */
+/** No usable WebGPU adapter or device, a feature or limit it lacks, or the device failed. */
 export class GPUUnavailableError extends ResNetError {}

@@ -3,13 +3,13 @@
  * BatchNormalization, Relu, Add, Pad, MaxPool, GlobalAveragePool + Flatten, Gemm (transB), Softmax.
  * Tooling, not part of the inference path: the bench gives ONNX Runtime Web the same network the engine
  * runs (from the Keras model), and the tests write torchvision-style files for onnxruntime and the loader.
- * Export the raw graph (before the engine's passes) to give the other runtime the whole network to fuse.
+ * Any graph exports, as loaded or after the engine's passes (a conv with a fused residual becomes Conv +
+ * Add); the raw graph gives the other runtime the whole network to fuse its own way.
  * Parameter names follow PyTorch's state_dict: `<node>.weight`, `.bias`, `.running_mean`, `.running_var`.
  */
 import type { Graph } from '../graph/ir.js';
-import { ModelProto, ONNX_FLOAT } from '../loaders/onnx-schema.js';
-
-const ONNX_INT64 = 7;
+import { ModelProto, ONNX_FLOAT, ONNX_INT64 } from '../loaders/onnx-schema.js';
+import { HWIO_TO_OIHW, permute, TRANSPOSE } from '../util/layout.js';
 
 export interface OnnxExportOptions {
   /** Layout of the model's input: 'nchw' (PyTorch) or 'nhwc' (TensorFlow: a Transpose follows the input). Default 'nchw'. */
@@ -18,17 +18,6 @@ export interface OnnxExportOptions {
   softmax?: boolean;
   opset?: number;
   producer?: string;
-  /** Appends one more node of this type after the output (tests of unsupported operators). */
-  extraNode?: { opType: string };
-}
-
-/** HWIO [kh][kw][cin][cout] -> OIHW [cout][cin][kh][kw]. */
-function hwioToOihw(w: Float32Array, kh: number, kw: number, cin: number, cout: number): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) for (let i = 0; i < cin; i++) for (let o = 0; o < cout; o++) {
-    out[((o * cin + i) * kh + y) * kw + x] = w[((y * kw + x) * cin + i) * cout + o]!;
-  }
-  return out;
 }
 
 export function graphToOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint8Array {
@@ -43,8 +32,7 @@ export function graphToOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint
   };
   const ints = (name: string, v: number[]) => ({ name, type: 7, ints: v });
   const int = (name: string, i: number) => ({ name, type: 2, i });
-  // ONNX pads are [begin H, begin W, end H, end W]; the IR's are [top, left, bottom, right].
-  const onnxPads = (p: [number, number, number, number]) => [p[0], p[1], p[2], p[3]];
+  // ONNX pads are [begin H, begin W, end H, end W]: the IR's [top, left, bottom, right] as they are.
   const nodes: object[] = [];
   const renamed = new Map<string, string>(); // IR tensor -> ONNX name, where a node takes an extra step
   const name = (id: string) => renamed.get(id) ?? id;
@@ -53,10 +41,16 @@ export function graphToOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint
     nodes.push({ name, opType: 'Pad', input: [input, int64s(`${name}.pads`, [0, 0, t, l, 0, 0, b, r])], output: [output] });
     return output;
   };
-  const withRelu = (nodeName: string, output: string, relu: boolean) => {
-    if (!relu) return output;
-    nodes.push({ name: `${nodeName}.relu`, opType: 'Relu', input: [`${output}.pre_relu`], output: [output] });
-    return `${output}.pre_relu`;
+  /** Pushes `node` so that `output` ends up holding its result plus `residual` (an Add), then a Relu where asked. */
+  const emit = (node: { name: string; opType: string; input: string[]; attribute?: object[] }, output: string, residual?: string, relu = false) => {
+    let x = residual || relu ? `${output}.${node.opType.toLowerCase()}` : output;
+    nodes.push({ ...node, output: [x] });
+    if (residual) {
+      const sum = relu ? `${output}.add` : output;
+      nodes.push({ name: `${node.name}.add`, opType: 'Add', input: [x, residual], output: [sum] });
+      x = sum;
+    }
+    if (relu) nodes.push({ name: `${node.name}.relu`, opType: 'Relu', input: [x], output: [output] });
   };
   if (options.inputLayout === 'nhwc') {
     nodes.push({ name: 'input_to_nchw', opType: 'Transpose', input: [graph.input], output: [`${graph.input}.nchw`], attribute: [ints('perm', [0, 3, 1, 2])] });
@@ -69,11 +63,11 @@ export function graphToOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint
       case 'conv2d': {
         const cin = graph.shapes.get(n.inputs[0]!)![2];
         const cout = n.bias.length;
-        if (n.inputs.length > 1) throw new Error(`graphToOnnx: ${n.name} has a fused residual; export the graph before the engine's passes`);
-        const args = [inputs[0]!, param(`${n.name}.weight`, [cout, cin, ...n.kernel], hwioToOihw(n.weights, n.kernel[0], n.kernel[1], cin, cout))];
+        const [kh, kw] = n.kernel;
+        const args = [inputs[0]!, param(`${n.name}.weight`, [cout, cin, kh, kw], permute(n.weights, [kh, kw, cin, cout], HWIO_TO_OIHW))];
         if (n.bias.some((v) => v !== 0)) args.push(param(`${n.name}.bias`, [cout], n.bias));
-        const out = withRelu(n.name, n.output, n.relu);
-        nodes.push({ name: n.name, opType: 'Conv', input: args, output: [out], attribute: [ints('kernel_shape', n.kernel), ints('strides', n.strides), ints('pads', onnxPads(n.pads))] });
+        const attribute = [ints('kernel_shape', n.kernel), ints('strides', n.strides), ints('pads', n.pads)];
+        emit({ name: n.name, opType: 'Conv', input: args, attribute }, n.output, inputs[1], n.relu);
         break;
       }
       case 'batchnorm':
@@ -87,7 +81,7 @@ export function graphToOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint
         nodes.push({ name: n.name, opType: 'Relu', input: inputs, output: [n.output] });
         break;
       case 'add':
-        nodes.push({ name: n.name, opType: 'Add', input: inputs, output: [withRelu(n.name, n.output, n.relu)] });
+        emit({ name: n.name, opType: 'Add', input: inputs }, n.output, undefined, n.relu);
         break;
       case 'pad':
         pad(n.name, inputs[0]!, n.output, n.pads);
@@ -99,7 +93,7 @@ export function graphToOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint
           x = pad(`${n.name}.pad`, x, `${n.output}.padded`, pads);
           pads = [0, 0, 0, 0];
         }
-        nodes.push({ name: n.name, opType: 'MaxPool', input: [x], output: [n.output], attribute: [ints('kernel_shape', n.size), ints('strides', n.strides), ints('pads', onnxPads(pads))] });
+        nodes.push({ name: n.name, opType: 'MaxPool', input: [x], output: [n.output], attribute: [ints('kernel_shape', n.size), ints('strides', n.strides), ints('pads', pads)] });
         break;
       }
       case 'globalavgpool':
@@ -109,9 +103,8 @@ export function graphToOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint
       case 'dense': {
         const inF = n.weights.length / n.bias.length;
         const out = n.bias.length;
-        const w = new Float32Array(n.weights.length); // [in][out] -> [out][in]
-        for (let i = 0; i < inF; i++) for (let o = 0; o < out; o++) w[o * inF + i] = n.weights[i * out + o]!;
-        nodes.push({ name: n.name, opType: 'Gemm', input: [inputs[0], param(`${n.name}.weight`, [out, inF], w), param(`${n.name}.bias`, [out], n.bias)], output: [withRelu(n.name, n.output, n.relu)], attribute: [int('transB', 1)] });
+        const w = permute(n.weights, [inF, out], TRANSPOSE); // [in][out] -> [out][in]
+        emit({ name: n.name, opType: 'Gemm', input: [inputs[0]!, param(`${n.name}.weight`, [out, inF], w), param(`${n.name}.bias`, [out], n.bias)], attribute: [int('transB', 1)] }, n.output, undefined, n.relu);
         break;
       }
       case 'softmax':
@@ -121,10 +114,6 @@ export function graphToOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint
       default:
         throw new Error(`graphToOnnx: no ONNX node for ${(n as { op: string }).op}`);
     }
-  }
-  if (options.extraNode) {
-    nodes.push({ name: 'extra', opType: options.extraNode.opType, input: [output], output: ['extra_out'] });
-    output = 'extra_out';
   }
   const [h, w, c] = graph.shapes.get(graph.input)!;
   const classes = graph.shapes.get(graph.output)![2];

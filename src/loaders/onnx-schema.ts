@@ -73,7 +73,7 @@ const descriptor = {
   },
 };
 
-export const onnxRoot = protobuf.Root.fromJSON(descriptor);
+const onnxRoot = protobuf.Root.fromJSON(descriptor);
 export const ModelProto = onnxRoot.lookupType('onnx.ModelProto');
 
 /** ONNX TensorProto.DataType values the engine reads. */

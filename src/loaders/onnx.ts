@@ -5,10 +5,10 @@
  * The input is NCHW [N, 3, H, W]; the engine runs NHWC, so weights are permuted at load. Any other
  * operator or attribute value is an error naming the node.
  */
-import { ModelFormatError } from '../errors.js';
-import { oihwToHwio, transpose } from '../arch/resnet.js';
-import { GraphBuilder, GraphError, samePadding, type DenseNode, type Graph, type Pads } from '../graph/ir.js';
+import { GraphError, ModelFormatError } from '../errors.js';
+import { GraphBuilder, samePadding, type DenseNode, type Graph, type Pads } from '../graph/ir.js';
 import { halfToFloat } from '../util/half.js';
+import { OIHW_TO_HWIO, permute, TRANSPOSE } from '../util/layout.js';
 import { ModelProto, ONNX_DOUBLE, ONNX_FLOAT, ONNX_FLOAT16, ONNX_INT32, ONNX_INT64 } from './onnx-schema.js';
 
 type Long = { toNumber(): number };
@@ -125,7 +125,7 @@ export function loadOnnxResNet(bytes: Uint8Array, where: string): Graph {
             pads = autoPad === 'SAME_UPPER' ? [t, l, bt, r] : [bt, r, t, l];
           } else throw new GraphError(`${label}: auto_pad ${autoPad} is not supported`);
           const bias = node.input[2] ? (constant(2, 'the bias').data as Float32Array) : undefined;
-          result = b.conv2d(name, x, { weights: oihwToHwio(W.data as Float32Array, o, i, kh, kw), bias, kernel: [kh, kw], filters: o, strides, pads });
+          result = b.conv2d(name, x, { weights: permute(W.data as Float32Array, [o, i, kh, kw], OIHW_TO_HWIO), bias, kernel: [kh, kw], filters: o, strides, pads });
           break;
         }
         case 'BatchNormalization': {
@@ -192,15 +192,15 @@ export function loadOnnxResNet(bytes: Uint8Array, where: string): Graph {
           const [h, w, c] = b.shape(x);
           if (h * w !== 1) throw new GraphError(`${label}: input must be [N, C] (after pooling and flattening)`);
           const W = constant(1, 'B');
-          let weights = W.data as Float32Array;
-          let units: number;
+          let transB = false;
           if (node.opType === 'Gemm') {
             allowOnly(['alpha', 'beta', 'transA', 'transB']);
             if (int('transA', 0) !== 0 || (attrs.get('alpha')?.f ?? 1) !== 1 || (attrs.get('beta')?.f ?? 1) !== 1) throw new GraphError(`${label}: only transA = 0, alpha = beta = 1 are supported`);
-            if (int('transB', 0) === 1) { units = W.dims[0]!; weights = transpose(weights, units, c); }
-            else units = W.dims[1]!;
-          } else units = W.dims[1]!;
-          if (weights.length !== units * c) throw new GraphError(`${label}: B has shape [${W.dims}], input has ${c} features`);
+            transB = int('transB', 0) === 1;
+          }
+          const units = transB ? W.dims[0]! : W.dims[1]!;
+          if (W.data.length !== units * c) throw new GraphError(`${label}: B has shape [${W.dims}], input has ${c} features`);
+          const weights = transB ? permute(W.data as Float32Array, [units, c], TRANSPOSE) : W.data as Float32Array;
           const bias = node.opType === 'Gemm' && node.input[2] ? (constant(2, 'C').data as Float32Array) : undefined;
           result = b.dense(name, x, { weights, bias, units });
           denseOf.set(result, b.nodes[b.nodes.length - 1] as DenseNode);

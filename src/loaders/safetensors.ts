@@ -14,11 +14,10 @@ const KNOWN_DTYPES = new Set(['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 
 const MAX_HEADER = 100 * 2 ** 20;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-export interface TensorEntry { dtype: string; shape: number[]; begin: number; end: number }
+interface TensorEntry { dtype: string; shape: number[]; begin: number; end: number }
 
-export class SafetensorsFile {
+class SafetensorsFile {
   readonly entries = new Map<string, TensorEntry>();
-  readonly metadata: Record<string, string> = {};
   private readonly data: Uint8Array;
 
   constructor(bytes: Uint8Array, readonly where: string) {
@@ -38,10 +37,7 @@ export class SafetensorsFile {
     if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new ModelFormatError(`${where}: the header must be a JSON object`);
     this.data = bytes.subarray(8 + headerLength);
     for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
-      if (name === '__metadata__') {
-        if (value && typeof value === 'object') Object.assign(this.metadata, value);
-        continue;
-      }
+      if (name === '__metadata__') continue; // free-form strings; nothing the loader needs
       const v = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
       const ctx = `${where}: tensor ${name}`;
       if (typeof v?.dtype !== 'string') throw new ModelFormatError(`${ctx}: no dtype`);
@@ -105,7 +101,7 @@ export interface ResNetWeightsOptions {
 }
 
 /** Depth from torchvision-style names: block kind from layer1.0.conv3, stage sizes from layerS.B. */
-export function inferDepth(names: Iterable<string>, where: string): number {
+function inferDepth(names: Iterable<string>, where: string): number {
   const blocks = [0, 0, 0, 0];
   let bottleneck = false;
   for (const name of names) {

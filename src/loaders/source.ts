@@ -39,7 +39,7 @@ export function memorySource(files: Record<string, Uint8Array | ArrayBuffer | st
 }
 
 /** Files under a base URL, fetched; the length is checked against Content-Length when the server sends one. */
-export function urlSource(base: string | URL, fetchImpl: typeof fetch = globalThis.fetch): FileSource {
+export function urlSource(base: string | URL): FileSource {
   const baseUrl = new URL('.', base);
   const resolve = (path: string) => new URL(path, baseUrl).href;
   return {
@@ -48,7 +48,7 @@ export function urlSource(base: string | URL, fetchImpl: typeof fetch = globalTh
       const url = resolve(path);
       let response: Response;
       try {
-        response = await fetchImpl(url);
+        response = await fetch(url);
       } catch (err) {
         throw new ModelFormatError(`${url}: request failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }

@@ -4,8 +4,8 @@
  * Activation / ReLU, MaxPooling2D, Add, GlobalAveragePooling2D, Dense (+ softmax). Anything else, or
  * an option of these layers the engine does not implement, is an error naming the layer.
  */
-import { ModelFormatError } from '../errors.js';
-import { GraphBuilder, GraphError, samePadding, type Graph, type Pads } from '../graph/ir.js';
+import { GraphError, ModelFormatError } from '../errors.js';
+import { GraphBuilder, samePadding, type Graph, type Pads } from '../graph/ir.js';
 import { checkRelativePath, type FileSource } from './source.js';
 
 export interface LoadProgress {

@@ -1,10 +1,10 @@
 /**
  * The deterministic parameter generator of ../shared/golden/README.md (torchvision ResNets with generated
- * weights), and a safetensors writer: the golden tests rebuild the parameters, write a real .safetensors
- * file and load it through the public loader.
+ * weights), the golden input and the logit comparison: the golden tests, `npm run golden-check`, the
+ * bench's synthetic torchvision models and `npm run golden-weights` rebuild the parameters from it.
  */
-import { buildResNet, RESNET_SPECS } from '../../src/arch/resnet.js';
-import type { Graph } from '../../src/graph/ir.js';
+import { buildResNet, RESNET_SPECS } from '../src/arch/resnet.js';
+import type { Graph } from '../src/graph/ir.js';
 
 const mix = (v: number): number => {
   let x = v >>> 0;
@@ -74,28 +74,6 @@ export function goldenModel(depth: number): { params: Array<{ name: string; shap
 export function goldenInput(): Float32Array {
   const out = new Float32Array(2 * 3 * 224 * 224);
   for (let i = 0; i < out.length; i++) out[i] = u('input', i);
-  return out;
-}
-
-/** A safetensors file: 8-byte little-endian header length, JSON header (space padded to 8), F32 data. */
-export function writeSafetensors(tensors: Array<{ name: string; shape: number[]; data: Float32Array }>, metadata: Record<string, string> = {}): Uint8Array {
-  const header: Record<string, unknown> = { __metadata__: metadata };
-  let offset = 0;
-  for (const t of tensors) {
-    header[t.name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
-    offset += t.data.byteLength;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((json.length + 8) % 8)) % 8);
-  const headerBytes = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(out.buffer).setUint32(0, headerBytes.length, true);
-  out.set(headerBytes, 8);
-  let at = 8 + headerBytes.length;
-  for (const t of tensors) {
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
-    at += t.data.byteLength;
-  }
   return out;
 }
 
