@@ -8,6 +8,7 @@
  * and emits the raw graph IR (conv, batchnorm, relu, add, ...); the load-time passes then fold and fuse it.
  */
 import { GraphBuilder, type Graph } from '../graph/ir.js';
+import { OIHW_TO_HWIO, permute, TRANSPOSE } from '../util/layout.js';
 
 export type ResNetDefinition = 'torchvision' | 'keras-v1';
 export type BlockKind = 'basic' | 'bottleneck';
@@ -40,22 +41,6 @@ export interface ResNetBuildOptions {
   epsilon?: number;
 }
 
-/** OIHW -> HWIO. */
-export function oihwToHwio(w: Float32Array, o: number, i: number, kh: number, kw: number): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let oc = 0; oc < o; oc++) for (let ic = 0; ic < i; ic++) for (let y = 0; y < kh; y++) for (let x = 0; x < kw; x++) {
-    out[((y * kw + x) * i + ic) * o + oc] = w[((oc * i + ic) * kh + y) * kw + x]!;
-  }
-  return out;
-}
-
-/** [rows][cols] -> [cols][rows]. */
-export function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c]!;
-  return out;
-}
-
 export function buildResNet(get: ParamReader, options: ResNetBuildOptions): Graph {
   const spec = RESNET_SPECS[options.depth];
   if (!spec) throw new Error(`ResNet-${options.depth} is not defined (depths: ${Object.keys(RESNET_SPECS).join(', ')})`);
@@ -66,7 +51,7 @@ export function buildResNet(get: ParamReader, options: ResNetBuildOptions): Grap
 
   const conv = (name: string, x: string, cout: number, k: number, stride: number): string => {
     const cin = b.shape(x)[2];
-    const w = oihwToHwio(get(`${name}.weight`, [cout, cin, k, k]), cout, cin, k, k);
+    const w = permute(get(`${name}.weight`, [cout, cin, k, k]), [cout, cin, k, k], OIHW_TO_HWIO);
     const pad = (k - 1) >> 1;
     return b.conv2d(name, x, { weights: w, kernel: [k, k], filters: cout, strides: [stride, stride], pads: [pad, pad, pad, pad] });
   };
@@ -107,6 +92,6 @@ export function buildResNet(get: ParamReader, options: ResNetBuildOptions): Grap
   });
   x = b.globalAvgPool('avgpool', x);
   const inF = b.shape(x)[2];
-  const logits = b.dense('fc', x, { weights: transpose(get('fc.weight', [classes, inF]), classes, inF), bias: get('fc.bias', [classes]), units: classes });
+  const logits = b.dense('fc', x, { weights: permute(get('fc.weight', [classes, inF]), [classes, inF], TRANSPOSE), bias: get('fc.bias', [classes]), units: classes });
   return b.finish(b.softmax('softmax', logits));
 }

@@ -12,7 +12,8 @@
  * Names follow torchvision: `layerS.B`, stage S from 1 (a stage is a run of blocks with one output
  * shape), block B from 0 within it. In the Keras ResNet-50 `layer3.2` is res4c (stage S + 1, letter B).
  */
-import { GraphError, type Graph, type GraphNode, type Shape } from './ir.js';
+import { GraphError } from '../errors.js';
+import type { Graph, GraphNode, Shape } from './ir.js';
 
 export interface ResidualBlock {
   /** `layerS.B`. */

@@ -3,6 +3,7 @@
  * (a vector is [1, 1, C]); the batch is a run-time dimension. Constants are packed once, on the CPU:
  * conv weights HWIO ([kh][kw][cin][cout]), dense weights [in][out].
  */
+import { GraphError } from '../errors.js';
 
 export type Shape = [height: number, width: number, channels: number];
 
@@ -105,11 +106,6 @@ export function samePadding(inSize: number, kernel: number, stride: number): [nu
   const out = Math.ceil(inSize / stride);
   const total = Math.max((out - 1) * stride + kernel - inSize, 0);
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
-}
-
-/** Thrown for a graph that is not well formed; the message names the node. */
-export class GraphError extends Error {
-  override name = 'GraphError';
 }
 
 /**

@@ -4,128 +4,101 @@
  *  - foldPadding:   an explicit zero padding before a conv or max pool becomes that op's padding;
  *  - fuseRelu:      a ReLU after a conv, dense or add becomes that op's activation;
  *  - fuseResidual:  add(conv(x), r) [+ ReLU] becomes conv(x) with r added in its epilogue.
- * `optimize` runs them all in that order.
+ * Every pass is one rule applied by `fusePairs`: a node and the producer of one of its inputs (read by
+ * nothing else) become one node. Passes return a new graph and leave theirs as it was (unchanged nodes
+ * and weights are shared). `optimize` runs them all in that order.
  */
 import type { Conv2dNode, DenseNode, Graph, GraphNode } from './ir.js';
 
-function consumers(graph: Graph): Map<string, GraphNode[]> {
-  const map = new Map<string, GraphNode[]>();
+/** A pair to merge: `first`, the producer of an input of the node the rule looked at, disappears; `merged` takes that node's place. */
+interface Fusion {
+  first: GraphNode;
+  merged: GraphNode;
+}
+
+/**
+ * Looks at one node; may return a fusion with the producer of one of its inputs. `sole(tensor)` is that
+ * tensor's producer when the node is its only reader (and it is not the graph's output); `order(tensor)`
+ * the index of its producer in the graph (-1 for the graph's input).
+ */
+type Rule = (node: GraphNode, sole: (tensor: string) => GraphNode | undefined, order: (tensor: string) => number) => Fusion | undefined;
+
+/**
+ * Applies `rule` to every node of `graph`, with one producer map and one reader count for the pass. Each
+ * merged node sits where the node it replaces sat (after both of the pair's inputs: the order stays
+ * topological), and the tensor between the pair is gone.
+ */
+function fusePairs(graph: Graph, rule: Rule): { graph: Graph; count: number } {
+  const made = new Map(graph.nodes.map((n) => [n.output, n]));
+  const readers = new Map<string, number>();
+  for (const n of graph.nodes) for (const t of n.inputs) readers.set(t, (readers.get(t) ?? 0) + 1);
+  const sole = (tensor: string) => (tensor !== graph.output && readers.get(tensor) === 1 ? made.get(tensor) : undefined);
+  const index = new Map(graph.nodes.map((n, i) => [n.output, i]));
+  const order = (tensor: string) => index.get(tensor) ?? -1;
+  const dropped = new Set<GraphNode>();
+  const replaced = new Map<GraphNode, GraphNode>();
   for (const node of graph.nodes) {
-    for (const input of node.inputs) {
-      const list = map.get(input) ?? [];
-      list.push(node);
-      map.set(input, list);
-    }
+    const fusion = rule(node, sole, order);
+    if (!fusion) continue;
+    if (dropped.has(node) || replaced.has(fusion.first)) throw new Error(`${node.name}: a pass fused one node twice`);
+    dropped.add(fusion.first);
+    replaced.set(node, fusion.merged);
   }
-  return map;
+  if (!dropped.size) return { graph, count: 0 };
+  const nodes = graph.nodes.filter((n) => !dropped.has(n)).map((n) => replaced.get(n) ?? n);
+  const shapes = new Map(graph.shapes);
+  for (const n of dropped) shapes.delete(n.output);
+  return { graph: { ...graph, shapes, nodes }, count: dropped.size };
 }
 
-function producers(graph: Graph): Map<string, GraphNode> {
-  return new Map(graph.nodes.map((n) => [n.output, n]));
-}
+/** conv/dense -> batchnorm: the BN's scale and shift folded into the weights and bias (in float64). */
+const foldBatchNorm: Rule = (bn, sole) => {
+  if (bn.op !== 'batchnorm') return undefined;
+  const layer = sole(bn.inputs[0]!);
+  if (!layer || (layer.op !== 'conv2d' && layer.op !== 'dense') || layer.relu || layer.inputs.length > 1) return undefined;
+  const channels = bn.gamma.length;
+  const scale = new Float64Array(channels);
+  for (let c = 0; c < channels; c++) scale[c] = bn.gamma[c]! / Math.sqrt(bn.variance[c]! + bn.epsilon);
+  const weights = new Float32Array(layer.weights.length);
+  for (let i = 0; i < weights.length; i++) weights[i] = layer.weights[i]! * scale[i % channels]!;
+  const bias = new Float32Array(channels);
+  for (let c = 0; c < channels; c++) bias[c] = (layer.bias[c]! - bn.mean[c]!) * scale[c]! + bn.beta[c]!;
+  return { first: layer, merged: { ...layer, weights, bias, output: bn.output } as Conv2dNode | DenseNode };
+};
 
-/** The producer of `tensor` if `consumer` is its one and only use (and it is not the graph output). */
-function soleProducer(graph: Graph, tensor: string, consumer: GraphNode, uses: Map<string, GraphNode[]>, made: Map<string, GraphNode>): GraphNode | undefined {
-  if (tensor === graph.output) return undefined;
-  const list = uses.get(tensor);
-  if (!list || list.length !== 1 || list[0] !== consumer) return undefined;
-  return made.get(tensor);
-}
+/** pad -> conv or max pool: the padding becomes the op's own (zeros: a max pool then pads with 0, not -inf). */
+const foldPadding: Rule = (next, sole) => {
+  if (next.op !== 'conv2d' && next.op !== 'maxpool') return undefined;
+  const pad = sole(next.inputs[0]!);
+  if (pad?.op !== 'pad') return undefined;
+  const inputs = [pad.inputs[0]!, ...next.inputs.slice(1)];
+  if (next.op === 'conv2d') return { first: pad, merged: { ...next, inputs, pads: next.pads.map((p, i) => p + pad.pads[i]!) as Conv2dNode['pads'] } };
+  if (next.pads.some((p) => p !== 0)) return undefined;
+  return { first: pad, merged: { ...next, inputs, pads: [...pad.pads], padValue: 'zero' } };
+};
 
-/** Replaces `from`'s output with `node`'s, so `node` disappears and `from` writes its result. */
-function absorb(graph: Graph, from: GraphNode, node: GraphNode): void {
-  graph.shapes.delete(from.output);
-  from.output = node.output;
-  graph.nodes.splice(graph.nodes.indexOf(node), 1);
-}
+/** conv/dense/add -> relu: the op's activation. */
+const fuseRelu: Rule = (relu, sole) => {
+  if (relu.op !== 'relu') return undefined;
+  const prev = sole(relu.inputs[0]!);
+  if (!prev || (prev.op !== 'conv2d' && prev.op !== 'dense' && prev.op !== 'add') || prev.relu) return undefined;
+  return { first: prev, merged: { ...prev, relu: true, output: relu.output } };
+};
 
-export function foldBatchNorm(graph: Graph): number {
-  let folded = 0;
-  for (const bn of [...graph.nodes]) {
-    if (bn.op !== 'batchnorm') continue;
-    const uses = consumers(graph), made = producers(graph);
-    const prev = soleProducer(graph, bn.inputs[0]!, bn, uses, made);
-    if (!prev || (prev.op !== 'conv2d' && prev.op !== 'dense') || prev.relu || prev.inputs.length > 1) continue;
-    const layer = prev as Conv2dNode | DenseNode;
-    const channels = bn.gamma.length;
-    const scale = new Float64Array(channels);
-    for (let c = 0; c < channels; c++) scale[c] = bn.gamma[c]! / Math.sqrt(bn.variance[c]! + bn.epsilon);
-    const weights = new Float32Array(layer.weights.length);
-    for (let i = 0; i < weights.length; i++) weights[i] = layer.weights[i]! * scale[i % channels]!;
-    const bias = new Float32Array(channels);
-    for (let c = 0; c < channels; c++) bias[c] = (layer.bias[c]! - bn.mean[c]!) * scale[c]! + bn.beta[c]!;
-    layer.weights = weights;
-    layer.bias = bias;
-    absorb(graph, layer, bn);
-    folded++;
-  }
-  return folded;
-}
-
-export function foldPadding(graph: Graph): number {
-  let folded = 0;
-  for (const pad of [...graph.nodes]) {
-    if (pad.op !== 'pad') continue;
-    const uses = consumers(graph).get(pad.output) ?? [];
-    if (uses.length !== 1 || pad.output === graph.output) continue;
-    const next = uses[0]!;
-    if (next.op === 'conv2d') {
-      next.pads = next.pads.map((p, i) => p + pad.pads[i]!) as Conv2dNode['pads'];
-    } else if (next.op === 'maxpool' && next.pads.every((p) => p === 0)) {
-      next.pads = [...pad.pads];
-      next.padValue = 'zero';
-    } else {
-      continue;
-    }
-    next.inputs[0] = pad.inputs[0]!;
-    graph.shapes.delete(pad.output);
-    graph.nodes.splice(graph.nodes.indexOf(pad), 1);
-    folded++;
-  }
-  return folded;
-}
-
-export function fuseRelu(graph: Graph): number {
-  let fused = 0;
-  for (const relu of [...graph.nodes]) {
-    if (relu.op !== 'relu') continue;
-    const prev = soleProducer(graph, relu.inputs[0]!, relu, consumers(graph), producers(graph));
-    if (!prev || (prev.op !== 'conv2d' && prev.op !== 'dense' && prev.op !== 'add') || prev.relu) continue;
-    prev.relu = true;
-    absorb(graph, prev, relu);
-    fused++;
-  }
-  return fused;
-}
-
-export function fuseResidual(graph: Graph): number {
-  let fused = 0;
-  for (const add of [...graph.nodes]) {
-    if (add.op !== 'add') continue;
-    const uses = consumers(graph), made = producers(graph);
-    // Of two convs (a projection block), take the one on the longer path (its input is produced later:
-    // branch2c, not the shortcut's 1x1), so the block's add + ReLU sits in its last conv.
-    const depth = (conv: Conv2dNode) => graph.nodes.indexOf(made.get(conv.inputs[0]!)!);
-    const candidates = add.inputs
-      .map((input, i) => ({ i, conv: soleProducer(graph, input, add, uses, made) }))
-      .filter((c): c is { i: number; conv: Conv2dNode } => c.conv?.op === 'conv2d' && !c.conv.relu && c.conv.inputs.length === 1)
-      .sort((a, b) => depth(b.conv) - depth(a.conv));
-    const pick = candidates[0];
-    if (!pick) continue;
-    const conv = pick.conv;
-    conv.inputs.push(add.inputs[1 - pick.i]!);
-    conv.relu = add.relu;
-    absorb(graph, conv, add);
-    // The conv now reads the residual: keep the order topological.
-    const residualProducer = made.get(conv.inputs[1]!);
-    if (residualProducer && graph.nodes.indexOf(residualProducer) > graph.nodes.indexOf(conv)) {
-      graph.nodes.splice(graph.nodes.indexOf(conv), 1);
-      graph.nodes.splice(graph.nodes.indexOf(residualProducer) + 1, 0, conv);
-    }
-    fused++;
-  }
-  return fused;
-}
+/** add(conv(x), r) [+ ReLU] -> conv(x) reading r in its epilogue. */
+const fuseResidual: Rule = (add, sole, order) => {
+  if (add.op !== 'add') return undefined;
+  // Of two convs (a projection block), take the one on the longer path (its input is produced later:
+  // branch2c, not the shortcut's 1x1), so the block's add + ReLU sits in its last conv.
+  const candidates = add.inputs
+    .map((input, i) => ({ i, conv: sole(input) }))
+    .filter((c): c is { i: number; conv: Conv2dNode } => c.conv?.op === 'conv2d' && !c.conv.relu && c.conv.inputs.length === 1)
+    .sort((a, b) => order(b.conv.inputs[0]!) - order(a.conv.inputs[0]!));
+  const pick = candidates[0];
+  if (!pick) return undefined;
+  const { conv } = pick;
+  return { first: conv, merged: { ...conv, inputs: [...conv.inputs, add.inputs[1 - pick.i]!], relu: add.relu, output: add.output } };
+};
 
 export interface OptimizeReport {
   batchNormsFolded: number;
@@ -134,12 +107,14 @@ export interface OptimizeReport {
   residualsFused: number;
 }
 
-export function optimize(graph: Graph): OptimizeReport {
-  const report = {
-    batchNormsFolded: foldBatchNorm(graph),
-    paddingsFolded: foldPadding(graph),
-    relusFused: fuseRelu(graph),
-    residualsFused: fuseResidual(graph),
+/** All four passes, in order: the graph the planner runs, and how much each pass did. `graph` is left as it was. */
+export function optimize(graph: Graph): { graph: Graph; report: OptimizeReport } {
+  const bn = fusePairs(graph, foldBatchNorm);
+  const pad = fusePairs(bn.graph, foldPadding);
+  const relu = fusePairs(pad.graph, fuseRelu);
+  const residual = fusePairs(relu.graph, fuseResidual);
+  return {
+    graph: residual.graph,
+    report: { batchNormsFolded: bn.count, paddingsFolded: pad.count, relusFused: relu.count, residualsFused: residual.count },
   };
-  return report;
 }
