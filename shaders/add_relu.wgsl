@@ -8,10 +8,11 @@ struct Params { batch: u32 }
 @group(0) @binding(3) var<storage, read_write> output: array<${T}>;
 
 const PER_IMAGE = ${PER_IMAGE}u; // elements of one image, in units of T
+const WORKGROUP_SIZE = ${WORKGROUP_SIZE}u;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * 64u;
+  let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
   if (i >= params.batch * PER_IMAGE) {
     return;
   }

@@ -1,12 +1,7 @@
-// 1x1 convolution as a GEMM: row m of A is the input pixel under output pixel m, its CIN channels
-// contiguous in NHWC. Stride 1 reads the input as the matrix itself; stride S picks every S-th pixel.
-// Defines the A-operand gather (pixelOf, readA, readA4) for a main loop: conv_gemm.wgsl or conv_simd.wgsl.
-
-#if ${VEC_A}
-@group(0) @binding(1) var<storage, read_write> input: array<vec4<f32>>;
-#else
-@group(0) @binding(1) var<storage, read_write> input: array<f32>;
-#endif
+// A-operand gather of a pointwise (1x1, unpadded) conv: row m of A is the input pixel under output pixel
+// m, its CIN channels contiguous in NHWC. Stride 1 reads the input as the matrix itself; stride S picks
+// every S-th pixel. Uses `input` and OHW (conv_bindings.wgsl); defines pixelOf, readA and, with VEC_A
+// (CIN a multiple of 4, `input` as vec4), readA4.
 
 const CIN = ${CIN}u;
 const IN_W = ${IN_W}u;

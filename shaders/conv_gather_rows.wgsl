@@ -1,10 +1,8 @@
-// Stem convolution for few input channels (7x7/2 over RGB in a ResNet). One row of the receptive field,
-// KW pixels x CIN channels, is contiguous in NHWC, so k = kh * ROW + j reads input row iy at offset j
-// from the window's left edge. Outside the image it reads 0 (branch-free: clamped index + select).
-// Defines the A-operand gather (readA; pixelOf comes from conv_window.wgsl) for a main loop:
-// conv_gemm.wgsl or conv_simd.wgsl.
-
-@group(0) @binding(1) var<storage, read_write> input: array<f32>;
+// A-operand gather of a windowed conv over few input channels (the 7x7/2 stem over RGB): one row of the
+// receptive field, KW pixels x CIN channels, is contiguous in NHWC, so k = kh * ROW + j reads input row
+// iy at offset j from the window's left edge: one index computation per value, whatever CIN is. Outside
+// the image it reads 0 (branch-free: clamped index + select). Uses `input` (scalar, conv_bindings.wgsl)
+// and pixelOf, IN_H, IN_W (conv_window.wgsl); defines readA.
 
 const CIN = ${CIN}u;
 const ROW = ${ROW}u;

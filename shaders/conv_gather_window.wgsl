@@ -1,15 +1,9 @@
-// KxK convolution (3x3 in a ResNet) as an implicit GEMM: row m of A is the receptive field of output
-// pixel m, k = (kh * KW + kw) * CIN + ci, gathered from NHWC input; outside the image it reads 0. With
-// CIN a multiple of 4, four consecutive k are one vec4 load. Reads are branch-free (a clamped index and
-// a select), so every invocation runs the same instructions.
-// Defines the A-operand gather (readA, readA4; pixelOf comes from conv_window.wgsl) for a main loop:
-// conv_gemm.wgsl or conv_simd.wgsl.
-
-#if ${VEC_A}
-@group(0) @binding(1) var<storage, read_write> input: array<vec4<f32>>;
-#else
-@group(0) @binding(1) var<storage, read_write> input: array<f32>;
-#endif
+// A-operand gather of a windowed conv (KxK, any stride and padding; the 3x3 convs of a ResNet): row m of
+// A is the receptive field of output pixel m, k = (kh * KW + kw) * CIN + ci, gathered from NHWC input;
+// outside the image it reads 0. With VEC_A (CIN a multiple of 4, `input` as vec4) four consecutive k are
+// one vec4 load. Reads are branch-free (a clamped index and a select), so every invocation runs the same
+// instructions. Uses `input` (conv_bindings.wgsl) and pixelOf, IN_H, IN_W (conv_window.wgsl); defines
+// readA and, with VEC_A, readA4.
 
 const CIN = ${CIN}u;
 const KW = ${KW}u;

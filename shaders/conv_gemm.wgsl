@@ -5,24 +5,19 @@
 // reads TM4 vec4s of A (4 consecutive rows each) and TN4 vec4s of B, and does 4 * TM4 * TN4 vec4 FMAs.
 // Row groups and column groups are interleaved across invocations, so shared-memory reads and global
 // stores stay contiguous.
-// PREFETCH: the next tile's global loads are issued into registers before the current tile's FMAs, so
-// their latency hides behind the math (one tile of registers per invocation).
 // Split-K: workgroup z covers K range [z * KS, (z + 1) * KS) and writes its partial sums to rows
 // z * M + m of the output (conv_epilogue.wgsl in PARTIAL mode); conv_splitk.wgsl adds them up.
-// Needs a gather file (conv1x1/3x3/7x7.wgsl) and conv_epilogue.wgsl.
+// Uses params, weights, K, NV, OHW (conv_bindings.wgsl), pixelOf, readA, readA4 (a gather) and store
+// (conv_epilogue.wgsl).
 
 #if ${F16}
-// HWIO weights as [K][NV] vec4 of halves, 2 u32 each (NV = ceil(COUT / 4), zero padded).
-@group(0) @binding(2) var<storage, read> weights: array<vec2<u32>>;
-
+// HWIO weights as [K][NV] vec4 of halves, 2 u32 each (W_T = vec2<u32>; NV = ceil(COUT / 4), zero padded).
 fn weight4(i: u32) -> vec4<f32> {
   let w = weights[i];
   return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
 }
 #else
-// HWIO weights as [K][NV] vec4 (NV = ceil(COUT / 4), zero padded).
-@group(0) @binding(2) var<storage, read> weights: array<vec4<f32>>;
-
+// HWIO weights as [K][NV] vec4 (W_T = vec4<f32>; NV = ceil(COUT / 4), zero padded).
 fn weight4(i: u32) -> vec4<f32> {
   return weights[i];
 }
@@ -40,83 +35,6 @@ const WG_SIZE = WG_M * WG_N;
 
 var<workgroup> tileA: array<array<vec4<f32>, BM4>, BK>; // [k][m / 4], 4 consecutive rows per vec4
 var<workgroup> tileB: array<array<vec4<f32>, BN4>, BK>; // [k][n / 4]
-
-#if ${PREFETCH}
-#if ${VEC_A}
-const A_COUNT = BM4 * BK; // vec4 loads per A tile
-#else
-const A_COUNT = BM4 * 4u * BK;
-#endif
-const B_COUNT = BK * BN4;
-const PA = (A_COUNT + WG_SIZE - 1u) / WG_SIZE;
-const PB = (B_COUNT + WG_SIZE - 1u) / WG_SIZE;
-#if ${VEC_A}
-var<private> nextA: array<vec4<f32>, PA>;
-#else
-var<private> nextA: array<f32, PA>;
-#endif
-var<private> nextB: array<vec4<f32>, PB>;
-
-// Global loads of the tile at k0 into registers.
-fn fetchTiles(m0: u32, n40: u32, k0: u32, kEnd: u32, li: u32, M: u32) {
-  for (var p = 0u; p < PA; p++) {
-    let i = li + p * WG_SIZE;
-#if ${VEC_A}
-    let m = m0 + i / (BK / 4u);
-    let k = k0 + (i % (BK / 4u)) * 4u;
-    var a = vec4<f32>(0.0);
-    if (i < A_COUNT && m < M && k < kEnd) {
-      a = readA4(pixelOf(m), k);
-    }
-#else
-    let m = m0 + i / BK;
-    let k = k0 + i % BK;
-    var a = 0.0;
-    if (i < A_COUNT && m < M && k < kEnd) {
-      a = readA(pixelOf(m), k);
-    }
-#endif
-    nextA[p] = a;
-  }
-  for (var p = 0u; p < PB; p++) {
-    let i = li + p * WG_SIZE;
-    let k = k0 + i / BN4;
-    let n4 = n40 + i % BN4;
-    var b = vec4<f32>(0.0);
-    if (i < B_COUNT && k < kEnd && n4 < NV) {
-      b = weight4(k * NV + n4);
-    }
-    nextB[p] = b;
-  }
-}
-
-// The fetched registers into workgroup memory.
-fn storeTiles(li: u32) {
-  for (var p = 0u; p < PA; p++) {
-    let i = li + p * WG_SIZE;
-    if (i < A_COUNT) {
-#if ${VEC_A}
-      let mm = i / (BK / 4u);
-      let kq = i % (BK / 4u);
-      let a = nextA[p];
-      tileA[kq * 4u][mm / 4u][mm % 4u] = a.x;
-      tileA[kq * 4u + 1u][mm / 4u][mm % 4u] = a.y;
-      tileA[kq * 4u + 2u][mm / 4u][mm % 4u] = a.z;
-      tileA[kq * 4u + 3u][mm / 4u][mm % 4u] = a.w;
-#else
-      let mm = i / BK;
-      tileA[i % BK][mm / 4u][mm % 4u] = nextA[p];
-#endif
-    }
-  }
-  for (var p = 0u; p < PB; p++) {
-    let i = li + p * WG_SIZE;
-    if (i < B_COUNT) {
-      tileB[i / BN4][i % BN4] = nextB[p];
-    }
-  }
-}
-#endif
 
 fn loadTileA(m0: u32, k0: u32, kEnd: u32, li: u32, M: u32) {
 #if ${VEC_A}
@@ -171,21 +89,10 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_
   let kBegin = wid.z * KS;
   let kEnd = min(K, kBegin + KS);
   var acc: array<array<vec4<f32>, TN4>, TM4 * 4u>;
-#if ${PREFETCH}
-  fetchTiles(m0, n40, kBegin, kEnd, li, M);
-#endif
   for (var k0 = kBegin; k0 < kEnd; k0 += BK) {
-#if ${PREFETCH}
-    storeTiles(li);
-    workgroupBarrier();
-    if (k0 + BK < kEnd) {
-      fetchTiles(m0, n40, k0 + BK, kEnd, li, M);
-    }
-#else
     loadTileA(m0, k0, kEnd, li, M);
     loadTileB(n40, k0, kEnd, li);
     workgroupBarrier();
-#endif
     for (var kk = 0u; kk < BK; kk++) {
       var b: array<vec4<f32>, TN4>;
       for (var v = 0u; v < TN4; v++) {

@@ -1,8 +1,6 @@
 // Fully connected layer y = x W + b (+ ReLU), W packed [IN][NV] as vec4 along the outputs.
 // One workgroup per (image, 4 outputs): its invocations split the IN inputs, then reduce in workgroup memory.
 
-struct Params { batch: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read_write> input: array<f32>;
 @group(0) @binding(2) var<storage, read> weights: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;

@@ -7,10 +7,11 @@ struct Params { batch: u32 }
 
 const C = ${CV}u; // channels, in units of T
 const HW = ${HW}u;
+const WORKGROUP_SIZE = ${WORKGROUP_SIZE}u;
 
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let i = gid.x;
+@compute @workgroup_size(WORKGROUP_SIZE)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
   if (i >= params.batch * C) {
     return;
   }

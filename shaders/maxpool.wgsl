@@ -17,10 +17,11 @@ const STRIDE_H = ${STRIDE_H}u;
 const STRIDE_W = ${STRIDE_W}u;
 const PAD_T = ${PAD_T}u;
 const PAD_L = ${PAD_L}u;
+const WORKGROUP_SIZE = ${WORKGROUP_SIZE}u;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
-  let i = gid.x + gid.y * groups.x * 64u;
+  let i = gid.x + gid.y * groups.x * WORKGROUP_SIZE;
   if (i >= params.batch * OUT_H * OUT_W * C) {
     return;
   }

@@ -1,6 +1,6 @@
 import addRelu from '../../shaders/add_relu.wgsl';
 import type { AddNode, Shape } from '../graph/ir.js';
-import { ceilDiv, spread, type Kernel } from './kernel.js';
+import { elementwiseWorkgroups, WORKGROUP_SIZE, type Kernel } from './kernel.js';
 import { specialize } from './wgsl.js';
 
 /** Elementwise a + b (+ ReLU), for residual adds the planner could not fuse into a conv epilogue. */
@@ -10,14 +10,14 @@ export function addReluKernel(node: AddNode, shape: Shape): Kernel {
   const per = vec ? size / 4 : size;
   return {
     label: node.name,
-    code: specialize('add_relu.wgsl', addRelu, { T: vec ? 'vec4<f32>' : 'f32', PER_IMAGE: per, RELU: node.relu }),
+    code: specialize('add_relu.wgsl', addRelu, { T: vec ? 'vec4<f32>' : 'f32', PER_IMAGE: per, RELU: node.relu, WORKGROUP_SIZE }),
     resources: [
       [0, { kind: 'params' }],
       [1, { kind: 'tensor', id: node.inputs[0]! }],
       [2, { kind: 'tensor', id: node.inputs[1]! }],
       [3, { kind: 'tensor', id: node.output }],
     ],
-    workgroups: (batch) => spread(ceilDiv(batch * per, 64)),
+    workgroups: (batch, max) => elementwiseWorkgroups(batch * per, max),
     flopsPerImage: size * (node.relu ? 2 : 1),
   };
 }

@@ -14,7 +14,7 @@ export interface SimdTile {
   c4: number;
 }
 
-export const DEFAULT_SIMD: SimdTile = { wg: 64, r: 4, c4: 4 };
+const DEFAULT_SIMD: SimdTile = { wg: 64, r: 4, c4: 4 };
 
 /**
  * Tile for an image of `pixels` output pixels: 4 pixels x 16 channels per invocation (measured best on

@@ -6,7 +6,7 @@
  * sizes name the same constants and reuse the upload.
  */
 import type { Shape } from '../graph/ir.js';
-import type { Tiling } from './conv2d.js';
+import type { Tiling } from './conv-tiling.js';
 
 export type Resource =
   | { kind: 'params' }
@@ -20,7 +20,8 @@ export interface Kernel {
   detail?: string;
   code: string;
   resources: Array<[binding: number, resource: Resource]>;
-  workgroups(batch: number): [number, number, number];
+  /** Workgroups for `batch` images on a device that takes at most `maxPerDimension` along each axis. */
+  workgroups(batch: number, maxPerDimension: number): [number, number, number];
   /** Floating-point operations for one image (multiply-add = 2). */
   flopsPerImage: number;
   /**
@@ -32,12 +33,22 @@ export interface Kernel {
   tiling?: Tiling;
 }
 
+/**
+ * Invocations per workgroup of the kernels that give one invocation to each output element (pooling,
+ * add + ReLU, the split-K sum): the `${WORKGROUP_SIZE}` define of their WGSL.
+ */
+export const WORKGROUP_SIZE = 64;
+
 export const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
 
-/** Spreads `count` workgroups over x and y so neither exceeds the 65535 per-dimension limit. */
-export function spread(count: number): [number, number, number] {
-  const x = Math.min(count, 32768);
-  return [x, Math.max(1, ceilDiv(count, x)), 1];
+/**
+ * Workgroups for one invocation per element of `count`, spread over x and y so that neither exceeds the
+ * device's `maxPerDimension` (the kernels index gid.x + gid.y * num_workgroups.x * WORKGROUP_SIZE).
+ */
+export function elementwiseWorkgroups(count: number, maxPerDimension: number): [number, number, number] {
+  const groups = ceilDiv(count, WORKGROUP_SIZE);
+  const x = Math.min(groups, maxPerDimension);
+  return [x, Math.max(1, ceilDiv(groups, x)), 1];
 }
 
 /** A copy of a [rows][cols] matrix with cols zero-padded to a multiple of 4 (the original if already). */
