@@ -3,10 +3,12 @@
  * lifetimes, and an activation arena in which tensors whose lifetimes do not overlap share memory.
  * The batch matters on GPUs: it sets the GEMM sizes, and so the conv tiles and split-K factors.
  */
+import { GraphError } from '../errors.js';
 import type { Graph, GraphNode, Shape } from '../graph/ir.js';
 import { shapeSize } from '../graph/ir.js';
 import { addReluKernel } from '../ops/add-relu.js';
-import { conv2dKernels, DEFAULT_POLICY, type ConvOptions, type ConvStrategy, type TilingPolicy } from '../ops/conv2d.js';
+import { conv2dKernels, type ConvOptions, type ConvStrategy } from '../ops/conv2d.js';
+import { DEFAULT_POLICY, type TilingPolicy } from '../ops/conv-tiling.js';
 import { denseKernel, softmaxKernel } from '../ops/dense.js';
 import type { Kernel } from '../ops/kernel.js';
 import { globalAvgPoolKernel, maxPoolKernel } from '../ops/pool.js';
@@ -22,20 +24,24 @@ export interface TensorLife {
   scratch?: boolean;
 }
 
-export interface Plan {
-  graph: Graph;
-  steps: Kernel[];
-  tensors: TensorLife[];
-  input: string;
-  output: string;
-  /** The softmax's input, when the graph ends in a softmax: what `output: 'logits'` reads. */
+/** What a run can read back, by the names of the public API (ResNetModel.infer's `output`). */
+export interface PlanOutputs {
+  /** The graph's output (a softmax's, for a classifier that ends in one). */
+  probabilities: string;
+  /** The softmax's input, when the graph ends in a softmax. */
   logits?: string;
-  /** The last global average pool's output (the embedding), when there is one: what `output: 'features'` reads. */
+  /** The last global average pool's output (the embedding), when there is one. */
   features?: string;
 }
 
+export interface Plan {
+  steps: Kernel[];
+  tensors: TensorLife[];
+  input: string;
+  outputs: PlanOutputs;
+}
+
 export interface ArenaLayout {
-  batch: number;
   bytes: number;
   /** Byte offset and size of each tensor in the arena. */
   slots: Map<string, { offset: number; size: number }>;
@@ -53,19 +59,21 @@ export interface PlanOptions {
   f16Weights?: boolean;
   /** Tiled convs: the tiling policy (for tuning runs). */
   policy?: TilingPolicy;
+  /** Tiled convs: the main loop's WGSL (experiments in bench/kernels/; default shaders/conv_gemm.wgsl). */
+  gemmShader?: string;
   /** Per conv node name: options that override the planner's (tests pin a variant, strategy or tiling). */
   conv?: Record<string, ConvOptions>;
 }
 
 /** The kernels that run `node`; ops the passes should have removed are an error naming the node. */
-export function lowerNode(node: GraphNode, shapes: Map<string, Shape>, options: PlanOptions = {}): Kernel[] {
+function lowerNode(node: GraphNode, shapes: Map<string, Shape>, options: PlanOptions = {}): Kernel[] {
   const inShape = shapes.get(node.inputs[0]!)!;
   const outShape = shapes.get(node.output)!;
   switch (node.op) {
     case 'conv2d': {
       const stem = inShape[2] % 4 !== 0;
       const strategy = options.convStrategy === 'simd' && stem && options.simdStem === false ? 'tiled' : options.convStrategy;
-      const chosen: ConvOptions = { strategy, subgroupSize: options.subgroupSize, batch: options.batch ?? 1, policy: options.policy, f16Weights: options.f16Weights };
+      const chosen: ConvOptions = { strategy, subgroupSize: options.subgroupSize, batch: options.batch ?? 1, policy: options.policy, f16Weights: options.f16Weights, gemmShader: options.gemmShader };
       return conv2dKernels(node, inShape, outShape, { ...chosen, ...options.conv?.[node.name] });
     }
     case 'maxpool': return [maxPoolKernel(node, inShape, outShape)];
@@ -74,7 +82,7 @@ export function lowerNode(node: GraphNode, shapes: Map<string, Shape>, options: 
     case 'softmax': return [softmaxKernel(node, outShape)];
     case 'add': return [addReluKernel(node, outShape)];
     default:
-      throw new Error(`${node.name}: a standalone ${node.op} is not supported (it must follow a conv${node.op === 'relu' ? ', dense or add' : ''})`);
+      throw new GraphError(`${node.name}: a standalone ${node.op} is not supported (it must follow a conv${node.op === 'relu' ? ', dense or add' : ''})`);
   }
 }
 
@@ -85,18 +93,18 @@ export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
   const state = new Map<GraphNode, 'visiting' | 'done'>();
   const visit = (node: GraphNode) => {
     if (state.get(node) === 'done') return;
-    if (state.get(node) === 'visiting') throw new Error(`${node.name}: the graph has a cycle`);
+    if (state.get(node) === 'visiting') throw new GraphError(`${node.name}: the graph has a cycle`);
     state.set(node, 'visiting');
     for (const input of node.inputs) {
       const p = producer.get(input);
       if (p) visit(p);
-      else if (input !== graph.input) throw new Error(`${node.name}: input ${input} is never produced`);
+      else if (input !== graph.input) throw new GraphError(`${node.name}: input ${input} is never produced`);
     }
     state.set(node, 'done');
     order.push(node);
   };
   const outNode = producer.get(graph.output);
-  if (!outNode) throw new Error(`output ${graph.output} is never produced`);
+  if (!outNode) throw new GraphError(`output ${graph.output} is never produced`);
   visit(outNode); // only what the output needs runs
 
   const steps = order.flatMap((node) => lowerNode(node, graph.shapes, options));
@@ -121,7 +129,7 @@ export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
   lives.get(graph.output)!.last = steps.length;
   // What a run may read back stays alive to the end.
   for (const t of [logits, features]) if (t) lives.get(t)!.last = steps.length;
-  return { graph, steps, tensors: [...lives.values()], input: graph.input, output: graph.output, logits, features };
+  return { steps, tensors: [...lives.values()], input: graph.input, outputs: { probabilities: graph.output, logits, features } };
 }
 
 /**
@@ -175,5 +183,5 @@ export function layoutArena(plan: Plan, batch: number, alignment = 256): ArenaLa
     slots.set(t.id, { offset, size: t.size });
     bytes = Math.max(bytes, align(offset + t.size));
   }
-  return { batch, bytes, slots };
+  return { bytes, slots };
 }

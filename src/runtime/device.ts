@@ -26,9 +26,9 @@ export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
   return { name, info };
 }
 
-/** Requests a device from `gpu` with the adapter's limits. */
-export async function requestDevice(gpu: GPU, options: GPURequestAdapterOptions = { powerPreference: 'high-performance' }): Promise<{ adapter: GPUAdapter; device: GPUDevice }> {
-  const adapter = await whileGPU(gpu.requestAdapter(options));
+/** Requests a device from `gpu` (the high-performance adapter) with the adapter's limits. */
+export async function requestDevice(gpu: GPU): Promise<{ adapter: GPUAdapter; device: GPUDevice }> {
+  const adapter = await whileGPU(gpu.requestAdapter({ powerPreference: 'high-performance' }));
   if (!adapter) throw new GPUUnavailableError('WebGPU is available but no adapter was found (no GPU driver with Vulkan, Metal or D3D12?)');
   const requiredLimits: Record<string, number> = {};
   for (const key of WANTED_LIMITS) {

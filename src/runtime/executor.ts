@@ -1,51 +1,41 @@
 /**
- * Executor: turns plans into GPU work. It asks its planner for one plan per batch size (the batch sets
- * the GEMM shapes, so the tiles and split-K factors). At creation it plans batch 1, uploads every constant
- * once and compiles every distinct shader once (createComputePipelineAsync, all in parallel); a new batch
- * size compiles only the shaders it does not share. For each batch size it lays out the activation arena
- * and records the bind groups once; each inference is then one upload, one command encoder with every
- * dispatch, one submit and one readback of the requested output.
+ * Executor: runs plans on one device. Its parts: a PlanCache (plans and layouts per variant and batch,
+ * device-limit answers), a ConstantStore (weights, uploaded once), a PipelineCache (one pipeline per
+ * distinct shader) and, per variant and batch size used, a BatchState (arena, params, readback, bind
+ * groups, recorded once). What it does itself: one call at a time (a queue), each call one upload, one
+ * command encoder with every dispatch, one submit and one readback of the requested output; and when the
+ * device is lost, every pending and later call fails saying so.
  *
- * A plan can also come in variants (a network with some residual blocks deleted): the planner gets an
- * opaque variant key ('' = the network as loaded). Each variant's plans are built once and kept; its
- * arenas are allocated on use, and those of the least recently used variants are released (see
- * VARIANT_STATES). Variants share the constants (by name) and the pipelines (by shader code).
+ * Arenas of variants other than the intact network ([]) are released beyond the VARIANT_STATES most
+ * recently used ones (made again when used); their plans stay.
  */
 import { GPUUnavailableError, InputError } from '../errors.js';
-import type { Kernel } from '../ops/kernel.js';
-import { preprocessParams, preprocessShader, preprocessWorkgroups } from '../ops/preprocess.js';
+import { PlanCache, type Planner, type Variant } from '../plan/plan-cache.js';
+import type { ArenaLayout, PlanOutputs } from '../plan/planner.js';
 import type { Preprocessing } from '../preprocess/preprocess.js';
-import { layoutArena, type ArenaLayout, type Plan } from '../plan/planner.js';
+import { batchStateBytes, createBatchState, destroyBatchState, type BatchState } from './batch-state.js';
+import { ConstantStore } from './constants.js';
 import { whileGPU } from './keep-alive.js';
+import { PipelineCache } from './pipelines.js';
+import { TextureInput } from './texture-input.js';
+import { BUFFER, MAP_MODE_READ } from './usage.js';
 
-const { STORAGE, COPY_DST, COPY_SRC, UNIFORM, MAP_READ } = {
-  STORAGE: 0x80, COPY_DST: 0x8, COPY_SRC: 0x4, UNIFORM: 0x40, MAP_READ: 0x1,
-} as const; // GPUBufferUsage, spelled out so this module does not need the global
+/** What a run reads back: the names of ResNetModel.infer's `output` (see PlanOutputs). */
+export type OutputKind = keyof PlanOutputs;
 
-interface BatchState {
-  plan: Plan;
-  pipelines: GPUComputePipeline[];
-  layout: ArenaLayout;
-  arena: GPUBuffer;
-  params: GPUBuffer;
-  bindGroups: GPUBindGroup[];
-  staging: GPUBuffer;
-}
+/** The network as loaded: no residual block deleted. */
+export const INTACT: Variant = Object.freeze([]);
 
-/** What a run reads back: the graph's output, the logits (the input of a final softmax), or the features (the global average pool's output). */
-export type OutputKind = 'output' | 'logits' | 'features';
+/** Arenas kept for variants other than INTACT; older ones are released. */
+const VARIANT_STATES = 4;
 
 export interface RunOptions {
-  /** What to read back (default: the graph's output). */
+  /** What to read back (default: 'probabilities', the graph's output). */
   output?: OutputKind;
-  /** The plan variant to run ('' = the network as loaded). */
-  variant?: string;
+  variant?: Variant;
   /** Runs on the CPU while the GPU works; if it throws, the result is dropped and its error is the call's. */
   whileRunning?: () => void;
 }
-
-/** Arenas kept for variants other than '' (each batch size counts once); older ones are released. */
-export const VARIANT_STATES = 4;
 
 /** GPU time of one dispatch: its kernel's label and detail, milliseconds, and floating-point operations. */
 export interface ProfileStep {
@@ -55,38 +45,85 @@ export interface ProfileStep {
   flops: number;
 }
 
-/** Plans the network (or a variant of it, by key; '' = as loaded) for a batch size. */
-export type Planner = (batch: number, variant: string) => Plan;
-
-const keyOf = (batch: number, variant: string) => `${variant}|${batch}`;
-/** Whether a key is of a variant other than '' (the network as loaded). */
-const ofVariant = (key: string) => !key.startsWith('|');
+/** A destination on the GPU for a run's output (a buffer with COPY_DST usage). */
+export interface OutputTarget {
+  buffer: GPUBuffer;
+  offset?: number;
+}
 
 export class Executor {
-  private readonly batches = new Map<string, BatchState>(); // by keyOf(batch, variant)
-  private readonly plans = new Map<string, Plan>();
-  /** largestBatch's answers, by keyOf(upTo, variant). */
-  private readonly largest = new Map<string, number>();
-  private readonly buffers = new Set<GPUBuffer>();
-  private readonly constants = new Map<string, GPUBuffer>();
-  private readonly pipelineCache = new Map<string, Promise<GPUComputePipeline>>();
+  readonly plans: PlanCache;
+  private readonly constants: ConstantStore;
+  private readonly pipelines: PipelineCache;
+  private readonly states = new Map<Variant, Map<number, BatchState>>(); // variants in order of last use
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
-  private readonly preprocessPipelines = new Map<string, Promise<GPUComputePipeline>>();
-  private preprocessUniform: GPUBuffer | undefined;
-
+  private readonly textureInput: TextureInput;
   /** Set when the device is lost: every later call fails with it. */
   private lostMessage: string | undefined;
 
-  private constructor(readonly device: GPUDevice, readonly planner: Planner) {
+  private constructor(readonly device: GPUDevice, planner: Planner) {
+    this.plans = new PlanCache(planner, device.limits);
+    this.constants = new ConstantStore(device);
+    this.pipelines = new PipelineCache(device);
+    this.textureInput = new TextureInput(device, this.pipelines);
     device.lost.then((info) => {
       this.lostMessage = `the GPU device was lost (${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''}); load the model again, or load it with recover: true`;
     });
   }
 
+  /** Plans batch 1 of the intact network, uploads its constants and compiles its pipelines. */
+  static async create(device: GPUDevice, planner: Planner): Promise<Executor> {
+    const executor = new Executor(device, planner);
+    try {
+      await executor.compile(1, INTACT);
+      return executor;
+    } catch (err) {
+      executor.dispose();
+      throw err;
+    }
+  }
+
+  get planner(): Planner {
+    return this.plans.planner;
+  }
+
   /** Whether the device is known to be lost. */
   get isLost(): boolean {
     return this.lostMessage !== undefined;
+  }
+
+  /** Distinct pipelines compiled so far. */
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+
+  get constantBytes(): number {
+    return this.constants.bytes;
+  }
+
+  /** Bytes of GPU memory held now: constants, plus arena, params and readback of each state kept. */
+  get gpuBytes(): number {
+    let total = this.constants.bytes + this.textureInput.bytes;
+    for (const byBatch of this.states.values()) for (const s of byBatch.values()) total += batchStateBytes(s);
+    return total;
+  }
+
+  /** The arena layout for `batch` images (computed, not allocated). */
+  arenaLayout(batch: number, variant = INTACT): ArenaLayout {
+    return this.plans.layout(batch, variant);
+  }
+
+  /** The largest batch, up to `upTo`, that fits this device (0 if not even one image does). */
+  largestBatch(upTo: number, variant = INTACT): number {
+    return this.plans.largestBatch(upTo, variant);
+  }
+
+  /** Uploads the constants of the plan for `batch` and compiles (or reuses) its pipelines. */
+  private compile(batch: number, variant: Variant): Promise<GPUComputePipeline[]> {
+    const { plan } = this.plans.get(batch, variant);
+    this.constants.upload(plan);
+    return Promise.all(plan.steps.map((step) => this.pipelines.get(step.label, step.code)));
   }
 
   /** After a failure: the device-lost error if the device is (or within 200 ms turns out) lost, else `err`. */
@@ -100,174 +137,10 @@ export class Executor {
     return this.lostMessage ? new GPUUnavailableError(this.lostMessage, { cause: err }) : err;
   }
 
-  /** Plans batch 1, uploads its constants and compiles its pipelines. */
-  static async create(device: GPUDevice, planner: Planner): Promise<Executor> {
-    const executor = new Executor(device, planner);
-    try {
-      await executor.compile(executor.planFor(1));
-      return executor;
-    } catch (err) {
-      executor.dispose();
-      throw err;
-    }
-  }
-
-  /** The plan for batch 1 (the graph, its input and outputs are the same for every batch). */
-  get plan(): Plan {
-    return this.planFor(1);
-  }
-
-  planFor(batch: number, variant = ''): Plan {
-    const key = keyOf(batch, variant);
-    let plan = this.plans.get(key);
-    if (!plan) {
-      plan = this.planner(batch, variant);
-      this.plans.set(key, plan);
-    }
-    return plan;
-  }
-
-  /** Uploads the constants `plan` names that are not on the GPU yet, and compiles (or reuses) its pipelines. */
-  private compile(plan: Plan): Promise<GPUComputePipeline[]> {
-    const { device } = this;
-    for (const step of plan.steps) {
-      for (const [, r] of step.resources) {
-        if (r.kind !== 'constant' || this.constants.has(r.name)) continue;
-        const data = r.pack();
-        const buffer = this.createBuffer({ label: r.name, size: Math.max(16, data.byteLength), usage: STORAGE | COPY_DST, mappedAtCreation: true });
-        new Uint8Array(buffer.getMappedRange(), 0, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-        buffer.unmap();
-        this.constants.set(r.name, buffer);
-      }
-    }
-    const pipeline = (step: Kernel) => {
-      let p = this.pipelineCache.get(step.code);
-      if (!p) {
-        const module = device.createShaderModule({ label: step.label, code: step.code });
-        p = device.createComputePipelineAsync({ label: step.label, layout: 'auto', compute: { module, entryPoint: 'main' } })
-          .catch(async (err: unknown) => {
-            const info = await module.getCompilationInfo?.().catch(() => undefined);
-            const details = info?.messages.filter((m) => m.type === 'error').map((m) => `line ${m.lineNum}: ${m.message}`).join('; ');
-            throw new GPUUnavailableError(`kernel for ${step.label}: pipeline creation failed: ${details || (err as Error).message}`, { cause: err });
-          });
-        this.pipelineCache.set(step.code, p);
-        p.catch(() => this.pipelineCache.delete(step.code));
-      }
-      return p;
-    };
-    return whileGPU(Promise.all(plan.steps.map(pipeline)));
-  }
-
-  /** Distinct pipelines compiled so far. */
-  get pipelineCount(): number {
-    return this.pipelineCache.size;
-  }
-
-  /** Bytes of GPU memory this executor holds now: constants, plus arena and staging of each batch size used. */
-  get gpuBytes(): number {
-    let total = 0;
-    for (const b of this.buffers) total += b.size;
-    return total;
-  }
-
-  get constantBytes(): number {
-    let total = 0;
-    for (const b of this.constants.values()) total += b.size;
-    return total;
-  }
-
-  /**
-   * The arena layout for `batch` images (computed, not allocated). A plan made only for this question
-   * (a batch size probed by largestBatch) is not kept: plans are kept for the batch sizes that run.
-   */
-  arenaLayout(batch: number, variant = ''): ArenaLayout {
-    const key = keyOf(batch, variant);
-    return this.batches.get(key)?.layout ?? layoutArena(this.plans.get(key) ?? this.planner(batch, variant), batch, this.device.limits.minStorageBufferOffsetAlignment);
-  }
-
-  /**
-   * Why `batch` images do not fit this device (a tensor larger than one binding, or the arena larger than
-   * one buffer), or undefined when they fit.
-   */
-  private overLimit(batch: number, variant: string): string | undefined {
-    const layout = this.arenaLayout(batch, variant);
-    const limits = this.device.limits;
-    for (const [id, slot] of layout.slots) {
-      if (slot.size > limits.maxStorageBufferBindingSize) {
-        return `batch ${batch}: tensor ${id} needs ${slot.size} bytes, more than this device binds at once (${limits.maxStorageBufferBindingSize}); use a smaller batch`;
-      }
-    }
-    if (layout.bytes > limits.maxBufferSize) {
-      return `batch ${batch}: the activation arena needs ${layout.bytes} bytes, more than this device's maxBufferSize (${limits.maxBufferSize}); use a smaller batch`;
-    }
-    return undefined;
-  }
-
-  /** Whether `batch` images fit this device: every tensor within one binding, the arena within one buffer. */
-  fits(batch: number, variant = ''): boolean {
-    return this.overLimit(batch, variant) === undefined;
-  }
-
-  /** The largest batch, up to `upTo`, that fits this device (0 if not even one image does). */
-  largestBatch(upTo: number, variant = ''): number {
-    const key = keyOf(upTo, variant);
-    const known = this.largest.get(key);
-    if (known !== undefined) return known;
-    let lo = 0, hi = upTo; // fits(lo) (or lo = 0), !fits(hi)
-    if (this.fits(upTo, variant)) lo = upTo;
-    else {
-      while (hi - lo > 1) {
-        const mid = (lo + hi) >> 1;
-        if (mid === 0 || this.fits(mid, variant)) lo = mid;
-        else hi = mid;
-      }
-    }
-    this.largest.set(key, lo);
-    return lo;
-  }
-
-  private createBuffer(desc: GPUBufferDescriptor): GPUBuffer {
-    const b = this.device.createBuffer(desc);
-    this.buffers.add(b);
-    return b;
-  }
-
-  private batchState(batch: number, variant: string, plan: Plan, pipelines: GPUComputePipeline[]): BatchState {
-    const key = keyOf(batch, variant);
-    const known = this.batches.get(key);
-    if (known) return known;
-    const { device } = this;
-    const tooLarge = this.overLimit(batch, variant);
-    if (tooLarge) throw new RangeError(tooLarge);
-    const layout = this.arenaLayout(batch, variant);
-    const arena = this.createBuffer({ label: `arena (batch ${batch})`, size: layout.bytes, usage: STORAGE | COPY_DST | COPY_SRC });
-    const params = this.createBuffer({ label: `params (batch ${batch})`, size: 16, usage: UNIFORM | COPY_DST });
-    device.queue.writeBuffer(params, 0, new Uint32Array([batch, 0, 0, 0]));
-    // Large enough for any output a run reads back (a larger slot, the input, gets a temporary buffer).
-    const outBytes = Math.max(...[plan.output, plan.logits, plan.features].map((t) => (t ? layout.slots.get(t)!.size : 0)));
-    const staging = this.createBuffer({ label: `readback (batch ${batch})`, size: outBytes, usage: MAP_READ | COPY_DST });
-    const bindGroups = plan.steps.map((step, i) => device.createBindGroup({
-      label: step.label,
-      layout: pipelines[i]!.getBindGroupLayout(0),
-      entries: step.resources.map(([binding, r]) => {
-        if (r.kind === 'params') return { binding, resource: { buffer: params } };
-        if (r.kind === 'constant') return { binding, resource: { buffer: this.constants.get(r.name)! } };
-        const slot = layout.slots.get(r.id)!;
-        return { binding, resource: { buffer: arena, offset: slot.offset, size: slot.size } };
-      }),
-    }));
-    const state = { plan, pipelines, layout, arena, params, bindGroups, staging };
-    this.batches.set(key, state);
-    // Release the least recently used variants' arenas beyond VARIANT_STATES (runs are queued, so none is in flight).
-    const variants = [...this.batches.keys()].filter(ofVariant);
-    for (const old of variants.slice(0, Math.max(0, variants.length - VARIANT_STATES))) this.forget(old);
-    return state;
-  }
-
-  /** Queues `work`: one call at a time owns the arena and the staging buffer. */
+  /** Queues `work`: one call at a time owns the arena and the readback buffer. */
   private enqueue<T>(work: () => Promise<T>): Promise<T> {
     const result = this.queue.then(async () => {
-      if (this.disposed) throw new Error('the model was disposed');
+      if (this.disposed) throw new InputError('this model was disposed; load a new one with loadResNet()');
       if (this.lostMessage) throw new GPUUnavailableError(this.lostMessage);
       try {
         return await work();
@@ -279,63 +152,76 @@ export class Executor {
     return result;
   }
 
-  /**
-   * The plan, pipelines, buffers and bind groups for `batch`, created on first use; allocation failures
-   * become a clear error.
-   */
-  private async prepare(batch: number, variant = ''): Promise<BatchState> {
-    const key = keyOf(batch, variant);
-    const known = this.batches.get(key);
-    if (known) {
-      this.batches.delete(key); // most recently used last
-      this.batches.set(key, known);
-      return known;
+  /** The state for `batch` images of `variant`, made on first use (allocation failures become a clear error). */
+  private async prepare(batch: number, variant: Variant): Promise<BatchState> {
+    const byBatch = this.states.get(variant);
+    if (byBatch) { // most recently used last
+      this.states.delete(variant);
+      this.states.set(variant, byBatch);
     }
+    const known = byBatch?.get(batch);
+    if (known) return known;
+    const tooLarge = this.plans.overLimit(batch, variant);
+    if (tooLarge) throw new GPUUnavailableError(tooLarge);
+    const pipelines = await this.compile(batch, variant);
+    const { plan, layout } = this.plans.get(batch, variant);
     const { device } = this;
-    const plan = this.planFor(batch, variant);
-    const pipelines = await this.compile(plan);
     device.pushErrorScope('validation');
     device.pushErrorScope('out-of-memory');
-    try {
-      return this.batchState(batch, variant, plan, pipelines);
-    } finally {
-      const oom = device.popErrorScope();
-      const invalid = device.popErrorScope();
-      const [e1, e2] = await whileGPU(Promise.all([oom, invalid]));
-      if (e1 || e2) {
-        this.forget(key);
-        const what = e1 ? 'out of GPU memory' : 'invalid GPU resources';
-        throw new GPUUnavailableError(`batch ${batch}: could not prepare the run (${what}): ${(e1 ?? e2)!.message}`);
-      }
+    const state = createBatchState(device, batch, plan, layout, pipelines, this.constants);
+    const [oom, invalid] = await whileGPU(Promise.all([device.popErrorScope(), device.popErrorScope()]));
+    if (oom || invalid) {
+      destroyBatchState(state);
+      throw new GPUUnavailableError(`batch ${batch}: could not prepare the run (${oom ? 'out of GPU memory' : 'invalid GPU resources'}): ${(oom ?? invalid)!.message}`);
     }
+    if (byBatch) byBatch.set(batch, state);
+    else this.states.set(variant, new Map([[batch, state]]));
+    const lesioned = [...this.states.keys()].filter((v) => v !== INTACT);
+    for (const old of lesioned.slice(0, Math.max(0, lesioned.length - VARIANT_STATES))) this.release(old);
+    return state;
   }
 
-  /** Every step of the network, in order, into one compute pass. */
-  private encodeNetwork(pass: GPUComputePassEncoder, state: BatchState, batch: number): void {
+  /** Releases the GPU buffers of every batch state of `variant`. */
+  private release(variant: Variant): void {
+    for (const s of this.states.get(variant)?.values() ?? []) destroyBatchState(s);
+    this.states.delete(variant);
+  }
+
+  /**
+   * Every step of the network into `encoder`: one compute pass (after `before`, which may dispatch into
+   * it first), or with `timestamps`, one pass per step with its start and end written to the query set.
+   */
+  private encode(encoder: GPUCommandEncoder, state: BatchState, batch: number, options: { before?: (pass: GPUComputePassEncoder) => void; timestamps?: GPUQuerySet } = {}): void {
+    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    const { timestamps } = options;
+    let pass = timestamps ? undefined : encoder.beginComputePass({ label: 'resnet' });
+    if (pass) options.before?.(pass);
     state.plan.steps.forEach((step, i) => {
-      pass.setPipeline(state.pipelines[i]!);
-      pass.setBindGroup(0, state.bindGroups[i]!);
-      pass.dispatchWorkgroups(...step.workgroups(batch));
+      if (timestamps) pass = encoder.beginComputePass({ label: step.label, timestampWrites: { querySet: timestamps, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+      pass!.setPipeline(state.pipelines[i]!);
+      pass!.setBindGroup(0, state.bindGroups[i]!);
+      pass!.dispatchWorkgroups(...step.workgroups(batch, max));
+      if (timestamps) pass!.end();
     });
+    if (!timestamps) pass!.end();
   }
 
-  /** The arena slot a run reads: the graph's output, the logits, or the input tensor. */
+  /** The arena slot of a run's output, or of the input tensor. */
   private slotOf(state: BatchState, what: OutputKind | 'input'): { offset: number; size: number } {
-    const { plan } = state;
-    const id = what === 'input' ? plan.input : what === 'output' ? plan.output : plan[what];
-    if (!id) throw new Error(what === 'logits' ? `output 'logits' needs a graph that ends in softmax` : `output 'features' needs a graph with a global average pool`);
+    const id = what === 'input' ? state.plan.input : state.plan.outputs[what];
+    if (!id) throw new Error(`this plan has no output '${what}'`); // the model checks outputs before a run
     return state.layout.slots.get(id)!;
   }
 
   /**
-   * Copies `slot` out (into the caller's buffer, or the staging buffer, or a temporary one when the slot
+   * Copies `slot` out (into the caller's buffer, or the readback buffer, or a temporary one when the slot
    * is larger), submits `encoder` with validation errors caught, and reads the result back unless `into`.
    * `whileRunning` runs on the CPU while the GPU works; if it throws, the result is dropped (after the
    * GPU is done with the buffers) and its error is the call's.
    */
-  private async finish(encoder: GPUCommandEncoder, state: BatchState, slot: { offset: number; size: number }, what: string, into?: { buffer: GPUBuffer; offset?: number }, whileRunning?: () => void): Promise<Float32Array | undefined> {
+  private async finish(encoder: GPUCommandEncoder, state: BatchState, slot: { offset: number; size: number }, what: string, into?: OutputTarget, whileRunning?: () => void): Promise<Float32Array | undefined> {
     const { device } = this;
-    const temp = !into && slot.size > state.staging.size ? device.createBuffer({ label: 'readback', size: slot.size, usage: MAP_READ | COPY_DST }) : undefined;
+    const temp = !into && slot.size > state.staging.size ? device.createBuffer({ label: 'readback', size: slot.size, usage: BUFFER.MAP_READ | BUFFER.COPY_DST }) : undefined;
     const read = temp ?? state.staging;
     encoder.copyBufferToBuffer(state.arena, slot.offset, into?.buffer ?? read, into?.offset ?? 0, slot.size);
     device.pushErrorScope('validation');
@@ -343,7 +229,7 @@ export class Executor {
     const error = device.popErrorScope().then((e) => {
       if (e) throw new GPUUnavailableError(`${what} failed: ${e.message}`);
     });
-    const done: Promise<unknown> = into ? error : Promise.all([read.mapAsync(1 /* GPUMapMode.READ */, 0, slot.size), error]);
+    const done: Promise<unknown> = into ? error : Promise.all([read.mapAsync(MAP_MODE_READ, 0, slot.size), error]);
     try {
       try {
         whileRunning?.();
@@ -362,55 +248,50 @@ export class Executor {
     }
   }
 
-  /**
-   * Runs `batch` images of NHWC input (already preprocessed) and returns the requested output: the
-   * graph's output, the logits (for a graph ending in softmax: its input) or the features.
-   */
+  /** Writes the input tensor into its arena slot (a copy first where it lives in a SharedArrayBuffer, which Dawn cannot take). */
+  private upload(state: BatchState, input: Float32Array): void {
+    const slot = this.slotOf(state, 'input');
+    const data = input.buffer instanceof ArrayBuffer ? input : new Float32Array(input);
+    this.device.queue.writeBuffer(state.arena, slot.offset, data.buffer, data.byteOffset, slot.size);
+  }
+
+  /** Runs `batch` images of NHWC input (already preprocessed) and returns the requested output. */
   run(input: Float32Array, batch: number, options: RunOptions = {}): Promise<Float32Array> {
-    const { output = 'output', variant = '', whileRunning } = options;
+    const { output = 'probabilities', variant = INTACT, whileRunning } = options;
     return this.enqueue(async () => {
       const state = await this.prepare(batch, variant);
       this.upload(state, input);
-      const slot = this.slotOf(state, output);
       const encoder = this.device.createCommandEncoder({ label: 'inference' });
-      const pass = encoder.beginComputePass({ label: 'resnet' });
-      this.encodeNetwork(pass, state, batch);
-      pass.end();
-      return (await this.finish(encoder, state, slot, 'inference', undefined, whileRunning))!;
+      this.encode(encoder, state, batch);
+      return (await this.finish(encoder, state, this.slotOf(state, output), 'inference', undefined, whileRunning))!;
     });
   }
 
   /**
-   * Per-dispatch GPU time in milliseconds for `batch` images (needs the 'timestamp-query' feature): each
-   * step runs in its own compute pass with timestamps at its start and end. The output is not read.
+   * GPU time of each dispatch for `batch` images (needs the 'timestamp-query' feature): the normal
+   * encoding with each step in its own pass, timestamps at its start and end. The output is not read.
    */
-  profile(input: Float32Array, batch: number, variant = ''): Promise<ProfileStep[]> {
+  profile(input: Float32Array, batch: number, variant = INTACT): Promise<ProfileStep[]> {
     return this.enqueue(async () => {
       const { device } = this;
-      if (!device.features.has('timestamp-query')) throw new Error("profiling needs the adapter feature 'timestamp-query'");
+      if (!device.features.has('timestamp-query')) throw new GPUUnavailableError("profiling needs the adapter feature 'timestamp-query', which this adapter does not offer");
       const state = await this.prepare(batch, variant);
-      const { plan } = state;
+      const { steps } = state.plan;
       this.upload(state, input);
-      const n = plan.steps.length;
+      const n = steps.length;
       const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * n });
-      const resolve = device.createBuffer({ size: 16 * n, usage: 0x200 /* QUERY_RESOLVE */ | COPY_SRC });
-      const read = device.createBuffer({ size: 16 * n, usage: MAP_READ | COPY_DST });
+      const resolve = device.createBuffer({ size: 16 * n, usage: BUFFER.QUERY_RESOLVE | BUFFER.COPY_SRC });
+      const read = device.createBuffer({ size: 16 * n, usage: BUFFER.MAP_READ | BUFFER.COPY_DST });
       try {
         const encoder = device.createCommandEncoder({ label: 'profile' });
-        plan.steps.forEach((step, i) => {
-          const pass = encoder.beginComputePass({ label: step.label, timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
-          pass.setPipeline(state.pipelines[i]!);
-          pass.setBindGroup(0, state.bindGroups[i]!);
-          pass.dispatchWorkgroups(...step.workgroups(batch));
-          pass.end();
-        });
+        this.encode(encoder, state, batch, { timestamps: querySet });
         encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
         encoder.copyBufferToBuffer(resolve, 0, read, 0, 16 * n);
         device.queue.submit([encoder.finish()]);
-        await whileGPU(read.mapAsync(1));
+        await whileGPU(read.mapAsync(MAP_MODE_READ));
         const t = new BigUint64Array(read.getMappedRange().slice(0));
         read.unmap();
-        return plan.steps.map((step, i) => ({ label: step.label, detail: step.detail ?? '', ms: Number(t[2 * i + 1]! - t[2 * i]!) / 1e6, flops: step.flopsPerImage * batch }));
+        return steps.map((step, i) => ({ label: step.label, detail: step.detail ?? '', ms: Number(t[2 * i + 1]! - t[2 * i]!) / 1e6, flops: step.flopsPerImage * batch }));
       } finally {
         querySet.destroy();
         resolve.destroy();
@@ -422,66 +303,31 @@ export class Executor {
   /**
    * One image from an rgba8unorm texture (TEXTURE_BINDING usage): the preprocessing kernel resizes, crops
    * and normalizes it on the GPU straight into the input slot, then the network runs. Returns the
-   * requested output, or with `into`, copies it into that buffer (COPY_DST usage) and reads nothing back.
-   * `output: 'input'` returns the preprocessed input tensor itself.
+   * requested output, or with `into`, copies it into that buffer and reads nothing back. `output: 'input'`
+   * returns the preprocessed input tensor itself.
    */
-  runTexture(texture: GPUTexture, spec: Preprocessing, output: OutputKind | 'input', into?: { buffer: GPUBuffer; offset?: number }, variant = ''): Promise<Float32Array | undefined> {
+  runTexture(texture: GPUTexture, spec: Preprocessing, output: OutputKind | 'input', into?: OutputTarget, variant = INTACT): Promise<Float32Array | undefined> {
     return this.enqueue(async () => {
-      const { device } = this;
-      const code = preprocessShader(spec);
-      let pipeline = this.preprocessPipelines.get(code);
-      if (!pipeline) {
-        pipeline = device.createComputePipelineAsync({ label: 'preprocess', layout: 'auto', compute: { module: device.createShaderModule({ code }), entryPoint: 'main' } });
-        this.preprocessPipelines.set(code, pipeline);
-      }
       const state = await this.prepare(1, variant);
-      this.preprocessUniform ??= this.createBuffer({ label: 'preprocess params', size: 64, usage: UNIFORM | COPY_DST });
-      device.queue.writeBuffer(this.preprocessUniform, 0, preprocessParams(spec, texture.width, texture.height));
-      const input = this.slotOf(state, 'input');
-      const p = await whileGPU(pipeline);
-      const encoder = device.createCommandEncoder({ label: 'inference from texture' });
-      const pass = encoder.beginComputePass({ label: 'resnet' });
-      pass.setPipeline(p);
-      pass.setBindGroup(0, device.createBindGroup({
-        layout: p.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: texture.createView() },
-          { binding: 1, resource: { buffer: this.preprocessUniform } },
-          { binding: 2, resource: { buffer: state.arena, offset: input.offset, size: input.size } },
-        ],
-      }));
-      pass.dispatchWorkgroups(...preprocessWorkgroups(spec));
-      if (output !== 'input') this.encodeNetwork(pass, state, 1);
-      pass.end();
+      const preprocess = await this.textureInput.prepare(texture, spec, state.arena, this.slotOf(state, 'input'));
+      const encoder = this.device.createCommandEncoder({ label: 'inference from texture' });
+      if (output === 'input') {
+        const pass = encoder.beginComputePass({ label: 'preprocess' });
+        preprocess(pass);
+        pass.end();
+      } else {
+        this.encode(encoder, state, 1, { before: preprocess });
+      }
       return this.finish(encoder, state, this.slotOf(state, output), output === 'input' ? 'preprocessing' : 'inference from a texture', into);
     });
-  }
-
-  /** Writes the input tensor into its arena slot (a copy first where it lives in a SharedArrayBuffer, which Dawn cannot take). */
-  private upload(state: BatchState, input: Float32Array): void {
-    const slot = state.layout.slots.get(state.plan.input)!;
-    const data = input.buffer instanceof ArrayBuffer ? input : new Float32Array(input);
-    this.device.queue.writeBuffer(state.arena, slot.offset, data.buffer, data.byteOffset, slot.size);
-  }
-
-  /** Releases the arena, params and staging buffers of one batch state. */
-  private forget(key: string): void {
-    const state = this.batches.get(key);
-    if (!state) return;
-    for (const b of [state.arena, state.params, state.staging]) {
-      b.destroy();
-      this.buffers.delete(b);
-    }
-    this.batches.delete(key);
   }
 
   /** Destroys every GPU buffer this executor created. Safe to call twice. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const b of this.buffers) b.destroy();
-    this.buffers.clear();
-    this.constants.clear();
-    this.batches.clear();
+    for (const variant of [...this.states.keys()]) this.release(variant);
+    this.constants.destroy();
+    this.textureInput.destroy();
   }
 }

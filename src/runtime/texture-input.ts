@@ -1,0 +1,46 @@
+/**
+ * The GPU preprocessing step of a texture run (shaders/preprocess.wgsl through src/ops/preprocess.ts):
+ * its pipeline (one per preprocessing spec, from the executor's PipelineCache), its uniform buffer, and a
+ * dispatch that resizes, crops and normalizes a texture straight into the input slot of an arena.
+ */
+import { preprocessParams, preprocessShader, preprocessWorkgroups } from '../ops/preprocess.js';
+import type { Preprocessing } from '../preprocess/preprocess.js';
+import type { PipelineCache } from './pipelines.js';
+import { BUFFER } from './usage.js';
+
+export class TextureInput {
+  private uniform: GPUBuffer | undefined;
+
+  constructor(private readonly device: GPUDevice, private readonly pipelines: PipelineCache) {}
+
+  /** Bytes it holds on the GPU. */
+  get bytes(): number {
+    return this.uniform?.size ?? 0;
+  }
+
+  /** Prepares the preprocessing of `texture` into `slot` of `arena`; returns what dispatches it into a pass. */
+  async prepare(texture: GPUTexture, spec: Preprocessing, arena: GPUBuffer, slot: { offset: number; size: number }): Promise<(pass: GPUComputePassEncoder) => void> {
+    const { device } = this;
+    const pipeline = await this.pipelines.get('preprocess', preprocessShader(spec));
+    this.uniform ??= device.createBuffer({ label: 'preprocess params', size: 64, usage: BUFFER.UNIFORM | BUFFER.COPY_DST });
+    device.queue.writeBuffer(this.uniform, 0, preprocessParams(spec, texture.width, texture.height));
+    const bindGroup = device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: texture.createView() },
+        { binding: 1, resource: { buffer: this.uniform } },
+        { binding: 2, resource: { buffer: arena, offset: slot.offset, size: slot.size } },
+      ],
+    });
+    return (pass) => {
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(...preprocessWorkgroups(spec));
+    };
+  }
+
+  destroy(): void {
+    this.uniform?.destroy();
+    this.uniform = undefined;
+  }
+}
