@@ -3,8 +3,9 @@
  * ImageData, HTMLImageElement, HTMLCanvasElement or OffscreenCanvas, weights from a URL or memory.
  */
 import { GPUUnavailableError, InputError, ModelFormatError } from './errors.js';
-import { isUrl, loadFromMemory, loadFromUrl, modelSettings, type LoadOptionsBase } from './load.js';
-import { ResNetModel } from './model.js';
+import { createModel, type OwnedDevice } from './api/create.js';
+import type { ResNetModel } from './api/model.js';
+import { isUrl, loadFromMemory, loadFromUrl, type LoadOptionsBase } from './load.js';
 import type { RawImage } from './preprocess/preprocess.js';
 import { requestDevice } from './runtime/device.js';
 
@@ -45,21 +46,21 @@ export function imageToTexture(device: GPUDevice, image: ImageBitmap | HTMLCanva
   return texture;
 }
 
+/** A device from navigator.gpu with the adapter's limits; destroyed when released. */
+async function acquireBrowserDevice(): Promise<OwnedDevice> {
+  if (typeof navigator === 'undefined' || !navigator.gpu) {
+    throw new GPUUnavailableError('this browser has no WebGPU (navigator.gpu is undefined): use a recent Chrome/Edge, or enable WebGPU in your browser flags');
+  }
+  const { adapter, device } = await requestDevice(navigator.gpu);
+  return { adapter, device, release: () => device.destroy() };
+}
+
+/** Loads a ResNet from a URL or memory and prepares it on the GPU (weights uploaded, every pipeline compiled). */
 export async function loadResNet(options: LoadOptions): Promise<ResNetModel<BrowserImage>> {
   const { source } = options;
   if (source === undefined) throw new ModelFormatError('in a browser, pass { source: URL of model.json } (or files in memory)');
   const loaded = typeof source === 'string' || source instanceof URL
     ? await loadFromUrl(isUrl(source) ? source : new URL(source, globalThis.location?.href), options)
     : await loadFromMemory(source, options);
-  const g = loaded.graph;
-  const settings = modelSettings(loaded, options);
-  if (options.device) return ResNetModel.create({ graph: g, device: options.device, ...settings }, decodeBrowserImage);
-  if (typeof navigator === 'undefined' || !navigator.gpu) {
-    throw new GPUUnavailableError('this browser has no WebGPU (navigator.gpu is undefined): use a recent Chrome/Edge, or enable WebGPU in your browser flags');
-  }
-  const { adapter, device } = await requestDevice(navigator.gpu);
-  const recreate = options.recover
-    ? async () => { const r = await requestDevice(navigator.gpu); return { ...r, release: () => r.device.destroy() }; }
-    : undefined;
-  return ResNetModel.create({ graph: g, device, adapter, ...settings, release: () => device.destroy(), recreate }, decodeBrowserImage);
+  return createModel(loaded, options, { decode: decodeBrowserImage, acquireDevice: acquireBrowserDevice });
 }

@@ -10,7 +10,8 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { InputError } from './errors.js';
 import { loadResNet, type NodeImage } from './node.js';
-import { cosineSimilarity, type ResNetModel } from './model.js';
+import type { ResNetModel } from './api/model.js';
+import { cosineSimilarity } from './util/vectors.js';
 
 const USAGE = `usage:
   webgpu-resnet classify <image...> [--weights <file>] [--top <k>] [--skip-blocks <names>] [--json] [--verbose]

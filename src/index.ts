@@ -1,8 +1,10 @@
 /** Platform-neutral exports, shared by the Node and browser entries. */
-export { ResNetModel, nchwToNhwc, cosineSimilarity, type Prediction, type InferOptions, type ModelInfo, type BlockInfo, type EmbedOptions, type LesionOptions } from './model.js';
-export { ResNetError, ModelFormatError, InputError, GPUUnavailableError } from './errors.js';
+export { ResNetModel, type Prediction, type InferOptions, type ModelInfo, type BlockInfo, type EmbedOptions, type LesionOptions } from './api/model.js';
+export { ResNetError, ModelFormatError, GraphError, InputError, GPUUnavailableError } from './errors.js';
 export { CAFFE_PREPROCESSING, TORCH_PREPROCESSING, preprocessImage, type Preprocessing, type RawImage } from './preprocess/preprocess.js';
 export { IMAGENET_LABELS } from './labels.js';
 export type { InMemoryModel, ModelSource, LoadProgress, Precision } from './load.js';
 export type { ProfileStep } from './runtime/executor.js';
 export { GraphBuilder, type Graph, type GraphNode, type Shape } from './graph/ir.js';
+export { nchwToNhwc } from './util/layout.js';
+export { cosineSimilarity } from './util/vectors.js';

@@ -64,7 +64,7 @@ export type Precision = 'f32' | 'f16';
 export interface LoadedGraph { graph: Graph; format: WeightsFormat }
 
 /** With `depth` given, the loaded network must have it (any format); a clear error otherwise. */
-export function checkDepth(graph: Graph, depth: number | undefined): void {
+function checkDepth(graph: Graph, depth: number | undefined): void {
   if (depth === undefined) return;
   const found = weightDepth(graph);
   if (found !== depth) throw new ModelFormatError(`these weights are a ResNet-${found} (${found} weight layers deep), not the ResNet-${depth} asked for`);
@@ -94,7 +94,7 @@ export function formatOf(name: string): WeightsFormat {
   return /\.safetensors$/i.test(path) ? 'safetensors' : /\.onnx$/i.test(path) ? 'onnx' : 'tfjs-layers';
 }
 
-export function defaultPreprocessing(format: WeightsFormat): Preprocessing {
+function defaultPreprocessing(format: WeightsFormat): Preprocessing {
   return format === 'tfjs-layers' ? CAFFE_PREPROCESSING : TORCH_PREPROCESSING;
 }
 

@@ -5,9 +5,10 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ModelFormatError } from './errors.js';
-import { formatOf, graphFromBytes, isUrl, loadFromMemory, loadFromUrl, modelSettings, type LoadedGraph, type LoadOptionsBase } from './load.js';
+import { createModel } from './api/create.js';
+import type { ResNetModel } from './api/model.js';
+import { formatOf, graphFromBytes, isUrl, loadFromMemory, loadFromUrl, type LoadedGraph, type LoadOptionsBase } from './load.js';
 import { loadTfjsLayersModel } from './loaders/tfjs-layers.js';
-import { ResNetModel } from './model.js';
 import { acquireNodeDevice } from './node/gpu.js';
 import { decodeImage } from './node/image.js';
 import { defaultModelPath } from './node/paths.js';
@@ -46,18 +47,5 @@ async function loadGraph(options: LoadOptions): Promise<LoadedGraph> {
 
 /** Loads a ResNet and prepares it on the GPU (weights uploaded, every pipeline compiled). */
 export async function loadResNet(options: LoadOptions = {}): Promise<ResNetModel<NodeImage>> {
-  const loaded = await loadGraph(options);
-  const { graph } = loaded;
-  const settings = modelSettings(loaded, options);
-  if (options.device) {
-    return ResNetModel.create({ graph, device: options.device, ...settings }, decodeImage);
-  }
-  const gpu = await acquireNodeDevice();
-  try {
-    const recreate = options.recover ? acquireNodeDevice : undefined;
-    return await ResNetModel.create({ graph, device: gpu.device, adapter: gpu.adapter, ...settings, release: gpu.release, recreate }, decodeImage);
-  } catch (err) {
-    gpu.release();
-    throw err;
-  }
+  return createModel(await loadGraph(options), options, { decode: decodeImage, acquireDevice: acquireNodeDevice });
 }

@@ -3,7 +3,7 @@ import { InputError } from '../errors.js';
 import type { RawImage } from '../preprocess/preprocess.js';
 
 /** Largest image the Node decoder accepts, in pixels (about 16k x 16k); larger files are refused before decoding. */
-export const MAX_IMAGE_PIXELS = 268_402_689;
+const MAX_IMAGE_PIXELS = 268_402_689;
 
 /** Decodes a JPEG, PNG, WebP, GIF, TIFF or AVIF file (path or bytes) into 8-bit pixels, EXIF orientation applied. */
 export async function decodeImage(source: string | Uint8Array): Promise<RawImage> {

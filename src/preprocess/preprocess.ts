@@ -3,6 +3,7 @@
  * the triangle filter PIL and torchvision use), center crop `cropTo`, then per-channel normalization.
  * Only the cropped window of the resized image is ever computed.
  */
+import { InputError } from '../errors.js';
 
 /** Decoded pixels: 8-bit, interleaved, 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA) channels. */
 export interface RawImage {
@@ -98,13 +99,13 @@ export function preprocessImage(
   offset = 0,
 ): Float32Array {
   const { width, height, channels, data } = image;
-  if (!(width >= 1 && height >= 1)) throw new RangeError(`image has no pixels (${width}x${height})`);
+  if (!(width >= 1 && height >= 1)) throw new InputError(`image has no pixels (${width}x${height})`);
   if (data.length < width * height * channels) {
-    throw new RangeError(`image data holds ${data.length} bytes, ${width}x${height}x${channels} needs ${width * height * channels}`);
+    throw new InputError(`image data holds ${data.length} bytes, ${width}x${height}x${channels} needs ${width * height * channels}`);
   }
   const crop = spec.cropTo;
   const [rw, rh] = resizedSize(width, height, spec.resizeTo);
-  if (rw < crop || rh < crop) throw new RangeError(`resizeTo (${spec.resizeTo}) is smaller than cropTo (${crop})`);
+  if (rw < crop || rh < crop) throw new InputError(`resizeTo (${spec.resizeTo}) is smaller than cropTo (${crop})`);
   const [cx, cy] = cropOrigin(rw, rh, crop);
   const tx = triangleTaps(width, rw, cx, crop);
   const ty = triangleTaps(height, rh, cy, crop);

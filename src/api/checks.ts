@@ -1,0 +1,51 @@
+/**
+ * The public API's checks of what a caller hands in, each an InputError that names the problem. They run
+ * before any GPU work, so a refused call leaves the model as it was.
+ */
+import { InputError } from '../errors.js';
+import type { PlanOutputs } from '../plan/planner.js';
+import { TEXTURE_BINDING } from '../runtime/usage.js';
+
+/** The outputs a run can return (ResNetModel.infer's `output`), and 'input' (the preprocessed tensor, texture runs). */
+export type Output = keyof PlanOutputs;
+
+/**
+ * `output` (default 'probabilities') if it is one of `allowed` and this network has it (logits need a final
+ * softmax, features a global average pool).
+ */
+export function checkOutput<O extends Output | 'input'>(output: O | undefined, allowed: readonly O[], outputs: PlanOutputs): O {
+  const chosen = (output ?? 'probabilities') as O;
+  if (!allowed.includes(chosen)) {
+    const list = allowed.map((a) => `'${a}'`);
+    throw new InputError(`output must be ${list.slice(0, -1).join(', ')} or ${list.at(-1)}, got ${JSON.stringify(chosen)}`);
+  }
+  if (chosen === 'logits' && !outputs.logits) throw new InputError('this model does not end in a softmax: no separate logits');
+  if (chosen === 'features' && !outputs.features) throw new InputError('this model has no global average pool: no features to return');
+  return chosen;
+}
+
+/** An input tensor for `infer`: a Float32Array of `batch` images of `shape` ([H, W, C]) in `layout`. */
+export function checkTensor(input: unknown, batch: unknown, layout: unknown, [h, w, c]: readonly [number, number, number]): void {
+  if (!(input instanceof Float32Array)) throw new InputError('input must be a Float32Array');
+  if (!Number.isInteger(batch) || (batch as number) < 1) throw new InputError(`batch must be a positive integer, got ${batch}`);
+  if (layout !== 'nhwc' && layout !== 'nchw') throw new InputError(`layout must be 'nhwc' or 'nchw', got ${JSON.stringify(layout)}`);
+  const n = batch as number;
+  if (input.length !== n * h * w * c) {
+    const dims = layout === 'nhwc' ? `${n}x${h}x${w}x${c}` : `${n}x${c}x${h}x${w}`;
+    throw new InputError(`input holds ${input.length} values, expected ${dims} = ${n * h * w * c} (${layout.toUpperCase()})`);
+  }
+}
+
+/** A texture the preprocessing kernel can read. */
+export function checkTexture(texture: GPUTexture): void {
+  if (texture.format !== 'rgba8unorm' && texture.format !== 'rgba8unorm-srgb' && texture.format !== 'bgra8unorm') {
+    throw new InputError(`texture format ${texture.format} is not supported (rgba8unorm or bgra8unorm)`);
+  }
+  if (!(texture.usage & TEXTURE_BINDING)) throw new InputError('the texture needs TEXTURE_BINDING usage to be read by the preprocessing kernel');
+}
+
+/** topK of `classify`: a positive number (rounded down, at most the number of classes). */
+export function checkTopK(topK: number): number {
+  if (!Number.isFinite(topK) || topK < 1) throw new InputError(`topK must be a positive integer, got ${topK}`);
+  return Math.floor(topK);
+}

@@ -1,0 +1,83 @@
+/**
+ * The loading sequence both entries (src/node.ts, src/browser.ts) share, from a loaded graph to a model:
+ * settings checked, the device (the caller's, or one the engine acquires and releases again if anything
+ * fails), the graph optimized and planned, weights uploaded, pipelines compiled.
+ */
+import { InputError } from '../errors.js';
+import { residualBlocks, skipBlocks } from '../graph/blocks.js';
+import { optimize } from '../graph/passes.js';
+import { modelSettings, type LoadedGraph, type LoadOptionsBase } from '../load.js';
+import type { Variant } from '../plan/plan-cache.js';
+import { planWithinMemory } from '../plan/planner.js';
+import { convStrategyFor, describeAdapter } from '../runtime/device.js';
+import { Executor, INTACT } from '../runtime/executor.js';
+import { RecoveringExecutor } from '../runtime/recovery.js';
+import { ResNetModel, type ImageDecoder, type ModelInfo } from './model.js';
+
+/** A GPU device the engine owns, and how to give it back. */
+export interface OwnedDevice {
+  device: GPUDevice;
+  adapter?: GPUAdapter;
+  release: () => void;
+}
+
+/** What an entry supplies: how to decode its images and how to get a device of its own. */
+export interface Platform<I> {
+  decode: ImageDecoder<I>;
+  acquireDevice: () => Promise<OwnedDevice>;
+}
+
+/** Builds the model for `loaded` on `options.device`, or on a device the platform acquires (released again if building fails). */
+export async function createModel<I>(loaded: LoadedGraph, options: LoadOptionsBase, platform: Platform<I>): Promise<ResNetModel<I>> {
+  const settings = modelSettings(loaded, options);
+  if (options.device) {
+    return build(loaded, settings, { device: options.device }, undefined, platform.decode);
+  }
+  const owned = await platform.acquireDevice();
+  try {
+    return await build(loaded, settings, owned, options.recover ? platform.acquireDevice : undefined, platform.decode);
+  } catch (err) {
+    owned.release();
+    throw err;
+  }
+}
+
+async function build<I>(
+  { graph: loadedGraph }: LoadedGraph,
+  settings: ReturnType<typeof modelSettings>,
+  { device, adapter, release }: { device: GPUDevice; adapter?: GPUAdapter; release?: () => void },
+  recreate: (() => Promise<OwnedDevice>) | undefined,
+  decode: ImageDecoder<I>,
+): Promise<ResNetModel<I>> {
+  const { graph, report } = optimize(loadedGraph);
+  const adapterInfo = adapter?.info ?? (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  const lowering = convStrategyFor(device, adapterInfo);
+  const alignment = device.limits.minStorageBufferOffsetAlignment;
+  const blocks = residualBlocks(graph);
+  const planner = (batch: number, variant: Variant) => planWithinMemory(
+    variant.length ? skipBlocks(graph, blocks, variant) : graph,
+    { ...lowering, batch, f16Weights: settings.precision === 'f16' },
+    alignment,
+  );
+  const classes = graph.shapes.get(graph.output)![2];
+  const labels = settings.labels ?? Array.from({ length: classes }, (_, i) => `class ${i}`);
+  if (labels.length !== classes) throw new InputError(`${labels.length} labels given for a model with ${classes} outputs`);
+  const executor = await Executor.create(device, planner);
+  const { plan } = executor.plans.get(1, INTACT);
+  const info: ModelInfo = {
+    name: graph.name,
+    adapter: adapter ? describeAdapter(adapter).name : 'caller-provided device',
+    inputShape: [...graph.shapes.get(graph.input)!],
+    classes,
+    features: plan.outputs.features ? graph.shapes.get(plan.outputs.features)![2] : 0,
+    weightBytes: executor.constantBytes,
+    arenaBytesBatch1: executor.arenaLayout(1).bytes,
+    pipelines: executor.pipelineCount,
+    dispatches: plan.steps.length,
+    convStrategy: lowering.convStrategy,
+    precision: settings.precision,
+    passes: report,
+  };
+  const runner = new RecoveringExecutor(executor, release, recreate);
+  return new ResNetModel({ runner, decode, labels, preprocessing: settings.preprocessing, info, blocks, outputs: plan.outputs });
+}

@@ -1,0 +1,259 @@
+/**
+ * The public model: what a caller holds after loadResNet. It checks what it is handed (src/api/checks.ts,
+ * src/api/variants.ts) and runs it on an Executor (src/runtime/executor.ts), rebuilt on a new device after
+ * a loss when recovery is on. Platform-neutral: the Node and browser entries supply the device, image
+ * decoding and default weights (src/api/create.ts builds the model for both).
+ */
+import { InputError } from '../errors.js';
+import type { OptimizeReport } from '../graph/passes.js';
+import type { ResidualBlock } from '../graph/blocks.js';
+import type { Shape } from '../graph/ir.js';
+import type { Precision } from '../load.js';
+import type { PlanOutputs } from '../plan/planner.js';
+import { preprocessImage, type Preprocessing, type RawImage } from '../preprocess/preprocess.js';
+import type { OutputTarget, ProfileStep } from '../runtime/executor.js';
+import type { RecoveringExecutor } from '../runtime/recovery.js';
+import { nchwToNhwc } from '../util/layout.js';
+import { firstNonFinite, normalizeL2, topIndices } from '../util/vectors.js';
+import { checkOutput, checkTensor, checkTexture, checkTopK } from './checks.js';
+import { Variants } from './variants.js';
+
+export interface Prediction {
+  /** Class index (0-999 for ImageNet). */
+  index: number;
+  label: string;
+  probability: number;
+}
+
+/** Which residual blocks to delete for a call (see ResNetModel.blocks). */
+export interface LesionOptions {
+  /**
+   * Residual blocks to delete, by name (`layerS.B`, e.g. `['layer3.2', 'layer4.0']`): a deleted block passes
+   * its input through the identity shortcut, or for a block that changes shape, through its projection
+   * alone (y = relu(proj(x))). The plan for each set of blocks is built once and kept.
+   */
+  skipBlocks?: readonly string[];
+}
+
+export interface InferOptions extends LesionOptions {
+  /** Number of images in `input` (default 1). */
+  batch?: number;
+  /** Memory order of `input`: NHWC (default, what the engine runs) or NCHW (PyTorch's). */
+  layout?: 'nhwc' | 'nchw';
+  /**
+   * What to return: softmax probabilities (default), the logits before the softmax, or the features: the
+   * global average pool's output that the classifier reads (2048 values per image for ResNet-50/101/152,
+   * 512 for ResNet-18/34).
+   */
+  output?: keyof PlanOutputs;
+}
+
+export interface EmbedOptions extends LesionOptions {
+  /** Scale the vector to unit length (L2), so that a dot product is the cosine similarity (default false). */
+  normalize?: boolean;
+}
+
+/** A residual block of the loaded network, as `skipBlocks` names it. */
+export interface BlockInfo {
+  /** `layerS.B`: stage S from 1, block B from 0 (torchvision's names; in Keras' ResNet-50, layer3.2 is res4c). */
+  name: string;
+  stage: number;
+  index: number;
+  /** Whether the shortcut is a 1x1 projection (the block changes shape) rather than the identity. */
+  projection: boolean;
+  /** The projection conv's layer name (e.g. res4a_branch1), for a projection shortcut; it stays when the block is deleted. */
+  shortcut?: string;
+  inputShape: Shape;
+  outputShape: Shape;
+  /** The layers on the residual branch, by their names in the weights (e.g. res4c_branch2a, ...). */
+  layers: string[];
+}
+
+export interface ModelInfo {
+  name: string;
+  adapter: string;
+  inputShape: [number, number, number];
+  classes: number;
+  /** Length of the feature vector `embed` returns (the global average pool's channels), 0 if none. */
+  features: number;
+  /** Bytes of weights on the GPU, and of the activation arena for one image. */
+  weightBytes: number;
+  arenaBytesBatch1: number;
+  pipelines: number;
+  dispatches: number;
+  /** How convolutions run on this adapter: 'tiled' (GPUs) or 'simd' (CPU adapters). */
+  convStrategy: 'tiled' | 'simd';
+  /** How conv weights are stored: 'f32' or 'f16' (see LoadOptions.precision). */
+  precision: Precision;
+  passes: OptimizeReport;
+}
+
+/** Turns whatever a platform accepts as an image into pixels. */
+export type ImageDecoder<I> = (image: I) => Promise<RawImage>;
+
+/** What src/api/create.ts hands the model. */
+export interface ModelParts<I> {
+  runner: RecoveringExecutor;
+  decode: ImageDecoder<I>;
+  labels: readonly string[];
+  preprocessing: Preprocessing;
+  info: ModelInfo;
+  blocks: readonly ResidualBlock[];
+  outputs: PlanOutputs;
+}
+
+export class ResNetModel<I = never> {
+  readonly info: ModelInfo;
+  readonly preprocessing: Preprocessing;
+  readonly labels: readonly string[];
+  /** The residual blocks, in order, that `skipBlocks` can delete. */
+  readonly blocks: readonly BlockInfo[];
+  private readonly runner: RecoveringExecutor;
+  private readonly decode: ImageDecoder<I>;
+  private readonly outputs: PlanOutputs;
+  private readonly variants: Variants;
+  private disposed = false;
+
+  constructor(parts: ModelParts<I>) {
+    ({ runner: this.runner, decode: this.decode, labels: this.labels, preprocessing: this.preprocessing, info: this.info, outputs: this.outputs } = parts);
+    this.blocks = parts.blocks.map((b) => ({
+      name: b.name, stage: b.stage, index: b.index, projection: b.projection !== undefined, shortcut: b.projection,
+      inputShape: [...b.inputShape], outputShape: [...b.outputShape], layers: [...b.layers],
+    }));
+    this.variants = new Variants(this.blocks, this.info.name);
+  }
+
+  /**
+   * Resolves when the model's current GPU device is lost (a driver reset, the device destroyed, ...). Calls
+   * pending then reject with a GPUUnavailableError saying so; later calls do too, unless the model was
+   * loaded with `recover: true`: then the next call builds the model again on a new device.
+   */
+  get lost(): Promise<{ reason: string; message: string }> {
+    return this.runner.now.device.lost.then((info) => ({ reason: info.reason ?? 'unknown', message: info.message }));
+  }
+
+  /** The GPUDevice the model runs on (yours, if you passed one): create input textures and output buffers on it. */
+  get device(): GPUDevice {
+    return this.runner.now.device;
+  }
+
+  /** Bytes of GPU memory held now (weights, and arena + readback for each batch size used so far). */
+  get gpuBytes(): number {
+    return this.runner.now.gpuBytes;
+  }
+
+  private check(): void {
+    if (this.disposed) throw new InputError('this model was disposed; load a new one with loadResNet()');
+  }
+
+  /** The largest batch one run takes on this device (up to `upTo`); `infer` splits larger batches into runs of this size. */
+  maxBatch(upTo = 4096, options: LesionOptions = {}): number {
+    return this.runner.now.largestBatch(upTo, this.variants.of(options.skipBlocks));
+  }
+
+  /** The activation arena's size for `batch` images (of the network without `skipBlocks`, if given). */
+  arenaBytes(batch: number, options: LesionOptions = {}): number {
+    return this.runner.now.arenaLayout(batch, this.variants.of(options.skipBlocks)).bytes;
+  }
+
+  /** Decodes and preprocesses one image into the model's input tensor (NHWC). */
+  async preprocess(image: I): Promise<Float32Array> {
+    this.check();
+    return preprocessImage(await this.decode(image), this.preprocessing);
+  }
+
+  /** Top-`topK` classes of one image, most probable first (with `skipBlocks`: of the network without those blocks). */
+  async classify(image: I, options: { topK?: number } & LesionOptions = {}): Promise<Prediction[]> {
+    this.variants.of(options.skipBlocks); // bad names fail before the image is decoded
+    const probabilities = await this.infer(await this.preprocess(image), { skipBlocks: options.skipBlocks });
+    return this.top(probabilities, options.topK ?? 5);
+  }
+
+  /**
+   * The embedding of one image: the global-average-pooled features the classifier reads (2048 values for
+   * ResNet-50/101/152, 512 for 18/34); with `normalize`, scaled to unit length. Compare two with
+   * cosineSimilarity.
+   */
+  async embed(image: I, options: EmbedOptions = {}): Promise<Float32Array> {
+    this.variants.of(options.skipBlocks);
+    const features = await this.infer(await this.preprocess(image), { output: 'features', skipBlocks: options.skipBlocks });
+    return options.normalize ? normalizeL2(features) : features;
+  }
+
+  /** Top-k of a probability vector, with labels. */
+  top(probabilities: Float32Array, topK = 5): Prediction[] {
+    return topIndices(probabilities, checkTopK(topK)).map((index) => ({ index, label: this.labels[index]!, probability: probabilities[index]! }));
+  }
+
+  /**
+   * Runs an already preprocessed tensor of `batch` images ([batch, H, W, 3] NHWC or [batch, 3, H, W] NCHW)
+   * and returns [batch, classes] probabilities or logits (or [batch, features] features).
+   */
+  async infer(input: Float32Array, options: InferOptions = {}): Promise<Float32Array> {
+    this.check();
+    const { batch = 1, layout = 'nhwc' } = options;
+    const [h, w, c] = this.info.inputShape;
+    checkTensor(input, batch, layout, this.info.inputShape);
+    const output = checkOutput(options.output, ['probabilities', 'logits', 'features'], this.outputs);
+    const variant = this.variants.of(options.skipBlocks);
+    const nhwc = layout === 'nhwc' ? input : nchwToNhwc(input, batch, c, h, w);
+    const per = h * w * c;
+    const perOut = output === 'features' ? this.info.features : this.info.classes;
+    const executor = await this.runner.current();
+    const nonFinite = () => {
+      const i = firstNonFinite(input);
+      if (i >= 0) throw new InputError(`input[${i}] is ${input[i]}: every value must be finite`);
+    };
+    // A batch too large for the device's binding or buffer size runs in chunks (0: not even one image fits,
+    // and the run below reports which tensor is too large).
+    const chunk = executor.largestBatch(batch, variant) || batch;
+    if (chunk >= batch) {
+      // Every value must be finite; checked on the CPU while the GPU runs (the result is dropped if not).
+      return executor.run(nhwc, batch, { output, variant, whileRunning: nonFinite });
+    }
+    nonFinite();
+    const out = new Float32Array(batch * perOut);
+    const runs: Array<Promise<void>> = [];
+    for (let b0 = 0; b0 < batch; b0 += chunk) {
+      const n = Math.min(chunk, batch - b0);
+      runs.push(executor.run(nhwc.subarray(b0 * per, (b0 + n) * per), n, { output, variant }).then((r) => out.set(r, b0 * perOut)));
+    }
+    await Promise.all(runs);
+    return out;
+  }
+
+  /**
+   * One image already on the GPU (an rgba8unorm GPUTexture with TEXTURE_BINDING usage): resize, crop and
+   * normalization run in a compute kernel, then the network (with `skipBlocks`, without those blocks).
+   * Returns probabilities (or `output: 'logits'`, `'features'` for the embedding, or `'input'` for the
+   * preprocessed tensor); with `into: { buffer }` (COPY_DST usage) the result stays on the GPU, copied
+   * into your buffer, and nothing is read back (returns undefined).
+   */
+  async inferTexture(texture: GPUTexture, options: { output?: keyof PlanOutputs | 'input'; into?: OutputTarget } & LesionOptions = {}): Promise<Float32Array | undefined> {
+    this.check();
+    const variant = this.variants.of(options.skipBlocks);
+    checkTexture(texture);
+    const output = checkOutput(options.output, ['probabilities', 'logits', 'features', 'input'], this.outputs);
+    return (await this.runner.current()).runTexture(texture, this.preprocessing, output, options.into, variant);
+  }
+
+  /** Top-`topK` classes of an image already on the GPU (see inferTexture). */
+  async classifyTexture(texture: GPUTexture, options: { topK?: number } & LesionOptions = {}): Promise<Prediction[]> {
+    return this.top((await this.inferTexture(texture, { skipBlocks: options.skipBlocks }))!, options.topK ?? 5);
+  }
+
+  /** GPU time of each dispatch for one run of `batch` images (adapter must offer 'timestamp-query'). */
+  async profile(batch = 1, options: LesionOptions = {}): Promise<ProfileStep[]> {
+    this.check();
+    const variant = this.variants.of(options.skipBlocks);
+    const [h, w, c] = this.info.inputShape;
+    return (await this.runner.current()).profile(new Float32Array(batch * h * w * c), batch, variant);
+  }
+
+  /** Destroys every GPU buffer of this model (and the device the engine created). Calling it twice is harmless. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.runner.dispose();
+  }
+}
