@@ -11,13 +11,14 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { goldenModel } from '../scripts/golden-model.js';
+import { createModel } from '../src/api/create.js';
 import { graphToOnnx } from '../src/export/onnx.js';
-import type { Graph } from '../src/graph/ir.js';
-import { loadFromMemory, type InMemoryModel, type InMemorySafetensors, type Precision } from '../src/load.js';
+import { writeSafetensors } from '../src/export/safetensors.js';
+import { loadFromMemory, type InMemoryModel, type InMemorySafetensors, type LoadedGraph, type Precision } from '../src/load.js';
 import { acquireNodeDevice } from '../src/node/gpu.js';
-import { defaultModelPath, loadResNet } from '../src/node.js';
+import { decodeImage, defaultModelPath } from '../src/node.js';
 import { describeAdapter } from '../src/runtime/device.js';
-import { goldenModel, writeSafetensors } from '../test/helpers/golden.js';
 import { ortWebGPU } from './peers/ort-webgpu.js';
 import type { Peer } from './peers/peer.js';
 import { tfjsWebGPU } from './peers/tfjs-webgpu.js';
@@ -53,8 +54,8 @@ function parseArgs(argv: string[]): Args {
   return args;
 }
 
-/** The network to compare: the engine's source, the raw graph (for the ONNX export, built when asked), and the tfjs files. */
-interface Subject { description: string; weights: string; source: InMemoryModel | InMemorySafetensors; graph: () => Promise<Graph>; keras?: InMemoryModel }
+/** The network to compare: the weight files (the engine loads them; the ONNX export for ORT is made from the graph it loaded), and the tfjs files. */
+interface Subject { description: string; weights: string; source: InMemoryModel | InMemorySafetensors; keras?: InMemoryModel }
 
 async function subject(args: Args): Promise<Subject> {
   if (args.model === 'resnet50') {
@@ -67,12 +68,11 @@ async function subject(args: Args): Promise<Subject> {
       for (const p of json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths)) weights[p] = new Uint8Array(await readFile(join(dirname(path), p)));
       files = { modelJson: json, weights };
     }
-    const graph = async () => (await loadFromMemory(files)).graph;
-    return { description: 'ResNet-50 (Keras topology)', weights: args.random ? 'random' : 'pretrained', source: files, graph, keras: files };
+    return { description: 'ResNet-50 (Keras topology)', weights: args.random ? 'random' : 'pretrained', source: files, keras: files };
   }
   const depth = Number(args.model.slice('resnet'.length));
-  const { params, graph } = goldenModel(depth);
-  return { description: `ResNet-${depth} (torchvision topology)`, weights: 'synthetic (golden generator)', source: { safetensors: writeSafetensors(params, { format: 'pt' }) }, graph: async () => graph };
+  const { params } = goldenModel(depth);
+  return { description: `ResNet-${depth} (torchvision topology)`, weights: 'synthetic (golden generator)', source: { safetensors: writeSafetensors(params, { format: 'pt' }) } };
 }
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
@@ -129,10 +129,13 @@ const rows: Row[] = [];
 let profile: Array<{ label: string; detail: string; ms: number; flops: number; gflops: number; share: number }> | undefined;
 let engineInfo: unknown;
 let firstResult: { loadMs: number; firstRunMs: number; totalMs: number; gpuBytesBatch1: number } | undefined;
+let loaded: LoadedGraph;
 
 {
+  // what loadResNet does (parse, optimize, plan, upload, compile), keeping the parsed graph for the ONNX export
   const t0 = performance.now();
-  const model = await loadResNet({ source: net.source, device: gpu.device, precision: args.precision });
+  loaded = await loadFromMemory(net.source);
+  const model = await createModel(loaded, { device: gpu.device, precision: args.precision }, { decode: decodeImage, acquireDevice: acquireNodeDevice });
   const loadMs = performance.now() - t0;
   engineInfo = { ...model.info, adapter };
   for (const batch of args.batches) {
@@ -157,7 +160,7 @@ let firstResult: { loadMs: number; firstRunMs: number; totalMs: number; gpuBytes
 }
 
 for (const peerName of args.peers) {
-  const peer: Peer = peerName === 'tfjs' ? await tfjsWebGPU(gpu.gpu, net.keras!) : await ortWebGPU(gpu.gpu, graphToOnnx(await net.graph(), { inputLayout: 'nhwc' }));
+  const peer: Peer = peerName === 'tfjs' ? await tfjsWebGPU(gpu.gpu, net.keras!) : await ortWebGPU(gpu.gpu, graphToOnnx(loaded.graph, { inputLayout: 'nhwc' }));
   const loadMs = await peer.load();
   for (const batch of args.batches) {
     const input = inputFor(batch);

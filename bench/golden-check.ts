@@ -9,7 +9,8 @@ import { acquireNodeDevice } from '../src/node/gpu.js';
 import { loadResNet } from '../src/node.js';
 import { packageRoot } from '../src/node/paths.js';
 import { describeAdapter } from '../src/runtime/device.js';
-import { compareLogits, goldenInput, goldenModel, writeSafetensors } from '../test/helpers/golden.js';
+import { compareLogits, goldenInput, goldenModel } from '../scripts/golden-model.js';
+import { writeSafetensors } from '../src/export/safetensors.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };

@@ -7,10 +7,10 @@
  */
 import { pathToFileURL } from 'node:url';
 import { buildResNet } from '../src/arch/resnet.js';
+import { createModel } from '../src/api/create.js';
 import { acquireNodeDevice } from '../src/node/gpu.js';
-import { decodeImage, loadResNet, type NodeImage } from '../src/node.js';
-import { ResNetModel } from '../src/model.js';
-import { generate } from '../test/helpers/golden.js';
+import { decodeImage, loadResNet, type NodeImage, type ResNetModel } from '../src/node.js';
+import { generate } from '../scripts/golden-model.js';
 
 export interface SoakReport { run: number; gpuBytes: number; heapMB: number }
 
@@ -18,13 +18,10 @@ export async function soak(options: { runs: number; every?: number; model?: 'res
   const every = options.every ?? 100;
   const size = options.size ?? 224;
   let model: ResNetModel<NodeImage>;
-  let release = () => {};
   if ((options.model ?? 'resnet50') === 'resnet50') model = await loadResNet();
   else {
     const graph = buildResNet((name, shape) => generate(name, shape, name.includes('.bn2.')), { depth: 18, definition: 'torchvision', inputSize: size });
-    const gpu = await acquireNodeDevice();
-    release = gpu.release;
-    model = await ResNetModel.create({ graph, device: gpu.device, adapter: gpu.adapter }, decodeImage);
+    model = await createModel({ graph, format: 'safetensors' }, {}, { decode: decodeImage, acquireDevice: acquireNodeDevice });
   }
   const [h, w, c] = model.info.inputShape;
   const reports: SoakReport[] = [];
@@ -42,7 +39,6 @@ export async function soak(options: { runs: number; every?: number; model?: 'res
     }
   } finally {
     model.dispose();
-    release();
   }
   return reports;
 }

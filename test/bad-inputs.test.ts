@@ -9,12 +9,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError, ModelFormatError, type ResNetModel } from '../src/index.js';
+import { InputError, ModelFormatError, ResNetError, TORCH_PREPROCESSING, type ResNetModel } from '../src/index.js';
 import { graphToOnnx } from '../src/export/onnx.js';
 import type { InMemoryModel } from '../src/load.js';
 import { defaultModelPath, loadResNet, type NodeImage } from '../src/node.js';
 import { packageRoot } from '../src/node/paths.js';
-import { goldenModel, writeSafetensors } from './helpers/golden.js';
+import { goldenModel } from '../scripts/golden-model.js';
+import { writeSafetensors } from '../src/export/safetensors.js';
+import { appendNode } from './helpers/onnx.js';
 
 const sampleDir = join(packageRoot(), '..', 'shared', 'data', 'imagenet-sample');
 const husky = join(sampleDir, '250_n02110185_Siberian_husky.JPEG');
@@ -50,16 +52,22 @@ async function stillWorks(): Promise<void> {
   expect(diff).toBeLessThan(1e-6);
 }
 
-/** `action` must reject with an error of `type` whose message matches `message`; then the model must still work. */
+/**
+ * `action` must reject with an error of exactly the class `type` (not merely a subclass or a parent) whose
+ * message matches `message`; then the model must still work.
+ */
 async function refused(action: () => Promise<unknown>, type: new (...a: never[]) => Error, message: RegExp | string): Promise<void> {
   const err = await action().then(() => undefined, (e: unknown) => e);
   expect(err, 'no error was thrown').toBeInstanceOf(type);
+  expect((err as Error).constructor, `${(err as Error).name}: ${(err as Error).message}`).toBe(type);
   if (typeof message === 'string') expect((err as Error).message).toContain(message);
   else expect((err as Error).message).toMatch(message);
   seen.push(`${(err as Error).name}: ${(err as Error).message.replaceAll(work, '<tmp>')}`);
+  classes.set((err as Error).name, (classes.get((err as Error).name) ?? 0) + 1);
   await stillWorks();
 }
 const seen: string[] = [];
+const classes = new Map<string, number>();
 
 const file = async (name: string, bytes: Uint8Array | string) => {
   const p = join(work, name);
@@ -224,7 +232,7 @@ describe('safetensors files', () => {
 
 describe('ONNX, depth, options, URLs', () => {
   it('an ONNX model with an unsupported operator', async () => {
-    const onnx = graphToOnnx(r18.graph, { softmax: false, extraNode: { opType: 'Sigmoid' } });
+    const onnx = appendNode(graphToOnnx(r18.graph, { softmax: false }), 'Sigmoid');
     await refused(() => loadResNet({ source: { onnx } }), ModelFormatError, 'node extra (Sigmoid): operator Sigmoid is not supported');
   });
   it('ResNet-50 weights loaded as ResNet-18', async () => {
@@ -252,5 +260,29 @@ describe('ONNX, depth, options, URLs', () => {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
+  });
+});
+
+describe('options of a model', () => {
+  it('preprocessing that crops more than it resizes', async () => {
+    const small = await loadResNet({ source: { safetensors: writeSafetensors(r18.params) }, preprocessing: { ...TORCH_PREPROCESSING, resizeTo: 200 } });
+    try {
+      await refused(() => small.classify(husky), InputError, 'resizeTo (200) is smaller than cropTo (224)');
+    } finally {
+      small.dispose();
+    }
+  });
+  it('labels that do not match the classes', async () => {
+    await refused(() => loadResNet({ source: { safetensors: writeSafetensors(r18.params) }, labels: ['cat', 'dog'] }), InputError, '2 labels given for a model with 1000 outputs');
+  });
+});
+
+describe('error classes', () => {
+  it('every refusal above is exactly the class its cause calls for: InputError (the caller), ModelFormatError (files); all ResNetErrors', () => {
+    console.log(`refusals by class: ${[...classes].map(([name, n]) => `${name} ${n}`).join(', ')}`);
+    expect(seen.length).toBeGreaterThanOrEqual(37);
+    expect([...classes.keys()].sort()).toEqual(['InputError', 'ModelFormatError']);
+    expect(new InputError('x')).toBeInstanceOf(ResNetError);
+    expect(new ModelFormatError('x')).toBeInstanceOf(ResNetError);
   });
 });

@@ -10,8 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelFormatError } from '../src/errors.js';
 import { loadResNet } from '../src/node.js';
 import { packageRoot } from '../src/node/paths.js';
-import { compareLogits, goldenInput, goldenModel, u, writeSafetensors } from './helpers/golden.js';
+import { compareLogits, goldenInput, goldenModel, u } from '../scripts/golden-model.js';
+import { writeSafetensors } from '../src/export/safetensors.js';
 import { graphToOnnx, type OnnxExportOptions } from '../src/export/onnx.js';
+import { appendNode } from './helpers/onnx.js';
 
 /** The torchvision network as torch.onnx writes it: NCHW input, logits out. */
 const writeOnnx = (graph: Parameters<typeof graphToOnnx>[0], options: OnnxExportOptions = {}) => graphToOnnx(graph, { softmax: false, producer: 'webgpu-resnet tests', ...options });
@@ -82,7 +84,7 @@ describe('torchvision ResNets from safetensors and ONNX', () => {
     await expect(loadResNet({ source: { safetensors: wrong } })).rejects.toThrow(/tensor layer3\.0\.conv2\.weight has shape \[256,128,3,6\], expected \[256,256,3,3\]/);
     await expect(loadResNet({ source: { safetensors: good }, depth: 50 })).rejects.toThrow(ModelFormatError);
     await expect(loadResNet({ source: { safetensors: good }, depth: 50 })).rejects.toThrow(/a ResNet-18, not the ResNet-50 asked for/);
-    const sigmoid = writeOnnx(graph, { extraNode: { opType: 'Sigmoid' } });
+    const sigmoid = appendNode(writeOnnx(graph), 'Sigmoid');
     await expect(loadResNet({ source: { onnx: sigmoid } })).rejects.toThrow(/node extra \(Sigmoid\): operator Sigmoid is not supported/);
     await expect(loadResNet({ source: { onnx: writeOnnx(graph, { opset: 9 }) } })).rejects.toThrow(/opset 9; opset 11 or newer is supported/);
     await expect(loadResNet({ source: { onnx: new Uint8Array([1, 2, 3, 4, 5]) } })).rejects.toThrow(/not an ONNX model|no graph/);

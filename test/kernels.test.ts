@@ -4,7 +4,9 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { GraphBuilder, type Pads } from '../src/graph/ir.js';
-import { TILES, type ConvOptions, type ConvStrategy, type ConvVariant } from '../src/ops/conv2d.js';
+import type { ConvGather, ConvOptions, ConvStrategy } from '../src/ops/conv2d.js';
+import { TILES } from '../src/ops/conv-tiling.js';
+import prefetchGemm from '../bench/kernels/conv_gemm_prefetch.wgsl';
 import { conv2dRef, denseRef, globalAvgPoolRef, maxPoolRef, randomArray, relativeError, softmaxRef } from './helpers/reference.js';
 import { convStrategyFor, isCpuAdapter } from '../src/runtime/device.js';
 import { roundToHalf } from '../src/util/half.js';
@@ -24,8 +26,9 @@ async function strategies(): Promise<Array<ConvOptions & { strategy: ConvStrateg
     { strategy: 'tiled', tiling: { tile: TILES.large, split: 1 } },
     { strategy: 'tiled', tiling: { tile: TILES.medium, split: 3 } },
     { strategy: 'tiled', tiling: { tile: TILES.narrow, split: 2 } },
-    { strategy: 'tiled', tiling: { tile: { ...TILES.large, prefetch: true }, split: 1 } },
-    { strategy: 'tiled', tiling: { tile: { ...TILES.narrow, prefetch: true }, split: 3 } },
+    // the experimental main loop in bench/kernels/ (register prefetch) must compute the same
+    { strategy: 'tiled', tiling: { tile: TILES.large, split: 1 }, gemmShader: prefetchGemm },
+    { strategy: 'tiled', tiling: { tile: TILES.narrow, split: 3 }, gemmShader: prefetchGemm },
     { strategy: 'tiled', f16Weights: true },
   ];
   const simd: Array<ConvOptions & { strategy: ConvStrategy }> = [
@@ -35,22 +38,24 @@ async function strategies(): Promise<Array<ConvOptions & { strategy: ConvStrateg
   return chosen.convStrategy === 'simd' ? [...tiled, ...simd] : tiled;
 }
 
-const describeOptions = (o: ConvOptions) => (o.tiling ? `${o.strategy}, ${o.tiling.tile.bm}x${4 * o.tiling.tile.bn4} tile${o.tiling.tile.prefetch ? ' (prefetch)' : ''}, split ${o.tiling.split}` : `${o.strategy}`) + (o.f16Weights ? ', f16 weights' : '');
+const describeOptions = (o: ConvOptions) => (o.tiling ? `${o.strategy}, ${o.tiling.tile.bm}x${4 * o.tiling.tile.bn4} tile${o.gemmShader ? ' (prefetch)' : ''}, split ${o.tiling.split}` : `${o.strategy}`) + (o.f16Weights ? ', f16 weights' : '');
 
-it('runs the simd conv strategy on CPU adapters (lavapipe), so both main loops are tested there', async () => {
+it('runs the simd conv strategy on CPU adapters with subgroups (lavapipe), so both main loops are tested there; the tiled one everywhere', async () => {
   const info = await testAdapterInfo();
-  if (isCpuAdapter(info) && (await testDevice()).features.has('subgroups')) {
-    expect((await strategies()).map((s) => s.strategy)).toContain('simd');
-  }
+  const loops = new Set((await strategies()).map((s) => s.strategy));
+  const cpuWithSubgroups = isCpuAdapter(info) && (await testDevice()).features.has('subgroups');
+  console.log(`conv main loops tested on this adapter: ${[...loops].join(', ')}`);
+  expect(loops.has('tiled')).toBe(true);
+  expect(loops.has('simd')).toBe(cpuWithSubgroups);
 });
 
 interface ConvCase {
   h: number; w: number; cin: number; cout: number; k: number; stride: number; pads: Pads;
-  batch: number; residual: boolean; relu: boolean; variant: ConvVariant;
+  batch: number; residual: boolean; relu: boolean; gather: ConvGather;
 }
 
 function describeCase(c: ConvCase): string {
-  return `${c.variant} ${c.batch}x${c.h}x${c.w}x${c.cin} -> ${c.cout}, k${c.k} s${c.stride} pad[${c.pads}]${c.residual ? ' +res' : ''}${c.relu ? ' relu' : ''}`;
+  return `${c.gather} ${c.batch}x${c.h}x${c.w}x${c.cin} -> ${c.cout}, k${c.k} s${c.stride} pad[${c.pads}]${c.residual ? ' +res' : ''}${c.relu ? ' relu' : ''}`;
 }
 
 async function checkConv(c: ConvCase, seed: number, only?: (s: ConvOptions, i: number) => boolean): Promise<void> {
@@ -81,7 +86,7 @@ async function checkConv(c: ConvCase, seed: number, only?: (s: ConvOptions, i: n
   // f16 weights: the same conv with the weights rounded to halves, still summed in f32
   const wantF16 = conv2dRef({ data: x, batch: c.batch, h: c.h, w: c.w, c: c.cin }, weights.map(roundToHalf), bias, refOptions);
   for (const s of (await strategies()).filter((s, i) => !only || only(s, i))) {
-    const got = await runGraph(graph, x, c.batch, { conv: { conv: { variant: c.variant, ...s } } });
+    const got = await runGraph(graph, x, c.batch, { conv: { conv: { gather: c.gather, ...s } } });
     expect(relativeError(got, (s.f16Weights ? wantF16 : want).data), `${describeCase(c)} (${describeOptions(s)})`).toBeLessThan(1e-5);
   }
 }
@@ -89,18 +94,18 @@ async function checkConv(c: ConvCase, seed: number, only?: (s: ConvOptions, i: n
 describe('conv kernels', () => {
   const fixed: ConvCase[] = [
     // ResNet-like shapes (small spatial sizes to stay quick on a CPU adapter)
-    { variant: 'conv7x7', h: 23, w: 19, cin: 3, cout: 64, k: 7, stride: 2, pads: [3, 3, 3, 3], batch: 2, residual: false, relu: true },
-    { variant: 'conv3x3', h: 14, w: 14, cin: 64, cout: 64, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 1, residual: false, relu: true },
-    { variant: 'conv3x3', h: 9, w: 11, cin: 32, cout: 36, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 2, residual: true, relu: true },
-    { variant: 'conv1x1', h: 7, w: 7, cin: 128, cout: 256, k: 1, stride: 1, pads: [0, 0, 0, 0], batch: 3, residual: true, relu: true },
-    { variant: 'conv1x1', h: 13, w: 11, cin: 64, cout: 128, k: 1, stride: 2, pads: [0, 0, 0, 0], batch: 2, residual: false, relu: false },
+    { gather: 'rows', h: 23, w: 19, cin: 3, cout: 64, k: 7, stride: 2, pads: [3, 3, 3, 3], batch: 2, residual: false, relu: true },
+    { gather: 'window', h: 14, w: 14, cin: 64, cout: 64, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 1, residual: false, relu: true },
+    { gather: 'window', h: 9, w: 11, cin: 32, cout: 36, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 2, residual: true, relu: true },
+    { gather: 'pointwise', h: 7, w: 7, cin: 128, cout: 256, k: 1, stride: 1, pads: [0, 0, 0, 0], batch: 3, residual: true, relu: true },
+    { gather: 'pointwise', h: 13, w: 11, cin: 64, cout: 128, k: 1, stride: 2, pads: [0, 0, 0, 0], batch: 2, residual: false, relu: false },
     // channels not multiples of 4, odd sizes, asymmetric padding
-    { variant: 'conv1x1', h: 5, w: 3, cin: 7, cout: 5, k: 1, stride: 1, pads: [0, 0, 0, 0], batch: 2, residual: true, relu: true },
-    { variant: 'conv1x1', h: 9, w: 7, cin: 6, cout: 10, k: 1, stride: 2, pads: [0, 0, 0, 0], batch: 1, residual: false, relu: true },
-    { variant: 'conv3x3', h: 8, w: 5, cin: 5, cout: 7, k: 3, stride: 2, pads: [0, 1, 1, 0], batch: 2, residual: false, relu: false },
-    { variant: 'conv3x3', h: 6, w: 6, cin: 3, cout: 9, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 1, residual: false, relu: true },
-    { variant: 'conv7x7', h: 10, w: 12, cin: 1, cout: 6, k: 5, stride: 1, pads: [2, 2, 2, 2], batch: 2, residual: false, relu: false },
-    { variant: 'conv7x7', h: 11, w: 9, cin: 5, cout: 12, k: 3, stride: 2, pads: [1, 0, 0, 1], batch: 1, residual: false, relu: true },
+    { gather: 'pointwise', h: 5, w: 3, cin: 7, cout: 5, k: 1, stride: 1, pads: [0, 0, 0, 0], batch: 2, residual: true, relu: true },
+    { gather: 'pointwise', h: 9, w: 7, cin: 6, cout: 10, k: 1, stride: 2, pads: [0, 0, 0, 0], batch: 1, residual: false, relu: true },
+    { gather: 'window', h: 8, w: 5, cin: 5, cout: 7, k: 3, stride: 2, pads: [0, 1, 1, 0], batch: 2, residual: false, relu: false },
+    { gather: 'window', h: 6, w: 6, cin: 3, cout: 9, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 1, residual: false, relu: true },
+    { gather: 'rows', h: 10, w: 12, cin: 1, cout: 6, k: 5, stride: 1, pads: [2, 2, 2, 2], batch: 2, residual: false, relu: false },
+    { gather: 'rows', h: 11, w: 9, cin: 5, cout: 12, k: 3, stride: 2, pads: [1, 0, 0, 1], batch: 1, residual: false, relu: true },
   ];
   // the planner's tiling, one forced tiling in turn, and both simd loops where the adapter has them
   for (const [n, c] of fixed.entries()) it(describeCase(c), () => checkConv(c, 100 + n * 7, (s, i) => i === 0 || i === 1 + (n % 6) || s.strategy === 'simd'));
@@ -112,13 +117,13 @@ describe('conv kernels', () => {
       return (seed >>> 8) % n;
     };
     for (let t = 0; t < 12; t++) {
-      const variant = (['conv1x1', 'conv3x3', 'conv7x7'] as const)[t % 3]!;
-      const k = variant === 'conv1x1' ? 1 : [3, 5, 7][rnd(3)]!;
-      const pad = variant === 'conv1x1' ? 0 : rnd(Math.floor(k / 2) + 1);
+      const gather = (['pointwise', 'window', 'rows'] as const)[t % 3]!;
+      const k = gather === 'pointwise' ? 1 : [3, 5, 7][rnd(3)]!;
+      const pad = gather === 'pointwise' ? 0 : rnd(Math.floor(k / 2) + 1);
       const stride = 1 + rnd(2);
       const c: ConvCase = {
-        variant, k, stride, pads: [pad, pad, pad, pad],
-        h: k + rnd(12), w: k + rnd(12), cin: 1 + rnd(variant === 'conv3x3' ? 40 : 20), cout: 1 + rnd(70),
+        gather, k, stride, pads: [pad, pad, pad, pad],
+        h: k + rnd(12), w: k + rnd(12), cin: 1 + rnd(gather === 'window' ? 40 : 20), cout: 1 + rnd(70),
         batch: 1 + rnd(3), residual: false, relu: rnd(2) === 1,
       };
       // the planner's tiling, one forced tiling in turn, and simd where the adapter has it

@@ -4,11 +4,12 @@
  * exactly the sequential results; a short soak keeps GPU bytes and the JS heap flat.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ResNetError } from '../src/errors.js';
+import { GPUUnavailableError, ResNetError } from '../src/errors.js';
 import { acquireNodeDevice } from '../src/node/gpu.js';
 import { loadResNet } from '../src/node.js';
 import { soak } from '../bench/soak.js';
-import { goldenModel, writeSafetensors } from './helpers/golden.js';
+import { goldenModel } from '../scripts/golden-model.js';
+import { writeSafetensors } from '../src/export/safetensors.js';
 
 let gpu: Awaited<ReturnType<typeof acquireNodeDevice>>;
 const safetensors = writeSafetensors(goldenModel(18).params);
@@ -127,13 +128,22 @@ describe('limits', () => {
   });
 
   it('a batch too large for one binding runs in chunks, with the results of single runs', async () => {
-    const model = await loadResNet({ source: { safetensors }, device: gpu.device });
+    // A device with WebGPU's default limits (128 MiB per binding, 256 MiB per buffer), whatever the adapter
+    // offers, so that a few dozen images overflow it on any machine; 'subgroups' where the adapter has it
+    // (lavapipe's fast conv loop), no 'timestamp-query'.
+    // (an adapter hands out one device, so a fresh one from the same GPU object)
+    const adapter = await gpu.gpu.requestAdapter();
+    if (!adapter) throw new Error('no second adapter');
+    const device = await adapter.requestDevice({ requiredFeatures: adapter.features.has('subgroups') ? ['subgroups'] : [] });
+    const model = await loadResNet({ source: { safetensors }, device });
     try {
       // ResNet-18's stem output is 112x112x64 floats (3.2 MB) per image
       const max = model.maxBatch();
-      const batch = Math.min(max + Math.ceil(max / 4), 400);
-      console.log(`${gpu.device.limits.maxStorageBufferBindingSize} bytes per binding: at most ${max} images per run; batch ${batch} runs in chunks`);
+      const batch = max + Math.ceil(max / 4);
+      console.log(`${device.limits.maxStorageBufferBindingSize} bytes per binding, ${device.limits.maxBufferSize} per buffer: at most ${max} images per run; batch ${batch} runs in chunks`);
+      expect(max).toBeGreaterThan(0);
       expect(max).toBeLessThan(batch);
+      expect(model.maxBatch(batch)).toBe(max);
       const x = new Float32Array(batch * 224 * 224 * 3);
       for (let b = 0; b < batch; b++) x.set(input(b), b * 224 * 224 * 3);
       const all = await model.infer(x, { batch });
@@ -144,8 +154,12 @@ describe('limits', () => {
         for (let i = 0; i < 1000; i++) diff = Math.max(diff, Math.abs(got[i]! - one[i]!));
         expect(diff, `image ${b}`).toBeLessThan(1e-6);
       }
+      // a device without 'timestamp-query' (none was asked for here): profiling says so
+      await expect(model.profile(1)).rejects.toThrow(GPUUnavailableError);
+      await expect(model.profile(1)).rejects.toThrow(/profiling needs the adapter feature 'timestamp-query'/);
     } finally {
       model.dispose();
+      device.destroy();
     }
   });
 });

@@ -6,10 +6,13 @@ import { describe, expect, it } from 'vitest';
 import { buildResNet } from '../src/arch/resnet.js';
 import { optimize } from '../src/graph/passes.js';
 import { layoutArena, planGraph, planWithinMemory } from '../src/plan/planner.js';
-import { DEFAULT_POLICY } from '../src/ops/conv2d.js';
+import { largestFitting, overLimit } from '../src/plan/limits.js';
+import { CONV_BINDINGS } from '../src/ops/conv2d.js';
+import { GraphBuilder } from '../src/graph/ir.js';
+import { GraphError } from '../src/errors.js';
+import { DEFAULT_POLICY } from '../src/ops/conv-tiling.js';
 
-const graph = buildResNet((_, shape) => new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.01), { depth: 50, definition: 'torchvision' });
-optimize(graph);
+const { graph } = optimize(buildResNet((_, shape) => new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.01), { depth: 50, definition: 'torchvision' }));
 const noSplit = (batch: number) => layoutArena(planGraph(graph, { convStrategy: 'tiled', batch, policy: { ...DEFAULT_POLICY, target: 0 } }), batch).bytes;
 
 describe('tiled plans', () => {
@@ -39,5 +42,75 @@ describe('tiled plans', () => {
       if (batch === 1) expect(greedy).toBeGreaterThan(budget); // the case the check exists for
       expect(plan.steps.some((s) => s.tiling && s.tiling.split > 1), `batch ${batch}`).toBe(true);
     }
+  });
+});
+
+describe('kernel interfaces', () => {
+  /** `@binding(n) var<...> name` declarations of a shader. */
+  const declared = (code: string) => [...code.matchAll(/@binding\((\d+)\)\s*var(?:<[^>]*>)?\s+(\w+)/g)].map((m) => ({ binding: Number(m[1]), name: m[2]! }));
+  const plans = {
+    'tiled, batch 1 (split-K)': planWithinMemory(graph, { convStrategy: 'tiled', batch: 1 }),
+    'tiled, batch 32, f16 weights': planWithinMemory(graph, { convStrategy: 'tiled', batch: 32, f16Weights: true }),
+    'simd (subgroups of 8), f16 weights': planGraph(graph, { convStrategy: 'simd', subgroupSize: 8, f16Weights: true }),
+  };
+
+  it('every kernel declares exactly the bindings its op binds; conv kernels by the names of CONV_BINDINGS (shaders/conv_bindings.wgsl)', () => {
+    const byName = new Map(Object.entries(CONV_BINDINGS).map(([name, binding]) => [binding, name]));
+    for (const [what, plan] of Object.entries(plans)) {
+      if (what.includes('split-K')) expect(plan.steps.some((s) => s.label.endsWith('/sum')), what).toBe(true);
+      if (what.startsWith('simd')) expect(plan.steps.some((s) => s.label.endsWith('/sum')), what).toBe(false);
+      for (const step of plan.steps) {
+        const decls = declared(step.code);
+        expect(decls.map((d) => d.binding).sort(), `${what}: ${step.label}`).toEqual(step.resources.map(([b]) => b).sort());
+        expect(step.code, step.label).not.toMatch(/\$\{|#if|#else|#endif/); // fully specialized
+        if (step.label.startsWith('conv') || step.label.startsWith('layer')) {
+          for (const d of decls) expect(d.name, `${what}: ${step.label} binding ${d.binding}`).toBe(byName.get(d.binding as 0));
+        }
+      }
+    }
+  });
+
+  it('no dispatch exceeds the device\'s workgroups per dimension: elementwise kernels spread over x and y', () => {
+    const plan = plans['tiled, batch 1 (split-K)'];
+    const maxpool = plan.steps.find((s) => s.label === 'maxpool')!;
+    const invocations = 64 * 56 * 56 * 16; // batch 64 of 56 x 56 x 64 channels, one invocation per vec4
+    for (const max of [65535, 1000, 300]) {
+      const groups = maxpool.workgroups(64, max);
+      expect(Math.max(...groups), `at most ${max}`).toBeLessThanOrEqual(max);
+      expect(groups[0] * groups[1] * groups[2] * 64, `at most ${max}`).toBeGreaterThanOrEqual(invocations);
+    }
+    for (const sum of plan.steps.filter((s) => s.label.endsWith('/sum'))) expect(Math.max(...sum.workgroups(64, 1000)), sum.label).toBeLessThanOrEqual(1000);
+  });
+});
+
+describe('device limits', () => {
+  const plan = planWithinMemory(graph, { convStrategy: 'tiled', batch: 4 });
+  const layout = layoutArena(plan, 4);
+  const roomy = { maxStorageBufferBindingSize: 2 ** 31, maxBufferSize: 2 ** 40, maxComputeWorkgroupsPerDimension: 65535 };
+
+  it('a plan fits, or the limit it breaks is named: a tensor over one binding, the arena over one buffer, a dispatch over the workgroup count', () => {
+    expect(overLimit(plan, layout, 4, roomy)).toBeUndefined();
+    const largest = Math.max(...[...layout.slots.values()].map((s) => s.size));
+    expect(overLimit(plan, layout, 4, { ...roomy, maxStorageBufferBindingSize: largest - 1 })).toMatch(/^batch 4: tensor \S+ needs \d+ bytes, more than this device binds at once/);
+    expect(overLimit(plan, layout, 4, { ...roomy, maxStorageBufferBindingSize: largest })).toBeUndefined();
+    expect(overLimit(plan, layout, 4, { ...roomy, maxBufferSize: layout.bytes - 1 })).toMatch(/the activation arena needs \d+ bytes, more than this device's maxBufferSize/);
+    expect(overLimit(plan, layout, 4, { ...roomy, maxComputeWorkgroupsPerDimension: 16 })).toMatch(/needs \[\d+,\d+,\d+\] workgroups, more than this device's 16 per dimension/);
+  });
+
+  it('the largest batch that fits is found by bisection, 0 when none does', () => {
+    for (const limit of [0, 1, 7, 100, 4096]) {
+      let calls = 0;
+      expect(largestFitting(4096, (n) => { calls++; return n <= limit; })).toBe(limit);
+      expect(calls).toBeLessThanOrEqual(14);
+    }
+  });
+});
+
+describe('graph errors', () => {
+  it('an op the planner cannot run alone is a GraphError (a ModelFormatError) naming the node', () => {
+    const b = new GraphBuilder('t', 'x', [4, 4, 3]);
+    const g = b.finish(b.relu('lonely', 'x'));
+    expect(() => planGraph(g)).toThrow(GraphError);
+    expect(() => planGraph(g)).toThrow('lonely: a standalone relu is not supported (it must follow a conv, dense or add)');
   });
 });

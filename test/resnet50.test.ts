@@ -11,7 +11,7 @@ import { InputError, ModelFormatError } from '../src/errors.js';
 import { decodeImage } from '../src/node/image.js';
 import { defaultModelPath, packageRoot } from '../src/node/paths.js';
 import { loadResNet, type NodeImage } from '../src/node.js';
-import type { ResNetModel } from '../src/model.js';
+import type { ResNetModel } from '../src/index.js';
 import { CAFFE_PREPROCESSING, preprocessImage } from '../src/preprocess/preprocess.js';
 import { lesionedReferenceModel, loadReferenceModel, referenceFeatures, referenceLogits } from '../scripts/tfjs-reference.js';
 import { randomArray, relativeError } from './helpers/reference.js';
