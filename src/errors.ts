@@ -5,6 +5,8 @@
  *    disposed model); the model stays usable.
  *  - ModelFormatError: weights or topology files that cannot be read, or a graph the engine cannot run
  *    (GraphError: a graph that is not well formed, raised by the graph builder and the planner).
+ *  - ModelDownloadError: the pretrained model could not be fetched into the per-user cache (offline, a
+ *    registry that refuses, a tarball whose integrity does not match).
  *  - GPUUnavailableError: the adapter or device (none found, a feature or limit it lacks, device lost).
  */
 export class ResNetError extends Error {
@@ -25,3 +27,6 @@ export class InputError extends ResNetError {}
 
 /** No usable WebGPU adapter or device, a feature or limit it lacks, or the device failed. */
 export class GPUUnavailableError extends ResNetError {}
+
+/** The pretrained model could not be downloaded into the model cache; the message names the folder. */
+export class ModelDownloadError extends ResNetError {}

