@@ -9,6 +9,7 @@
 //   3 bias      per output channel, vec4 (absent when writing partial sums)
 //   4 residual  NHWC, the output's shape, added before the ReLU (only with RESIDUAL)
 //   5 output    NHWC, OUT_T elements (partial sums: vec4 rows z * M + m)
+//   6 scale     int8 weights: per output channel, vec4, the factor of the sums (with bias; only SCALED)
 #if ${SUBGROUPS}
 enable subgroups;
 #endif
@@ -23,6 +24,9 @@ struct Params { batch: u32 }
 @group(0) @binding(5) var<storage, read_write> output: array<vec4<f32>>;
 #else
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
+#if ${SCALED}
+@group(0) @binding(6) var<storage, read> scale: array<vec4<f32>>;
+#endif
 #if ${RESIDUAL}
 @group(0) @binding(4) var<storage, read_write> residual: array<${OUT_T}>;
 #endif

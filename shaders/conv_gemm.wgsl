@@ -7,21 +7,8 @@
 // stores stay contiguous.
 // Split-K: workgroup z covers K range [z * KS, (z + 1) * KS) and writes its partial sums to rows
 // z * M + m of the output (conv_epilogue.wgsl in PARTIAL mode); conv_splitk.wgsl adds them up.
-// Uses params, weights, K, NV, OHW (conv_bindings.wgsl), pixelOf, readA, readA4 (a gather) and store
-// (conv_epilogue.wgsl).
-
-#if ${F16}
-// HWIO weights as [K][NV] vec4 of halves, 2 u32 each (W_T = vec2<u32>; NV = ceil(COUT / 4), zero padded).
-fn weight4(i: u32) -> vec4<f32> {
-  let w = weights[i];
-  return vec4<f32>(unpack2x16float(w.x), unpack2x16float(w.y));
-}
-#else
-// HWIO weights as [K][NV] vec4 (W_T = vec4<f32>; NV = ceil(COUT / 4), zero padded).
-fn weight4(i: u32) -> vec4<f32> {
-  return weights[i];
-}
-#endif
+// Uses params, K, NV, OHW (conv_bindings.wgsl), weight4 (weights_vec4.wgsl: the weights as [K][NV] vec4
+// in any storage), pixelOf, readA, readA4 (a gather) and store (conv_epilogue.wgsl).
 
 const BM4 = ${BM4}u; // rows per tile / 4
 const BN4 = ${BN4}u; // vec4 columns per tile

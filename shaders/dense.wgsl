@@ -1,10 +1,14 @@
-// Fully connected layer y = x W + b (+ ReLU), W packed [IN][NV] as vec4 along the outputs.
+// Fully connected layer y = x W + b (+ ReLU), W packed [IN][NV] as vec4 along the outputs, in any storage
+// (weight4, weights_vec4.wgsl, joined after this file); int8 sums are multiplied by `scale` per output.
 // One workgroup per (image, 4 outputs): its invocations split the IN inputs, then reduce in workgroup memory.
 
 @group(0) @binding(1) var<storage, read_write> input: array<f32>;
-@group(0) @binding(2) var<storage, read> weights: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> weights: array<${W_T}>;
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
+#if ${SCALED}
+@group(0) @binding(5) var<storage, read> scale: array<vec4<f32>>;
+#endif
 
 const IN = ${IN}u;
 const OUT = ${OUT}u;
@@ -19,7 +23,7 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
   let n = wid.y;
   var sum = vec4<f32>(0.0);
   for (var k = li; k < IN; k += WG) {
-    sum = fma(vec4<f32>(input[n * IN + k]), weights[k * NV + n4], sum);
+    sum = fma(vec4<f32>(input[n * IN + k]), weight4(k * NV + n4), sum);
   }
   partial[li] = sum;
   workgroupBarrier();
@@ -32,7 +36,11 @@ fn main(@builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: ve
   if (li < 4u) {
     let c = n4 * 4u + li;
     if (c < OUT) {
+#if ${SCALED}
+      var v = partial[0][li] * scale[n4][li] + bias[n4][li];
+#else
       var v = partial[0][li] + bias[n4][li];
+#endif
 #if ${RELU}
       v = max(v, 0.0);
 #endif

@@ -7,6 +7,7 @@ import { loadOnnxResNet } from './loaders/onnx.js';
 import { loadSafetensorsResNet } from './loaders/safetensors.js';
 import { loadTfjsLayersModel, type LoadProgress } from './loaders/tfjs-layers.js';
 import { memorySource, urlSource, type FileSource } from './loaders/source.js';
+import { WEIGHT_STORAGES, type WeightStorage } from './ops/weight-storage.js';
 import { CAFFE_PREPROCESSING, TORCH_PREPROCESSING, type Preprocessing } from './preprocess/preprocess.js';
 
 /** TF.js layers files held in memory: model.json (text, bytes or parsed object) and its shards by file name. */
@@ -48,8 +49,10 @@ export interface LoadOptionsBase {
   /** Image preprocessing; default: caffe for Keras (TF.js layers) weights, torchvision's for safetensors. */
   preprocessing?: Preprocessing;
   /**
-   * How conv weights are stored on the GPU: 'f32' (default, exact) or 'f16' (half the weight memory and
-   * weight reads; products still summed in f32; logits move by about 1e-3 of their scale).
+   * How conv and dense weights are stored on the GPU (sums are always f32): 'f32' (exact), 'f16' (half
+   * the weight memory and reads; logits move by about 1e-3 of their scale) or 'int8' (a quarter;
+   * symmetric per-output-channel scales, quantized at load unless the file already is). Default: the
+   * file's own precision (a converted safetensors file records it), else 'f32'.
    */
   precision?: Precision;
   /**
@@ -59,7 +62,7 @@ export interface LoadOptionsBase {
   recover?: boolean;
 }
 
-export type Precision = 'f32' | 'f16';
+export type Precision = WeightStorage;
 
 export interface LoadedGraph { graph: Graph; format: WeightsFormat }
 
@@ -76,12 +79,12 @@ function checkDepth(graph: Graph, depth: number | undefined): void {
  */
 export function modelSettings({ graph, format }: LoadedGraph, options: LoadOptionsBase): { labels?: readonly string[]; preprocessing: Preprocessing; precision: Precision } {
   checkDepth(graph, options.depth);
-  const precision = options.precision ?? 'f32';
-  if (precision !== 'f32' && precision !== 'f16') throw new InputError(`precision must be 'f32' or 'f16', got ${JSON.stringify(precision)}`);
+  const precision = options.precision ?? graph.declared?.precision ?? 'f32';
+  if (!WEIGHT_STORAGES.includes(precision)) throw new InputError(`precision must be ${WEIGHT_STORAGES.map((p) => `'${p}'`).join(', ')}, got ${JSON.stringify(precision)}`);
   const classes = graph.shapes.get(graph.output)![2];
   return {
-    labels: options.labels ?? (classes === 1000 ? IMAGENET_LABELS : undefined),
-    preprocessing: options.preprocessing ?? defaultPreprocessing(format),
+    labels: options.labels ?? graph.declared?.labels ?? (classes === 1000 ? IMAGENET_LABELS : undefined),
+    preprocessing: options.preprocessing ?? graph.declared?.preprocessing ?? defaultPreprocessing(format),
     precision,
   };
 }

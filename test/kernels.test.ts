@@ -7,7 +7,7 @@ import { GraphBuilder, type Pads } from '../src/graph/ir.js';
 import type { ConvGather, ConvOptions, ConvStrategy } from '../src/ops/conv2d.js';
 import { TILES } from '../src/ops/conv-tiling.js';
 import prefetchGemm from '../bench/kernels/conv_gemm_prefetch.wgsl';
-import { conv2dRef, denseRef, globalAvgPoolRef, maxPoolRef, randomArray, relativeError, softmaxRef } from './helpers/reference.js';
+import { conv2dRef, denseRef, globalAvgPoolRef, maxPoolRef, randomArray, relativeError, roundToInt8Columns, softmaxRef } from './helpers/reference.js';
 import { convStrategyFor, isCpuAdapter } from '../src/runtime/device.js';
 import { roundToHalf } from '../src/util/half.js';
 import { releaseTestDevice, runGraph, testAdapterInfo, testDevice } from './helpers/gpu.js';
@@ -29,16 +29,19 @@ async function strategies(): Promise<Array<ConvOptions & { strategy: ConvStrateg
     // the experimental main loop in bench/kernels/ (register prefetch) must compute the same
     { strategy: 'tiled', tiling: { tile: TILES.large, split: 1 }, gemmShader: prefetchGemm },
     { strategy: 'tiled', tiling: { tile: TILES.narrow, split: 3 }, gemmShader: prefetchGemm },
-    { strategy: 'tiled', f16Weights: true },
+    { strategy: 'tiled', weightStorage: 'f16' },
+    { strategy: 'tiled', weightStorage: 'int8' },
+    { strategy: 'tiled', tiling: { tile: TILES.medium, split: 3 }, weightStorage: 'int8' },
   ];
   const simd: Array<ConvOptions & { strategy: ConvStrategy }> = [
     { strategy: 'simd', subgroupSize: chosen.subgroupSize },
-    { strategy: 'simd', subgroupSize: chosen.subgroupSize, f16Weights: true },
+    { strategy: 'simd', subgroupSize: chosen.subgroupSize, weightStorage: 'f16' },
+    { strategy: 'simd', subgroupSize: chosen.subgroupSize, weightStorage: 'int8' },
   ];
   return chosen.convStrategy === 'simd' ? [...tiled, ...simd] : tiled;
 }
 
-const describeOptions = (o: ConvOptions) => (o.tiling ? `${o.strategy}, ${o.tiling.tile.bm}x${4 * o.tiling.tile.bn4} tile${o.gemmShader ? ' (prefetch)' : ''}, split ${o.tiling.split}` : `${o.strategy}`) + (o.f16Weights ? ', f16 weights' : '');
+const describeOptions = (o: ConvOptions) => (o.tiling ? `${o.strategy}, ${o.tiling.tile.bm}x${4 * o.tiling.tile.bn4} tile${o.gemmShader ? ' (prefetch)' : ''}, split ${o.tiling.split}` : `${o.strategy}`) + (o.weightStorage ? `, ${o.weightStorage} weights` : '');
 
 it('runs the simd conv strategy on CPU adapters with subgroups (lavapipe), so both main loops are tested there; the tiled one everywhere', async () => {
   const info = await testAdapterInfo();
@@ -84,10 +87,15 @@ async function checkConv(c: ConvCase, seed: number, only?: (s: ConvOptions, i: n
   const refOptions = { kernel: [c.k, c.k] as [number, number], strides: [c.stride, c.stride] as [number, number], pads: c.pads, cout: c.cout, residual, relu: c.relu };
   const want = conv2dRef({ data: x, batch: c.batch, h: c.h, w: c.w, c: c.cin }, weights, bias, refOptions);
   // f16 weights: the same conv with the weights rounded to halves, still summed in f32
-  const wantF16 = conv2dRef({ data: x, batch: c.batch, h: c.h, w: c.w, c: c.cin }, weights.map(roundToHalf), bias, refOptions);
+  // int8 weights: the same conv with the weights rounded per output channel (the last HWIO axis)
+  const wanted = {
+    f32: want,
+    f16: conv2dRef({ data: x, batch: c.batch, h: c.h, w: c.w, c: c.cin }, weights.map(roundToHalf), bias, refOptions),
+    int8: conv2dRef({ data: x, batch: c.batch, h: c.h, w: c.w, c: c.cin }, roundToInt8Columns(weights, c.cout), bias, refOptions),
+  };
   for (const s of (await strategies()).filter((s, i) => !only || only(s, i))) {
     const got = await runGraph(graph, x, c.batch, { conv: { conv: { gather: c.gather, ...s } } });
-    expect(relativeError(got, (s.f16Weights ? wantF16 : want).data), `${describeCase(c)} (${describeOptions(s)})`).toBeLessThan(1e-5);
+    expect(relativeError(got, wanted[s.weightStorage ?? 'f32'].data), `${describeCase(c)} (${describeOptions(s)})`).toBeLessThan(1e-5);
   }
 }
 
@@ -155,7 +163,7 @@ describe('pooling, dense, softmax, add+relu', () => {
     }
   });
 
-  it('dense 2048 -> 1000 and odd sizes, then softmax', async () => {
+  it('dense 2048 -> 1000 and odd sizes, then softmax; f16 and int8 weights against the reference with the weights rounded the same way', async () => {
     for (const [inF, units, batch] of [[2048, 1000, 2], [37, 11, 3], [5, 4, 1]] as const) {
       const x = randomArray(batch * inF, inF);
       const weights = randomArray(inF * units, units, 1 / Math.sqrt(inF));
@@ -165,6 +173,11 @@ describe('pooling, dense, softmax, add+relu', () => {
       const logits = await runGraph(b.finish(d), x, batch);
       const want = denseRef(x, batch, weights, bias, units);
       expect(relativeError(logits, want), `dense ${inF}->${units}`).toBeLessThan(1e-5);
+      const rounded = { f16: weights.map(roundToHalf), int8: roundToInt8Columns(weights, units) };
+      for (const storage of ['f16', 'int8'] as const) {
+        const got = await runGraph(b.finish(d), x, batch, { weightStorage: storage });
+        expect(relativeError(got, denseRef(x, batch, rounded[storage], bias, units)), `dense ${inF}->${units}, ${storage} weights`).toBeLessThan(1e-5);
+      }
       const probs = await runGraph(b.finish(b.softmax('sm', d)), x, batch);
       expect(relativeError(probs, softmaxRef(want, batch)), `softmax ${units}`).toBeLessThan(1e-5);
     }

@@ -50,8 +50,10 @@ describe('kernel interfaces', () => {
   const declared = (code: string) => [...code.matchAll(/@binding\((\d+)\)\s*var(?:<[^>]*>)?\s+(\w+)/g)].map((m) => ({ binding: Number(m[1]), name: m[2]! }));
   const plans = {
     'tiled, batch 1 (split-K)': planWithinMemory(graph, { convStrategy: 'tiled', batch: 1 }),
-    'tiled, batch 32, f16 weights': planWithinMemory(graph, { convStrategy: 'tiled', batch: 32, f16Weights: true }),
-    'simd (subgroups of 8), f16 weights': planGraph(graph, { convStrategy: 'simd', subgroupSize: 8, f16Weights: true }),
+    'tiled, batch 32, f16 weights': planWithinMemory(graph, { convStrategy: 'tiled', batch: 32, weightStorage: 'f16' }),
+    'tiled, batch 1 (split-K), int8 weights': planWithinMemory(graph, { convStrategy: 'tiled', batch: 1, weightStorage: 'int8' }),
+    'simd (subgroups of 8), f16 weights': planGraph(graph, { convStrategy: 'simd', subgroupSize: 8, weightStorage: 'f16' }),
+    'simd (subgroups of 8), int8 weights': planGraph(graph, { convStrategy: 'simd', subgroupSize: 8, weightStorage: 'int8' }),
   };
 
   it('every kernel declares exactly the bindings its op binds; conv kernels by the names of CONV_BINDINGS (shaders/conv_bindings.wgsl)', () => {

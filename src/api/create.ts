@@ -56,7 +56,7 @@ async function build<I>(
   const blocks = residualBlocks(graph);
   const planner = (batch: number, variant: Variant) => planWithinMemory(
     variant.length ? skipBlocks(graph, blocks, variant) : graph,
-    { ...lowering, batch, f16Weights: settings.precision === 'f16' },
+    { ...lowering, batch, weightStorage: settings.precision },
     alignment,
   );
   const classes = graph.shapes.get(graph.output)![2];

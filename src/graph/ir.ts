@@ -4,11 +4,28 @@
  * conv weights HWIO ([kh][kw][cin][cout]), dense weights [in][out].
  */
 import { GraphError } from '../errors.js';
+import type { Preprocessing } from '../preprocess/preprocess.js';
 
 export type Shape = [height: number, width: number, channels: number];
 
 /** Padding in pixels: [top, left, bottom, right]. */
 export type Pads = [number, number, number, number];
+
+/**
+ * int8 weights as a file stored them, in the node's weight layout: w ≈ values[i] * scales[i % cols] (one
+ * scale per output channel). A node keeps its float weights too (values * scales), for every other use.
+ */
+export interface QuantizedWeights {
+  values: Int8Array;
+  scales: Float32Array;
+}
+
+/** What a weights file declares about itself (a converted safetensors file's `__metadata__`). */
+export interface DeclaredSettings {
+  precision?: 'f32' | 'f16' | 'int8';
+  preprocessing?: Preprocessing;
+  labels?: string[];
+}
 
 interface NodeBase {
   /** Unique, human-readable name (the source layer's), used in errors and profiles. */
@@ -26,6 +43,8 @@ export interface Conv2dNode extends NodeBase {
   weights: Float32Array; // HWIO
   bias: Float32Array; // [cout]
   relu: boolean;
+  /** Set when the weights were loaded as int8 (then `weights` holds their float values). */
+  quantized?: QuantizedWeights;
 }
 
 export interface BatchNormNode extends NodeBase {
@@ -69,6 +88,8 @@ export interface DenseNode extends NodeBase {
   weights: Float32Array; // [in][out]
   bias: Float32Array;
   relu: boolean;
+  /** Set when the weights were loaded as int8 (then `weights` holds their float values). */
+  quantized?: QuantizedWeights;
 }
 
 export interface SoftmaxNode extends NodeBase {
@@ -93,6 +114,8 @@ export interface Graph {
   shapes: Map<string, Shape>;
   /** In a valid topological order. */
   nodes: GraphNode[];
+  /** What the weights file declared about itself, if anything. */
+  declared?: DeclaredSettings;
 }
 
 export const shapeSize = (s: Shape): number => s[0] * s[1] * s[2];
@@ -106,6 +129,12 @@ export function samePadding(inSize: number, kernel: number, stride: number): [nu
   const out = Math.ceil(inSize / stride);
   const total = Math.max((out - 1) * stride + kernel - inSize, 0);
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
+}
+
+function checkQuantized(name: string, q: QuantizedWeights | undefined, count: number, channels: number): void {
+  if (!q) return;
+  if (q.values.length !== count) throw new GraphError(`${name}: ${q.values.length} int8 values for ${count} weights`);
+  if (q.scales.length !== channels) throw new GraphError(`${name}: ${q.scales.length} int8 scales for ${channels} output channels`);
 }
 
 /**
@@ -137,7 +166,7 @@ export class GraphBuilder {
     return node.output;
   }
 
-  conv2d(name: string, input: string, p: { weights: Float32Array; bias?: Float32Array; kernel: [number, number]; filters: number; strides?: [number, number]; pads?: Pads; relu?: boolean }): string {
+  conv2d(name: string, input: string, p: { weights: Float32Array; bias?: Float32Array; kernel: [number, number]; filters: number; strides?: [number, number]; pads?: Pads; relu?: boolean; quantized?: QuantizedWeights }): string {
     const [h, w, cin] = this.shape(input);
     const [kh, kw] = p.kernel;
     const strides = p.strides ?? [1, 1];
@@ -148,7 +177,8 @@ export class GraphBuilder {
     const bias = p.bias ?? new Float32Array(p.filters);
     if (bias.length !== p.filters) throw new GraphError(`${name}: bias holds ${bias.length} values, expected ${p.filters}`);
     const shape: Shape = [outSize(h, kh, strides[0], pads[0], pads[2]), outSize(w, kw, strides[1], pads[1], pads[3]), p.filters];
-    return this.add({ op: 'conv2d', name, inputs: [input], output: name, kernel: [kh, kw], strides, pads, weights: p.weights, bias, relu: p.relu ?? false }, shape);
+    checkQuantized(name, p.quantized, p.weights.length, p.filters);
+    return this.add({ op: 'conv2d', name, inputs: [input], output: name, kernel: [kh, kw], strides, pads, weights: p.weights, bias, relu: p.relu ?? false, ...(p.quantized && { quantized: p.quantized }) }, shape);
   }
 
   batchNorm(name: string, input: string, p: { gamma?: Float32Array; beta?: Float32Array; mean: Float32Array; variance: Float32Array; epsilon: number }): string {
@@ -193,7 +223,7 @@ export class GraphBuilder {
     return this.add({ op: 'globalavgpool', name, inputs: [input], output: name }, [1, 1, this.shape(input)[2]]);
   }
 
-  dense(name: string, input: string, p: { weights: Float32Array; bias?: Float32Array; units: number; relu?: boolean }): string {
+  dense(name: string, input: string, p: { weights: Float32Array; bias?: Float32Array; units: number; relu?: boolean; quantized?: QuantizedWeights }): string {
     const [h, w, c] = this.shape(input);
     const inFeatures = h * w * c;
     if (p.weights.length !== inFeatures * p.units) {
@@ -201,7 +231,8 @@ export class GraphBuilder {
     }
     const bias = p.bias ?? new Float32Array(p.units);
     if (bias.length !== p.units) throw new GraphError(`${name}: bias holds ${bias.length} values, expected ${p.units}`);
-    return this.add({ op: 'dense', name, inputs: [input], output: name, weights: p.weights, bias, relu: p.relu ?? false }, [1, 1, p.units]);
+    checkQuantized(name, p.quantized, p.weights.length, p.units);
+    return this.add({ op: 'dense', name, inputs: [input], output: name, weights: p.weights, bias, relu: p.relu ?? false, ...(p.quantized && { quantized: p.quantized }) }, [1, 1, p.units]);
   }
 
   softmax(name: string, input: string): string {

@@ -63,7 +63,8 @@ const foldBatchNorm: Rule = (bn, sole) => {
   for (let i = 0; i < weights.length; i++) weights[i] = layer.weights[i]! * scale[i % channels]!;
   const bias = new Float32Array(channels);
   for (let c = 0; c < channels; c++) bias[c] = (layer.bias[c]! - bn.mean[c]!) * scale[c]! + bn.beta[c]!;
-  return { first: layer, merged: { ...layer, weights, bias, output: bn.output } as Conv2dNode | DenseNode };
+  // New weights: int8 values the layer was loaded with no longer stand for them.
+  return { first: layer, merged: { ...layer, weights, bias, output: bn.output, quantized: undefined } as Conv2dNode | DenseNode };
 };
 
 /** pad -> conv or max pool: the padding becomes the op's own (zeros: a max pool then pads with 0, not -inf). */

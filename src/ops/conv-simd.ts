@@ -4,6 +4,7 @@
  * lane, so the unrolling is done here, as plain text that reads like the loops it replaces.
  */
 import { packHalves } from '../util/half.js';
+import { int8Weights, packInt8x4, type QuantizedWeights, type WeightStorage } from './weight-storage.js';
 
 export interface SimdTile {
   /** Invocations per workgroup (a multiple of the subgroup size). */
@@ -35,8 +36,12 @@ export function chooseSimdTile(pixels: number, sg: number): SimdTile {
   return best;
 }
 
-/** `f16`: weights are pairs of halves along k in one u32 (packSimdWeightsF16), so one read serves two k. */
-export function simdStatements(tile: SimdTile, sg: number, vecA: boolean, f16 = false): Record<'PIXELS' | 'ACCUMULATORS' | 'STEP' | 'STORES', string> {
+/**
+ * `storage` (packSimdWeights): f32 reads one k per load; f16 a pair of halves along k per u32, so one read
+ * serves two k; int8 four q along k per u32 (unpack4x8snorm), one read for the whole K step.
+ */
+export function simdStatements(tile: SimdTile, sg: number, vecA: boolean, storage: WeightStorage = 'f32'): Record<'PIXELS' | 'ACCUMULATORS' | 'STEP' | 'STORES', string> {
+  const f16 = storage === 'f16';
   const { r: R, c4: C4 } = tile;
   const loads = (4 * C4) / sg;
   const pixels: string[] = [];
@@ -52,7 +57,10 @@ export function simdStatements(tile: SimdTile, sg: number, vecA: boolean, f16 = 
   }
   for (let j = 0; j < 4; j++) {
     for (let h = 0; h < loads; h++) {
-      if (!f16) step.push(`    let w${j}_${h} = weights[(k + ${j}u) * WROW + c0 + ${h * sg}u + lane];`);
+      if (storage === 'int8') {
+        if (j === 0) step.push(`    let w0123_${h} = unpack4x8snorm(weights[(k / 4u) * WROW + c0 + ${h * sg}u + lane]);`);
+        step.push(`    let w${j}_${h} = w0123_${h}.${'xyzw'[j]};`);
+      } else if (!f16) step.push(`    let w${j}_${h} = weights[(k + ${j}u) * WROW + c0 + ${h * sg}u + lane];`);
       else if (j % 2 === 0) step.push(`    let w${j}_${h}_${j + 1} = unpack2x16float(weights[(k / 2u + ${j / 2}u) * WROW + c0 + ${h * sg}u + lane]);`);
     }
     if (f16) for (let h = 0; h < loads; h++) step.push(`    let w${j}_${h} = w${j - (j % 2)}_${h}_${j - (j % 2) + 1}.${j % 2 ? 'y' : 'x'};`);
@@ -80,25 +88,32 @@ export function simdStatements(tile: SimdTile, sg: number, vecA: boolean, f16 = 
   return { PIXELS: pixels.join('\n'), ACCUMULATORS: acc.join('\n'), STEP: step.join('\n'), STORES: stores.join('\n') };
 }
 
-/** packSimdWeights with rows k and k + 1 as halves in one u32 (k even in the low half): [ceil(k / 4) * 2][row]. */
-export function packSimdWeightsF16(weights: Float32Array, k: number, cout: number, c4: number): { data: Uint32Array; row: number } {
-  const { data: f32, row } = packSimdWeights(weights, k, cout, c4);
-  const rows = f32.length / row;
+/** Floats per packed weight row: cout rounded up to whole workgroup column tiles (4 * c4). */
+export const simdRow = (cout: number, c4: number): number => Math.ceil(cout / (4 * c4)) * 4 * c4;
+
+/**
+ * HWIO weights [k][cout] as conv_simd.wgsl reads them, rows zero padded to simdRow(cout, c4) and k to a
+ * multiple of 4: f32 [k][row]; f16 [k / 2][row] u32s, rows 2i and 2i + 1 as halves (low: 2i); int8
+ * [k / 4][row] u32s, rows 4i .. 4i + 3 as bytes (low: 4i).
+ */
+export function packSimdWeights(storage: WeightStorage, layer: { weights: Float32Array; quantized?: QuantizedWeights }, k: number, cout: number, c4: number): Float32Array | Uint32Array {
+  const row = simdRow(cout, c4);
+  const rows = Math.ceil(k / 4) * 4;
+  if (storage === 'int8') {
+    const { values } = int8Weights(layer, k, cout);
+    const q = (r: number, c: number) => (r < k && c < cout ? values[r * cout + c]! : 0);
+    const data = new Uint32Array((rows / 4) * row);
+    for (let r = 0; r < rows; r += 4) {
+      for (let c = 0; c < row; c++) data[(r / 4) * row + c] = packInt8x4(q(r, c), q(r + 1, c), q(r + 2, c), q(r + 3, c));
+    }
+    return data;
+  }
+  const f32 = new Float32Array(rows * row);
+  for (let i = 0; i < k; i++) f32.set(layer.weights.subarray(i * cout, (i + 1) * cout), i * row);
+  if (storage === 'f32') return f32;
   const data = new Uint32Array((rows / 2) * row);
   for (let r = 0; r < rows; r += 2) {
     for (let c = 0; c < row; c++) data[(r / 2) * row + c] = packHalves(f32[r * row + c]!, f32[(r + 1) * row + c]!);
   }
-  return { data, row };
-}
-
-/** Floats per packed weight row: cout rounded up to whole workgroup column tiles (4 * c4). */
-export const simdRow = (cout: number, c4: number): number => Math.ceil(cout / (4 * c4)) * 4 * c4;
-
-/** HWIO weights [k][cout] as [ceil(k / 4) * 4][simdRow(cout, c4)], zero padded. */
-export function packSimdWeights(weights: Float32Array, k: number, cout: number, c4: number): { data: Float32Array; row: number } {
-  const row = simdRow(cout, c4);
-  const rows = Math.ceil(k / 4) * 4;
-  const data = new Float32Array(rows * row);
-  for (let i = 0; i < k; i++) data.set(weights.subarray(i * cout, (i + 1) * cout), i * row);
-  return { data, row };
+  return data;
 }

@@ -15,14 +15,15 @@ import simd from '../../shaders/conv_simd.wgsl';
 import splitSum from '../../shaders/conv_splitk.wgsl';
 import windowOrigin from '../../shaders/conv_window.wgsl';
 import type { Conv2dNode, Shape } from '../graph/ir.js';
-import { packHalves } from '../util/half.js';
-import { chooseSimdTile, packSimdWeights, packSimdWeightsF16, simdRow, simdStatements } from './conv-simd.js';
+import weightsVec4 from '../../shaders/weights_vec4.wgsl';
+import { chooseSimdTile, packSimdWeights, simdRow, simdStatements } from './conv-simd.js';
 import { chooseTiling, tilingProblem, type Tiling, type TilingPolicy } from './conv-tiling.js';
 import { ceilDiv, elementwiseWorkgroups, padColumns, WORKGROUP_SIZE, type Kernel, type Resource } from './kernel.js';
 import { specialize } from './wgsl.js';
+import { COLUMN_ELEMENT, epilogueScales, packColumns, type WeightStorage } from './weight-storage.js';
 
 /** The bindings of every conv kernel, as shaders/conv_bindings.wgsl declares them. */
-export const CONV_BINDINGS = { params: 0, input: 1, weights: 2, bias: 3, residual: 4, output: 5 } as const;
+export const CONV_BINDINGS = { params: 0, input: 1, weights: 2, bias: 3, residual: 4, output: 5, scale: 6 } as const;
 
 /**
  * How a row of A is read: `pointwise` for a 1x1 unpadded conv (the input pixels themselves), `window` for
@@ -48,8 +49,11 @@ export interface ConvOptions {
   policy?: TilingPolicy;
   /** The device's subgroup size, required by the simd strategy. */
   subgroupSize?: number;
-  /** Store the weights as halves (f32 accumulation): half the memory and weight reads, ~1e-3 relative rounding. */
-  f16Weights?: boolean;
+  /**
+   * How the weights are stored (src/ops/weight-storage.ts): 'f32' (default), 'f16' (half the memory and
+   * weight reads, ~1e-3 relative rounding) or 'int8' (a quarter; per output channel scales). Sums are f32.
+   */
+  weightStorage?: WeightStorage;
   /** Tiled: the main loop's WGSL instead of shaders/conv_gemm.wgsl (experiments in bench/kernels/, same defines). */
   gemmShader?: string;
 }
@@ -72,7 +76,7 @@ interface Gemm {
 }
 
 /** shaders/conv_bindings.wgsl for one kernel of `g`: which bindings it has and their element types. */
-function interfaceCode(g: Gemm, kernel: { weights?: string; partial: boolean; subgroups?: boolean; partialInput?: boolean }): string {
+function interfaceCode(g: Gemm, kernel: { weights?: string; partial: boolean; scaled: boolean; subgroups?: boolean; partialInput?: boolean }): string {
   const cout = g.outShape[2];
   return specialize('conv_bindings.wgsl', bindings, {
     SUBGROUPS: kernel.subgroups ?? false,
@@ -80,14 +84,15 @@ function interfaceCode(g: Gemm, kernel: { weights?: string; partial: boolean; su
     WEIGHTS: kernel.weights !== undefined,
     W_T: kernel.weights ?? 'f32',
     PARTIAL: kernel.partial,
+    SCALED: kernel.scaled && !kernel.partial,
     RESIDUAL: g.node.inputs.length > 1,
     OUT_T: cout % 4 === 0 ? 'vec4<f32>' : 'f32',
     K: g.k, NV: g.nv, COUT: cout, OHW: g.ohw,
   });
 }
 
-function epilogueCode(g: Gemm, partial: boolean): string {
-  return specialize('conv_epilogue.wgsl', epilogue, { PARTIAL: partial, RESIDUAL: g.node.inputs.length > 1, RELU: g.node.relu, VEC_OUT: g.outShape[2] % 4 === 0 });
+function epilogueCode(g: Gemm, partial: boolean, scaled: boolean): string {
+  return specialize('conv_epilogue.wgsl', epilogue, { PARTIAL: partial, SCALED: scaled && !partial, RESIDUAL: g.node.inputs.length > 1, RELU: g.node.relu, VEC_OUT: g.outShape[2] % 4 === 0 });
 }
 
 function gatherCode(g: Gemm, gather: ConvGather): string {
@@ -107,14 +112,6 @@ function gatherCode(g: Gemm, gather: ConvGather): string {
     : specialize('conv_gather_rows.wgsl', gatherRows, { CIN: cin, ROW: kw * cin }));
 }
 
-/** [rows][cols] as halves, cols zero-padded to a multiple of 4, two halves per u32 (pairs of columns). */
-function packHalfColumns(data: Float32Array, rows: number, cols: number): Uint32Array {
-  const padded = padColumns(data, rows, cols);
-  const out = new Uint32Array(padded.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = packHalves(padded[2 * i]!, padded[2 * i + 1]!);
-  return out;
-}
-
 /** What a main loop contributes to a kernel: its code, the weights as it reads them, and its dispatch. */
 interface MainLoop {
   code: string;
@@ -125,40 +122,36 @@ interface MainLoop {
   describe: string;
 }
 
-function tiledLoop(g: Gemm, tiling: Tiling, f16: boolean, gemmShader = gemm): MainLoop {
+function tiledLoop(g: Gemm, tiling: Tiling, storage: WeightStorage, gemmShader = gemm): MainLoop {
   const { node, k, nv, ohw } = g;
   const cout = g.outShape[2];
   const { tile, split } = tiling;
   const ks = ceilDiv(ceilDiv(k, tile.bk), split) * tile.bk;
   return {
-    code: specialize('conv_gemm.wgsl', gemmShader, {
+    code: specialize('weights_vec4.wgsl', weightsVec4, { F16: storage === 'f16', INT8: storage === 'int8' }) + specialize('conv_gemm.wgsl', gemmShader, {
       VEC_A: g.vecA, BM4: tile.bm / 4, BN4: tile.bn4, BK: tile.bk, WG_M: tile.wgM, WG_N: tile.wgN,
-      TM4: tile.bm / 4 / tile.wgM, TN4: tile.bn4 / tile.wgN, KS: split > 1 ? ks : k, F16: f16,
+      TM4: tile.bm / 4 / tile.wgM, TN4: tile.bn4 / tile.wgN, KS: split > 1 ? ks : k,
     }),
-    weightType: f16 ? 'vec2<u32>' : 'vec4<f32>',
-    weights: f16
-      ? { kind: 'constant', name: `${node.name}/weights (f16)`, pack: () => packHalfColumns(node.weights, k, cout) }
-      : { kind: 'constant', name: `${node.name}/weights`, pack: () => padColumns(node.weights, k, cout) },
+    weightType: COLUMN_ELEMENT[storage],
+    weights: { kind: 'constant', name: `${node.name}/weights${storage === 'f32' ? '' : ` (${storage})`}`, pack: () => packColumns(storage, node, k, cout) },
     workgroups: (batch) => [ceilDiv(nv, tile.bn4), ceilDiv(batch * ohw, tile.bm), split],
     subgroups: false,
     describe: `tile ${tile.bm}x${4 * tile.bn4}${split > 1 ? `, split-K ${split}` : ''}`,
   };
 }
 
-function simdLoop(g: Gemm, sg: number, f16: boolean): MainLoop {
+function simdLoop(g: Gemm, sg: number, storage: WeightStorage): MainLoop {
   const { node, k, nv, ohw } = g;
   const cout = g.outShape[2];
   const st = chooseSimdTile(ohw, sg || 8);
   if (!(sg > 0 && (4 * st.c4) % sg === 0 && st.wg % sg === 0)) {
     throw new Error(`${node.name}: the simd strategy needs a subgroup size dividing ${4 * st.c4} and ${st.wg} (got ${sg || 'none'})`);
   }
-  const layout = `simd, ${st.c4} vec4 columns`;
+  const layout = `simd, ${st.c4} vec4 columns${storage === 'f32' ? '' : `, ${storage}`}`;
   return {
-    code: specialize('conv_simd.wgsl', simd, { WG: st.wg, R: st.r, WROW: simdRow(cout, st.c4), SG: sg, C4: st.c4, ...simdStatements(st, sg, g.vecA, f16) }),
-    weightType: f16 ? 'u32' : 'f32',
-    weights: f16
-      ? { kind: 'constant', name: `${node.name}/weights (${layout}, f16)`, pack: () => packSimdWeightsF16(node.weights, k, cout, st.c4).data }
-      : { kind: 'constant', name: `${node.name}/weights (${layout})`, pack: () => packSimdWeights(node.weights, k, cout, st.c4).data },
+    code: specialize('conv_simd.wgsl', simd, { WG: st.wg, R: st.r, WROW: simdRow(cout, st.c4), SG: sg, C4: st.c4, ...simdStatements(st, sg, g.vecA, storage) }),
+    weightType: storage === 'f32' ? 'f32' : 'u32',
+    weights: { kind: 'constant', name: `${node.name}/weights (${layout})`, pack: () => packSimdWeights(storage, node, k, cout, st.c4) },
     workgroups: (batch) => [ceilDiv(batch * ohw, st.wg * st.r), ceilDiv(nv, st.c4), 1],
     subgroups: true,
     describe: 'simd',
@@ -176,22 +169,24 @@ export function conv2dKernels(node: Conv2dNode, inShape: Shape, outShape: Shape,
   const gather = options.gather ?? chooseGather(node, cin);
   const strategy = options.strategy ?? 'tiled';
   const g: Gemm = { node, inShape, outShape, k: kh * kw * cin, nv: ceilDiv(cout, 4), ohw: outH * outW, vecA: cin % 4 === 0 && gather !== 'rows' };
-  const f16 = options.f16Weights ?? false;
+  const storage = options.weightStorage ?? 'f32';
+  const scaled = storage === 'int8';
   const tiling = options.tiling ?? chooseTiling((options.batch ?? 1) * g.ohw, cout, g.k, options.policy);
   const problem = tilingProblem(tiling);
   if (strategy === 'tiled' && problem) throw new Error(`${node.name}: ${problem}`);
   const splitK = strategy === 'tiled' && tiling.split > 1;
-  const loop = strategy === 'tiled' ? tiledLoop(g, tiling, f16, options.gemmShader) : simdLoop(g, options.subgroupSize ?? 0, f16);
+  const loop = strategy === 'tiled' ? tiledLoop(g, tiling, storage, options.gemmShader) : simdLoop(g, options.subgroupSize ?? 0, storage);
   const B = CONV_BINDINGS;
   const tensor = (id: string): Resource => ({ kind: 'tensor', id });
   const bias: [number, Resource] = [B.bias, { kind: 'constant', name: `${node.name}/bias`, pack: () => padColumns(node.bias, 1, cout) }];
   const epilogueResources: Array<[number, Resource]> = [bias, ...(node.inputs[1] ? [[B.residual, tensor(node.inputs[1])] as [number, Resource]] : [])];
+  if (scaled) epilogueResources.push([B.scale, { kind: 'constant', name: `${node.name}/scale (int8)`, pack: () => epilogueScales(node, g.k, cout) }]);
   const partialId = `${node.name}/partial`;
   const main: Kernel = {
     label: node.name,
-    detail: `${inH}x${inW}x${cin} -> ${outH}x${outW}x${cout}, ${kh}x${kw}/${node.strides[0]}, ${loop.describe}${f16 ? ', f16 weights' : ''}`,
+    detail: `${inH}x${inW}x${cin} -> ${outH}x${outW}x${cout}, ${kh}x${kw}/${node.strides[0]}, ${loop.describe}${storage === 'f32' ? '' : `, ${storage} weights`}`,
     tiling: strategy === 'tiled' ? { tile: tiling.tile, split: splitK ? tiling.split : 1 } : undefined,
-    code: interfaceCode(g, { weights: loop.weightType, partial: splitK, subgroups: loop.subgroups }) + gatherCode(g, gather) + loop.code + epilogueCode(g, splitK),
+    code: interfaceCode(g, { weights: loop.weightType, partial: splitK, scaled, subgroups: loop.subgroups }) + gatherCode(g, gather) + loop.code + epilogueCode(g, splitK, scaled),
     resources: [[B.params, { kind: 'params' }], [B.input, tensor(node.inputs[0]!)], [B.weights, loop.weights]],
     workgroups: loop.workgroups,
     flopsPerImage: 2 * g.ohw * cout * g.k,
@@ -205,7 +200,7 @@ export function conv2dKernels(node: Conv2dNode, inShape: Shape, outShape: Shape,
   const sum: Kernel = {
     label: `${node.name}/sum`,
     detail: `sum of ${tiling.split} partial results + epilogue`,
-    code: interfaceCode(g, { partial: false, partialInput: true }) + specialize('conv_splitk.wgsl', splitSum, { SPLIT: tiling.split, WORKGROUP_SIZE }) + epilogueCode(g, false),
+    code: interfaceCode(g, { partial: false, scaled, partialInput: true }) + specialize('conv_splitk.wgsl', splitSum, { SPLIT: tiling.split, WORKGROUP_SIZE }) + epilogueCode(g, false, scaled),
     resources: [[B.params, { kind: 'params' }], [B.input, tensor(partialId)], ...epilogueResources, [B.output, tensor(node.output)]],
     workgroups: (batch, max) => elementwiseWorkgroups(batch * g.ohw * g.nv, max),
     flopsPerImage: g.ohw * g.nv * 4 * tiling.split,

@@ -11,6 +11,7 @@ import { conv2dKernels, type ConvOptions, type ConvStrategy } from '../ops/conv2
 import { DEFAULT_POLICY, type TilingPolicy } from '../ops/conv-tiling.js';
 import { denseKernel, softmaxKernel } from '../ops/dense.js';
 import type { Kernel } from '../ops/kernel.js';
+import type { WeightStorage } from '../ops/weight-storage.js';
 import { globalAvgPoolKernel, maxPoolKernel } from '../ops/pool.js';
 
 export interface TensorLife {
@@ -55,8 +56,8 @@ export interface PlanOptions {
   subgroupSize?: number;
   /** With 'simd': whether convs over few input channels (the stem) take it too; else they stay tiled. */
   simdStem?: boolean;
-  /** Conv weights stored as halves (LoadOptions.precision 'f16'). */
-  f16Weights?: boolean;
+  /** How conv and dense weights are stored on the GPU (LoadOptions.precision; default 'f32'). */
+  weightStorage?: WeightStorage;
   /** Tiled convs: the tiling policy (for tuning runs). */
   policy?: TilingPolicy;
   /** Tiled convs: the main loop's WGSL (experiments in bench/kernels/; default shaders/conv_gemm.wgsl). */
@@ -73,12 +74,12 @@ function lowerNode(node: GraphNode, shapes: Map<string, Shape>, options: PlanOpt
     case 'conv2d': {
       const stem = inShape[2] % 4 !== 0;
       const strategy = options.convStrategy === 'simd' && stem && options.simdStem === false ? 'tiled' : options.convStrategy;
-      const chosen: ConvOptions = { strategy, subgroupSize: options.subgroupSize, batch: options.batch ?? 1, policy: options.policy, f16Weights: options.f16Weights, gemmShader: options.gemmShader };
+      const chosen: ConvOptions = { strategy, subgroupSize: options.subgroupSize, batch: options.batch ?? 1, policy: options.policy, weightStorage: options.weightStorage, gemmShader: options.gemmShader };
       return conv2dKernels(node, inShape, outShape, { ...chosen, ...options.conv?.[node.name] });
     }
     case 'maxpool': return [maxPoolKernel(node, inShape, outShape)];
     case 'globalavgpool': return [globalAvgPoolKernel(node, inShape)];
-    case 'dense': return [denseKernel(node, inShape, outShape)];
+    case 'dense': return [denseKernel(node, inShape, outShape, options.weightStorage)];
     case 'softmax': return [softmaxKernel(node, outShape)];
     case 'add': return [addReluKernel(node, outShape)];
     default:

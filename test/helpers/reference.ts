@@ -104,3 +104,16 @@ export function relativeError(a: Float32Array, b: Float32Array): number {
   }
   return diff / scale;
 }
+
+/**
+ * The weights an int8 store stands for, computed here from the definition (symmetric, per column of a
+ * row-major [rows][cols] matrix: s = max|w| / 127, w -> round(w / s) * s), not by the engine's code.
+ */
+export function roundToInt8Columns(weights: Float32Array, cols: number): Float32Array {
+  const max = new Array<number>(cols).fill(0);
+  weights.forEach((w, i) => (max[i % cols] = Math.max(max[i % cols]!, Math.abs(w))));
+  return weights.map((w, i) => {
+    const s = Math.fround(max[i % cols]! / 127);
+    return s === 0 ? 0 : Math.round(w / s) * s;
+  });
+}
