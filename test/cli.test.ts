@@ -107,8 +107,23 @@ describe('webgpu-resnet CLI', () => {
     expect(ours(bad.stderr)).toEqual(['webgpu-resnet: error: unknown residual block "layer3.9": this resnet50 has layer1.0..layer1.2, layer2.0..layer2.3, layer3.0..layer3.5, layer4.0..layer4.2']);
   });
 
+  it('convert writes an int8 file of the pretrained model that --weights loads with no other flag (same top-5 as --precision int8)', async () => {
+    const out = join(work, 'resnet50-int8.safetensors');
+    const converted = await run('convert', '--precision', 'int8', '--out', out, '--json');
+    expect(converted.code, converted.stderr).toBe(0);
+    const summary = JSON.parse(converted.stdout);
+    expect(summary).toMatchObject({ out, precision: 'int8', format: 'tfjs-layers' });
+    expect(summary.bytes).toBeLessThanOrEqual(26e6);
+    const fromFile = await run('classify', husky, '--weights', out, '--json');
+    const atLoad = await run('classify', husky, '--precision', 'int8', '--json');
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    expect(JSON.parse(fromFile.stdout).top).toEqual(JSON.parse(atLoad.stdout).top);
+    const bad = await run('convert', '--precision', 'int4', '--out', out);
+    expect(ours(bad.stderr)).toEqual(['webgpu-resnet: error: convert needs --precision f32|f16|int8 (see webgpu-resnet --help)']);
+  });
+
   it('usage and input errors are one line on stderr with exit code 1', async () => {
-    for (const args of [['classify'], ['frobnicate'], ['infer', '--input', join(work, 'none.f32'), '--shape', '1,224,224,3'], ['infer', '--input', husky, '--shape', '1,224,224,3', '--layout', 'nhwc'], ['classify', husky, '--top', 'x']]) {
+    for (const args of [['classify'], ['frobnicate'], ['convert', '--precision', 'f16'], ['infer', '--input', join(work, 'none.f32'), '--shape', '1,224,224,3'], ['infer', '--input', husky, '--shape', '1,224,224,3', '--layout', 'nhwc'], ['classify', husky, '--top', 'x']]) {
       const { code, stderr } = await run(...args);
       expect(code, args.join(' ')).toBe(1);
       expect(ours(stderr), args.join(' ')).toEqual([expect.stringMatching(/^webgpu-resnet: error: /)]);

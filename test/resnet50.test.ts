@@ -98,7 +98,7 @@ describe('residual-block lesions and embeddings against TF.js (same model.json)'
 });
 
 describe('the 100 ImageNet sample images', () => {
-  it('top-1 equals the TF.js reference wherever its top-1/top-2 gap exceeds 0.02; with f16 weights >= 99/100 agree; accuracy vs labels reported', async () => {
+  it('top-1 equals the TF.js reference wherever its top-1/top-2 gap exceeds 0.02; top-1 agreement with f32: f16 >= 99/100, int8 >= 97/100 and accuracy within 1 image; accuracy vs labels reported', async () => {
     const fixture = JSON.parse(await readFile(join(packageRoot(), 'test', 'fixtures', 'imagenet-sample-reference.json'), 'utf8')) as {
       images: Array<{ file: string; label: number; top5: Array<{ index: number; probability: number }> }>;
     };
@@ -108,6 +108,9 @@ describe('the 100 ImageNet sample images', () => {
     const half = await loadResNet({ precision: 'f16' });
     expect(half.info.precision).toBe('f16');
     expect(half.info.weightBytes).toBeLessThan(0.6 * model.info.weightBytes);
+    const int8 = await loadResNet({ precision: 'int8' });
+    expect(int8.info.weightBytes).toBeLessThan(0.3 * model.info.weightBytes);
+    let halfWithF32 = 0, int8WithF32 = 0, int8Correct = 0;
     const batch = 4;
     for (let i = 0; i < fixture.images.length; i += batch) {
       const group = fixture.images.slice(i, i + batch);
@@ -115,12 +118,17 @@ describe('the 100 ImageNet sample images', () => {
       for (const [j, image] of group.entries()) preprocessImage(await decodeImage(join(sampleDir, image.file)), CAFFE_PREPROCESSING, input, j * 224 * 224 * 3);
       const probs = await model.infer(input, { batch: group.length });
       const halfProbs = await half.infer(input, { batch: group.length });
+      const int8Probs = await int8.infer(input, { batch: group.length });
       for (let j = 0; j < probs.length; j++) halfDiff = Math.max(halfDiff, Math.abs(halfProbs[j]! - probs[j]!));
       for (const [j, image] of group.entries()) {
         const top1 = topK(probs.subarray(j * 1000, (j + 1) * 1000), 1)[0]!;
         const halfTop1 = topK(halfProbs.subarray(j * 1000, (j + 1) * 1000), 1)[0]!;
         if (halfTop1 === image.top5[0]!.index) halfAgree++;
         if (halfTop1 === image.label) halfCorrect++;
+        const int8Top1 = topK(int8Probs.subarray(j * 1000, (j + 1) * 1000), 1)[0]!;
+        if (halfTop1 === top1) halfWithF32++;
+        if (int8Top1 === top1) int8WithF32++;
+        if (int8Top1 === image.label) int8Correct++;
         const ref = image.top5;
         const gap = ref[0]!.probability - ref[1]!.probability;
         if (top1 === image.label) correct++;
@@ -134,6 +142,11 @@ describe('the 100 ImageNet sample images', () => {
       }
     }
     half.dispose();
+    int8.dispose();
+    console.log(`top-1 agreement with f32: f16 ${halfWithF32}/100, int8 ${int8WithF32}/100; accuracy: f32 ${correct}/100, f16 ${halfCorrect}/100, int8 ${int8Correct}/100`);
+    expect(halfWithF32).toBeGreaterThanOrEqual(99);
+    expect(int8WithF32).toBeGreaterThanOrEqual(97);
+    expect(Math.abs(int8Correct - correct)).toBeLessThanOrEqual(1);
     console.log(`top-1 agreement with TF.js: ${agree}/100 (${checked} with a gap > 0.02, all required); accuracy vs labels: engine ${correct}/100, TF.js ${referenceCorrect}/100`);
     console.log(`f16 weights: top-1 agreement with TF.js ${halfAgree}/100, accuracy ${halfCorrect}/100, max |probability difference| from f32 ${halfDiff.toExponential(2)}`);
     expect(halfAgree).toBeGreaterThanOrEqual(99);

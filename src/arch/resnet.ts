@@ -6,8 +6,10 @@
  *  - 'keras-v1' (the original): the stride sits on the first 1x1 conv; eps 1e-3; same names otherwise.
  * The builder reads each parameter through `get(name, shape)` in PyTorch layout (conv OIHW, fc [out, in])
  * and emits the raw graph IR (conv, batchnorm, relu, add, ...); the load-time passes then fold and fuse it.
+ * A `folded` state_dict (src/export/compact.ts) has BatchNorm already in each conv's weight and bias, and
+ * may carry int8 weights (`quantized`), kept on the nodes as they are.
  */
-import { GraphBuilder, type Graph } from '../graph/ir.js';
+import { GraphBuilder, type Graph, type QuantizedWeights } from '../graph/ir.js';
 import { OIHW_TO_HWIO, permute, TRANSPOSE } from '../util/layout.js';
 
 export type ResNetDefinition = 'torchvision' | 'keras-v1';
@@ -39,6 +41,10 @@ export interface ResNetBuildOptions {
   inputSize?: number;
   /** BatchNorm epsilon (default: 1e-5 torchvision, 1e-3 keras-v1). */
   epsilon?: number;
+  /** BatchNorm folded into the convs: `<conv>.bias` is read and there are no bn parameters. */
+  folded?: boolean;
+  /** int8 values of a weight (PyTorch layout) and its per-output-channel scales, where the file has them. */
+  quantized?: (name: string) => QuantizedWeights | undefined;
 }
 
 export function buildResNet(get: ParamReader, options: ResNetBuildOptions): Graph {
@@ -51,11 +57,16 @@ export function buildResNet(get: ParamReader, options: ResNetBuildOptions): Grap
 
   const conv = (name: string, x: string, cout: number, k: number, stride: number): string => {
     const cin = b.shape(x)[2];
-    const w = permute(get(`${name}.weight`, [cout, cin, k, k]), [cout, cin, k, k], OIHW_TO_HWIO);
+    const dims = [cout, cin, k, k];
+    const w = permute(get(`${name}.weight`, dims), dims, OIHW_TO_HWIO);
     const pad = (k - 1) >> 1;
-    return b.conv2d(name, x, { weights: w, kernel: [k, k], filters: cout, strides: [stride, stride], pads: [pad, pad, pad, pad] });
+    const q = options.quantized?.(`${name}.weight`);
+    const quantized = q && { values: permute(q.values, dims, OIHW_TO_HWIO), scales: q.scales };
+    const bias = options.folded ? get(`${name}.bias`, [cout]) : undefined;
+    return b.conv2d(name, x, { weights: w, bias, quantized, kernel: [k, k], filters: cout, strides: [stride, stride], pads: [pad, pad, pad, pad] });
   };
   const bn = (name: string, x: string): string => {
+    if (options.folded) return x;
     const c = b.shape(x)[2];
     return b.batchNorm(name, x, {
       gamma: get(`${name}.weight`, [c]),
@@ -92,6 +103,12 @@ export function buildResNet(get: ParamReader, options: ResNetBuildOptions): Grap
   });
   x = b.globalAvgPool('avgpool', x);
   const inF = b.shape(x)[2];
-  const logits = b.dense('fc', x, { weights: permute(get('fc.weight', [classes, inF]), [classes, inF], TRANSPOSE), bias: get('fc.bias', [classes]), units: classes });
+  const fcq = options.quantized?.('fc.weight');
+  const logits = b.dense('fc', x, {
+    weights: permute(get('fc.weight', [classes, inF]), [classes, inF], TRANSPOSE),
+    quantized: fcq && { values: permute(fcq.values, [classes, inF], TRANSPOSE), scales: fcq.scales },
+    bias: get('fc.bias', [classes]),
+    units: classes,
+  });
   return b.finish(b.softmax('softmax', logits));
 }

@@ -1,5 +1,6 @@
 /** Command-line parsing shared by the CLI's commands: flags, their checks, and how errors are printed. */
 import type { LoadOptions } from '../node.js';
+import { WEIGHT_STORAGES, type WeightStorage } from '../ops/weight-storage.js';
 import { loadProgressBar } from './progress.js';
 
 /** A mistake in the command line itself (printed with a pointer to --help). */
@@ -7,7 +8,7 @@ export class UsageError extends Error {}
 
 export interface Parsed { command: string; positional: string[]; flags: Map<string, string | true> }
 
-const VALUE_FLAGS = new Set(['--weights', '--top', '--input', '--shape', '--layout', '--output', '--depth', '--definition', '--precision', '--skip-blocks']);
+const VALUE_FLAGS = new Set(['--out', '--weights', '--top', '--input', '--shape', '--layout', '--output', '--depth', '--definition', '--precision', '--skip-blocks']);
 const BOOL_FLAGS = new Set(['--json', '--verbose', '--help', '-h', '--version', '--normalize']);
 
 export function parse(argv: string[]): Parsed {
@@ -42,12 +43,12 @@ export function loadOptions(args: Parsed): LoadOptions {
   if (depth !== undefined && !/^\d+$/.test(String(depth))) throw new UsageError(`--depth must be 18, 34, 50, 101 or 152, got ${depth}`);
   if (definition !== undefined && definition !== 'torchvision' && definition !== 'keras-v1') throw new UsageError(`--definition must be torchvision or keras-v1, got ${definition}`);
   const precision = args.flags.get('--precision');
-  if (precision !== undefined && precision !== 'f32' && precision !== 'f16') throw new UsageError(`--precision must be f32 or f16, got ${precision}`);
+  if (precision !== undefined && !WEIGHT_STORAGES.includes(precision as WeightStorage)) throw new UsageError(`--precision must be ${WEIGHT_STORAGES.join(', ')}, got ${precision}`);
   return {
     source: typeof weights === 'string' ? weights : undefined,
     depth: depth === undefined ? undefined : Number(depth),
     definition: definition as 'torchvision' | 'keras-v1' | undefined,
-    precision: precision as 'f32' | 'f16' | undefined,
+    precision: precision as WeightStorage | undefined,
     onProgress: args.flags.has('--json') ? undefined : loadProgressBar(),
   };
 }

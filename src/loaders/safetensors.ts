@@ -1,12 +1,15 @@
 /**
  * safetensors (torchvision / timm state_dict) -> ResNet graph IR. The header is parsed defensively: its
  * length must fit the file, every tensor's byte range must lie in the data section, match its dtype and
- * shape, and not overlap another; F32, F16 and BF16 are converted to f32. Depth and definition are
- * inferred from the tensor names and shapes unless given; a disagreement is an error.
+ * shape, and not overlap another; F32, F16 and BF16 are converted to f32; I8 weights need a
+ * `<name>_scale` F32 tensor (one scale per output channel) and are kept as int8 too. Depth and definition
+ * are inferred from the tensor names and shapes unless given; a disagreement is an error. A compact file
+ * (src/export/compact.ts: BatchNorm folded, `__metadata__` with depth, definition, precision,
+ * preprocessing and labels) needs no other option.
  */
 import { ModelFormatError } from '../errors.js';
 import { buildResNet, depthOf, RESNET_SPECS, type ResNetDefinition } from '../arch/resnet.js';
-import type { Graph } from '../graph/ir.js';
+import type { DeclaredSettings, Graph, QuantizedWeights } from '../graph/ir.js';
 import { halfToFloat } from '../util/half.js';
 
 const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
@@ -18,6 +21,7 @@ interface TensorEntry { dtype: string; shape: number[]; begin: number; end: numb
 
 class SafetensorsFile {
   readonly entries = new Map<string, TensorEntry>();
+  readonly metadata: Record<string, string> = {};
   private readonly data: Uint8Array;
 
   constructor(bytes: Uint8Array, readonly where: string) {
@@ -37,7 +41,13 @@ class SafetensorsFile {
     if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new ModelFormatError(`${where}: the header must be a JSON object`);
     this.data = bytes.subarray(8 + headerLength);
     for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
-      if (name === '__metadata__') continue; // free-form strings; nothing the loader needs
+      if (name === '__metadata__') {
+        if (typeof value !== 'object' || value === null || Object.values(value).some((v) => typeof v !== 'string')) {
+          throw new ModelFormatError(`${where}: __metadata__ must map names to strings`);
+        }
+        Object.assign(this.metadata, value);
+        continue;
+      }
       const v = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
       const ctx = `${where}: tensor ${name}`;
       if (typeof v?.dtype !== 'string') throw new ModelFormatError(`${ctx}: no dtype`);
@@ -67,12 +77,31 @@ class SafetensorsFile {
     }
   }
 
-  /** The tensor converted to f32; `shape` (when given) must match. */
-  get(name: string, shape?: number[]): Float32Array {
+  private entry(name: string, shape?: number[]): TensorEntry {
     const e = this.entries.get(name);
     if (!e) throw new ModelFormatError(`${this.where}: tensor ${name} is missing${shape ? ` (expected shape [${shape}])` : ''}`);
     if (shape && e.shape.join() !== shape.join()) throw new ModelFormatError(`${this.where}: tensor ${name} has shape [${e.shape}], expected [${shape}]`);
-    if (!(e.dtype in DTYPE_BYTES)) throw new ModelFormatError(`${this.where}: tensor ${name} is ${e.dtype}; only F32, F16 and BF16 weights are supported`);
+    return e;
+  }
+
+  /** An I8 tensor and its per-output-channel (first axis) scales `<name>_scale`; undefined when the tensor is not I8. */
+  quantized(name: string): QuantizedWeights | undefined {
+    const e = this.entry(name);
+    if (e.dtype !== 'I8') return undefined;
+    const scales = this.get(`${name}_scale`, [e.shape[0] ?? 1]);
+    if (scales.some((s) => !Number.isFinite(s) || s < 0)) throw new ModelFormatError(`${this.where}: tensor ${name}_scale has a negative or non-finite scale`);
+    return { values: new Int8Array(this.data.buffer.slice(this.data.byteOffset + e.begin, this.data.byteOffset + e.end)), scales };
+  }
+
+  /** The tensor converted to f32 (I8: times its scales); `shape` (when given) must match. */
+  get(name: string, shape?: number[]): Float32Array {
+    const e = this.entry(name, shape);
+    if (e.dtype === 'I8') {
+      const { values, scales } = this.quantized(name)!;
+      const per = values.length / Math.max(1, scales.length);
+      return Float32Array.from(values, (q, i) => q * scales[Math.floor(i / per)]!);
+    }
+    if (!(e.dtype in DTYPE_BYTES)) throw new ModelFormatError(`${this.where}: tensor ${name} is ${e.dtype}; only F32, F16, BF16 and (with a _scale tensor) I8 weights are supported`);
     const raw = this.data.subarray(e.begin, e.end);
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const n = e.dtype === 'F32' ? raw.length / 4 : raw.length / 2;
@@ -117,18 +146,55 @@ function inferDepth(names: Iterable<string>, where: string): number {
   return depth;
 }
 
+/** What a compact file's `__metadata__` declares (every key optional; a malformed one is an error naming it). */
+function declared(metadata: Record<string, string>, where: string, classes: number): DeclaredSettings & { depth?: number; definition?: ResNetDefinition } {
+  const bad = (key: string, why: string): never => {
+    throw new ModelFormatError(`${where}: __metadata__ ${key} ${why}`);
+  };
+  const json = (key: string): unknown => {
+    try {
+      return JSON.parse(metadata[key]!);
+    } catch {
+      return bad(key, 'is not valid JSON');
+    }
+  };
+  const out: DeclaredSettings & { depth?: number; definition?: ResNetDefinition } = {};
+  const { depth, definition, precision } = metadata;
+  if (depth !== undefined) out.depth = RESNET_SPECS[Number(depth)] ? Number(depth) : bad('depth', `${JSON.stringify(depth)} is not 18, 34, 50, 101 or 152`);
+  if (definition !== undefined) out.definition = definition === 'torchvision' || definition === 'keras-v1' ? definition : bad('definition', `${JSON.stringify(definition)} is not torchvision or keras-v1`);
+  if (precision !== undefined) out.precision = precision === 'f32' || precision === 'f16' || precision === 'int8' ? precision : bad('precision', `${JSON.stringify(precision)} is not f32, f16 or int8`);
+  if (metadata.preprocessing !== undefined) {
+    const p = json('preprocessing') as Record<string, unknown>;
+    const triple = (v: unknown) => Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+    const ok = p && typeof p === 'object' && [p.resizeTo, p.cropTo, p.scale].every((v) => typeof v === 'number' && v > 0) && (p.order === 'RGB' || p.order === 'BGR') && triple(p.mean) && triple(p.std);
+    if (!ok) bad('preprocessing', 'needs resizeTo, cropTo, scale (> 0), order (RGB or BGR), mean and std (3 numbers each)');
+    out.preprocessing = p as unknown as DeclaredSettings['preprocessing'];
+  }
+  if (metadata.labels !== undefined) {
+    const labels = json('labels');
+    if (!Array.isArray(labels) || labels.length !== classes || labels.some((l) => typeof l !== 'string')) bad('labels', `must be a JSON array of ${classes} strings (one per class)`);
+    out.labels = labels as string[];
+  }
+  return out;
+}
+
 export function loadSafetensorsResNet(bytes: Uint8Array, where: string, options: ResNetWeightsOptions = {}): Graph {
   const file = new SafetensorsFile(bytes, where);
   const depth = inferDepth(file.entries.keys(), where);
+  const classes = file.entries.get('fc.bias')?.shape[0] ?? 1000;
+  const { depth: declaredDepth, definition, ...settings } = declared(file.metadata, where, classes);
+  if (declaredDepth !== undefined && declaredDepth !== depth) throw new ModelFormatError(`${where}: __metadata__ says ResNet-${declaredDepth}, the tensors are a ResNet-${depth}`);
   if (options.depth !== undefined && options.depth !== depth) {
     throw new ModelFormatError(`${where}: these weights are a ResNet-${depth}, not the ResNet-${options.depth} asked for`);
   }
   const used = new Set<string>();
+  const folded = file.entries.has('conv1.bias') && !file.entries.has('bn1.weight');
   const graph = buildResNet((name, shape) => {
     used.add(name);
     return file.get(name, shape);
-  }, { depth, definition: options.definition ?? 'torchvision', classes: file.entries.get('fc.bias')?.shape[0] ?? 1000 });
-  const extra = [...file.entries.keys()].filter((k) => !used.has(k) && !k.endsWith('num_batches_tracked'));
+  }, { depth, definition: options.definition ?? definition ?? 'torchvision', classes, folded, quantized: (name) => file.quantized(name) });
+  const scaleOfUsed = (k: string) => k.endsWith('_scale') && used.has(k.slice(0, -'_scale'.length));
+  const extra = [...file.entries.keys()].filter((k) => !used.has(k) && !scaleOfUsed(k) && !k.endsWith('num_batches_tracked'));
   if (extra.length) throw new ModelFormatError(`${where}: tensors no ResNet-${depth} layer uses: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', ...' : ''}`);
-  return graph;
+  return Object.keys(settings).length ? { ...graph, declared: settings } : graph;
 }

@@ -1,0 +1,45 @@
+/**
+ * `webgpu-resnet convert [<weights>] --precision f32|f16|int8 --out <file.safetensors>`: any weights the
+ * engine loads (default: the pretrained ResNet-50) -> a compact safetensors file (src/export/compact.ts)
+ * that `--weights` / `source` load with no other option.
+ */
+import { rename, writeFile } from 'node:fs/promises';
+import { compactSafetensors } from '../export/compact.js';
+import { optimize } from '../graph/passes.js';
+import { IMAGENET_LABELS } from '../labels.js';
+import { modelSettings } from '../load.js';
+import { loadGraph, PRETRAINED } from '../node.js';
+import { WEIGHT_STORAGES, type WeightStorage } from '../ops/weight-storage.js';
+import { loadOptions, UsageError, type Parsed } from './args.js';
+
+export async function convert(args: Parsed): Promise<number> {
+  const precision = args.flags.get('--precision');
+  const out = args.flags.get('--out');
+  if (typeof precision !== 'string' || !WEIGHT_STORAGES.includes(precision as WeightStorage)) throw new UsageError(`convert needs --precision ${WEIGHT_STORAGES.join('|')}`);
+  if (typeof out !== 'string' || !/\.safetensors$/i.test(out)) throw new UsageError('convert needs --out <file.safetensors>');
+  if (args.positional.length > 1) throw new UsageError('convert takes one weights file');
+  if (args.positional[0] && args.flags.has('--weights')) throw new UsageError('give the weights once: convert <weights> or --weights <weights>');
+  const options = loadOptions(args);
+  const source = args.positional[0] ?? options.source;
+  const loaded = await loadGraph({ ...options, source, precision: undefined });
+  const settings = modelSettings(loaded, { ...options, precision: undefined });
+  const { graph } = optimize(loaded.graph);
+  const classes = graph.shapes.get(graph.output)![2];
+  const labels = settings.labels ?? Array.from({ length: classes }, (_, i) => (classes === 1000 ? IMAGENET_LABELS[i]! : `class ${i}`));
+  const bytes = compactSafetensors(graph, {
+    precision: precision as WeightStorage,
+    preprocessing: settings.preprocessing,
+    labels,
+    source: typeof source === 'string' ? source : `${PRETRAINED.spec} (ResNet50/model.json)`,
+  });
+  const temporary = `${out}.${process.pid}.tmp`;
+  await writeFile(temporary, bytes);
+  await rename(temporary, out);
+  const floatBytes = graph.nodes.reduce((n, node) => n + ('weights' in node ? 4 * (node.weights.length + node.bias.length) : 0), 0);
+  if (args.flags.has('--json')) {
+    console.log(JSON.stringify({ out, bytes: bytes.length, precision, format: loaded.format, floatBytes }));
+  } else {
+    console.log(`${out}: ${graph.name}, ${precision} weights, ${(bytes.length / 1e6).toFixed(1)} MB (the weights as f32: ${(floatBytes / 1e6).toFixed(1)} MB)`);
+  }
+  return 0;
+}

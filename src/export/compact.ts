@@ -1,0 +1,97 @@
+/**
+ * A loaded ResNet -> a compact safetensors file: torchvision names (conv1, layerS.B.convN,
+ * layerS.B.downsample.0, fc), BatchNormalization already folded into each conv (so a conv has `.weight`
+ * and `.bias` and there are no bn tensors), weights in f32, f16 or int8 (symmetric per output channel:
+ * `<name>.weight` I8 and `<name>.weight_scale` F32, weight = q * scale; biases stay F32), and a
+ * `__metadata__` that says everything a loader needs: depth, definition, precision, preprocessing and
+ * labels. src/loaders/safetensors.ts reads it back with no other option.
+ */
+import { ModelFormatError } from '../errors.js';
+import { RESNET_SPECS, type ResNetDefinition } from '../arch/resnet.js';
+import { residualBlocks } from '../graph/blocks.js';
+import { weightDepth, type Conv2dNode, type DenseNode, type Graph } from '../graph/ir.js';
+import { int8Weights, type WeightStorage } from '../ops/weight-storage.js';
+import type { Preprocessing } from '../preprocess/preprocess.js';
+import { floatToHalf } from '../util/half.js';
+import { HWIO_TO_OIHW, permute, TRANSPOSE } from '../util/layout.js';
+import { writeSafetensors, type TensorToWrite } from './safetensors.js';
+
+/** The `__metadata__` keys of a compact file (all values are strings, as safetensors requires). */
+export const COMPACT_FORMAT = 'webgpu-resnet-compact/1';
+
+export interface CompactOptions {
+  precision: WeightStorage;
+  preprocessing: Preprocessing;
+  labels: readonly string[];
+  /** Where the weights came from (recorded in the metadata). */
+  source?: string;
+}
+
+/** torchvision's name for each conv and dense node of an optimized ResNet graph, and its definition. */
+function torchvisionNames(graph: Graph): { names: Map<string, string>; depth: number; definition: ResNetDefinition } {
+  const depth = weightDepth(graph);
+  const spec = RESNET_SPECS[depth];
+  const blocks = residualBlocks(graph);
+  const convs = graph.nodes.filter((n): n is Conv2dNode => n.op === 'conv2d');
+  const dense = graph.nodes.filter((n): n is DenseNode => n.op === 'dense');
+  const perBlock = spec?.block === 'bottleneck' ? 3 : 2;
+  if (!spec || blocks.length !== spec.stages.reduce((a, b) => a + b, 0) || dense.length !== 1) {
+    throw new ModelFormatError(`${graph.name}: not a ResNet-18/34/50/101/152 in the torchvision layout (${blocks.length} residual blocks, ${dense.length} dense layers), so it cannot be written as a compact safetensors file`);
+  }
+  const names = new Map<string, string>([[convs[0]!.name, 'conv1'], [dense[0]!.name, 'fc']]);
+  let definition: ResNetDefinition = 'torchvision';
+  for (const block of blocks) {
+    const branch = block.layers.filter((l) => convs.some((c) => c.name === l));
+    if (branch.length !== perBlock) throw new ModelFormatError(`${graph.name}: block ${block.name} has ${branch.length} convs on its residual branch, expected ${perBlock}`);
+    branch.forEach((l, i) => names.set(l, `${block.name}.conv${i + 1}`));
+    if (block.projection) names.set(block.projection, `${block.name}.downsample.0`);
+    const first = convs.find((c) => c.name === branch[0])!;
+    if (perBlock === 3 && first.strides[0] === 2) definition = 'keras-v1';
+  }
+  const unnamed = [...convs, ...dense].filter((n) => !names.has(n.name));
+  if (unnamed.length) throw new ModelFormatError(`${graph.name}: layers outside the ResNet structure: ${unnamed.map((n) => n.name).join(', ')}`);
+  return { names, depth, definition };
+}
+
+/** The weight tensor(s) of one layer in PyTorch layout and the chosen precision. */
+function weightTensors(name: string, node: Conv2dNode | DenseNode, precision: WeightStorage): TensorToWrite[] {
+  const cout = node.bias.length;
+  const rows = node.weights.length / cout;
+  const [dims, perm, shape] = node.op === 'conv2d'
+    ? [[node.kernel[0], node.kernel[1], rows / (node.kernel[0] * node.kernel[1]), cout], HWIO_TO_OIHW, [cout, rows / (node.kernel[0] * node.kernel[1]), node.kernel[0], node.kernel[1]]]
+    : [[rows, cout], TRANSPOSE, [cout, rows]];
+  if (precision === 'int8') {
+    const { values, scales } = int8Weights(node, rows, cout);
+    return [
+      { name: `${name}.weight`, shape, data: permute(values, dims, perm) },
+      { name: `${name}.weight_scale`, shape: [cout], data: scales },
+    ];
+  }
+  const w = permute(node.weights, dims, perm);
+  return [{ name: `${name}.weight`, shape, data: precision === 'f16' ? Uint16Array.from(w, floatToHalf) : w }];
+}
+
+/** The compact safetensors bytes of an optimized ResNet graph (BatchNorm folded, as `optimize` leaves it). */
+export function compactSafetensors(graph: Graph, options: CompactOptions): Uint8Array {
+  if (graph.nodes.some((n) => n.op === 'batchnorm')) throw new Error('compactSafetensors needs the optimized graph (BatchNorm folded)');
+  const { names, depth, definition } = torchvisionNames(graph);
+  const classes = graph.shapes.get(graph.output)![2];
+  if (options.labels.length !== classes) throw new ModelFormatError(`${options.labels.length} labels for ${classes} classes`);
+  const tensors: TensorToWrite[] = [];
+  for (const node of graph.nodes) {
+    if (node.op !== 'conv2d' && node.op !== 'dense') continue;
+    const name = names.get(node.name)!;
+    tensors.push(...weightTensors(name, node, options.precision), { name: `${name}.bias`, shape: [node.bias.length], data: node.bias });
+  }
+  return writeSafetensors(tensors, {
+    format: COMPACT_FORMAT,
+    depth: String(depth),
+    definition,
+    precision: options.precision,
+    batchnorm: 'folded',
+    ...(options.precision === 'int8' && { quantization: 'symmetric per output channel: weight = int8 value * weight_scale' }),
+    preprocessing: JSON.stringify(options.preprocessing),
+    labels: JSON.stringify(options.labels),
+    ...(options.source && { source: options.source }),
+  });
+}
