@@ -9,16 +9,20 @@ import type { ResNetModel } from './api/model.js';
 import { loadOptions, parse, report, UsageError, type Parsed } from './cli/args.js';
 import { blocks, classify, embed, infer } from './cli/commands.js';
 import { convert } from './cli/convert.js';
+import { evaluate } from './cli/eval.js';
 import { loadProgressBar } from './cli/progress.js';
 
 const USAGE = `usage:
-  webgpu-resnet classify <image...> [--weights <file>] [--top <k>] [--skip-blocks <names>] [--json] [--verbose]
-  webgpu-resnet embed <image...> [--weights <file>] [--normalize] [--skip-blocks <names>] [--json]
+  webgpu-resnet classify <image|folder...> [--list <file>] [--weights <file>] [--top <k>] [--skip-blocks <names>]
+                         [--batch <n>] [--out <results.jsonl> [--resume]] [--shard <i/n>] [--json] [--verbose]
+  webgpu-resnet embed <image|folder...> [--list <file>] [--weights <file>] [--normalize] [--skip-blocks <names>]
+                      [--batch <n>] [--out <results.jsonl> [--resume]] [--shard <i/n>] [--json]
   webgpu-resnet blocks [--weights <file>] [--json]
   webgpu-resnet infer --input <raw float32 file> --shape <dims, e.g. 2,3,224,224> --layout nhwc|nchw
                       [--weights <file>] [--output logits|probabilities|features] [--skip-blocks <names>] [--json]
   webgpu-resnet fetch [--json]
   webgpu-resnet convert [<weights>] --precision f32|f16|int8 --out <file.safetensors> [--json]
+  webgpu-resnet eval <folder|image...> --labels <csv> [--precision f32,f16,int8] [--batch <n>] [--weights <file>] [--json]
 
 --weights: a TF.js layers model.json (Keras), a torchvision/timm .safetensors or an .onnx file; without
 it, the pretrained Keras ResNet-50 from the per-user model cache is used, downloaded there once on first
@@ -33,6 +37,13 @@ names, BatchNorm folded, f32/f16/int8 weights, and metadata (depth, definition, 
 labels), so --weights <file.safetensors> loads it with no other flag.
 --skip-blocks layer3.2,layer4.0 deletes those residual blocks (each passes its input through its
 shortcut); \`webgpu-resnet blocks\` lists the names.
+classify and embed take images and folders (walked for image files) and --list (one path a line); they
+run in batches of --batch (default 1). --out writes JSON Lines as results arrive (a file that cannot be
+read is an error line {"file","error"}; exit 1 at the end), with a progress bar on a terminal; --resume
+skips the files the output already has; --shard i/n takes every n-th image from the i-th, so n machines
+given the same arguments cover the images once.
+eval prints top-1 / top-5 accuracy against a CSV with file,class_index columns, images/s, and with
+several --precision values each one's top-1 agreement with the first.
 classify --json prints one line per image: {"file","top":[{"index","label","probability"}]}
 embed prints each image's feature vector (global average pool, 2048 values for ResNet-50) and, for two
 or more images, their cosine similarities; --json prints one line per image: {"file","embedding":[...]}
@@ -47,7 +58,7 @@ async function fetchCommand(args: Parsed): Promise<number> {
 }
 
 async function runModelCommand(args: Parsed): Promise<number> {
-  if ((args.command === 'classify' || args.command === 'embed') && args.positional.length === 0) {
+  if ((args.command === 'classify' || args.command === 'embed') && args.positional.length === 0 && !args.flags.has('--list')) {
     throw new UsageError(`${args.command} needs at least one image`);
   }
   let model: ResNetModel<NodeImage> | undefined;
@@ -84,6 +95,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (args.command === 'fetch') return await fetchCommand(args);
     if (args.command === 'convert') return await convert(args);
+    if (args.command === 'eval') return await evaluate(args);
     if (MODEL_COMMANDS.includes(args.command)) return await runModelCommand(args);
     throw new UsageError(args.command ? `unknown command ${args.command}` : 'no command given');
   } catch (err) {

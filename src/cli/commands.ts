@@ -1,57 +1,79 @@
-/** The CLI's model commands: classify, embed, blocks, infer (each returns the process exit code). */
+/** The CLI's model commands: classify, embed (over files, folders and lists), blocks, infer (each returns the process exit code). */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { InputError } from '../errors.js';
 import type { NodeImage } from '../node.js';
 import type { ResNetModel } from '../api/model.js';
-import { cosineSimilarity } from '../util/vectors.js';
+import { cosineSimilarity, normalizeL2 } from '../util/vectors.js';
+import { imageProgress, inBatches, JsonLines, type RunItem } from './batch-run.js';
+import { collectImages, parseShard, shardOf } from './image-list.js';
 import { report, skipBlocks, UsageError, type Parsed } from './args.js';
 
-export async function classify(args: Parsed, model: ResNetModel<NodeImage>): Promise<number> {
+/** The images of a classify / embed run: files, folders, --list, --shard; minus those --resume finds done. */
+async function runImages(args: Parsed): Promise<{ files: string[]; batch: number; out?: JsonLines; skipped: number }> {
+  const list = args.flags.get('--list');
+  const shard = args.flags.get('--shard');
+  const outPath = args.flags.get('--out');
+  const batch = Number(args.flags.get('--batch') ?? 1);
+  if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a positive integer, got ${args.flags.get('--batch')}`);
+  if (args.flags.has('--resume') && typeof outPath !== 'string') throw new UsageError('--resume needs --out <results.jsonl>');
+  let files = await collectImages(args.positional, typeof list === 'string' ? list : undefined);
+  if (typeof shard === 'string') files = shardOf(files, parseShard(shard));
+  if (typeof outPath !== 'string') return { files, batch, skipped: 0 };
+  const { out, done } = await JsonLines.open(outPath, args.flags.has('--resume'));
+  const todo = files.filter((f) => !done.has(f));
+  return { files: todo, batch, out, skipped: files.length - todo.length };
+}
+
+/**
+ * classify and embed: every image once, in batches; each result (or error) written as it arrives, to
+ * --out as JSON Lines or to stdout (--json: JSON Lines; else text, errors on stderr). Exit 1 if any failed.
+ */
+async function runOver(args: Parsed, model: ResNetModel<NodeImage>, output: 'probabilities' | 'features', record: (item: RunItem) => object, text: (item: RunItem) => string): Promise<{ failures: number; done: RunItem[] }> {
+  const { files, batch, out, skipped } = await runImages(args);
+  if (files.length === 0 && skipped === 0) throw new UsageError(`${args.command} needs at least one image`);
+  const progress = out ? imageProgress(files.length) : undefined;
   const json = args.flags.has('--json');
+  let failures = 0, count = 0;
+  const done: RunItem[] = [];
+  try {
+    for await (const items of inBatches(model, files, { batch, output, skipBlocks: skipBlocks(args) })) {
+      for (const item of items) {
+        if (item.error) failures++;
+        if (out) await out.write(item.error ? { file: item.file, error: item.error } : record(item));
+        else if (item.error) report(new Error(item.error), false);
+        else console.log(json ? JSON.stringify(record(item)) : text(item));
+        if (!item.error && !out) done.push(item);
+      }
+      progress?.((count += items.length));
+    }
+  } finally {
+    await out?.close();
+  }
+  if (out) console.error(`webgpu-resnet: ${files.length - failures} of ${files.length} images done${skipped ? ` (${skipped} already in the output, skipped)` : ''}${failures ? `, ${failures} failed (error lines in the output)` : ''}`);
+  return { failures, done };
+}
+
+export async function classify(args: Parsed, model: ResNetModel<NodeImage>): Promise<number> {
   const top = Number(args.flags.get('--top') ?? 5);
   if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top must be a positive integer, got ${args.flags.get('--top')}`);
-  let failures = 0;
-  for (const file of args.positional) {
-    try {
-      const predictions = await model.classify(file, { topK: top, skipBlocks: skipBlocks(args) });
-      if (json) {
-        console.log(JSON.stringify({ file, top: predictions.map(({ index, label, probability }) => ({ index, label, probability })) }));
-      } else {
-        console.log(basename(file));
-        predictions.forEach((p, i) => console.log(`  ${String(i + 1).padStart(2)}. ${p.label} (${p.index})  ${(100 * p.probability).toFixed(2)}%`));
-      }
-    } catch (err) {
-      failures++;
-      report(err, args.flags.has('--verbose'));
-    }
-  }
+  const predictions = (item: RunItem) => model.top(item.values!, top).map(({ index, label, probability }) => ({ index, label, probability }));
+  const { failures } = await runOver(args, model, 'probabilities', (item) => ({ file: item.file, top: predictions(item) }), (item) =>
+    [basename(item.file), ...predictions(item).map((p, i) => `  ${String(i + 1).padStart(2)}. ${p.label} (${p.index})  ${(100 * p.probability).toFixed(2)}%`)].join('\n'));
   return failures ? 1 : 0;
 }
 
 export async function embed(args: Parsed, model: ResNetModel<NodeImage>): Promise<number> {
-  const json = args.flags.has('--json');
-  const options = { normalize: args.flags.has('--normalize'), skipBlocks: skipBlocks(args) };
-  let failures = 0;
-  const done: Array<{ file: string; embedding: Float32Array }> = [];
-  for (const file of args.positional) {
-    try {
-      const embedding = await model.embed(file, options);
-      done.push({ file, embedding });
-      if (json) console.log(JSON.stringify({ file, embedding: Array.from(embedding) }));
-      else {
-        const head = Array.from(embedding.subarray(0, 4), (v) => v.toFixed(4)).join(', ');
-        console.log(`${basename(file)}: ${embedding.length} values, L2 norm ${Math.hypot(...embedding).toFixed(4)} [${head}, ...]`);
-      }
-    } catch (err) {
-      failures++;
-      report(err, args.flags.has('--verbose'));
-    }
-  }
-  if (!json && done.length > 1) {
+  const normalize = args.flags.has('--normalize');
+  const vector = (item: RunItem) => (normalize ? normalizeL2(item.values!) : item.values!);
+  const { failures, done } = await runOver(args, model, 'features', (item) => ({ file: item.file, embedding: Array.from(vector(item)) }), (item) => {
+    const v = vector(item);
+    return `${basename(item.file)}: ${v.length} values, L2 norm ${Math.hypot(...v).toFixed(4)} [${Array.from(v.subarray(0, 4), (x) => x.toFixed(4)).join(', ')}, ...]`;
+  });
+  if (!args.flags.has('--json') && done.length > 1 && done.length <= 20) {
     console.log('cosine similarity:');
     for (let i = 0; i < done.length; i++) for (let j = i + 1; j < done.length; j++) {
-      console.log(`  ${cosineSimilarity(done[i]!.embedding, done[j]!.embedding).toFixed(4)}  ${basename(done[i]!.file)} ~ ${basename(done[j]!.file)}`);
+      console.log(`  ${cosineSimilarity(done[i]!.values!, done[j]!.values!).toFixed(4)}  ${basename(done[i]!.file)} ~ ${basename(done[j]!.file)}`);
     }
   }
   return failures ? 1 : 0;
