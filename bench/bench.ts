@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --model resnet50 --precision f32|f16 --batch 1,8,32 --runs 10 --warmup 2 --peers tfjs,ort|none
+ * npm run bench [-- --model resnet50 --precision f32|f16|int8 --batch 1,8,32 --runs 10 --warmup 2 --peers tfjs,ort|none
  *                   --random-weights --weights model.json --profile --json]
  * Runs webgpu-resnet and its peers (TensorFlow.js's WebGPU backend, ONNX Runtime Web's WebGPU EP) on the
  * same adapter in one process: median end-to-end latency (input upload, every dispatch, readback of the
@@ -31,7 +31,7 @@ interface Args { precision: Precision; model: string; batches: number[]; runs: n
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { precision: 'f32', model: 'resnet50', batches: [1], runs: 10, warmup: 2, peers: ['tfjs', 'ort'], weights: '', random: false, json: false, profile: false };
-  const usage = '(--model resnet18|34|50|101|152 --precision f32|f16 --batch 1,8 --runs N --warmup N --peers tfjs,ort|none --weights model.json --random-weights --profile --json)';
+  const usage = '(--model resnet18|34|50|101|152 --precision f32|f16|int8 --batch 1,8 --runs N --warmup N --peers tfjs,ort|none --weights model.json --random-weights --profile --json)';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!, v = argv[i + 1];
     const int = (s: string | undefined) => { const n = Number(s); if (!Number.isInteger(n) || n < 0) throw new Error(`${a} needs non-negative integers, got ${s}`); return n; };

@@ -38,7 +38,7 @@ export function chooseSimdTile(pixels: number, sg: number): SimdTile {
 
 /**
  * `storage` (packSimdWeights): f32 reads one k per load; f16 a pair of halves along k per u32, so one read
- * serves two k; int8 four q along k per u32 (unpack4x8snorm), one read for the whole K step.
+ * serves two k; int8 four q along k per u32 (int8x4 of shaders/weights_vec4.wgsl), one read for the whole K step.
  */
 export function simdStatements(tile: SimdTile, sg: number, vecA: boolean, storage: WeightStorage = 'f32'): Record<'PIXELS' | 'ACCUMULATORS' | 'STEP' | 'STORES', string> {
   const f16 = storage === 'f16';
@@ -58,7 +58,7 @@ export function simdStatements(tile: SimdTile, sg: number, vecA: boolean, storag
   for (let j = 0; j < 4; j++) {
     for (let h = 0; h < loads; h++) {
       if (storage === 'int8') {
-        if (j === 0) step.push(`    let w0123_${h} = unpack4x8snorm(weights[(k / 4u) * WROW + c0 + ${h * sg}u + lane]);`);
+        if (j === 0) step.push(`    let w0123_${h} = int8x4(weights[(k / 4u) * WROW + c0 + ${h * sg}u + lane]);`);
         step.push(`    let w${j}_${h} = w0123_${h}.${'xyzw'[j]};`);
       } else if (!f16) step.push(`    let w${j}_${h} = weights[(k + ${j}u) * WROW + c0 + ${h * sg}u + lane];`);
       else if (j % 2 === 0) step.push(`    let w${j}_${h}_${j + 1} = unpack2x16float(weights[(k / 2u + ${j / 2}u) * WROW + c0 + ${h * sg}u + lane]);`);

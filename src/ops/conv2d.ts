@@ -149,7 +149,8 @@ function simdLoop(g: Gemm, sg: number, storage: WeightStorage): MainLoop {
   }
   const layout = `simd, ${st.c4} vec4 columns${storage === 'f32' ? '' : `, ${storage}`}`;
   return {
-    code: specialize('conv_simd.wgsl', simd, { WG: st.wg, R: st.r, WROW: simdRow(cout, st.c4), SG: sg, C4: st.c4, ...simdStatements(st, sg, g.vecA, storage) }),
+    code: specialize('conv_simd.wgsl', simd, { WG: st.wg, R: st.r, WROW: simdRow(cout, st.c4), SG: sg, C4: st.c4, ...simdStatements(st, sg, g.vecA, storage) }) +
+      (storage === 'int8' ? specialize('weights_vec4.wgsl', weightsVec4, { F16: false, INT8: true }) : ''),
     weightType: storage === 'f32' ? 'f32' : 'u32',
     weights: { kind: 'constant', name: `${node.name}/weights (${layout})`, pack: () => packSimdWeights(storage, node, k, cout, st.c4) },
     workgroups: (batch) => [ceilDiv(batch * ohw, st.wg * st.r), ceilDiv(nv, st.c4), 1],

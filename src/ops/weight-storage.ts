@@ -3,8 +3,8 @@
  *  - 'f32': as they are;
  *  - 'f16': halves, products still summed in f32;
  *  - 'int8': symmetric per-column (per output channel) quantization q = round(w / s), s = max|w| / 127,
- *    four q per u32 read with unpack4x8snorm (which gives q / 127), and the kernel's epilogue multiplies
- *    each output channel's f32 sum by 127 * s.
+ *    four q per u32 read as integers (int8x4, shaders/weights_vec4.wgsl: shifts with sign extension), and
+ *    the kernel's epilogue multiplies each output channel's f32 sum by s.
  * shaders/weights_vec4.wgsl reads the column layout (weight4(i): a row's 4 consecutive columns) in
  * all three; the simd conv packs its own layout (src/ops/conv-simd.ts) from the same values.
  */
@@ -68,13 +68,13 @@ export function packColumns(storage: WeightStorage, layer: { weights: Float32Arr
   return out;
 }
 
-/** Four int8 values as one u32, the first in the low byte (what unpack4x8snorm reads as .x). */
+/** Four int8 values as one u32, the first in the low byte (what int8x4 reads as .x). */
 export function packInt8x4(a: number, b: number, c: number, d: number): number {
   return ((a & 0xff) | ((b & 0xff) << 8) | ((c & 0xff) << 16) | ((d & 0xff) << 24)) >>> 0;
 }
 
-/** The per-column factor the epilogue applies to int8 sums (unpack4x8snorm gives q / 127): 127 * s, zero padded to vec4s. */
+/** The per-column factor the epilogue applies to int8 sums of q: s, zero padded to vec4s. */
 export function epilogueScales(layer: { weights: Float32Array; quantized?: QuantizedWeights }, rows: number, cols: number): Float32Array {
   const { scales } = int8Weights(layer, rows, cols);
-  return padColumns(Float32Array.from(scales, (s) => 127 * s), 1, cols);
+  return padColumns(scales, 1, cols);
 }
