@@ -2,11 +2,13 @@
  * TF.js layers format (model.json + binary shards) -> graph IR.
  * Supports the layers a Keras ResNet uses: InputLayer, ZeroPadding2D, Conv2D, BatchNormalization,
  * Activation / ReLU, MaxPooling2D, Add, GlobalAveragePooling2D, Dense (+ softmax). Anything else, or
- * an option of these layers the engine does not implement, is an error naming the layer.
+ * an option of these layers the engine does not implement, is an error naming the layer. Weights are
+ * float32 or quantized by tensorflowjs_converter (src/loaders/tfjs-weights.ts).
  */
 import { GraphError, ModelFormatError } from '../errors.js';
 import { GraphBuilder, samePadding, type Graph, type Pads } from '../graph/ir.js';
 import { checkRelativePath, type FileSource } from './source.js';
+import { decodeWeight, weightBytes, type WeightSpec } from './tfjs-weights.js';
 
 export interface LoadProgress {
   /** Bytes of model files read so far, and the total expected (known once model.json is parsed). */
@@ -19,11 +21,9 @@ export interface LoadProgress {
   stage?: 'download' | 'read';
 }
 
-interface WeightSpec { name: string; shape: number[]; dtype: string; quantization?: unknown }
 interface WeightGroup { paths: string[]; weights: WeightSpec[] }
 interface KerasLayer { class_name: string; name?: string; config: Record<string, any>; inbound_nodes?: unknown }
 
-const DTYPE_BYTES: Record<string, number> = { float32: 4 };
 
 /** Parses model.json, reads and checks every shard, and builds the (unoptimized) graph. */
 export async function loadTfjsLayersModel(
@@ -65,13 +65,7 @@ async function readWeights(source: FileSource, where: string, groups: WeightGrou
   const expected = groups.map((group, g) => {
     if (!Array.isArray(group?.paths) || !Array.isArray(group.weights)) throw new ModelFormatError(`${where}: weightsManifest[${g}] needs "paths" and "weights" arrays`);
     let bytes = 0;
-    for (const w of group.weights) {
-      const per = DTYPE_BYTES[w.dtype];
-      if (!per) throw new ModelFormatError(`${where}: weight ${w.name} has dtype ${w.dtype}; only float32 is supported`);
-      if (w.quantization) throw new ModelFormatError(`${where}: weight ${w.name} is quantized; only unquantized float32 weights are supported`);
-      if (!Array.isArray(w.shape) || w.shape.some((d) => !(Number.isInteger(d) && d >= 0))) throw new ModelFormatError(`${where}: weight ${w.name} has a bad shape ${JSON.stringify(w.shape)}`);
-      bytes += w.shape.reduce((a, b) => a * b, 1) * per;
-    }
+    for (const w of group.weights) bytes += weightBytes(w, where);
     for (const p of group.paths) checkRelativePath(p, where);
     return bytes;
   });
@@ -95,10 +89,10 @@ async function readWeights(source: FileSource, where: string, groups: WeightGrou
     for (const s of shards) { data.set(s, at); at += s.length; }
     let offset = 0;
     for (const w of group.weights) {
-      const n = w.shape.reduce((a, b) => a * b, 1);
+      const bytes = weightBytes(w, where);
       if (out.has(w.name)) throw new ModelFormatError(`${where}: weight ${w.name} appears twice in the manifest`);
-      out.set(w.name, new Float32Array(data.buffer.slice(offset, offset + n * 4)));
-      offset += n * 4;
+      out.set(w.name, decodeWeight(w, data.subarray(offset, offset + bytes), where));
+      offset += bytes;
     }
   }));
   return out;
