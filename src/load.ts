@@ -80,7 +80,7 @@ function checkDepth(graph: Graph, depth: number | undefined): void {
 export function modelSettings({ graph, format }: LoadedGraph, options: LoadOptionsBase): { labels?: readonly string[]; preprocessing: Preprocessing; precision: Precision } {
   checkDepth(graph, options.depth);
   const precision = options.precision ?? graph.declared?.precision ?? 'f32';
-  if (!WEIGHT_STORAGES.includes(precision)) throw new InputError(`precision must be ${WEIGHT_STORAGES.map((p) => `'${p}'`).join(', ')}, got ${JSON.stringify(precision)}`);
+  if (!WEIGHT_STORAGES.includes(precision)) throw new InputError(`precision must be 'f32', 'f16' or 'int8', got ${JSON.stringify(precision)}`);
   const classes = graph.shapes.get(graph.output)![2];
   return {
     labels: options.labels ?? graph.declared?.labels ?? (classes === 1000 ? IMAGENET_LABELS : undefined),

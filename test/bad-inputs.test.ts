@@ -239,7 +239,7 @@ describe('ONNX, depth, options, URLs', () => {
     await refused(() => loadResNet({ depth: 18 }), ModelFormatError, 'these weights are a ResNet-50 (50 weight layers deep), not the ResNet-18 asked for');
   });
   it('an unknown precision', async () => {
-    await refused(() => loadResNet({ precision: 'f8' as 'f16' }), InputError, `precision must be 'f32' or 'f16', got "f8"`);
+    await refused(() => loadResNet({ precision: 'f8' as 'f16' }), InputError, `precision must be 'f32', 'f16' or 'int8', got "f8"`);
   });
   it('a URL that returns 404, and one cut short (size checked)', async () => {
     const server = createServer((req, res) => {
