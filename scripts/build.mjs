@@ -20,7 +20,14 @@ await Promise.all([
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
   }),
-  build({ ...common, platform: 'browser', entryPoints: { browser: 'src/browser.ts', 'demo/app': 'demo/app.ts' }, outdir: 'dist' }),
+  // worker.js starts resnet-worker.js from its own folder (new URL('./resnet-worker.js', import.meta.url)),
+  // so the demo gets a copy next to its app.js.
+  build({
+    ...common,
+    platform: 'browser',
+    entryPoints: { browser: 'src/browser.ts', worker: 'src/worker.ts', 'resnet-worker': 'src/worker/host.ts', 'demo/app': 'demo/app.ts', 'demo/resnet-worker': 'src/worker/host.ts' },
+    outdir: 'dist',
+  }),
 ]);
 if (args.has('--types')) {
   execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });

@@ -10,6 +10,7 @@ import type { RawImage } from './preprocess/preprocess.js';
 import { requestDevice } from './runtime/device.js';
 
 export * from './index.js';
+export { clearModelCache } from './loaders/url-cache.js';
 
 export type BrowserImage = ImageBitmap | ImageData | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas;
 

@@ -7,6 +7,7 @@ import { loadOnnxResNet } from './loaders/onnx.js';
 import { loadSafetensorsResNet } from './loaders/safetensors.js';
 import { loadTfjsLayersModel, type LoadProgress } from './loaders/tfjs-layers.js';
 import { memorySource, urlSource, type FileSource } from './loaders/source.js';
+import { cachingSource, defaultCacheStorage, type CachingSource, type WeightsOrigin } from './loaders/url-cache.js';
 import { WEIGHT_STORAGES, type WeightStorage } from './ops/weight-storage.js';
 import { CAFFE_PREPROCESSING, TORCH_PREPROCESSING, type Preprocessing } from './preprocess/preprocess.js';
 
@@ -34,6 +35,11 @@ export interface LoadOptionsBase {
    * or to a model.json folder, or files in memory.
    */
   source?: ModelSource;
+  /**
+   * Keep weight files loaded from URLs in the browser's Cache API, so a later visit reads them from
+   * there (default true where the Cache API exists; Node has none). `clearModelCache()` empties it.
+   */
+  cache?: boolean;
   /** A GPUDevice of yours; the engine then never destroys it. */
   device?: GPUDevice;
   /** Progress while the weight files are read. */
@@ -64,7 +70,12 @@ export interface LoadOptionsBase {
 
 export type Precision = WeightStorage;
 
-export interface LoadedGraph { graph: Graph; format: WeightsFormat }
+export interface LoadedGraph {
+  graph: Graph;
+  format: WeightsFormat;
+  /** For URL sources: whether the files came from the network, the weight cache, or both. */
+  origin?: WeightsOrigin;
+}
 
 /** With `depth` given, the loaded network must have it (any format); a clear error otherwise. */
 function checkDepth(graph: Graph, depth: number | undefined): void {
@@ -111,16 +122,22 @@ export function graphFromBytes(format: Exclude<WeightsFormat, 'tfjs-layers'>, by
   }
 }
 
-export async function loadFromUrl(url: string | URL, options: LoadOptionsBase = {}): Promise<LoadedGraph> {
+/** Loads from a URL; with a CacheStorage (the browser's, unless `cache: false`), through the weight cache. */
+export async function loadFromUrl(url: string | URL, options: LoadOptionsBase = {}, storage = options.cache === false ? undefined : defaultCacheStorage()): Promise<LoadedGraph> {
   const href = url instanceof URL ? url.href : url;
   const file = new URL(href).pathname.split('/').pop() || 'model.json';
   const format = formatOf(file);
-  const source = urlSource(href);
-  if (format === 'tfjs-layers') return { graph: await loadTfjsLayersModel(source, file, options.onProgress), format };
+  const network = urlSource(href);
+  const source = storage ? cachingSource(network, storage) : network;
+  const origin = () => ('origin' in source ? (source as CachingSource).origin() : 'network');
+  if (format === 'tfjs-layers') {
+    const graph = await loadTfjsLayersModel(source, file, options.onProgress);
+    return { graph, format, origin: origin() };
+  }
   let loaded = 0;
   const bytes = await source.read(file, (delta) => options.onProgress?.({ loadedBytes: (loaded += delta), totalBytes: 0 }));
   options.onProgress?.({ loadedBytes: bytes.length, totalBytes: bytes.length });
-  return { graph: graphFromBytes(format, bytes, source.describe(file), options), format };
+  return { graph: graphFromBytes(format, bytes, source.describe(file), options), format, origin: origin() };
 }
 
 export async function loadFromMemory(model: InMemoryModel | InMemorySafetensors | InMemoryOnnx, options: LoadOptionsBase = {}): Promise<LoadedGraph> {

@@ -43,7 +43,7 @@ export async function createModel<I>(loaded: LoadedGraph, options: LoadOptionsBa
 }
 
 async function build<I>(
-  { graph: loadedGraph }: LoadedGraph,
+  { graph: loadedGraph, origin }: LoadedGraph,
   settings: ReturnType<typeof modelSettings>,
   { device, adapter, release }: { device: GPUDevice; adapter?: GPUAdapter; release?: () => void },
   recreate: (() => Promise<OwnedDevice>) | undefined,
@@ -77,6 +77,7 @@ async function build<I>(
     convStrategy: lowering.convStrategy,
     precision: settings.precision,
     passes: report,
+    ...(origin && { weightsFrom: origin }),
   };
   const runner = new RecoveringExecutor(executor, release, recreate);
   return new ResNetModel({ runner, decode, labels, preprocessing: settings.preprocessing, info, blocks, outputs: plan.outputs });

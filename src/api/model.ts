@@ -83,9 +83,11 @@ export interface ModelInfo {
   dispatches: number;
   /** How convolutions run on this adapter: 'tiled' (GPUs) or 'simd' (CPU adapters). */
   convStrategy: 'tiled' | 'simd';
-  /** How conv weights are stored: 'f32' or 'f16' (see LoadOptions.precision). */
+  /** How conv and dense weights are stored: 'f32', 'f16' or 'int8' (see LoadOptions.precision). */
   precision: Precision;
   passes: OptimizeReport;
+  /** URL sources: whether the weight files came from the network, the browser's weight cache, or both. */
+  weightsFrom?: 'network' | 'cache' | 'mixed';
 }
 
 /** Turns whatever a platform accepts as an image into pixels. */

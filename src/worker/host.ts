@@ -1,0 +1,91 @@
+/**
+ * The worker side of webgpu-resnet/worker: this script runs in a dedicated Worker, owns the GPU device
+ * and the model, and answers the page's requests (src/worker/protocol.ts). Images arrive transferred:
+ * an ImageBitmap is read like on the page (same preprocessing, so the same answers), a VideoFrame goes to
+ * the GPU as a texture and through the preprocessing kernel; both are closed when done.
+ */
+import { imageToTexture, loadResNet, type BrowserImage, type LoadOptions } from '../browser.js';
+import type { ResNetModel } from '../api/model.js';
+import { InputError } from '../errors.js';
+import { normalizeL2 } from '../util/vectors.js';
+import { errorToMessage, type Answer, type Loaded, type Request } from './protocol.js';
+
+type Image = ImageBitmap | VideoFrame | ImageData | Blob;
+interface ImageOptions { topK?: number; skipBlocks?: string[]; normalize?: boolean }
+
+let model: ResNetModel<BrowserImage> | undefined;
+const post = (answer: Answer, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(answer, transfer);
+
+function loaded(): ResNetModel<BrowserImage> {
+  if (!model) throw new InputError('the worker has no model (not loaded yet, or disposed)');
+  return model;
+}
+
+/** Runs `run` on the image's GPU texture (a VideoFrame) and releases the frame and the texture. */
+async function onTexture<T>(m: ResNetModel<BrowserImage>, frame: VideoFrame, run: (t: GPUTexture) => Promise<T>): Promise<T> {
+  const texture = imageToTexture(m.device, frame);
+  try {
+    return await run(texture);
+  } finally {
+    texture.destroy();
+    frame.close();
+  }
+}
+
+async function asBrowserImage(image: Image): Promise<BrowserImage> {
+  if (typeof Blob !== 'undefined' && image instanceof Blob) return createImageBitmap(image);
+  return image as BrowserImage;
+}
+
+async function classify(image: Image, options: ImageOptions = {}): Promise<unknown> {
+  const m = loaded();
+  if (typeof VideoFrame !== 'undefined' && image instanceof VideoFrame) return onTexture(m, image, (t) => m.classifyTexture(t, options));
+  const bitmap = await asBrowserImage(image);
+  try {
+    return await m.classify(bitmap, options);
+  } finally {
+    if (bitmap instanceof ImageBitmap) bitmap.close();
+  }
+}
+
+async function embed(image: Image, options: ImageOptions = {}): Promise<Float32Array> {
+  const m = loaded();
+  if (typeof VideoFrame !== 'undefined' && image instanceof VideoFrame) {
+    const features = (await onTexture(m, image, (t) => m.inferTexture(t, { output: 'features', skipBlocks: options.skipBlocks })))!;
+    return options.normalize ? normalizeL2(features) : features;
+  }
+  const bitmap = await asBrowserImage(image);
+  try {
+    return await m.embed(bitmap, options);
+  } finally {
+    if (bitmap instanceof ImageBitmap) bitmap.close();
+  }
+}
+
+async function handle({ id, method, args }: Request): Promise<unknown> {
+  switch (method) {
+    case 'load': {
+      if (model) throw new InputError('this worker already holds a model');
+      const options = args[0] as LoadOptions;
+      model = await loadResNet({ ...options, onProgress: (p) => post({ id, progress: p }) });
+      const result: Loaded = { info: model.info, blocks: [...model.blocks], labels: [...model.labels] };
+      return result;
+    }
+    case 'classify': return classify(args[0] as Image, args[1] as ImageOptions);
+    case 'embed': return embed(args[0] as Image, args[1] as ImageOptions);
+    case 'infer': return loaded().infer(args[0] as Float32Array, args[1] as object);
+    case 'profile': return loaded().profile(args[0] as number, args[1] as object);
+    case 'dispose':
+      model?.dispose();
+      model = undefined;
+      return undefined;
+  }
+}
+
+self.addEventListener('message', (event: MessageEvent<Request>) => {
+  const request = event.data;
+  handle(request).then(
+    (value) => post({ id: request.id, ok: true, value }, value instanceof Float32Array && value.byteLength === value.buffer.byteLength ? [value.buffer] : []),
+    (err: unknown) => post({ id: request.id, ok: false, error: errorToMessage(err) }),
+  );
+});
