@@ -1,12 +1,17 @@
 /**
- * The demo page: loads ResNet-50 with a byte progress bar, classifies a picked, dropped, pasted or
- * sample image, shows the top-5 with bars, the latency of the first and of warm runs, and the adapter.
- * Panels: residual-block toggles that re-classify live (blocks.ts), GPU time per block from the
- * timestamp profile (profile.ts), and the cosine similarity of two images' embeddings (compare.ts).
+ * The demo page: loads ResNet-50 (int8 compact weights by default, in a Worker: engine.ts) with a byte
+ * progress bar, from the browser's weight cache after the first visit; classifies a picked, dropped,
+ * pasted or sample image, shows the top-5 with bars, the latency of the first and of warm runs, and the
+ * adapter. Panels: live camera classification (live.ts), residual-block toggles that re-classify live
+ * (blocks.ts), GPU time per block from the timestamp profile (profile.ts), and the cosine similarity of
+ * two images' embeddings (compare.ts). URL parameters: ?weights=int8|f16|f32, ?worker=0.
  * Test hooks: [data-testid=status] says loading / ready / running / done or an error; each prediction
- * row is [data-testid=prediction] with data-index and data-probability, in rank order.
+ * row is [data-testid=prediction] with data-index and data-probability, in rank order;
+ * [data-testid=weights-source] is network or cache once the model is ready.
  */
-import { imageToTexture, loadResNet, type BrowserImage, type ResNetModel } from '../src/browser.js';
+import { imageToTexture, loadResNet } from '../src/browser.js';
+import { startModel, WEIGHTS, type DemoModel, type WeightsChoice } from './engine.js';
+import { livePanel } from './live.js';
 import { blockPanel, type BlockPanel } from './blocks.js';
 import { comparePanel, type ComparePanel } from './compare.js';
 import { drawProfile, groupProfile } from './profile.js';
@@ -14,7 +19,7 @@ import { drawProfile, groupProfile } from './profile.js';
 const el = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const statusEl = el('status');
 const inputs = () => [el<HTMLInputElement>('file'), ...document.querySelectorAll<HTMLButtonElement>('#samples button')];
-let model: ResNetModel<BrowserImage> | undefined;
+let model: DemoModel | undefined;
 let firstMs: number | undefined;
 let busy = false;
 let blocks: BlockPanel | undefined;
@@ -80,17 +85,23 @@ async function start(): Promise<void> {
   }
   const progress = el<HTMLProgressElement>('progress');
   const text = el('progress-text');
+  const params = new URLSearchParams(location.search);
+  const choice: WeightsChoice = (params.get('weights') ?? 'int8') in WEIGHTS ? (params.get('weights') ?? 'int8') as WeightsChoice : 'int8';
+  const inWorker = params.get('worker') !== '0';
+  weightsChoice(choice);
   try {
     setStatus('loading');
-    model = await loadResNet({
-      source: new URL('weights/model.json', location.href),
-      onProgress: ({ loadedBytes, totalBytes }) => {
-        progress.max = totalBytes || 1;
-        progress.value = loadedBytes;
-        text.textContent = `weights: ${(loadedBytes / 1e6).toFixed(1)} / ${(totalBytes / 1e6).toFixed(1)} MB`;
-      },
+    let downloaded = 0;
+    model = await startModel(choice, inWorker, ({ loadedBytes, totalBytes }) => {
+      progress.max = totalBytes || 1;
+      progress.value = loadedBytes;
+      downloaded = Math.max(totalBytes, loadedBytes);
+      text.textContent = `weights: ${(loadedBytes / 1e6).toFixed(1)} / ${(totalBytes / 1e6).toFixed(1)} MB`;
     });
-    text.textContent = `weights: ${(model.info.weightBytes / 1e6).toFixed(1)} MB on the GPU, ${model.info.dispatches} dispatches per image`;
+    const from = model.info.weightsFrom === 'mixed' ? 'network' : model.info.weightsFrom ?? 'network';
+    el('weights-source').textContent = from;
+    text.textContent = `${WEIGHTS[choice].label}: ${(downloaded / 1e6).toFixed(1)} MB ${from === 'cache' ? 'read from the browser cache' : 'downloaded (kept in the browser cache)'}; ` +
+      `${(model.info.weightBytes / 1e6).toFixed(1)} MB on the GPU, ${model.info.dispatches} dispatches per image, ${model.inWorker ? 'in a worker' : 'on the main thread'}`;
     el('adapter').textContent = `adapter: ${model.info.adapter}`;
     const loaded = model;
     blocks = blockPanel(el('blocks'), loaded.blocks, () => void exclusive(async () => {
@@ -98,20 +109,14 @@ async function start(): Promise<void> {
       if (profiled) await measure();
     }));
     el('blocks').hidden = loaded.blocks.length === 0;
-    compare = comparePanel(el('compare'), samples, [/husky/, /chow/], async (blob) => {
-      const bitmap = await bitmapOf(blob);
-      try {
-        return await loaded.embed(bitmap, { skipBlocks: blocks?.skipped() });
-      } finally {
-        bitmap.close();
-      }
-    }, (message) => setStatus(message, true));
+    compare = comparePanel(el('compare'), samples, [/husky/, /chow/], async (blob) => loaded.embed(await bitmapOf(blob), { skipBlocks: blocks?.skipped() }), (message) => setStatus(message, true));
     el('profile').hidden = false;
     el('compare').hidden = false;
+    el('live').hidden = false;
     setStatus('ready');
     enable(true);
     // for the browser test (and the curious, from the console)
-    Object.assign(window, { webgpuResnet: { model, imageToTexture } });
+    Object.assign(window, { webgpuResnet: { model: model.engine, demo: model, loadResNet, imageToTexture } });
   } catch (err) {
     setStatus(err instanceof Error ? err.message : String(err), true);
   }
@@ -148,7 +153,7 @@ async function classifyNow(blob: Blob): Promise<void> {
   const bitmap = await bitmapOf(blob);
   const skipped = blocks?.skipped() ?? [];
   const t0 = performance.now();
-  const predictions = await loaded.classify(bitmap, { topK: 5, skipBlocks: skipped }).finally(() => bitmap.close());
+  const predictions = await loaded.classify(bitmap, { topK: 5, skipBlocks: skipped });
   const ms = performance.now() - t0;
   const warm = firstMs !== undefined;
   firstMs ??= ms;
@@ -173,12 +178,12 @@ async function classifyNow(blob: Blob): Promise<void> {
 async function measure(): Promise<void> {
   const loaded = model!;
   const chart = el('profile-chart');
-  if (!loaded.device.features.has('timestamp-query')) {
+  const skipped = blocks?.skipped() ?? [];
+  const steps = await loaded.profile({ skipBlocks: skipped });
+  if (!steps) {
     chart.textContent = "This adapter does not offer the 'timestamp-query' feature, so GPU time per layer cannot be measured here.";
     return;
   }
-  const skipped = blocks?.skipped() ?? [];
-  const steps = await loaded.profile(1, { skipBlocks: skipped });
   drawProfile(chart, groupProfile(steps, loaded.blocks, skipped), loaded.info.adapter);
   profiled = true;
 }
@@ -203,4 +208,16 @@ document.addEventListener('paste', (e) => {
   if (file) void classifyBlob(file);
 });
 
+/** The weights menu: choosing other weights reloads the page with ?weights=. */
+function weightsChoice(choice: WeightsChoice): void {
+  const select = el<HTMLSelectElement>('weights-choice');
+  select.replaceChildren(...Object.entries(WEIGHTS).map(([key, w]) => new Option(w.label, key, key === choice, key === choice)));
+  select.addEventListener('change', () => {
+    const params = new URLSearchParams(location.search);
+    params.set('weights', select.value);
+    location.search = params.toString();
+  });
+}
+
+livePanel(el('live'), () => model, () => blocks?.skipped() ?? [], (message) => setStatus(message, true));
 void start();

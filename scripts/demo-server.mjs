@@ -5,7 +5,8 @@ import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pretrainedModelPath } from '../dist/node.js';
+import { spawnSync } from 'node:child_process';
+import { modelCacheDir, pretrainedModelPath } from '../dist/node.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -18,10 +19,22 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 const weights = dirname(pretrainedModelPath());
 if (!existsSync(join(weights, 'model.json'))) console.error(`demo: no weights in ${weights}; run \`npm run setup\` (or npx webgpu-resnet fetch) first`);
 if (!existsSync(join(root, 'dist', 'demo', 'app.js'))) console.error('demo: dist/demo/app.js is missing; run `npm run build`');
+// The compact weights the demo loads by default (int8) or on request (f16), made once by `convert` into
+// the model cache.
+const compact = join(modelCacheDir(), 'compact');
+for (const precision of ['int8', 'f16']) {
+  const file = join(compact, `resnet50-${precision}.safetensors`);
+  if (existsSync(file) || !existsSync(join(weights, 'model.json'))) continue;
+  console.error(`demo: writing ${file} (webgpu-resnet convert --precision ${precision})`);
+  const r = spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), 'convert', '--precision', precision, '--out', file], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) console.error(`demo: convert --precision ${precision} failed`);
+}
+// Requests per path since the server started, at /_requests (the browser test counts weight downloads).
+const requests = new Map();
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.map': 'application/json', '.json': 'application/json', '.bin': 'application/octet-stream', '.jpeg': 'image/jpeg', '.jpg': 'image/jpeg', '.png': 'image/png' };
 // URL prefix -> folder
-const MOUNTS = [['/weights/', weights], ['/samples/', join(root, 'demo', 'samples')], ['/', join(root, 'dist', 'demo')], ['/', join(root, 'demo')]];
+const MOUNTS = [['/weights/', compact], ['/weights/', weights], ['/samples/', join(root, 'demo', 'samples')], ['/', join(root, 'dist', 'demo')], ['/', join(root, 'demo')]];
 const samples = () => readdirSync(join(root, 'demo', 'samples')).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
 
 const server = createServer((req, res) => {
@@ -30,6 +43,11 @@ const server = createServer((req, res) => {
     path = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
   } catch {
     res.writeHead(400).end('bad request');
+    return;
+  }
+  requests.set(path, (requests.get(path) ?? 0) + 1);
+  if (path === '/_requests') {
+    res.writeHead(200, { 'content-type': TYPES['.json'] }).end(JSON.stringify(Object.fromEntries(requests)));
     return;
   }
   if (path === '/samples.json') {

@@ -43,7 +43,12 @@ export function imageToTexture(device: GPUDevice, image: ImageBitmap | HTMLCanva
   const height = el.naturalHeight || el.videoHeight || el.displayHeight || el.height || 0;
   if (!width || !height) throw new InputError('the image has no pixels (not loaded yet?)');
   const texture = device.createTexture({ size: [width, height], format: 'rgba8unorm', usage: 0x4 | 0x2 | 0x10 /* TEXTURE_BINDING | COPY_DST | RENDER_ATTACHMENT */ });
-  device.queue.copyExternalImageToTexture({ source: image }, { texture }, [width, height]);
+  try {
+    device.queue.copyExternalImageToTexture({ source: image }, { texture }, [width, height]);
+  } catch (err) {
+    texture.destroy();
+    throw err;
+  }
   return texture;
 }
 

@@ -3,52 +3,36 @@
  * SwiftShader. Three bundled photos go through the page's file input; each top-1 must equal the Node
  * engine's on the same file. Without --enable-unsafe-webgpu the page must say WebGPU is unavailable.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cosineSimilarity, loadResNet } from '../src/node.js';
 import { packageRoot } from '../src/node/paths.js';
+import { launchChromium, startDemoServer, statusIn } from './helpers/browser.js';
 
 const root = packageRoot();
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const IMAGES = ['000_n01440764_tench.JPEG', '340_n02391049_zebra.JPEG', '510_n03095699_container_ship.JPEG'];
 const HUSKY = '250_n02110185_Siberian_husky.JPEG';
 const CHOW = '260_n02112137_chow.JPEG';
-let server: ChildProcess;
+let server: { url: string; stop: () => void };
 let url: string;
 const browsers: Browser[] = [];
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install it (Debian/Ubuntu: apt-get install chromium; npm run setup does) or set CHROMIUM_PATH`);
-  server = spawn(process.execPath, [join(root, 'scripts', 'demo-server.mjs'), '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  url = await new Promise<string>((resolve, reject) => {
-    server.stdout!.on('data', (d: Buffer) => {
-      const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(d.toString());
-      if (m) resolve(m[0]);
-    });
-    server.on('exit', (code) => reject(new Error(`demo server exited with ${code}`)));
-  });
+  server = await startDemoServer();
+  url = server.url;
 });
 
 afterAll(async () => {
   for (const b of browsers) await b.close().catch(() => undefined);
-  server?.kill();
+  server?.stop();
 });
 
 async function launch(webgpu: boolean): Promise<Browser> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: webgpu ? [...ARGS, '--enable-unsafe-webgpu'] : ARGS });
+  const browser = await launchChromium(webgpu);
   browsers.push(browser);
   return browser;
-}
-
-/** Runs in the page: whether the status is one of `states` or an error. */
-function statusIn(states: string[]): boolean {
-  const t = document.querySelector('[data-testid=status]')?.textContent ?? '';
-  return states.includes(t) || t.startsWith('error');
 }
 
 describe('demo page in Chromium (SwiftShader WebGPU)', () => {
@@ -67,7 +51,8 @@ describe('demo page in Chromium (SwiftShader WebGPU)', () => {
     const page = await (await launch(true)).newPage({ viewport: { width: 1100, height: 900 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(url);
+    // the float32 TF.js files on the page's main thread (test/browser-app.test.ts covers the default: int8 in a worker)
+    await page.goto(`${url}?weights=f32&worker=0`);
     await page.waitForFunction(statusIn, ['ready'], { timeout: 600_000 });
     expect(await page.getByTestId('status').textContent()).toBe('ready');
     expect(await page.locator('#adapter').textContent()).toMatch(/adapter: \S+/);

@@ -21,13 +21,31 @@ function loaded(): ResNetModel<BrowserImage> {
   return model;
 }
 
+/**
+ * The frame as a GPU texture: copied straight from the VideoFrame, or where the browser cannot import
+ * that frame into this device (Chromium on SwiftShader: "Failed to copy content"), through an ImageBitmap.
+ */
+async function frameTexture(device: GPUDevice, frame: VideoFrame): Promise<GPUTexture> {
+  try {
+    return imageToTexture(device, frame);
+  } catch {
+    const bitmap = await createImageBitmap(frame);
+    try {
+      return imageToTexture(device, bitmap);
+    } finally {
+      bitmap.close();
+    }
+  }
+}
+
 /** Runs `run` on the image's GPU texture (a VideoFrame) and releases the frame and the texture. */
 async function onTexture<T>(m: ResNetModel<BrowserImage>, frame: VideoFrame, run: (t: GPUTexture) => Promise<T>): Promise<T> {
-  const texture = imageToTexture(m.device, frame);
+  let texture: GPUTexture | undefined;
   try {
+    texture = await frameTexture(m.device, frame);
     return await run(texture);
   } finally {
-    texture.destroy();
+    texture?.destroy();
     frame.close();
   }
 }
