@@ -9,7 +9,7 @@
  * row is [data-testid=prediction] with data-index and data-probability, in rank order;
  * [data-testid=weights-source] is network or cache once the model is ready.
  */
-import { imageToTexture, loadResNet } from '../src/browser.js';
+import { imageToTexture, InputError, loadResNet } from '../src/browser.js';
 import { startModel, WEIGHTS, type DemoModel, type WeightsChoice } from './engine.js';
 import { livePanel } from './live.js';
 import { blockPanel, type BlockPanel } from './blocks.js';
@@ -116,7 +116,7 @@ async function start(): Promise<void> {
     setStatus('ready');
     enable(true);
     // for the browser test (and the curious, from the console)
-    Object.assign(window, { webgpuResnet: { model: model.engine, demo: model, loadResNet, imageToTexture } });
+    Object.assign(window, { webgpuResnet: { model: model.engine, demo: model, loadResNet, imageToTexture, InputError } });
   } catch (err) {
     setStatus(err instanceof Error ? err.message : String(err), true);
   }

@@ -93,6 +93,22 @@ describe('the demo as a web app (Chromium, SwiftShader WebGPU)', () => {
     expect(await requests(INT8)).toBe(before + 1);
     expect(await top1(page)).toBe(want[1]);
 
+    // errors cross the worker boundary as the engine's classes
+    const refused = await page.evaluate(async () => {
+      const { model, InputError } = (window as unknown as { webgpuResnet: { model: { infer(x: Float32Array): Promise<unknown> }; InputError: new () => Error } }).webgpuResnet;
+      const err = await model.infer(new Float32Array(5)).then(() => undefined, (e: unknown) => e as Error);
+      return { isInputError: err instanceof InputError, name: err?.name, message: err?.message };
+    });
+    expect(refused).toMatchObject({ isInputError: true, name: 'InputError' });
+    expect(refused.message).toMatch(/values/);
+
+    // dispose() ends the worker
+    const worker = page.workers().find((w) => w.url().endsWith('/resnet-worker.js'))!;
+    const closed = new Promise<void>((r) => worker.on('close', () => r()));
+    await page.evaluate(() => (window as unknown as { webgpuResnet: { model: { dispose(): void } } }).webgpuResnet.model.dispose());
+    await closed;
+    expect(page.workers().filter((w) => w.url().endsWith('/resnet-worker.js'))).toEqual([]);
+
     // cut the cached file short (its recorded byte count stays): the next visit drops it and downloads it again
     await page.evaluate(async (path) => {
       const cache = await caches.open('webgpu-resnet-weights-v1');
