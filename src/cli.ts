@@ -8,6 +8,7 @@ import { fetchPretrained, loadResNet, modelCacheDir, type NodeImage } from './no
 import type { ResNetModel } from './api/model.js';
 import { loadOptions, parse, report, UsageError, type Parsed } from './cli/args.js';
 import { blocks, classify, embed, infer } from './cli/commands.js';
+import { cam } from './cli/cam.js';
 import { convert } from './cli/convert.js';
 import { evaluate } from './cli/eval.js';
 import { loadProgressBar } from './cli/progress.js';
@@ -18,6 +19,7 @@ const USAGE = `usage:
   webgpu-resnet embed <image|folder...> [--list <file>] [--weights <file>] [--normalize] [--skip-blocks <names>]
                       [--batch <n>] [--out <results.jsonl> [--resume]] [--shard <i/n>] [--json]
   webgpu-resnet blocks [--weights <file>] [--json]
+  webgpu-resnet cam <image...> [--class <n>] [--top <k>] [--out <file.png|folder>] [--weights <file>] [--skip-blocks <names>] [--json]
   webgpu-resnet infer --input <raw float32 file> --shape <dims, e.g. 2,3,224,224> --layout nhwc|nchw
                       [--weights <file>] [--output logits|probabilities|features] [--skip-blocks <names>] [--json]
   webgpu-resnet fetch [--json]
@@ -47,9 +49,13 @@ several --precision values each one's top-1 agreement with the first.
 classify --json prints one line per image: {"file","top":[{"index","label","probability"}]}
 embed prints each image's feature vector (global average pool, 2048 values for ResNet-50) and, for two
 or more images, their cosine similarities; --json prints one line per image: {"file","embedding":[...]}
-infer --json prints {"shape":[N,classes],"data":[...]}`;
+infer --json prints {"shape":[N,classes],"data":[...]}
+cam shows where the network looks for a class (class activation maps, Zhou et al. 2016; default: the
+top-1, or --class, or each of --top k): --out writes the photo's center crop with the map over it (Turbo
+colors, half opacity); --json prints one line per image and class:
+{"file","class","label","probability","logit","bias","height","width","map":[...]} (mean(map) + bias = logit).`;
 
-const MODEL_COMMANDS = ['classify', 'embed', 'blocks', 'infer'];
+const MODEL_COMMANDS = ['classify', 'embed', 'blocks', 'infer', 'cam'];
 
 async function fetchCommand(args: Parsed): Promise<number> {
   const path = await fetchPretrained({ onProgress: loadProgressBar() });
@@ -58,7 +64,7 @@ async function fetchCommand(args: Parsed): Promise<number> {
 }
 
 async function runModelCommand(args: Parsed): Promise<number> {
-  if ((args.command === 'classify' || args.command === 'embed') && args.positional.length === 0 && !args.flags.has('--list')) {
+  if ((args.command === 'classify' || args.command === 'embed' || args.command === 'cam') && args.positional.length === 0 && !args.flags.has('--list')) {
     throw new UsageError(`${args.command} needs at least one image`);
   }
   let model: ResNetModel<NodeImage> | undefined;
@@ -68,6 +74,7 @@ async function runModelCommand(args: Parsed): Promise<number> {
       case 'classify': return await classify(args, model);
       case 'embed': return await embed(args, model);
       case 'blocks': return blocks(args, model);
+      case 'cam': return await cam(args, model);
       default: return await infer(args, model);
     }
   } finally {

@@ -13,6 +13,8 @@ import { convStrategyFor, describeAdapter } from '../runtime/device.js';
 import { Executor, INTACT } from '../runtime/executor.js';
 import { RecoveringExecutor } from '../runtime/recovery.js';
 import { ResNetModel, type ImageDecoder, type ModelInfo } from './model.js';
+import type { Classifier } from './explain.js';
+import type { Graph } from '../graph/ir.js';
 
 /** A GPU device the engine owns, and how to give it back. */
 export interface OwnedDevice {
@@ -55,8 +57,8 @@ async function build<I>(
   const alignment = device.limits.minStorageBufferOffsetAlignment;
   const blocks = residualBlocks(graph);
   const planner = (batch: number, variant: Variant) => planWithinMemory(
-    variant.length ? skipBlocks(graph, blocks, variant) : graph,
-    { ...lowering, batch, weightStorage: settings.precision },
+    variant.skipped.length ? skipBlocks(graph, blocks, variant.skipped) : graph,
+    { ...lowering, batch, weightStorage: settings.precision, classActivationMaps: variant.classActivationMaps },
     alignment,
   );
   const classes = graph.shapes.get(graph.output)![2];
@@ -80,5 +82,14 @@ async function build<I>(
     ...(origin && { weightsFrom: origin }),
   };
   const runner = new RecoveringExecutor(executor, release, recreate);
-  return new ResNetModel({ runner, decode, labels, preprocessing: settings.preprocessing, info, blocks, outputs: plan.outputs });
+  return new ResNetModel({ runner, decode, labels, preprocessing: settings.preprocessing, info, blocks, outputs: plan.outputs, classifier: classifierOf(graph) });
+}
+
+/** The map size and dense bias of a network that ends in a global average pool read by one dense layer (else undefined). */
+function classifierOf(graph: Graph): Classifier | undefined {
+  const pool = [...graph.nodes].reverse().find((n) => n.op === 'globalavgpool');
+  const dense = graph.nodes.find((n) => n.op === 'dense' && n.inputs[0] === pool?.output);
+  if (!pool || dense?.op !== 'dense') return undefined;
+  const [height, width, channels] = graph.shapes.get(pool.inputs[0]!)!;
+  return channels % 4 === 0 ? { height, width, bias: dense.bias } : undefined;
 }

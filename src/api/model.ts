@@ -16,6 +16,7 @@ import type { RecoveringExecutor } from '../runtime/recovery.js';
 import { nchwToNhwc } from '../util/layout.js';
 import { firstNonFinite, normalizeL2, topIndices } from '../util/vectors.js';
 import { checkOutput, checkTensor, checkTexture, checkTopK } from './checks.js';
+import { readExplanations, type Classifier, type ExplainOptions, type Explanation } from './explain.js';
 import { Variants } from './variants.js';
 
 export interface Prediction {
@@ -102,6 +103,8 @@ export interface ModelParts<I> {
   info: ModelInfo;
   blocks: readonly ResidualBlock[];
   outputs: PlanOutputs;
+  /** Where the network ends in a global average pool and one dense layer: what explain needs. */
+  classifier?: Classifier;
 }
 
 export class ResNetModel<I = never> {
@@ -114,10 +117,11 @@ export class ResNetModel<I = never> {
   private readonly decode: ImageDecoder<I>;
   private readonly outputs: PlanOutputs;
   private readonly variants: Variants;
+  private readonly classifier?: Classifier;
   private disposed = false;
 
   constructor(parts: ModelParts<I>) {
-    ({ runner: this.runner, decode: this.decode, labels: this.labels, preprocessing: this.preprocessing, info: this.info, outputs: this.outputs } = parts);
+    ({ runner: this.runner, decode: this.decode, labels: this.labels, preprocessing: this.preprocessing, info: this.info, outputs: this.outputs, classifier: this.classifier } = parts);
     this.blocks = parts.blocks.map((b) => ({
       name: b.name, stage: b.stage, index: b.index, projection: b.projection !== undefined, shortcut: b.projection,
       inputShape: [...b.inputShape], outputShape: [...b.outputShape], layers: [...b.layers],
@@ -244,10 +248,35 @@ export class ResNetModel<I = never> {
     return this.top((await this.inferTexture(texture, { skipBlocks: options.skipBlocks }))!, options.topK ?? 5);
   }
 
-  /** GPU time of each dispatch for one run of `batch` images (adapter must offer 'timestamp-query'). */
-  async profile(batch = 1, options: LesionOptions = {}): Promise<ProfileStep[]> {
+  /**
+   * Where the network looks: class activation maps (Zhou et al. 2016) of one image for its top-1 class,
+   * the given `classIndex`, or each of the `topK`, computed on the GPU in the same submission as the
+   * classification. mean(map) + bias = logit. With `skipBlocks`, of the network without those blocks.
+   */
+  async explain(image: I, options: ExplainOptions & LesionOptions = {}): Promise<Explanation[]> {
+    const variant = this.explainVariant(options);
+    const x = await this.preprocess(image);
+    return readExplanations(await (await this.runner.current()).run(x, 1, { output: 'cam', variant }), this.classifier!, this.labels, options);
+  }
+
+  /** explain for an image already on the GPU (see inferTexture). */
+  async explainTexture(texture: GPUTexture, options: ExplainOptions & LesionOptions = {}): Promise<Explanation[]> {
+    const variant = this.explainVariant(options);
+    checkTexture(texture);
+    const raw = await (await this.runner.current()).runTexture(texture, this.preprocessing, 'cam', undefined, variant);
+    return readExplanations(raw!, this.classifier!, this.labels, options);
+  }
+
+  private explainVariant(options: ExplainOptions & LesionOptions) {
     this.check();
-    const variant = this.variants.of(options.skipBlocks);
+    if (!this.classifier) throw new InputError(`${this.info.name} does not end in a global average pool and one dense layer, so it has no class activation maps`);
+    return this.variants.of(options.skipBlocks, true);
+  }
+
+  /** GPU time of each dispatch for one run of `batch` images (adapter must offer 'timestamp-query'); with `explain`, including the class activation maps. */
+  async profile(batch = 1, options: LesionOptions & { explain?: boolean } = {}): Promise<ProfileStep[]> {
+    this.check();
+    const variant = this.variants.of(options.skipBlocks, options.explain ?? false);
     const [h, w, c] = this.info.inputShape;
     return (await this.runner.current()).profile(new Float32Array(batch * h * w * c), batch, variant);
   }

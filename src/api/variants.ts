@@ -1,7 +1,8 @@
 /**
- * `skipBlocks` (residual block names from a caller) -> the Variant the executor plans and runs: checked
- * once, here at the public edge, against the blocks the network has; put in network order without
- * repeats; and interned (one array per set of blocks), so that plans and arenas are keyed by the array.
+ * `skipBlocks` (residual block names from a caller) and whether class activation maps are wanted -> the
+ * Variant the executor plans and runs: names checked once, here at the public edge, against the blocks
+ * the network has; put in network order without repeats; and interned (one object per variant), so that
+ * plans and arenas are keyed by it.
  */
 import { InputError } from '../errors.js';
 import type { Variant } from '../plan/plan-cache.js';
@@ -15,19 +16,26 @@ export class Variants {
     this.index = new Map(blocks.map((b, i) => [b.name, i]));
   }
 
-  /** The variant without the blocks named in `skip` (INTACT for none); unknown names are an InputError listing the blocks there are. */
-  of(skip: readonly string[] | undefined): Variant {
-    if (skip === undefined) return INTACT;
+  /**
+   * The variant without the blocks named in `skip` (INTACT for none and no maps), with the class activation
+   * maps if asked; unknown names are an InputError listing the blocks there are.
+   */
+  of(skip: readonly string[] | undefined, classActivationMaps = false): Variant {
+    if (skip === undefined && !classActivationMaps) return INTACT;
+    skip ??= [];
     if (!Array.isArray(skip) || skip.some((s) => typeof s !== 'string')) throw new InputError('skipBlocks must be an array of block names such as "layer3.2"');
     const unknown = skip.filter((s) => !this.index.has(s));
     if (unknown.length) {
       throw new InputError(`unknown residual block${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => JSON.stringify(u)).join(', ')}: this ${this.network} has ${this.describe()}`);
     }
     const positions = [...new Set(skip.map((s) => this.index.get(s)!))].sort((a, b) => a - b);
-    if (!positions.length) return INTACT;
-    const key = positions.join();
+    if (!positions.length && !classActivationMaps) return INTACT;
+    const key = `${positions.join()}${classActivationMaps ? '+maps' : ''}`;
     let variant = this.interned.get(key);
-    if (!variant) this.interned.set(key, (variant = Object.freeze(positions.map((i) => this.blocks[i]!.name))));
+    if (!variant) {
+      variant = Object.freeze({ skipped: Object.freeze(positions.map((i) => this.blocks[i]!.name)), classActivationMaps });
+      this.interned.set(key, variant);
+    }
     return variant;
   }
 

@@ -8,7 +8,7 @@ export class UsageError extends Error {}
 
 export interface Parsed { command: string; positional: string[]; flags: Map<string, string | true> }
 
-const VALUE_FLAGS = new Set(['--out', '--list', '--batch', '--shard', '--labels', '--weights', '--top', '--input', '--shape', '--layout', '--output', '--depth', '--definition', '--precision', '--skip-blocks']);
+const VALUE_FLAGS = new Set(['--class', '--out', '--list', '--batch', '--shard', '--labels', '--weights', '--top', '--input', '--shape', '--layout', '--output', '--depth', '--definition', '--precision', '--skip-blocks']);
 const BOOL_FLAGS = new Set(['--resume', '--json', '--verbose', '--help', '-h', '--version', '--normalize']);
 
 export function parse(argv: string[]): Parsed {

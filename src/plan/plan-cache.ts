@@ -2,15 +2,20 @@
  * Plans by variant and batch size, each built once and kept, with their arena layouts; the device-limit
  * questions (does a batch fit, the largest batch that does) answered from them.
  *
- * A variant is the network with some residual blocks deleted: the deleted blocks' names in network order
- * ([] = the network as loaded). Variants are interned by their maker (see src/api/variants.ts), so one
- * set of blocks is one array, and maps can be keyed by it.
+ * A variant is the network with some residual blocks deleted (their names in network order; none: the
+ * network as loaded), and with or without the class activation maps computed after it. Variants are
+ * interned by their maker (see src/api/variants.ts), so one variant is one object, and maps can be keyed
+ * by it.
  */
 import { largestFitting, overLimit, type DeviceLimits } from './limits.js';
 import { layoutArena, type ArenaLayout, type Plan } from './planner.js';
 
-/** Names of the residual blocks deleted, in network order; [] is the network as loaded. */
-export type Variant = readonly string[];
+export interface Variant {
+  /** Names of the residual blocks deleted, in network order; [] is the network as loaded. */
+  readonly skipped: readonly string[];
+  /** Whether the plan also computes the class activation maps (output 'cam'). */
+  readonly classActivationMaps: boolean;
+}
 
 /** Plans the network (a variant of it) for a batch size. */
 export type Planner = (batch: number, variant: Variant) => Plan;

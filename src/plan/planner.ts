@@ -9,6 +9,7 @@ import { shapeSize } from '../graph/ir.js';
 import { addReluKernel } from '../ops/add-relu.js';
 import { conv2dKernels, type ConvOptions, type ConvStrategy } from '../ops/conv2d.js';
 import { DEFAULT_POLICY, type TilingPolicy } from '../ops/conv-tiling.js';
+import { CAM_TENSOR, classActivationMapsKernel } from '../ops/class-activation-maps.js';
 import { denseKernel, softmaxKernel } from '../ops/dense.js';
 import type { Kernel } from '../ops/kernel.js';
 import type { WeightStorage } from '../ops/weight-storage.js';
@@ -33,6 +34,8 @@ export interface PlanOutputs {
   logits?: string;
   /** The last global average pool's output (the embedding), when there is one. */
   features?: string;
+  /** With PlanOptions.classActivationMaps: every class's map and then the logits (CAM_TENSOR). */
+  cam?: string;
 }
 
 export interface Plan {
@@ -56,6 +59,8 @@ export interface PlanOptions {
   subgroupSize?: number;
   /** With 'simd': whether convs over few input channels (the stem) take it too; else they stay tiled. */
   simdStem?: boolean;
+  /** Also compute the class activation maps after the network (output 'cam'): needs a global average pool read by one dense layer. */
+  classActivationMaps?: boolean;
   /** How conv and dense weights are stored on the GPU (LoadOptions.precision; default 'f32'). */
   weightStorage?: WeightStorage;
   /** Tiled convs: the tiling policy (for tuning runs). */
@@ -111,6 +116,14 @@ export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
   const steps = order.flatMap((node) => lowerNode(node, graph.shapes, options));
   const logits = outNode.op === 'softmax' ? outNode.inputs[0] : undefined;
   const features = [...order].reverse().find((n) => n.op === 'globalavgpool')?.output;
+  let cam: string | undefined;
+  if (options.classActivationMaps) {
+    const pool = [...order].reverse().find((n) => n.op === 'globalavgpool');
+    const dense = order.find((n) => n.op === 'dense' && n.inputs[0] === pool?.output);
+    if (!pool || dense?.op !== 'dense' || dense.output !== logits) throw new GraphError('class activation maps need the network to end in a global average pool, one dense layer and a softmax');
+    steps.push(classActivationMapsKernel(pool.inputs[0]!, graph.shapes.get(pool.inputs[0]!)!, dense, dense.output, options.weightStorage));
+    cam = CAM_TENSOR;
+  }
   // A tensor lives from the step that first names it (its writer; the graph input before step 0) to the last that names it.
   const lives = new Map<string, TensorLife>();
   lives.set(graph.input, { id: graph.input, shape: graph.shapes.get(graph.input)!, first: -1, last: -1 });
@@ -129,8 +142,8 @@ export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
   });
   lives.get(graph.output)!.last = steps.length;
   // What a run may read back stays alive to the end.
-  for (const t of [logits, features]) if (t) lives.get(t)!.last = steps.length;
-  return { steps, tensors: [...lives.values()], input: graph.input, outputs: { probabilities: graph.output, logits, features } };
+  for (const t of [logits, features, cam]) if (t) lives.get(t)!.last = steps.length;
+  return { steps, tensors: [...lives.values()], input: graph.input, outputs: { probabilities: graph.output, logits, features, ...(cam && { cam }) } };
 }
 
 /**

@@ -24,7 +24,7 @@ import { BUFFER, MAP_MODE_READ } from './usage.js';
 export type OutputKind = keyof PlanOutputs;
 
 /** The network as loaded: no residual block deleted. */
-export const INTACT: Variant = Object.freeze([]);
+export const INTACT: Variant = Object.freeze({ skipped: Object.freeze([]), classActivationMaps: false });
 
 /** Arenas kept for variants other than INTACT; older ones are released. */
 const VARIANT_STATES = 4;

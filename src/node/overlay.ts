@@ -1,0 +1,43 @@
+/**
+ * A class activation map drawn over the photo it explains, as a PNG: the part of the photo the model
+ * sees (its center crop), with the map upsampled to it (bilinear), scaled from its minimum to its
+ * maximum, colored with Turbo (Google's perceptual rainbow, polynomial fit) and blended at half opacity.
+ */
+import { upsampleMap, type Explanation } from '../api/explain.js';
+import type { Preprocessing } from '../preprocess/preprocess.js';
+import { decodeImage } from './image.js';
+
+/** Turbo for t in [0, 1] as 8-bit RGB (the published degree-5 polynomial approximation). */
+export function turbo(t: number): [number, number, number] {
+  const x = Math.min(1, Math.max(0, t));
+  const r = 0.13572138 + x * (4.6153926 + x * (-42.66032258 + x * (132.13108234 + x * (-152.94239396 + x * 59.28637943))));
+  const g = 0.09140261 + x * (2.19418839 + x * (4.84296658 + x * (-14.18503333 + x * (4.27729857 + x * 2.82956604))));
+  const b = 0.1066733 + x * (12.64194608 + x * (-60.58204836 + x * (110.36276771 + x * (-89.90310912 + x * 27.34824973))));
+  const byte = (v: number) => Math.round(255 * Math.min(1, Math.max(0, v)));
+  return [byte(r), byte(g), byte(b)];
+}
+
+/** The PNG bytes of `explanation` over `image` (a path or file bytes), at most `size` pixels on a side. */
+export async function overlayPng(image: string | Uint8Array, explanation: Explanation, preprocessing: Preprocessing, size = 448): Promise<Uint8Array> {
+  const sharp = (await import('sharp')).default;
+  const { data, width, height, channels } = await decodeImage(image);
+  // the center crop the model saw, in the photo's own pixels
+  const scale = preprocessing.resizeTo / Math.min(width, height);
+  const cropW = Math.min(width, Math.round(preprocessing.cropTo / scale));
+  const cropH = Math.min(height, Math.round(preprocessing.cropTo / scale));
+  const side = Math.min(size, cropW, cropH);
+  const [outW, outH] = cropW >= cropH ? [Math.round((side * cropW) / cropH), side] : [side, Math.round((side * cropH) / cropW)];
+  const photo = await sharp(Buffer.from(data.buffer, data.byteOffset, data.length), { raw: { width, height, channels: channels as 1 | 2 | 3 | 4 } })
+    .extract({ left: Math.floor((width - cropW) / 2), top: Math.floor((height - cropH) / 2), width: cropW, height: cropH })
+    .removeAlpha().toColourspace('srgb').resize(outW, outH).raw().toBuffer();
+  const map = upsampleMap(explanation, outW, outH);
+  let lo = Infinity, hi = -Infinity;
+  for (const v of map) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  const rgb = Buffer.alloc(outW * outH * 3);
+  const per = photo.length / (outW * outH);
+  for (let i = 0; i < outW * outH; i++) {
+    const color = turbo(hi > lo ? (map[i]! - lo) / (hi - lo) : 0.5);
+    for (let c = 0; c < 3; c++) rgb[3 * i + c] = Math.round(0.5 * photo[per * i + (per >= 3 ? c : 0)]! + 0.5 * color[c]!);
+  }
+  return new Uint8Array(await sharp(rgb, { raw: { width: outW, height: outH, channels: 3 } }).png().toBuffer());
+}
