@@ -12,6 +12,7 @@
 import { imageToTexture, InputError, loadResNet } from '../src/browser.js';
 import { startModel, WEIGHTS, type DemoModel, type WeightsChoice } from './engine.js';
 import { livePanel } from './live.js';
+import { drawHeatmap } from './heatmap.js';
 import { blockPanel, type BlockPanel } from './blocks.js';
 import { comparePanel, type ComparePanel } from './compare.js';
 import { drawProfile, groupProfile } from './profile.js';
@@ -143,6 +144,7 @@ function classifyBlob(blob: Blob): Promise<void> {
 /** Classifies `blob` with the blocks switched off in the block panel deleted, and shows the top-5. */
 async function classifyNow(blob: Blob): Promise<void> {
   const loaded = model!;
+  heatmapShown(false);
   if (blob !== current) {
     const preview = el<HTMLImageElement>('preview');
     URL.revokeObjectURL(preview.src);
@@ -166,12 +168,30 @@ async function classifyNow(blob: Blob): Promise<void> {
     li.dataset.index = String(p.index);
     li.dataset.probability = String(p.probability);
     li.innerHTML = `<div class="name"><span>${p.label.replace(/_/g, ' ')}</span><span>${(100 * p.probability).toFixed(1)}%</span></div><div class="bar"><span style="width:${(100 * p.probability).toFixed(1)}%"></span></div>`;
+    li.title = 'click: where the network looks for this class';
+    li.addEventListener('click', () => void exclusive(() => showHeatmap(p.index)));
     return li;
   }));
   el('network').textContent = skipped.length ? `network without ${skipped.join(', ')}` : 'the whole network';
   el('latency').textContent = warm
     ? `this run: ${ms.toFixed(0)} ms (${newSet ? 'first with these blocks: includes planning them' : 'warm'}) · first run: ${firstMs.toFixed(0)} ms`
     : `first run: ${ms.toFixed(0)} ms (includes shader compilation)`;
+}
+
+function heatmapShown(on: boolean): void {
+  el('heatmap').hidden = !on;
+  el('preview').hidden = on;
+}
+
+/** The class activation map of `classIndex` over the image on show (the blocks switched off stay deleted). */
+async function showHeatmap(classIndex: number): Promise<void> {
+  if (!current) return;
+  const [forMap, forDrawing] = await Promise.all([bitmapOf(current), bitmapOf(current)]);
+  const explanation = await model!.explain(forMap, { classIndex, skipBlocks: blocks?.skipped() ?? [] });
+  drawHeatmap(el<HTMLCanvasElement>('heatmap'), forDrawing, explanation, model!.preprocessing);
+  forDrawing.close();
+  heatmapShown(true);
+  for (const li of document.querySelectorAll<HTMLElement>('[data-testid=prediction]')) li.classList.toggle('explained', li.dataset.index === String(classIndex));
 }
 
 /** Profiles one image with the current block toggles and draws GPU time per block. */

@@ -4,6 +4,8 @@
  */
 import { GPUUnavailableError, imageToTexture, loadResNet, type LoadProgress, type ResNetModel, type BrowserImage } from '../src/browser.js';
 import type { BlockInfo, ModelInfo, Prediction } from '../src/api/model.js';
+import type { Explanation } from '../src/api/explain.js';
+import type { Preprocessing } from '../src/preprocess/preprocess.js';
 import type { ProfileStep } from '../src/runtime/executor.js';
 import { createWorkerModel, type WorkerModel } from '../src/worker.js';
 
@@ -21,11 +23,14 @@ export interface DemoModel {
   readonly info: ModelInfo;
   readonly blocks: readonly BlockInfo[];
   readonly inWorker: boolean;
+  readonly preprocessing: Preprocessing;
   /** The library's own object: a ResNetModel on the main thread, a WorkerModel otherwise (for the console and the tests). */
   readonly engine: ResNetModel<BrowserImage> | WorkerModel;
   /** Classifies the bitmap, which is closed (moved to the worker) by the call. */
   classify(bitmap: ImageBitmap, options: { topK: number } & Skip): Promise<Prediction[]>;
   embed(bitmap: ImageBitmap, options: Skip): Promise<Float32Array>;
+  /** The class activation map of one class; the bitmap is closed by the call. */
+  explain(bitmap: ImageBitmap, options: { classIndex: number } & Skip): Promise<Explanation>;
   /** GPU time per dispatch; undefined where the adapter has no timestamp queries. */
   profile(options: Skip): Promise<ProfileStep[] | undefined>;
   /** A camera frame through GPU preprocessing; the frame is closed by the call. */
@@ -37,7 +42,9 @@ function onMainThread(model: ResNetModel<BrowserImage>): DemoModel {
     info: model.info,
     blocks: model.blocks,
     inWorker: false,
+    preprocessing: model.preprocessing,
     engine: model,
+    explain: (bitmap, o) => model.explain(bitmap, o).then(([e]) => e!).finally(() => bitmap.close()),
     classify: (bitmap, o) => model.classify(bitmap, o).finally(() => bitmap.close()),
     embed: (bitmap, o) => model.embed(bitmap, o).finally(() => bitmap.close()),
     profile: async (o) => (model.device.features.has('timestamp-query') ? model.profile(1, o) : undefined),
@@ -61,7 +68,9 @@ export async function startModel(choice: WeightsChoice, inWorker: boolean, onPro
     info: model.info,
     blocks: model.blocks,
     inWorker: true,
+    preprocessing: model.preprocessing,
     engine: model,
+    explain: (bitmap, o) => model.explain(bitmap, o).then(([e]) => e!),
     classify: (bitmap, o) => model.classify(bitmap, o),
     embed: (bitmap, o) => model.embed(bitmap, o),
     profile: (o) => model.profile(1, o).catch((err: unknown) => {

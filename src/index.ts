@@ -8,4 +8,5 @@ export type { ProfileStep } from './runtime/executor.js';
 export { GraphBuilder, type Graph, type GraphNode, type Shape } from './graph/ir.js';
 export { nchwToNhwc } from './util/layout.js';
 export { upsampleMap, type Explanation, type ExplainOptions } from './api/explain.js';
+export { turbo } from './util/colormap.js';
 export { cosineSimilarity } from './util/vectors.js';

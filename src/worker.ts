@@ -9,6 +9,8 @@
  *   model.dispose(); // ends the worker
  */
 import type { BlockInfo, EmbedOptions, InferOptions, LesionOptions, ModelInfo, Prediction } from './api/model.js';
+import type { ExplainOptions, Explanation } from './api/explain.js';
+import type { Preprocessing } from './preprocess/preprocess.js';
 import { InputError } from './errors.js';
 import type { LoadOptions } from './browser.js';
 import type { LoadProgress } from './load.js';
@@ -29,10 +31,13 @@ export interface WorkerModel {
   readonly info: ModelInfo;
   readonly blocks: readonly BlockInfo[];
   readonly labels: readonly string[];
+  readonly preprocessing: Preprocessing;
   /** The Worker that runs the model. */
   readonly worker: Worker;
   classify(image: WorkerImage, options?: { topK?: number } & LesionOptions): Promise<Prediction[]>;
   embed(image: WorkerImage, options?: EmbedOptions): Promise<Float32Array>;
+  /** Class activation maps (see ResNetModel.explain). */
+  explain(image: WorkerImage, options?: ExplainOptions & LesionOptions): Promise<Explanation[]>;
   infer(input: Float32Array, options?: InferOptions): Promise<Float32Array>;
   profile(batch?: number, options?: LesionOptions): Promise<ProfileStep[]>;
   /** Releases the model's GPU memory and ends the worker; later calls fail with an InputError. */
@@ -86,9 +91,11 @@ export async function createWorkerModel(options: WorkerModelOptions): Promise<Wo
     info: loaded.info,
     blocks: loaded.blocks,
     labels: loaded.labels,
+    preprocessing: loaded.preprocessing,
     worker,
     classify: (image, o) => call('classify', [image, o], transferable(image)),
     embed: (image, o) => call('embed', [image, o], transferable(image)),
+    explain: (image, o) => call('explain', [image, o], transferable(image)),
     infer: (input, o) => call('infer', [input, o]),
     profile: (batch, o) => call('profile', [batch, o]),
     dispose() {

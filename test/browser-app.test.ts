@@ -86,6 +86,13 @@ describe('the demo as a web app (Chromium, SwiftShader WebGPU)', () => {
     const got = [];
     for (const f of IMAGES) got.push(await classifyFile(page, f));
     expect(got).toEqual(want);
+    // the class activation map of the clicked class, over the image (the container ship, last classified)
+    await page.getByTestId('prediction').first().click();
+    await page.waitForFunction(statusIn, ['done'], { timeout: 600_000 });
+    expect(await page.getByTestId('heatmap').isVisible()).toBe(true);
+    expect(Number(await page.getByTestId('heatmap').getAttribute('data-class'))).toBe(want[2]);
+    await mkdir(join(root, 'test-output'), { recursive: true });
+    await page.locator('#result').screenshot({ path: join(root, 'test-output', 'demo-heatmap.png') });
 
     await page.reload();
     const inWorker = await mainThreadLoad(page, ZEBRA);

@@ -122,6 +122,26 @@ describe('webgpu-resnet CLI', () => {
     expect(ours(bad.stderr)).toEqual(['webgpu-resnet: error: convert needs --precision f32|f16|int8 (see webgpu-resnet --help)']);
   });
 
+  it('cam --json prints one line per class with a 7x7 map whose mean plus the bias is the logit; --out writes the overlay PNG', async () => {
+    const { code, stdout } = await run('cam', husky, '--top', '2', '--json');
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { file: string; class: number; label: string; probability: number; logit: number; bias: number; height: number; width: number; map: number[] });
+    expect(lines).toHaveLength(2);
+    const reference = fixture.images.find((i) => i.file === '250_n02110185_Siberian_husky.JPEG')!;
+    expect(lines.map((l) => l.class)).toEqual(reference.top5.slice(0, 2).map((t) => t.index));
+    for (const l of lines) {
+      expect(Object.keys(l).sort()).toEqual(['bias', 'class', 'file', 'height', 'label', 'logit', 'map', 'probability', 'width']);
+      expect([l.height, l.width, l.map.length]).toEqual([7, 7, 49]);
+      expect(Math.abs(l.map.reduce((a, b) => a + b, 0) / 49 + l.bias - l.logit)).toBeLessThan(1e-4 * Math.abs(l.logit) + 1e-4);
+    }
+    const png = join(work, 'husky-cam.png');
+    const drawn = await run('cam', husky, '--class', '250', '--out', png);
+    expect(drawn.code).toBe(0);
+    expect(drawn.stdout).toContain(`Siberian_husky (250)`);
+    const bytes = await readFile(png);
+    expect([...bytes.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  });
+
   it('usage and input errors are one line on stderr with exit code 1', async () => {
     for (const args of [['classify'], ['frobnicate'], ['convert', '--precision', 'f16'], ['infer', '--input', join(work, 'none.f32'), '--shape', '1,224,224,3'], ['infer', '--input', husky, '--shape', '1,224,224,3', '--layout', 'nhwc'], ['classify', husky, '--top', 'x']]) {
       const { code, stderr } = await run(...args);

@@ -80,17 +80,29 @@ async function embed(image: Image, options: ImageOptions = {}): Promise<Float32A
   }
 }
 
+async function explain(image: Image, options: ImageOptions & { classIndex?: number } = {}): Promise<unknown> {
+  const m = loaded();
+  if (typeof VideoFrame !== 'undefined' && image instanceof VideoFrame) return onTexture(m, image, (t) => m.explainTexture(t, options));
+  const bitmap = await asBrowserImage(image);
+  try {
+    return await m.explain(bitmap, options);
+  } finally {
+    if (bitmap instanceof ImageBitmap) bitmap.close();
+  }
+}
+
 async function handle({ id, method, args }: Request): Promise<unknown> {
   switch (method) {
     case 'load': {
       if (model) throw new InputError('this worker already holds a model');
       const options = args[0] as LoadOptions;
       model = await loadResNet({ ...options, onProgress: (p) => post({ id, progress: p }) });
-      const result: Loaded = { info: model.info, blocks: [...model.blocks], labels: [...model.labels] };
+      const result: Loaded = { info: model.info, blocks: [...model.blocks], labels: [...model.labels], preprocessing: model.preprocessing };
       return result;
     }
     case 'classify': return classify(args[0] as Image, args[1] as ImageOptions);
     case 'embed': return embed(args[0] as Image, args[1] as ImageOptions);
+    case 'explain': return explain(args[0] as Image, args[1] as ImageOptions & { classIndex?: number });
     case 'infer': return loaded().infer(args[0] as Float32Array, args[1] as object);
     case 'profile': return loaded().profile(args[0] as number, args[1] as object);
     case 'dispose':

@@ -5,8 +5,9 @@
  */
 import { GPUUnavailableError, GraphError, InputError, ModelDownloadError, ModelFormatError, ResNetError } from '../errors.js';
 import type { BlockInfo, ModelInfo } from '../api/model.js';
+import type { Preprocessing } from '../preprocess/preprocess.js';
 
-export type Method = 'load' | 'classify' | 'infer' | 'embed' | 'profile' | 'dispose';
+export type Method = 'load' | 'classify' | 'infer' | 'embed' | 'explain' | 'profile' | 'dispose';
 
 export interface Request { id: number; method: Method; args: unknown[] }
 
@@ -16,7 +17,7 @@ export type Answer =
   | { id: number; progress: { loadedBytes: number; totalBytes: number } };
 
 /** What `load` answers: what the page's WorkerModel shows without asking again. */
-export interface Loaded { info: ModelInfo; blocks: BlockInfo[]; labels: string[] }
+export interface Loaded { info: ModelInfo; blocks: BlockInfo[]; labels: string[]; preprocessing: Preprocessing }
 
 const CLASSES: Record<string, new (message: string) => Error> = { ResNetError, ModelFormatError, GraphError, InputError, GPUUnavailableError, ModelDownloadError };
 
