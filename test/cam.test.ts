@@ -110,6 +110,27 @@ describe('class activation maps (explain)', () => {
     });
   }
 
+  it('explainTexture: an image on the GPU gets the maps of the same classes as the CPU path, and the identity holds', async () => {
+    const sharp = (await import('sharp')).default;
+    const model = await loadResNet({ source: { safetensors: writeSafetensors(goldenModel(18).params) } });
+    try {
+      const { data, info } = await sharp(photo).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+      const texture = model.device.createTexture({ size: [info.width, info.height], format: 'rgba8unorm', usage: 0x4 | 0x2 });
+      model.device.queue.writeTexture({ texture }, data, { bytesPerRow: info.width * 4 }, [info.width, info.height]);
+      const fromTexture = await model.explainTexture(texture, { topK: 2 });
+      const fromCpu = await model.explain(photo, { topK: 2 });
+      const logits = (await model.inferTexture(texture, { output: 'logits' }))!;
+      texture.destroy();
+      expect(fromTexture.map((e) => e.classIndex)).toEqual(fromCpu.map((e) => e.classIndex));
+      const scale = Math.max(...logits.map(Math.abs));
+      for (const e of fromTexture) expect(Math.abs(e.map.reduce((a, b) => a + b, 0) / 49 + e.bias - logits[e.classIndex]!) / scale).toBeLessThan(1e-5);
+      // GPU and CPU preprocessing agree within 1/255 of the pixel range, so the maps nearly do
+      expect(maxRel(fromTexture[0]!.map, Float64Array.from(fromCpu[0]!.map))).toBeLessThan(0.05);
+    } finally {
+      model.dispose();
+    }
+  });
+
   it('int8 weights keep the identity; a class index out of range is an InputError; upsampleMap keeps a constant map constant', async () => {
     const model = await loadResNet({ source: { safetensors: writeSafetensors(goldenModel(50).params) }, precision: 'int8' });
     try {
