@@ -37,6 +37,9 @@ or int8 with per-channel scales (a half or a quarter of the GPU memory; sums sta
 convert writes the weights (default: the pretrained model) as a compact safetensors file: torchvision
 names, BatchNorm folded, f32/f16/int8 weights, and metadata (depth, definition, precision, preprocessing,
 labels), so --weights <file.safetensors> loads it with no other flag.
+--input-size N or HxW plans the network for that input (default: the weights' own, 224 for the Keras
+model; images then resize their shorter side to round(N / crop-pct) and center-crop N; --crop-pct
+default 0.875; images need a square size).
 --skip-blocks layer3.2,layer4.0 deletes those residual blocks (each passes its input through its
 shortcut); \`webgpu-resnet blocks\` lists the names.
 classify and embed take images and folders (walked for image files) and --list (one path a line); they

@@ -52,6 +52,14 @@ export interface LoadOptionsBase {
    */
   depth?: number;
   definition?: ResNetDefinition;
+  /**
+   * The input size the network is planned for: a number (square) or [height, width]; default: the
+   * weights' own (224 for the Keras ResNet-50). A ResNet runs at any size; images are resized so their
+   * shorter side is round(size / cropPct) and center-cropped to the size (square sizes only).
+   */
+  inputSize?: number | [number, number];
+  /** The crop fraction for images at `inputSize` (default 0.875: 224 -> resize 256, crop 224; timm's crop_pct). */
+  cropPct?: number;
   /** Image preprocessing; default: caffe for Keras (TF.js layers) weights, torchvision's for safetensors. */
   preprocessing?: Preprocessing;
   /**
@@ -88,15 +96,22 @@ function checkDepth(graph: Graph, depth: number | undefined): void {
  * What both entries derive from a loaded graph and the options: the depth checked, labels (ImageNet-1k
  * for 1000-class models unless given), preprocessing (by weight format unless given) and precision.
  */
-export function modelSettings({ graph, format }: LoadedGraph, options: LoadOptionsBase): { labels?: readonly string[]; preprocessing: Preprocessing; precision: Precision } {
+export function modelSettings({ graph, format }: LoadedGraph, options: LoadOptionsBase): { labels?: readonly string[]; preprocessing: Preprocessing; precision: Precision; inputSize?: [number, number] } {
   checkDepth(graph, options.depth);
   const precision = options.precision ?? graph.declared?.precision ?? 'f32';
   if (!WEIGHT_STORAGES.includes(precision)) throw new InputError(`precision must be 'f32', 'f16' or 'int8', got ${JSON.stringify(precision)}`);
   const classes = graph.shapes.get(graph.output)![2];
+  const preprocessing = options.preprocessing ?? graph.declared?.preprocessing ?? defaultPreprocessing(format);
+  const inputSize = options.inputSize === undefined ? undefined : typeof options.inputSize === 'number' ? [options.inputSize, options.inputSize] as [number, number] : options.inputSize;
+  if (inputSize && !(Array.isArray(inputSize) && inputSize.length === 2)) throw new InputError(`inputSize must be a number or [height, width], got ${JSON.stringify(options.inputSize)}`);
+  const cropPct = options.cropPct ?? 0.875;
+  if (!(cropPct > 0 && cropPct <= 1)) throw new InputError(`cropPct must be in (0, 1], got ${cropPct}`);
   return {
     labels: options.labels ?? graph.declared?.labels ?? (classes === 1000 ? IMAGENET_LABELS : undefined),
-    preprocessing: options.preprocessing ?? graph.declared?.preprocessing ?? defaultPreprocessing(format),
+    // timm's rule: the shorter side to round(size / crop_pct), then the center crop
+    preprocessing: inputSize && inputSize[0] === inputSize[1] ? { ...preprocessing, resizeTo: Math.round(inputSize[0] / cropPct), cropTo: inputSize[0] } : preprocessing,
     precision,
+    inputSize,
   };
 }
 

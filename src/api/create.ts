@@ -6,6 +6,7 @@
 import { InputError } from '../errors.js';
 import { residualBlocks, skipBlocks } from '../graph/blocks.js';
 import { optimize } from '../graph/passes.js';
+import { resizeGraph } from '../graph/resize.js';
 import { modelSettings, type LoadedGraph, type LoadOptionsBase } from '../load.js';
 import type { Variant } from '../plan/plan-cache.js';
 import { planWithinMemory } from '../plan/planner.js';
@@ -51,7 +52,7 @@ async function build<I>(
   recreate: (() => Promise<OwnedDevice>) | undefined,
   decode: ImageDecoder<I>,
 ): Promise<ResNetModel<I>> {
-  const { graph, report } = optimize(loadedGraph);
+  const { graph, report } = optimize(settings.inputSize ? resizeGraph(loadedGraph, settings.inputSize) : loadedGraph);
   const adapterInfo = adapter?.info ?? (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
   const lowering = convStrategyFor(device, adapterInfo);
   const alignment = device.limits.minStorageBufferOffsetAlignment;

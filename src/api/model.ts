@@ -165,7 +165,16 @@ export class ResNetModel<I = never> {
   /** Decodes and preprocesses one image into the model's input tensor (NHWC). */
   async preprocess(image: I): Promise<Float32Array> {
     this.check();
+    this.checkImageSize();
     return preprocessImage(await this.decode(image), this.preprocessing);
+  }
+
+  /** Images are center-cropped to a square of the model's input size. */
+  private checkImageSize(): void {
+    const [h, w] = this.info.inputShape;
+    if (this.preprocessing.cropTo !== h || h !== w) {
+      throw new InputError(`images are center-cropped to a square: this model's input is ${h}x${w} and its preprocessing crops ${this.preprocessing.cropTo}x${this.preprocessing.cropTo} (load with a square inputSize, or run tensors with infer)`);
+    }
   }
 
   /** Top-`topK` classes of one image, most probable first (with `skipBlocks`: of the network without those blocks). */
@@ -239,6 +248,7 @@ export class ResNetModel<I = never> {
     this.check();
     const variant = this.variants.of(options.skipBlocks);
     checkTexture(texture);
+    this.checkImageSize();
     const output = checkOutput(options.output, ['probabilities', 'logits', 'features', 'input'], this.outputs);
     return (await this.runner.current()).runTexture(texture, this.preprocessing, output, options.into, variant);
   }
@@ -263,6 +273,7 @@ export class ResNetModel<I = never> {
   async explainTexture(texture: GPUTexture, options: ExplainOptions & LesionOptions = {}): Promise<Explanation[]> {
     const variant = this.explainVariant(options);
     checkTexture(texture);
+    this.checkImageSize();
     const raw = await (await this.runner.current()).runTexture(texture, this.preprocessing, 'cam', undefined, variant);
     return readExplanations(raw!, this.classifier!, this.labels, options);
   }

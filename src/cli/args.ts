@@ -8,7 +8,7 @@ export class UsageError extends Error {}
 
 export interface Parsed { command: string; positional: string[]; flags: Map<string, string | true> }
 
-const VALUE_FLAGS = new Set(['--class', '--out', '--list', '--batch', '--shard', '--labels', '--weights', '--top', '--input', '--shape', '--layout', '--output', '--depth', '--definition', '--precision', '--skip-blocks']);
+const VALUE_FLAGS = new Set(['--input-size', '--crop-pct', '--class', '--out', '--list', '--batch', '--shard', '--labels', '--weights', '--top', '--input', '--shape', '--layout', '--output', '--depth', '--definition', '--precision', '--skip-blocks']);
 const BOOL_FLAGS = new Set(['--resume', '--json', '--verbose', '--help', '-h', '--version', '--normalize']);
 
 export function parse(argv: string[]): Parsed {
@@ -44,7 +44,14 @@ export function loadOptions(args: Parsed): LoadOptions {
   if (definition !== undefined && definition !== 'torchvision' && definition !== 'keras-v1') throw new UsageError(`--definition must be torchvision or keras-v1, got ${definition}`);
   const precision = args.flags.get('--precision');
   if (precision !== undefined && !WEIGHT_STORAGES.includes(precision as WeightStorage)) throw new UsageError(`--precision must be ${WEIGHT_STORAGES.join(', ')}, got ${precision}`);
+  const size = args.flags.get('--input-size');
+  const sizes = typeof size === 'string' ? /^(\d+)(?:x(\d+))?$/.exec(size) : undefined;
+  if (size !== undefined && !sizes) throw new UsageError(`--input-size must be N or HxW (e.g. 288 or 256x320), got ${size}`);
+  const cropPct = args.flags.get('--crop-pct');
+  if (cropPct !== undefined && !(Number(cropPct) > 0 && Number(cropPct) <= 1)) throw new UsageError(`--crop-pct must be a number in (0, 1], got ${cropPct}`);
   return {
+    inputSize: sizes ? [Number(sizes[1]), Number(sizes[2] ?? sizes[1])] : undefined,
+    cropPct: cropPct === undefined ? undefined : Number(cropPct),
     source: typeof weights === 'string' ? weights : undefined,
     depth: depth === undefined ? undefined : Number(depth),
     definition: definition as 'torchvision' | 'keras-v1' | undefined,

@@ -105,7 +105,7 @@ export async function infer(args: Parsed, model: ResNetModel<NodeImage>): Promis
   const [h, w, c] = model.info.inputShape;
   const want = layout === 'nhwc' ? [h, w, c] : [c, h, w];
   if (shape.slice(1).join() !== want.join()) {
-    throw new InputError(`--shape ${shape.join(',')} does not match the model's input ${layout === 'nhwc' ? `N,${want}` : `N,${want}`} (${layout})`);
+    throw new InputError(`--shape ${shape.join(',')} does not match the model's input N,${want} (${layout}); --input-size ${layout === 'nhwc' ? shape[1] : shape[2]}x${layout === 'nhwc' ? shape[2] : shape[3]} plans the network for that size`);
   }
   const bytes = await readFile(inputPath).catch((err: NodeJS.ErrnoException) => {
     throw new InputError(`${inputPath}: ${err.code === 'ENOENT' ? 'file not found' : err.message}`);
