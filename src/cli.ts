@@ -37,6 +37,9 @@ or int8 with per-channel scales (a half or a quarter of the GPU memory; sums sta
 convert writes the weights (default: the pretrained model) as a compact safetensors file: torchvision
 names, BatchNorm folded, f32/f16/int8 weights, and metadata (depth, definition, precision, preprocessing,
 labels), so --weights <file.safetensors> loads it with no other flag.
+--preprocessing caffe|torch names the image preprocessing (default: what the weights file declares -
+convert's metadata, ONNX metadata_props key "preprocessing" - else caffe for Keras, torch for
+safetensors and ONNX); --verbose prints the one in use.
 --input-size N or HxW plans the network for that input (default: the weights' own, 224 for the Keras
 model; images then resize their shorter side to round(N / crop-pct) and center-crop N; --crop-pct
 default 0.875; images need a square size).
@@ -73,6 +76,10 @@ async function runModelCommand(args: Parsed): Promise<number> {
   let model: ResNetModel<NodeImage> | undefined;
   try {
     model = await loadResNet(loadOptions(args));
+    if (args.flags.has('--verbose')) {
+      const p = model.preprocessing;
+      console.error(`webgpu-resnet: ${model.info.name}, input ${model.info.inputShape.join('x')}, ${model.info.precision} weights; preprocessing: resize ${p.resizeTo}, crop ${p.cropTo}, ${p.order}, x${p.scale}, mean [${p.mean}], std [${p.std}]`);
+    }
     switch (args.command) {
       case 'classify': return await classify(args, model);
       case 'embed': return await embed(args, model);

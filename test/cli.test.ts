@@ -142,6 +142,31 @@ describe('webgpu-resnet CLI', () => {
     expect([...bytes.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   });
 
+  it('ONNX metadata_props preprocessing=caffe is read, --preprocessing names it on the command line, --verbose prints it', async () => {
+    const { graphToOnnx } = await import('../src/export/onnx.js');
+    const { goldenModel } = await import('../scripts/golden-model.js');
+    const { graph } = goldenModel(18);
+    const zebra = join(sampleDir, '340_n02391049_zebra.JPEG');
+    const top1 = async (...args: string[]) => {
+      const r = await run('classify', zebra, '--json', '--top', '1', ...args);
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { top: Array<{ index: number; probability: number }> }).top[0]!;
+    };
+    const declared = join(work, 'r18-caffe.onnx');
+    const bare = join(work, 'r18.onnx');
+    await writeFile(declared, graphToOnnx(graph, { softmax: false, metadata: { preprocessing: 'caffe' } }));
+    await writeFile(bare, graphToOnnx(graph, { softmax: false }));
+    const fromMetadata = await top1('--weights', declared);
+    const fromFlag = await top1('--weights', bare, '--preprocessing', 'caffe');
+    expect(fromFlag).toEqual(fromMetadata);
+    const torch = await top1('--weights', bare); // ONNX files default to torchvision's preprocessing
+    expect(Math.abs(torch.probability - fromMetadata.probability)).toBeGreaterThan(1e-4);
+    const verbose = await run('classify', zebra, '--weights', declared, '--verbose', '--top', '1');
+    expect(ours(verbose.stderr).join('\n')).toContain('preprocessing: resize 256, crop 224, BGR, x1, mean [103.939,116.779,123.68]');
+    const bad = await run('classify', zebra, '--preprocessing', 'tf');
+    expect(ours(bad.stderr)).toEqual(['webgpu-resnet: error: --preprocessing must be caffe or torch, got tf (see webgpu-resnet --help)']);
+  });
+
   it('usage and input errors are one line on stderr with exit code 1', async () => {
     for (const args of [['classify'], ['frobnicate'], ['convert', '--precision', 'f16'], ['infer', '--input', join(work, 'none.f32'), '--shape', '1,224,224,3'], ['infer', '--input', husky, '--shape', '1,224,224,3', '--layout', 'nhwc'], ['classify', husky, '--top', 'x']]) {
       const { code, stderr } = await run(...args);

@@ -102,7 +102,7 @@ describe('compact safetensors files (convert)', () => {
       [{ precision: 'int4' }, '__metadata__ precision "int4" is not f32, f16 or int8'],
       [{ labels: '["a","b"]' }, '__metadata__ labels must be a JSON array of 1000 strings'],
       [{ labels: '[not json' }, '__metadata__ labels is not valid JSON'],
-      [{ preprocessing: '{"order":"RGB"}' }, '__metadata__ preprocessing needs resizeTo'],
+      [{ preprocessing: '{"order":"RGB"}' }, 'is not caffe, torch or a JSON object with resizeTo'],
       [{ depth: '50' }, '__metadata__ says ResNet-50, the tensors are a ResNet-18'],
     ];
     for (const [metadata, message] of cases) {

@@ -1,6 +1,7 @@
 /** Command-line parsing shared by the CLI's commands: flags, their checks, and how errors are printed. */
 import type { LoadOptions } from '../node.js';
 import { WEIGHT_STORAGES, type WeightStorage } from '../ops/weight-storage.js';
+import { CAFFE_PREPROCESSING, TORCH_PREPROCESSING } from '../preprocess/preprocess.js';
 import { loadProgressBar } from './progress.js';
 
 /** A mistake in the command line itself (printed with a pointer to --help). */
@@ -8,7 +9,7 @@ export class UsageError extends Error {}
 
 export interface Parsed { command: string; positional: string[]; flags: Map<string, string | true> }
 
-const VALUE_FLAGS = new Set(['--input-size', '--crop-pct', '--class', '--out', '--list', '--batch', '--shard', '--labels', '--weights', '--top', '--input', '--shape', '--layout', '--output', '--depth', '--definition', '--precision', '--skip-blocks']);
+const VALUE_FLAGS = new Set(['--preprocessing', '--input-size', '--crop-pct', '--class', '--out', '--list', '--batch', '--shard', '--labels', '--weights', '--top', '--input', '--shape', '--layout', '--output', '--depth', '--definition', '--precision', '--skip-blocks']);
 const BOOL_FLAGS = new Set(['--resume', '--json', '--verbose', '--help', '-h', '--version', '--normalize']);
 
 export function parse(argv: string[]): Parsed {
@@ -49,7 +50,10 @@ export function loadOptions(args: Parsed): LoadOptions {
   if (size !== undefined && !sizes) throw new UsageError(`--input-size must be N or HxW (e.g. 288 or 256x320), got ${size}`);
   const cropPct = args.flags.get('--crop-pct');
   if (cropPct !== undefined && !(Number(cropPct) > 0 && Number(cropPct) <= 1)) throw new UsageError(`--crop-pct must be a number in (0, 1], got ${cropPct}`);
+  const preprocessing = args.flags.get('--preprocessing');
+  if (preprocessing !== undefined && preprocessing !== 'caffe' && preprocessing !== 'torch') throw new UsageError(`--preprocessing must be caffe or torch, got ${preprocessing}`);
   return {
+    preprocessing: preprocessing === 'caffe' ? CAFFE_PREPROCESSING : preprocessing === 'torch' ? TORCH_PREPROCESSING : undefined,
     inputSize: sizes ? [Number(sizes[1]), Number(sizes[2] ?? sizes[1])] : undefined,
     cropPct: cropPct === undefined ? undefined : Number(cropPct),
     source: typeof weights === 'string' ? weights : undefined,

@@ -18,6 +18,8 @@ export interface OnnxExportOptions {
   softmax?: boolean;
   opset?: number;
   producer?: string;
+  /** metadata_props, e.g. { preprocessing: 'caffe' } (read back by the engine's ONNX loader). */
+  metadata?: Record<string, string>;
 }
 
 export function graphToOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint8Array {
@@ -122,6 +124,7 @@ export function graphToOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint
     irVersion: 8,
     producerName: options.producer ?? 'webgpu-resnet',
     opsetImport: [{ domain: '', version: options.opset ?? 17 }],
+    metadataProps: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),
     graph: {
       name: graph.name,
       node: nodes,

@@ -8,6 +8,7 @@
 import { GraphError, ModelFormatError } from '../errors.js';
 import { GraphBuilder, samePadding, type DenseNode, type Graph, type Pads } from '../graph/ir.js';
 import { halfToFloat } from '../util/half.js';
+import { parsePreprocessing } from './declared-preprocessing.js';
 import { OIHW_TO_HWIO, permute, TRANSPOSE } from '../util/layout.js';
 import { ModelProto, ONNX_DOUBLE, ONNX_FLOAT, ONNX_FLOAT16, ONNX_INT32, ONNX_INT64 } from './onnx-schema.js';
 
@@ -55,7 +56,7 @@ function readTensor(t: RawTensor, where: string): OnnxTensor {
 }
 
 export function loadOnnxResNet(bytes: Uint8Array, where: string): Graph {
-  let model: { irVersion?: number | Long; opsetImport?: Array<{ domain?: string; version?: number | Long }>; graph?: { node?: OnnxNode[]; initializer?: RawTensor[]; input?: Array<{ name: string; type?: { tensorType?: { shape?: { dim?: Array<{ dimValue?: number | Long; dimParam?: string }> } } } }>; output?: Array<{ name: string }>; name?: string } };
+  let model: { metadataProps?: Array<{ key?: string; value?: string }>; irVersion?: number | Long; opsetImport?: Array<{ domain?: string; version?: number | Long }>; graph?: { node?: OnnxNode[]; initializer?: RawTensor[]; input?: Array<{ name: string; type?: { tensorType?: { shape?: { dim?: Array<{ dimValue?: number | Long; dimParam?: string }> } } } }>; output?: Array<{ name: string }>; name?: string } };
   try {
     model = ModelProto.toObject(ModelProto.decode(bytes), { defaults: false, arrays: true }) as typeof model;
   } catch (err) {
@@ -223,7 +224,9 @@ export function loadOnnxResNet(bytes: Uint8Array, where: string): Graph {
     if (!output) throw new GraphError(`graph output ${outputs[0]!.name} is not produced by any node`);
     // Logits out: add the softmax, so classify() gets probabilities and output: 'logits' still reads these.
     if (b.nodes.find((n) => n.output === output)?.op !== 'softmax') output = b.softmax(`${output}/softmax`, output);
-    return b.finish(output);
+    const finished = b.finish(output);
+    const named = model.metadataProps?.find((p) => p.key === 'preprocessing')?.value;
+    return named === undefined ? finished : { ...finished, declared: { preprocessing: parsePreprocessing(named, `${where}: metadata_props`) } };
   } catch (err) {
     if (err instanceof GraphError) throw new ModelFormatError(`${where}: ${err.message}`, { cause: err });
     throw err;

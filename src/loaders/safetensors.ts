@@ -11,6 +11,7 @@ import { ModelFormatError } from '../errors.js';
 import { buildResNet, depthOf, RESNET_SPECS, type ResNetDefinition } from '../arch/resnet.js';
 import type { DeclaredSettings, Graph, QuantizedWeights } from '../graph/ir.js';
 import { halfToFloat } from '../util/half.js';
+import { parsePreprocessing } from './declared-preprocessing.js';
 
 const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
 const KNOWN_DTYPES = new Set(['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL', 'F8_E4M3', 'F8_E5M2']);
@@ -163,13 +164,7 @@ function declared(metadata: Record<string, string>, where: string, classes: numb
   if (depth !== undefined) out.depth = RESNET_SPECS[Number(depth)] ? Number(depth) : bad('depth', `${JSON.stringify(depth)} is not 18, 34, 50, 101 or 152`);
   if (definition !== undefined) out.definition = definition === 'torchvision' || definition === 'keras-v1' ? definition : bad('definition', `${JSON.stringify(definition)} is not torchvision or keras-v1`);
   if (precision !== undefined) out.precision = precision === 'f32' || precision === 'f16' || precision === 'int8' ? precision : bad('precision', `${JSON.stringify(precision)} is not f32, f16 or int8`);
-  if (metadata.preprocessing !== undefined) {
-    const p = json('preprocessing') as Record<string, unknown>;
-    const triple = (v: unknown) => Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x));
-    const ok = p && typeof p === 'object' && [p.resizeTo, p.cropTo, p.scale].every((v) => typeof v === 'number' && v > 0) && (p.order === 'RGB' || p.order === 'BGR') && triple(p.mean) && triple(p.std);
-    if (!ok) bad('preprocessing', 'needs resizeTo, cropTo, scale (> 0), order (RGB or BGR), mean and std (3 numbers each)');
-    out.preprocessing = p as unknown as DeclaredSettings['preprocessing'];
-  }
+  if (metadata.preprocessing !== undefined) out.preprocessing = parsePreprocessing(metadata.preprocessing, `${where}: __metadata__`);
   if (metadata.labels !== undefined) {
     const labels = json('labels');
     if (!Array.isArray(labels) || labels.length !== classes || labels.some((l) => typeof l !== 'string')) bad('labels', `must be a JSON array of ${classes} strings (one per class)`);
