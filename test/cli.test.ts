@@ -167,6 +167,24 @@ describe('webgpu-resnet CLI', () => {
     expect(ours(bad.stderr)).toEqual(['webgpu-resnet: error: --preprocessing must be caffe or torch, got tf (see webgpu-resnet --help)']);
   });
 
+  it('an ONNX export of the Keras ResNet-50 (zero Pad nodes, caffe preprocessing) is classified as the Keras model with --preprocessing caffe', async () => {
+    const { loadGraph } = await import('../src/node.js');
+    const { graphToOnnx } = await import('../src/export/onnx.js');
+    const onnx = join(work, 'keras-resnet50.onnx');
+    await writeFile(onnx, graphToOnnx((await loadGraph({})).graph, { inputLayout: 'nchw' }));
+    const files = ['000_n01440764_tench.JPEG', '340_n02391049_zebra.JPEG', '510_n03095699_container_ship.JPEG'].map((f) => join(sampleDir, f));
+    const tops = async (...args: string[]) => {
+      const r = await run('classify', ...files, '--json', '--top', '1', ...args);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { top: Array<{ index: number; probability: number }> }).top[0]!);
+    };
+    const keras = await tops();
+    const fromOnnx = await tops('--weights', onnx, '--preprocessing', 'caffe');
+    expect(fromOnnx.map((t) => t.index)).toEqual(keras.map((t) => t.index));
+    fromOnnx.forEach((t, i) => expect(t.probability).toBeCloseTo(keras[i]!.probability, 4));
+    console.log(`Keras ResNet-50 as ONNX with --preprocessing caffe: top-1 ${fromOnnx.map((t) => `${t.index} (${t.probability.toFixed(4)})`).join(', ')}; Keras model.json: ${keras.map((t) => t.index).join(', ')}`);
+  });
+
   it('usage and input errors are one line on stderr with exit code 1', async () => {
     for (const args of [['classify'], ['frobnicate'], ['convert', '--precision', 'f16'], ['infer', '--input', join(work, 'none.f32'), '--shape', '1,224,224,3'], ['infer', '--input', husky, '--shape', '1,224,224,3', '--layout', 'nhwc'], ['classify', husky, '--top', 'x']]) {
       const { code, stderr } = await run(...args);

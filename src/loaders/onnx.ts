@@ -154,6 +154,17 @@ export function loadOnnxResNet(bytes: Uint8Array, where: string): Graph {
           result = x!;
           break;
         }
+        case 'Pad': {
+          // zero padding of H and W (as an exporter writes Keras' ZeroPadding2D): pads from the input (opset >= 11) or the attribute
+          allowOnly(['mode', 'pads', 'value']);
+          const x = act(0);
+          if (str('mode', 'constant') !== 'constant') throw new GraphError(`${label}: mode ${str('mode', '')} is not supported (only constant zero padding)`);
+          const p = node.input[1] ? Array.from(constant(1, 'the pads').data, Number) : ints('pads', []);
+          const value = node.input[2] ? constant(2, 'the padding value').data[0] : (attrs.get('value')?.f ?? 0);
+          if (p.length !== 8 || p[0] || p[1] || p[4] || p[5] || value !== 0) throw new GraphError(`${label}: only zero padding of height and width is supported (pads [${p}], value ${value})`);
+          result = b.pad(name, x, [p[2]!, p[3]!, p[6]!, p[7]!]);
+          break;
+        }
         case 'MaxPool': {
           allowOnly(['kernel_shape', 'strides', 'pads', 'ceil_mode', 'dilations', 'storage_order', 'auto_pad']);
           if (int('ceil_mode', 0) !== 0) throw new GraphError(`${label}: ceil_mode 1 is not supported`);
@@ -214,7 +225,7 @@ export function loadOnnxResNet(bytes: Uint8Array, where: string): Graph {
           break;
         }
         default:
-          throw new GraphError(`${label}: operator ${node.opType} is not supported (Conv, BatchNormalization, Relu, Add, MaxPool, GlobalAveragePool, ReduceMean, Flatten, Reshape, Gemm, MatMul, Softmax, Identity, Dropout)`);
+          throw new GraphError(`${label}: operator ${node.opType} is not supported (Conv, BatchNormalization, Relu, Add, Pad, MaxPool, GlobalAveragePool, ReduceMean, Flatten, Reshape, Gemm, MatMul, Softmax, Identity, Dropout)`);
       }
       tensor.set(out, result);
     });
