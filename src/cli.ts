@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { fetchPretrained, loadResNet, modelCacheDir, type NodeImage } from './node.js';
 import type { ResNetModel } from './api/model.js';
 import { loadOptions, parse, report, UsageError, type Parsed } from './cli/args.js';
-import { blocks, classify, embed, infer } from './cli/commands.js';
+import { blocks, classify, embed, infer, info } from './cli/commands.js';
 import { cam } from './cli/cam.js';
 import { convert } from './cli/convert.js';
 import { evaluate } from './cli/eval.js';
@@ -19,6 +19,7 @@ const USAGE = `usage:
   webgpu-resnet embed <image|folder...> [--list <file>] [--weights <file>] [--normalize] [--skip-blocks <names>]
                       [--batch <n>] [--out <results.jsonl> [--resume]] [--shard <i/n>] [--json]
   webgpu-resnet blocks [--weights <file>] [--json]
+  webgpu-resnet info [--weights <file>] [--input-size <n>] [--precision <p>] [--preprocessing caffe|torch] [--json]
   webgpu-resnet cam <image...> [--class <n>] [--top <k>] [--out <file.png|folder>] [--weights <file>] [--skip-blocks <names>] [--json]
   webgpu-resnet infer --input <raw float32 file> --shape <dims, e.g. 2,3,224,224> --layout nhwc|nchw
                       [--weights <file>] [--output logits|probabilities|features] [--skip-blocks <names>] [--json]
@@ -61,7 +62,7 @@ top-1, or --class, or each of --top k): --out writes the photo's center crop wit
 colors, half opacity); --json prints one line per image and class:
 {"file","class","label","probability","logit","bias","height","width","map":[...]} (mean(map) + bias = logit).`;
 
-const MODEL_COMMANDS = ['classify', 'embed', 'blocks', 'infer', 'cam'];
+const MODEL_COMMANDS = ['classify', 'embed', 'blocks', 'infer', 'cam', 'info'];
 
 async function fetchCommand(args: Parsed): Promise<number> {
   const path = await fetchPretrained({ onProgress: loadProgressBar() });
@@ -84,6 +85,7 @@ async function runModelCommand(args: Parsed): Promise<number> {
       case 'classify': return await classify(args, model);
       case 'embed': return await embed(args, model);
       case 'blocks': return blocks(args, model);
+      case 'info': return info(args, model);
       case 'cam': return await cam(args, model);
       default: return await infer(args, model);
     }

@@ -163,6 +163,8 @@ describe('webgpu-resnet CLI', () => {
     expect(Math.abs(torch.probability - fromMetadata.probability)).toBeGreaterThan(1e-4);
     const verbose = await run('classify', zebra, '--weights', declared, '--verbose', '--top', '1');
     expect(ours(verbose.stderr).join('\n')).toContain('preprocessing: resize 256, crop 224, BGR, x1, mean [103.939,116.779,123.68]');
+    const shown = await run('info', '--weights', declared, '--input-size', '288', '--json');
+    expect(JSON.parse(shown.stdout)).toMatchObject({ inputShape: [288, 288, 3], preprocessing: { order: 'BGR', resizeTo: 329, cropTo: 288 } });
     const bad = await run('classify', zebra, '--preprocessing', 'tf');
     expect(ours(bad.stderr)).toEqual(['webgpu-resnet: error: --preprocessing must be caffe or torch, got tf (see webgpu-resnet --help)']);
   });

@@ -79,6 +79,20 @@ export async function embed(args: Parsed, model: ResNetModel<NodeImage>): Promis
   return failures ? 1 : 0;
 }
 
+/** What was loaded and how it will run: network, input, classes, precision, preprocessing, GPU memory, adapter. */
+export function info(args: Parsed, model: ResNetModel<NodeImage>): number {
+  const { info: i, preprocessing: p } = model;
+  if (args.flags.has('--json')) {
+    console.log(JSON.stringify({ ...i, preprocessing: p, blocks: model.blocks.length }));
+    return 0;
+  }
+  console.log(`${i.name}: input ${i.inputShape.join('x')}, ${i.classes} classes, ${i.features} features, ${model.blocks.length} residual blocks`);
+  console.log(`weights: ${i.precision}, ${(i.weightBytes / 1e6).toFixed(1)} MB on the GPU; arena ${(i.arenaBytesBatch1 / 1e6).toFixed(1)} MB at batch 1; ${i.dispatches} dispatches, ${i.pipelines} pipelines (${i.convStrategy} convs)`);
+  console.log(`preprocessing: resize the shorter side to ${p.resizeTo}, center crop ${p.cropTo}, ${p.order}, x${p.scale}, mean [${p.mean.join(', ')}], std [${p.std.join(', ')}]`);
+  console.log(`adapter: ${i.adapter}`);
+  return 0;
+}
+
 export function blocks(args: Parsed, model: ResNetModel<NodeImage>): number {
   if (args.flags.has('--json')) {
     console.log(JSON.stringify(model.blocks));
