@@ -1,6 +1,6 @@
 /**
  * npm run bench [-- --model resnet50 --precision f32|f16|int8 --batch 1,8,32 --runs 10 --warmup 2 --peers tfjs,ort|none
- *                   --random-weights --weights model.json --profile --json]
+ *                   --random-weights --weights model.json --input-size N --profile --json]
  * Runs webgpu-resnet and its peers (TensorFlow.js's WebGPU backend, ONNX Runtime Web's WebGPU EP) on the
  * same adapter in one process: median end-to-end latency (input upload, every dispatch, readback of the
  * outputs), images/s, the ratio peer / engine, load time, time to the first result and GPU bytes.
@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { goldenModel } from '../scripts/golden-model.js';
 import { createModel } from '../src/api/create.js';
+import { resizeGraph } from '../src/graph/resize.js';
 import { graphToOnnx } from '../src/export/onnx.js';
 import { writeSafetensors } from '../src/export/safetensors.js';
 import { loadFromMemory, type InMemoryModel, type InMemorySafetensors, type LoadedGraph, type Precision } from '../src/load.js';
@@ -27,11 +28,11 @@ import { randomWeights } from './random-weights.js';
 const MODELS = ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152'];
 const PEERS = ['tfjs', 'ort'];
 
-interface Args { precision: Precision; model: string; batches: number[]; runs: number; warmup: number; peers: string[]; weights: string; random: boolean; json: boolean; profile: boolean }
+interface Args { inputSize: number; precision: Precision; model: string; batches: number[]; runs: number; warmup: number; peers: string[]; weights: string; random: boolean; json: boolean; profile: boolean }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { precision: 'f32', model: 'resnet50', batches: [1], runs: 10, warmup: 2, peers: ['tfjs', 'ort'], weights: '', random: false, json: false, profile: false };
-  const usage = '(--model resnet18|34|50|101|152 --precision f32|f16|int8 --batch 1,8 --runs N --warmup N --peers tfjs,ort|none --weights model.json --random-weights --profile --json)';
+  const args: Args = { inputSize: 224, precision: 'f32', model: 'resnet50', batches: [1], runs: 10, warmup: 2, peers: ['tfjs', 'ort'], weights: '', random: false, json: false, profile: false };
+  const usage = '(--model resnet18|34|50|101|152 --precision f32|f16|int8 --batch 1,8 --runs N --warmup N --peers tfjs,ort|none --weights model.json --random-weights --input-size N --profile --json)';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!, v = argv[i + 1];
     const int = (s: string | undefined) => { const n = Number(s); if (!Number.isInteger(n) || n < 0) throw new Error(`${a} needs non-negative integers, got ${s}`); return n; };
@@ -43,6 +44,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--peers') { args.peers = (v ?? '').split(',').filter((p) => p && p !== 'none'); i++; }
     else if (a === '--weights') { args.weights = v!; i++; }
     else if (a === '--random-weights') args.random = true;
+    else if (a === '--input-size') { args.inputSize = Math.max(1, int(v)); i++; }
     else if (a === '--json') args.json = true;
     else if (a === '--profile') args.profile = true;
     else throw new Error(`unknown option ${a} ${usage}`);
@@ -121,7 +123,7 @@ log(`adapter: ${adapter}; ${net.description}, ${net.weights} weights (engine: ${
 // A deterministic input in the range the model expects: caffe (about +-120) for Keras, about +-2 for torchvision.
 const inputScale = args.model === 'resnet50' ? 1 : 1 / 60;
 const inputFor = (batch: number) => {
-  const input = new Float32Array(batch * 224 * 224 * 3);
+  const input = new Float32Array(batch * args.inputSize * args.inputSize * 3);
   for (let i = 0; i < input.length; i++) input[i] = (((i * 7919) % 255) - 120) * inputScale;
   return input;
 };
@@ -135,7 +137,7 @@ let loaded: LoadedGraph;
   // what loadResNet does (parse, optimize, plan, upload, compile), keeping the parsed graph for the ONNX export
   const t0 = performance.now();
   loaded = await loadFromMemory(net.source);
-  const model = await createModel(loaded, { device: gpu.device, precision: args.precision }, { decode: decodeImage, acquireDevice: acquireNodeDevice });
+  const model = await createModel(loaded, { device: gpu.device, precision: args.precision, inputSize: args.inputSize }, { decode: decodeImage, acquireDevice: acquireNodeDevice });
   const loadMs = performance.now() - t0;
   engineInfo = { ...model.info, adapter };
   for (const batch of args.batches) {
@@ -160,7 +162,8 @@ let loaded: LoadedGraph;
 }
 
 for (const peerName of args.peers) {
-  const peer: Peer = peerName === 'tfjs' ? await tfjsWebGPU(gpu.gpu, net.keras!) : await ortWebGPU(gpu.gpu, graphToOnnx(loaded.graph, { inputLayout: 'nhwc' }));
+  if (peerName === 'tfjs' && args.inputSize !== 224) throw new Error(`the tfjs peer runs the Keras model.json at its fixed 224x224: use --peers ort (or none) with --input-size ${args.inputSize}`);
+  const peer: Peer = peerName === 'tfjs' ? await tfjsWebGPU(gpu.gpu, net.keras!) : await ortWebGPU(gpu.gpu, graphToOnnx(resizeGraph(loaded.graph, [args.inputSize, args.inputSize]), { inputLayout: 'nhwc' }), args.inputSize);
   const loadMs = await peer.load();
   for (const batch of args.batches) {
     const input = inputFor(batch);

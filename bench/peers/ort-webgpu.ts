@@ -45,7 +45,7 @@ function acceptSharedMemory(): void {
   }
 }
 
-export async function ortWebGPU(gpu: GPU, onnx: Uint8Array): Promise<Peer> {
+export async function ortWebGPU(gpu: GPU, onnx: Uint8Array, size = 224): Promise<Peer> {
   provideNavigatorGpu(gpu);
   acceptSharedMemory();
   // ORT_WEB_DIST: where a bundled bench (the GPU machine's .gpu/) keeps onnxruntime-web's dist files.
@@ -64,7 +64,7 @@ export async function ortWebGPU(gpu: GPU, onnx: Uint8Array): Promise<Peer> {
     },
     async run(input, batch) {
       const s = session!;
-      const feeds = { [s.inputNames[0]!]: new ort.Tensor('float32', input, [batch, 224, 224, 3]) };
+      const feeds = { [s.inputNames[0]!]: new ort.Tensor('float32', input, [batch, size, size, 3]) };
       const out = await whileGPU(s.run(feeds));
       const y = out[s.outputNames[0]!]!;
       const data = new Float32Array((await whileGPU(y.getData())) as Float32Array);
