@@ -7,6 +7,6 @@ export type { InMemoryModel, ModelSource, LoadProgress, Precision } from './load
 export type { ProfileStep } from './runtime/executor.js';
 export { GraphBuilder, type Graph, type GraphNode, type Shape } from './graph/ir.js';
 export { nchwToNhwc } from './util/layout.js';
-export { upsampleMap, type Explanation, type ExplainOptions } from './api/explain.js';
+export { blendMap, mapRegion, upsampleMap, type Explanation, type ExplainOptions } from './api/explain.js';
 export { turbo } from './util/colormap.js';
 export { cosineSimilarity } from './util/vectors.js';

@@ -7,7 +7,7 @@ import { loadOnnxResNet } from './loaders/onnx.js';
 import { loadSafetensorsResNet } from './loaders/safetensors.js';
 import { loadTfjsLayersModel, type LoadProgress } from './loaders/tfjs-layers.js';
 import { memorySource, urlSource, type FileSource } from './loaders/source.js';
-import { cachingSource, defaultCacheStorage, type CachingSource, type WeightsOrigin } from './loaders/url-cache.js';
+import { cachingSource, defaultCacheStorage, type WeightsOrigin } from './loaders/url-cache.js';
 import { WEIGHT_STORAGES, type WeightStorage } from './ops/weight-storage.js';
 import { CAFFE_PREPROCESSING, TORCH_PREPROCESSING, type Preprocessing } from './preprocess/preprocess.js';
 
@@ -143,8 +143,9 @@ export async function loadFromUrl(url: string | URL, options: LoadOptionsBase = 
   const file = new URL(href).pathname.split('/').pop() || 'model.json';
   const format = formatOf(file);
   const network = urlSource(href);
-  const source = storage ? cachingSource(network, storage) : network;
-  const origin = () => ('origin' in source ? (source as CachingSource).origin() : 'network');
+  const cached = storage && cachingSource(network, storage);
+  const source = cached ?? network;
+  const origin = () => cached?.origin() ?? 'network';
   if (format === 'tfjs-layers') {
     const graph = await loadTfjsLayersModel(source, file, options.onProgress);
     return { graph, format, origin: origin() };

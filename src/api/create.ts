@@ -15,7 +15,7 @@ import { Executor, INTACT } from '../runtime/executor.js';
 import { RecoveringExecutor } from '../runtime/recovery.js';
 import { ResNetModel, type ImageDecoder, type ModelInfo } from './model.js';
 import type { Classifier } from './explain.js';
-import type { Graph } from '../graph/ir.js';
+import { classifierHead, type Graph } from '../graph/ir.js';
 
 /** A GPU device the engine owns, and how to give it back. */
 export interface OwnedDevice {
@@ -88,9 +88,8 @@ async function build<I>(
 
 /** The map size and dense bias of a network that ends in a global average pool read by one dense layer (else undefined). */
 function classifierOf(graph: Graph): Classifier | undefined {
-  const pool = [...graph.nodes].reverse().find((n) => n.op === 'globalavgpool');
-  const dense = graph.nodes.find((n) => n.op === 'dense' && n.inputs[0] === pool?.output);
-  if (!pool || dense?.op !== 'dense') return undefined;
+  const { pool, dense } = classifierHead(graph.nodes);
+  if (!pool || !dense) return undefined;
   const [height, width, channels] = graph.shapes.get(pool.inputs[0]!)!;
   return channels % 4 === 0 ? { height, width, bias: dense.bias } : undefined;
 }

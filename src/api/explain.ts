@@ -4,6 +4,8 @@
  * and a bilinear upsampling of a map to an image's size for display.
  */
 import { InputError } from '../errors.js';
+import type { Preprocessing } from '../preprocess/preprocess.js';
+import { turbo } from '../util/colormap.js';
 import { checkTopK } from './checks.js';
 
 export interface ExplainOptions {
@@ -79,4 +81,26 @@ export function upsampleMap({ map, width: mw, height: mh }: Pick<Explanation, 'm
     }
   }
   return out;
+}
+
+/** The part of a width x height image the model sees (its center crop under `preprocessing`), in the image's own pixels (unrounded). */
+export function mapRegion(width: number, height: number, preprocessing: Preprocessing): { left: number; top: number; width: number; height: number } {
+  const scale = preprocessing.resizeTo / Math.min(width, height);
+  const w = Math.min(width, preprocessing.cropTo / scale);
+  const h = Math.min(height, preprocessing.cropTo / scale);
+  return { left: (width - w) / 2, top: (height - h) / 2, width: w, height: h };
+}
+
+/**
+ * Draws `explanation` over `pixels` (width x height of that region, `channels` values a pixel, RGB first)
+ * in place: the map upsampled, scaled from its minimum to its maximum, Turbo colors at half opacity.
+ */
+export function blendMap(pixels: Uint8Array | Uint8ClampedArray, channels: number, width: number, height: number, explanation: Pick<Explanation, 'map' | 'width' | 'height'>): void {
+  const map = upsampleMap(explanation, width, height);
+  let lo = Infinity, hi = -Infinity;
+  for (const v of map) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  for (let i = 0; i < map.length; i++) {
+    const color = turbo(hi > lo ? (map[i]! - lo) / (hi - lo) : 0.5);
+    for (let c = 0; c < 3; c++) pixels[channels * i + c] = Math.round(0.5 * pixels[channels * i + c]! + 0.5 * color[c]!);
+  }
 }

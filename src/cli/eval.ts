@@ -46,7 +46,8 @@ export async function evaluate(args: Parsed): Promise<number> {
   const files = all.filter((f) => labels.has(basename(f)));
   if (files.length === 0) throw new UsageError(`none of the ${all.length} images has a line in ${labelsPath}`);
   if (files.length < all.length) console.error(`webgpu-resnet: ${all.length - files.length} images have no label in ${labelsPath}; skipped`);
-  const { precision: _ignored, ...options } = loadOptions({ ...args, flags: new Map([...args.flags].filter(([k]) => k !== '--precision')) });
+  // --precision here is a list; each model is loaded with one of its values
+  const options = loadOptions({ ...args, flags: new Map([...args.flags].filter(([k]) => k !== '--precision')) });
   const rows: Row[] = [];
   let first: Map<string, number> | undefined;
   for (const precision of precisions) {

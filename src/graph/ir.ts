@@ -258,3 +258,13 @@ export function weightDepth(graph: Graph): number {
   }
   return depth.get(graph.output) ?? 0;
 }
+
+/**
+ * The classifier head of a graph's nodes: the last global average pool (its output is the embedding),
+ * and the dense layer that reads it, when there is one (what class activation maps need).
+ */
+export function classifierHead(nodes: readonly GraphNode[]): { pool?: GlobalAvgPoolNode; dense?: DenseNode } {
+  const pool = [...nodes].reverse().find((n): n is GlobalAvgPoolNode => n.op === 'globalavgpool');
+  const dense = pool && nodes.find((n): n is DenseNode => n.op === 'dense' && n.inputs[0] === pool.output);
+  return { pool, dense };
+}

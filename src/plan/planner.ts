@@ -5,7 +5,7 @@
  */
 import { GraphError } from '../errors.js';
 import type { Graph, GraphNode, Shape } from '../graph/ir.js';
-import { shapeSize } from '../graph/ir.js';
+import { classifierHead, shapeSize } from '../graph/ir.js';
 import { addReluKernel } from '../ops/add-relu.js';
 import { conv2dKernels, type ConvOptions, type ConvStrategy } from '../ops/conv2d.js';
 import { DEFAULT_POLICY, type TilingPolicy } from '../ops/conv-tiling.js';
@@ -115,12 +115,11 @@ export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
 
   const steps = order.flatMap((node) => lowerNode(node, graph.shapes, options));
   const logits = outNode.op === 'softmax' ? outNode.inputs[0] : undefined;
-  const features = [...order].reverse().find((n) => n.op === 'globalavgpool')?.output;
+  const { pool, dense } = classifierHead(order);
+  const features = pool?.output;
   let cam: string | undefined;
   if (options.classActivationMaps) {
-    const pool = [...order].reverse().find((n) => n.op === 'globalavgpool');
-    const dense = order.find((n) => n.op === 'dense' && n.inputs[0] === pool?.output);
-    if (!pool || dense?.op !== 'dense' || dense.output !== logits) throw new GraphError('class activation maps need the network to end in a global average pool, one dense layer and a softmax');
+    if (!pool || !dense || dense.output !== logits) throw new GraphError('class activation maps need the network to end in a global average pool, one dense layer and a softmax');
     steps.push(classActivationMapsKernel(pool.inputs[0]!, graph.shapes.get(pool.inputs[0]!)!, dense, dense.output, options.weightStorage));
     cam = CAM_TENSOR;
   }

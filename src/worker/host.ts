@@ -50,46 +50,32 @@ async function onTexture<T>(m: ResNetModel<BrowserImage>, frame: VideoFrame, run
   }
 }
 
-async function asBrowserImage(image: Image): Promise<BrowserImage> {
-  if (typeof Blob !== 'undefined' && image instanceof Blob) return createImageBitmap(image);
-  return image as BrowserImage;
-}
-
-async function classify(image: Image, options: ImageOptions = {}): Promise<unknown> {
+/**
+ * One image through the model: a VideoFrame on the GPU (onFrame gets its texture), anything else as a
+ * browser image (a Blob decoded first); the frame or bitmap is closed when done.
+ */
+async function withImage<T>(image: Image, onFrame: (m: ResNetModel<BrowserImage>, t: GPUTexture) => Promise<T>, onImage: (m: ResNetModel<BrowserImage>, i: BrowserImage) => Promise<T>): Promise<T> {
   const m = loaded();
-  if (typeof VideoFrame !== 'undefined' && image instanceof VideoFrame) return onTexture(m, image, (t) => m.classifyTexture(t, options));
-  const bitmap = await asBrowserImage(image);
+  if (typeof VideoFrame !== 'undefined' && image instanceof VideoFrame) return onTexture(m, image, (t) => onFrame(m, t));
+  const decoded = typeof Blob !== 'undefined' && image instanceof Blob ? await createImageBitmap(image) : (image as BrowserImage);
   try {
-    return await m.classify(bitmap, options);
+    return await onImage(m, decoded);
   } finally {
-    if (bitmap instanceof ImageBitmap) bitmap.close();
+    if (decoded instanceof ImageBitmap) decoded.close();
   }
 }
 
-async function embed(image: Image, options: ImageOptions = {}): Promise<Float32Array> {
-  const m = loaded();
-  if (typeof VideoFrame !== 'undefined' && image instanceof VideoFrame) {
-    const features = (await onTexture(m, image, (t) => m.inferTexture(t, { output: 'features', skipBlocks: options.skipBlocks })))!;
+const classify = (image: Image, options: ImageOptions = {}) =>
+  withImage(image, (m, t) => m.classifyTexture(t, options), (m, i) => m.classify(i, options));
+
+const embed = (image: Image, options: ImageOptions = {}) =>
+  withImage(image, async (m, t) => {
+    const features = (await m.inferTexture(t, { output: 'features', skipBlocks: options.skipBlocks }))!;
     return options.normalize ? normalizeL2(features) : features;
-  }
-  const bitmap = await asBrowserImage(image);
-  try {
-    return await m.embed(bitmap, options);
-  } finally {
-    if (bitmap instanceof ImageBitmap) bitmap.close();
-  }
-}
+  }, (m, i) => m.embed(i, options));
 
-async function explain(image: Image, options: ImageOptions & { classIndex?: number } = {}): Promise<unknown> {
-  const m = loaded();
-  if (typeof VideoFrame !== 'undefined' && image instanceof VideoFrame) return onTexture(m, image, (t) => m.explainTexture(t, options));
-  const bitmap = await asBrowserImage(image);
-  try {
-    return await m.explain(bitmap, options);
-  } finally {
-    if (bitmap instanceof ImageBitmap) bitmap.close();
-  }
-}
+const explain = (image: Image, options: ImageOptions & { classIndex?: number } = {}) =>
+  withImage(image, (m, t) => m.explainTexture(t, options), (m, i) => m.explain(i, options));
 
 async function handle({ id, method, args }: Request): Promise<unknown> {
   switch (method) {
