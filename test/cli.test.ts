@@ -107,8 +107,8 @@ describe('webgpu-resnet CLI', () => {
     expect(ours(bad.stderr)).toEqual(['webgpu-resnet: error: unknown residual block "layer3.9": this resnet50 has layer1.0..layer1.2, layer2.0..layer2.3, layer3.0..layer3.5, layer4.0..layer4.2']);
   });
 
-  it('convert writes an int8 file of the pretrained model that --weights loads with no other flag (same top-5 as --precision int8)', async () => {
-    const out = join(work, 'resnet50-int8.safetensors');
+  it('convert writes an int8 file of the pretrained model (into a folder it creates) that --weights loads with no other flag (same top-5 as --precision int8)', async () => {
+    const out = join(work, 'not-yet', 'compact', 'resnet50-int8.safetensors');
     const converted = await run('convert', '--precision', 'int8', '--out', out, '--json');
     expect(converted.code, converted.stderr).toBe(0);
     const summary = JSON.parse(converted.stdout);

@@ -3,7 +3,8 @@
  * engine loads (default: the pretrained ResNet-50) -> a compact safetensors file (src/export/compact.ts)
  * that `--weights` / `source` load with no other option.
  */
-import { rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { compactSafetensors } from '../export/compact.js';
 import { optimize } from '../graph/passes.js';
 import { IMAGENET_LABELS } from '../labels.js';
@@ -32,6 +33,7 @@ export async function convert(args: Parsed): Promise<number> {
     labels,
     source: typeof source === 'string' ? source : `${PRETRAINED.spec} (ResNet50/model.json)`,
   });
+  await mkdir(dirname(out), { recursive: true }); // a fresh model cache has no compact/ folder yet
   const temporary = `${out}.${process.pid}.tmp`;
   await writeFile(temporary, bytes);
   await rename(temporary, out);
