@@ -12,6 +12,7 @@
 import { imageToTexture, InputError, loadResNet } from '../src/browser.js';
 import { startModel, WEIGHTS, type DemoModel, type WeightsChoice } from './engine.js';
 import { livePanel } from './live.js';
+import { noAdapter, noWebGPU } from './unsupported.js';
 import { drawHeatmap } from './heatmap.js';
 import { blockPanel, type BlockPanel } from './blocks.js';
 import { comparePanel, type ComparePanel } from './compare.js';
@@ -69,19 +70,18 @@ async function exclusive(task: () => Promise<void>): Promise<void> {
   }
 }
 
-const NO_WEBGPU = 'WebGPU is not available in this browser. Use a recent Chrome or Edge (113+) or Safari 26+; in other browsers enable WebGPU (Chrome: chrome://flags/#enable-unsafe-webgpu; Firefox: dom.webgpu.enabled). The page must be served from https:// or localhost.';
 
 async function start(): Promise<void> {
   enable(false);
   await listSamples();
   if (!('gpu' in navigator) || !navigator.gpu) {
-    setStatus(NO_WEBGPU, true);
+    setStatus(noWebGPU(), true);
     el('progress').hidden = true;
     el('progress-text').textContent = '';
     return;
   }
   if (!(await navigator.gpu.requestAdapter())) {
-    setStatus('WebGPU is present but no GPU adapter is available: the GPU or its driver is blocklisted or disabled. Enable WebGPU in chrome://flags/#enable-unsafe-webgpu (or start Chrome with --enable-unsafe-webgpu) and check chrome://gpu.', true);
+    setStatus(noAdapter(), true);
     return;
   }
   const progress = el<HTMLProgressElement>('progress');
@@ -102,7 +102,7 @@ async function start(): Promise<void> {
     const from = model.info.weightsFrom === 'mixed' ? 'network' : model.info.weightsFrom ?? 'network';
     el('weights-source').textContent = from;
     text.textContent = `${WEIGHTS[choice].label}: ${(downloaded / 1e6).toFixed(1)} MB ${from === 'cache' ? 'read from the browser cache' : 'downloaded (kept in the browser cache)'}; ` +
-      `${(model.info.weightBytes / 1e6).toFixed(1)} MB on the GPU, ${model.info.dispatches} dispatches per image, ${model.inWorker ? 'in a worker' : 'on the main thread'}`;
+      `${(model.info.weightBytes / 1e6).toFixed(1)} MB on the GPU, ${model.info.dispatches} dispatches per image (${model.info.convStrategy} convolutions), ${model.inWorker ? 'in a worker' : 'on the main thread'}`;
     el('adapter').textContent = `adapter: ${model.info.adapter}`;
     const loaded = model;
     blocks = blockPanel(el('blocks'), loaded.blocks, () => void exclusive(async () => {
@@ -211,7 +211,10 @@ async function measure(): Promise<void> {
 el<HTMLButtonElement>('profile-button').addEventListener('click', () => void exclusive(measure));
 
 el<HTMLInputElement>('file').addEventListener('change', (e) => {
-  const file = (e.target as HTMLInputElement).files?.[0];
+  const input = e.target as HTMLInputElement;
+  const file = input.files?.[0];
+  // emptied, so that picking the same file again classifies it again (and Firefox restores no pick on reload)
+  input.value = '';
   if (file) void classifyBlob(file);
 });
 const drop = el('drop');

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // One-command setup for a fresh Debian/Ubuntu machine (idempotent; a second run only checks):
 //   1. npm dependencies, 2. the dist/ build, 3. a WebGPU adapter for Node (Mesa lavapipe where none),
-//   4. the pretrained Keras ResNet-50 weights into the per-user model cache (see src/node/model-cache.ts).
+//   4. the pretrained Keras ResNet-50 weights into the per-user model cache (see src/node/model-cache.ts),
+//   5. Chromium and Firefox ESR for the browser tests.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
@@ -124,20 +125,30 @@ async function weights() {
   }
 }
 
-// 5. Chromium, for the browser test and the demo (Debian/Ubuntu, as root); elsewhere a message.
-function browser() {
-  if (existsSync('/usr/bin/chromium') || process.env.CHROMIUM_PATH) return log(`Chromium: ${process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'}`);
+// 5. The two browsers of the browser tests and the demo (Debian/Ubuntu, as root): Chromium (WebGPU by
+//    Dawn/Tint) and Firefox ESR (WebGPU by wgpu/naga); elsewhere a message.
+const BROWSERS = [
+  { name: 'Chromium', path: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', env: 'CHROMIUM_PATH', pkg: 'chromium' },
+  { name: 'Firefox', path: process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr', env: 'FIREFOX_PATH', pkg: 'firefox-esr' },
+];
+function browsers() {
+  const missing = BROWSERS.filter((b) => !existsSync(b.path));
+  for (const b of BROWSERS.filter((x) => !missing.includes(x))) log(`${b.name}: ${b.path}`);
+  if (!missing.length) return;
+  const packages = missing.map((b) => b.pkg);
   if (process.platform === 'linux' && process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get']).status === 0) {
-    log('Chromium: installing (apt-get install chromium) for the browser test');
-    run('apt-get', ['install', '-y', '-qq', 'chromium'], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    log(`${missing.map((b) => b.name).join(' and ')}: installing (apt-get install ${packages.join(' ')}) for the browser tests`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    run('apt-get', ['update', '-qq'], { env });
+    run('apt-get', ['install', '-y', '-qq', ...packages], { env });
     return;
   }
-  log('Chromium: not found; the browser test needs it (Debian/Ubuntu: apt-get install chromium; or set CHROMIUM_PATH)');
+  for (const b of missing) log(`${b.name}: not found; the browser tests need it (Debian: apt-get install ${b.pkg}; or set ${b.env} to its executable)`);
 }
 
 npmDependencies();
 build();
 adapter();
 await weights();
-browser();
+browsers();
 log('done');

@@ -8,7 +8,7 @@ import type { ConvGather, ConvOptions, ConvStrategy } from '../src/ops/conv2d.js
 import { TILES } from '../src/ops/conv-tiling.js';
 import prefetchGemm from '../bench/kernels/conv_gemm_prefetch.wgsl';
 import { conv2dRef, denseRef, globalAvgPoolRef, maxPoolRef, randomArray, relativeError, roundToInt8Columns, softmaxRef } from './helpers/reference.js';
-import { convStrategyFor, isCpuAdapter } from '../src/runtime/device.js';
+import { convStrategyFor, describeAdapter, isCpuAdapter } from '../src/runtime/device.js';
 import { roundToHalf } from '../src/util/half.js';
 import { releaseTestDevice, runGraph, testAdapterInfo, testDevice } from './helpers/gpu.js';
 
@@ -50,6 +50,15 @@ it('runs the simd conv strategy on CPU adapters with subgroups (lavapipe), so bo
   console.log(`conv main loops tested on this adapter: ${[...loops].join(', ')}`);
   expect(loops.has('tiled')).toBe(true);
   expect(loops.has('simd')).toBe(cpuWithSubgroups);
+});
+
+it('names an adapter by its info strings, or (Firefox leaves them empty) by its host and the features that matter', () => {
+  const adapter = (info: Partial<GPUAdapterInfo>, features: string[]) => ({ info, features: new Set(features) }) as unknown as GPUAdapter;
+  const firefox = 'Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Firefox/153.0';
+  const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+  expect(describeAdapter(adapter({ vendor: '', architecture: '', device: '', description: '' }, ['timestamp-query', 'shader-f16', 'float32-filterable']), firefox).name).toBe('WebGPU (Firefox), shader-f16, timestamp-query');
+  expect(describeAdapter(adapter({}, ['subgroups']), chrome).name).toBe('WebGPU (Chrome), subgroups');
+  expect(describeAdapter(adapter({ vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader Device (Subzero)' }, ['subgroups']), chrome).name).toBe('google / swiftshader / SwiftShader Device (Subzero)');
 });
 
 interface ConvCase {

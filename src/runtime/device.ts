@@ -19,10 +19,26 @@ export interface AdapterDescription {
   info: { vendor: string; architecture: string; device: string; description: string };
 }
 
-export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
+/** Features worth naming when an adapter says nothing else about itself. */
+const NAMED_FEATURES: readonly GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
+
+/** The WebGPU implementation's host, from the user agent: Firefox, Edge, Chrome, Safari, else Node or 'unknown browser'. */
+export function webgpuHost(userAgent = globalThis.navigator?.userAgent ?? ''): string {
+  for (const [pattern, host] of [[/Firefox\//, 'Firefox'], [/Edg\//, 'Edge'], [/Chrom(e|ium)\//, 'Chrome'], [/Safari\//, 'Safari']] as const) {
+    if (pattern.test(userAgent)) return host;
+  }
+  return typeof process !== 'undefined' && process.versions?.node ? 'Node' : 'unknown browser';
+}
+
+/**
+ * One line naming the adapter from its info strings; where the browser leaves them empty (Firefox does),
+ * the host and the features that matter here, e.g. "WebGPU (Firefox), shader-f16, timestamp-query".
+ */
+export function describeAdapter(adapter: GPUAdapter, userAgent?: string): AdapterDescription {
   const i = adapter.info ?? ({} as GPUAdapterInfo);
   const info = { vendor: i.vendor ?? '', architecture: i.architecture ?? '', device: i.device ?? '', description: i.description ?? '' };
-  const name = [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' / ') || 'unnamed adapter';
+  const named = [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' / ');
+  const name = named || [`WebGPU (${webgpuHost(userAgent)})`, ...NAMED_FEATURES.filter((f) => adapter.features.has(f))].join(', ');
   return { name, info };
 }
 
