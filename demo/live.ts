@@ -61,6 +61,11 @@ export function livePanel(root: HTMLElement, getModel: () => DemoModel | undefin
       return;
     }
     done = [];
+    // nothing from the last time the camera ran is shown as this run's answer
+    fps.textContent = '0';
+    delete prediction.dataset.index;
+    delete prediction.dataset.probability;
+    prediction.textContent = '';
     video.srcObject = stream;
     await video.play();
     button.textContent = 'Stop camera';
