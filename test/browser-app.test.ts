@@ -12,7 +12,7 @@ import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadResNet } from '../src/node.js';
 import { packageRoot } from '../src/node/paths.js';
-import { attribute, ENGINES, launchBrowser, longestStall, pickFile, predictions, resetStalls, startDemoServer, text, waitForStatus, watchStalls, type Engine } from './helpers/browser.js';
+import { attribute, ENGINES, launchBrowser, longestStall, pickFile, predictions, resetStalls, startDemoServer, status, text, waitForStatus, watchStalls, type Engine } from './helpers/browser.js';
 import { photoToY4m } from './helpers/y4m.js';
 
 const root = packageRoot();
@@ -85,7 +85,7 @@ async function cameraShowing(page: Page, photo: string): Promise<void> {
 async function goLive(page: Page): Promise<{ index: number; probability: number; fps: number }> {
   await page.click('[data-testid=camera]');
   await page.waitForFunction(() => Number(document.querySelector('[data-testid=fps]')?.textContent) > 0 || document.querySelector('[data-testid=status]')?.textContent?.startsWith('error'), { timeout: 600_000, polling: 200 });
-  expect(await text(page, '[data-testid=status]')).not.toMatch(/^error/);
+  expect(await status(page)).not.toMatch(/^error/);
   return {
     index: Number(await attribute(page, '[data-testid=live-prediction]', 'data-index')),
     probability: Number(await attribute(page, '[data-testid=live-prediction]', 'data-probability')),

@@ -12,6 +12,7 @@ import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cosineSimilarity, loadResNet, modelCacheDir } from '../src/node.js';
 import { packageRoot } from '../src/node/paths.js';
+import { relativeError } from './helpers/reference.js';
 import { attribute, clickAndWait, ENGINES, launchBrowser, pickFile, predictions, startDemoServer, status, text, waitForStatus, type Engine } from './helpers/browser.js';
 
 const root = packageRoot();
@@ -59,16 +60,6 @@ async function open(engine: Engine, webgpu: boolean): Promise<Browser> {
   const browser = await launchBrowser(engine, { webgpu });
   browsers.push(browser);
   return browser;
-}
-
-function maxRelativeError(got: Float32Array | number[], want: Float32Array): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i]! - want[i]!));
-    scale = Math.max(scale, Math.abs(want[i]!));
-  }
-  return diff / scale;
 }
 
 /** In the page: logits of `input` from the page's model, and from the f16 file loaded there (input and texture path). */
@@ -148,7 +139,7 @@ describe.each(ENGINES.map((e) => [e.label, e] as const))('demo page in %s', (_la
     // this compiler's kernels against the Node engine's (Dawn on lavapipe); f16 weights are unpacked with
     // unpack2x16float, so they run with or without shader-f16
     const logits = await logitsInPage(page, Array.from(node.zebra));
-    const error = { f32: maxRelativeError(logits.f32, node.logits.f32), f16: maxRelativeError(logits.f16, node.logits.f16) };
+    const error = { f32: relativeError(Float32Array.from(logits.f32), node.logits.f32), f16: relativeError(Float32Array.from(logits.f16), node.logits.f16) };
     console.log(`${engine.name} logits vs the Node engine (max abs diff / max |logit|): f32 ${error.f32.toExponential(2)}, f16 ${error.f16.toExponential(2)}; f16 zebra top-1 by texture ${logits.f16TextureTop1}, by bitmap ${logits.f16BitmapTop1}`);
     expect(logits.f16Precision).toBe('f16');
     expect(error.f32).toBeLessThan(1e-4);
