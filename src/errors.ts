@@ -7,7 +7,11 @@
  *    (GraphError: a graph that is not well formed, raised by the graph builder and the planner).
  *  - ModelDownloadError: the pretrained model could not be fetched into the per-user cache (offline, a
  *    registry that refuses, a tarball whose integrity does not match).
+ *  - ModelCacheError: a file in the model cache is damaged (not the bytes recorded when it was written) and
+ *    could not be replaced; the message names the file and the command that repairs the cache.
  *  - GPUUnavailableError: the adapter or device (none found, a feature or limit it lacks, device lost).
+ *  - NonFiniteOutputError: a run produced NaN or Infinity (weights or inputs that overflow float32, or a
+ *    GPU that computed garbage); never returned as a result.
  */
 export class ResNetError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -30,3 +34,9 @@ export class GPUUnavailableError extends ResNetError {}
 
 /** The pretrained model could not be downloaded into the model cache; the message names the folder. */
 export class ModelDownloadError extends ResNetError {}
+
+/** A damaged file in the model cache that could not be downloaded or written again; the message names it and the repair. */
+export class ModelCacheError extends ResNetError {}
+
+/** A run whose output holds NaN or Infinity; the message names the output, the image and the first bad value. */
+export class NonFiniteOutputError extends ResNetError {}

@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ModelFormatError } from './errors.js';
+import { ModelCacheError, ModelFormatError } from './errors.js';
 import { createModel } from './api/create.js';
 import type { ResNetModel } from './api/model.js';
 import { formatOf, graphFromBytes, isUrl, loadFromMemory, loadFromUrl, type LoadedGraph, type LoadOptionsBase } from './load.js';
@@ -13,12 +13,14 @@ import { loadTfjsLayersModel } from './loaders/tfjs-layers.js';
 import { acquireNodeDevice } from './node/gpu.js';
 import { decodeImage } from './node/image.js';
 import { fetchPretrained } from './node/model-cache.js';
+import { damageOfRecorded } from './node/compact-cache.js';
 import { splitModelPath } from './node/files.js';
 
 export * from './index.js';
 export { decodeImage } from './node/image.js';
 export { defaultModelPath } from './node/paths.js';
 export { fetchPretrained, modelCacheDir, pretrainedModelPath, PRETRAINED, type FetchOptions } from './node/model-cache.js';
+export { compactPretrained, compactPretrainedPath } from './node/compact-cache.js';
 
 /** In Node an image is a file path or the file's bytes. */
 export type NodeImage = string | Uint8Array;
@@ -38,6 +40,7 @@ export async function loadGraph(options: LoadOptions): Promise<LoadedGraph> {
   if (typeof source === 'string' || source instanceof URL) {
     if (isUrl(source)) return loadFromUrl(source, options);
     const path = source as string;
+    await refuseDamaged(path);
     const format = formatOf(path);
     const { source: folder, file } = await splitModelPath(path);
     if (format === 'tfjs-layers') return { graph: await loadTfjsLayersModel(folder, file, onProgress), format };
@@ -47,6 +50,12 @@ export async function loadGraph(options: LoadOptions): Promise<LoadedGraph> {
     return { graph: graphFromBytes(format, bytes, resolve(path), options), format };
   }
   return loadFromMemory(source, options);
+}
+
+/** A file the model cache wrote (with a record beside it) must still be what was written. */
+async function refuseDamaged(path: string): Promise<void> {
+  const damage = await damageOfRecorded(resolve(path));
+  if (damage) throw new ModelCacheError(`${damage.file} ${damage.problem}; run \`webgpu-resnet fetch --force\` to write the model cache's files again`);
 }
 
 /** Loads a ResNet and prepares it on the GPU (weights uploaded, every pipeline compiled). */

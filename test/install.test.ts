@@ -5,15 +5,15 @@
  * integrity checked), and later runs prove they read the cache only: `npm` on their PATH is a stub that
  * records any call and fails.
  */
-import { execFile, type ExecFileOptions } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelDownloadError, ResNetError } from '../src/errors.js';
 import { fetchPretrained, modelCacheDir, PRETRAINED } from '../src/node/model-cache.js';
 import { packageRoot } from '../src/node/paths.js';
+import { offlineNpm, runProcess as run } from './helpers/processes.js';
 
 const root = packageRoot();
 const zebra = join(root, 'demo', 'samples', '340_n02391049_zebra.JPEG');
@@ -22,13 +22,6 @@ let app: string;
 let noNpm: NodeJS.ProcessEnv;
 const npmCalls = () => (existsSync(join(work, 'npm-calls')) ? readFile(join(work, 'npm-calls'), 'utf8') : Promise.resolve(''));
 
-function run(file: string, args: string[], options: ExecFileOptions = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(file, args, { maxBuffer: 64 << 20, ...options }, (err, stdout, stderr) => {
-      done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
 const node = (args: string[], env: NodeJS.ProcessEnv) => run(process.execPath, args, { cwd: app, env });
 const cli = (args: string[], env: NodeJS.ProcessEnv) => node([join(app, 'node_modules', 'webgpu-resnet', 'dist', 'cli.js'), ...args], env);
 /** Files the download left behind in a cache folder (the entry itself excluded). */
@@ -54,12 +47,8 @@ beforeAll(async () => {
   await writeFile(join(app, 'classify.mjs'), CLASSIFY);
   const installed = await run('npm', ['install', join(work, tarball), '--prefer-offline', '--no-audit', '--no-fund'], { cwd: app });
   expect(installed.code, installed.stderr).toBe(0);
-  // A stub `npm` first on PATH: any call is recorded, and fails as npm does offline.
-  const bin = join(work, 'no-npm');
-  await mkdir(bin);
-  await writeFile(join(bin, 'npm'), `#!/bin/sh\necho "npm $*" >> "${join(work, 'npm-calls')}"\necho "npm error code ENOTFOUND" >&2\nexit 1\n`);
-  await chmod(join(bin, 'npm'), 0o755);
-  noNpm = { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH}` };
+  // A stub `npm` first on PATH: any call is recorded (in work/npm-calls), and fails as npm does offline.
+  noNpm = (await offlineNpm(work)).env;
 });
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
@@ -83,7 +72,10 @@ describe('npm install webgpu-resnet, then one line to a prediction', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(JSON.parse(first.stdout)).toEqual({ index: 340, label: 'zebra', stages: ['download', 'read'] });
     const stamp = JSON.parse(await readFile(join(cache, PRETRAINED.folder, '.complete'), 'utf8'));
-    expect(stamp).toEqual({ spec: PRETRAINED.spec, integrity: PRETRAINED.integrity });
+    expect(stamp).toMatchObject({ spec: PRETRAINED.spec, integrity: PRETRAINED.integrity });
+    // every kept file recorded: 25 shards, model.json, labels.json
+    expect(Object.keys(stamp.files).sort()).toEqual(['ResNet50/model.json', 'assets/labels.json', ...Array.from({ length: 25 }, (_, i) => `ResNet50/group1-shard${i + 1}of25.bin`)].sort());
+    expect(Object.values(stamp.files).reduce((n: number, r) => n + (r as { bytes: number }).bytes, 0)).toBeGreaterThan(102_000_000);
     expect(await leftovers(cache)).toEqual([]);
 
     const second = await node(['classify.mjs', zebra], { ...noNpm, WEBGPU_RESNET_CACHE: cache });
@@ -99,7 +91,7 @@ describe('npm install webgpu-resnet, then one line to a prediction', () => {
     const path = join(cache, PRETRAINED.folder, 'ResNet50', 'model.json');
     expect(fetches.map((f) => f.code)).toEqual([0, 0]);
     expect(fetches[0]!.stdout.trim()).toBe(path);
-    expect(JSON.parse(fetches[1]!.stdout)).toEqual({ path, cache });
+    expect(JSON.parse(fetches[1]!.stdout)).toEqual({ path, cache, compact: [] });
     expect(await leftovers(cache)).toEqual([]);
     expect(existsSync(join(cache, PRETRAINED.folder, '.complete'))).toBe(true);
 

@@ -87,10 +87,17 @@ describe('TF.js layers loader', () => {
     await expect(loadTfjsLayersModel(folderSource(dir))).rejects.toThrow(/group1-shard7of25\.bin: file not found/);
   });
 
-  it('a truncated shard is an error naming the group, the shards and the expected size', async () => {
-    const dir = await modelCopy('truncated', ['group1-shard25of25.bin']);
-    await truncate(join(dir, 'group1-shard25of25.bin'), 1000);
-    await expect(loadTfjsLayersModel(folderSource(dir))).rejects.toThrow(/weight group 1 is \d+ bytes on disk but its manifest describes 102\d+ bytes .*group1-shard25of25\.bin: 1000/);
+  it.each([
+    ['the last shard truncated', 'group1-shard25of25.bin', 1000, /group1-shard25of25\.bin is 1000 bytes, expected 1883552 \(truncated; weight group 1 is \d+ bytes in 25 shards, its manifest describes 102\d+\); copy or download the model files again$/],
+    ['a middle shard truncated', 'group1-shard3of25.bin', 4000000, /group1-shard3of25\.bin is 4000000 bytes, expected 4194304 \(truncated;/],
+    ['a shard too long', 'group1-shard3of25.bin', 4194305, /group1-shard3of25\.bin is 4194305 bytes, expected 4194304 \(too long;/],
+  ])('%s: one short line naming the shard, expected and actual bytes', async (_, shard, bytes, message) => {
+    const dir = await modelCopy(`wrong-size-${bytes}`, [shard]);
+    await truncate(join(dir, shard), bytes);
+    const err = (await loadTfjsLayersModel(folderSource(dir)).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(ModelFormatError);
+    expect(err.message).toMatch(message);
+    expect(err.message.length).toBeLessThan(dir.length + 250);
   });
 
   it('a model.json that is not JSON is an error naming the file', async () => {

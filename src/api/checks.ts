@@ -1,10 +1,12 @@
 /**
  * The public API's checks of what a caller hands in, each an InputError that names the problem. They run
- * before any GPU work, so a refused call leaves the model as it was.
+ * before any GPU work, so a refused call leaves the model as it was. And the one check of what comes out:
+ * every value finite.
  */
-import { InputError } from '../errors.js';
+import { InputError, NonFiniteOutputError } from '../errors.js';
 import type { PlanOutputs } from '../plan/planner.js';
 import { TEXTURE_BINDING } from '../runtime/usage.js';
+import { firstNonFinite } from '../util/vectors.js';
 
 /** The outputs a run can return (ResNetModel.infer's `output`), and 'input' (the preprocessed tensor, texture runs). */
 export type Output = keyof PlanOutputs;
@@ -48,4 +50,18 @@ export function checkTexture(texture: GPUTexture): void {
 export function checkTopK(topK: number): number {
   if (!Number.isFinite(topK) || topK < 1) throw new InputError(`topK must be a positive integer, got ${topK}`);
   return Math.floor(topK);
+}
+
+/**
+ * A run's output as it came back, or a NonFiniteOutputError naming the image and the first NaN/Infinity:
+ * a NaN is never an answer. Inputs and weights are checked to be finite before, so this is float32
+ * overflow inside the network (weights far outside a trained network's range) or a GPU fault.
+ */
+export function finiteOutput(values: Float32Array, what: string, perImage: number): Float32Array {
+  const i = firstNonFinite(values);
+  if (i < 0) return values;
+  throw new NonFiniteOutputError(
+    `the ${what} of image ${Math.floor(i / perImage)} are not finite (value ${i % perImage} is ${values[i]}): the network overflowed float32 on this input, ` +
+      'so its weights (finite when loaded) are far outside a trained network\'s range, or the GPU computed garbage',
+  );
 }

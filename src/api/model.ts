@@ -15,7 +15,7 @@ import type { OutputTarget, ProfileStep } from '../runtime/executor.js';
 import type { RecoveringExecutor } from '../runtime/recovery.js';
 import { nchwToNhwc } from '../util/layout.js';
 import { firstNonFinite, normalizeL2, topIndices } from '../util/vectors.js';
-import { checkOutput, checkTensor, checkTexture, checkTopK } from './checks.js';
+import { checkOutput, checkTensor, checkTexture, checkTopK, finiteOutput } from './checks.js';
 import { readExplanations, type Classifier, type ExplainOptions, type Explanation } from './explain.js';
 import { Variants } from './variants.js';
 
@@ -224,7 +224,7 @@ export class ResNetModel<I = never> {
     const chunk = executor.largestBatch(batch, variant) || batch;
     if (chunk >= batch) {
       // Every value must be finite; checked on the CPU while the GPU runs (the result is dropped if not).
-      return executor.run(nhwc, batch, { output, variant, whileRunning: nonFinite });
+      return finiteOutput(await executor.run(nhwc, batch, { output, variant, whileRunning: nonFinite }), output, perOut);
     }
     nonFinite();
     const out = new Float32Array(batch * perOut);
@@ -234,7 +234,7 @@ export class ResNetModel<I = never> {
       runs.push(executor.run(nhwc.subarray(b0 * per, (b0 + n) * per), n, { output, variant }).then((r) => out.set(r, b0 * perOut)));
     }
     await Promise.all(runs);
-    return out;
+    return finiteOutput(out, output, perOut);
   }
 
   /**
@@ -250,7 +250,8 @@ export class ResNetModel<I = never> {
     checkTexture(texture);
     this.checkImageSize();
     const output = checkOutput(options.output, ['probabilities', 'logits', 'features', 'input'], this.outputs);
-    return (await this.runner.current()).runTexture(texture, this.preprocessing, output, options.into, variant);
+    const result = await (await this.runner.current()).runTexture(texture, this.preprocessing, output, options.into, variant);
+    return result && finiteOutput(result, output, result.length);
   }
 
   /** Top-`topK` classes of an image already on the GPU (see inferTexture). */
@@ -266,7 +267,8 @@ export class ResNetModel<I = never> {
   async explain(image: I, options: ExplainOptions & LesionOptions = {}): Promise<Explanation[]> {
     const variant = this.explainVariant(options);
     const x = await this.preprocess(image);
-    return readExplanations(await (await this.runner.current()).run(x, 1, { output: 'cam', variant }), this.classifier!, this.labels, options);
+    const raw = await (await this.runner.current()).run(x, 1, { output: 'cam', variant });
+    return readExplanations(finiteOutput(raw, 'class activation maps and logits', raw.length), this.classifier!, this.labels, options);
   }
 
   /** explain for an image already on the GPU (see inferTexture). */
@@ -275,7 +277,7 @@ export class ResNetModel<I = never> {
     checkTexture(texture);
     this.checkImageSize();
     const raw = await (await this.runner.current()).runTexture(texture, this.preprocessing, 'cam', undefined, variant);
-    return readExplanations(raw!, this.classifier!, this.labels, options);
+    return readExplanations(finiteOutput(raw!, 'class activation maps and logits', raw!.length), this.classifier!, this.labels, options);
   }
 
   private explainVariant(options: ExplainOptions & LesionOptions) {

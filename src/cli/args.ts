@@ -10,7 +10,7 @@ export class UsageError extends Error {}
 export interface Parsed { command: string; positional: string[]; flags: Map<string, string | true> }
 
 const VALUE_FLAGS = new Set(['--preprocessing', '--input-size', '--crop-pct', '--class', '--out', '--list', '--batch', '--shard', '--labels', '--weights', '--top', '--input', '--shape', '--layout', '--output', '--depth', '--definition', '--precision', '--skip-blocks']);
-const BOOL_FLAGS = new Set(['--resume', '--json', '--verbose', '--help', '-h', '--version', '--normalize']);
+const BOOL_FLAGS = new Set(['--resume', '--json', '--verbose', '--help', '-h', '--version', '--normalize', '--force', '--verify']);
 
 export function parse(argv: string[]): Parsed {
   const flags = new Map<string, string | true>();

@@ -3,12 +3,10 @@
  * engine loads (default: the pretrained ResNet-50) -> a compact safetensors file (src/export/compact.ts)
  * that `--weights` / `source` load with no other option.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { compactSafetensors } from '../export/compact.js';
-import { optimize } from '../graph/passes.js';
-import { IMAGENET_LABELS } from '../labels.js';
-import { modelSettings } from '../load.js';
+import { compactOf } from '../export/compact.js';
+import { writeWhole } from '../node/cache-integrity.js';
 import { loadGraph, PRETRAINED } from '../node.js';
 import { WEIGHT_STORAGES, type WeightStorage } from '../ops/weight-storage.js';
 import { loadOptions, UsageError, type Parsed } from './args.js';
@@ -23,20 +21,10 @@ export async function convert(args: Parsed): Promise<number> {
   const options = loadOptions(args);
   const source = args.positional[0] ?? options.source;
   const loaded = await loadGraph({ ...options, source, precision: undefined });
-  const settings = modelSettings(loaded, { ...options, precision: undefined });
-  const { graph } = optimize(loaded.graph);
-  const classes = graph.shapes.get(graph.output)![2];
-  const labels = settings.labels ?? Array.from({ length: classes }, (_, i) => (classes === 1000 ? IMAGENET_LABELS[i]! : `class ${i}`));
-  const bytes = compactSafetensors(graph, {
-    precision: precision as WeightStorage,
-    preprocessing: settings.preprocessing,
-    labels,
-    source: typeof source === 'string' ? source : `${PRETRAINED.spec} (ResNet50/model.json)`,
-  });
+  const sourceName = typeof source === 'string' ? source : `${PRETRAINED.spec} (ResNet50/model.json)`;
+  const { bytes, graph } = compactOf(loaded, precision as WeightStorage, options, sourceName);
   await mkdir(dirname(out), { recursive: true }); // a fresh model cache has no compact/ folder yet
-  const temporary = `${out}.${process.pid}.tmp`;
-  await writeFile(temporary, bytes);
-  await rename(temporary, out);
+  await writeWhole(out, bytes);
   const floatBytes = graph.nodes.reduce((n, node) => n + ('weights' in node ? 4 * (node.weights.length + node.bias.length) : 0), 0);
   if (args.flags.has('--json')) {
     console.log(JSON.stringify({ out, bytes: bytes.length, precision, format: loaded.format, floatBytes }));

@@ -9,6 +9,8 @@
 import { ModelFormatError } from '../errors.js';
 import { RESNET_SPECS, type ResNetDefinition } from '../arch/resnet.js';
 import { residualBlocks } from '../graph/blocks.js';
+import { optimize } from '../graph/passes.js';
+import { modelSettings, type LoadedGraph, type LoadOptionsBase } from '../load.js';
 import { weightDepth, type Conv2dNode, type DenseNode, type Graph } from '../graph/ir.js';
 import { int8Weights, type WeightStorage } from '../ops/weight-storage.js';
 import type { Preprocessing } from '../preprocess/preprocess.js';
@@ -94,4 +96,17 @@ export function compactSafetensors(graph: Graph, options: CompactOptions): Uint8
     labels: JSON.stringify(options.labels),
     ...(options.source && { source: options.source }),
   });
+}
+
+/**
+ * The compact file of loaded weights, in `precision`: the graph optimized, preprocessing and labels as
+ * `options` and the weights settle them (what `webgpu-resnet convert` writes). Also returns the optimized
+ * graph (for the sizes convert prints).
+ */
+export function compactOf(loaded: LoadedGraph, precision: WeightStorage, options: LoadOptionsBase, source: string): { bytes: Uint8Array; graph: Graph } {
+  const settings = modelSettings(loaded, { ...options, precision: undefined });
+  const { graph } = optimize(loaded.graph);
+  const classes = graph.shapes.get(graph.output)![2];
+  const labels = settings.labels ?? Array.from({ length: classes }, (_, i) => `class ${i}`);
+  return { bytes: compactSafetensors(graph, { precision, preprocessing: settings.preprocessing, labels, source }), graph };
 }

@@ -190,6 +190,8 @@ export class GraphBuilder {
       if (v.length !== c) throw new GraphError(`${name}: ${what} holds ${v.length} values, expected ${c} (the input's channels)`);
     }
     if (!(p.epsilon >= 0)) throw new GraphError(`${name}: epsilon ${p.epsilon} must be >= 0`);
+    const c0 = p.variance.findIndex((v) => !(v + p.epsilon > 0));
+    if (c0 >= 0) throw new GraphError(`${name}: moving variance ${p.variance[c0]} of channel ${c0} plus epsilon ${p.epsilon} must be > 0 (it divides the input)`);
     return this.add({ op: 'batchnorm', name, inputs: [input], output: name, gamma, beta, mean: p.mean, variance: p.variance, epsilon: p.epsilon }, [...s]);
   }
 

@@ -9,6 +9,7 @@ import { GraphError, ModelFormatError } from '../errors.js';
 import { GraphBuilder, samePadding, type DenseNode, type Graph, type Pads } from '../graph/ir.js';
 import { halfToFloat } from '../util/half.js';
 import { parsePreprocessing } from './declared-preprocessing.js';
+import { finiteTensor } from './finite.js';
 import { OIHW_TO_HWIO, permute, TRANSPOSE } from '../util/layout.js';
 import { ModelProto, ONNX_DOUBLE, ONNX_FLOAT, ONNX_FLOAT16, ONNX_INT32, ONNX_INT64 } from './onnx-schema.js';
 
@@ -52,7 +53,7 @@ function readTensor(t: RawTensor, where: string): OnnxTensor {
       throw new ModelFormatError(`${where}: initializer ${name} has ONNX data type ${t.dataType}; supported: float, double, float16 (weights), int64/int32 (shapes)`);
   }
   if (data.length !== count) throw new ModelFormatError(`${where}: initializer ${name} holds ${data.length} values, shape [${dims}] needs ${count}`);
-  return { dims, data };
+  return { dims, data: data instanceof Float32Array ? finiteTensor(data, where, name) : data };
 }
 
 export function loadOnnxResNet(bytes: Uint8Array, where: string): Graph {

@@ -12,6 +12,7 @@ import { buildResNet, depthOf, RESNET_SPECS, type ResNetDefinition } from '../ar
 import type { DeclaredSettings, Graph, QuantizedWeights } from '../graph/ir.js';
 import { halfToFloat } from '../util/half.js';
 import { parsePreprocessing } from './declared-preprocessing.js';
+import { finiteTensor } from './finite.js';
 
 const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
 const KNOWN_DTYPES = new Set(['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL', 'F8_E4M3', 'F8_E5M2']);
@@ -96,6 +97,10 @@ class SafetensorsFile {
 
   /** The tensor converted to f32 (I8: times its scales); `shape` (when given) must match. */
   get(name: string, shape?: number[]): Float32Array {
+    return finiteTensor(this.decode(name, shape), this.where, name);
+  }
+
+  private decode(name: string, shape?: number[]): Float32Array {
     const e = this.entry(name, shape);
     if (e.dtype === 'I8') {
       const { values, scales } = this.quantized(name)!;

@@ -8,6 +8,7 @@
 import { GraphError, ModelFormatError } from '../errors.js';
 import { GraphBuilder, samePadding, type Graph, type Pads } from '../graph/ir.js';
 import { checkRelativePath, type FileSource } from './source.js';
+import { finiteTensor } from './finite.js';
 import { decodeWeight, weightBytes, type WeightSpec } from './tfjs-weights.js';
 
 export interface LoadProgress {
@@ -60,6 +61,23 @@ export async function loadTfjsLayersModel(
   }
 }
 
+/**
+ * Which shard of a weight group whose bytes do not add up is wrong, in one short line. TF.js cuts a group
+ * into shards of one size and a smaller last one, so the odd one out is the shard to name.
+ */
+function wrongShard(source: FileSource, paths: string[], sizes: number[], expected: number, g: number): string {
+  const n = sizes.length;
+  const counts = new Map<number, number>();
+  for (const s of sizes.slice(0, -1)) counts.set(s, (counts.get(s) ?? 0) + 1);
+  const shardSize = n === 1 ? expected : [...counts.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+  const odd = sizes.findIndex((s, i) => i < n - 1 && s !== shardSize);
+  const i = odd >= 0 ? odd : n - 1;
+  const want = odd >= 0 ? shardSize : expected - (n - 1) * shardSize;
+  const whole = `weight group ${g + 1} is ${sizes.reduce((a, b) => a + b, 0)} bytes in ${n} shard${n > 1 ? 's' : ''}, its manifest describes ${expected}`;
+  if (!(want > 0)) return `${source.describe(paths[0]!)}: ${whole}; the shards are from another model`;
+  return `${source.describe(paths[i]!)} is ${sizes[i]} bytes, expected ${want} (${sizes[i]! < want ? 'truncated' : 'too long'}; ${whole}); copy or download the model files again`;
+}
+
 async function readWeights(source: FileSource, where: string, groups: WeightGroup[], onProgress?: (p: LoadProgress) => void): Promise<Map<string, Float32Array>> {
   // Expected bytes per group, from the manifest.
   const expected = groups.map((group, g) => {
@@ -80,10 +98,7 @@ async function readWeights(source: FileSource, where: string, groups: WeightGrou
       onProgress?.({ loadedBytes, totalBytes });
     })));
     const size = shards.reduce((a, s) => a + s.length, 0);
-    if (size !== expected[g]) {
-      const detail = group.paths.map((p, i) => `${p}: ${shards[i]!.length}`).join(', ');
-      throw new ModelFormatError(`${where}: weight group ${g + 1} is ${size} bytes on disk but its manifest describes ${expected[g]} bytes (${detail}); a shard is truncated, too long or from another model`);
-    }
+    if (size !== expected[g]) throw new ModelFormatError(wrongShard(source, group.paths, shards.map((s) => s.length), expected[g]!, g));
     const data = new Uint8Array(size);
     let at = 0;
     for (const s of shards) { data.set(s, at); at += s.length; }
@@ -91,7 +106,7 @@ async function readWeights(source: FileSource, where: string, groups: WeightGrou
     for (const w of group.weights) {
       const bytes = weightBytes(w, where);
       if (out.has(w.name)) throw new ModelFormatError(`${where}: weight ${w.name} appears twice in the manifest`);
-      out.set(w.name, decodeWeight(w, data.subarray(offset, offset + bytes), where));
+      out.set(w.name, finiteTensor(decodeWeight(w, data.subarray(offset, offset + bytes), where), where, w.name));
       offset += bytes;
     }
   }));

