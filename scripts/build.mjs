@@ -3,6 +3,7 @@
 // browser library (everything bundled, WGSL inlined). `--types` also emits the .d.ts files.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -10,6 +11,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
 const common = { bundle: true, format: 'esm', target: 'es2022', loader: { '.wgsl': 'text' }, logLevel: args.has('--quiet') ? 'warning' : 'info', absWorkingDir: root, sourcemap: true };
 
+// Chunk names carry content hashes: drop the last build's, or dist/ (and the package) keeps them all.
+rmSync(join(root, 'dist', 'chunks'), { recursive: true, force: true });
 await Promise.all([
   build({
     ...common,

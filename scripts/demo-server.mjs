@@ -35,7 +35,9 @@ const requests = new Map();
 
 const TYPES = { '.html': 'text/html; charset=utf-8', '.css': 'text/css', '.js': 'text/javascript', '.map': 'application/json', '.json': 'application/json', '.bin': 'application/octet-stream', '.jpeg': 'image/jpeg', '.jpg': 'image/jpeg', '.png': 'image/png' };
 // URL prefix -> folder
-const MOUNTS = [['/weights/', compact], ['/weights/', weights], ['/samples/', join(root, 'demo', 'samples')], ['/', join(root, 'dist', 'demo')], ['/', join(root, 'demo')]];
+// (/lib/: the browser build, as a page without a bundler imports it: demo/plain.html)
+const MOUNTS = [['/weights/', compact], ['/weights/', weights], ['/samples/', join(root, 'demo', 'samples')], ['/lib/', join(root, 'dist')], ['/', join(root, 'dist', 'demo')], ['/', join(root, 'demo')]];
+const LIB = new Set(['browser.js', 'worker.js', 'resnet-worker.js'].flatMap((f) => [f, `${f}.map`]));
 const samples = () => readdirSync(join(root, 'demo', 'samples')).filter((f) => /\.(jpe?g|png)$/i.test(f)).sort();
 
 const server = createServer((req, res) => {
@@ -57,7 +59,7 @@ const server = createServer((req, res) => {
   }
   if (path === '/') path = '/index.html';
   for (const [prefix, folder] of MOUNTS) {
-    if (!path.startsWith(prefix)) continue;
+    if (!path.startsWith(prefix) || (prefix === '/lib/' && !LIB.has(path.slice(prefix.length)))) continue;
     const file = normalize(join(folder, path.slice(prefix.length)));
     if (!file.startsWith(folder + sep)) continue; // no way out of the mounted folder
     if (!existsSync(file) || !statSync(file).isFile()) continue;

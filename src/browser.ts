@@ -1,48 +1,58 @@
 /**
  * webgpu-resnet for browsers: WebGPU from navigator.gpu (or your own device), images as ImageBitmap,
- * ImageData, HTMLImageElement, HTMLCanvasElement or OffscreenCanvas, weights from a URL or memory.
+ * ImageData, HTMLImageElement, HTMLCanvasElement, OffscreenCanvas, HTMLVideoElement or VideoFrame (put on
+ * the GPU as textures and preprocessed there), weights from a URL or memory.
  */
+import './webgpu-names.js';
 import { GPUUnavailableError, InputError, ModelFormatError } from './errors.js';
 import { createModel, type OwnedDevice } from './api/create.js';
 import type { ResNetModel } from './api/model.js';
-import { isUrl, loadFromMemory, loadFromUrl, type LoadOptionsBase } from './load.js';
+import { isUrl, loadFromMemory, type LoadOptionsBase } from './load.js';
+import { loadFromUrl } from './loaders/url-model.js';
 import type { RawImage } from './preprocess/preprocess.js';
 import { requestDevice } from './runtime/device.js';
 
 export * from './index.js';
 export { clearModelCache } from './loaders/url-cache.js';
 
-export type BrowserImage = ImageBitmap | ImageData | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas;
+/** What a browser model takes as an image. ImageData and the rest go to the GPU as textures where they can. */
+export type BrowserImage = ImageBitmap | ImageData | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas | HTMLVideoElement | VideoFrame;
 
 export interface LoadOptions extends LoadOptionsBase {}
 
-/** Reads the pixels of a browser image through a 2D canvas. */
+/** An image's pixel size (0 x 0 when it has none yet: an image not loaded, a video without a frame). */
+function sizeOf(image: BrowserImage): [number, number] {
+  const el = image as Partial<HTMLImageElement & HTMLVideoElement & VideoFrame & { width: number; height: number }>;
+  return [el.naturalWidth || el.videoWidth || el.displayWidth || el.width || 0, el.naturalHeight || el.videoHeight || el.displayHeight || el.height || 0];
+}
+
+/** Reads the pixels of a browser image through a 2D canvas (the CPU path: where an image cannot go to the GPU). */
 export async function decodeBrowserImage(image: BrowserImage): Promise<RawImage> {
   if (typeof ImageData !== 'undefined' && image instanceof ImageData) {
     return { data: image.data, width: image.width, height: image.height, channels: 4 };
   }
-  const el = image as HTMLImageElement;
-  if (typeof HTMLImageElement !== 'undefined' && image instanceof HTMLImageElement && !el.complete) await el.decode();
-  const width = (el as HTMLImageElement).naturalWidth || image.width;
-  const height = (el as HTMLImageElement).naturalHeight || image.height;
+  if (typeof HTMLImageElement !== 'undefined' && image instanceof HTMLImageElement && !image.complete) await image.decode();
+  const [width, height] = sizeOf(image);
   if (!width || !height) throw new InputError('the image has no pixels (not loaded yet?)');
-  const canvas = new OffscreenCanvas(width, height);
-  const ctx = canvas.getContext('2d');
-  if (!ctx) throw new InputError('no 2D canvas context to read the image');
+  const ctx = typeof OffscreenCanvas === 'undefined' ? null : new OffscreenCanvas(width, height).getContext('2d');
+  if (!ctx) throw new InputError('this runtime has no 2D canvas to read the image\'s pixels (outside a page?): pass ImageData ({ data, width, height }) instead');
   ctx.drawImage(image as CanvasImageSource, 0, 0);
   return { data: ctx.getImageData(0, 0, width, height).data, width, height, channels: 4 };
 }
+
+const TEXTURE_USAGE = 0x4 | 0x2 | 0x10; // TEXTURE_BINDING | COPY_DST | RENDER_ATTACHMENT (copyExternalImageToTexture needs it)
 
 /**
  * Puts a browser image on `device` as an rgba8unorm texture, for model.classifyTexture / inferTexture
  * (GPU preprocessing: no CPU pixel loop). Destroy the texture when done.
  */
 export function imageToTexture(device: GPUDevice, image: ImageBitmap | HTMLCanvasElement | OffscreenCanvas | HTMLImageElement | HTMLVideoElement | VideoFrame): GPUTexture {
-  const el = image as Partial<HTMLImageElement & HTMLVideoElement & VideoFrame & { width: number; height: number }>;
-  const width = el.naturalWidth || el.videoWidth || el.displayWidth || el.width || 0;
-  const height = el.naturalHeight || el.videoHeight || el.displayHeight || el.height || 0;
+  const [width, height] = sizeOf(image);
   if (!width || !height) throw new InputError('the image has no pixels (not loaded yet?)');
-  const texture = device.createTexture({ size: [width, height], format: 'rgba8unorm', usage: 0x4 | 0x2 | 0x10 /* TEXTURE_BINDING | COPY_DST | RENDER_ATTACHMENT */ });
+  if (typeof device.queue.copyExternalImageToTexture !== 'function') {
+    throw new InputError('this WebGPU implementation has no copyExternalImageToTexture (Deno\'s has none): pass ImageData to classify, or write the pixels into a texture yourself');
+  }
+  const texture = device.createTexture({ size: [width, height], format: 'rgba8unorm', usage: TEXTURE_USAGE });
   try {
     device.queue.copyExternalImageToTexture({ source: image }, { texture }, [width, height]);
   } catch (err) {
@@ -50,6 +60,35 @@ export function imageToTexture(device: GPUDevice, image: ImageBitmap | HTMLCanva
     throw err;
   }
   return texture;
+}
+
+/**
+ * classify / embed / explain's way to the GPU: ImageData written into a texture, any other image copied
+ * by the browser (a VideoFrame the browser cannot import into this device, through an ImageBitmap);
+ * undefined where neither works (no copyExternalImageToTexture, an image the copy refuses): the CPU path.
+ */
+export async function uploadBrowserImage(device: GPUDevice, image: BrowserImage): Promise<GPUTexture | undefined> {
+  if (typeof ImageData !== 'undefined' && image instanceof ImageData) {
+    const texture = device.createTexture({ size: [image.width, image.height], format: 'rgba8unorm', usage: TEXTURE_USAGE });
+    device.queue.writeTexture({ texture }, image.data, { bytesPerRow: 4 * image.width }, [image.width, image.height]);
+    return texture;
+  }
+  if (typeof device.queue.copyExternalImageToTexture !== 'function') return undefined;
+  if (typeof HTMLImageElement !== 'undefined' && image instanceof HTMLImageElement && !image.complete) await image.decode();
+  try {
+    return imageToTexture(device, image as Exclude<BrowserImage, ImageData>);
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    if (typeof VideoFrame === 'undefined' || !(image instanceof VideoFrame)) return undefined;
+    const bitmap = await createImageBitmap(image); // Chromium on SwiftShader: "Failed to copy content" from frames
+    try {
+      return imageToTexture(device, bitmap);
+    } catch {
+      return undefined;
+    } finally {
+      bitmap.close();
+    }
+  }
 }
 
 /** A device from navigator.gpu with the adapter's limits; destroyed when released. */
@@ -66,7 +105,14 @@ export async function loadResNet(options: LoadOptions): Promise<ResNetModel<Brow
   const { source } = options;
   if (source === undefined) throw new ModelFormatError('in a browser, pass { source: URL of model.json } (or files in memory)');
   const loaded = typeof source === 'string' || source instanceof URL
-    ? await loadFromUrl(isUrl(source) ? source : new URL(source, globalThis.location?.href), options)
+    ? await loadFromUrl(isUrl(source) ? source : pageUrl(String(source)), options)
     : await loadFromMemory(source, options);
-  return createModel(loaded, options, { decode: decodeBrowserImage, acquireDevice: acquireBrowserDevice });
+  return createModel(loaded, options, { decode: decodeBrowserImage, upload: uploadBrowserImage, acquireDevice: acquireBrowserDevice });
+}
+
+/** A relative URL against the page's; outside a page (no location) a clear error. */
+function pageUrl(path: string): URL {
+  const base = globalThis.location?.href;
+  if (!base) throw new InputError(`source "${path}" is not a URL, and there is no page to resolve it against (no location): pass a full URL (a file: URL for a local file)`);
+  return new URL(path, base);
 }

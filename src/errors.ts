@@ -10,6 +10,8 @@
  *  - ModelCacheError: a file in the model cache is damaged (not the bytes recorded when it was written) and
  *    could not be replaced; the message names the file and the command that repairs the cache.
  *  - GPUUnavailableError: the adapter or device (none found, a feature or limit it lacks, device lost).
+ *  - DependencyError: an optional package the Node entry needs (Dawn's `webgpu`, `sharp`) is missing or
+ *    does not load; the message names the npm install command.
  *  - NonFiniteOutputError: a run produced NaN or Infinity (weights or inputs that overflow float32, or a
  *    GPU that computed garbage); never returned as a result.
  */
@@ -40,3 +42,6 @@ export class ModelCacheError extends ResNetError {}
 
 /** A run whose output holds NaN or Infinity; the message names the output, the image and the first bad value. */
 export class NonFiniteOutputError extends ResNetError {}
+
+/** An optional peer dependency of the Node entry (webgpu, sharp) that is not installed or does not load. */
+export class DependencyError extends ResNetError {}

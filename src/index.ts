@@ -1,6 +1,6 @@
 /** Platform-neutral exports, shared by the Node and browser entries. */
 export { ResNetModel, type Prediction, type InferOptions, type ModelInfo, type BlockInfo, type EmbedOptions, type LesionOptions } from './api/model.js';
-export { ResNetError, ModelFormatError, GraphError, InputError, GPUUnavailableError, ModelDownloadError, ModelCacheError, NonFiniteOutputError } from './errors.js';
+export { ResNetError, ModelFormatError, GraphError, InputError, GPUUnavailableError, ModelDownloadError, ModelCacheError, NonFiniteOutputError, DependencyError } from './errors.js';
 export { CAFFE_PREPROCESSING, TORCH_PREPROCESSING, preprocessImage, type Preprocessing, type RawImage } from './preprocess/preprocess.js';
 export { IMAGENET_LABELS } from './labels.js';
 export type { InMemoryModel, ModelSource, LoadProgress, Precision } from './load.js';

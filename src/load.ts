@@ -6,8 +6,7 @@ import { weightDepth, type Graph } from './graph/ir.js';
 import { loadOnnxResNet } from './loaders/onnx.js';
 import { loadSafetensorsResNet } from './loaders/safetensors.js';
 import { loadTfjsLayersModel, type LoadProgress } from './loaders/tfjs-layers.js';
-import { memorySource, urlSource, type FileSource } from './loaders/source.js';
-import { cachingSource, defaultCacheStorage, type WeightsOrigin } from './loaders/url-cache.js';
+import { memorySource, type FileSource } from './loaders/source.js';
 import { WEIGHT_STORAGES, type WeightStorage } from './ops/weight-storage.js';
 import { CAFFE_PREPROCESSING, TORCH_PREPROCESSING, type Preprocessing } from './preprocess/preprocess.js';
 
@@ -42,6 +41,11 @@ export interface LoadOptionsBase {
   cache?: boolean;
   /** A GPUDevice of yours; the engine then never destroys it. */
   device?: GPUDevice;
+  /**
+   * The adapter your `device` came from: its info names the adapter in `model.info` and chooses the
+   * kernels (CPU adapters run others). Without it the device's own `adapterInfo` is read (except in Deno).
+   */
+  adapter?: GPUAdapter;
   /** Progress while the weight files are read. */
   onProgress?: (p: LoadProgress) => void;
   /** Class names; default: ImageNet-1k for 1000-class models. */
@@ -77,6 +81,9 @@ export interface LoadOptionsBase {
 }
 
 export type Precision = WeightStorage;
+
+/** Where a model's files came from: all from the network, all from the browser's weight cache, or some of each. */
+export type WeightsOrigin = 'network' | 'cache' | 'mixed';
 
 export interface LoadedGraph {
   graph: Graph;
@@ -135,25 +142,6 @@ export function graphFromBytes(format: Exclude<WeightsFormat, 'tfjs-layers'>, by
     case 'onnx':
       return loadOnnxResNet(bytes, where);
   }
-}
-
-/** Loads from a URL; with a CacheStorage (the browser's, unless `cache: false`), through the weight cache. */
-export async function loadFromUrl(url: string | URL, options: LoadOptionsBase = {}, storage = options.cache === false ? undefined : defaultCacheStorage()): Promise<LoadedGraph> {
-  const href = url instanceof URL ? url.href : url;
-  const file = new URL(href).pathname.split('/').pop() || 'model.json';
-  const format = formatOf(file);
-  const network = urlSource(href);
-  const cached = storage && cachingSource(network, storage);
-  const source = cached ?? network;
-  const origin = () => cached?.origin() ?? 'network';
-  if (format === 'tfjs-layers') {
-    const graph = await loadTfjsLayersModel(source, file, options.onProgress);
-    return { graph, format, origin: origin() };
-  }
-  let loaded = 0;
-  const bytes = await source.read(file, (delta) => options.onProgress?.({ loadedBytes: (loaded += delta), totalBytes: 0 }));
-  options.onProgress?.({ loadedBytes: bytes.length, totalBytes: bytes.length });
-  return { graph: graphFromBytes(format, bytes, source.describe(file), options), format, origin: origin() };
 }
 
 export async function loadFromMemory(model: InMemoryModel | InMemorySafetensors | InMemoryOnnx, options: LoadOptionsBase = {}): Promise<LoadedGraph> {

@@ -3,12 +3,14 @@
  * weights from a path, a URL or memory; with no source, the pretrained ResNet-50 from the per-user model
  * cache (downloaded there on first use).
  */
+import './webgpu-names.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ModelCacheError, ModelFormatError } from './errors.js';
 import { createModel } from './api/create.js';
 import type { ResNetModel } from './api/model.js';
-import { formatOf, graphFromBytes, isUrl, loadFromMemory, loadFromUrl, type LoadedGraph, type LoadOptionsBase } from './load.js';
+import { formatOf, graphFromBytes, isUrl, loadFromMemory, type LoadedGraph, type LoadOptionsBase } from './load.js';
+import { loadFromUrl } from './loaders/url-model.js';
 import { loadTfjsLayersModel } from './loaders/tfjs-layers.js';
 import { acquireNodeDevice } from './node/gpu.js';
 import { decodeImage } from './node/image.js';

@@ -8,6 +8,7 @@
  *   const top5 = await model.classify(await createImageBitmap(file));
  *   model.dispose(); // ends the worker
  */
+import './webgpu-names.js';
 import type { BlockInfo, EmbedOptions, InferOptions, LesionOptions, ModelInfo, Prediction } from './api/model.js';
 import type { ExplainOptions, Explanation } from './api/explain.js';
 import type { Preprocessing } from './preprocess/preprocess.js';

@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelDownloadError, ResNetError } from '../src/errors.js';
 import { fetchPretrained, modelCacheDir, PRETRAINED } from '../src/node/model-cache.js';
 import { packageRoot } from '../src/node/paths.js';
+import { PEERS } from '../src/node/optional.js';
+import { packProject } from './helpers/consumer.js';
 import { offlineNpm, runProcess as run } from './helpers/processes.js';
 
 const root = packageRoot();
@@ -40,12 +42,11 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'webgpu-resnet-install-'));
   app = join(work, 'app');
   await mkdir(app);
-  const packed = await run('npm', ['pack', '--pack-destination', work, '--json', '--silent'], { cwd: root });
-  expect(packed.code, packed.stderr).toBe(0);
-  const tarball = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[')))[0].filename as string;
+  const tarball = await packProject(work);
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
   await writeFile(join(app, 'classify.mjs'), CLASSIFY);
-  const installed = await run('npm', ['install', join(work, tarball), '--prefer-offline', '--no-audit', '--no-fund'], { cwd: app });
+  // the README's install line for Node: the package and its two optional peers
+  const installed = await run('npm', ['install', tarball, `webgpu@${PEERS.webgpu}`, `sharp@${PEERS.sharp}`, '--prefer-offline', '--no-audit', '--no-fund'], { cwd: app });
   expect(installed.code, installed.stderr).toBe(0);
   // A stub `npm` first on PATH: any call is recorded (in work/npm-calls), and fails as npm does offline.
   noNpm = (await offlineNpm(work)).env;

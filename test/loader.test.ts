@@ -128,7 +128,7 @@ describe('TF.js layers loader', () => {
 describe('model sources', () => {
   it('loads model.json and shards over HTTP, and names the URL of a 404 or a cut-short file', async () => {
     const { createServer } = await import('node:http');
-    const { loadFromUrl } = await import('../src/load.js');
+    const { loadFromUrl } = await import('../src/loaders/url-model.js');
     const server = createServer(async (req, res) => {
       const path = decodeURIComponent((req.url ?? '/').split('?')[0]!);
       if (path === '/short/model.json') {

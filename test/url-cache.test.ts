@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSafetensors } from '../src/export/safetensors.js';
 import { createModel } from '../src/api/create.js';
-import { loadFromUrl } from '../src/load.js';
+import { loadFromUrl } from '../src/loaders/url-model.js';
 import { cachingSource, clearModelCache, WEIGHTS_CACHE } from '../src/loaders/url-cache.js';
 import { memorySource } from '../src/loaders/source.js';
 import { acquireNodeDevice } from '../src/node/gpu.js';

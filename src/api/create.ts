@@ -13,7 +13,7 @@ import { planWithinMemory } from '../plan/planner.js';
 import { convStrategyFor, describeAdapter } from '../runtime/device.js';
 import { Executor, INTACT } from '../runtime/executor.js';
 import { RecoveringExecutor } from '../runtime/recovery.js';
-import { ResNetModel, type ImageDecoder, type ModelInfo } from './model.js';
+import { ResNetModel, type ImageDecoder, type ImageUploader, type ModelInfo } from './model.js';
 import type { Classifier } from './explain.js';
 import { classifierHead, type Graph } from '../graph/ir.js';
 
@@ -27,6 +27,8 @@ export interface OwnedDevice {
 /** What an entry supplies: how to decode its images and how to get a device of its own. */
 export interface Platform<I> {
   decode: ImageDecoder<I>;
+  /** Where images can go to the GPU as textures (browsers). */
+  upload?: ImageUploader<I>;
   acquireDevice: () => Promise<OwnedDevice>;
 }
 
@@ -34,11 +36,11 @@ export interface Platform<I> {
 export async function createModel<I>(loaded: LoadedGraph, options: LoadOptionsBase, platform: Platform<I>): Promise<ResNetModel<I>> {
   const settings = modelSettings(loaded, options);
   if (options.device) {
-    return build(loaded, settings, { device: options.device }, undefined, platform.decode);
+    return build(loaded, settings, { device: options.device, adapter: options.adapter }, undefined, platform);
   }
   const owned = await platform.acquireDevice();
   try {
-    return await build(loaded, settings, owned, options.recover ? platform.acquireDevice : undefined, platform.decode);
+    return await build(loaded, settings, owned, options.recover ? platform.acquireDevice : undefined, platform);
   } catch (err) {
     owned.release();
     throw err;
@@ -50,10 +52,11 @@ async function build<I>(
   settings: ReturnType<typeof modelSettings>,
   { device, adapter, release }: { device: GPUDevice; adapter?: GPUAdapter; release?: () => void },
   recreate: (() => Promise<OwnedDevice>) | undefined,
-  decode: ImageDecoder<I>,
+  { decode, upload }: Platform<I>,
 ): Promise<ResNetModel<I>> {
-  const { graph, report } = optimize(settings.inputSize ? resizeGraph(loadedGraph, settings.inputSize) : loadedGraph);
-  const adapterInfo = adapter?.info ?? (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  const optimized = optimize(settings.inputSize ? resizeGraph(loadedGraph, settings.inputSize) : loadedGraph);
+  const graph = ownWeightNodes(optimized.graph);
+  const adapterInfo = adapter?.info ?? callerDeviceInfo(device);
   const lowering = convStrategyFor(device, adapterInfo);
   const alignment = device.limits.minStorageBufferOffsetAlignment;
   const blocks = residualBlocks(graph);
@@ -65,7 +68,8 @@ async function build<I>(
   const classes = graph.shapes.get(graph.output)![2];
   const labels = settings.labels ?? Array.from({ length: classes }, (_, i) => `class ${i}`);
   if (labels.length !== classes) throw new InputError(`${labels.length} labels given for a model with ${classes} outputs`);
-  const executor = await Executor.create(device, planner);
+  const executor = await Executor.create(device, planner, recreate ? new Map() : undefined);
+  releaseWeights(graph);
   const { plan } = executor.plans.get(1, INTACT);
   const info: ModelInfo = {
     name: graph.name,
@@ -79,11 +83,40 @@ async function build<I>(
     dispatches: plan.steps.length,
     convStrategy: lowering.convStrategy,
     precision: settings.precision,
-    passes: report,
+    passes: optimized.report,
     ...(origin && { weightsFrom: origin }),
   };
   const runner = new RecoveringExecutor(executor, release, recreate);
-  return new ResNetModel({ runner, decode, labels, preprocessing: settings.preprocessing, info, blocks, outputs: plan.outputs, classifier: classifierOf(graph) });
+  return new ResNetModel({ runner, decode, upload, labels, preprocessing: settings.preprocessing, info, blocks, outputs: plan.outputs, classifier: classifierOf(graph) });
+}
+
+/** The graph with its own copies of the conv and dense nodes (weights shared), so releasing them touches nothing a caller holds. */
+function ownWeightNodes(graph: Graph): Graph {
+  return { ...graph, nodes: graph.nodes.map((n) => (n.op === 'conv2d' || n.op === 'dense' ? { ...n } : n)) };
+}
+
+const RELEASED = new Float32Array(0);
+
+/**
+ * Once the weights are on the GPU, the nodes keep their shapes and biases only: no JS copy of the weights
+ * outlives the load (a page keeps what the GPU holds, not a second f32 copy). Plans for other batch sizes
+ * and variants name the constants already uploaded (src/runtime/constants.ts refuses anything else).
+ */
+function releaseWeights(graph: Graph): void {
+  for (const node of graph.nodes) {
+    if (node.op !== 'conv2d' && node.op !== 'dense') continue;
+    node.weights = RELEASED;
+    delete node.quantized;
+  }
+}
+
+/**
+ * What a caller's device says of its adapter (which kernels suit it). Not asked in Deno: there, reading
+ * device.adapterInfo after the adapter was garbage-collected aborts the process; pass `adapter` instead.
+ */
+function callerDeviceInfo(device: GPUDevice): GPUAdapterInfo | undefined {
+  if ('Deno' in globalThis) return undefined;
+  return (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
 }
 
 /** The map size and dense bias of a network that ends in a global average pool read by one dense layer (else undefined). */

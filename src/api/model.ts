@@ -94,10 +94,19 @@ export interface ModelInfo {
 /** Turns whatever a platform accepts as an image into pixels. */
 export type ImageDecoder<I> = (image: I) => Promise<RawImage>;
 
+/**
+ * Puts an image on `device` as an rgba8unorm texture, so the preprocessing kernel resizes, crops and
+ * normalizes it on the GPU; undefined where that cannot be done (the image is then decoded on the CPU).
+ * The model destroys the texture when done.
+ */
+export type ImageUploader<I> = (device: GPUDevice, image: I) => Promise<GPUTexture | undefined>;
+
 /** What src/api/create.ts hands the model. */
 export interface ModelParts<I> {
   runner: RecoveringExecutor;
   decode: ImageDecoder<I>;
+  /** Where the platform can put its images on the GPU (browsers): classify, embed and explain go that way. */
+  upload?: ImageUploader<I>;
   labels: readonly string[];
   preprocessing: Preprocessing;
   info: ModelInfo;
@@ -115,13 +124,14 @@ export class ResNetModel<I = never> {
   readonly blocks: readonly BlockInfo[];
   private readonly runner: RecoveringExecutor;
   private readonly decode: ImageDecoder<I>;
+  private readonly upload?: ImageUploader<I>;
   private readonly outputs: PlanOutputs;
   private readonly variants: Variants;
   private readonly classifier?: Classifier;
   private disposed = false;
 
   constructor(parts: ModelParts<I>) {
-    ({ runner: this.runner, decode: this.decode, labels: this.labels, preprocessing: this.preprocessing, info: this.info, outputs: this.outputs, classifier: this.classifier } = parts);
+    ({ runner: this.runner, decode: this.decode, upload: this.upload, labels: this.labels, preprocessing: this.preprocessing, info: this.info, outputs: this.outputs, classifier: this.classifier } = parts);
     this.blocks = parts.blocks.map((b) => ({
       name: b.name, stage: b.stage, index: b.index, projection: b.projection !== undefined, shortcut: b.projection,
       inputShape: [...b.inputShape], outputShape: [...b.outputShape], layers: [...b.layers],
@@ -177,10 +187,26 @@ export class ResNetModel<I = never> {
     }
   }
 
+  /**
+   * Runs one image: on the GPU as a texture where the platform can put it there (browsers: resize, crop
+   * and normalization in the preprocessing kernel), else decoded and preprocessed on the CPU.
+   */
+  private async withImage<T>(image: I, onTexture: (texture: GPUTexture) => Promise<T>, onTensor: (input: Float32Array) => Promise<T>): Promise<T> {
+    this.check();
+    const texture = this.upload && (await this.upload((await this.runner.current()).device, image));
+    if (!texture) return onTensor(await this.preprocess(image));
+    try {
+      return await onTexture(texture);
+    } finally {
+      texture.destroy();
+    }
+  }
+
   /** Top-`topK` classes of one image, most probable first (with `skipBlocks`: of the network without those blocks). */
   async classify(image: I, options: { topK?: number } & LesionOptions = {}): Promise<Prediction[]> {
-    this.variants.of(options.skipBlocks); // bad names fail before the image is decoded
-    const probabilities = await this.infer(await this.preprocess(image), { skipBlocks: options.skipBlocks });
+    const skipBlocks = options.skipBlocks;
+    this.variants.of(skipBlocks); // bad names fail before the image is decoded
+    const probabilities = await this.withImage(image, async (t) => (await this.inferTexture(t, { skipBlocks }))!, (x) => this.infer(x, { skipBlocks }));
     return this.top(probabilities, options.topK ?? 5);
   }
 
@@ -190,8 +216,9 @@ export class ResNetModel<I = never> {
    * cosineSimilarity.
    */
   async embed(image: I, options: EmbedOptions = {}): Promise<Float32Array> {
-    this.variants.of(options.skipBlocks);
-    const features = await this.infer(await this.preprocess(image), { output: 'features', skipBlocks: options.skipBlocks });
+    const skipBlocks = options.skipBlocks;
+    this.variants.of(skipBlocks);
+    const features = await this.withImage(image, async (t) => (await this.inferTexture(t, { output: 'features', skipBlocks }))!, (x) => this.infer(x, { output: 'features', skipBlocks }));
     return options.normalize ? normalizeL2(features) : features;
   }
 
@@ -266,9 +293,10 @@ export class ResNetModel<I = never> {
    */
   async explain(image: I, options: ExplainOptions & LesionOptions = {}): Promise<Explanation[]> {
     const variant = this.explainVariant(options);
-    const x = await this.preprocess(image);
-    const raw = await (await this.runner.current()).run(x, 1, { output: 'cam', variant });
-    return readExplanations(finiteOutput(raw, 'class activation maps and logits', raw.length), this.classifier!, this.labels, options);
+    return this.withImage(image, (t) => this.explainTexture(t, options), async (x) => {
+      const raw = await (await this.runner.current()).run(x, 1, { output: 'cam', variant });
+      return readExplanations(finiteOutput(raw, 'class activation maps and logits', raw.length), this.classifier!, this.labels, options);
+    });
   }
 
   /** explain for an image already on the GPU (see inferTexture). */

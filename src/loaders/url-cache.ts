@@ -5,14 +5,13 @@
  * trouble) is dropped and fetched again. Keyed by URL: a new model version needs a new URL, or
  * clearModelCache().
  */
+import type { WeightsOrigin } from '../load.js';
 import type { FileSource } from './source.js';
 
 /** The Cache API bucket the engine keeps weight files in. */
 export const WEIGHTS_CACHE = 'webgpu-resnet-weights-v1';
 const BYTES_HEADER = 'x-webgpu-resnet-bytes';
 
-/** Where a model's files came from: all from the network, all from the cache, or some of each. */
-export type WeightsOrigin = 'network' | 'cache' | 'mixed';
 
 /** A FileSource that also says where the files it read came from. */
 export interface CachingSource extends FileSource {

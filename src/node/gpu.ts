@@ -6,6 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GPUUnavailableError } from '../errors.js';
+import { importPeer } from './optional.js';
 import { requestDevice } from '../runtime/device.js';
 
 let dawn: GPU | undefined;
@@ -19,13 +20,10 @@ async function nodeGPU(): Promise<GPU> {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     process.env.XDG_RUNTIME_DIR = dir;
   }
-  let mod: typeof import('webgpu');
-  try {
-    mod = await import('webgpu');
-  } catch (err) {
-    throw new GPUUnavailableError(`cannot load Dawn (npm package "webgpu"): ${(err as Error).message}`, { cause: err });
-  }
-  Object.assign(globalThis, mod.globals);
+  const mod = await importPeer('webgpu', 'WebGPU in Node (Dawn)', () => import('webgpu'));
+  // Only the WebGPU globals this runtime lacks: Deno has its own, and replacing its classes would make its
+  // own devices fail `instanceof GPUDevice`.
+  for (const [name, value] of Object.entries(mod.globals)) if (!(name in globalThis)) Object.assign(globalThis, { [name]: value });
   // Timestamps are quantized in browsers against timing attacks; a Node process profiling its own work
   // wants them exact (per-dispatch times are often well under Dawn's 2^16 ns quantum).
   dawn = mod.create(['disable-dawn-features=timestamp_quantization']) as unknown as GPU;

@@ -1,17 +1,21 @@
 import { stat } from 'node:fs/promises';
 import { InputError } from '../errors.js';
+import { importPeer } from './optional.js';
 import type { RawImage } from '../preprocess/preprocess.js';
 
 /** Largest image the Node decoder accepts, in pixels (about 16k x 16k); larger files are refused before decoding. */
 const MAX_IMAGE_PIXELS = 268_402_689;
+
+/** sharp, loaded on first use: the engine itself needs no image codec. */
+export const loadSharp = async () => (await importPeer('sharp', 'decoding image files in Node', () => import('sharp'))).default;
 
 /** Decodes a JPEG, PNG, WebP, GIF, TIFF or AVIF file (path or bytes) into 8-bit pixels, EXIF orientation applied. */
 export async function decodeImage(source: string | Uint8Array): Promise<RawImage> {
   const name = typeof source === 'string' ? source : `image buffer (${source.length} bytes)`;
   const size = typeof source === 'string' ? await stat(source).then((st) => st.size, () => -1) : source.length;
   if (size === 0) throw new InputError(`${name}: empty, not an image`);
+  const sharp = await loadSharp();
   try {
-    const sharp = (await import('sharp')).default; // loaded on first use: the engine itself needs no image codec
     const { data, info } = await sharp(source, { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'warning' }) // corrupt data is an error, not garbage pixels
       .rotate()
       .toColourspace('srgb')

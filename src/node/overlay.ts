@@ -5,11 +5,11 @@
  */
 import { blendMap, mapRegion, type Explanation } from '../api/explain.js';
 import type { Preprocessing } from '../preprocess/preprocess.js';
-import { decodeImage } from './image.js';
+import { decodeImage, loadSharp } from './image.js';
 
 /** The PNG bytes of `explanation` over `image` (a path or file bytes), at most `size` pixels on a side. */
 export async function overlayPng(image: string | Uint8Array, explanation: Explanation, preprocessing: Preprocessing, size = 448): Promise<Uint8Array> {
-  const sharp = (await import('sharp')).default;
+  const sharp = await loadSharp();
   const { data, width, height, channels } = await decodeImage(image);
   // the center crop the model saw, in the photo's own pixels
   const region = mapRegion(width, height, preprocessing);

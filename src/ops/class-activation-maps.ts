@@ -14,11 +14,14 @@ import { COLUMN_ELEMENT, epilogueScales, packColumns, type WeightStorage } from 
 /** The id of the maps tensor a plan with class activation maps reads back. */
 export const CAM_TENSOR = 'class activation maps';
 
-/** `features`: the pool's input tensor, of `shape`; `dense`: the classifier; `logits`: its output tensor. */
-export function classActivationMapsKernel(features: string, shape: Shape, dense: DenseNode, logits: string, storage: WeightStorage = 'f32'): Kernel {
+/**
+ * `features`: the pool's input tensor, of `shape`; `dense`: the classifier, reading `denseInputs` values;
+ * `logits`: its output tensor. (Shapes only: a plan is made from them, the weights may be gone.)
+ */
+export function classActivationMapsKernel(features: string, shape: Shape, dense: DenseNode, denseInputs: number, logits: string, storage: WeightStorage = 'f32'): Kernel {
   const [h, w, c] = shape;
   const classes = dense.bias.length;
-  if (c % 4 !== 0 || dense.weights.length !== c * classes) {
+  if (c % 4 !== 0 || denseInputs !== c) {
     throw new GraphError(`${dense.name}: class activation maps need the dense layer to read the ${c} channels of ${features} directly (a multiple of 4)`);
   }
   const nv = ceilDiv(classes, 4);

@@ -120,7 +120,7 @@ export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
   let cam: string | undefined;
   if (options.classActivationMaps) {
     if (!pool || !dense || dense.output !== logits) throw new GraphError('class activation maps need the network to end in a global average pool, one dense layer and a softmax');
-    steps.push(classActivationMapsKernel(pool.inputs[0]!, graph.shapes.get(pool.inputs[0]!)!, dense, dense.output, options.weightStorage));
+    steps.push(classActivationMapsKernel(pool.inputs[0]!, graph.shapes.get(pool.inputs[0]!)!, dense, shapeSize(graph.shapes.get(dense.inputs[0]!)!), dense.output, options.weightStorage));
     cam = CAM_TENSOR;
   }
   // A tensor lives from the step that first names it (its writer; the graph input before step 0) to the last that names it.

@@ -1,27 +1,45 @@
 /**
  * The GPU copies of a network's constants (packed weights and biases), by name: each uploaded once, when
  * a plan first names it; plans for other batch sizes and variants name the same constants and share them.
+ * After loading the store is sealed: the model releases its JS weights (src/api/create.ts), so a plan that
+ * named a constant never uploaded would be an internal error, not a silent upload of nothing. With
+ * `kept` (recover: true), the packed bytes stay in memory, so an executor on a new device uploads them
+ * again without the weights.
  */
 import type { Plan } from '../plan/planner.js';
 import { BUFFER } from './usage.js';
 
+/** Packed constants kept on the CPU for recovery, by name. */
+export type KeptConstants = Map<string, Float32Array | Uint32Array>;
+
 export class ConstantStore {
   private readonly buffers = new Map<string, GPUBuffer>();
+  private sealed = false;
 
-  constructor(private readonly device: GPUDevice) {}
+  constructor(private readonly device: GPUDevice, private readonly kept?: KeptConstants) {}
 
   /** Packs and uploads every constant `plan` names that is not on the GPU yet. */
   upload(plan: Plan): void {
     for (const step of plan.steps) {
       for (const [, r] of step.resources) {
         if (r.kind !== 'constant' || this.buffers.has(r.name)) continue;
-        const data = r.pack();
+        let data = this.kept?.get(r.name);
+        if (!data) {
+          if (this.sealed) throw new Error(`constant ${r.name} was not uploaded at load, and the weights it is packed from are released`);
+          data = r.pack();
+          this.kept?.set(r.name, data);
+        }
         const buffer = this.device.createBuffer({ label: r.name, size: Math.max(16, data.byteLength), usage: BUFFER.STORAGE | BUFFER.COPY_DST, mappedAtCreation: true });
         new Uint8Array(buffer.getMappedRange(), 0, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         buffer.unmap();
         this.buffers.set(r.name, buffer);
       }
     }
+  }
+
+  /** No more packing from weights: every constant a plan may name is on the GPU (or kept). */
+  seal(): void {
+    this.sealed = true;
   }
 
   /** The buffer of an uploaded constant. */

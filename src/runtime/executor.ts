@@ -14,7 +14,7 @@ import { PlanCache, type Planner, type Variant } from '../plan/plan-cache.js';
 import type { ArenaLayout, PlanOutputs } from '../plan/planner.js';
 import type { Preprocessing } from '../preprocess/preprocess.js';
 import { batchStateBytes, createBatchState, destroyBatchState, type BatchState } from './batch-state.js';
-import { ConstantStore } from './constants.js';
+import { ConstantStore, type KeptConstants } from './constants.js';
 import { whileGPU } from './keep-alive.js';
 import { PipelineCache } from './pipelines.js';
 import { TextureInput } from './texture-input.js';
@@ -62,9 +62,9 @@ export class Executor {
   /** Set when the device is lost: every later call fails with it. */
   private lostMessage: string | undefined;
 
-  private constructor(readonly device: GPUDevice, planner: Planner) {
+  private constructor(readonly device: GPUDevice, planner: Planner, readonly kept?: KeptConstants) {
     this.plans = new PlanCache(planner, device.limits);
-    this.constants = new ConstantStore(device);
+    this.constants = new ConstantStore(device, kept);
     this.pipelines = new PipelineCache(device);
     this.textureInput = new TextureInput(device, this.pipelines);
     device.lost.then((info) => {
@@ -72,11 +72,16 @@ export class Executor {
     });
   }
 
-  /** Plans batch 1 of the intact network, uploads its constants and compiles its pipelines. */
-  static async create(device: GPUDevice, planner: Planner): Promise<Executor> {
-    const executor = new Executor(device, planner);
+  /**
+   * Plans batch 1 of the intact network, uploads its constants (from `kept` where given, else packing them,
+   * and keeping the packed bytes in `kept`) and compiles its pipelines. Then no constant is packed again:
+   * the caller may release the weights (every other plan names the same constants).
+   */
+  static async create(device: GPUDevice, planner: Planner, kept?: KeptConstants): Promise<Executor> {
+    const executor = new Executor(device, planner, kept);
     try {
       await executor.compile(1, INTACT);
+      executor.constants.seal();
       return executor;
     } catch (err) {
       executor.dispose();

@@ -1,7 +1,8 @@
 /**
  * The executor a model runs on, and its replacement after a device loss: with `recreate` (the engine's own
  * device, `recover: true`), the first call after the loss builds a new executor on a new device from the
- * same planner; without it, calls keep failing with the loss (Executor says so).
+ * same planner and the packed constants kept for it; without it, calls keep failing with the loss
+ * (Executor says so).
  */
 import { Executor } from './executor.js';
 
@@ -24,7 +25,7 @@ export class RecoveringExecutor {
     this.recovering ??= (async () => {
       const { device, release } = await this.recreate!();
       try {
-        const executor = await Executor.create(device, this.executor.planner);
+        const executor = await Executor.create(device, this.executor.planner, this.executor.kept);
         this.executor.dispose();
         this.release?.();
         this.executor = executor;

@@ -3,7 +3,7 @@
  * (src/worker/host.ts). Every request carries an id; the answer carries it back with a value or an
  * error as { name, message }, which the page turns back into the engine's error class of that name.
  */
-import { GPUUnavailableError, GraphError, InputError, ModelCacheError, ModelDownloadError, ModelFormatError, NonFiniteOutputError, ResNetError } from '../errors.js';
+import { DependencyError, GPUUnavailableError, GraphError, InputError, ModelCacheError, ModelDownloadError, ModelFormatError, NonFiniteOutputError, ResNetError } from '../errors.js';
 import type { BlockInfo, ModelInfo } from '../api/model.js';
 import type { Preprocessing } from '../preprocess/preprocess.js';
 
@@ -19,7 +19,7 @@ export type Answer =
 /** What `load` answers: what the page's WorkerModel shows without asking again. */
 export interface Loaded { info: ModelInfo; blocks: BlockInfo[]; labels: string[]; preprocessing: Preprocessing }
 
-const CLASSES: Record<string, new (message: string) => Error> = { ResNetError, ModelFormatError, GraphError, InputError, GPUUnavailableError, ModelDownloadError, ModelCacheError, NonFiniteOutputError };
+const CLASSES: Record<string, new (message: string) => Error> = { ResNetError, ModelFormatError, GraphError, InputError, GPUUnavailableError, ModelDownloadError, ModelCacheError, NonFiniteOutputError, DependencyError };
 
 export function errorToMessage(err: unknown): { name: string; message: string } {
   return err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) };

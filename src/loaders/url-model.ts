@@ -1,0 +1,25 @@
+/** A model from a URL: its files fetched (through the browser's weight cache, src/loaders/url-cache.ts, where there is one) and read by format. */
+import { formatOf, graphFromBytes, type LoadedGraph, type LoadOptionsBase } from '../load.js';
+import { loadTfjsLayersModel } from './tfjs-layers.js';
+import { urlSource } from './source.js';
+import { cachingSource, defaultCacheStorage } from './url-cache.js';
+
+/** Loads from a URL; with a CacheStorage (the browser's, unless `cache: false`), through the weight cache. */
+export async function loadFromUrl(url: string | URL, options: LoadOptionsBase = {}, storage = options.cache === false ? undefined : defaultCacheStorage()): Promise<LoadedGraph> {
+  const href = url instanceof URL ? url.href : url;
+  const file = new URL(href).pathname.split('/').pop() || 'model.json';
+  const format = formatOf(file);
+  const network = urlSource(href);
+  const cached = storage && cachingSource(network, storage);
+  const source = cached ?? network;
+  const origin = () => cached?.origin() ?? 'network';
+  if (format === 'tfjs-layers') {
+    const graph = await loadTfjsLayersModel(source, file, options.onProgress);
+    return { graph, format, origin: origin() };
+  }
+  let loaded = 0;
+  const bytes = await source.read(file, (delta) => options.onProgress?.({ loadedBytes: (loaded += delta), totalBytes: 0 }));
+  options.onProgress?.({ loadedBytes: bytes.length, totalBytes: bytes.length });
+  return { graph: graphFromBytes(format, bytes, source.describe(file), options), format, origin: origin() };
+}
+
