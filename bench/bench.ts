@@ -118,7 +118,7 @@ const args = parseArgs(process.argv.slice(2));
 const log = (s: string) => { if (!args.json) console.error(s); };
 const net = await subject(args);
 const gpu = await acquireNodeDevice();
-const adapter = describeAdapter(gpu.adapter).name;
+const adapter = describeAdapter(gpu.adapter);
 log(`adapter: ${adapter}; ${net.description}, ${net.weights} weights (engine: ${args.precision} storage), batch ${args.batches.join(',')}, median of ${args.runs} runs after ${args.warmup} warm-up`);
 // A deterministic input in the range the model expects: caffe (about +-120) for Keras, about +-2 for torchvision.
 const inputScale = args.model === 'resnet50' ? 1 : 1 / 60;

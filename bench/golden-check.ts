@@ -18,7 +18,7 @@ const goldenPath = arg('--golden') ?? join(packageRoot(), '..', 'shared', 'golde
 const depths = (arg('--depths') ?? '18,34,50,101,152').split(',').map(Number);
 const golden = JSON.parse(await readFile(goldenPath, 'utf8')) as { models: Record<string, { logits: number[][]; top5: number[][] }> };
 const gpu = await acquireNodeDevice();
-const adapter = describeAdapter(gpu.adapter).name;
+const adapter = describeAdapter(gpu.adapter);
 const rows = [];
 const input = goldenInput();
 for (const depth of depths) {

@@ -1,11 +1,6 @@
 // Standalone residual add (+ ReLU) for plans where a conv epilogue cannot take the add:
 // out = max(a + b, 0), elementwise, vec4 when the size allows.
-
-struct Params { batch: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> a: array<${T}>;
-@group(0) @binding(2) var<storage, read_write> b: array<${T}>;
-@group(0) @binding(3) var<storage, read_write> output: array<${T}>;
+// Bindings (declared from ADD_RELU_BINDINGS in src/ops/add-relu.ts): params, a, b, output (T elements).
 
 const PER_IMAGE = ${PER_IMAGE}u; // elements of one image, in units of T
 const WORKGROUP_SIZE = ${WORKGROUP_SIZE}u;

@@ -4,14 +4,8 @@
 // product of f with the dense weights, read by weight4 of weights_vec4.wgsl in any storage; int8 sums
 // times `scale`). Output per image: HW rows of NV vec4 (the maps, position-major, classes along the row),
 // then one row holding the logits, copied, so that one readback has both.
-
-@group(0) @binding(1) var<storage, read_write> features: array<vec4<f32>>; // NHWC [batch][HW][C4]
-@group(0) @binding(2) var<storage, read> weights: array<${W_T}>;          // [C][NV] column layout
-@group(0) @binding(3) var<storage, read_write> logits: array<f32>;         // [batch][CLASSES]
-@group(0) @binding(4) var<storage, read_write> output: array<vec4<f32>>;   // [batch][HW + 1][NV]
-#if ${SCALED}
-@group(0) @binding(5) var<storage, read> scale: array<vec4<f32>>;
-#endif
+// Bindings (declared from CAM_BINDINGS in src/ops/class-activation-maps.ts): features (NHWC, vec4),
+// weights ([C][NV] column layout, W_T), logits ([batch][CLASSES]), output ([batch][HW + 1][NV] vec4); scale (int8).
 
 const HW = ${HW}u;
 const C4 = ${C4}u;

@@ -1,14 +1,7 @@
 // Fully connected layer y = x W + b (+ ReLU), W packed [IN][NV] as vec4 along the outputs, in any storage
 // (weight4, weights_vec4.wgsl, joined after this file); int8 sums are multiplied by `scale` per output.
 // One workgroup per (image, 4 outputs): its invocations split the IN inputs, then reduce in workgroup memory.
-
-@group(0) @binding(1) var<storage, read_write> input: array<f32>;
-@group(0) @binding(2) var<storage, read> weights: array<${W_T}>;
-@group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> output: array<f32>;
-#if ${SCALED}
-@group(0) @binding(5) var<storage, read> scale: array<vec4<f32>>;
-#endif
+// Bindings (declared from DENSE_BINDINGS in src/ops/dense.ts): input, weights (W_T), bias, output; scale (int8).
 
 const IN = ${IN}u;
 const OUT = ${OUT}u;

@@ -1,9 +1,5 @@
 // Global average pooling: NHWC [N, H, W, C] -> [N, C], one invocation per (image, channel group).
-
-struct Params { batch: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> input: array<${T}>;
-@group(0) @binding(2) var<storage, read_write> output: array<${T}>;
+// Bindings (declared from POOL_BINDINGS in src/ops/pool.ts): params, input, output (T elements).
 
 const C = ${CV}u; // channels, in units of T
 const HW = ${HW}u;

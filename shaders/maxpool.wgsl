@@ -1,10 +1,6 @@
 // Max pooling over NHWC, one invocation per output element (a vec4 of channels when C % 4 == 0).
 // Padded positions hold 0 (PAD_ZERO: Keras ZeroPadding2D folded in) or are skipped (-inf).
-
-struct Params { batch: u32 }
-@group(0) @binding(0) var<uniform> params: Params;
-@group(0) @binding(1) var<storage, read_write> input: array<${T}>;
-@group(0) @binding(2) var<storage, read_write> output: array<${T}>;
+// Bindings (declared from POOL_BINDINGS in src/ops/pool.ts): params, input, output (T elements).
 
 const C = ${CV}u; // channels, in units of T
 const IN_H = ${IN_H}u;

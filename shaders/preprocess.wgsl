@@ -1,21 +1,34 @@
 // Image preprocessing on the GPU, the same arithmetic as src/preprocess/preprocess.ts: resize so the
 // shorter side is RESIZE (triangle filter, widened when shrinking: antialiased), center crop CROP x CROP,
 // then value = (pixel * SCALE - mean) / std per output channel, written NHWC into the network's input.
-// One invocation per output pixel; the source is an rgba8unorm texture (alpha ignored).
+// One invocation per output pixel; the source is an rgba8unorm or bgra8unorm texture, or their -srgb
+// forms (alpha ignored).
 
-struct Params {
+// Bindings (declared from PREPROCESS_BINDINGS in src/ops/preprocess.ts): source (the image), resize (a
+// Resize uniform), output (the network's input slot, f32). With SRGB (an -srgb texture, whose texels read
+// as linear values), each texel is encoded back to sRGB first: the bytes the image holds.
+
+struct Resize {
   scale: vec2<f32>,     // source pixels per resized pixel, x and y
   support: vec2<f32>,   // filter half-width in source pixels: max(scale, 1)
   origin: vec2<u32>,    // crop origin in resized pixels
   mean: vec4<f32>,      // per output channel
   deviation: vec4<f32>,
 }
-@group(0) @binding(0) var source: texture_2d<f32>;
-@group(0) @binding(1) var<uniform> params: Params;
-@group(0) @binding(2) var<storage, read_write> output: array<f32>;
 
 const CROP = ${CROP}u;
 const PIXEL_SCALE = ${PIXEL_SCALE};
+
+// A texel's r, g, b as the image's bytes / 255.
+fn texel(at: vec2<i32>) -> vec3<f32> {
+  let c = textureLoad(source, at, 0).rgb;
+#if ${SRGB}
+  // the sRGB encoding (IEC 61966-2-1) of the linear values the -srgb format decoded
+  return select(1.055 * pow(c, vec3<f32>(1.0 / 2.4)) - 0.055, 12.92 * c, c <= vec3<f32>(0.0031308));
+#else
+  return c;
+#endif
+}
 
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -23,16 +36,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     return;
   }
   let size = vec2<i32>(textureDimensions(source));
-  let center = (vec2<f32>(gid.xy + params.origin) + 0.5) * params.scale;
-  let lo = max(vec2<i32>(floor(center - params.support + 0.5)), vec2<i32>(0));
-  let hi = min(vec2<i32>(floor(center + params.support + 0.5)), size);
+  let center = (vec2<f32>(gid.xy + resize.origin) + 0.5) * resize.scale;
+  let lo = max(vec2<i32>(floor(center - resize.support + 0.5)), vec2<i32>(0));
+  let hi = min(vec2<i32>(floor(center + resize.support + 0.5)), size);
   var sum = vec3<f32>(0.0);
   var total = 0.0;
   for (var y = lo.y; y < hi.y; y++) {
-    let wy = max(0.0, 1.0 - abs((f32(y) - center.y + 0.5) / params.support.y));
+    let wy = max(0.0, 1.0 - abs((f32(y) - center.y + 0.5) / resize.support.y));
     for (var x = lo.x; x < hi.x; x++) {
-      let w = wy * max(0.0, 1.0 - abs((f32(x) - center.x + 0.5) / params.support.x));
-      sum += textureLoad(source, vec2<i32>(x, y), 0).rgb * w;
+      let w = wy * max(0.0, 1.0 - abs((f32(x) - center.x + 0.5) / resize.support.x));
+      sum += texel(vec2<i32>(x, y)) * w;
       total += w;
     }
   }
@@ -42,7 +55,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 #else
   let ordered = rgb;
 #endif
-  let v = (ordered * PIXEL_SCALE - params.mean.xyz) / params.deviation.xyz;
+  let v = (ordered * PIXEL_SCALE - resize.mean.xyz) / resize.deviation.xyz;
   let o = (gid.y * CROP + gid.x) * 3u;
   output[o] = v.x;
   output[o + 1u] = v.y;

@@ -1,7 +1,5 @@
 // Softmax over each row of [N, C], one workgroup per row: max, then sum of exp, then normalize.
-
-@group(0) @binding(1) var<storage, read_write> input: array<f32>;
-@group(0) @binding(2) var<storage, read_write> output: array<f32>;
+// Bindings (declared from SOFTMAX_BINDINGS in src/ops/dense.ts): input, output.
 
 const C = ${C}u;
 const WG = 256u;

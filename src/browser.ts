@@ -4,7 +4,7 @@
  * the GPU as textures and preprocessed there), weights from a URL or memory.
  */
 import './webgpu-names.js';
-import { GPUUnavailableError, InputError, ModelFormatError } from './errors.js';
+import { GPUUnavailableError, InputError } from './errors.js';
 import { createModel, type OwnedDevice } from './api/create.js';
 import type { ResNetModel } from './api/model.js';
 import { isUrl, loadFromMemory, type LoadOptionsBase } from './load.js';
@@ -103,7 +103,7 @@ async function acquireBrowserDevice(): Promise<OwnedDevice> {
 /** Loads a ResNet from a URL or memory and prepares it on the GPU (weights uploaded, every pipeline compiled). */
 export async function loadResNet(options: LoadOptions): Promise<ResNetModel<BrowserImage>> {
   const { source } = options;
-  if (source === undefined) throw new ModelFormatError('in a browser, pass { source: URL of model.json } (or files in memory)');
+  if (source === undefined) throw new InputError('in a browser, pass { source: the URL of a model.json, .safetensors or .onnx file } (or the files in memory)');
   const loaded = typeof source === 'string' || source instanceof URL
     ? await loadFromUrl(isUrl(source) ? source : pageUrl(String(source)), options)
     : await loadFromMemory(source, options);

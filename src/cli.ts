@@ -16,18 +16,23 @@ import { evaluate } from './cli/eval.js';
 import { loadProgressBar } from './cli/progress.js';
 
 const USAGE = `usage:
-  webgpu-resnet classify <image|folder...> [--list <file>] [--weights <file>] [--top <k>] [--skip-blocks <names>]
-                         [--batch <n>] [--out <results.jsonl> [--resume]] [--shard <i/n>] [--json] [--verbose]
+  webgpu-resnet classify <image|folder...> [--list <file>] [--weights <file>] [--top-k <k> (5)] [--skip-blocks <names>]
+                         [--batch <n> (1)] [--out <results.jsonl> [--resume]] [--shard <i/n>] [--json] [--verbose]
   webgpu-resnet embed <image|folder...> [--list <file>] [--weights <file>] [--normalize] [--skip-blocks <names>]
-                      [--batch <n>] [--out <results.jsonl> [--resume]] [--shard <i/n>] [--json]
+                      [--batch <n> (1)] [--out <results.jsonl> [--resume]] [--shard <i/n>] [--json]
+  webgpu-resnet cam <image|folder...> [--list <file>] [--class-index <n> | --top-k <k> (1)] [--out <file.png|folder>]
+                    [--weights <file>] [--skip-blocks <names>] [--json]
   webgpu-resnet blocks [--weights <file>] [--json]
   webgpu-resnet info [--weights <file>] [--input-size <n>] [--precision <p>] [--preprocessing caffe|torch] [--json]
-  webgpu-resnet cam <image...> [--class <n>] [--top <k>] [--out <file.png|folder>] [--weights <file>] [--skip-blocks <names>] [--json]
-  webgpu-resnet infer --input <raw float32 file> --shape <dims, e.g. 2,3,224,224> --layout nhwc|nchw
-                      [--weights <file>] [--output logits|probabilities|features] [--skip-blocks <names>] [--json]
+  webgpu-resnet infer --input <raw float32 file> --shape <dims, e.g. 2,3,224,224> [--layout nhwc|nchw (nhwc)]
+                      [--weights <file>] [--output probabilities|logits|features (probabilities)] [--skip-blocks <names>] [--json]
   webgpu-resnet fetch [--verify] [--force] [--json]
-  webgpu-resnet convert [<weights>] --precision f32|f16|int8 --out <file.safetensors> [--json]
-  webgpu-resnet eval <folder|image...> --labels <csv> [--precision f32,f16,int8] [--batch <n>] [--weights <file>] [--json]
+  webgpu-resnet convert [<weights>] --precision f32|f16|int8 --out <file.safetensors> [--input-size <n>] [--json]
+  webgpu-resnet eval <folder|image...> --labels <csv> [--precision f32,f16,int8 (f32)] [--batch <n> (4)] [--weights <file>] [--json]
+Every command that loads a model also takes --weights, --depth, --definition, --precision, --preprocessing,
+--input-size, --crop-pct and --verbose; those that run it, --conv-strategy tiled|simd (default: chosen for
+the adapter; tiled runs the GPU kernels anywhere). A flag a command does not take is an error (exit 2).
+--top and --class are accepted for --top-k and --class-index.
 
 --weights: a TF.js layers model.json (Keras), a torchvision/timm .safetensors or an .onnx file; without
 it, the pretrained Keras ResNet-50 from the per-user model cache is used, downloaded there once on first
@@ -66,8 +71,6 @@ cam shows where the network looks for a class (class activation maps, Zhou et al
 top-1, or --class, or each of --top k): --out writes the photo's center crop with the map over it (Turbo
 colors, half opacity); --json prints one line per image and class:
 {"file","class","label","probability","logit","bias","height","width","map":[...]} (mean(map) + bias = logit).`;
-
-const MODEL_COMMANDS = ['classify', 'embed', 'blocks', 'infer', 'cam', 'info'];
 
 async function fetchCommand(args: Parsed): Promise<number> {
   const options = { onProgress: loadProgressBar(), force: args.flags.has('--force'), verify: args.flags.has('--verify') };
@@ -113,7 +116,7 @@ async function main(argv: string[]): Promise<number> {
     args = parse(argv);
   } catch (err) {
     console.error(`webgpu-resnet: error: ${(err as Error).message} (see webgpu-resnet --help)`);
-    return 1;
+    return 2;
   }
   if (args.flags.has('--help') || args.flags.has('-h') || args.command === 'help') {
     console.log(USAGE);
@@ -128,12 +131,11 @@ async function main(argv: string[]): Promise<number> {
     if (args.command === 'fetch') return await fetchCommand(args);
     if (args.command === 'convert') return await convert(args);
     if (args.command === 'eval') return await evaluate(args);
-    if (MODEL_COMMANDS.includes(args.command)) return await runModelCommand(args);
-    throw new UsageError(args.command ? `unknown command ${args.command}` : 'no command given');
+    return await runModelCommand(args);
   } catch (err) {
     if (err instanceof UsageError) {
       console.error(`webgpu-resnet: error: ${err.message} (see webgpu-resnet --help)`);
-      return 1;
+      return 2;
     }
     report(err, args.flags.has('--verbose'));
     return 1;
@@ -141,5 +143,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 process.exitCode = await main(process.argv.slice(2));
-// Dawn keeps the event loop alive for a moment after the last device is released; do not wait for it.
+// Dawn keeps the event loop alive for a moment after the last device is released: do not wait for it,
+// but for stdout and stderr to take what was written (a pipe may not have it all yet).
+await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((done) => stream.write('', done))));
 process.exit();

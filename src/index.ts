@@ -3,9 +3,9 @@ export { ResNetModel, type Prediction, type InferOptions, type ModelInfo, type B
 export { ResNetError, ModelFormatError, GraphError, InputError, GPUUnavailableError, ModelDownloadError, ModelCacheError, NonFiniteOutputError, DependencyError } from './errors.js';
 export { CAFFE_PREPROCESSING, TORCH_PREPROCESSING, preprocessImage, type Preprocessing, type RawImage } from './preprocess/preprocess.js';
 export { IMAGENET_LABELS } from './labels.js';
-export type { InMemoryModel, ModelSource, LoadProgress, Precision } from './load.js';
+export type { InMemoryModel, InMemoryOnnx, InMemorySafetensors, ModelSource, LoadProgress, Precision, WeightsFormat } from './load.js';
 export type { ProfileStep } from './runtime/executor.js';
-export { GraphBuilder, type Graph, type GraphNode, type Shape } from './graph/ir.js';
+export type { Shape } from './graph/ir.js';
 export { nchwToNhwc } from './util/layout.js';
 export { blendMap, mapRegion, upsampleMap, type Explanation, type ExplainOptions } from './api/explain.js';
 export { turbo } from './util/colormap.js';

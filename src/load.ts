@@ -7,7 +7,8 @@ import { loadOnnxResNet } from './loaders/onnx.js';
 import { loadSafetensorsResNet } from './loaders/safetensors.js';
 import { loadTfjsLayersModel, type LoadProgress } from './loaders/tfjs-layers.js';
 import { memorySource, type FileSource } from './loaders/source.js';
-import { WEIGHT_STORAGES, type WeightStorage } from './ops/weight-storage.js';
+import { isWeightStorage, type WeightStorage } from './ops/weight-storage.js';
+import type { ConvStrategy } from './plan/conv-algorithm.js';
 import { CAFFE_PREPROCESSING, TORCH_PREPROCESSING, type Preprocessing } from './preprocess/preprocess.js';
 
 /** TF.js layers files held in memory: model.json (text, bytes or parsed object) and its shards by file name. */
@@ -74,6 +75,12 @@ export interface LoadOptionsBase {
    */
   precision?: Precision;
   /**
+   * How convolutions run: 'tiled' (the GPU kernels: tiles in workgroup memory) or 'simd' (register
+   * shuffles across subgroups, for CPU adapters with fixed-size subgroups). Default: chosen by the
+   * adapter. 'tiled' runs anywhere, so the GPU kernels can be timed on a CPU adapter.
+   */
+  convStrategy?: ConvStrategy;
+  /**
    * When the engine's own GPU device is lost, build the model again on a new device at the next call
    * (calls pending at the loss still fail). Not with `device`: a device of yours is yours to replace.
    */
@@ -103,22 +110,28 @@ function checkDepth(graph: Graph, depth: number | undefined): void {
  * What both entries derive from a loaded graph and the options: the depth checked, labels (ImageNet-1k
  * for 1000-class models unless given), preprocessing (by weight format unless given) and precision.
  */
-export function modelSettings({ graph, format }: LoadedGraph, options: LoadOptionsBase): { labels?: readonly string[]; preprocessing: Preprocessing; precision: Precision; inputSize?: [number, number] } {
+export function modelSettings({ graph, format }: LoadedGraph, options: LoadOptionsBase): { labels?: readonly string[]; preprocessing: Preprocessing; precision: Precision; inputSize?: [number, number]; convStrategy?: ConvStrategy } {
   checkDepth(graph, options.depth);
   const precision = options.precision ?? graph.declared?.precision ?? 'f32';
-  if (!WEIGHT_STORAGES.includes(precision)) throw new InputError(`precision must be 'f32', 'f16' or 'int8', got ${JSON.stringify(precision)}`);
+  if (!isWeightStorage(precision)) throw new InputError(`precision must be 'f32', 'f16' or 'int8', got ${JSON.stringify(precision)}`);
   const classes = graph.shapes.get(graph.output)![2];
   const preprocessing = options.preprocessing ?? graph.declared?.preprocessing ?? defaultPreprocessing(format);
-  const inputSize = options.inputSize === undefined ? undefined : typeof options.inputSize === 'number' ? [options.inputSize, options.inputSize] as [number, number] : options.inputSize;
-  if (inputSize && !(Array.isArray(inputSize) && inputSize.length === 2)) throw new InputError(`inputSize must be a number or [height, width], got ${JSON.stringify(options.inputSize)}`);
+  const asked = options.inputSize === undefined ? undefined : typeof options.inputSize === 'number' ? [options.inputSize, options.inputSize] as [number, number] : options.inputSize;
+  if (asked && !(Array.isArray(asked) && asked.length === 2)) throw new InputError(`inputSize must be a number or [height, width], got ${JSON.stringify(options.inputSize)}`);
+  const inputSize = asked ?? graph.declared?.inputSize;
   const cropPct = options.cropPct ?? 0.875;
   if (!(cropPct > 0 && cropPct <= 1)) throw new InputError(`cropPct must be in (0, 1], got ${cropPct}`);
+  // timm's rule for another size: the shorter side to round(size / crop_pct), then the center crop (a
+  // file converted for a size records its own preprocessing, kept as it is)
+  const resized = inputSize && inputSize[0] === inputSize[1] && (asked || options.cropPct !== undefined || preprocessing.cropTo !== inputSize[0])
+    ? { ...preprocessing, resizeTo: Math.round(inputSize[0] / cropPct), cropTo: inputSize[0] } : preprocessing;
+  if (resized.resizeTo < resized.cropTo) throw new InputError(`preprocessing resizes to ${resized.resizeTo} pixels, less than the ${resized.cropTo} it crops: resizeTo must be at least cropTo`);
   return {
     labels: options.labels ?? graph.declared?.labels ?? (classes === 1000 ? IMAGENET_LABELS : undefined),
-    // timm's rule: the shorter side to round(size / crop_pct), then the center crop
-    preprocessing: inputSize && inputSize[0] === inputSize[1] ? { ...preprocessing, resizeTo: Math.round(inputSize[0] / cropPct), cropTo: inputSize[0] } : preprocessing,
+    preprocessing: resized,
     precision,
     inputSize,
+    convStrategy: options.convStrategy,
   };
 }
 
@@ -153,7 +166,7 @@ export async function loadFromMemory(model: InMemoryModel | InMemorySafetensors 
     return { graph: graphFromBytes('onnx', asBytes(model.onnx), 'memory:onnx', options), format: 'onnx' };
   }
   if (!model || typeof model !== 'object' || !('modelJson' in model) || !('weights' in model)) {
-    throw new ModelFormatError('source must be a URL, a path, { modelJson, weights }, { safetensors } or { onnx }');
+    throw new InputError('source must be a URL, a path, { modelJson, weights }, { safetensors } or { onnx }');
   }
   const json = model.modelJson;
   const text = typeof json === 'string' || json instanceof Uint8Array ? json : JSON.stringify(json);

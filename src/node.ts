@@ -4,9 +4,8 @@
  * cache (downloaded there on first use).
  */
 import './webgpu-names.js';
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ModelCacheError, ModelFormatError } from './errors.js';
+import { ModelCacheError } from './errors.js';
 import { createModel } from './api/create.js';
 import type { ResNetModel } from './api/model.js';
 import { formatOf, graphFromBytes, isUrl, loadFromMemory, type LoadedGraph, type LoadOptionsBase } from './load.js';
@@ -21,6 +20,7 @@ import { splitModelPath } from './node/files.js';
 export * from './index.js';
 export { decodeImage } from './node/image.js';
 export { defaultModelPath } from './node/paths.js';
+import { weightsFromEnv } from './node/paths.js';
 export { fetchPretrained, modelCacheDir, pretrainedModelPath, PRETRAINED, type FetchOptions } from './node/model-cache.js';
 export { compactPretrained, compactPretrainedPath } from './node/compact-cache.js';
 
@@ -33,9 +33,7 @@ export interface LoadOptions extends LoadOptionsBase {}
 export async function loadGraph(options: LoadOptions): Promise<LoadedGraph> {
   const { source, onProgress } = options;
   if (source === undefined) {
-    const fromEnv = process.env.WEBGPU_RESNET_WEIGHTS;
-    if (fromEnv !== undefined && !existsSync(fromEnv)) throw new ModelFormatError(`WEBGPU_RESNET_WEIGHTS=${fromEnv}: file not found`);
-    const path = fromEnv ?? (await fetchPretrained({ onProgress }));
+    const path = weightsFromEnv() ?? (await fetchPretrained({ onProgress }));
     const { source: folder, file } = await splitModelPath(path);
     return { graph: await loadTfjsLayersModel(folder, file, onProgress), format: 'tfjs-layers' };
   }

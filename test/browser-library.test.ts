@@ -11,8 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compactPretrainedPath } from '../src/node/compact-cache.js';
 import { packageRoot } from '../src/node/paths.js';
 import { ENGINES, launchBrowser, startDemoServer } from './helpers/browser.js';
+import { sharedPath } from './helpers/needs.js';
 
-const sampleDir = join(packageRoot(), '..', 'shared', 'data', 'imagenet-sample');
+const sampleDir = sharedPath('data', 'imagenet-sample');
 let server: Awaited<ReturnType<typeof startDemoServer>>;
 let browser: Browser;
 

@@ -16,6 +16,7 @@ import { compactPretrained } from '../src/node/compact-cache.js';
 import { fetchPretrained, PRETRAINED } from '../src/node/model-cache.js';
 import { packageRoot } from '../src/node/paths.js';
 import { offlineNpm, ourLines, runCli } from './helpers/processes.js';
+import { needsRegistry } from './helpers/needs.js';
 
 const zebra = join(packageRoot(), 'demo', 'samples', '340_n02391049_zebra.JPEG');
 let work: string;
@@ -36,6 +37,7 @@ async function flipEveryFloat(file: string): Promise<void> {
 }
 
 beforeAll(async () => {
+  await needsRegistry();
   work = await mkdtemp(join(tmpdir(), 'webgpu-resnet-integrity-'));
   cache = join(work, 'cache');
   entry = join(cache, PRETRAINED.folder);

@@ -6,8 +6,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeSafetensors } from '../src/export/safetensors.js';
-import { graphToOnnx } from '../src/export/onnx.js';
-import type { Graph, GraphNode } from '../src/graph/ir.js';
+import type { Graph } from '../src/graph/ir.js';
+import { lesionRaw, ortRun } from './helpers/onnx.js';
 import { loadResNet } from '../src/node.js';
 import { packageRoot } from '../src/node/paths.js';
 import { upsampleMap } from '../src/index.js';
@@ -21,17 +21,10 @@ afterAll(() => {
 });
 
 /** The last stage's output (what the average pool reads) from onnxruntime, NCHW [C][H][W]. */
-async function lastStage(graph: Graph, tensor: string, nhwc: Float32Array): Promise<Float32Array> {
-  const ort = await import('onnxruntime-node');
+function lastStage(graph: Graph, tensor: string, nhwc: Float32Array): Promise<Float32Array> {
   const nchw = new Float32Array(nhwc.length);
   for (let p = 0; p < 224 * 224; p++) for (let c = 0; c < 3; c++) nchw[c * 224 * 224 + p] = nhwc[p * 3 + c]!;
-  const session = await ort.InferenceSession.create(graphToOnnx({ ...graph, output: tensor }, { producer: 'webgpu-resnet tests' }));
-  try {
-    const out = await session.run({ input: new ort.Tensor('float32', nchw, [1, 3, 224, 224]) });
-    return out[session.outputNames[0]!]!.data as Float32Array;
-  } finally {
-    await session.release();
-  }
+  return ortRun(graph, nchw, { output: tensor });
 }
 
 /** M_c(p) = sum_k fc.weight[c][k] f[k][p], in float64. */
@@ -50,14 +43,6 @@ const maxRel = (got: Float32Array, want: Float64Array) => {
   return diff / scale;
 };
 
-/** The raw graph with each named block's output ReLU reading the shortcut (the block deleted). */
-const lesionRaw = (graph: Graph, names: string[]): Graph => ({
-  ...graph,
-  nodes: graph.nodes.map((n): GraphNode => {
-    const block = names.find((p) => n.name === `${p}.relu`);
-    return block ? { ...n, inputs: [graph.nodes.find((a) => a.name === `${block}.add`)!.inputs[1]!] } : n;
-  }),
-});
 
 describe('class activation maps (explain)', () => {
   for (const depth of [18, 34, 50, 101, 152]) {

@@ -8,10 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../src/node/image.js';
 import { packageRoot } from '../src/node/paths.js';
 import { CAFFE_PREPROCESSING, preprocessImage } from '../src/preprocess/preprocess.js';
+import { sharedPath } from './helpers/needs.js';
 
 const root = packageRoot();
 const cli = join(root, 'dist', 'cli.js');
-const sampleDir = join(root, '..', 'shared', 'data', 'imagenet-sample');
+const sampleDir = sharedPath('data', 'imagenet-sample');
 const husky = join(sampleDir, '250_n02110185_Siberian_husky.JPEG');
 let work: string;
 let fixture: { images: Array<{ file: string; top5: Array<{ index: number; probability: number }> }> };
@@ -122,6 +123,28 @@ describe('webgpu-resnet CLI', () => {
     expect(ours(bad.stderr)).toEqual(['webgpu-resnet: error: convert needs --precision f32|f16|int8 (see webgpu-resnet --help)']);
   });
 
+  it('convert --input-size 288 writes a file that classifies with no flag exactly as --input-size 288 does', async () => {
+    const out = join(work, 'r50-288.safetensors');
+    const converted = await run('convert', '--precision', 'f32', '--input-size', '288', '--out', out);
+    expect(converted.code, converted.stderr).toBe(0);
+    const fromFile = await run('classify', husky, '--weights', out, '--json', '--top-k', '5');
+    const asked = await run('classify', husky, '--input-size', '288', '--json', '--top-k', '5');
+    expect(fromFile.code, fromFile.stderr).toBe(0);
+    const [got, want] = [JSON.parse(fromFile.stdout).top, JSON.parse(asked.stdout).top] as Array<Array<{ index: number; probability: number }>>;
+    expect(got.map((p) => p.index)).toEqual(want!.map((p) => p.index));
+    got!.forEach((p, i) => expect(p.probability).toBeCloseTo(want![i]!.probability, 5));
+    const info = JSON.parse((await run('info', '--weights', out, '--json')).stdout);
+    expect(info.inputShape).toEqual([288, 288, 3]);
+  });
+
+  it('a large output through a pipe arrives whole (the process exits after stdout takes it)', async () => {
+    const { code, stdout } = await run('embed', husky, husky, husky, husky, '--json');
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n');
+    expect(stdout.length).toBeGreaterThan(4 * 2048 * 8); // well over a pipe's 64 KiB buffer
+    expect(lines.map((l) => (JSON.parse(l) as { embedding: number[] }).embedding.length)).toEqual([2048, 2048, 2048, 2048]);
+  });
+
   it('cam --json prints one line per class with a 7x7 map whose mean plus the bias is the logit; --out writes the overlay PNG', async () => {
     const { code, stdout } = await run('cam', husky, '--top', '2', '--json');
     expect(code).toBe(0);
@@ -187,8 +210,21 @@ describe('webgpu-resnet CLI', () => {
     console.log(`Keras ResNet-50 as ONNX with --preprocessing caffe: top-1 ${fromOnnx.map((t) => `${t.index} (${t.probability.toFixed(4)})`).join(', ')}; Keras model.json: ${keras.map((t) => t.index).join(', ')}`);
   });
 
-  it('usage and input errors are one line on stderr with exit code 1', async () => {
-    for (const args of [['classify'], ['frobnicate'], ['convert', '--precision', 'f16'], ['infer', '--input', join(work, 'none.f32'), '--shape', '1,224,224,3'], ['infer', '--input', husky, '--shape', '1,224,224,3', '--layout', 'nhwc'], ['classify', husky, '--top', 'x']]) {
+  it('usage errors (exit 2) and input errors (exit 1) are one line on stderr; a flag a command does not take is named', async () => {
+    const usage: Array<[string[], RegExp]> = [
+      [['classify'], /classify needs at least one image/], [['frobnicate'], /unknown command frobnicate/], [[], /no command given/],
+      [['convert', '--precision', 'f16'], /convert needs --out/], [['classify', husky, '--top', 'x'], /--top-k must be a positive integer, got x/],
+      [['blocks', '--top', '3'], /^webgpu-resnet: error: blocks does not take --top \(see webgpu-resnet --help\)$/],
+      [['fetch', '--weights', 'x'], /fetch does not take --weights/], [['classify', husky, '--normalize'], /classify does not take --normalize/],
+      [['classify', husky, '--json=yes'], /--json takes no value/], [['infer', '--layout'], /--layout needs a value/],
+    ];
+    const input = [['infer', '--input', join(work, 'none.f32'), '--shape', '1,224,224,3'], ['infer', '--input', husky, '--shape', '1,224,224,3', '--layout', 'nhwc']];
+    for (const [args, message] of usage) {
+      const { code, stderr } = await run(...args);
+      expect(code, args.join(' ')).toBe(2);
+      expect(ours(stderr), args.join(' ')).toEqual([expect.stringMatching(message)]);
+    }
+    for (const args of input) {
       const { code, stderr } = await run(...args);
       expect(code, args.join(' ')).toBe(1);
       expect(ours(stderr), args.join(' ')).toEqual([expect.stringMatching(/^webgpu-resnet: error: /)]);

@@ -6,7 +6,6 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { compactSafetensors } from '../src/export/compact.js';
-import { graphToOnnx } from '../src/export/onnx.js';
 import { writeSafetensors } from '../src/export/safetensors.js';
 import type { Graph, GraphNode } from '../src/graph/ir.js';
 import { optimize } from '../src/graph/passes.js';
@@ -16,6 +15,7 @@ import { loadResNet } from '../src/node.js';
 import { roundToHalf } from '../src/util/half.js';
 import { goldenInput, goldenModel } from '../scripts/golden-model.js';
 import { relativeError, roundToInt8Columns } from './helpers/reference.js';
+import { ortRun } from './helpers/onnx.js';
 
 const input = goldenInput(); // [2, 3, 224, 224]
 const report: string[] = [];
@@ -33,16 +33,7 @@ function rounded(graph: Graph, precision: 'f32' | 'f16' | 'int8'): Graph {
   return { ...graph, nodes };
 }
 
-async function ortLogits(graph: Graph): Promise<Float32Array> {
-  const ort = await import('onnxruntime-node');
-  const session = await ort.InferenceSession.create(graphToOnnx(graph, { softmax: false, producer: 'webgpu-resnet tests' }));
-  try {
-    const out = await session.run({ input: new ort.Tensor('float32', input, [2, 3, 224, 224]) });
-    return out[session.outputNames[0]!]!.data as Float32Array;
-  } finally {
-    await session.release();
-  }
-}
+const ortLogits = (graph: Graph) => ortRun(graph, input, { batch: 2 });
 
 const top1 = (logits: Float32Array) => [0, 1].map((b) => {
   const row = logits.subarray(b * 1000, (b + 1) * 1000);

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PEERS } from '../src/node/optional.js';
 import { packageRoot } from '../src/node/paths.js';
-import { npmInstall, packProject, readmeSnippets } from './helpers/consumer.js';
+import { npmInstall, packProject, readmeSnippets, tsBlocks } from './helpers/consumer.js';
+import { needsRegistry } from './helpers/needs.js';
 import { ourLines, runProcess } from './helpers/processes.js';
 
 const root = packageRoot();
@@ -26,7 +27,10 @@ const TSCONFIG = {
   include: ['src'],
 };
 
-const CLASSIFY_TS = `import { loadResNet, type Prediction } from 'webgpu-resnet';
+const CLASSIFY_TS = `import { loadResNet, type InMemoryOnnx, type InMemorySafetensors, type ModelSource, type Prediction } from 'webgpu-resnet';
+
+// every type ModelSource names is one the entry exports
+export type Sources = [ModelSource, InMemorySafetensors, InMemoryOnnx];
 
 const started = performance.now();
 const model = await loadResNet();
@@ -40,6 +44,7 @@ model.dispose();
 `;
 
 beforeAll(async () => {
+  await needsRegistry();
   work = await mkdtemp(join(tmpdir(), 'webgpu-resnet-node-app-'));
   const tarball = await packProject(work);
   app = join(work, 'app');
@@ -164,11 +169,10 @@ describe('the browser build outside a page (Deno, --conditions=browser, its own 
 });
 
 describe('what the consumer tests rely on', () => {
-  it('every ```ts block of the README is tagged // node or // web app (so one of the apps compiles it)', async () => {
-    const readme = await readFile(join(root, 'README.md'), 'utf8');
-    const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  it('every ```ts block of the README and docs/ is tagged // node or // web app (so one of the apps compiles it)', async () => {
+    const blocks = await tsBlocks();
     expect(blocks.length).toBeGreaterThanOrEqual(4);
-    for (const code of blocks) expect(code.split('\n')[0]).toMatch(/^\/\/ (node|web app)\b/);
+    for (const { file, code } of blocks) expect(code.split('\n')[0], file).toMatch(/^\/\/ (node|web app)\b/);
   });
 
   it('the peer versions the errors name are package.json\'s', async () => {

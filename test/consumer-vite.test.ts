@@ -17,6 +17,7 @@ import { compactPretrained } from '../src/node/compact-cache.js';
 import { packageRoot } from '../src/node/paths.js';
 import { ENGINES, launchBrowser } from './helpers/browser.js';
 import { folderBytes, npmInstall, packProject, readmeSnippets } from './helpers/consumer.js';
+import { needsRegistry } from './helpers/needs.js';
 import { runProcess } from './helpers/processes.js';
 
 /** The create-vite release whose template-vanilla-ts the app starts from (it pins TypeScript ~7.0.2). */
@@ -57,6 +58,7 @@ run().catch((err: unknown) => {
 `;
 
 beforeAll(async () => {
+  await needsRegistry();
   work = await mkdtemp(join(tmpdir(), 'webgpu-resnet-vite-'));
   const tarball = await packProject(work);
   const template = await runProcess('npm', ['pack', CREATE_VITE, '--pack-destination', work, '--json', '--silent'], { cwd: work });

@@ -13,7 +13,7 @@ import { graphToOnnx } from '../src/export/onnx.js';
 import { GraphBuilder, type Pads } from '../src/graph/ir.js';
 import { loadFromMemory } from '../src/load.js';
 import { defaultModelPath } from '../src/node/paths.js';
-import { convStrategyFor } from '../src/runtime/device.js';
+import { convLoweringFor } from '../src/plan/conv-algorithm.js';
 import { goldenModel } from '../scripts/golden-model.js';
 import { writeSafetensors } from '../src/export/safetensors.js';
 import { releaseTestDevice, runGraph, testAdapterInfo, testDevice } from './helpers/gpu.js';
@@ -26,7 +26,7 @@ afterAll(() => console.log(`fuzz runs: ${counts.join(', ')}\nsome of the loader 
 
 describe('kernels on random shapes', () => {
   it('conv2d: kernel 1-7, stride 1-3, any padding smaller than the kernel, any channels, batch 1-3', async () => {
-    const lowering = convStrategyFor(await testDevice(), await testAdapterInfo());
+    const lowering = convLoweringFor(await testDevice(), await testAdapterInfo());
     const numRuns = 14;
     await fc.assert(fc.asyncProperty(
       fc.record({

@@ -14,6 +14,7 @@ import { compareLogits, goldenInput, goldenModel, u } from '../scripts/golden-mo
 import { writeSafetensors } from '../src/export/safetensors.js';
 import { graphToOnnx, type OnnxExportOptions } from '../src/export/onnx.js';
 import { appendNode } from './helpers/onnx.js';
+import { sharedPath } from './helpers/needs.js';
 
 /** The torchvision network as torch.onnx writes it: NCHW input, logits out. */
 const writeOnnx = (graph: Parameters<typeof graphToOnnx>[0], options: OnnxExportOptions = {}) => graphToOnnx(graph, { softmax: false, producer: 'webgpu-resnet tests', ...options });
@@ -24,7 +25,7 @@ let work: string;
 const results: string[] = [];
 
 beforeAll(async () => {
-  golden = JSON.parse(await readFile(join(packageRoot(), '..', 'shared', 'golden', 'torchvision-resnet-golden.json'), 'utf8'));
+  golden = JSON.parse(await readFile(sharedPath('golden', 'torchvision-resnet-golden.json'), 'utf8'));
   work = await mkdtemp(join(tmpdir(), 'webgpu-resnet-golden-'));
 });
 afterAll(async () => {

@@ -6,7 +6,6 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { writeSafetensors } from '../src/export/safetensors.js';
-import { graphToOnnx } from '../src/export/onnx.js';
 import type { Graph } from '../src/graph/ir.js';
 import { resizeGraph } from '../src/graph/resize.js';
 import { InputError } from '../src/errors.js';
@@ -14,19 +13,11 @@ import { loadGraph, loadResNet } from '../src/node.js';
 import { packageRoot } from '../src/node/paths.js';
 import { goldenModel } from '../scripts/golden-model.js';
 import { randomArray, relativeError } from './helpers/reference.js';
+import { ortRun } from './helpers/onnx.js';
 
 const photo = join(packageRoot(), 'demo', 'samples', '340_n02391049_zebra.JPEG');
 
-async function ortLogits(graph: Graph, nchw: Float32Array, [h, w]: [number, number]): Promise<Float32Array> {
-  const ort = await import('onnxruntime-node');
-  const session = await ort.InferenceSession.create(graphToOnnx(graph, { softmax: false, producer: 'webgpu-resnet tests' }));
-  try {
-    const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', nchw, [1, 3, h, w]) });
-    return out[session.outputNames[0]!]!.data as Float32Array;
-  } finally {
-    await session.release();
-  }
-}
+const ortLogits = (graph: Graph, nchw: Float32Array, size: [number, number]) => ortRun(graph, nchw, { size });
 
 describe('input sizes other than 224', () => {
   const cases: Array<[string, () => Promise<{ raw: Graph; source: Parameters<typeof loadResNet>[0] }>]> = [

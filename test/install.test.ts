@@ -16,6 +16,7 @@ import { packageRoot } from '../src/node/paths.js';
 import { PEERS } from '../src/node/optional.js';
 import { packProject } from './helpers/consumer.js';
 import { offlineNpm, runProcess as run } from './helpers/processes.js';
+import { needsRegistry } from './helpers/needs.js';
 
 const root = packageRoot();
 const zebra = join(root, 'demo', 'samples', '340_n02391049_zebra.JPEG');
@@ -39,6 +40,7 @@ process.exit();
 `;
 
 beforeAll(async () => {
+  await needsRegistry();
   work = await mkdtemp(join(tmpdir(), 'webgpu-resnet-install-'));
   app = join(work, 'app');
   await mkdir(app);

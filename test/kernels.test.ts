@@ -4,24 +4,30 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { GraphBuilder, type Pads } from '../src/graph/ir.js';
-import type { ConvGather, ConvOptions, ConvStrategy } from '../src/ops/conv2d.js';
+import type { ConvBuildOptions } from '../src/ops/conv2d.js';
+import { convLoweringFor, type ConvGather, type ConvOverride, type ConvStrategy } from '../src/plan/conv-algorithm.js';
 import { TILES } from '../src/ops/conv-tiling.js';
 import prefetchGemm from '../bench/kernels/conv_gemm_prefetch.wgsl';
 import { conv2dRef, denseRef, globalAvgPoolRef, maxPoolRef, randomArray, relativeError, roundToInt8Columns, softmaxRef } from './helpers/reference.js';
-import { convStrategyFor, describeAdapter, isCpuAdapter } from '../src/runtime/device.js';
+import { describeAdapter, isCpuAdapter } from '../src/runtime/device.js';
 import { roundToHalf } from '../src/util/half.js';
 import { releaseTestDevice, runGraph, testAdapterInfo, testDevice } from './helpers/gpu.js';
 
 afterAll(releaseTestDevice);
 
+/** One conv configuration: a pinned decision (src/plan/conv-algorithm.ts) and how the kernels are built. */
+type ConvConfig = ConvOverride & ConvBuildOptions & { strategy: ConvStrategy };
+
 /**
- * Both conv main loops are checked wherever the adapter can run them (simd: CPU adapters with subgroups);
- * the tiled one with the tiling the planner chooses and with each tile shape, with and without split-K
- * (splits that do not divide the K steps evenly, and more splits than steps).
+ * The configuration matrix: every conv configuration the engine can run on this adapter, each checked on
+ * every fixed case below. The tiled loop with the tiling the planner chooses and with each tile shape,
+ * with and without split-K (splits that do not divide the K steps evenly, and more splits than steps),
+ * the experimental main loop, each weight storage with and without split-K; the simd loop (CPU adapters
+ * with subgroups) in each storage.
  */
-async function strategies(): Promise<Array<ConvOptions & { strategy: ConvStrategy }>> {
-  const chosen = convStrategyFor(await testDevice(), await testAdapterInfo());
-  const tiled: Array<ConvOptions & { strategy: ConvStrategy }> = [
+async function configurations(): Promise<ConvConfig[]> {
+  const chosen = convLoweringFor(await testDevice(), await testAdapterInfo());
+  const tiled: ConvConfig[] = [
     { strategy: 'tiled' },
     { strategy: 'tiled', tiling: { tile: TILES.large, split: 1 } },
     { strategy: 'tiled', tiling: { tile: TILES.medium, split: 3 } },
@@ -30,10 +36,11 @@ async function strategies(): Promise<Array<ConvOptions & { strategy: ConvStrateg
     { strategy: 'tiled', tiling: { tile: TILES.large, split: 1 }, gemmShader: prefetchGemm },
     { strategy: 'tiled', tiling: { tile: TILES.narrow, split: 3 }, gemmShader: prefetchGemm },
     { strategy: 'tiled', weightStorage: 'f16' },
+    { strategy: 'tiled', tiling: { tile: TILES.narrow, split: 2 }, weightStorage: 'f16' },
     { strategy: 'tiled', weightStorage: 'int8' },
     { strategy: 'tiled', tiling: { tile: TILES.medium, split: 3 }, weightStorage: 'int8' },
   ];
-  const simd: Array<ConvOptions & { strategy: ConvStrategy }> = [
+  const simd: ConvConfig[] = [
     { strategy: 'simd', subgroupSize: chosen.subgroupSize },
     { strategy: 'simd', subgroupSize: chosen.subgroupSize, weightStorage: 'f16' },
     { strategy: 'simd', subgroupSize: chosen.subgroupSize, weightStorage: 'int8' },
@@ -41,11 +48,11 @@ async function strategies(): Promise<Array<ConvOptions & { strategy: ConvStrateg
   return chosen.convStrategy === 'simd' ? [...tiled, ...simd] : tiled;
 }
 
-const describeOptions = (o: ConvOptions) => (o.tiling ? `${o.strategy}, ${o.tiling.tile.bm}x${4 * o.tiling.tile.bn4} tile${o.gemmShader ? ' (prefetch)' : ''}, split ${o.tiling.split}` : `${o.strategy}`) + (o.weightStorage ? `, ${o.weightStorage} weights` : '');
+const describeConfig = (o: ConvConfig) => (o.tiling ? `${o.strategy}, ${o.tiling.tile.bm}x${4 * o.tiling.tile.bn4} tile${o.gemmShader ? ' (prefetch)' : ''}, split ${o.tiling.split}` : `${o.strategy}`) + (o.weightStorage ? `, ${o.weightStorage} weights` : '');
 
 it('runs the simd conv strategy on CPU adapters with subgroups (lavapipe), so both main loops are tested there; the tiled one everywhere', async () => {
   const info = await testAdapterInfo();
-  const loops = new Set((await strategies()).map((s) => s.strategy));
+  const loops = new Set((await configurations()).map((s) => s.strategy));
   const cpuWithSubgroups = isCpuAdapter(info) && (await testDevice()).features.has('subgroups');
   console.log(`conv main loops tested on this adapter: ${[...loops].join(', ')}`);
   expect(loops.has('tiled')).toBe(true);
@@ -56,9 +63,9 @@ it('names an adapter by its info strings, or (Firefox leaves them empty) by its 
   const adapter = (info: Partial<GPUAdapterInfo>, features: string[]) => ({ info, features: new Set(features) }) as unknown as GPUAdapter;
   const firefox = 'Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Firefox/153.0';
   const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
-  expect(describeAdapter(adapter({ vendor: '', architecture: '', device: '', description: '' }, ['timestamp-query', 'shader-f16', 'float32-filterable']), firefox).name).toBe('WebGPU (Firefox), shader-f16, timestamp-query');
-  expect(describeAdapter(adapter({}, ['subgroups']), chrome).name).toBe('WebGPU (Chrome), subgroups');
-  expect(describeAdapter(adapter({ vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader Device (Subzero)' }, ['subgroups']), chrome).name).toBe('google / swiftshader / SwiftShader Device (Subzero)');
+  expect(describeAdapter(adapter({ vendor: '', architecture: '', device: '', description: '' }, ['timestamp-query', 'shader-f16', 'float32-filterable']), firefox)).toBe('WebGPU (Firefox), shader-f16, timestamp-query');
+  expect(describeAdapter(adapter({}, ['subgroups']), chrome)).toBe('WebGPU (Chrome), subgroups');
+  expect(describeAdapter(adapter({ vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader Device (Subzero)' }, ['subgroups']), chrome)).toBe('google / swiftshader / SwiftShader Device (Subzero)');
 });
 
 interface ConvCase {
@@ -70,7 +77,7 @@ function describeCase(c: ConvCase): string {
   return `${c.gather} ${c.batch}x${c.h}x${c.w}x${c.cin} -> ${c.cout}, k${c.k} s${c.stride} pad[${c.pads}]${c.residual ? ' +res' : ''}${c.relu ? ' relu' : ''}`;
 }
 
-async function checkConv(c: ConvCase, seed: number, only?: (s: ConvOptions, i: number) => boolean): Promise<void> {
+async function checkConv(c: ConvCase, seed: number, configs: ConvConfig[]): Promise<void> {
   const x = randomArray(c.batch * c.h * c.w * c.cin, seed);
   const weights = randomArray(c.k * c.k * c.cin * c.cout, seed + 1, 1 / Math.sqrt(c.k * c.k * c.cin));
   const bias = randomArray(c.cout, seed + 2, 0.5);
@@ -102,9 +109,9 @@ async function checkConv(c: ConvCase, seed: number, only?: (s: ConvOptions, i: n
     f16: conv2dRef({ data: x, batch: c.batch, h: c.h, w: c.w, c: c.cin }, weights.map(roundToHalf), bias, refOptions),
     int8: conv2dRef({ data: x, batch: c.batch, h: c.h, w: c.w, c: c.cin }, roundToInt8Columns(weights, c.cout), bias, refOptions),
   };
-  for (const s of (await strategies()).filter((s, i) => !only || only(s, i))) {
+  for (const s of configs) {
     const got = await runGraph(graph, x, c.batch, { conv: { conv: { gather: c.gather, ...s } } });
-    expect(relativeError(got, wanted[s.weightStorage ?? 'f32'].data), `${describeCase(c)} (${describeOptions(s)})`).toBeLessThan(1e-5);
+    expect(relativeError(got, wanted[s.weightStorage ?? 'f32'].data), `${describeCase(c)} (${describeConfig(s)})`).toBeLessThan(1e-5);
   }
 }
 
@@ -124,29 +131,9 @@ describe('conv kernels', () => {
     { gather: 'rows', h: 10, w: 12, cin: 1, cout: 6, k: 5, stride: 1, pads: [2, 2, 2, 2], batch: 2, residual: false, relu: false },
     { gather: 'rows', h: 11, w: 9, cin: 5, cout: 12, k: 3, stride: 2, pads: [1, 0, 0, 1], batch: 1, residual: false, relu: true },
   ];
-  // the planner's tiling, one forced tiling in turn, and both simd loops where the adapter has them
-  for (const [n, c] of fixed.entries()) it(describeCase(c), () => checkConv(c, 100 + n * 7, (s, i) => i === 0 || i === 1 + (n % 6) || s.strategy === 'simd'));
-
-  it('random shapes', async () => {
-    let seed = 12345;
-    const rnd = (n: number) => {
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      return (seed >>> 8) % n;
-    };
-    for (let t = 0; t < 12; t++) {
-      const gather = (['pointwise', 'window', 'rows'] as const)[t % 3]!;
-      const k = gather === 'pointwise' ? 1 : [3, 5, 7][rnd(3)]!;
-      const pad = gather === 'pointwise' ? 0 : rnd(Math.floor(k / 2) + 1);
-      const stride = 1 + rnd(2);
-      const c: ConvCase = {
-        gather, k, stride, pads: [pad, pad, pad, pad],
-        h: k + rnd(12), w: k + rnd(12), cin: 1 + rnd(gather === 'window' ? 40 : 20), cout: 1 + rnd(70),
-        batch: 1 + rnd(3), residual: false, relu: rnd(2) === 1,
-      };
-      // the planner's tiling, one forced tiling in turn, and simd where the adapter has it
-      await checkConv(c, 1000 + t, (s, i) => i === 0 || i === 1 + (t % 6) || s.strategy === 'simd');
-    }
-  });
+  // every configuration on every fixed case
+  for (const [n, c] of fixed.entries()) it(describeCase(c), async () => checkConv(c, 100 + n * 7, await configurations()));
+  // random shapes, in both lowerings: test/fuzz.test.ts
 });
 
 describe('pooling, dense, softmax, add+relu', () => {

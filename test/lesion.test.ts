@@ -5,9 +5,8 @@
  * of F(x) + shortcut (y = relu(x) = x for an identity shortcut, relu(proj(x)) for a projection).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { graphToOnnx } from '../src/export/onnx.js';
 import { residualBlocks, skipBlocks } from '../src/graph/blocks.js';
-import type { Graph, GraphNode } from '../src/graph/ir.js';
+import type { Graph } from '../src/graph/ir.js';
 import { optimize } from '../src/graph/passes.js';
 import { cosineSimilarity, type ResNetModel } from '../src/index.js';
 import { InputError } from '../src/errors.js';
@@ -16,33 +15,11 @@ import { planGraph } from '../src/plan/planner.js';
 import { goldenInput, goldenModel } from '../scripts/golden-model.js';
 import { writeSafetensors } from '../src/export/safetensors.js';
 import { relativeError } from './helpers/reference.js';
+import { lesionRaw, ortRun } from './helpers/onnx.js';
 import { groupProfile } from '../demo/profile.js';
 
-/** The raw graph with each named block's output ReLU reading the shortcut (the add and F become dead). */
-function lesionRaw(graph: Graph, names: string[]): Graph {
-  const nodes = graph.nodes.map((n): GraphNode => {
-    const block = names.find((p) => n.name === `${p}.relu`);
-    if (!block) return n;
-    const add = graph.nodes.find((a) => a.name === `${block}.add`)!;
-    return { ...n, inputs: [add.inputs[1]!] }; // addTensors(add, y, shortcut)
-  });
-  return { ...graph, nodes };
-}
-
 /** onnxruntime on `graph` (NCHW input): the logits, or with `features`, the global average pool's output. */
-async function ortRun(graph: Graph, input: Float32Array, batch: number, features = false): Promise<Float32Array> {
-  const ort = await import('onnxruntime-node');
-  const onnx = features
-    ? graphToOnnx({ ...graph, output: 'avgpool' }, { producer: 'webgpu-resnet tests' })
-    : graphToOnnx(graph, { softmax: false, producer: 'webgpu-resnet tests' });
-  const session = await ort.InferenceSession.create(onnx);
-  try {
-    const out = await session.run({ input: new ort.Tensor('float32', input, [batch, 3, 224, 224]) });
-    return out[session.outputNames[0]!]!.data as Float32Array;
-  } finally {
-    await session.release();
-  }
-}
+const ortLesion = (graph: Graph, input: Float32Array, batch: number, features = false) => ortRun(graph, input, { batch, output: features ? 'avgpool' : undefined });
 
 const models = new Map<number, { model: ResNetModel<NodeImage>; raw: Graph }>();
 const input = goldenInput(); // [2, 3, 224, 224]
@@ -88,7 +65,7 @@ describe('residual blocks found from the graph', () => {
       expect(plan.tensors.length).toBeLessThan(intact.tensors.length);
     }
     // the original graph is untouched
-    expect(planGraph(graph).steps.map((s) => s.code)).toEqual(intact.steps.map((s) => s.code));
+    expect(planGraph(graph).steps.map((s) => s.shader.code())).toEqual(intact.steps.map((s) => s.shader.code()));
   });
 });
 
@@ -104,7 +81,7 @@ describe('skipBlocks against onnxruntime', () => {
   for (const [depth, names] of cases) {
     it(`resnet${depth} without ${names.join(', ')}`, async () => {
       const { model, raw } = models.get(depth)!;
-      const want = await ortRun(lesionRaw(raw, names), input, 2);
+      const want = await ortLesion(lesionRaw(raw, names), input, 2);
       const got = await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits', skipBlocks: names });
       const error = relativeError(got, want);
       const top1 = [0, 1].map((b) => model.top(got.subarray(b * 1000, (b + 1) * 1000), 1)[0]!.index);
@@ -179,7 +156,7 @@ describe('features (embeddings) against onnxruntime', () => {
       const { model, raw } = models.get(depth)!;
       expect(model.info.features).toBe(depth === 18 ? 512 : 2048);
       for (const names of [[], ['layer2.1', 'layer4.0']]) {
-        const want = await ortRun(lesionRaw(raw, names), input, 2, true);
+        const want = await ortLesion(lesionRaw(raw, names), input, 2, true);
         expect(want.length).toBe(2 * model.info.features);
         const got = await model.infer(input, { batch: 2, layout: 'nchw', output: 'features', skipBlocks: names });
         expect(got.length).toBe(2 * model.info.features);

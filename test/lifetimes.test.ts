@@ -10,6 +10,7 @@ import { loadResNet } from '../src/node.js';
 import { soak } from '../bench/soak.js';
 import { goldenModel } from '../scripts/golden-model.js';
 import { writeSafetensors } from '../src/export/safetensors.js';
+import { whileGPU } from '../src/runtime/keep-alive.js';
 
 let gpu: Awaited<ReturnType<typeof acquireNodeDevice>>;
 const safetensors = writeSafetensors(goldenModel(18).params);
@@ -45,8 +46,11 @@ describe('lifetimes', () => {
       model.dispose();
       await expect(model.infer(input(1))).rejects.toThrow(ResNetError);
       await expect(model.infer(input(1))).rejects.toThrow(/disposed; load a new one/);
-      // the caller's device is untouched
-      const b = device.createBuffer({ size: 16, usage: GPUBufferUsage.COPY_DST });
+      // the caller's device is untouched: a buffer round trip still works
+      const b = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      device.queue.writeBuffer(b, 0, new Float32Array([1, 2, 3, 4]));
+      await whileGPU(b.mapAsync(GPUMapMode.READ));
+      expect(Array.from(new Float32Array(b.getMappedRange()))).toEqual([1, 2, 3, 4]);
       b.destroy();
     } finally {
       device.createBuffer = create;
@@ -95,10 +99,10 @@ describe('device loss', () => {
     const pending = model.infer(new Float32Array(4 * 224 * 224 * 3), { batch: 4 });
     await new Promise((r) => setTimeout(r, 5));
     own.device.destroy();
-    // it either finished before the loss or reports the loss; never hangs, never garbage
+    // a batch of 4 takes far longer than 5 ms here: the call is pending, and reports the loss (never hangs, never garbage)
     const outcome = await pending.then(() => 'finished', (e: Error) => e.message);
     console.log(`call pending at device.destroy(): ${outcome}`);
-    if (outcome !== 'finished') expect(outcome).toMatch(/the GPU device was lost \(destroyed/);
+    expect(outcome).toMatch(/the GPU device was lost \(destroyed/);
     expect(await model.lost).toMatchObject({ reason: 'destroyed' });
     await expect(model.infer(input(5))).rejects.toThrow(/the GPU device was lost \(destroyed.*load the model again, or load it with recover: true/);
     model.dispose();
@@ -117,6 +121,51 @@ describe('device loss', () => {
     expect(await model.infer(input(6))).toEqual(want);
     expect(model.device).not.toBe(first);
     model.dispose();
+  });
+});
+
+describe('conv strategy and arenas', () => {
+  it("convStrategy 'tiled' runs the GPU kernels on this adapter with the default's results; 'simd' where it cannot run is refused", async () => {
+    const chosen = await loadResNet({ source: { safetensors } });
+    const tiled = await loadResNet({ source: { safetensors }, convStrategy: 'tiled' });
+    try {
+      expect(tiled.info.convStrategy).toBe('tiled');
+      console.log(`default strategy here: ${chosen.info.convStrategy} (${chosen.info.dispatches} dispatches); tiled: ${tiled.info.dispatches} dispatches`);
+      const [a, b] = [await chosen.infer(input(7), { output: 'logits' }), await tiled.infer(input(7), { output: 'logits' })];
+      let diff = 0, scale = 0;
+      for (let i = 0; i < a.length; i++) { diff = Math.max(diff, Math.abs(a[i]! - b[i]!)); scale = Math.max(scale, Math.abs(a[i]!)); }
+      expect(diff / scale).toBeLessThan(1e-5);
+    } finally {
+      chosen.dispose();
+      tiled.dispose();
+    }
+    // a device without the 'subgroups' feature (a fresh adapter: one hands out one device)
+    const noSubgroups = await (await gpu.gpu.requestAdapter())!.requestDevice();
+    try {
+      await expect(loadResNet({ source: { safetensors }, device: noSubgroups, convStrategy: 'simd' })).rejects.toThrow(/convStrategy 'simd' needs a CPU adapter with the 'subgroups' feature/);
+    } finally {
+      noSubgroups.destroy();
+    }
+  });
+
+  it('the arenas of at most 4 batch sizes are kept: GPU bytes stay bounded over batches 1..32', async () => {
+    const model = await loadResNet({ source: { safetensors }, inputSize: 64 });
+    try {
+      const report: string[] = [];
+      let most = 0;
+      for (let batch = 1; batch <= 32; batch++) {
+        await model.infer(new Float32Array(batch * 64 * 64 * 3).fill(0.1), { batch });
+        most = Math.max(most, model.gpuBytes);
+        if (batch % 8 === 0 || batch === 1) report.push(`batch ${batch}: ${(model.gpuBytes / 1e6).toFixed(1)} MB`);
+      }
+      console.log(`GPU bytes after batches 1..32 (ResNet-18 at 64x64): ${report.join(', ')}`);
+      // weights, plus the 4 largest arenas any four batch sizes could hold (each arena, params and readback)
+      const arenas = [29, 30, 31, 32].reduce((sum, b) => sum + model.arenaBytes(b) + 16 + 512 * b * 4, 0);
+      expect(most).toBeLessThanOrEqual(model.info.weightBytes + arenas);
+      expect(model.gpuBytes).toBeGreaterThan(model.info.weightBytes + model.arenaBytes(32));
+    } finally {
+      model.dispose();
+    }
   });
 });
 

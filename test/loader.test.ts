@@ -80,13 +80,6 @@ describe('TF.js layers loader', () => {
     expect(conv.weights).toEqual(Float32Array.from(w)); // the loaded conv keeps its own weights
   });
 
-  it('a missing shard is an error naming the file', async () => {
-    const dir = await modelCopy('missing');
-    await rm(join(dir, 'group1-shard7of25.bin'));
-    await expect(loadTfjsLayersModel(folderSource(dir))).rejects.toThrow(ModelFormatError);
-    await expect(loadTfjsLayersModel(folderSource(dir))).rejects.toThrow(/group1-shard7of25\.bin: file not found/);
-  });
-
   it.each([
     ['the last shard truncated', 'group1-shard25of25.bin', 1000, /group1-shard25of25\.bin is 1000 bytes, expected 1883552 \(truncated; weight group 1 is \d+ bytes in 25 shards, its manifest describes 102\d+\); copy or download the model files again$/],
     ['a middle shard truncated', 'group1-shard3of25.bin', 4000000, /group1-shard3of25\.bin is 4000000 bytes, expected 4194304 \(truncated;/],
@@ -100,25 +93,10 @@ describe('TF.js layers loader', () => {
     expect(err.message.length).toBeLessThan(dir.length + 250);
   });
 
-  it('a model.json that is not JSON is an error naming the file', async () => {
-    const dir = await modelCopy('notjson');
-    await writeFile(join(dir, 'model.json'), '{"modelTopology": {oops');
-    await expect(loadTfjsLayersModel(folderSource(dir))).rejects.toThrow(/model\.json: not valid JSON/);
-  });
-
-  it('unknown layers, missing tensors and path traversal are refused with the name', async () => {
+  it('a weight the topology needs that the manifest lacks is refused with its name (the other file errors: test/bad-inputs.test.ts)', async () => {
     const json = JSON.parse(await readFile(join(modelDir, 'model.json'), 'utf8'));
-    const layers = json.modelTopology.model_config.config.layers;
-    const unknown = structuredClone(json);
-    unknown.modelTopology.model_config.config.layers[5].class_name = 'LayerNormalization';
-    await expect(loadTfjsLayersModel(memorySource({ 'model.json': JSON.stringify(unknown) }))).rejects.toThrow(/shard|missing/);
-    const traversal = structuredClone(json);
-    traversal.weightsManifest[0].paths[0] = '../../etc/passwd';
-    await expect(loadTfjsLayersModel(memorySource({ 'model.json': JSON.stringify(traversal) }))).rejects.toThrow(/refusing file path "\.\.\/\.\.\/etc\/passwd"/);
-    // with real shards in memory, the topology errors come through
     const shards: Record<string, Uint8Array> = {};
     for (const p of json.weightsManifest[0].paths) shards[p] = new Uint8Array(await readFile(join(modelDir, p)));
-    await expect(loadTfjsLayersModel(memorySource({ ...shards, 'model.json': JSON.stringify(unknown) }))).rejects.toThrow(new RegExp(`layer ${layers[5].name} \\(LayerNormalization\\): layer class LayerNormalization is not supported`));
     const renamed = structuredClone(json);
     renamed.weightsManifest[0].weights[0].name = 'something/else';
     await expect(loadTfjsLayersModel(memorySource({ ...shards, 'model.json': JSON.stringify(renamed) }))).rejects.toThrow(/tensor bn2a_branch1\/gamma is not in the weights manifest/);
@@ -126,16 +104,11 @@ describe('TF.js layers loader', () => {
 });
 
 describe('model sources', () => {
-  it('loads model.json and shards over HTTP, and names the URL of a 404 or a cut-short file', async () => {
+  it('loads model.json and shards over HTTP (a 404 and a cut-short file: test/bad-inputs.test.ts)', async () => {
     const { createServer } = await import('node:http');
     const { loadFromUrl } = await import('../src/loaders/url-model.js');
     const server = createServer(async (req, res) => {
       const path = decodeURIComponent((req.url ?? '/').split('?')[0]!);
-      if (path === '/short/model.json') {
-        res.writeHead(200, { 'content-length': '100000' });
-        res.end('{"partial":');
-        return;
-      }
       try {
         const data = await readFile(join(modelDir, path.replace(/^\/model\//, '')));
         res.writeHead(200, { 'content-length': String(data.length) });
@@ -150,8 +123,6 @@ describe('model sources', () => {
     try {
       const { graph } = await loadFromUrl(`http://127.0.0.1:${port}/model/model.json`);
       expect(graph.nodes.length).toBeGreaterThan(170);
-      await expect(loadFromUrl(`http://127.0.0.1:${port}/nothing/model.json`)).rejects.toThrow(`http://127.0.0.1:${port}/nothing/model.json: HTTP 404`);
-      await expect(loadFromUrl(`http://127.0.0.1:${port}/short/model.json`)).rejects.toThrow(new RegExp(`127\\.0\\.0\\.1:${port}/short/model\\.json: `));
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));

@@ -8,6 +8,13 @@ import { optimize } from '../src/graph/passes.js';
 import { layoutArena, planGraph, planWithinMemory } from '../src/plan/planner.js';
 import { largestFitting, overLimit } from '../src/plan/limits.js';
 import { CONV_BINDINGS } from '../src/ops/conv2d.js';
+import { ADD_RELU_BINDINGS } from '../src/ops/add-relu.js';
+import type { KernelInterface } from '../src/ops/bindings.js';
+import { CAM_BINDINGS } from '../src/ops/class-activation-maps.js';
+import { DENSE_BINDINGS, SOFTMAX_BINDINGS } from '../src/ops/dense.js';
+import { POOL_BINDINGS } from '../src/ops/pool.js';
+import { PREPROCESS_BINDINGS, preprocessShader } from '../src/ops/preprocess.js';
+import { CAFFE_PREPROCESSING } from '../src/preprocess/preprocess.js';
 import { GraphBuilder } from '../src/graph/ir.js';
 import { GraphError } from '../src/errors.js';
 import { DEFAULT_POLICY } from '../src/ops/conv-tiling.js';
@@ -18,7 +25,7 @@ const noSplit = (batch: number) => layoutArena(planGraph(graph, { convStrategy: 
 describe('tiled plans', () => {
   it('split K where a conv has few tiles (batch 1), much less at batch 32, with each partial-sum tensor alive from its conv to its sum', () => {
     const one = planWithinMemory(graph, { convStrategy: 'tiled', batch: 1 });
-    const split = one.steps.filter((s) => s.tiling && s.tiling.split > 1);
+    const split = one.steps.filter((s) => s.algorithm?.strategy === 'tiled' && s.algorithm.tiling.split > 1);
     expect(split.length).toBeGreaterThan(10);
     expect(split.map((s) => s.label)).toContain('layer4.0.conv2');
     for (const t of one.tensors.filter((t) => t.scratch)) {
@@ -27,10 +34,10 @@ describe('tiled plans', () => {
       expect(t.last).toBe(t.first + 1);
     }
     const big = planWithinMemory(graph, { convStrategy: 'tiled', batch: 32 });
-    const bigSplits = big.steps.filter((s) => s.tiling && s.tiling.split > 1);
+    const bigSplits = big.steps.filter((s) => s.algorithm?.strategy === 'tiled' && s.algorithm.tiling.split > 1);
     expect(bigSplits.length).toBeLessThan(split.length / 2);
-    expect(Math.max(...bigSplits.map((s) => s.tiling!.split))).toBeLessThanOrEqual(4);
-    expect(big.steps.filter((s) => s.tiling?.tile.bm === 128).length).toBeGreaterThan(10);
+    expect(Math.max(...bigSplits.map((s) => (s.algorithm as { tiling: { split: number } }).tiling.split))).toBeLessThanOrEqual(4);
+    expect(big.steps.filter((s) => s.algorithm?.strategy === 'tiled' && s.algorithm.tiling.tile.bm === 128).length).toBeGreaterThan(10);
   });
 
   it('split-K does not grow the arena: splits are halved where partial sums would raise the peak', () => {
@@ -40,10 +47,17 @@ describe('tiled plans', () => {
       const plan = planWithinMemory(graph, { convStrategy: 'tiled', batch });
       expect(layoutArena(plan, batch).bytes, `batch ${batch}`).toBeLessThanOrEqual(budget);
       if (batch === 1) expect(greedy).toBeGreaterThan(budget); // the case the check exists for
-      expect(plan.steps.some((s) => s.tiling && s.tiling.split > 1), `batch ${batch}`).toBe(true);
+      expect(plan.steps.some((s) => s.algorithm?.strategy === 'tiled' && s.algorithm.tiling.split > 1), `batch ${batch}`).toBe(true);
     }
   });
 });
+
+/** conv -> add(conv, input) + ReLU, not optimized: the add runs as a kernel of its own. */
+function standaloneAdd() {
+  const b = new GraphBuilder('add', 'x', [8, 8, 4]);
+  const conv = b.conv2d('conv', 'x', { weights: new Float32Array(16).fill(0.5), kernel: [1, 1], filters: 4 });
+  return b.finish(b.addTensors('sum', conv, 'x', true));
+}
 
 describe('kernel interfaces', () => {
   /** `@binding(n) var<...> name` declarations of a shader. */
@@ -54,22 +68,60 @@ describe('kernel interfaces', () => {
     'tiled, batch 1 (split-K), int8 weights': planWithinMemory(graph, { convStrategy: 'tiled', batch: 1, weightStorage: 'int8' }),
     'simd (subgroups of 8), f16 weights': planGraph(graph, { convStrategy: 'simd', subgroupSize: 8, weightStorage: 'f16' }),
     'simd (subgroups of 8), int8 weights': planGraph(graph, { convStrategy: 'simd', subgroupSize: 8, weightStorage: 'int8' }),
+    'tiled, class activation maps, int8 weights': planGraph(graph, { convStrategy: 'tiled', classActivationMaps: true, weightStorage: 'int8' }),
+    'a residual add the passes did not fuse (add + ReLU kernel)': planGraph(standaloneAdd(), { convStrategy: 'tiled' }),
   };
 
-  it('every kernel declares exactly the bindings its op binds; conv kernels by the names of CONV_BINDINGS (shaders/conv_bindings.wgsl)', () => {
-    const byName = new Map(Object.entries(CONV_BINDINGS).map(([name, binding]) => [binding, name]));
+  /** The declarations of `code` are exactly the table's entries `resources` names (number and name), and nothing else. */
+  function expectBindings(code: string, table: KernelInterface, bound: number[], what: string): void {
+    const decls = declared(code);
+    expect(decls.map((d) => d.binding).sort(), what).toEqual([...bound].sort());
+    const byBinding = new Map(Object.entries(table).map(([name, slot]) => [slot.binding, name]));
+    for (const d of decls) expect(d.name, `${what}: binding ${d.binding}`).toBe(byBinding.get(d.binding));
+    expect(code.match(/struct Params \{/g)?.length ?? 0, what).toBeLessThanOrEqual(1);
+    expect(code, what).not.toMatch(/\$\{|#if|#else|#endif/); // fully specialized
+  }
+
+  it('every kernel declares exactly the bindings its op binds, by the names and numbers of its one table', () => {
+    const seen = new Set<string>();
     for (const [what, plan] of Object.entries(plans)) {
       if (what.includes('split-K')) expect(plan.steps.some((s) => s.label.endsWith('/sum')), what).toBe(true);
       if (what.startsWith('simd')) expect(plan.steps.some((s) => s.label.endsWith('/sum')), what).toBe(false);
       for (const step of plan.steps) {
-        const decls = declared(step.code);
-        expect(decls.map((d) => d.binding).sort(), `${what}: ${step.label}`).toEqual(step.resources.map(([b]) => b).sort());
-        expect(step.code, step.label).not.toMatch(/\$\{|#if|#else|#endif/); // fully specialized
-        if (step.label.startsWith('conv') || step.label.startsWith('layer')) {
-          for (const d of decls) expect(d.name, `${what}: ${step.label} binding ${d.binding}`).toBe(byName.get(d.binding as 0));
-        }
+        expectBindings(step.shader.code(), step.bindings, step.resources.map(([b]) => b), `${what}: ${step.label}`);
+        seen.add(Object.keys(step.bindings).join());
       }
     }
+    for (const srgb of [false, true]) {
+      const code = preprocessShader(CAFFE_PREPROCESSING, srgb);
+      expectBindings(code, PREPROCESS_BINDINGS, Object.values(PREPROCESS_BINDINGS).map((s) => s.binding), `preprocessing${srgb ? ' (srgb)' : ''}`);
+      seen.add(Object.keys(PREPROCESS_BINDINGS).join());
+    }
+    // every table: conv, pools, add + ReLU, dense, softmax, class activation maps, preprocessing
+    const tables = [CONV_BINDINGS, POOL_BINDINGS, ADD_RELU_BINDINGS, DENSE_BINDINGS, SOFTMAX_BINDINGS, CAM_BINDINGS, PREPROCESS_BINDINGS];
+    for (const table of tables) expect(seen.has(Object.keys(table).join()), Object.keys(table).join()).toBe(true);
+    console.log(`binding tables checked: ${tables.map((t) => `{${Object.keys(t).join(', ')}}`).join('; ')}`);
+  });
+
+  it('shaders are made only when asked for, and equal keys mean equal code (pipelines are cached by key)', () => {
+    const byKey = new Map<string, string>();
+    const byCode = new Map<string, string>();
+    let made = 0;
+    for (const plan of [...Object.values(plans), planWithinMemory(graph, { convStrategy: 'tiled', batch: 7 }), planGraph(graph, { convStrategy: 'simd', subgroupSize: 4, batch: 3 })]) {
+      for (const step of plan.steps) {
+        const code = step.shader.code();
+        made++;
+        expect(byKey.get(step.shader.key) ?? code, step.label).toBe(code);
+        expect(byCode.get(code) ?? step.shader.key, step.label).toBe(step.shader.key);
+        byKey.set(step.shader.key, code);
+        byCode.set(code, step.shader.key);
+      }
+    }
+    console.log(`${made} kernels, ${byKey.size} distinct shaders; longest key ${Math.max(...[...byKey.keys()].map((k) => k.length))} characters`);
+    // planning alone generates no WGSL: a specialization that throws while generating is never reached
+    const probe = planGraph(graph, { convStrategy: 'tiled', batch: 5, gemmShader: '${NOT_A_DEFINE}' });
+    expect(probe.steps.length).toBeGreaterThan(50);
+    expect(() => probe.steps.find((s) => s.label.startsWith('layer'))!.shader.code()).toThrow(/no value for \$\{NOT_A_DEFINE\}/);
   });
 
   it('no dispatch exceeds the device\'s workgroups per dimension: elementwise kernels spread over x and y', () => {

@@ -15,8 +15,9 @@ import type { ResNetModel } from '../src/index.js';
 import { CAFFE_PREPROCESSING, preprocessImage } from '../src/preprocess/preprocess.js';
 import { lesionedReferenceModel, loadReferenceModel, referenceFeatures, referenceLogits } from '../scripts/tfjs-reference.js';
 import { randomArray, relativeError } from './helpers/reference.js';
+import { sharedPath } from './helpers/needs.js';
 
-const sampleDir = join(packageRoot(), '..', 'shared', 'data', 'imagenet-sample');
+const sampleDir = sharedPath('data', 'imagenet-sample');
 const husky = join(sampleDir, '250_n02110185_Siberian_husky.JPEG');
 const grayscale = join(sampleDir, '710_n03908714_pencil_sharpener.JPEG');
 let model: ResNetModel<NodeImage>;
@@ -158,8 +159,10 @@ describe('the 100 ImageNet sample images', () => {
 describe('images and inputs', () => {
   it('classifies a grayscale JPEG and a PNG (with alpha), from a path and from bytes', async () => {
     const gray = await model.classify(grayscale, { topK: 3 });
-    expect(gray).toHaveLength(3);
-    expect(gray[0]!.probability).toBeGreaterThan(gray[1]!.probability);
+    // classify's top-3 are the three largest probabilities infer gives for the same image, in order
+    const probabilities = await model.infer(await model.preprocess(grayscale));
+    expect(gray.map((p) => p.index)).toEqual(topK(probabilities, 3));
+    for (const p of gray) expect(p.probability).toBe(probabilities[p.index]);
     const fromBytes = await model.classify(await readFile(grayscale), { topK: 3 });
     expect(fromBytes.map((p) => p.index)).toEqual(gray.map((p) => p.index));
     // the husky as RGBA PNG: same pixels, so the same prediction as the JPEG's decoded pixels
@@ -220,6 +223,29 @@ describe('images and inputs', () => {
     for (const b of [texture, out, read]) b.destroy();
   });
 
+  it('an rgba8unorm-srgb or bgra8unorm-srgb texture is read as the bytes it holds, not as linear values', async () => {
+    const device = model.device;
+    const { data, info } = await sharp(husky).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    const bgra = Buffer.from(data);
+    for (let i = 0; i < bgra.length; i += 4) [bgra[i], bgra[i + 2]] = [bgra[i + 2]!, bgra[i]!];
+    const tensor = async (format: GPUTextureFormat, bytes: Buffer) => {
+      const texture = device.createTexture({ size: [info.width, info.height], format, usage: 0x4 | 0x2 });
+      device.queue.writeTexture({ texture }, bytes, { bytesPerRow: info.width * 4 }, [info.width, info.height]);
+      try {
+        return (await model.inferTexture(texture, { output: 'input' }))!;
+      } finally {
+        texture.destroy();
+      }
+    };
+    const linear = await tensor('rgba8unorm', data);
+    for (const [format, bytes] of [['rgba8unorm-srgb', data], ['bgra8unorm-srgb', bgra]] as const) {
+      const got = await tensor(format, bytes);
+      let diff = 0;
+      for (let i = 0; i < got.length; i++) diff = Math.max(diff, Math.abs(got[i]! - linear[i]!));
+      expect(diff, format).toBeLessThan(1e-2); // caffe units (1 = 1/255): the same bytes, to float rounding
+    }
+  });
+
   it('NCHW input gives the NHWC result', async () => {
     const nhwc = preprocessImage(await decodeImage(husky), CAFFE_PREPROCESSING);
     const nchw = new Float32Array(nhwc.length);
@@ -227,25 +253,6 @@ describe('images and inputs', () => {
     const a = await model.infer(nhwc, { output: 'logits' });
     const b = await model.infer(nchw, { layout: 'nchw', output: 'logits' });
     expect(Array.from(b)).toEqual(Array.from(a));
-  });
-
-  it('bad input and bad weights give clear errors and leave the model usable', async () => {
-    await expect(model.infer(new Float32Array(10))).rejects.toThrow(/input holds 10 values, expected 1x224x224x3 = 150528 \(NHWC\)/);
-    const nan = new Float32Array(150528);
-    nan[77] = NaN;
-    await expect(model.infer(nan)).rejects.toThrow(InputError);
-    await expect(model.infer(nan)).rejects.toThrow(/input\[77\] is NaN/);
-    const inf = new Float32Array(150528);
-    inf[150527] = -Infinity;
-    await expect(model.infer(inf)).rejects.toThrow(/input\[150527\] is -Infinity/);
-    await expect(model.infer(new Float32Array(150528), { batch: 0 })).rejects.toThrow(/batch must be a positive integer/);
-    await expect(model.classify(join(work, 'nope.jpg'))).rejects.toThrow(/nope\.jpg: cannot decode image/);
-    await writeFile(join(work, 'bad.jpg'), 'not an image at all');
-    await expect(model.classify(join(work, 'bad.jpg'))).rejects.toThrow(InputError);
-    await expect(loadResNet({ source: join(work, 'missing-model.json') })).rejects.toThrow(ModelFormatError);
-    await expect(loadResNet({ depth: 18 })).rejects.toThrow(/these weights are a ResNet-50 \(50 weight layers deep\), not the ResNet-18 asked for/);
-    const top = await model.classify(husky, { topK: 1 });
-    expect(top).toHaveLength(1);
   });
 
   it("runs on the caller's own GPUDevice and leaves it alive on dispose", async () => {
@@ -270,7 +277,7 @@ describe('images and inputs', () => {
     }
   });
 
-  it('reports GPU memory and frees it on dispose; use after dispose is a clear error', async () => {
+  it('reports GPU memory: the weights, then also the arena of each batch used (use after dispose: test/lifetimes.test.ts)', async () => {
     const second = await loadResNet();
     expect(second.info.weightBytes).toBeGreaterThan(100e6);
     const before = second.gpuBytes;
@@ -280,8 +287,5 @@ describe('images and inputs', () => {
     // run reads back: the 2048 features, more than the 1000 probabilities or logits)
     expect(second.gpuBytes).toBe(second.info.weightBytes + second.arenaBytes(1) + 16 + 2048 * 4);
     second.dispose();
-    second.dispose();
-    expect(second.gpuBytes).toBe(0);
-    await expect(second.infer(new Float32Array(150528))).rejects.toThrow(/disposed/);
   });
 });

@@ -12,7 +12,7 @@
 // latency hides behind the math (one tile of registers per invocation).
 // Split-K: workgroup z covers K range [z * KS, (z + 1) * KS) and writes its partial sums to rows
 // z * M + m of the output (conv_epilogue.wgsl in PARTIAL mode); conv_splitk.wgsl adds them up.
-// Uses params, K, NV, OHW (conv_bindings.wgsl), weight4 (weights_vec4.wgsl), pixelOf, readA, readA4 (a
+// Uses params, K, NV, OHW (conv_constants.wgsl, CONV_BINDINGS), weight4 (weights_vec4.wgsl), pixelOf, readA, readA4 (a
 // gather) and store (conv_epilogue.wgsl).
 
 const BM4 = ${BM4}u; // rows per tile / 4

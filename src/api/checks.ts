@@ -38,10 +38,13 @@ export function checkTensor(input: unknown, batch: unknown, layout: unknown, [h,
   }
 }
 
+/** What the preprocessing kernel reads: 8-bit RGBA or BGRA; the -srgb forms are encoded back to their bytes. */
+const TEXTURE_FORMATS: readonly GPUTextureFormat[] = ['rgba8unorm', 'rgba8unorm-srgb', 'bgra8unorm', 'bgra8unorm-srgb'];
+
 /** A texture the preprocessing kernel can read. */
 export function checkTexture(texture: GPUTexture): void {
-  if (texture.format !== 'rgba8unorm' && texture.format !== 'rgba8unorm-srgb' && texture.format !== 'bgra8unorm') {
-    throw new InputError(`texture format ${texture.format} is not supported (rgba8unorm or bgra8unorm)`);
+  if (!TEXTURE_FORMATS.includes(texture.format)) {
+    throw new InputError(`texture format ${texture.format} is not supported (${TEXTURE_FORMATS.join(', ')})`);
   }
   if (!(texture.usage & TEXTURE_BINDING)) throw new InputError('the texture needs TEXTURE_BINDING usage to be read by the preprocessing kernel');
 }

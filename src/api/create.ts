@@ -10,8 +10,10 @@ import { resizeGraph } from '../graph/resize.js';
 import { modelSettings, type LoadedGraph, type LoadOptionsBase } from '../load.js';
 import type { Variant } from '../plan/plan-cache.js';
 import { planWithinMemory } from '../plan/planner.js';
-import { convStrategyFor, describeAdapter } from '../runtime/device.js';
-import { Executor, INTACT } from '../runtime/executor.js';
+import { describeAdapter } from '../runtime/device.js';
+import { convLoweringFor } from '../plan/conv-algorithm.js';
+import { Executor } from '../runtime/executor.js';
+import { INTACT } from '../plan/plan-cache.js';
 import { RecoveringExecutor } from '../runtime/recovery.js';
 import { ResNetModel, type ImageDecoder, type ImageUploader, type ModelInfo } from './model.js';
 import type { Classifier } from './explain.js';
@@ -35,6 +37,7 @@ export interface Platform<I> {
 /** Builds the model for `loaded` on `options.device`, or on a device the platform acquires (released again if building fails). */
 export async function createModel<I>(loaded: LoadedGraph, options: LoadOptionsBase, platform: Platform<I>): Promise<ResNetModel<I>> {
   const settings = modelSettings(loaded, options);
+  if (options.device && options.recover) throw new InputError('recover: true needs the engine\'s own device: with a device of yours, watch model.lost and load the model again on a new one');
   if (options.device) {
     return build(loaded, settings, { device: options.device, adapter: options.adapter }, undefined, platform);
   }
@@ -57,7 +60,7 @@ async function build<I>(
   const optimized = optimize(settings.inputSize ? resizeGraph(loadedGraph, settings.inputSize) : loadedGraph);
   const graph = ownWeightNodes(optimized.graph);
   const adapterInfo = adapter?.info ?? callerDeviceInfo(device);
-  const lowering = convStrategyFor(device, adapterInfo);
+  const lowering = convLoweringFor(device, adapterInfo, settings.convStrategy);
   const alignment = device.limits.minStorageBufferOffsetAlignment;
   const blocks = residualBlocks(graph);
   const planner = (batch: number, variant: Variant) => planWithinMemory(
@@ -73,7 +76,7 @@ async function build<I>(
   const { plan } = executor.plans.get(1, INTACT);
   const info: ModelInfo = {
     name: graph.name,
-    adapter: adapter ? describeAdapter(adapter).name : 'caller-provided device',
+    adapter: adapter ? describeAdapter(adapter) : 'caller-provided device',
     inputShape: [...graph.shapes.get(graph.input)!],
     classes,
     features: plan.outputs.features ? graph.shapes.get(plan.outputs.features)![2] : 0,

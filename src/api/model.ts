@@ -9,6 +9,7 @@ import type { OptimizeReport } from '../graph/passes.js';
 import type { ResidualBlock } from '../graph/blocks.js';
 import type { Shape } from '../graph/ir.js';
 import type { Precision } from '../load.js';
+import type { ConvStrategy } from '../plan/conv-algorithm.js';
 import type { PlanOutputs } from '../plan/planner.js';
 import { preprocessImage, type Preprocessing, type RawImage } from '../preprocess/preprocess.js';
 import type { OutputTarget, ProfileStep } from '../runtime/executor.js';
@@ -82,8 +83,8 @@ export interface ModelInfo {
   arenaBytesBatch1: number;
   pipelines: number;
   dispatches: number;
-  /** How convolutions run on this adapter: 'tiled' (GPUs) or 'simd' (CPU adapters). */
-  convStrategy: 'tiled' | 'simd';
+  /** How convolutions run: 'tiled' (GPUs) or 'simd' (CPU adapters), as chosen for the adapter or by `convStrategy`. */
+  convStrategy: ConvStrategy;
   /** How conv and dense weights are stored: 'f32', 'f16' or 'int8' (see LoadOptions.precision). */
   precision: Precision;
   passes: OptimizeReport;

@@ -6,7 +6,7 @@
  */
 import { InputError } from '../errors.js';
 import type { Variant } from '../plan/plan-cache.js';
-import { INTACT } from '../runtime/executor.js';
+import { INTACT } from '../plan/plan-cache.js';
 
 export class Variants {
   private readonly interned = new Map<string, Variant>();

@@ -55,8 +55,8 @@ async function runOver(args: Parsed, model: ResNetModel<NodeImage>, output: 'pro
 }
 
 export async function classify(args: Parsed, model: ResNetModel<NodeImage>): Promise<number> {
-  const top = Number(args.flags.get('--top') ?? 5);
-  if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top must be a positive integer, got ${args.flags.get('--top')}`);
+  const top = Number(args.flags.get('--top-k') ?? 5);
+  if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top-k must be a positive integer, got ${args.flags.get('--top-k')}`);
   const predictions = (item: RunItem) => model.top(item.values!, top).map(({ index, label, probability }) => ({ index, label, probability }));
   const { failures } = await runOver(args, model, 'probabilities', (item) => ({ file: item.file, top: predictions(item) }), (item) =>
     [basename(item.file), ...predictions(item).map((p, i) => `  ${String(i + 1).padStart(2)}. ${p.label} (${p.index})  ${(100 * p.probability).toFixed(2)}%`)].join('\n'));

@@ -8,13 +8,13 @@ import { dirname } from 'node:path';
 import { compactOf } from '../export/compact.js';
 import { writeWhole } from '../node/cache-integrity.js';
 import { loadGraph, PRETRAINED } from '../node.js';
-import { WEIGHT_STORAGES, type WeightStorage } from '../ops/weight-storage.js';
+import { isWeightStorage, WEIGHT_STORAGES, type WeightStorage } from '../ops/weight-storage.js';
 import { loadOptions, UsageError, type Parsed } from './args.js';
 
 export async function convert(args: Parsed): Promise<number> {
   const precision = args.flags.get('--precision');
   const out = args.flags.get('--out');
-  if (typeof precision !== 'string' || !WEIGHT_STORAGES.includes(precision as WeightStorage)) throw new UsageError(`convert needs --precision ${WEIGHT_STORAGES.join('|')}`);
+  if (!isWeightStorage(precision)) throw new UsageError(`convert needs --precision ${WEIGHT_STORAGES.join('|')}`);
   if (typeof out !== 'string' || !/\.safetensors$/i.test(out)) throw new UsageError('convert needs --out <file.safetensors>');
   if (args.positional.length > 1) throw new UsageError('convert takes one weights file');
   if (args.positional[0] && args.flags.has('--weights')) throw new UsageError('give the weights once: convert <weights> or --weights <weights>');

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { loadResNet } from '../node.js';
-import { WEIGHT_STORAGES, type WeightStorage } from '../ops/weight-storage.js';
+import { isWeightStorage, WEIGHT_STORAGES, type WeightStorage } from '../ops/weight-storage.js';
 import { topIndices } from '../util/vectors.js';
 import { loadOptions, UsageError, type Parsed } from './args.js';
 import { imageProgress, inBatches } from './batch-run.js';
@@ -38,7 +38,7 @@ export async function evaluate(args: Parsed): Promise<number> {
   const labelsPath = args.flags.get('--labels');
   if (typeof labelsPath !== 'string') throw new UsageError('eval needs --labels <csv with file,class_index columns>');
   const precisions = String(args.flags.get('--precision') ?? 'f32').split(',').map((p) => p.trim()) as WeightStorage[];
-  for (const p of precisions) if (!WEIGHT_STORAGES.includes(p)) throw new UsageError(`--precision takes a list of ${WEIGHT_STORAGES.join(', ')}, got ${p}`);
+  for (const p of precisions) if (!isWeightStorage(p)) throw new UsageError(`--precision takes a list of ${WEIGHT_STORAGES.join(', ')}, got ${p}`);
   const batch = Number(args.flags.get('--batch') ?? 4);
   if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a positive integer, got ${args.flags.get('--batch')}`);
   const labels = await readLabels(labelsPath);

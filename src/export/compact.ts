@@ -27,6 +27,8 @@ export interface CompactOptions {
   labels: readonly string[];
   /** Where the weights came from (recorded in the metadata). */
   source?: string;
+  /** The input size the file is for, when not the weights' own (recorded; a load then plans for it). */
+  inputSize?: [number, number];
 }
 
 /** torchvision's name for each conv and dense node of an optimized ResNet graph, and its definition. */
@@ -94,6 +96,7 @@ export function compactSafetensors(graph: Graph, options: CompactOptions): Uint8
     ...(options.precision === 'int8' && { quantization: 'symmetric per output channel: weight = int8 value * weight_scale' }),
     preprocessing: JSON.stringify(options.preprocessing),
     labels: JSON.stringify(options.labels),
+    ...(options.inputSize && { input_size: JSON.stringify(options.inputSize) }),
     ...(options.source && { source: options.source }),
   });
 }
@@ -108,5 +111,5 @@ export function compactOf(loaded: LoadedGraph, precision: WeightStorage, options
   const { graph } = optimize(loaded.graph);
   const classes = graph.shapes.get(graph.output)![2];
   const labels = settings.labels ?? Array.from({ length: classes }, (_, i) => `class ${i}`);
-  return { bytes: compactSafetensors(graph, { precision, preprocessing: settings.preprocessing, labels, source }), graph };
+  return { bytes: compactSafetensors(graph, { precision, preprocessing: settings.preprocessing, labels, source, inputSize: settings.inputSize }), graph };
 }

@@ -25,6 +25,8 @@ export interface DeclaredSettings {
   precision?: 'f32' | 'f16' | 'int8';
   preprocessing?: Preprocessing;
   labels?: string[];
+  /** The input size the weights were converted for ([height, width]; the network runs at any). */
+  inputSize?: [number, number];
 }
 
 interface NodeBase {

@@ -4,11 +4,11 @@
  * `__metadata__` and from an ONNX file's `metadata_props`, key `preprocessing`.
  */
 import { ModelFormatError } from '../errors.js';
-import { CAFFE_PREPROCESSING, TORCH_PREPROCESSING, type Preprocessing } from '../preprocess/preprocess.js';
+import { namedPreprocessing, type Preprocessing } from '../preprocess/preprocess.js';
 
 export function parsePreprocessing(value: string, where: string): Preprocessing {
-  if (value === 'caffe') return CAFFE_PREPROCESSING;
-  if (value === 'torch') return TORCH_PREPROCESSING;
+  const named = namedPreprocessing(value);
+  if (named) return named;
   let p: Record<string, unknown> | undefined;
   try {
     p = JSON.parse(value) as Record<string, unknown>;

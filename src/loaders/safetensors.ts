@@ -170,6 +170,11 @@ function declared(metadata: Record<string, string>, where: string, classes: numb
   if (definition !== undefined) out.definition = definition === 'torchvision' || definition === 'keras-v1' ? definition : bad('definition', `${JSON.stringify(definition)} is not torchvision or keras-v1`);
   if (precision !== undefined) out.precision = precision === 'f32' || precision === 'f16' || precision === 'int8' ? precision : bad('precision', `${JSON.stringify(precision)} is not f32, f16 or int8`);
   if (metadata.preprocessing !== undefined) out.preprocessing = parsePreprocessing(metadata.preprocessing, `${where}: __metadata__`);
+  if (metadata.input_size !== undefined) {
+    const size = json('input_size');
+    if (!Array.isArray(size) || size.length !== 2 || !size.every((d) => Number.isInteger(d) && d > 0)) bad('input_size', 'must be a JSON array [height, width] of positive integers');
+    out.inputSize = size as [number, number];
+  }
   if (metadata.labels !== undefined) {
     const labels = json('labels');
     if (!Array.isArray(labels) || labels.length !== classes || labels.some((l) => typeof l !== 'string')) bad('labels', `must be a JSON array of ${classes} strings (one per class)`);

@@ -6,7 +6,8 @@
  * float32 or quantized by tensorflowjs_converter (src/loaders/tfjs-weights.ts).
  */
 import { GraphError, ModelFormatError } from '../errors.js';
-import { GraphBuilder, samePadding, type Graph, type Pads } from '../graph/ir.js';
+import { GraphBuilder, type Graph } from '../graph/ir.js';
+import { KERAS_LAYERS, KerasLayerContext } from './keras-layers.js';
 import { checkRelativePath, type FileSource } from './source.js';
 import { finiteTensor } from './finite.js';
 import { decodeWeight, weightBytes, type WeightSpec } from './tfjs-weights.js';
@@ -113,12 +114,6 @@ async function readWeights(source: FileSource, where: string, groups: WeightGrou
   return out;
 }
 
-function pair(v: unknown, what: string): [number, number] {
-  const a = Array.isArray(v) ? v : [v, v];
-  if (a.length !== 2 || !a.every((x) => Number.isInteger(x) && x >= 0)) throw new GraphError(`${what} ${JSON.stringify(v)} is not a pair of integers`);
-  return [a[0], a[1]];
-}
-
 function buildGraph(where: string, modelConfig: any, layers: KerasLayer[], weights: Map<string, Float32Array>): Graph {
   const inputs = modelConfig.input_layers;
   const outputs = modelConfig.output_layers;
@@ -135,7 +130,6 @@ function buildGraph(where: string, modelConfig: any, layers: KerasLayer[], weigh
     used.add(name);
     return w;
   };
-
   let builder: GraphBuilder | undefined;
   const tensorOf = new Map<string, string>();
   for (const [i, layer] of layers.entries()) {
@@ -145,146 +139,20 @@ function buildGraph(where: string, modelConfig: any, layers: KerasLayer[], weigh
     if (typeof name !== 'string') throw new GraphError(`layers[${i}] has no name`);
     const ctx = `layer ${name} (${cls})`;
     if (cls === 'InputLayer') {
-      const shape = cfg.batch_input_shape ?? cfg.batch_shape;
-      if (!Array.isArray(shape) || shape.length !== 4 || !shape.slice(1).every((d: unknown) => Number.isInteger(d))) {
-        throw new GraphError(`${ctx}: input shape ${JSON.stringify(shape)} must be [batch, height, width, channels] with fixed sizes`);
-      }
-      builder = new GraphBuilder(modelConfig.name ?? 'model', name, [shape[1], shape[2], shape[3]]);
+      builder = inputLayer(ctx, modelConfig.name ?? 'model', name, cfg);
       tensorOf.set(name, name);
       continue;
     }
     if (!builder) throw new GraphError(`${ctx} comes before the InputLayer`);
-    const b = builder;
     const inbound = parseInbound(layer, ctx).map((src) => {
       const t = tensorOf.get(src);
       if (!t) throw new GraphError(`${ctx}: input ${src} is not defined before it`);
       return t;
     });
-    const one = (): string => {
-      if (inbound.length !== 1) throw new GraphError(`${ctx}: expected one input, found ${inbound.length}`);
-      return inbound[0]!;
-    };
     if (cfg.data_format && cfg.data_format !== 'channels_last') throw new GraphError(`${ctx}: data_format ${cfg.data_format} is not supported (channels_last only)`);
-    const activation = (t: string, act: string | undefined): string => {
-      if (!act || act === 'linear') return t;
-      if (act === 'relu') return b.relu(`${name}/relu`, t);
-      if (act === 'softmax') return b.softmax(`${name}/softmax`, t);
-      throw new GraphError(`${ctx}: activation ${act} is not supported (linear, relu, softmax)`);
-    };
-    let out: string;
-    switch (cls) {
-      case 'ZeroPadding2D': {
-        const p = cfg.padding;
-        let pads: Pads;
-        if (Number.isInteger(p)) pads = [p, p, p, p];
-        else if (Array.isArray(p) && p.length === 2 && p.every(Number.isInteger)) pads = [p[0], p[1], p[0], p[1]];
-        else if (Array.isArray(p) && p.length === 2 && p.every((x: unknown) => Array.isArray(x) && x.length === 2)) pads = [p[0][0], p[1][0], p[0][1], p[1][1]];
-        else throw new GraphError(`${ctx}: padding ${JSON.stringify(p)} not understood`);
-        out = b.pad(name, one(), pads);
-        break;
-      }
-      case 'Conv2D': {
-        const x = one();
-        const [h, w, cin] = b.shape(x);
-        const [kh, kw] = pair(cfg.kernel_size, `${ctx}: kernel_size`);
-        const strides = pair(cfg.strides ?? [1, 1], `${ctx}: strides`);
-        const dilation = pair(cfg.dilation_rate ?? [1, 1], `${ctx}: dilation_rate`);
-        if (dilation[0] !== 1 || dilation[1] !== 1) throw new GraphError(`${ctx}: dilation_rate ${dilation} is not supported`);
-        if ((cfg.groups ?? 1) !== 1) throw new GraphError(`${ctx}: grouped convolution is not supported`);
-        const filters = cfg.filters;
-        if (!(Number.isInteger(filters) && filters > 0)) throw new GraphError(`${ctx}: filters ${filters} must be a positive integer`);
-        let pads: Pads = [0, 0, 0, 0];
-        if (cfg.padding === 'same') {
-          const [t, bt] = samePadding(h, kh, strides[0]);
-          const [l, r] = samePadding(w, kw, strides[1]);
-          pads = [t, l, bt, r];
-        } else if (cfg.padding !== 'valid') {
-          throw new GraphError(`${ctx}: padding ${JSON.stringify(cfg.padding)} is not supported (valid, same)`);
-        }
-        out = b.conv2d(name, x, {
-          weights: take(name, 'kernel', [kh, kw, cin, filters]),
-          bias: cfg.use_bias === false ? undefined : take(name, 'bias', [filters]),
-          kernel: [kh, kw], filters, strides, pads,
-        });
-        out = activation(out, cfg.activation);
-        break;
-      }
-      case 'BatchNormalization': {
-        const x = one();
-        const c = b.shape(x)[2];
-        const axis = Array.isArray(cfg.axis) ? cfg.axis : [cfg.axis ?? -1];
-        if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== 3)) throw new GraphError(`${ctx}: axis ${JSON.stringify(cfg.axis)} is not supported (channels axis only)`);
-        const epsilon = cfg.epsilon ?? 0.001;
-        out = b.batchNorm(name, x, {
-          gamma: cfg.scale === false ? undefined : take(name, 'gamma', [c]),
-          beta: cfg.center === false ? undefined : take(name, 'beta', [c]),
-          mean: take(name, 'moving_mean', [c]),
-          variance: take(name, 'moving_variance', [c]),
-          epsilon,
-        });
-        break;
-      }
-      case 'Activation':
-        out = one();
-        if (cfg.activation === 'linear') break;
-        if (cfg.activation === 'relu') out = b.relu(name, out);
-        else if (cfg.activation === 'softmax') out = b.softmax(name, out);
-        else throw new GraphError(`${ctx}: activation ${cfg.activation} is not supported (linear, relu, softmax)`);
-        break;
-      case 'ReLU':
-        if ((cfg.max_value ?? null) !== null || (cfg.negative_slope ?? 0) !== 0 || (cfg.threshold ?? 0) !== 0) throw new GraphError(`${ctx}: only plain ReLU is supported`);
-        out = b.relu(name, one());
-        break;
-      case 'MaxPooling2D': {
-        const x = one();
-        const [h, w] = b.shape(x);
-        const size = pair(cfg.pool_size ?? [2, 2], `${ctx}: pool_size`);
-        const strides = pair(cfg.strides ?? size, `${ctx}: strides`);
-        let pads: Pads = [0, 0, 0, 0];
-        if (cfg.padding === 'same') {
-          const [t, bt] = samePadding(h, size[0], strides[0]);
-          const [l, r] = samePadding(w, size[1], strides[1]);
-          pads = [t, l, bt, r];
-        } else if ((cfg.padding ?? 'valid') !== 'valid') {
-          throw new GraphError(`${ctx}: padding ${JSON.stringify(cfg.padding)} is not supported (valid, same)`);
-        }
-        out = b.maxPool(name, x, { size, strides, pads, padValue: 'ignore' });
-        break;
-      }
-      case 'Add': {
-        if (inbound.length !== 2) throw new GraphError(`${ctx}: Add of ${inbound.length} inputs is not supported (2 only)`);
-        out = b.addTensors(name, inbound[0]!, inbound[1]!);
-        break;
-      }
-      case 'GlobalAveragePooling2D':
-        if (cfg.keepdims) throw new GraphError(`${ctx}: keepdims is not supported`);
-        out = b.globalAvgPool(name, one());
-        break;
-      case 'Dense': {
-        const x = one();
-        const s = b.shape(x);
-        if (s[0] !== 1 || s[1] !== 1) throw new GraphError(`${ctx}: input [${s}] must be a vector (put a pooling or Flatten layer before it)`);
-        const units = cfg.units;
-        out = b.dense(name, x, {
-          weights: take(name, 'kernel', [s[2], units]),
-          bias: cfg.use_bias === false ? undefined : take(name, 'bias', [units]),
-          units,
-        });
-        out = activation(out, cfg.activation);
-        break;
-      }
-      case 'Flatten':
-      case 'Dropout': {
-        const x = one();
-        const s = b.shape(x);
-        if (cls === 'Flatten' && (s[0] !== 1 || s[1] !== 1)) throw new GraphError(`${ctx}: Flatten of [${s}] is only supported for 1x1 inputs`);
-        out = x;
-        break;
-      }
-      default:
-        throw new GraphError(`${ctx}: layer class ${cls} is not supported`);
-    }
-    tensorOf.set(name, out);
+    const handler = Object.hasOwn(KERAS_LAYERS, cls) ? KERAS_LAYERS[cls]! : undefined;
+    if (!handler) throw new GraphError(`${ctx}: layer class ${cls} is not supported`);
+    tensorOf.set(name, handler(new KerasLayerContext(builder, name, cls, cfg, inbound, take)));
   }
   if (!builder) throw new GraphError('no InputLayer');
   const outName = outputs[0]?.[0];
@@ -293,6 +161,15 @@ function buildGraph(where: string, modelConfig: any, layers: KerasLayer[], weigh
   const unused = [...weights.keys()].filter((k) => !used.has(k));
   if (unused.length) throw new GraphError(`the manifest holds tensors no layer uses: ${unused.slice(0, 5).join(', ')}${unused.length > 5 ? ', ...' : ''}`);
   return builder.finish(output);
+}
+
+/** The graph builder an InputLayer starts: its input shape must be [batch, H, W, C] with fixed sizes. */
+function inputLayer(ctx: string, model: string, name: string, cfg: Record<string, any>): GraphBuilder {
+  const shape = cfg.batch_input_shape ?? cfg.batch_shape;
+  if (!Array.isArray(shape) || shape.length !== 4 || !shape.slice(1).every((d: unknown) => Number.isInteger(d))) {
+    throw new GraphError(`${ctx}: input shape ${JSON.stringify(shape)} must be [batch, height, width, channels] with fixed sizes`);
+  }
+  return new GraphBuilder(model, name, [shape[1], shape[2], shape[3]]);
 }
 
 function parseInbound(layer: KerasLayer, ctx: string): string[] {

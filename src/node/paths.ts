@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { InputError } from '../errors.js';
 import { pretrainedModelPath } from './model-cache.js';
 
 /** The package root (the folder with webgpu-resnet's package.json), found from this module's location. */
@@ -15,11 +16,18 @@ export function packageRoot(): string {
   }
 }
 
+/** $WEBGPU_RESNET_WEIGHTS: a weights file that replaces the pretrained default (a clear error when it is not there); undefined when unset. */
+export function weightsFromEnv(): string | undefined {
+  const path = process.env.WEBGPU_RESNET_WEIGHTS;
+  if (path !== undefined && !existsSync(path)) throw new InputError(`WEBGPU_RESNET_WEIGHTS=${path}: file not found`);
+  return path;
+}
+
 /**
  * The weights used when none are given: $WEBGPU_RESNET_WEIGHTS, else the pretrained Keras ResNet-50's
  * model.json in the per-user model cache (present once fetched: `webgpu-resnet fetch`, `npm run setup`
  * or the first `loadResNet()`).
  */
 export function defaultModelPath(): string {
-  return process.env.WEBGPU_RESNET_WEIGHTS ?? pretrainedModelPath();
+  return weightsFromEnv() ?? pretrainedModelPath();
 }

@@ -1,22 +1,30 @@
 import addRelu from '../../shaders/add_relu.wgsl';
 import type { AddNode, Shape } from '../graph/ir.js';
-import { elementwiseWorkgroups, WORKGROUP_SIZE, type Kernel } from './kernel.js';
+import { elementwiseWorkgroups, WORKGROUP_SIZE } from './dispatch.js';
+import type { Kernel } from './kernel.js';
+import { activations, bindKernel, params, type KernelInterface } from './bindings.js';
+import { shader } from './shader.js';
 import { specialize } from './wgsl.js';
+
+export const ADD_RELU_BINDINGS = {
+  params: { binding: 0, kind: 'uniform' },
+  a: { binding: 1, kind: 'activations' },
+  b: { binding: 2, kind: 'activations' },
+  output: { binding: 3, kind: 'activations' },
+} as const satisfies KernelInterface;
 
 /** Elementwise a + b (+ ReLU), for residual adds the planner could not fuse into a conv epilogue. */
 export function addReluKernel(node: AddNode, shape: Shape): Kernel {
   const size = shape[0] * shape[1] * shape[2];
   const vec = size % 4 === 0;
   const per = vec ? size / 4 : size;
+  const t = vec ? 'vec4<f32>' : 'f32';
+  const { wgsl, resources } = bindKernel(ADD_RELU_BINDINGS, { params: params(), a: activations(node.inputs[0]!, t), b: activations(node.inputs[1]!, t), output: activations(node.output, t) });
   return {
     label: node.name,
-    code: specialize('add_relu.wgsl', addRelu, { T: vec ? 'vec4<f32>' : 'f32', PER_IMAGE: per, RELU: node.relu, WORKGROUP_SIZE }),
-    resources: [
-      [0, { kind: 'params' }],
-      [1, { kind: 'tensor', id: node.inputs[0]! }],
-      [2, { kind: 'tensor', id: node.inputs[1]! }],
-      [3, { kind: 'tensor', id: node.output }],
-    ],
+    bindings: ADD_RELU_BINDINGS,
+    shader: shader('add_relu', { wgsl, per, relu: node.relu }, () => wgsl + specialize('add_relu.wgsl', addRelu, { T: t, PER_IMAGE: per, RELU: node.relu, WORKGROUP_SIZE })),
+    resources,
     workgroups: (batch, max) => elementwiseWorkgroups(batch * per, max),
     flopsPerImage: size * (node.relu ? 2 : 1),
   };

@@ -2,7 +2,7 @@
  * Tiles and split-K factors of the tiled conv main loop (shaders/conv_gemm.wgsl, for GPUs): what each
  * workgroup and invocation computes of C[M, N] = A[M, K] * B[K, N], chosen from the GEMM's size.
  */
-import { ceilDiv } from './kernel.js';
+import { ceilDiv } from './dispatch.js';
 
 export interface ConvTile {
   /** Output rows (pixels) and vec4 column groups per workgroup, K step, invocations along M and N. */

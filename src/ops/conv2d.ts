@@ -1,11 +1,11 @@
 /**
  * conv2d (+ bias, + residual, + ReLU) over NHWC input, HWIO weights, as an implicit GEMM
  * C[M, N] = A[M, K] * B[K, N]: M = batch x output pixels, N = output channels, K = KH * KW * CIN.
- * A kernel is four WGSL files joined: shaders/conv_bindings.wgsl (the bindings and constants, the one
- * interface the others use), a gather (how a row of A is read), a main loop (how the products are summed)
- * and shaders/conv_epilogue.wgsl (bias, residual, ReLU on the way out).
+ * A kernel is its bindings (declared from CONV_BINDINGS, the one interface of the family) and four WGSL
+ * files joined: shaders/conv_constants.wgsl, a gather (how a row of A is read), a main loop (how the
+ * products are summed) and shaders/conv_epilogue.wgsl (bias, residual, ReLU on the way out).
  */
-import bindings from '../../shaders/conv_bindings.wgsl';
+import convConstants from '../../shaders/conv_constants.wgsl';
 import epilogue from '../../shaders/conv_epilogue.wgsl';
 import gatherPointwise from '../../shaders/conv_gather_pointwise.wgsl';
 import gatherRows from '../../shaders/conv_gather_rows.wgsl';
@@ -17,38 +17,29 @@ import windowOrigin from '../../shaders/conv_window.wgsl';
 import type { Conv2dNode, Shape } from '../graph/ir.js';
 import weightsVec4 from '../../shaders/weights_vec4.wgsl';
 import { chooseSimdTile, packSimdWeights, simdRow, simdStatements } from './conv-simd.js';
-import { chooseTiling, tilingProblem, type Tiling, type TilingPolicy } from './conv-tiling.js';
-import { ceilDiv, elementwiseWorkgroups, padColumns, WORKGROUP_SIZE, type Kernel, type Resource } from './kernel.js';
+import type { Tiling } from './conv-tiling.js';
+import { halfSplit, type ConvAlgorithm, type ConvGather } from '../plan/conv-algorithm.js';
+import { activations, bindKernel, constants, params, type Bound, type KernelInterface } from './bindings.js';
+import { ceilDiv, elementwiseWorkgroups, padColumns, WORKGROUP_SIZE } from './dispatch.js';
+import type { Kernel } from './kernel.js';
+import { hashText, shader } from './shader.js';
 import { specialize } from './wgsl.js';
 import { COLUMN_ELEMENT, epilogueScales, packColumns, type WeightStorage } from './weight-storage.js';
 
-/** The bindings of every conv kernel, as shaders/conv_bindings.wgsl declares them. */
-export const CONV_BINDINGS = { params: 0, input: 1, weights: 2, bias: 3, residual: 4, output: 5, scale: 6 } as const;
+/** The bindings of every conv kernel (shaders/conv_constants.wgsl says what each holds). */
+export const CONV_BINDINGS = {
+  params: { binding: 0, kind: 'uniform' },
+  input: { binding: 1, kind: 'activations' },
+  weights: { binding: 2, kind: 'constants' },
+  bias: { binding: 3, kind: 'constants' },
+  residual: { binding: 4, kind: 'activations' },
+  output: { binding: 5, kind: 'activations' },
+  scale: { binding: 6, kind: 'constants' },
+} as const satisfies KernelInterface;
+type ConvBound = Partial<Record<keyof typeof CONV_BINDINGS, Bound>>;
 
-/**
- * How a row of A is read: `pointwise` for a 1x1 unpadded conv (the input pixels themselves), `window` for
- * any KxK window (vec4 loads when CIN is a multiple of 4), `rows` for a KxK window over few channels,
- * read as contiguous rows of KW x CIN values (the stem over RGB).
- */
-export type ConvGather = 'pointwise' | 'window' | 'rows';
-
-/**
- * How the GEMM is run: `tiled` stages tiles in workgroup memory (GPUs); `simd` gives each invocation a
- * few output pixels and shares weights across a subgroup by register shuffles (CPU adapters, whose
- * invocations are SIMD lanes; needs the `subgroups` feature and a fixed subgroup size).
- */
-export type ConvStrategy = 'tiled' | 'simd';
-
-export interface ConvOptions {
-  gather?: ConvGather;
-  strategy?: ConvStrategy;
-  /** The batch the kernels are planned for: with `tiled`, it sets M and so the tiling. Default 1. */
-  batch?: number;
-  /** Tiled: a fixed tile and split-K factor instead of chooseTiling's. */
-  tiling?: Tiling;
-  policy?: TilingPolicy;
-  /** The device's subgroup size, required by the simd strategy. */
-  subgroupSize?: number;
+/** How a conv's kernels are built beyond its algorithm: the weights' storage, and (experiments) another main loop. */
+export interface ConvBuildOptions {
   /**
    * How the weights are stored (src/ops/weight-storage.ts): 'f32' (default), 'f16' (half the memory and
    * weight reads, ~1e-3 relative rounding) or 'int8' (a quarter; per output channel scales). Sums are f32.
@@ -56,11 +47,6 @@ export interface ConvOptions {
   weightStorage?: WeightStorage;
   /** Tiled: the main loop's WGSL instead of shaders/conv_gemm.wgsl (experiments in bench/kernels/, same defines). */
   gemmShader?: string;
-}
-
-function chooseGather(node: Pick<Conv2dNode, 'kernel' | 'pads'>, cin: number): ConvGather {
-  if (node.kernel[0] === 1 && node.kernel[1] === 1 && node.pads.every((p) => p === 0)) return 'pointwise';
-  return cin % 4 === 0 ? 'window' : 'rows';
 }
 
 /** The GEMM's sizes for one conv. */
@@ -75,20 +61,10 @@ interface Gemm {
   vecA: boolean;
 }
 
-/** shaders/conv_bindings.wgsl for one kernel of `g`: which bindings it has and their element types. */
-function interfaceCode(g: Gemm, kernel: { weights?: string; partial: boolean; scaled: boolean; subgroups?: boolean; partialInput?: boolean }): string {
-  const cout = g.outShape[2];
-  return specialize('conv_bindings.wgsl', bindings, {
-    SUBGROUPS: kernel.subgroups ?? false,
-    IN_T: kernel.partialInput || g.vecA ? 'vec4<f32>' : 'f32',
-    WEIGHTS: kernel.weights !== undefined,
-    W_T: kernel.weights ?? 'f32',
-    PARTIAL: kernel.partial,
-    SCALED: kernel.scaled && !kernel.partial,
-    RESIDUAL: g.node.inputs.length > 1,
-    OUT_T: cout % 4 === 0 ? 'vec4<f32>' : 'f32',
-    K: g.k, NV: g.nv, COUT: cout, OHW: g.ohw,
-  });
+/** One kernel's bindings (of CONV_BINDINGS, `bound` plus params) and constants, and its resource list. */
+function convInterface(g: Gemm, bound: ConvBound, subgroups = false): { code: string; resources: Kernel['resources'] } {
+  const { wgsl, resources } = bindKernel(CONV_BINDINGS, { params: params(), ...bound }, subgroups ? ['subgroups'] : []);
+  return { code: wgsl + specialize('conv_constants.wgsl', convConstants, { K: g.k, NV: g.nv, COUT: g.outShape[2], OHW: g.ohw }), resources };
 }
 
 function epilogueCode(g: Gemm, partial: boolean, scaled: boolean): string {
@@ -114,9 +90,9 @@ function gatherCode(g: Gemm, gather: ConvGather): string {
 
 /** What a main loop contributes to a kernel: its code, the weights as it reads them, and its dispatch. */
 interface MainLoop {
-  code: string;
-  weightType: string;
-  weights: Resource;
+  /** Its WGSL (made on demand). */
+  code: () => string;
+  weights: Bound;
   workgroups: Kernel['workgroups'];
   subgroups: boolean;
   describe: string;
@@ -128,12 +104,11 @@ function tiledLoop(g: Gemm, tiling: Tiling, storage: WeightStorage, gemmShader =
   const { tile, split } = tiling;
   const ks = ceilDiv(ceilDiv(k, tile.bk), split) * tile.bk;
   return {
-    code: specialize('weights_vec4.wgsl', weightsVec4, { F16: storage === 'f16', INT8: storage === 'int8' }) + specialize('conv_gemm.wgsl', gemmShader, {
+    code: () => specialize('weights_vec4.wgsl', weightsVec4, { F16: storage === 'f16', INT8: storage === 'int8' }) + specialize('conv_gemm.wgsl', gemmShader, {
       VEC_A: g.vecA, BM4: tile.bm / 4, BN4: tile.bn4, BK: tile.bk, WG_M: tile.wgM, WG_N: tile.wgN,
       TM4: tile.bm / 4 / tile.wgM, TN4: tile.bn4 / tile.wgN, KS: split > 1 ? ks : k,
     }),
-    weightType: COLUMN_ELEMENT[storage],
-    weights: { kind: 'constant', name: `${node.name}/weights${storage === 'f32' ? '' : ` (${storage})`}`, pack: () => packColumns(storage, node, k, cout) },
+    weights: constants(`${node.name}/weights${storage === 'f32' ? '' : ` (${storage})`}`, () => packColumns(storage, node, k, cout), COLUMN_ELEMENT[storage]),
     workgroups: (batch) => [ceilDiv(nv, tile.bn4), ceilDiv(batch * ohw, tile.bm), split],
     subgroups: false,
     describe: `tile ${tile.bm}x${4 * tile.bn4}${split > 1 ? `, split-K ${split}` : ''}`,
@@ -149,10 +124,9 @@ function simdLoop(g: Gemm, sg: number, storage: WeightStorage): MainLoop {
   }
   const layout = `simd, ${st.c4} vec4 columns${storage === 'f32' ? '' : `, ${storage}`}`;
   return {
-    code: specialize('conv_simd.wgsl', simd, { WG: st.wg, R: st.r, WROW: simdRow(cout, st.c4), SG: sg, C4: st.c4, ...simdStatements(st, sg, g.vecA, storage) }) +
+    code: () => specialize('conv_simd.wgsl', simd, { WG: st.wg, R: st.r, WROW: simdRow(cout, st.c4), SG: sg, C4: st.c4, ...simdStatements(st, sg, g.vecA, storage) }) +
       (storage === 'int8' ? specialize('weights_vec4.wgsl', weightsVec4, { F16: false, INT8: true }) : ''),
-    weightType: storage === 'f32' ? 'f32' : 'u32',
-    weights: { kind: 'constant', name: `${node.name}/weights (${layout})`, pack: () => packSimdWeights(storage, node, k, cout, st.c4) },
+    weights: constants(`${node.name}/weights (${layout})`, () => packSimdWeights(storage, node, k, cout, st.c4), storage === 'f32' ? 'f32' : 'u32'),
     workgroups: (batch) => [ceilDiv(batch * ohw, st.wg * st.r), ceilDiv(nv, st.c4), 1],
     subgroups: true,
     describe: 'simd',
@@ -163,48 +137,50 @@ function simdLoop(g: Gemm, sg: number, storage: WeightStorage): MainLoop {
  * The kernels of one conv: the main loop with the epilogue, or with split-K, the main loop writing
  * partial sums to a scratch tensor and conv_splitk.wgsl summing them through the epilogue.
  */
-export function conv2dKernels(node: Conv2dNode, inShape: Shape, outShape: Shape, options: ConvOptions = {}): Kernel[] {
+export function conv2dKernels(node: Conv2dNode, inShape: Shape, outShape: Shape, algorithm: ConvAlgorithm, options: ConvBuildOptions = {}): Kernel[] {
   const [inH, inW, cin] = inShape;
   const [outH, outW, cout] = outShape;
   const [kh, kw] = node.kernel;
-  const gather = options.gather ?? chooseGather(node, cin);
-  const strategy = options.strategy ?? 'tiled';
+  const { gather } = algorithm;
   const g: Gemm = { node, inShape, outShape, k: kh * kw * cin, nv: ceilDiv(cout, 4), ohw: outH * outW, vecA: cin % 4 === 0 && gather !== 'rows' };
   const storage = options.weightStorage ?? 'f32';
   const scaled = storage === 'int8';
-  const tiling = options.tiling ?? chooseTiling((options.batch ?? 1) * g.ohw, cout, g.k, options.policy);
-  const problem = tilingProblem(tiling);
-  if (strategy === 'tiled' && problem) throw new Error(`${node.name}: ${problem}`);
-  const splitK = strategy === 'tiled' && tiling.split > 1;
-  const loop = strategy === 'tiled' ? tiledLoop(g, tiling, storage, options.gemmShader) : simdLoop(g, options.subgroupSize ?? 0, storage);
-  const B = CONV_BINDINGS;
-  const tensor = (id: string): Resource => ({ kind: 'tensor', id });
-  const bias: [number, Resource] = [B.bias, { kind: 'constant', name: `${node.name}/bias`, pack: () => padColumns(node.bias, 1, cout) }];
-  const epilogueResources: Array<[number, Resource]> = [bias, ...(node.inputs[1] ? [[B.residual, tensor(node.inputs[1])] as [number, Resource]] : [])];
-  if (scaled) epilogueResources.push([B.scale, { kind: 'constant', name: `${node.name}/scale (int8)`, pack: () => epilogueScales(node, g.k, cout) }]);
+  const split = algorithm.strategy === 'tiled' ? algorithm.tiling.split : 1;
+  const splitK = split > 1;
+  const loop = algorithm.strategy === 'tiled' ? tiledLoop(g, algorithm.tiling, storage, options.gemmShader) : simdLoop(g, algorithm.subgroupSize, storage);
+  const outT = cout % 4 === 0 ? 'vec4<f32>' : 'f32';
+  const epilogueBound: ConvBound = {
+    bias: constants(`${node.name}/bias`, () => padColumns(node.bias, 1, cout)),
+    residual: node.inputs[1] ? activations(node.inputs[1], outT) : undefined,
+    scale: scaled ? constants(`${node.name}/scale (int8)`, () => epilogueScales(node, g.k, cout)) : undefined,
+  };
   const partialId = `${node.name}/partial`;
+  const written: ConvBound = splitK ? { output: activations(partialId, 'vec4<f32>') } : { ...epilogueBound, output: activations(node.output, outT) };
+  const mainInterface = convInterface(g, { input: activations(node.inputs[0]!, g.vecA ? 'vec4<f32>' : 'f32'), weights: loop.weights, ...written }, loop.subgroups);
+  // everything the code of this conv's kernels is made from (not its name: same-shaped convs share pipelines)
+  const inputs = { inShape, outShape, kernel: node.kernel, strides: node.strides, pads: node.pads, relu: node.relu, residual: node.inputs.length > 1, algorithm, storage, gemm: options.gemmShader ? hashText(options.gemmShader) : undefined };
   const main: Kernel = {
     label: node.name,
     detail: `${inH}x${inW}x${cin} -> ${outH}x${outW}x${cout}, ${kh}x${kw}/${node.strides[0]}, ${loop.describe}${storage === 'f32' ? '' : `, ${storage} weights`}`,
-    tiling: strategy === 'tiled' ? { tile: tiling.tile, split: splitK ? tiling.split : 1 } : undefined,
-    code: interfaceCode(g, { weights: loop.weightType, partial: splitK, scaled, subgroups: loop.subgroups }) + gatherCode(g, gather) + loop.code + epilogueCode(g, splitK, scaled),
-    resources: [[B.params, { kind: 'params' }], [B.input, tensor(node.inputs[0]!)], [B.weights, loop.weights]],
+    algorithm,
+    bindings: CONV_BINDINGS,
+    shader: shader('conv', inputs, () => mainInterface.code + gatherCode(g, gather) + loop.code() + epilogueCode(g, splitK, scaled)),
+    resources: mainInterface.resources,
     workgroups: loop.workgroups,
     flopsPerImage: 2 * g.ohw * cout * g.k,
   };
-  if (!splitK) {
-    main.resources.push(...epilogueResources, [B.output, tensor(node.output)]);
-    return [main];
-  }
-  main.resources.push([B.output, tensor(partialId)]);
-  main.scratch = [{ id: partialId, shape: [tiling.split * outH, outW, g.nv * 4] }];
+  if (!splitK) return [main];
+  main.scratch = [{ id: partialId, shape: [split * outH, outW, g.nv * 4] }];
+  main.lessScratch = () => halfSplit(algorithm);
+  const sumInterface = convInterface(g, { input: activations(partialId, 'vec4<f32>'), ...epilogueBound, output: activations(node.output, outT) });
   const sum: Kernel = {
     label: `${node.name}/sum`,
-    detail: `sum of ${tiling.split} partial results + epilogue`,
-    code: interfaceCode(g, { partial: false, scaled, partialInput: true }) + specialize('conv_splitk.wgsl', splitSum, { SPLIT: tiling.split, WORKGROUP_SIZE }) + epilogueCode(g, false, scaled),
-    resources: [[B.params, { kind: 'params' }], [B.input, tensor(partialId)], ...epilogueResources, [B.output, tensor(node.output)]],
+    detail: `sum of ${split} partial results + epilogue`,
+    bindings: CONV_BINDINGS,
+    shader: shader('conv/sum', { k: g.k, outShape, residual: inputs.residual, relu: node.relu, scaled, split }, () => sumInterface.code + specialize('conv_splitk.wgsl', splitSum, { SPLIT: split, WORKGROUP_SIZE }) + epilogueCode(g, false, scaled)),
+    resources: sumInterface.resources,
     workgroups: (batch, max) => elementwiseWorkgroups(batch * g.ohw * g.nv, max),
-    flopsPerImage: g.ohw * g.nv * 4 * tiling.split,
+    flopsPerImage: g.ohw * g.nv * 4 * split,
   };
   return [main, sum];
 }

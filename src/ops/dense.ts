@@ -2,9 +2,25 @@ import dense from '../../shaders/dense.wgsl';
 import softmax from '../../shaders/softmax.wgsl';
 import weightsVec4 from '../../shaders/weights_vec4.wgsl';
 import type { DenseNode, Shape, SoftmaxNode } from '../graph/ir.js';
-import { ceilDiv, padColumns, type Kernel } from './kernel.js';
+import { ceilDiv, padColumns } from './dispatch.js';
+import type { Kernel } from './kernel.js';
+import { activations, bindKernel, constants, type KernelInterface } from './bindings.js';
+import { shader } from './shader.js';
 import { specialize } from './wgsl.js';
 import { COLUMN_ELEMENT, epilogueScales, packColumns, type WeightStorage } from './weight-storage.js';
+
+export const DENSE_BINDINGS = {
+  input: { binding: 1, kind: 'activations' },
+  weights: { binding: 2, kind: 'constants' },
+  bias: { binding: 3, kind: 'constants' },
+  output: { binding: 4, kind: 'activations' },
+  scale: { binding: 5, kind: 'constants' },
+} as const satisfies KernelInterface;
+
+export const SOFTMAX_BINDINGS = {
+  input: { binding: 1, kind: 'activations' },
+  output: { binding: 2, kind: 'activations' },
+} as const satisfies KernelInterface;
 
 /** Fully connected layer over a [1, 1, IN] vector per image; weights [IN][OUT] in `storage` (src/ops/weight-storage.ts). */
 export function denseKernel(node: DenseNode, inShape: Shape, outShape: Shape, storage: WeightStorage = 'f32'): Kernel {
@@ -12,18 +28,20 @@ export function denseKernel(node: DenseNode, inShape: Shape, outShape: Shape, st
   const out = outShape[2];
   const nv = ceilDiv(out, 4);
   const scaled = storage === 'int8';
-  const resources: Kernel['resources'] = [
-    [1, { kind: 'tensor', id: node.inputs[0]! }],
-    [2, { kind: 'constant', name: `${node.name}/weights${storage === 'f32' ? '' : ` (${storage})`}`, pack: () => packColumns(storage, node, inFeatures, out) }],
-    [3, { kind: 'constant', name: `${node.name}/bias`, pack: () => padColumns(node.bias, 1, out) }],
-    [4, { kind: 'tensor', id: node.output }],
-  ];
-  if (scaled) resources.push([5, { kind: 'constant', name: `${node.name}/scale (int8)`, pack: () => epilogueScales(node, inFeatures, out) }]);
+  const { wgsl, resources } = bindKernel(DENSE_BINDINGS, {
+    input: activations(node.inputs[0]!),
+    weights: constants(`${node.name}/weights${storage === 'f32' ? '' : ` (${storage})`}`, () => packColumns(storage, node, inFeatures, out), COLUMN_ELEMENT[storage]),
+    bias: constants(`${node.name}/bias`, () => padColumns(node.bias, 1, out)),
+    output: activations(node.output),
+    scale: scaled ? constants(`${node.name}/scale (int8)`, () => epilogueScales(node, inFeatures, out)) : undefined,
+  });
   return {
     label: node.name,
     detail: storage === 'f32' ? undefined : `${storage} weights`,
-    code: specialize('dense.wgsl', dense, { IN: inFeatures, OUT: out, NV: nv, RELU: node.relu, W_T: COLUMN_ELEMENT[storage], SCALED: scaled }) +
-      specialize('weights_vec4.wgsl', weightsVec4, { F16: storage === 'f16', INT8: scaled }),
+    bindings: DENSE_BINDINGS,
+    shader: shader('dense', { wgsl, inFeatures, out, relu: node.relu, storage }, () => wgsl +
+      specialize('dense.wgsl', dense, { IN: inFeatures, OUT: out, NV: nv, RELU: node.relu, SCALED: scaled }) +
+      specialize('weights_vec4.wgsl', weightsVec4, { F16: storage === 'f16', INT8: scaled })),
     resources,
     workgroups: (batch) => [nv, batch, 1],
     flopsPerImage: 2 * inFeatures * out,
@@ -33,10 +51,12 @@ export function denseKernel(node: DenseNode, inShape: Shape, outShape: Shape, st
 /** Softmax over each image's vector. */
 export function softmaxKernel(node: SoftmaxNode, outShape: Shape): Kernel {
   const c = outShape[2];
+  const { wgsl, resources } = bindKernel(SOFTMAX_BINDINGS, { input: activations(node.inputs[0]!), output: activations(node.output) });
   return {
     label: node.name,
-    code: specialize('softmax.wgsl', softmax, { C: c }),
-    resources: [[1, { kind: 'tensor', id: node.inputs[0]! }], [2, { kind: 'tensor', id: node.output }]],
+    bindings: SOFTMAX_BINDINGS,
+    shader: shader('softmax', { wgsl, c }, () => wgsl + specialize('softmax.wgsl', softmax, { C: c })),
+    resources,
     workgroups: (batch) => [batch, 1, 1],
     flopsPerImage: 3 * c,
   };

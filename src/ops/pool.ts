@@ -1,23 +1,40 @@
 import globalAvgPool from '../../shaders/global_avg_pool.wgsl';
 import maxpool from '../../shaders/maxpool.wgsl';
 import type { GlobalAvgPoolNode, MaxPoolNode, Shape } from '../graph/ir.js';
-import { elementwiseWorkgroups, WORKGROUP_SIZE, type Kernel } from './kernel.js';
+import { elementwiseWorkgroups, WORKGROUP_SIZE } from './dispatch.js';
+import type { Kernel } from './kernel.js';
+import { activations, bindKernel, params, type KernelInterface } from './bindings.js';
+import { shader } from './shader.js';
 import { specialize } from './wgsl.js';
+
+/** Max pooling and the global average pool: the batch, the input, the output. */
+export const POOL_BINDINGS = {
+  params: { binding: 0, kind: 'uniform' },
+  input: { binding: 1, kind: 'activations' },
+  output: { binding: 2, kind: 'activations' },
+} as const satisfies KernelInterface;
+
+/** The bindings of a pool over `t` elements (f32 or vec4). */
+const poolBindings = (node: { inputs: string[]; output: string }, t: string) =>
+  bindKernel(POOL_BINDINGS, { params: params(), input: activations(node.inputs[0]!, t), output: activations(node.output, t) });
 
 export function maxPoolKernel(node: MaxPoolNode, inShape: Shape, outShape: Shape): Kernel {
   const [inH, inW, c] = inShape;
   const [outH, outW] = outShape;
   const vec = c % 4 === 0;
   const cv = vec ? c / 4 : c;
-  const code = specialize('maxpool.wgsl', maxpool, {
-    T: vec ? 'vec4<f32>' : 'f32', CV: cv, IN_H: inH, IN_W: inW, OUT_H: outH, OUT_W: outW,
+  const t = vec ? 'vec4<f32>' : 'f32';
+  const { wgsl, resources } = poolBindings(node, t);
+  const defines = {
+    T: t, CV: cv, IN_H: inH, IN_W: inW, OUT_H: outH, OUT_W: outW,
     KH: node.size[0], KW: node.size[1], STRIDE_H: node.strides[0], STRIDE_W: node.strides[1],
     PAD_T: node.pads[0], PAD_L: node.pads[1], PAD_ZERO: node.padValue === 'zero', WORKGROUP_SIZE,
-  });
+  };
   return {
     label: node.name,
-    code,
-    resources: [[0, { kind: 'params' }], [1, { kind: 'tensor', id: node.inputs[0]! }], [2, { kind: 'tensor', id: node.output }]],
+    bindings: POOL_BINDINGS,
+    shader: shader('maxpool', { wgsl, defines }, () => wgsl + specialize('maxpool.wgsl', maxpool, defines)),
+    resources,
     workgroups: (batch, max) => elementwiseWorkgroups(batch * outH * outW * cv, max),
     flopsPerImage: outH * outW * c * node.size[0] * node.size[1],
   };
@@ -27,11 +44,14 @@ export function globalAvgPoolKernel(node: GlobalAvgPoolNode, inShape: Shape): Ke
   const [h, w, c] = inShape;
   const vec = c % 4 === 0;
   const cv = vec ? c / 4 : c;
-  const code = specialize('global_avg_pool.wgsl', globalAvgPool, { T: vec ? 'vec4<f32>' : 'f32', CV: cv, HW: h * w, WORKGROUP_SIZE });
+  const t = vec ? 'vec4<f32>' : 'f32';
+  const { wgsl, resources } = poolBindings(node, t);
+  const defines = { T: t, CV: cv, HW: h * w, WORKGROUP_SIZE };
   return {
     label: node.name,
-    code,
-    resources: [[0, { kind: 'params' }], [1, { kind: 'tensor', id: node.inputs[0]! }], [2, { kind: 'tensor', id: node.output }]],
+    bindings: POOL_BINDINGS,
+    shader: shader('global_avg_pool', { wgsl, defines }, () => wgsl + specialize('global_avg_pool.wgsl', globalAvgPool, defines)),
+    resources,
     workgroups: (batch, max) => elementwiseWorkgroups(batch * cv, max),
     flopsPerImage: h * w * c,
   };

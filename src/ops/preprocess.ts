@@ -1,10 +1,22 @@
 import source from '../../shaders/preprocess.wgsl';
 import { cropOrigin, resizedSize, type Preprocessing } from '../preprocess/preprocess.js';
+import { declareBindings, type KernelInterface } from './bindings.js';
 import { specialize } from './wgsl.js';
 
-/** The GPU preprocessing kernel for `spec` (shaders/preprocess.wgsl). */
-export function preprocessShader(spec: Preprocessing): string {
-  return specialize('preprocess.wgsl', source, { CROP: spec.cropTo, PIXEL_SCALE: `${spec.scale}f`, BGR: spec.order === 'BGR' });
+/** The preprocessing kernel's bindings: the image, its resize and normalization, the network's input slot. */
+export const PREPROCESS_BINDINGS = {
+  source: { binding: 0, kind: 'texture' },
+  resize: { binding: 1, kind: 'uniform' },
+  output: { binding: 2, kind: 'activations' },
+} as const satisfies KernelInterface;
+
+/**
+ * The GPU preprocessing kernel for `spec` (shaders/preprocess.wgsl); `srgb`: the texture is an -srgb
+ * format, whose texels read as linear values, so the kernel encodes them back to the bytes they were.
+ */
+export function preprocessShader(spec: Preprocessing, srgb = false): string {
+  return declareBindings(PREPROCESS_BINDINGS, { source: undefined, resize: 'Resize', output: 'f32' }) +
+    specialize('preprocess.wgsl', source, { CROP: spec.cropTo, PIXEL_SCALE: `${spec.scale}f`, BGR: spec.order === 'BGR', SRGB: srgb });
 }
 
 /** Its uniform block for a `width` x `height` source image (48 bytes + 2 vec4 = 64 bytes). */

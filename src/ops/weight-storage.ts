@@ -10,10 +10,13 @@
  */
 import type { QuantizedWeights } from '../graph/ir.js';
 import { packHalves } from '../util/half.js';
-import { padColumns } from './kernel.js';
+import { padColumns } from './dispatch.js';
 
 export type WeightStorage = 'f32' | 'f16' | 'int8';
 export const WEIGHT_STORAGES: readonly WeightStorage[] = ['f32', 'f16', 'int8'];
+
+/** Whether `value` names a weight storage (a precision): the one check the API, the CLI and the loaders share. */
+export const isWeightStorage = (value: unknown): value is WeightStorage => WEIGHT_STORAGES.includes(value as WeightStorage);
 
 export type { QuantizedWeights };
 
@@ -29,11 +32,6 @@ export function quantizeColumns(weights: Float32Array, rows: number, cols: numbe
     values[i] = s === 0 ? 0 : Math.max(-127, Math.min(127, Math.round(weights[i]! / s)));
   }
   return { values, scales };
-}
-
-/** The float weights an int8 matrix stands for. */
-export function dequantizeColumns({ values, scales }: QuantizedWeights, cols: number): Float32Array {
-  return Float32Array.from(values, (q, i) => q * scales[i % cols]!);
 }
 
 const quantizedAtLoad = new WeakMap<Float32Array, QuantizedWeights>();

@@ -17,6 +17,9 @@ export interface Variant {
   readonly classActivationMaps: boolean;
 }
 
+/** The network as loaded: no residual block deleted. */
+export const INTACT: Variant = Object.freeze({ skipped: Object.freeze([]), classActivationMaps: false });
+
 /** Plans the network (a variant of it) for a batch size. */
 export type Planner = (batch: number, variant: Variant) => Plan;
 

@@ -7,7 +7,8 @@ import { GraphError } from '../errors.js';
 import type { Graph, GraphNode, Shape } from '../graph/ir.js';
 import { classifierHead, shapeSize } from '../graph/ir.js';
 import { addReluKernel } from '../ops/add-relu.js';
-import { conv2dKernels, type ConvOptions, type ConvStrategy } from '../ops/conv2d.js';
+import { conv2dKernels, type ConvBuildOptions } from '../ops/conv2d.js';
+import { chooseConvAlgorithm, type ConvOverride, type ConvStrategy } from './conv-algorithm.js';
 import { DEFAULT_POLICY, type TilingPolicy } from '../ops/conv-tiling.js';
 import { CAM_TENSOR, classActivationMapsKernel } from '../ops/class-activation-maps.js';
 import { denseKernel, softmaxKernel } from '../ops/dense.js';
@@ -67,8 +68,11 @@ export interface PlanOptions {
   policy?: TilingPolicy;
   /** Tiled convs: the main loop's WGSL (experiments in bench/kernels/; default shaders/conv_gemm.wgsl). */
   gemmShader?: string;
-  /** Per conv node name: options that override the planner's (tests pin a variant, strategy or tiling). */
-  conv?: Record<string, ConvOptions>;
+  /**
+   * Per conv node name: a pinned decision (src/plan/conv-algorithm.ts) or build option; tests pin a
+   * strategy or tiling, and planWithinMemory a lower split-K factor.
+   */
+  conv?: Record<string, ConvOverride & ConvBuildOptions>;
 }
 
 /** The kernels that run `node`; ops the passes should have removed are an error naming the node. */
@@ -77,10 +81,10 @@ function lowerNode(node: GraphNode, shapes: Map<string, Shape>, options: PlanOpt
   const outShape = shapes.get(node.output)!;
   switch (node.op) {
     case 'conv2d': {
-      const stem = inShape[2] % 4 !== 0;
-      const strategy = options.convStrategy === 'simd' && stem && options.simdStem === false ? 'tiled' : options.convStrategy;
-      const chosen: ConvOptions = { strategy, subgroupSize: options.subgroupSize, batch: options.batch ?? 1, policy: options.policy, weightStorage: options.weightStorage, gemmShader: options.gemmShader };
-      return conv2dKernels(node, inShape, outShape, { ...chosen, ...options.conv?.[node.name] });
+      const { weightStorage = options.weightStorage, gemmShader = options.gemmShader, ...pinned } = options.conv?.[node.name] ?? {};
+      const lowering = { convStrategy: options.convStrategy, subgroupSize: options.subgroupSize, simdStem: options.simdStem };
+      const algorithm = chooseConvAlgorithm(node, inShape, outShape, { lowering, batch: options.batch, policy: options.policy }, pinned);
+      return conv2dKernels(node, inShape, outShape, algorithm, { weightStorage, gemmShader });
     }
     case 'maxpool': return [maxPoolKernel(node, inShape, outShape)];
     case 'globalavgpool': return [globalAvgPoolKernel(node, inShape)];
@@ -164,12 +168,12 @@ export function planWithinMemory(graph: Graph, options: PlanOptions = {}, alignm
     const over = plan.tensors.filter((t) => { const s = layout.slots.get(t.id)!; return s.offset + s.size > budget; });
     const alive = (t: TensorLife) => over.some((o) => o.first <= t.last && t.first <= o.last);
     const bySize = (a: TensorLife, b: TensorLife) => layout.slots.get(b.id)!.size - layout.slots.get(a.id)!.size;
-    const scratch = plan.tensors.filter((t) => t.scratch);
-    // Where no partial sum is alive at the overflow, the packing itself shifted: shrink the largest anywhere.
-    const victim = scratch.filter(alive).sort(bySize)[0] ?? scratch.sort(bySize)[0]!;
+    // The largest scratch alive where it overflows that can shrink (else the largest anywhere), shrunk by its op.
+    const shrinkable = plan.tensors.filter((t) => t.scratch && plan.steps[t.first]!.lessScratch?.());
+    const victim = shrinkable.filter(alive).sort(bySize)[0] ?? shrinkable.sort(bySize)[0];
+    if (!victim) return plan; // nothing shrinks further: the smallest this plan gets
     const writer = plan.steps[victim.first]!;
-    const { tile, split } = writer.tiling!;
-    conv[writer.label] = { ...conv[writer.label], tiling: { tile, split: Math.max(1, Math.floor(split / 2)) } };
+    conv[writer.label] = { ...conv[writer.label], ...writer.lessScratch!() };
     plan = planGraph(graph, { ...options, conv });
   }
 }

@@ -43,6 +43,12 @@ export const TORCH_PREPROCESSING: Preprocessing = {
   std: [0.229, 0.224, 0.225],
 };
 
+/** The preprocessings the engine ships, by the names files and the CLI use: the one reading of a name. */
+export const NAMED_PREPROCESSING: Readonly<Record<'caffe' | 'torch', Preprocessing>> = { caffe: CAFFE_PREPROCESSING, torch: TORCH_PREPROCESSING };
+
+/** The shipped preprocessing `name` stands for, or undefined. */
+export const namedPreprocessing = (name: string): Preprocessing | undefined => (Object.hasOwn(NAMED_PREPROCESSING, name) ? NAMED_PREPROCESSING[name as 'caffe'] : undefined);
+
 /** Size of the image after the shorter side is scaled to `resizeTo` (aspect ratio kept, rounded). */
 export function resizedSize(width: number, height: number, resizeTo: number): [number, number] {
   const scale = resizeTo / Math.min(width, height);

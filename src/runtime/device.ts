@@ -13,12 +13,6 @@ const WANTED_LIMITS = [
   'maxStorageBuffersPerShaderStage',
 ] as const;
 
-export interface AdapterDescription {
-  /** One line naming the adapter, e.g. "nvidia / hopper / NVIDIA H100 80GB HBM3". */
-  name: string;
-  info: { vendor: string; architecture: string; device: string; description: string };
-}
-
 /** Features worth naming when an adapter says nothing else about itself. */
 const NAMED_FEATURES: readonly GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
 
@@ -31,15 +25,14 @@ export function webgpuHost(userAgent = globalThis.navigator?.userAgent ?? ''): s
 }
 
 /**
- * One line naming the adapter from its info strings; where the browser leaves them empty (Firefox does),
- * the host and the features that matter here, e.g. "WebGPU (Firefox), shader-f16, timestamp-query".
+ * One line naming the adapter from its info strings, e.g. "nvidia / hopper / NVIDIA H100 80GB HBM3";
+ * where the browser leaves them empty (Firefox does), the host and the features that matter here, e.g.
+ * "WebGPU (Firefox), shader-f16, timestamp-query".
  */
-export function describeAdapter(adapter: GPUAdapter, userAgent?: string): AdapterDescription {
-  const i = adapter.info ?? ({} as GPUAdapterInfo);
-  const info = { vendor: i.vendor ?? '', architecture: i.architecture ?? '', device: i.device ?? '', description: i.description ?? '' };
-  const named = [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' / ');
-  const name = named || [`WebGPU (${webgpuHost(userAgent)})`, ...NAMED_FEATURES.filter((f) => adapter.features.has(f))].join(', ');
-  return { name, info };
+export function describeAdapter(adapter: GPUAdapter, userAgent?: string): string {
+  const i = adapter.info ?? ({} as Partial<GPUAdapterInfo>);
+  const named = [i.vendor, i.architecture, i.description || i.device].filter(Boolean).join(' / ');
+  return named || [`WebGPU (${webgpuHost(userAgent)})`, ...NAMED_FEATURES.filter((f) => adapter.features.has(f))].join(', ');
 }
 
 /** Requests a device from `gpu` (the high-performance adapter) with the adapter's limits. */
@@ -61,26 +54,4 @@ export function isCpuAdapter(info: Partial<GPUAdapterInfo> | undefined): boolean
   if (!info) return false;
   const text = `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.device ?? ''} ${info.description ?? ''}`;
   return info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader|warp|software rasterizer/i.test(text);
-}
-
-/** How convolutions are lowered on a device (see src/ops/conv2d.ts). */
-export interface ConvLowering {
-  convStrategy: 'tiled' | 'simd';
-  subgroupSize?: number;
-  /** Whether the simd main loop may also take the scalar-gather stem (few input channels). */
-  simdStem?: boolean;
-}
-
-/**
- * How to lower convolutions for this device: the register-shuffle SIMD kernels on CPU adapters with
- * fixed-size subgroups (Mesa llvmpipe/lavapipe, SwiftShader), tiled GEMMs on GPUs. SwiftShader's shader
- * compiler crashes on the unrolled scalar-gather stem, so there the stem stays tiled.
- */
-export function convStrategyFor(device: GPUDevice, info: Partial<GPUAdapterInfo> | undefined): ConvLowering {
-  const min = (info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize;
-  const max = (info as { subgroupMaxSize?: number } | undefined)?.subgroupMaxSize;
-  if (isCpuAdapter(info) && device.features.has('subgroups') && min && min === max && 32 % min === 0) {
-    return { convStrategy: 'simd', subgroupSize: min, simdStem: !/swiftshader/i.test(`${info?.architecture ?? ''} ${info?.description ?? ''}`) };
-  }
-  return { convStrategy: 'tiled' };
 }

@@ -7,10 +7,11 @@
  * device is lost, every pending and later call fails saying so.
  *
  * Arenas of variants other than the intact network ([]) are released beyond the VARIANT_STATES most
- * recently used ones (made again when used); their plans stay.
+ * recently used ones, and each variant keeps the arenas of its BATCH_STATES most recently used batch
+ * sizes (others are made again when used); plans stay.
  */
 import { GPUUnavailableError, InputError } from '../errors.js';
-import { PlanCache, type Planner, type Variant } from '../plan/plan-cache.js';
+import { INTACT, PlanCache, type Planner, type Variant } from '../plan/plan-cache.js';
 import type { ArenaLayout, PlanOutputs } from '../plan/planner.js';
 import type { Preprocessing } from '../preprocess/preprocess.js';
 import { batchStateBytes, createBatchState, destroyBatchState, type BatchState } from './batch-state.js';
@@ -23,11 +24,10 @@ import { BUFFER, MAP_MODE_READ } from './usage.js';
 /** What a run reads back: the names of ResNetModel.infer's `output` (see PlanOutputs). */
 export type OutputKind = keyof PlanOutputs;
 
-/** The network as loaded: no residual block deleted. */
-export const INTACT: Variant = Object.freeze({ skipped: Object.freeze([]), classActivationMaps: false });
-
 /** Arenas kept for variants other than INTACT; older ones are released. */
 const VARIANT_STATES = 4;
+/** Batch sizes whose arenas a variant keeps; the least recently used beyond them are released (made again when used). */
+const BATCH_STATES = 4;
 
 export interface RunOptions {
   /** What to read back (default: 'probabilities', the graph's output). */
@@ -128,7 +128,7 @@ export class Executor {
   private compile(batch: number, variant: Variant): Promise<GPUComputePipeline[]> {
     const { plan } = this.plans.get(batch, variant);
     this.constants.upload(plan);
-    return Promise.all(plan.steps.map((step) => this.pipelines.get(step.label, step.code)));
+    return Promise.all(plan.steps.map((step) => this.pipelines.get(step.label, step.shader)));
   }
 
   /** After a failure: the device-lost error if the device is (or within 200 ms turns out) lost, else `err`. */
@@ -165,7 +165,11 @@ export class Executor {
       this.states.set(variant, byBatch);
     }
     const known = byBatch?.get(batch);
-    if (known) return known;
+    if (known) { // most recently used last
+      byBatch!.delete(batch);
+      byBatch!.set(batch, known);
+      return known;
+    }
     const tooLarge = this.plans.overLimit(batch, variant);
     if (tooLarge) throw new GPUUnavailableError(tooLarge);
     const pipelines = await this.compile(batch, variant);
@@ -179,8 +183,13 @@ export class Executor {
       destroyBatchState(state);
       throw new GPUUnavailableError(`batch ${batch}: could not prepare the run (${oom ? 'out of GPU memory' : 'invalid GPU resources'}): ${(oom ?? invalid)!.message}`);
     }
-    if (byBatch) byBatch.set(batch, state);
-    else this.states.set(variant, new Map([[batch, state]]));
+    if (byBatch) {
+      byBatch.set(batch, state);
+      for (const [old, s] of [...byBatch].slice(0, Math.max(0, byBatch.size - BATCH_STATES))) {
+        destroyBatchState(s);
+        byBatch.delete(old);
+      }
+    } else this.states.set(variant, new Map([[batch, state]]));
     const lesioned = [...this.states.keys()].filter((v) => v !== INTACT);
     for (const old of lesioned.slice(0, Math.max(0, lesioned.length - VARIANT_STATES))) this.release(old);
     return state;

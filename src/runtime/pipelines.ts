@@ -1,36 +1,37 @@
 /**
- * Compute pipelines by shader code: each distinct WGSL text is compiled once per device
- * (createComputePipelineAsync, entry point `main`, layout 'auto'); kernels that specialize to the same
- * text share one pipeline. A failed compilation is a GPUUnavailableError naming the kernel and the
+ * Compute pipelines by shader key (src/ops/shader.ts): each distinct shader is compiled once per device
+ * (createComputePipelineAsync, entry point `main`, layout 'auto'), its code generated then; kernels that
+ * specialize to the same shader share one pipeline. A failed compilation is a GPUUnavailableError naming the kernel and the
  * compiler's messages, and is not cached (a later call tries again).
  */
 import { GPUUnavailableError } from '../errors.js';
+import type { Shader } from '../ops/shader.js';
 import { whileGPU } from './keep-alive.js';
 
 export class PipelineCache {
-  private readonly byCode = new Map<string, Promise<GPUComputePipeline>>();
+  private readonly byKey = new Map<string, Promise<GPUComputePipeline>>();
 
   constructor(private readonly device: GPUDevice) {}
 
-  /** The pipeline of `code`, compiled on first use; `label` names it in errors. */
-  get(label: string, code: string): Promise<GPUComputePipeline> {
-    let pipeline = this.byCode.get(code);
+  /** The pipeline of `shader`, compiled on first use; `label` names it in errors. */
+  get(label: string, shader: Shader): Promise<GPUComputePipeline> {
+    let pipeline = this.byKey.get(shader.key);
     if (!pipeline) {
-      const module = this.device.createShaderModule({ label, code });
+      const module = this.device.createShaderModule({ label, code: shader.code() });
       pipeline = this.device.createComputePipelineAsync({ label, layout: 'auto', compute: { module, entryPoint: 'main' } })
         .catch(async (err: unknown) => {
           const info = await module.getCompilationInfo?.().catch(() => undefined);
           const details = info?.messages.filter((m) => m.type === 'error').map((m) => `line ${m.lineNum}: ${m.message}`).join('; ');
           throw new GPUUnavailableError(`kernel for ${label}: pipeline creation failed: ${details || (err as Error).message}`, { cause: err });
         });
-      this.byCode.set(code, pipeline);
-      pipeline.catch(() => this.byCode.delete(code));
+      this.byKey.set(shader.key, pipeline);
+      pipeline.catch(() => this.byKey.delete(shader.key));
     }
     return whileGPU(pipeline);
   }
 
   /** Distinct pipelines compiled or being compiled. */
   get size(): number {
-    return this.byCode.size;
+    return this.byKey.size;
   }
 }

@@ -3,8 +3,9 @@
  * its pipeline (one per preprocessing spec, from the executor's PipelineCache), its uniform buffer, and a
  * dispatch that resizes, crops and normalizes a texture straight into the input slot of an arena.
  */
-import { preprocessParams, preprocessShader, preprocessWorkgroups } from '../ops/preprocess.js';
+import { PREPROCESS_BINDINGS, preprocessParams, preprocessShader, preprocessWorkgroups } from '../ops/preprocess.js';
 import type { Preprocessing } from '../preprocess/preprocess.js';
+import { shader } from '../ops/shader.js';
 import type { PipelineCache } from './pipelines.js';
 import { BUFFER } from './usage.js';
 
@@ -21,15 +22,16 @@ export class TextureInput {
   /** Prepares the preprocessing of `texture` into `slot` of `arena`; returns what dispatches it into a pass. */
   async prepare(texture: GPUTexture, spec: Preprocessing, arena: GPUBuffer, slot: { offset: number; size: number }): Promise<(pass: GPUComputePassEncoder) => void> {
     const { device } = this;
-    const pipeline = await this.pipelines.get('preprocess', preprocessShader(spec));
+    const srgb = texture.format.endsWith('-srgb');
+    const pipeline = await this.pipelines.get('preprocess', shader('preprocess', { crop: spec.cropTo, scale: spec.scale, order: spec.order, srgb }, () => preprocessShader(spec, srgb)));
     this.uniform ??= device.createBuffer({ label: 'preprocess params', size: 64, usage: BUFFER.UNIFORM | BUFFER.COPY_DST });
     device.queue.writeBuffer(this.uniform, 0, preprocessParams(spec, texture.width, texture.height));
     const bindGroup = device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
       entries: [
-        { binding: 0, resource: texture.createView() },
-        { binding: 1, resource: { buffer: this.uniform } },
-        { binding: 2, resource: { buffer: arena, offset: slot.offset, size: slot.size } },
+        { binding: PREPROCESS_BINDINGS.source.binding, resource: texture.createView() },
+        { binding: PREPROCESS_BINDINGS.resize.binding, resource: { buffer: this.uniform } },
+        { binding: PREPROCESS_BINDINGS.output.binding, resource: { buffer: arena, offset: slot.offset, size: slot.size } },
       ],
     });
     return (pass) => {

@@ -33,11 +33,21 @@ export async function folderBytes(folder: string): Promise<number> {
   return total;
 }
 
+/** README.md and docs/*.md: the documents whose code a user copies. */
+export async function documents(): Promise<Array<{ file: string; text: string }>> {
+  const docs = (await readdir(join(packageRoot(), 'docs'))).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
+  return Promise.all(['README.md', ...docs].map(async (file) => ({ file, text: await readFile(join(packageRoot(), file), 'utf8') })));
+}
+
+/** Every ```ts block of the documents, with the file it is in. */
+export async function tsBlocks(): Promise<Array<{ file: string; code: string }>> {
+  return (await documents()).flatMap(({ file, text }) => [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => ({ file, code: m[1]! })));
+}
+
 /**
- * The ```ts blocks of the README whose first line is `// <tag>` (e.g. `// web app`): the snippets a
- * consumer test compiles as written.
+ * The ```ts blocks of the README and docs/ whose first line is `// <tag>` (e.g. `// web app`): the
+ * snippets a consumer test compiles as written.
  */
 export async function readmeSnippets(tag: string): Promise<string[]> {
-  const readme = await readFile(join(packageRoot(), 'README.md'), 'utf8');
-  return [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((code) => code.startsWith(`// ${tag}`));
+  return (await tsBlocks()).map((b) => b.code).filter((code) => code.startsWith(`// ${tag}`));
 }

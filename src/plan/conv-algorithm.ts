@@ -1,0 +1,99 @@
+/**
+ * How a convolution is computed, decided in one place. Per device (convLoweringFor): the register-shuffle
+ * simd kernels on CPU adapters with fixed-size subgroups, tiled GEMMs elsewhere, or the strategy the
+ * caller asks for (`loadResNet({ convStrategy })`). Per conv (chooseConvAlgorithm): the gather that reads
+ * its input, the main loop, and for the tiled loop the tile and split-K factor for this batch.
+ * src/ops/conv2d.ts builds the kernels of a decision and decides nothing itself.
+ */
+import { InputError } from '../errors.js';
+import type { Conv2dNode, Shape } from '../graph/ir.js';
+import { chooseTiling, tilingProblem, type Tiling, type TilingPolicy } from '../ops/conv-tiling.js';
+import { isCpuAdapter } from '../runtime/device.js';
+
+/**
+ * How the GEMM is run: `tiled` stages tiles in workgroup memory (GPUs); `simd` gives each invocation a
+ * few output pixels and shares weights across a subgroup by register shuffles (CPU adapters, whose
+ * invocations are SIMD lanes; needs the `subgroups` feature and a fixed subgroup size).
+ */
+export type ConvStrategy = 'tiled' | 'simd';
+export const CONV_STRATEGIES: readonly ConvStrategy[] = ['tiled', 'simd'];
+
+/**
+ * How a row of A is read: `pointwise` for a 1x1 unpadded conv (the input pixels themselves), `window` for
+ * any KxK window (vec4 loads when CIN is a multiple of 4), `rows` for a KxK window over few channels,
+ * read as contiguous rows of KW x CIN values (the stem over RGB).
+ */
+export type ConvGather = 'pointwise' | 'window' | 'rows';
+
+/** The decision for one conv, all a kernel is built from. */
+export type ConvAlgorithm = { gather: ConvGather } & ({ strategy: 'tiled'; tiling: Tiling } | { strategy: 'simd'; subgroupSize: number });
+
+/** The device's side of the decision, made once per device. */
+export interface ConvLowering {
+  convStrategy: ConvStrategy;
+  subgroupSize?: number;
+  /** Whether the simd main loop may also take the scalar-gather stem (few input channels). */
+  simdStem?: boolean;
+}
+
+/** The subgroup size of a CPU adapter whose subgroups have one fixed size the simd loop can use. */
+function fixedSubgroupSize(device: GPUDevice, info: Partial<GPUAdapterInfo> | undefined): number | undefined {
+  const min = (info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize;
+  const max = (info as { subgroupMaxSize?: number } | undefined)?.subgroupMaxSize;
+  return isCpuAdapter(info) && device.features.has('subgroups') && min && min === max && 32 % min === 0 ? min : undefined;
+}
+
+/**
+ * How to lower convolutions on this device: `requested` if given ('simd' only where the adapter can run
+ * it: an InputError otherwise), else simd on CPU adapters with fixed-size subgroups (Mesa lavapipe,
+ * SwiftShader), tiled elsewhere. SwiftShader's shader compiler crashes on the unrolled scalar-gather
+ * stem, so there the stem stays tiled.
+ */
+export function convLoweringFor(device: GPUDevice, info: Partial<GPUAdapterInfo> | undefined, requested?: ConvStrategy): ConvLowering {
+  if (requested !== undefined && !CONV_STRATEGIES.includes(requested)) throw new InputError(`convStrategy must be 'tiled' or 'simd', got ${JSON.stringify(requested)}`);
+  if (requested === 'tiled') return { convStrategy: 'tiled' };
+  const size = fixedSubgroupSize(device, info);
+  if (!size) {
+    if (requested === 'simd') throw new InputError("convStrategy 'simd' needs a CPU adapter with the 'subgroups' feature and one fixed subgroup size (such as Mesa lavapipe); this adapter has none: use 'tiled'");
+    return { convStrategy: 'tiled' };
+  }
+  return { convStrategy: 'simd', subgroupSize: size, simdStem: !/swiftshader/i.test(`${info?.architecture ?? ''} ${info?.description ?? ''}`) };
+}
+
+/** What a conv's decision may be pinned to: by tests and tuning, and by the planner to shrink split-K scratch. */
+export interface ConvOverride {
+  strategy?: ConvStrategy;
+  gather?: ConvGather;
+  tiling?: Tiling;
+  subgroupSize?: number;
+}
+
+function chooseGather(node: Pick<Conv2dNode, 'kernel' | 'pads'>, cin: number): ConvGather {
+  if (node.kernel[0] === 1 && node.kernel[1] === 1 && node.pads.every((p) => p === 0)) return 'pointwise';
+  return cin % 4 === 0 ? 'window' : 'rows';
+}
+
+/** The algorithm for `node` in a plan for `batch` images on a device lowered as `lowering` (default: tiled). */
+export function chooseConvAlgorithm(node: Conv2dNode, inShape: Shape, outShape: Shape, context: { lowering?: Partial<ConvLowering>; batch?: number; policy?: TilingPolicy }, override: ConvOverride = {}): ConvAlgorithm {
+  const { lowering = {}, batch = 1, policy } = context;
+  const cin = inShape[2];
+  const gather = override.gather ?? chooseGather(node, cin);
+  const stem = cin % 4 !== 0;
+  const strategy = override.strategy ?? (lowering.convStrategy === 'simd' && stem && lowering.simdStem === false ? 'tiled' : lowering.convStrategy ?? 'tiled');
+  if (strategy === 'simd') {
+    const subgroupSize = override.subgroupSize ?? lowering.subgroupSize;
+    if (!subgroupSize) throw new Error(`${node.name}: the simd strategy needs the device's subgroup size`);
+    return { gather, strategy, subgroupSize };
+  }
+  const [kh, kw] = node.kernel;
+  const tiling = override.tiling ?? chooseTiling(batch * outShape[0] * outShape[1], outShape[2], kh * kw * cin, policy);
+  const problem = tilingProblem(tiling);
+  if (problem) throw new Error(`${node.name}: ${problem}`);
+  return { gather, strategy, tiling };
+}
+
+/** The same decision with half the split-K factor (less scratch), or undefined when it does not split. */
+export function halfSplit(algorithm: ConvAlgorithm): ConvOverride | undefined {
+  if (algorithm.strategy !== 'tiled' || algorithm.tiling.split <= 1) return undefined;
+  return { tiling: { tile: algorithm.tiling.tile, split: Math.max(1, Math.floor(algorithm.tiling.split / 2)) } };
+}
