@@ -130,9 +130,11 @@ describe('webgpu-resnet CLI', () => {
     const fromFile = await run('classify', husky, '--weights', out, '--json', '--top-k', '5');
     const asked = await run('classify', husky, '--input-size', '288', '--json', '--top-k', '5');
     expect(fromFile.code, fromFile.stderr).toBe(0);
-    const [got, want] = [JSON.parse(fromFile.stdout).top, JSON.parse(asked.stdout).top] as Array<Array<{ index: number; probability: number }>>;
-    expect(got.map((p) => p.index)).toEqual(want!.map((p) => p.index));
-    got!.forEach((p, i) => expect(p.probability).toBeCloseTo(want![i]!.probability, 5));
+    type Top = Array<{ index: number; probability: number }>;
+    const got: Top = JSON.parse(fromFile.stdout).top;
+    const want: Top = JSON.parse(asked.stdout).top;
+    expect(got.map((p) => p.index)).toEqual(want.map((p) => p.index));
+    got.forEach((p, i) => expect(p.probability).toBeCloseTo(want[i]!.probability, 5));
     const info = JSON.parse((await run('info', '--weights', out, '--json')).stdout);
     expect(info.inputShape).toEqual([288, 288, 3]);
   });
