@@ -23,8 +23,10 @@ const PIXEL_SCALE = ${PIXEL_SCALE};
 fn texel(at: vec2<i32>) -> vec3<f32> {
   let c = textureLoad(source, at, 0).rgb;
 #if ${SRGB}
-  // the sRGB encoding (IEC 61966-2-1) of the linear values the -srgb format decoded
-  return select(1.055 * pow(c, vec3<f32>(1.0 / 2.4)) - 0.055, 12.92 * c, c <= vec3<f32>(0.0031308));
+  // the sRGB encoding (IEC 61966-2-1) of the linear values the -srgb format decoded, rounded to the byte
+  // it came from (a decoder's linear values may be off by a fraction of a step; lavapipe's by up to 0.34)
+  let encoded = select(1.055 * pow(c, vec3<f32>(1.0 / 2.4)) - 0.055, 12.92 * c, c <= vec3<f32>(0.0031308));
+  return round(encoded * 255.0) / 255.0;
 #else
   return c;
 #endif
