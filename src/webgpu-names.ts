@@ -9,5 +9,6 @@ declare global {
   interface GPUDevice {}
   interface GPUBuffer {}
   interface GPUTexture {}
+  interface GPUAdapterInfo {}
 }
 export {};
