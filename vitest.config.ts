@@ -3,8 +3,8 @@ import { defineConfig } from 'vitest/config';
 
 /** Test files by layer (every file in exactly one: checked below). */
 export const LAYERS: Record<string, string[]> = {
-  unit: ['planner', 'half', 'preprocess', 'kernels', 'fuzz', 'loader', 'url-cache'],
-  gpu: ['resnet50', 'golden', 'lesion', 'cam', 'compact', 'input-size', 'lifetimes', 'bad-inputs', 'tfjs-quantized', 'non-finite'],
+  unit: ['planner', 'half', 'preprocess', 'kernels', 'fuzz', 'loader', 'url-cache', 'train-kernels'],
+  gpu: ['resnet50', 'golden', 'lesion', 'cam', 'compact', 'input-size', 'lifetimes', 'bad-inputs', 'tfjs-quantized', 'non-finite', 'train'],
   cli: ['cli', 'folder-run'],
   browser: ['browser', 'browser-app', 'browser-library'],
   network: ['install', 'cache-integrity', 'consumer-vite', 'consumer-node'],

@@ -12,6 +12,7 @@
  *  - GPUUnavailableError: the adapter or device (none found, a feature or limit it lacks, device lost).
  *  - DependencyError: an optional package the Node entry needs (Dawn's `webgpu`, `sharp`) is missing or
  *    does not load; the message names the npm install command.
+ *  - TrainingError: training a head could not finish (it diverged: a learning rate too large).
  *  - NonFiniteOutputError: a run produced NaN or Infinity (weights or inputs that overflow float32, or a
  *    GPU that computed garbage); never returned as a result.
  */
@@ -45,3 +46,6 @@ export class NonFiniteOutputError extends ResNetError {}
 
 /** An optional peer dependency of the Node entry (webgpu, sharp) that is not installed or does not load. */
 export class DependencyError extends ResNetError {}
+
+/** Training a head could not finish (the loss diverged); nothing was kept or written. */
+export class TrainingError extends ResNetError {}

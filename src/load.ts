@@ -9,6 +9,7 @@ import { loadTfjsLayersModel, type LoadProgress } from './loaders/tfjs-layers.js
 import { memorySource, type FileSource } from './loaders/source.js';
 import { isWeightStorage, type WeightStorage } from './ops/weight-storage.js';
 import type { ConvStrategy } from './plan/conv-algorithm.js';
+import { checkHead, headFromSafetensors, type Head } from './train/head.js';
 import { CAFFE_PREPROCESSING, TORCH_PREPROCESSING, type Preprocessing } from './preprocess/preprocess.js';
 
 /** TF.js layers files held in memory: model.json (text, bytes or parsed object) and its shards by file name. */
@@ -75,6 +76,12 @@ export interface LoadOptionsBase {
    */
   precision?: Precision;
   /**
+   * A classifier to use instead of the weights' own: a head trained by `trainer().fit` (`result.head`),
+   * or a head-only file's bytes, URL or (Node) path (`webgpu-resnet train --head-only`). It must read as
+   * many features as the network gives; its labels become the model's.
+   */
+  head?: HeadSource;
+  /**
    * How convolutions run: 'tiled' (the GPU kernels: tiles in workgroup memory) or 'simd' (register
    * shuffles across subgroups, for CPU adapters with fixed-size subgroups). Default: chosen by the
    * adapter. 'tiled' runs anywhere, so the GPU kernels can be timed on a CPU adapter.
@@ -88,6 +95,26 @@ export interface LoadOptionsBase {
 }
 
 export type Precision = WeightStorage;
+
+/** Where a head comes from: itself, a head-only file's bytes, or its URL or (Node) path. */
+export type HeadSource = Head | Uint8Array | ArrayBuffer | string | URL;
+
+/** The head `source` names; `readPath` reads a file path where the platform has files (Node). */
+export async function readHead(source: HeadSource, readPath?: (path: string) => Promise<Uint8Array>): Promise<Head> {
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer) return headFromSafetensors(source instanceof Uint8Array ? source : new Uint8Array(source), 'head');
+  if (typeof source === 'string' || source instanceof URL) {
+    const where = String(source);
+    if (isUrl(source)) {
+      const response = await fetch(where).catch((err: Error) => { throw new ModelFormatError(`${where}: ${err.message}`); });
+      if (!response.ok) throw new ModelFormatError(`${where}: HTTP ${response.status}`);
+      return headFromSafetensors(new Uint8Array(await response.arrayBuffer()), where);
+    }
+    if (!readPath) throw new InputError(`head "${where}" is not a URL, and this platform reads no file paths: pass a full URL or the bytes`);
+    return headFromSafetensors(await readPath(where), where);
+  }
+  if (source && typeof source === 'object' && 'labels' in source && 'weights' in source) return checkHead(source);
+  throw new InputError('head must be a trained head ({ labels, weights, bias }), a head-only file\'s bytes, or its URL or path');
+}
 
 /** Where a model's files came from: all from the network, all from the browser's weight cache, or some of each. */
 export type WeightsOrigin = 'network' | 'cache' | 'mixed';

@@ -58,7 +58,13 @@ async function refuseDamaged(path: string): Promise<void> {
   if (damage) throw new ModelCacheError(`${damage.file} ${damage.problem}; run \`webgpu-resnet fetch --force\` to write the model cache's files again`);
 }
 
+/** A file's bytes (a head given by its path). */
+async function readBytes(path: string): Promise<Uint8Array> {
+  const { source, file } = await splitModelPath(path);
+  return source.read(file);
+}
+
 /** Loads a ResNet and prepares it on the GPU (weights uploaded, every pipeline compiled). */
 export async function loadResNet(options: LoadOptions = {}): Promise<ResNetModel<NodeImage>> {
-  return createModel(await loadGraph(options), options, { decode: decodeImage, acquireDevice: acquireNodeDevice });
+  return createModel(await loadGraph(options), options, { decode: decodeImage, acquireDevice: acquireNodeDevice, readFile: readBytes });
 }

@@ -16,7 +16,9 @@ import { InputError } from './errors.js';
 import type { LoadOptions } from './browser.js';
 import type { LoadProgress } from './load.js';
 import type { ProfileStep } from './runtime/executor.js';
-import { errorFromMessage, type Answer, type Loaded, type Method } from './worker/protocol.js';
+import type { Head } from './train/head.js';
+import type { EpochRecord, FitOptions } from './train/trainer.js';
+import { errorFromMessage, type Answer, type Loaded, type Method, type Trained } from './worker/protocol.js';
 
 export { clearModelCache } from './loaders/url-cache.js';
 
@@ -31,6 +33,7 @@ export interface WorkerModelOptions extends Omit<LoadOptions, 'device'> {
 export interface WorkerModel {
   readonly info: ModelInfo;
   readonly blocks: readonly BlockInfo[];
+  /** The labels the model answers with now (the trained ones after train or useHead). */
   readonly labels: readonly string[];
   readonly preprocessing: Preprocessing;
   /** The Worker that runs the model. */
@@ -41,6 +44,14 @@ export interface WorkerModel {
   explain(image: WorkerImage, options?: ExplainOptions & LesionOptions): Promise<Explanation[]>;
   infer(input: Float32Array, options?: InferOptions): Promise<Float32Array>;
   profile(batch?: number, options?: LesionOptions): Promise<ProfileStep[]>;
+  /**
+   * New classes, trained in the worker on the GPU from these examples (see Trainer; the images are
+   * transferred); from then on classify, explain and embed use them. Resolves to the fit (the head, the
+   * history per epoch, the validation split's confusion matrix), less the model, which stays in the worker.
+   */
+  train(examples: Array<{ image: WorkerImage; label: string }>, options?: FitOptions): Promise<Trained>;
+  /** Classify with `head` from now on (a trained head, or a head-only file's bytes), or with the weights' own classifier (undefined). Resolves to the labels. */
+  useHead(head?: Head | Uint8Array): Promise<readonly string[]>;
   /** Releases the model's GPU memory and ends the worker; later calls fail with an InputError. */
   dispose(): void;
 }
@@ -52,7 +63,8 @@ const transferable = (image: WorkerImage): Transferable[] =>
 export async function createWorkerModel(options: WorkerModelOptions): Promise<WorkerModel> {
   if ((options as LoadOptions).device) throw new InputError('a worker model uses a device of its own: `device` cannot be passed (a GPUDevice cannot cross to a worker)');
   const worker = options.worker ?? new Worker(new URL('./resnet-worker.js', import.meta.url), { type: 'module', name: 'webgpu-resnet' });
-  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; onProgress?: (p: LoadProgress) => void }>();
+  interface Listeners { onProgress?: (p: LoadProgress) => void; onEpoch?: (r: EpochRecord) => void; onEmbedded?: (done: number, total: number) => void }
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void } & Listeners>();
   let next = 0;
   let ended = false;
   worker.addEventListener('message', (event: MessageEvent<Answer>) => {
@@ -60,6 +72,8 @@ export async function createWorkerModel(options: WorkerModelOptions): Promise<Wo
     const call = pending.get(answer.id);
     if (!call) return;
     if ('progress' in answer) return call.onProgress?.(answer.progress);
+    if ('epoch' in answer) return call.onEpoch?.(answer.epoch);
+    if ('embedded' in answer) return call.onEmbedded?.(answer.embedded, answer.total);
     pending.delete(answer.id);
     if (answer.ok) call.resolve(answer.value);
     else call.reject(errorFromMessage(answer.error));
@@ -69,11 +83,11 @@ export async function createWorkerModel(options: WorkerModelOptions): Promise<Wo
     for (const call of pending.values()) call.reject(err);
     pending.clear();
   });
-  const call = <T>(method: Method, args: unknown[], transfer: Transferable[] = [], onProgress?: (p: LoadProgress) => void): Promise<T> => {
+  const call = <T>(method: Method, args: unknown[], transfer: Transferable[] = [], listeners: Listeners = {}): Promise<T> => {
     if (ended) return Promise.reject(new InputError('this worker model was disposed'));
     return new Promise<T>((resolve, reject) => {
       const id = next++;
-      pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress });
+      pending.set(id, { resolve: resolve as (v: unknown) => void, reject, ...listeners });
       worker.postMessage({ id, method, args }, transfer);
     });
   };
@@ -83,15 +97,18 @@ export async function createWorkerModel(options: WorkerModelOptions): Promise<Wo
     // A URL is resolved here: inside the worker, relative URLs would be relative to the worker's script.
     const { source: given } = loadOptions;
     const source = given instanceof URL ? given.href : typeof given === 'string' ? new URL(given, globalThis.location?.href).href : given;
-    loaded = await call<Loaded>('load', [{ ...loadOptions, source }], [], onProgress);
+    loaded = await call<Loaded>('load', [{ ...loadOptions, source }], [], { onProgress });
   } catch (err) {
     worker.terminate();
     throw err;
   }
+  let labels = loaded.labels;
   return {
     info: loaded.info,
     blocks: loaded.blocks,
-    labels: loaded.labels,
+    get labels() {
+      return labels;
+    },
     preprocessing: loaded.preprocessing,
     worker,
     classify: (image, o) => call('classify', [image, o], transferable(image)),
@@ -99,6 +116,16 @@ export async function createWorkerModel(options: WorkerModelOptions): Promise<Wo
     explain: (image, o) => call('explain', [image, o], transferable(image)),
     infer: (input, o) => call('infer', [input, o]),
     profile: (batch, o) => call('profile', [batch, o]),
+    async train(examples, options = {}) {
+      const { onEpoch, onEmbedded, ...rest } = options;
+      const result = await call<Trained>('train', [examples, rest], examples.flatMap((e) => transferable(e.image)), { onEpoch, onEmbedded });
+      labels = [...result.head.labels];
+      return result;
+    },
+    async useHead(head) {
+      labels = await call<string[]>('useHead', [head]);
+      return labels;
+    },
     dispose() {
       if (ended) return;
       void call('dispose', []).finally(() => worker.terminate());

@@ -5,8 +5,10 @@
  */
 import { InputError, NonFiniteOutputError } from '../errors.js';
 import type { PlanOutputs } from '../plan/planner.js';
-import { TEXTURE_BINDING } from '../runtime/usage.js';
+import { BUFFER, TEXTURE_BINDING } from '../runtime/usage.js';
 import { firstNonFinite } from '../util/vectors.js';
+
+const COPY_DST = BUFFER.COPY_DST;
 
 /** The outputs a run can return (ResNetModel.infer's `output`), and 'input' (the preprocessed tensor, texture runs). */
 export type Output = keyof PlanOutputs;
@@ -67,4 +69,14 @@ export function finiteOutput(values: Float32Array, what: string, perImage: numbe
     `the ${what} of image ${Math.floor(i / perImage)} are not finite (value ${i % perImage} is ${values[i]}): the network overflowed float32 on this input, ` +
       'so its weights (finite when loaded) are far outside a trained network\'s range, or the GPU computed garbage',
   );
+}
+
+/** A GPU destination for `bytes` of output: a buffer with COPY_DST usage and room from `offset` (a multiple of 4). */
+export function checkTarget(into: { buffer: GPUBuffer; offset?: number }, bytes: number): { buffer: GPUBuffer; offset?: number } {
+  const offset = into.offset ?? 0;
+  if (!into.buffer || typeof into.buffer.size !== 'number') throw new InputError('into.buffer must be a GPUBuffer');
+  if (!(into.buffer.usage & COPY_DST)) throw new InputError('into.buffer needs COPY_DST usage: the output is copied into it');
+  if (!(Number.isInteger(offset) && offset >= 0 && offset % 4 === 0)) throw new InputError(`into.offset must be a multiple of 4, got ${offset}`);
+  if (offset + bytes > into.buffer.size) throw new InputError(`into.buffer holds ${into.buffer.size} bytes; the output needs ${bytes} from offset ${offset}`);
+  return into;
 }

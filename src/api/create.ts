@@ -7,17 +7,19 @@ import { InputError } from '../errors.js';
 import { residualBlocks, skipBlocks } from '../graph/blocks.js';
 import { optimize } from '../graph/passes.js';
 import { resizeGraph } from '../graph/resize.js';
-import { modelSettings, type LoadedGraph, type LoadOptionsBase } from '../load.js';
+import { modelSettings, readHead, type LoadedGraph, type LoadOptionsBase } from '../load.js';
 import type { Variant } from '../plan/plan-cache.js';
 import { planWithinMemory } from '../plan/planner.js';
 import { describeAdapter } from '../runtime/device.js';
-import { convLoweringFor } from '../plan/conv-algorithm.js';
+import { convLoweringFor, type ConvLowering } from '../plan/conv-algorithm.js';
 import { Executor } from '../runtime/executor.js';
 import { INTACT } from '../plan/plan-cache.js';
 import { RecoveringExecutor } from '../runtime/recovery.js';
 import { ResNetModel, type ImageDecoder, type ImageUploader, type ModelInfo } from './model.js';
 import type { Classifier } from './explain.js';
 import { classifierHead, type Graph } from '../graph/ir.js';
+import type { OptimizeReport } from '../graph/passes.js';
+import { checkHead, graphWithHead, type Head } from '../train/head.js';
 
 /** A GPU device the engine owns, and how to give it back. */
 export interface OwnedDevice {
@@ -31,11 +33,14 @@ export interface Platform<I> {
   decode: ImageDecoder<I>;
   /** Where images can go to the GPU as textures (browsers). */
   upload?: ImageUploader<I>;
+  /** Where the platform has files (Node): reads one, for a head given by its path. */
+  readFile?: (path: string) => Promise<Uint8Array>;
   acquireDevice: () => Promise<OwnedDevice>;
 }
 
 /** Builds the model for `loaded` on `options.device`, or on a device the platform acquires (released again if building fails). */
-export async function createModel<I>(loaded: LoadedGraph, options: LoadOptionsBase, platform: Platform<I>): Promise<ResNetModel<I>> {
+export async function createModel<I>(given: LoadedGraph, options: LoadOptionsBase, platform: Platform<I>): Promise<ResNetModel<I>> {
+  const loaded = options.head === undefined ? given : { ...given, graph: graphWithHead(given.graph, await readHead(options.head, platform.readFile)) };
   const settings = modelSettings(loaded, options);
   if (options.device && options.recover) throw new InputError('recover: true needs the engine\'s own device: with a device of yours, watch model.lost and load the model again on a new one');
   if (options.device) {
@@ -50,33 +55,70 @@ export async function createModel<I>(loaded: LoadedGraph, options: LoadOptionsBa
   }
 }
 
+/** The device a model runs on, shared by the models made from it (withHead): released when the last lets go. */
+class DeviceLease {
+  private holders = 0;
+  constructor(private readonly release?: () => void) {}
+  hold(): (() => void) | undefined {
+    if (!this.release) return undefined;
+    this.holders++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (--this.holders === 0) this.release!();
+    };
+  }
+}
+
+/** What a model keeps to make models that share its network on the GPU (ResNetModel.withHead). */
+interface Base<I> {
+  graph: Graph;
+  settings: ReturnType<typeof modelSettings>;
+  lowering: ConvLowering;
+  device: GPUDevice;
+  adapterName: string;
+  lease: DeviceLease;
+  platform: Platform<I>;
+  report: OptimizeReport;
+  origin?: LoadedGraph['origin'];
+}
+
 async function build<I>(
   { graph: loadedGraph, origin }: LoadedGraph,
   settings: ReturnType<typeof modelSettings>,
   { device, adapter, release }: { device: GPUDevice; adapter?: GPUAdapter; release?: () => void },
   recreate: (() => Promise<OwnedDevice>) | undefined,
-  { decode, upload }: Platform<I>,
+  platform: Platform<I>,
 ): Promise<ResNetModel<I>> {
   const optimized = optimize(settings.inputSize ? resizeGraph(loadedGraph, settings.inputSize) : loadedGraph);
   const graph = ownWeightNodes(optimized.graph);
-  const adapterInfo = adapter?.info ?? callerDeviceInfo(device);
-  const lowering = convLoweringFor(device, adapterInfo, settings.convStrategy);
-  const alignment = device.limits.minStorageBufferOffsetAlignment;
+  const lowering = convLoweringFor(device, adapter?.info ?? callerDeviceInfo(device), settings.convStrategy);
+  const base: Base<I> = { graph, settings, lowering, device, adapterName: adapter ? describeAdapter(adapter) : 'caller-provided device', lease: new DeviceLease(release), platform, report: optimized.report, origin };
+  const executor = await Executor.create(device, plannerOf(base, graph), recreate ? new Map() : undefined);
+  releaseWeights(graph);
+  return assemble(base, graph, executor, settings.labels, recreate);
+}
+
+/** Plans `graph` (the base's, or one with another head) for a batch and a variant. */
+function plannerOf<I>({ lowering, settings, device }: Base<I>, graph: Graph) {
   const blocks = residualBlocks(graph);
-  const planner = (batch: number, variant: Variant) => planWithinMemory(
+  return (batch: number, variant: Variant) => planWithinMemory(
     variant.skipped.length ? skipBlocks(graph, blocks, variant.skipped) : graph,
     { ...lowering, batch, weightStorage: settings.precision, classActivationMaps: variant.classActivationMaps },
-    alignment,
+    device.limits.minStorageBufferOffsetAlignment,
   );
+}
+
+/** The model of `graph` on `executor`: its info, labels and blocks; withHead makes more from the base. */
+function assemble<I>(base: Base<I>, graph: Graph, executor: Executor, givenLabels: readonly string[] | undefined, recreate?: () => Promise<OwnedDevice>): ResNetModel<I> {
   const classes = graph.shapes.get(graph.output)![2];
-  const labels = settings.labels ?? Array.from({ length: classes }, (_, i) => `class ${i}`);
+  const labels = givenLabels ?? Array.from({ length: classes }, (_, i) => `class ${i}`);
   if (labels.length !== classes) throw new InputError(`${labels.length} labels given for a model with ${classes} outputs`);
-  const executor = await Executor.create(device, planner, recreate ? new Map() : undefined);
-  releaseWeights(graph);
   const { plan } = executor.plans.get(1, INTACT);
   const info: ModelInfo = {
     name: graph.name,
-    adapter: adapter ? describeAdapter(adapter) : 'caller-provided device',
+    adapter: base.adapterName,
     inputShape: [...graph.shapes.get(graph.input)!],
     classes,
     features: plan.outputs.features ? graph.shapes.get(plan.outputs.features)![2] : 0,
@@ -84,13 +126,20 @@ async function build<I>(
     arenaBytesBatch1: executor.arenaLayout(1).bytes,
     pipelines: executor.pipelineCount,
     dispatches: plan.steps.length,
-    convStrategy: lowering.convStrategy,
-    precision: settings.precision,
-    passes: optimized.report,
-    ...(origin && { weightsFrom: origin }),
+    convStrategy: base.lowering.convStrategy,
+    precision: base.settings.precision,
+    passes: base.report,
+    ...(base.origin && { weightsFrom: base.origin }),
   };
-  const runner = new RecoveringExecutor(executor, release, recreate);
-  return new ResNetModel({ runner, decode, upload, labels, preprocessing: settings.preprocessing, info, blocks, outputs: plan.outputs, classifier: classifierOf(graph) });
+  const runner = new RecoveringExecutor(executor, base.lease.hold(), recreate);
+  const { decode, upload } = base.platform;
+  let heads = 0;
+  const withHead = async (head: Head): Promise<ResNetModel<I>> => {
+    const headed = graphWithHead(base.graph, checkHead(head), `head${++heads > 1 ? heads : ''}`);
+    const shared = await Executor.create(base.device, plannerOf(base, headed), undefined, runner.now);
+    return assemble(base, headed, shared, head.labels);
+  };
+  return new ResNetModel({ runner, decode, upload, labels, preprocessing: base.settings.preprocessing, info, blocks: residualBlocks(graph), outputs: plan.outputs, classifier: classifierOf(graph), withHead });
 }
 
 /** The graph with its own copies of the conv and dense nodes (weights shared), so releasing them touches nothing a caller holds. */

@@ -5,117 +5,20 @@
  * decoding and default weights (src/api/create.ts builds the model for both).
  */
 import { InputError } from '../errors.js';
-import type { OptimizeReport } from '../graph/passes.js';
-import type { ResidualBlock } from '../graph/blocks.js';
-import type { Shape } from '../graph/ir.js';
-import type { Precision } from '../load.js';
-import type { ConvStrategy } from '../plan/conv-algorithm.js';
 import type { PlanOutputs } from '../plan/planner.js';
-import { preprocessImage, type Preprocessing, type RawImage } from '../preprocess/preprocess.js';
+import { preprocessImage, type Preprocessing } from '../preprocess/preprocess.js';
 import type { OutputTarget, ProfileStep } from '../runtime/executor.js';
 import type { RecoveringExecutor } from '../runtime/recovery.js';
+import type { BlockInfo, EmbedOptions, ImageDecoder, ImageUploader, InferOptions, LesionOptions, ModelInfo, ModelParts, Prediction } from './types.js';
 import { nchwToNhwc } from '../util/layout.js';
 import { firstNonFinite, normalizeL2, topIndices } from '../util/vectors.js';
-import { checkOutput, checkTensor, checkTexture, checkTopK, finiteOutput } from './checks.js';
+import { checkOutput, checkTarget, checkTensor, checkTexture, checkTopK, finiteOutput } from './checks.js';
 import { readExplanations, type Classifier, type ExplainOptions, type Explanation } from './explain.js';
 import { Variants } from './variants.js';
+import type { Head } from '../train/head.js';
+import { Trainer } from '../train/trainer.js';
 
-export interface Prediction {
-  /** Class index (0-999 for ImageNet). */
-  index: number;
-  label: string;
-  probability: number;
-}
-
-/** Which residual blocks to delete for a call (see ResNetModel.blocks). */
-export interface LesionOptions {
-  /**
-   * Residual blocks to delete, by name (`layerS.B`, e.g. `['layer3.2', 'layer4.0']`): a deleted block passes
-   * its input through the identity shortcut, or for a block that changes shape, through its projection
-   * alone (y = relu(proj(x))). The plan for each set of blocks is built once and kept.
-   */
-  skipBlocks?: readonly string[];
-}
-
-export interface InferOptions extends LesionOptions {
-  /** Number of images in `input` (default 1). */
-  batch?: number;
-  /** Memory order of `input`: NHWC (default, what the engine runs) or NCHW (PyTorch's). */
-  layout?: 'nhwc' | 'nchw';
-  /**
-   * What to return: softmax probabilities (default), the logits before the softmax, or the features: the
-   * global average pool's output that the classifier reads (2048 values per image for ResNet-50/101/152,
-   * 512 for ResNet-18/34).
-   */
-  output?: keyof PlanOutputs;
-}
-
-export interface EmbedOptions extends LesionOptions {
-  /** Scale the vector to unit length (L2), so that a dot product is the cosine similarity (default false). */
-  normalize?: boolean;
-}
-
-/** A residual block of the loaded network, as `skipBlocks` names it. */
-export interface BlockInfo {
-  /** `layerS.B`: stage S from 1, block B from 0 (torchvision's names; in Keras' ResNet-50, layer3.2 is res4c). */
-  name: string;
-  stage: number;
-  index: number;
-  /** Whether the shortcut is a 1x1 projection (the block changes shape) rather than the identity. */
-  projection: boolean;
-  /** The projection conv's layer name (e.g. res4a_branch1), for a projection shortcut; it stays when the block is deleted. */
-  shortcut?: string;
-  inputShape: Shape;
-  outputShape: Shape;
-  /** The layers on the residual branch, by their names in the weights (e.g. res4c_branch2a, ...). */
-  layers: string[];
-}
-
-export interface ModelInfo {
-  name: string;
-  adapter: string;
-  inputShape: [number, number, number];
-  classes: number;
-  /** Length of the feature vector `embed` returns (the global average pool's channels), 0 if none. */
-  features: number;
-  /** Bytes of weights on the GPU, and of the activation arena for one image. */
-  weightBytes: number;
-  arenaBytesBatch1: number;
-  pipelines: number;
-  dispatches: number;
-  /** How convolutions run: 'tiled' (GPUs) or 'simd' (CPU adapters), as chosen for the adapter or by `convStrategy`. */
-  convStrategy: ConvStrategy;
-  /** How conv and dense weights are stored: 'f32', 'f16' or 'int8' (see LoadOptions.precision). */
-  precision: Precision;
-  passes: OptimizeReport;
-  /** URL sources: whether the weight files came from the network, the browser's weight cache, or both. */
-  weightsFrom?: 'network' | 'cache' | 'mixed';
-}
-
-/** Turns whatever a platform accepts as an image into pixels. */
-export type ImageDecoder<I> = (image: I) => Promise<RawImage>;
-
-/**
- * Puts an image on `device` as an rgba8unorm texture, so the preprocessing kernel resizes, crops and
- * normalizes it on the GPU; undefined where that cannot be done (the image is then decoded on the CPU).
- * The model destroys the texture when done.
- */
-export type ImageUploader<I> = (device: GPUDevice, image: I) => Promise<GPUTexture | undefined>;
-
-/** What src/api/create.ts hands the model. */
-export interface ModelParts<I> {
-  runner: RecoveringExecutor;
-  decode: ImageDecoder<I>;
-  /** Where the platform can put its images on the GPU (browsers): classify, embed and explain go that way. */
-  upload?: ImageUploader<I>;
-  labels: readonly string[];
-  preprocessing: Preprocessing;
-  info: ModelInfo;
-  blocks: readonly ResidualBlock[];
-  outputs: PlanOutputs;
-  /** Where the network ends in a global average pool and one dense layer: what explain needs. */
-  classifier?: Classifier;
-}
+export type { BlockInfo, EmbedOptions, ImageDecoder, ImageUploader, InferOptions, LesionOptions, ModelInfo, ModelParts, Prediction } from './types.js';
 
 export class ResNetModel<I = never> {
   readonly info: ModelInfo;
@@ -129,10 +32,11 @@ export class ResNetModel<I = never> {
   private readonly outputs: PlanOutputs;
   private readonly variants: Variants;
   private readonly classifier?: Classifier;
+  private readonly derive?: ModelParts<I>['withHead'];
   private disposed = false;
 
   constructor(parts: ModelParts<I>) {
-    ({ runner: this.runner, decode: this.decode, upload: this.upload, labels: this.labels, preprocessing: this.preprocessing, info: this.info, outputs: this.outputs, classifier: this.classifier } = parts);
+    ({ runner: this.runner, decode: this.decode, upload: this.upload, labels: this.labels, preprocessing: this.preprocessing, info: this.info, outputs: this.outputs, classifier: this.classifier, withHead: this.derive } = parts);
     this.blocks = parts.blocks.map((b) => ({
       name: b.name, stage: b.stage, index: b.index, projection: b.projection !== undefined, shortcut: b.projection,
       inputShape: [...b.inputShape], outputShape: [...b.outputShape], layers: [...b.layers],
@@ -193,14 +97,22 @@ export class ResNetModel<I = never> {
    * and normalization in the preprocessing kernel), else decoded and preprocessed on the CPU.
    */
   private async withImage<T>(image: I, onTexture: (texture: GPUTexture) => Promise<T>, onTensor: (input: Float32Array) => Promise<T>): Promise<T> {
-    this.check();
-    const texture = this.upload && (await this.upload((await this.runner.current()).device, image));
+    const texture = await this.imageTexture(image);
     if (!texture) return onTensor(await this.preprocess(image));
     try {
       return await onTexture(texture);
     } finally {
       texture.destroy();
     }
+  }
+
+  /**
+   * The image as an rgba8unorm texture on the model's device, for inferTexture and friends (destroy it
+   * when done), where the platform can put it there (browsers); undefined where it cannot (Node).
+   */
+  async imageTexture(image: I): Promise<GPUTexture | undefined> {
+    this.check();
+    return this.upload && this.upload((await this.runner.current()).device, image);
   }
 
   /** Top-`topK` classes of one image, most probable first (with `skipBlocks`: of the network without those blocks). */
@@ -230,9 +142,12 @@ export class ResNetModel<I = never> {
 
   /**
    * Runs an already preprocessed tensor of `batch` images ([batch, H, W, 3] NHWC or [batch, 3, H, W] NCHW)
-   * and returns [batch, classes] probabilities or logits (or [batch, features] features).
+   * and returns [batch, classes] probabilities or logits (or [batch, features] features); with `into: {
+   * buffer, offset }` (COPY_DST usage) the result stays on the GPU, copied there, and nothing is read back.
    */
-  async infer(input: Float32Array, options: InferOptions = {}): Promise<Float32Array> {
+  infer(input: Float32Array, options: InferOptions & { into: OutputTarget }): Promise<undefined>;
+  infer(input: Float32Array, options?: InferOptions): Promise<Float32Array>;
+  async infer(input: Float32Array, options: InferOptions & { into?: OutputTarget } = {}): Promise<Float32Array | undefined> {
     this.check();
     const { batch = 1, layout = 'nhwc' } = options;
     const [h, w, c] = this.info.inputShape;
@@ -250,6 +165,16 @@ export class ResNetModel<I = never> {
     // A batch too large for the device's binding or buffer size runs in chunks (0: not even one image fits,
     // and the run below reports which tensor is too large).
     const chunk = executor.largestBatch(batch, variant) || batch;
+    if (options.into) {
+      // kept on the GPU: each chunk's output copied into its place in the caller's buffer
+      const { buffer, offset = 0 } = checkTarget(options.into, batch * perOut * 4);
+      nonFinite();
+      for (let b0 = 0; b0 < batch; b0 += chunk) {
+        const n = Math.min(chunk, batch - b0);
+        await executor.run(nhwc.subarray(b0 * per, (b0 + n) * per), n, { output, variant, into: { buffer, offset: offset + b0 * perOut * 4 } });
+      }
+      return undefined;
+    }
     if (chunk >= batch) {
       // Every value must be finite; checked on the CPU while the GPU runs (the result is dropped if not).
       return finiteOutput(await executor.run(nhwc, batch, { output, variant, whileRunning: nonFinite }), output, perOut);
@@ -321,6 +246,23 @@ export class ResNetModel<I = never> {
     const variant = this.variants.of(options.skipBlocks, options.explain ?? false);
     const [h, w, c] = this.info.inputShape;
     return (await this.runner.current()).profile(new Float32Array(batch * h * w * c), batch, variant);
+  }
+
+  /**
+   * A model sharing this one's network on the GPU (no second copy of its weights) whose classifier is
+   * `head`: trained by `trainer().fit`, or read from a head file. Its classify, explain and embed speak the
+   * head's labels; it stays usable after this model is disposed (the weights go when both are).
+   */
+  async withHead(head: Head): Promise<ResNetModel<I>> {
+    this.check();
+    if (!this.derive) throw new InputError(`${this.info.name} does not end in a global average pool and one dense layer, so it takes no head`);
+    return this.derive(head);
+  }
+
+  /** Trains a new classification head on this model's features, on the GPU (see Trainer). */
+  trainer(): Trainer<I> {
+    this.check();
+    return new Trainer(this);
   }
 
   /** Destroys every GPU buffer of this model (and the device the engine created). Calling it twice is harmless. */

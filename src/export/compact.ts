@@ -11,6 +11,7 @@ import { RESNET_SPECS, type ResNetDefinition } from '../arch/resnet.js';
 import { residualBlocks } from '../graph/blocks.js';
 import { optimize } from '../graph/passes.js';
 import { modelSettings, type LoadedGraph, type LoadOptionsBase } from '../load.js';
+import { graphWithHead, type Head } from '../train/head.js';
 import { weightDepth, type Conv2dNode, type DenseNode, type Graph } from '../graph/ir.js';
 import { int8Weights, type WeightStorage } from '../ops/weight-storage.js';
 import type { Preprocessing } from '../preprocess/preprocess.js';
@@ -106,8 +107,10 @@ export function compactSafetensors(graph: Graph, options: CompactOptions): Uint8
  * `options` and the weights settle them (what `webgpu-resnet convert` writes). Also returns the optimized
  * graph (for the sizes convert prints).
  */
-export function compactOf(loaded: LoadedGraph, precision: WeightStorage, options: LoadOptionsBase, source: string): { bytes: Uint8Array; graph: Graph } {
-  const settings = modelSettings(loaded, { ...options, precision: undefined });
+export function compactOf(given: LoadedGraph, precision: WeightStorage, options: LoadOptionsBase, source: string, head?: Head): { bytes: Uint8Array; graph: Graph } {
+  // with a head (a trained one), the file holds it in place of the weights' classifier, and its labels
+  const loaded = head ? { ...given, graph: graphWithHead(given.graph, head) } : given;
+  const settings = modelSettings(loaded, { ...options, precision: undefined, labels: head?.labels ?? options.labels });
   const { graph } = optimize(loaded.graph);
   const classes = graph.shapes.get(graph.output)![2];
   const labels = settings.labels ?? Array.from({ length: classes }, (_, i) => `class ${i}`);

@@ -21,7 +21,10 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 interface TensorEntry { dtype: string; shape: number[]; begin: number; end: number }
 
-class SafetensorsFile {
+/** The `__metadata__` format of a head-only file (src/train/head.ts): a classifier, not a network. */
+export const HEAD_FORMAT = 'webgpu-resnet-head/1';
+
+export class SafetensorsFile {
   readonly entries = new Map<string, TensorEntry>();
   readonly metadata: Record<string, string> = {};
   private readonly data: Uint8Array;
@@ -185,6 +188,7 @@ function declared(metadata: Record<string, string>, where: string, classes: numb
 
 export function loadSafetensorsResNet(bytes: Uint8Array, where: string, options: ResNetWeightsOptions = {}): Graph {
   const file = new SafetensorsFile(bytes, where);
+  if (file.metadata.format === HEAD_FORMAT) throw new ModelFormatError(`${where}: a head-only file (a classifier for a base network's features): load a base and pass this as head (CLI: --head)`);
   const depth = inferDepth(file.entries.keys(), where);
   const classes = file.entries.get('fc.bias')?.shape[0] ?? 1000;
   const { depth: declaredDepth, definition, ...settings } = declared(file.metadata, where, classes);

@@ -12,6 +12,9 @@ import { BUFFER } from './usage.js';
 /** Packed constants kept on the CPU for recovery, by name. */
 export type KeptConstants = Map<string, Float32Array | Uint32Array>;
 
+/** Stores holding each buffer: a buffer adopted by another store (a model sharing weights) lives until the last lets go. */
+const holders = new WeakMap<GPUBuffer, number>();
+
 export class ConstantStore {
   private readonly buffers = new Map<string, GPUBuffer>();
   private sealed = false;
@@ -32,8 +35,18 @@ export class ConstantStore {
         const buffer = this.device.createBuffer({ label: r.name, size: Math.max(16, data.byteLength), usage: BUFFER.STORAGE | BUFFER.COPY_DST, mappedAtCreation: true });
         new Uint8Array(buffer.getMappedRange(), 0, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
         buffer.unmap();
+        holders.set(buffer, 1);
         this.buffers.set(r.name, buffer);
       }
+    }
+  }
+
+  /** Shares every constant of `other` (a model with another head shares the network's weights). */
+  adopt(other: ConstantStore): void {
+    for (const [name, buffer] of other.buffers) {
+      if (this.buffers.has(name)) continue;
+      holders.set(buffer, (holders.get(buffer) ?? 1) + 1);
+      this.buffers.set(name, buffer);
     }
   }
 
@@ -49,14 +62,20 @@ export class ConstantStore {
     return b;
   }
 
+  /** Bytes of the buffers this store holds (shared ones counted by every holder). */
   get bytes(): number {
     let total = 0;
     for (const b of this.buffers.values()) total += b.size;
     return total;
   }
 
+  /** Lets go of every buffer; a buffer no other store holds is destroyed. */
   destroy(): void {
-    for (const b of this.buffers.values()) b.destroy();
+    for (const b of this.buffers.values()) {
+      const left = (holders.get(b) ?? 1) - 1;
+      holders.set(b, left);
+      if (left <= 0) b.destroy();
+    }
     this.buffers.clear();
   }
 }

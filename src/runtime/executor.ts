@@ -12,7 +12,7 @@
  */
 import { GPUUnavailableError, InputError } from '../errors.js';
 import { INTACT, PlanCache, type Planner, type Variant } from '../plan/plan-cache.js';
-import type { ArenaLayout, PlanOutputs } from '../plan/planner.js';
+import type { ArenaLayout } from '../plan/planner.js';
 import type { Preprocessing } from '../preprocess/preprocess.js';
 import { batchStateBytes, createBatchState, destroyBatchState, type BatchState } from './batch-state.js';
 import { ConstantStore, type KeptConstants } from './constants.js';
@@ -21,35 +21,13 @@ import { PipelineCache } from './pipelines.js';
 import { TextureInput } from './texture-input.js';
 import { BUFFER, MAP_MODE_READ } from './usage.js';
 
-/** What a run reads back: the names of ResNetModel.infer's `output` (see PlanOutputs). */
-export type OutputKind = keyof PlanOutputs;
-
 /** Arenas kept for variants other than INTACT; older ones are released. */
 const VARIANT_STATES = 4;
 /** Batch sizes whose arenas a variant keeps; the least recently used beyond them are released (made again when used). */
 const BATCH_STATES = 4;
 
-export interface RunOptions {
-  /** What to read back (default: 'probabilities', the graph's output). */
-  output?: OutputKind;
-  variant?: Variant;
-  /** Runs on the CPU while the GPU works; if it throws, the result is dropped and its error is the call's. */
-  whileRunning?: () => void;
-}
-
-/** GPU time of one dispatch: its kernel's label and detail, milliseconds, and floating-point operations. */
-export interface ProfileStep {
-  label: string;
-  detail: string;
-  ms: number;
-  flops: number;
-}
-
-/** A destination on the GPU for a run's output (a buffer with COPY_DST usage). */
-export interface OutputTarget {
-  buffer: GPUBuffer;
-  offset?: number;
-}
+export type { OutputKind, OutputTarget, ProfileStep, RunOptions } from './run-types.js';
+import type { OutputKind, OutputTarget, ProfileStep, RunOptions } from './run-types.js';
 
 export class Executor {
   readonly plans: PlanCache;
@@ -75,10 +53,12 @@ export class Executor {
   /**
    * Plans batch 1 of the intact network, uploads its constants (from `kept` where given, else packing them,
    * and keeping the packed bytes in `kept`) and compiles its pipelines. Then no constant is packed again:
-   * the caller may release the weights (every other plan names the same constants).
+   * the caller may release the weights (every other plan names the same constants). With `sharing`, the
+   * constants that executor holds are shared, not uploaded again (a model with another head).
    */
-  static async create(device: GPUDevice, planner: Planner, kept?: KeptConstants): Promise<Executor> {
+  static async create(device: GPUDevice, planner: Planner, kept?: KeptConstants, sharing?: Executor): Promise<Executor> {
     const executor = new Executor(device, planner, kept);
+    if (sharing) executor.constants.adopt(sharing.constants);
     try {
       await executor.compile(1, INTACT);
       executor.constants.seal();
@@ -270,14 +250,16 @@ export class Executor {
   }
 
   /** Runs `batch` images of NHWC input (already preprocessed) and returns the requested output. */
-  run(input: Float32Array, batch: number, options: RunOptions = {}): Promise<Float32Array> {
-    const { output = 'probabilities', variant = INTACT, whileRunning } = options;
+  run(input: Float32Array, batch: number, options: RunOptions & { into: OutputTarget }): Promise<undefined>;
+  run(input: Float32Array, batch: number, options?: RunOptions): Promise<Float32Array>;
+  run(input: Float32Array, batch: number, options: RunOptions = {}): Promise<Float32Array | undefined> {
+    const { output = 'probabilities', variant = INTACT, whileRunning, into } = options;
     return this.enqueue(async () => {
       const state = await this.prepare(batch, variant);
       this.upload(state, input);
       const encoder = this.device.createCommandEncoder({ label: 'inference' });
       this.encode(encoder, state, batch);
-      return (await this.finish(encoder, state, this.slotOf(state, output), 'inference', undefined, whileRunning))!;
+      return this.finish(encoder, state, this.slotOf(state, output), 'inference', into, whileRunning);
     });
   }
 

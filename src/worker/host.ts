@@ -7,11 +7,16 @@
 import { loadResNet, type BrowserImage, type LoadOptions } from '../browser.js';
 import type { ResNetModel } from '../api/model.js';
 import { InputError } from '../errors.js';
-import { errorToMessage, type Answer, type Loaded, type Request } from './protocol.js';
+import { readHead } from '../load.js';
+import type { Head } from '../train/head.js';
+import type { FitOptions } from '../train/trainer.js';
+import { errorToMessage, type Answer, type Loaded, type Request, type Trained } from './protocol.js';
 
 type Image = ImageBitmap | VideoFrame | ImageData | Blob;
 interface ImageOptions { topK?: number; skipBlocks?: string[]; normalize?: boolean }
 
+/** The model as loaded, and the one that answers (the same, or one with a trained head: train, useHead). */
+let base: ResNetModel<BrowserImage> | undefined;
 let model: ResNetModel<BrowserImage> | undefined;
 const post = (answer: Answer, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(answer, transfer);
 
@@ -38,12 +43,41 @@ const classify = (image: Image, options: ImageOptions = {}) => withImage(image, 
 const embed = (image: Image, options: ImageOptions = {}) => withImage(image, (m, i) => m.embed(i, options));
 const explain = (image: Image, options: ImageOptions & { classIndex?: number } = {}) => withImage(image, (m, i) => m.explain(i, options));
 
+/** New classes from the examples, trained on the base's features; the worker answers with them from now on. */
+async function train(id: number, examples: Array<{ image: Image; label: string }>, options: FitOptions = {}): Promise<Trained> {
+  loaded();
+  const trainer = base!.trainer();
+  const opened: BrowserImage[] = [];
+  try {
+    for (const { image, label } of examples) {
+      const decoded = typeof Blob !== 'undefined' && image instanceof Blob ? await createImageBitmap(image) : image as BrowserImage;
+      opened.push(decoded);
+      trainer.add(decoded, label);
+    }
+    const { model: trained, ...result } = await trainer.fit({ ...options, onEpoch: (epoch) => post({ id, epoch }), onEmbedded: (embedded, total) => post({ id, embedded, total }) });
+    if (model !== base) model?.dispose();
+    model = trained;
+    return result;
+  } finally {
+    for (const i of opened) if ('close' in i && typeof i.close === 'function') i.close();
+  }
+}
+
+/** Answers with `head` (trained, or a head file's bytes) from now on; undefined: with the weights' own classifier. */
+async function useHead(head: Head | Uint8Array | undefined): Promise<string[]> {
+  loaded();
+  const next = head === undefined ? base! : await base!.withHead(await readHead(head));
+  if (model !== base) model?.dispose();
+  model = next;
+  return [...model.labels];
+}
+
 async function handle({ id, method, args }: Request): Promise<unknown> {
   switch (method) {
     case 'load': {
       if (model) throw new InputError('this worker already holds a model');
       const options = args[0] as LoadOptions;
-      model = await loadResNet({ ...options, onProgress: (p) => post({ id, progress: p }) });
+      model = base = await loadResNet({ ...options, onProgress: (p) => post({ id, progress: p }) });
       const result: Loaded = { info: model.info, blocks: [...model.blocks], labels: [...model.labels], preprocessing: model.preprocessing };
       return result;
     }
@@ -52,9 +86,12 @@ async function handle({ id, method, args }: Request): Promise<unknown> {
     case 'explain': return explain(args[0] as Image, args[1] as ImageOptions & { classIndex?: number });
     case 'infer': return loaded().infer(args[0] as Float32Array, args[1] as object);
     case 'profile': return loaded().profile(args[0] as number, args[1] as object);
+    case 'train': return train(id, args[0] as Array<{ image: Image; label: string }>, args[1] as FitOptions);
+    case 'useHead': return useHead(args[0] as Head | Uint8Array | undefined);
     case 'dispose':
-      model?.dispose();
-      model = undefined;
+      if (model !== base) model?.dispose();
+      base?.dispose();
+      model = base = undefined;
       return undefined;
   }
 }

@@ -1,0 +1,221 @@
+/**
+ * New classes for a model: examples gathered with a label (images, or features already computed), each
+ * image's embedding computed once by the engine in batches straight into a GPU buffer, then a linear
+ * softmax head trained there (src/train/gpu-trainer.ts) or, for a few examples a class, the nearest class
+ * mean; the feature standardization is folded into the head, so the new model's classify, explain (mean
+ * of a map + bias = logit) and embed work as any model's. `model.trainer()` makes one.
+ */
+import { InputError, TrainingError } from '../errors.js';
+import type { ResNetModel } from '../api/model.js';
+import { whileGPU } from '../runtime/keep-alive.js';
+import { BUFFER, MAP_MODE_READ } from '../runtime/usage.js';
+import { firstNonFinite } from '../util/vectors.js';
+import { GpuHeadTrainer, type EpochRecord } from './gpu-trainer.js';
+import { checkHead, type Head } from './head.js';
+import { foldStandardization, nearestMeanHead, predictions, splitExamples } from './head-math.js';
+
+export type { EpochRecord };
+
+export interface FitOptions {
+  /** 'softmax' (default): a linear softmax head trained by AdamW; 'mean': the nearest class mean (for 1-5 examples a class). */
+  method?: 'softmax' | 'mean';
+  /** Default 60. */
+  epochs?: number;
+  /** AdamW's step size (default 0.01) and decoupled weight decay (default 1e-4). */
+  learningRate?: number;
+  weightDecay?: number;
+  /** Examples per step (default 32). */
+  batchSize?: number;
+  /** The share of each class held out to validate (default 0.2; 0: none). Early stopping watches its loss. */
+  validationSplit?: number;
+  /** Epochs without a lower validation loss before stopping (default 10). */
+  patience?: number;
+  /** Weigh each class's examples so every class counts the same in the loss (default true). */
+  balance?: boolean;
+  /** The seed of the split and of the minibatch order: the same seed, the same head (default 1). */
+  seed?: number;
+  /** After each epoch: loss and accuracy on the training examples, and on the validation split. */
+  onEpoch?: (record: EpochRecord) => void;
+  /** While embedding the images: how many are done. */
+  onEmbedded?: (done: number, total: number) => void;
+}
+
+export interface FitResult<I> {
+  /** The model with the new head: shares the base's network on the GPU. */
+  model: ResNetModel<I>;
+  head: Head;
+  history: EpochRecord[];
+  /** The epoch the head is from (the best by validation loss, else the last). */
+  epoch: number;
+  /** The validation split's accuracy and confusion matrix (rows: the true class, columns: the predicted), by `head.labels`. */
+  validation?: { accuracy: number; confusion: number[][]; examples: number };
+  /** Examples whose image could not be read: left out, with the reason. */
+  skipped: Array<{ index: number; label: string; error: string }>;
+  milliseconds: { embedding: number; training: number };
+}
+
+interface Example<I> {
+  image?: I;
+  features?: Float32Array;
+  label: string;
+}
+
+const DEFAULTS = { method: 'softmax', epochs: 60, learningRate: 0.01, weightDecay: 1e-4, batchSize: 32, validationSplit: 0.2, patience: 10, balance: true, seed: 1 } as const;
+
+export class Trainer<I> {
+  private readonly examples: Array<Example<I>> = [];
+
+  constructor(private readonly model: ResNetModel<I>) {}
+
+  /** An image of class `label` (kept until fit embeds it). */
+  add(image: I, label: string): this {
+    this.examples.push({ image, label: checkLabel(label) });
+    return this;
+  }
+
+  /** An embedding already computed (model.embed, or `features` of infer) of class `label`. */
+  addFeatures(features: Float32Array, label: string): this {
+    if (!(features instanceof Float32Array) || features.length !== this.model.info.features) throw new InputError(`features must be a Float32Array of ${this.model.info.features} values (this model's embedding)`);
+    const i = firstNonFinite(features);
+    if (i >= 0) throw new InputError(`features[${i}] is ${features[i]}: every value must be finite`);
+    this.examples.push({ features, label: checkLabel(label) });
+    return this;
+  }
+
+  /** Examples per class, in the order the classes first came. */
+  get counts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const e of this.examples) counts.set(e.label, (counts.get(e.label) ?? 0) + 1);
+    return counts;
+  }
+
+  /** Embeds the examples, trains the head and returns the model with it. */
+  async fit(options: FitOptions = {}): Promise<FitResult<I>> {
+    const o = { ...DEFAULTS, ...options };
+    checkFitOptions(o);
+    const labels = [...this.counts.keys()];
+    if (labels.length < 2) throw new InputError(`training needs at least 2 classes with examples, got ${labels.length}${labels.length ? ` (${labels[0]})` : ''}`);
+    const f = this.model.info.features;
+    const n = this.examples.length;
+    const device = this.model.device;
+    const features = device.createBuffer({ label: 'training features', size: n * f * 4, usage: BUFFER.STORAGE | BUFFER.COPY_DST | BUFFER.COPY_SRC });
+    const gpu = new GpuHeadTrainer(device);
+    try {
+      const t0 = performance.now();
+      const skipped = await this.embed(features, o.onEmbedded);
+      const raw = await readBack(device, features, n * f);
+      const bad = firstNonFinite(raw);
+      if (bad >= 0) throw new TrainingError(`the embedding of example ${Math.floor(bad / f)} (${this.examples[Math.floor(bad / f)]!.label}) is not finite: the network overflowed on that image`);
+      const t1 = performance.now();
+      const kept = Uint32Array.from(this.examples.keys()).filter((i) => !skipped.some((s) => s.index === i));
+      const classOf = Uint32Array.from(this.examples, (e) => labels.indexOf(e.label));
+      const split = splitExamples(kept, classOf, labels.length, o.validationSplit, o.seed);
+      const empty = labels.filter((_, c) => !split.train.some((i) => classOf[i] === c));
+      if (empty.length) throw new InputError(`no readable training example for ${empty.join(', ')}`);
+      let head: Head, history: EpochRecord[] = [], epoch = 0;
+      if (o.method === 'mean') head = nearestMeanHead(raw, f, classOf, split.train, labels);
+      else {
+        const classWeight = new Float32Array(labels.length).map((_, c) => (o.balance ? split.train.length / (labels.length * split.train.filter((i) => classOf[i] === c).length) : 1));
+        const trained = await gpu.fit({ features, n, f, classes: labels.length, labels: classOf, train: split.train, validation: split.validation, classWeight }, o);
+        ({ history, epoch } = trained);
+        head = foldStandardization(trained, labels);
+      }
+      const t2 = performance.now();
+      checkHead(head);
+      const model = await this.model.withHead(head);
+      const validation = split.validation.length ? confusionOf(predictions(head, raw, f, split.validation), classOf, split.validation, labels.length) : undefined;
+      return { model, head, history, epoch, validation, skipped: skipped.map((s) => ({ ...s, label: this.examples[s.index]!.label })), milliseconds: { embedding: t1 - t0, training: t2 - t1 } };
+    } finally {
+      gpu.destroy();
+      features.destroy();
+    }
+  }
+
+  /** Every example's embedding into `features` ([n][f]): images in batches through the engine, the rest written. */
+  private async embed(features: GPUBuffer, onEmbedded?: (done: number, total: number) => void): Promise<Array<{ index: number; error: string }>> {
+    const model = this.model;
+    const f = model.info.features;
+    const [h, w, c] = model.info.inputShape;
+    const skipped: Array<{ index: number; error: string }> = [];
+    const batch = Math.max(1, model.maxBatch(8));
+    let done = 0;
+    const pending: number[] = [];
+    const flush = async () => {
+      if (!pending.length) return;
+      const tensor = new Float32Array(pending.length * h * w * c); // an image that cannot be read stays zeros, and is left out
+      for (const [k, i] of pending.entries()) {
+        try {
+          tensor.set(await model.preprocess(this.examples[i]!.image!), k * h * w * c);
+        } catch (err) {
+          skipped.push({ index: i, error: (err as Error).message });
+        }
+      }
+      // consecutive runs land in place: the batch is a run of example indices
+      await model.infer(tensor, { batch: pending.length, output: 'features', into: { buffer: features, offset: pending[0]! * f * 4 } });
+      done += pending.length;
+      onEmbedded?.(done, this.examples.length);
+      pending.length = 0;
+    };
+    for (const [i, e] of this.examples.entries()) {
+      if (e.features) {
+        model.device.queue.writeBuffer(features, i * f * 4, e.features.buffer, e.features.byteOffset, e.features.byteLength);
+        continue;
+      }
+      const texture = await model.imageTexture(e.image!).catch(() => undefined);
+      if (texture) {
+        try {
+          await model.inferTexture(texture, { output: 'features', into: { buffer: features, offset: i * f * 4 } });
+        } finally {
+          texture.destroy();
+        }
+        onEmbedded?.(++done, this.examples.length);
+        continue;
+      }
+      if (pending.length && (pending.length === batch || pending.at(-1)! !== i - 1)) await flush();
+      pending.push(i);
+    }
+    await flush();
+    return skipped;
+  }
+}
+
+function checkLabel(label: string): string {
+  if (typeof label !== 'string' || !label.trim()) throw new InputError(`a label must be a non-empty string, got ${JSON.stringify(label)}`);
+  return label;
+}
+
+function checkFitOptions(o: Required<Omit<FitOptions, 'onEpoch' | 'onEmbedded'>>): void {
+  const bad = (what: string, value: unknown) => new InputError(`${what}, got ${JSON.stringify(value)}`);
+  if (o.method !== 'softmax' && o.method !== 'mean') throw bad("method must be 'softmax' or 'mean'", o.method);
+  if (!(Number.isInteger(o.epochs) && o.epochs >= 1)) throw bad('epochs must be a positive integer', o.epochs);
+  if (!(o.learningRate > 0 && Number.isFinite(o.learningRate))) throw bad('learningRate must be a positive number', o.learningRate);
+  if (!(o.weightDecay >= 0 && Number.isFinite(o.weightDecay))) throw bad('weightDecay must be a number >= 0', o.weightDecay);
+  if (!(Number.isInteger(o.batchSize) && o.batchSize >= 1)) throw bad('batchSize must be a positive integer', o.batchSize);
+  if (!(o.validationSplit >= 0 && o.validationSplit < 1)) throw bad('validationSplit must be in [0, 1)', o.validationSplit);
+  if (!(Number.isInteger(o.patience) && o.patience >= 1)) throw bad('patience must be a positive integer', o.patience);
+  if (!Number.isInteger(o.seed)) throw bad('seed must be an integer', o.seed);
+}
+
+/** A GPU buffer's first `count` floats, read back. */
+async function readBack(device: GPUDevice, buffer: GPUBuffer, count: number): Promise<Float32Array> {
+  const read = device.createBuffer({ size: count * 4, usage: BUFFER.MAP_READ | BUFFER.COPY_DST });
+  try {
+    const encoder = device.createCommandEncoder();
+    encoder.copyBufferToBuffer(buffer, 0, read, 0, count * 4);
+    device.queue.submit([encoder.finish()]);
+    await whileGPU(read.mapAsync(MAP_MODE_READ));
+    return new Float32Array(read.getMappedRange().slice(0));
+  } finally {
+    read.destroy();
+  }
+}
+
+function confusionOf(predicted: Uint32Array, classOf: Uint32Array, examples: Uint32Array, classes: number): NonNullable<FitResult<never>['validation']> {
+  const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
+  let right = 0;
+  examples.forEach((i, k) => {
+    confusion[classOf[i]!]![predicted[k]!]!++;
+    if (predicted[k] === classOf[i]) right++;
+  });
+  return { accuracy: right / examples.length, confusion, examples: examples.length };
+}
