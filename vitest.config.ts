@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 export const LAYERS: Record<string, string[]> = {
   unit: ['planner', 'half', 'preprocess', 'kernels', 'fuzz', 'loader', 'url-cache', 'train-kernels'],
   gpu: ['resnet50', 'golden', 'lesion', 'cam', 'compact', 'input-size', 'lifetimes', 'bad-inputs', 'tfjs-quantized', 'non-finite', 'train'],
-  cli: ['cli', 'folder-run'],
+  cli: ['cli', 'folder-run', 'train-cli'],
   browser: ['browser', 'browser-app', 'browser-library'],
   network: ['install', 'cache-integrity', 'consumer-vite', 'consumer-node'],
 };

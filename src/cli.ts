@@ -13,6 +13,7 @@ import { blocks, classify, embed, infer, info } from './cli/commands.js';
 import { cam } from './cli/cam.js';
 import { convert } from './cli/convert.js';
 import { evaluate } from './cli/eval.js';
+import { train } from './cli/train.js';
 import { loadProgressBar } from './cli/progress.js';
 
 const USAGE = `usage:
@@ -29,10 +30,16 @@ const USAGE = `usage:
   webgpu-resnet fetch [--verify] [--force] [--json]
   webgpu-resnet convert [<weights>] --precision f32|f16|int8 --out <file.safetensors> [--input-size <n>] [--json]
   webgpu-resnet eval <folder|image...> --labels <csv> [--precision f32,f16,int8 (f32)] [--batch <n> (4)] [--weights <file>] [--json]
+  webgpu-resnet eval <folder of class folders> [--precision ...] [--weights <file>] [--json]
+  webgpu-resnet train <folder of class folders> --out <file.safetensors> [--weights <base>] [--epochs <n> (60)] [--val <share> (0.2)]
+                      [--precision f32|f16|int8 (f32)] [--head-only] [--json]
 Every command that loads a model also takes --weights, --depth, --definition, --precision, --preprocessing,
 --input-size, --crop-pct and --verbose; those that run it, --conv-strategy tiled|simd (default: chosen for
 the adapter; tiled runs the GPU kernels anywhere). A flag a command does not take is an error (exit 2).
---top and --class are accepted for --top-k and --class-index.
+--top and --class are accepted for --top-k and --class-index. --head <file> (commands that run a model, and
+convert) uses a head-only file from train --head-only in place of the weights' classifier.
+train learns new classes from a folder of one sub-folder per class (its name is the label), on the GPU, on
+the base's features; it writes the whole model (--weights loads it with no other flag) or the head alone.
 
 --weights: a TF.js layers model.json (Keras), a torchvision/timm .safetensors or an .onnx file; without
 it, the pretrained Keras ResNet-50 from the per-user model cache is used, downloaded there once on first
@@ -131,6 +138,7 @@ async function main(argv: string[]): Promise<number> {
     if (args.command === 'fetch') return await fetchCommand(args);
     if (args.command === 'convert') return await convert(args);
     if (args.command === 'eval') return await evaluate(args);
+    if (args.command === 'train') return await train(args);
     return await runModelCommand(args);
   } catch (err) {
     if (err instanceof UsageError) {

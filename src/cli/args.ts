@@ -16,7 +16,7 @@ const LOAD: Record<string, FlagKind> = {
   '--weights': 'string', '--depth': 'string', '--definition': 'string', '--precision': 'string', '--preprocessing': 'string',
   '--input-size': 'string', '--crop-pct': 'string', '--verbose': 'boolean', '--json': 'boolean',
 };
-const RUN: Record<string, FlagKind> = { ...LOAD, '--conv-strategy': 'string' };
+const RUN: Record<string, FlagKind> = { ...LOAD, '--conv-strategy': 'string', '--head': 'string' };
 const FOLDER_RUN: Record<string, FlagKind> = { '--list': 'string', '--batch': 'string', '--out': 'string', '--resume': 'boolean', '--shard': 'string', '--skip-blocks': 'string' };
 
 /** The flags each command takes: anything else is a UsageError naming the flag. */
@@ -28,7 +28,8 @@ export const COMMAND_FLAGS: Record<string, Record<string, FlagKind>> = {
   blocks: RUN,
   info: RUN,
   eval: { ...RUN, '--labels': 'string', '--batch': 'string', '--list': 'string' },
-  convert: { ...LOAD, '--out': 'string' },
+  convert: { ...LOAD, '--out': 'string', '--head': 'string' },
+  train: { ...RUN, '--out': 'string', '--epochs': 'string', '--val': 'string', '--head-only': 'boolean' },
   fetch: { '--verify': 'boolean', '--force': 'boolean', '--json': 'boolean', '--verbose': 'boolean' },
 };
 
@@ -100,6 +101,7 @@ export function loadOptions(args: Parsed): LoadOptions {
     definition: definition as 'torchvision' | 'keras-v1' | undefined,
     precision: precision as WeightStorage | undefined,
     convStrategy: convStrategy as 'tiled' | 'simd' | undefined,
+    head: typeof args.flags.get('--head') === 'string' ? args.flags.get('--head') as string : undefined,
     onProgress: args.flags.has('--json') ? undefined : loadProgressBar(),
   };
 }

@@ -3,7 +3,8 @@
  * engine loads (default: the pretrained ResNet-50) -> a compact safetensors file (src/export/compact.ts)
  * that `--weights` / `source` load with no other option.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { readHead } from '../load.js';
 import { dirname } from 'node:path';
 import { compactOf } from '../export/compact.js';
 import { writeWhole } from '../node/cache-integrity.js';
@@ -22,7 +23,8 @@ export async function convert(args: Parsed): Promise<number> {
   const source = args.positional[0] ?? options.source;
   const loaded = await loadGraph({ ...options, source, precision: undefined });
   const sourceName = typeof source === 'string' ? source : `${PRETRAINED.spec} (ResNet50/model.json)`;
-  const { bytes, graph } = compactOf(loaded, precision as WeightStorage, options, sourceName);
+  const head = options.head === undefined ? undefined : await readHead(options.head, async (path) => new Uint8Array(await readFile(path)));
+  const { bytes, graph } = compactOf(loaded, precision as WeightStorage, options, sourceName, head);
   await mkdir(dirname(out), { recursive: true }); // a fresh model cache has no compact/ folder yet
   await writeWhole(out, bytes);
   const floatBytes = graph.nodes.reduce((n, node) => n + ('weights' in node ? 4 * (node.weights.length + node.bias.length) : 0), 0);

@@ -1,6 +1,7 @@
 /**
  * `webgpu-resnet eval <folder|images...> --labels <csv> [--precision f32,f16,int8] [--batch N]`: top-1 and
- * top-5 accuracy against a labels file (`file,class_index` columns, by file name), images/s, and for
+ * top-5 accuracy against a labels file (`file,class_index` columns, by file name) or, for one folder of
+ * one sub-folder per class, against the sub-folders' names (a trained model's labels), images/s, and for
  * several precisions each one's top-1 agreement with the first, so a converted model can be checked on
  * the user's own labelled images.
  */
@@ -11,7 +12,7 @@ import { isWeightStorage, WEIGHT_STORAGES, type WeightStorage } from '../ops/wei
 import { topIndices } from '../util/vectors.js';
 import { loadOptions, UsageError, type Parsed } from './args.js';
 import { imageProgress, inBatches } from './batch-run.js';
-import { collectImages } from './image-list.js';
+import { classFolders, collectImages } from './image-list.js';
 
 /** file name -> class index, from a CSV with a header naming `file` and `class_index`. */
 async function readLabels(path: string): Promise<Map<string, number>> {
@@ -34,18 +35,37 @@ async function readLabels(path: string): Promise<Map<string, number>> {
 
 interface Row { precision: WeightStorage; images: number; top1: number; top5: number; agreement?: number; imagesPerSecond: number; weightBytes: number; failed: number }
 
-export async function evaluate(args: Parsed): Promise<number> {
+/**
+ * What each image should be, by the model's class index: from the labels CSV (by file name), or without
+ * one, from the folder-per-class layout (`eval <folder>` with a sub-folder per class, named as the
+ * model's labels: what `train` reads).
+ */
+async function expectations(args: Parsed): Promise<{ files: string[]; expected: (file: string, labels: readonly string[]) => number; from: string }> {
   const labelsPath = args.flags.get('--labels');
-  if (typeof labelsPath !== 'string') throw new UsageError('eval needs --labels <csv with file,class_index columns>');
-  const precisions = String(args.flags.get('--precision') ?? 'f32').split(',').map((p) => p.trim()) as WeightStorage[];
-  for (const p of precisions) if (!isWeightStorage(p)) throw new UsageError(`--precision takes a list of ${WEIGHT_STORAGES.join(', ')}, got ${p}`);
-  const batch = Number(args.flags.get('--batch') ?? 4);
-  if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a positive integer, got ${args.flags.get('--batch')}`);
+  if (typeof labelsPath !== 'string') {
+    if (args.positional.length !== 1) throw new UsageError('eval needs --labels <csv with file,class_index columns>, or one folder of one sub-folder per class');
+    const { images } = await classFolders(args.positional[0]!);
+    const byFile = new Map(images.map((i) => [i.file, i.label]));
+    return { files: images.map((i) => i.file), from: `the class folders of ${args.positional[0]}`, expected: (file, labels) => {
+      const index = labels.indexOf(byFile.get(file)!);
+      if (index < 0) throw new UsageError(`the class folder ${byFile.get(file)} is not one of the model's labels`);
+      return index;
+    } };
+  }
   const labels = await readLabels(labelsPath);
   const all = await collectImages(args.positional, undefined);
   const files = all.filter((f) => labels.has(basename(f)));
   if (files.length === 0) throw new UsageError(`none of the ${all.length} images has a line in ${labelsPath}`);
   if (files.length < all.length) console.error(`webgpu-resnet: ${all.length - files.length} images have no label in ${labelsPath}; skipped`);
+  return { files, from: labelsPath, expected: (file) => labels.get(basename(file))! };
+}
+
+export async function evaluate(args: Parsed): Promise<number> {
+  const precisions = String(args.flags.get('--precision') ?? 'f32').split(',').map((p) => p.trim()) as WeightStorage[];
+  for (const p of precisions) if (!isWeightStorage(p)) throw new UsageError(`--precision takes a list of ${WEIGHT_STORAGES.join(', ')}, got ${p}`);
+  const batch = Number(args.flags.get('--batch') ?? 4);
+  if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a positive integer, got ${args.flags.get('--batch')}`);
+  const { files, expected } = await expectations(args);
   // --precision here is a list; each model is loaded with one of its values
   const options = loadOptions({ ...args, flags: new Map([...args.flags].filter(([k]) => k !== '--precision')) });
   const rows: Row[] = [];
@@ -66,7 +86,7 @@ export async function evaluate(args: Parsed): Promise<number> {
           }
           const best = topIndices(item.values, 5);
           top1.set(item.file, best[0]!);
-          if (best.includes(labels.get(basename(item.file))!)) top5++;
+          if (best.includes(expected(item.file, model.labels))) top5++;
         }
         progress?.((done += items.length));
       }
@@ -74,7 +94,7 @@ export async function evaluate(args: Parsed): Promise<number> {
       model.dispose();
     }
     const seconds = (performance.now() - start) / 1000;
-    const correct = [...top1].filter(([f, c]) => labels.get(basename(f)) === c).length;
+    const correct = [...top1].filter(([f, c]) => expected(f, model.labels) === c).length;
     first ??= top1;
     const agreement = rows.length ? [...top1].filter(([f, c]) => first!.get(f) === c).length : undefined;
     rows.push({ precision, images: top1.size, top1: correct, top5, agreement, imagesPerSecond: top1.size / seconds, weightBytes: model.info.weightBytes, failed });

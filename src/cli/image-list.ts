@@ -49,3 +49,23 @@ export function parseShard(value: string): Shard {
 }
 
 export const shardOf = <T>(items: T[], { index, count }: Shard): T[] => items.filter((_, i) => i % count === index - 1);
+
+/**
+ * A folder of one sub-folder per class (the sub-folder's name is the label), its images found
+ * recursively: the classes in name order, and each image's class. An empty class folder and fewer than
+ * two classes are UsageErrors.
+ */
+export async function classFolders(folder: string): Promise<{ classes: string[]; images: Array<{ file: string; label: string }> }> {
+  const entries = await readdir(folder, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError(`${folder}: ${err.code === 'ENOENT' ? 'folder not found' : err.message}`);
+  });
+  const classes = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  if (classes.length < 2) throw new UsageError(`${folder} needs one sub-folder per class, at least 2; it has ${classes.length}${classes.length ? ` (${classes[0]})` : ''}`);
+  const images: Array<{ file: string; label: string }> = [];
+  for (const label of classes) {
+    const files = await walk(join(folder, label));
+    if (files.length === 0) throw new UsageError(`the class folder ${join(folder, label)} has no images`);
+    images.push(...files.map((file) => ({ file, label })));
+  }
+  return { classes, images };
+}

@@ -1,0 +1,82 @@
+/**
+ * `webgpu-resnet train <folder> --out custom.safetensors [--weights base] [--epochs N] [--val 0.2]
+ * [--precision f32|f16|int8] [--head-only] [--json]`: new classes from a folder of one sub-folder per
+ * class (the sub-folder's name is the label), trained on the GPU on the base's features (default: the
+ * pretrained ResNet-50). Writes the whole model (the base as `convert` writes it, with the new head and
+ * labels: `--weights` loads it with no other flag) or, with --head-only, the head alone (kilobytes; load
+ * it with `--head` over its base). Prints the class counts, a line per epoch, and the validation split's
+ * confusion matrix.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { compactOf } from '../export/compact.js';
+import { loadGraph, loadResNet, PRETRAINED } from '../node.js';
+import { writeWhole } from '../node/cache-integrity.js';
+import { headToSafetensors } from '../train/head.js';
+import type { FitResult } from '../train/trainer.js';
+import { loadOptions, UsageError, type Parsed } from './args.js';
+import { classFolders } from './image-list.js';
+import { imageProgress } from './batch-run.js';
+
+function numberFlag(args: Parsed, flag: string, fallback: number, valid: (n: number) => boolean, what: string): number {
+  const raw = args.flags.get(flag);
+  const n = raw === undefined ? fallback : Number(raw);
+  if (!valid(n)) throw new UsageError(`${flag} must be ${what}, got ${raw}`);
+  return n;
+}
+
+export async function train(args: Parsed): Promise<number> {
+  const out = args.flags.get('--out');
+  if (typeof out !== 'string' || !/\.safetensors$/i.test(out)) throw new UsageError('train needs --out <file.safetensors>');
+  if (args.positional.length !== 1) throw new UsageError('train takes one folder, with one sub-folder per class');
+  const epochs = numberFlag(args, '--epochs', 60, (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
+  const validationSplit = numberFlag(args, '--val', 0.2, (n) => n >= 0 && n < 1, 'in [0, 1)');
+  const json = args.flags.has('--json');
+  const { classes, images } = await classFolders(args.positional[0]!);
+  const options = loadOptions(args);
+  const { precision, ...loadBase } = options;
+  const model = await loadResNet(loadBase);
+  let result: FitResult<string | Uint8Array> | undefined;
+  try {
+    const trainer = model.trainer();
+    for (const { file, label } of images) trainer.add(file, label);
+    if (!json) console.error(`webgpu-resnet: ${classes.length} classes: ${classes.map((c) => `${c} ${trainer.counts.get(c)}`).join(', ')}`);
+    const progress = json ? undefined : imageProgress(images.length);
+    result = await trainer.fit({
+      epochs, validationSplit,
+      onEmbedded: (done) => progress?.(done),
+      onEpoch: (e) => {
+        if (json) return;
+        const validation = e.validationLoss === undefined ? '' : `, validation loss ${e.validationLoss.toFixed(4)} accuracy ${(100 * e.validationAccuracy!).toFixed(1)}%`;
+        console.error(`epoch ${String(e.epoch).padStart(3)}: loss ${e.loss.toFixed(4)} accuracy ${(100 * e.accuracy).toFixed(1)}%${validation}`);
+      },
+    });
+  } finally {
+    model.dispose();
+  }
+  result.model.dispose();
+  for (const s of result.skipped) console.error(`webgpu-resnet: skipped ${images[s.index]!.file} (${s.label}): ${s.error}`);
+  const base = typeof loadBase.source === 'string' ? loadBase.source : PRETRAINED.spec;
+  const bytes = args.flags.has('--head-only')
+    ? headToSafetensors(result.head, base)
+    : compactOf(await loadGraph(loadBase), precision ?? 'f32', loadBase, base, result.head).bytes;
+  await mkdir(dirname(out), { recursive: true });
+  await writeWhole(out, bytes);
+  report(result, out, bytes.length, json);
+  return result.skipped.length ? 1 : 0;
+}
+
+function report(result: FitResult<string | Uint8Array>, out: string, bytes: number, json: boolean): void {
+  const { head, history, epoch, validation, milliseconds } = result;
+  if (json) {
+    console.log(JSON.stringify({ out, bytes, labels: head.labels, epochs: history.length, epoch, history, validation, skipped: result.skipped, milliseconds }));
+    return;
+  }
+  console.log(`${out}: ${head.labels.length} classes, ${(bytes / 1e6).toFixed(2)} MB; the head of epoch ${epoch} of ${history.length}; embedding ${(milliseconds.embedding / 1000).toFixed(1)} s, training ${(milliseconds.training / 1000).toFixed(1)} s`);
+  if (!validation) return;
+  const width = Math.max(...head.labels.map((l) => l.length), 9);
+  console.log(`validation: ${(100 * validation.accuracy).toFixed(1)}% of ${validation.examples} images; confusion (rows: the true class, columns: the predicted)`);
+  console.log(`${''.padEnd(width)}  ${head.labels.map((l) => l.slice(0, 8).padStart(8)).join(' ')}`);
+  validation.confusion.forEach((row, i) => console.log(`${head.labels[i]!.padEnd(width)}  ${row.map((n) => String(n).padStart(8)).join(' ')}`));
+}
+
