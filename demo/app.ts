@@ -4,7 +4,7 @@
  * pasted or sample image, shows the top-5 with bars, the latency of the first and of warm runs, and the
  * adapter. Panels: live camera classification (live.ts), residual-block toggles that re-classify live
  * (blocks.ts), GPU time per block from the timestamp profile (profile.ts), and the cosine similarity of
- * two images' embeddings (compare.ts). URL parameters: ?weights=int8|f16|f32, ?worker=0.
+ * two images' embeddings (compare.ts), and new classes taught from the camera or files (teach.ts). URL parameters: ?weights=int8|f16|f32, ?worker=0.
  * Test hooks: [data-testid=status] says loading / ready / running / done or an error; each prediction
  * row is [data-testid=prediction] with data-index and data-probability, in rank order;
  * [data-testid=weights-source] is network or cache once the model is ready.
@@ -12,6 +12,7 @@
 import { imageToTexture, InputError, loadResNet } from '../src/browser.js';
 import { startModel, WEIGHTS, type DemoModel, type WeightsChoice } from './engine.js';
 import { livePanel } from './live.js';
+import { teachPanel } from './teach.js';
 import { noAdapter, noWebGPU } from './unsupported.js';
 import { drawHeatmap } from './heatmap.js';
 import { blockPanel, type BlockPanel } from './blocks.js';
@@ -20,7 +21,7 @@ import { drawProfile, groupProfile } from './profile.js';
 
 const el = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const statusEl = el('status');
-const inputs = () => [el<HTMLInputElement>('file'), ...document.querySelectorAll<HTMLButtonElement>('#samples button')];
+const inputs = () => [el<HTMLInputElement>('file'), el<HTMLInputElement>('model-file'), ...document.querySelectorAll<HTMLButtonElement>('#samples button')];
 let model: DemoModel | undefined;
 let firstMs: number | undefined;
 let busy = false;
@@ -84,43 +85,59 @@ async function start(): Promise<void> {
     setStatus(noAdapter(), true);
     return;
   }
-  const progress = el<HTMLProgressElement>('progress');
-  const text = el('progress-text');
   const params = new URLSearchParams(location.search);
   const choice: WeightsChoice = (params.get('weights') ?? 'int8') in WEIGHTS ? (params.get('weights') ?? 'int8') as WeightsChoice : 'int8';
-  const inWorker = params.get('worker') !== '0';
   weightsChoice(choice);
+  await load(choice);
+}
+
+/** Loads the weights on offer (`choice`) or a model file of the user's, in place of the model loaded before. */
+async function load(from: WeightsChoice | File): Promise<void> {
+  const progress = el<HTMLProgressElement>('progress');
+  const text = el('progress-text');
+  const inWorker = new URLSearchParams(location.search).get('worker') !== '0';
+  const name = typeof from === 'string' ? WEIGHTS[from].label : from.name;
+  enable(false);
+  model?.engine.dispose();
+  model = undefined;
   try {
     setStatus('loading');
     let downloaded = 0;
-    model = await startModel(choice, inWorker, ({ loadedBytes, totalBytes }) => {
+    const source = typeof from === 'string' ? from : await fileSource(from);
+    model = await startModel(source, inWorker, ({ loadedBytes, totalBytes }) => {
       progress.max = totalBytes || 1;
       progress.value = loadedBytes;
       downloaded = Math.max(totalBytes, loadedBytes);
       text.textContent = `weights: ${(loadedBytes / 1e6).toFixed(1)} / ${(totalBytes / 1e6).toFixed(1)} MB`;
     });
-    const from = model.info.weightsFrom === 'mixed' ? 'network' : model.info.weightsFrom ?? 'network';
-    el('weights-source').textContent = from;
-    text.textContent = `${WEIGHTS[choice].label}: ${(downloaded / 1e6).toFixed(1)} MB ${from === 'cache' ? 'read from the browser cache' : 'downloaded (kept in the browser cache)'}; ` +
-      `${(model.info.weightBytes / 1e6).toFixed(1)} MB on the GPU, ${model.info.dispatches} dispatches per image (${model.info.convStrategy} convolutions), ${model.inWorker ? 'in a worker' : 'on the main thread'}`;
+    if (typeof from !== 'string') downloaded = from.size; // read from memory: no progress events
+    const where = typeof from !== 'string' ? 'read from your file' : model.info.weightsFrom === 'cache' ? 'read from the browser cache' : 'downloaded (kept in the browser cache)';
+    el('weights-source').textContent = typeof from !== 'string' ? 'file' : model.info.weightsFrom === 'mixed' ? 'network' : model.info.weightsFrom ?? 'network';
+    text.textContent = `${name}: ${(downloaded / 1e6).toFixed(1)} MB ${where}; ` +
+      `${(model.info.weightBytes / 1e6).toFixed(1)} MB on the GPU, ${model.labels.length} classes, ${model.info.dispatches} dispatches per image (${model.info.convStrategy} convolutions), ${model.inWorker ? 'in a worker' : 'on the main thread'}`;
     el('adapter').textContent = `adapter: ${model.info.adapter}`;
-    const loaded = model;
-    blocks = blockPanel(el('blocks'), loaded.blocks, () => void exclusive(async () => {
+    el('blocks').querySelector('.block-grid')!.replaceChildren();
+    blocks = blockPanel(el('blocks'), model.blocks, () => void exclusive(async () => {
       if (current) await classifyNow(current);
       if (profiled) await measure();
     }));
-    el('blocks').hidden = loaded.blocks.length === 0;
-    compare = comparePanel(el('compare'), samples, [/husky/, /chow/], async (blob) => loaded.embed(await bitmapOf(blob), { skipBlocks: blocks?.skipped() }), (message) => setStatus(message, true));
-    el('profile').hidden = false;
-    el('compare').hidden = false;
-    el('live').hidden = false;
+    el('blocks').hidden = model.blocks.length === 0;
+    compare ??= comparePanel(el('compare'), samples, [/husky/, /chow/], async (blob) => model!.embed(await bitmapOf(blob), { skipBlocks: blocks?.skipped() }), (message) => setStatus(message, true));
+    for (const id of ['profile', 'compare', 'live', 'teach']) el(id).hidden = false;
     setStatus('ready');
     enable(true);
     // for the browser test (and the curious, from the console)
     Object.assign(window, { webgpuResnet: { model: model.engine, demo: model, loadResNet, imageToTexture, InputError } });
   } catch (err) {
     setStatus(err instanceof Error ? err.message : String(err), true);
+    el<HTMLInputElement>('model-file').disabled = false;
   }
+}
+
+/** A model file of the user's as an in-memory source: ONNX by its extension, else safetensors (a compact file from convert or train). */
+async function fileSource(file: File): Promise<{ onnx: Uint8Array } | { safetensors: Uint8Array }> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  return /\.onnx$/i.test(file.name) ? { onnx: bytes } : { safetensors: bytes };
 }
 
 async function listSamples(): Promise<void> {
@@ -242,5 +259,13 @@ function weightsChoice(choice: WeightsChoice): void {
   });
 }
 
+el<HTMLInputElement>('model-file').addEventListener('change', (e) => {
+  const input = e.target as HTMLInputElement;
+  const file = input.files?.[0];
+  input.value = '';
+  if (file && !busy) void load(file);
+});
 livePanel(el('live'), () => model, () => blocks?.skipped() ?? [], (message) => setStatus(message, true));
+// new labels: the image on show is classified again with them
+teachPanel(el('teach'), () => model, () => void (current && exclusive(() => classifyNow(current!))));
 void start();

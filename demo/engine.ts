@@ -2,12 +2,13 @@
  * The demo's model, in a dedicated Worker (webgpu-resnet/worker, the default) or on the page's main
  * thread (`?worker=0`, for comparison), behind one small interface; and the weights it can load.
  */
-import { GPUUnavailableError, imageToTexture, loadResNet, type LoadProgress, type ResNetModel, type BrowserImage } from '../src/browser.js';
+import { GPUUnavailableError, headFromSafetensors, imageToTexture, loadResNet, type FitOptions, type Head, type InMemoryOnnx, type InMemorySafetensors, type LoadProgress, type ResNetModel, type BrowserImage } from '../src/browser.js';
 import type { BlockInfo, ModelInfo, Prediction } from '../src/api/model.js';
 import type { Explanation } from '../src/api/explain.js';
 import type { Preprocessing } from '../src/preprocess/preprocess.js';
 import type { ProfileStep } from '../src/runtime/executor.js';
 import { createWorkerModel, type WorkerModel } from '../src/worker.js';
+import type { Trained } from '../src/worker/protocol.js';
 
 /** The weights on offer: compact safetensors files made by `webgpu-resnet convert`, and the original TF.js files. */
 export const WEIGHTS = {
@@ -35,33 +36,67 @@ export interface DemoModel {
   profile(options: Skip): Promise<ProfileStep[] | undefined>;
   /** A camera frame through GPU preprocessing; the frame is closed by the call. */
   classifyFrame(frame: VideoFrame, options: { topK: number } & Skip): Promise<Prediction[]>;
+  /** The top-1 class's activation map of a camera frame; the frame is closed by the call. */
+  explainFrame(frame: VideoFrame): Promise<Explanation>;
+  /** The labels classify answers with now. */
+  readonly labels: readonly string[];
+  /** New classes trained from these examples (the bitmaps are closed by the call); classify and explain use them from then on. */
+  train(examples: Array<{ image: ImageBitmap; label: string }>, options: FitOptions): Promise<Trained>;
+  /** Classify with `head` (a head or a head-only file's bytes) from now on, or with ImageNet's classes (undefined). */
+  useHead(head?: Head | Uint8Array): Promise<readonly string[]>;
 }
 
-function onMainThread(model: ResNetModel<BrowserImage>): DemoModel {
+function onMainThread(base: ResNetModel<BrowserImage>): DemoModel {
+  let model = base; // the base, or the base with a trained head
+  const withFrame = async <T>(frame: VideoFrame, run: (texture: GPUTexture) => Promise<T>): Promise<T> => {
+    const texture = imageToTexture(model.device, frame);
+    try {
+      return await run(texture);
+    } finally {
+      texture.destroy();
+      frame.close();
+    }
+  };
+  const swap = (next: ResNetModel<BrowserImage>) => {
+    if (model !== base) model.dispose();
+    model = next;
+    return model.labels;
+  };
   return {
-    info: model.info,
-    blocks: model.blocks,
+    info: base.info,
+    blocks: base.blocks,
     inWorker: false,
-    preprocessing: model.preprocessing,
-    engine: model,
+    preprocessing: base.preprocessing,
+    get engine() {
+      return model;
+    },
+    get labels() {
+      return model.labels;
+    },
     explain: (bitmap, o) => model.explain(bitmap, o).then(([e]) => e!).finally(() => bitmap.close()),
     classify: (bitmap, o) => model.classify(bitmap, o).finally(() => bitmap.close()),
     embed: (bitmap, o) => model.embed(bitmap, o).finally(() => bitmap.close()),
     profile: async (o) => (model.device.features.has('timestamp-query') ? model.profile(1, o) : undefined),
-    async classifyFrame(frame, o) {
-      const texture = imageToTexture(model.device, frame);
+    classifyFrame: (frame, o) => withFrame(frame, (texture) => model.classifyTexture(texture, o)),
+    explainFrame: (frame) => withFrame(frame, (texture) => model.explainTexture(texture)).then(([e]) => e!),
+    async train(examples, options) {
+      const trainer = base.trainer();
+      for (const e of examples) trainer.add(e.image, e.label);
       try {
-        return await model.classifyTexture(texture, o);
+        const { model: trained, ...rest } = await trainer.fit(options);
+        swap(trained);
+        return rest;
       } finally {
-        texture.destroy();
-        frame.close();
+        for (const e of examples) e.image.close();
       }
     },
+    useHead: async (head) => swap(head ? await base.withHead(head instanceof Uint8Array ? headFromSafetensors(head, 'the head file') : head) : base),
   };
 }
 
-export async function startModel(choice: WeightsChoice, inWorker: boolean, onProgress: (p: LoadProgress) => void): Promise<DemoModel> {
-  const source = new URL(WEIGHTS[choice].url, location.href);
+/** Loads the weights on offer (`choice`), or a model file's bytes, in a worker or on the main thread. */
+export async function startModel(choice: WeightsChoice | InMemorySafetensors | InMemoryOnnx, inWorker: boolean, onProgress: (p: LoadProgress) => void): Promise<DemoModel> {
+  const source = typeof choice === 'string' ? new URL(WEIGHTS[choice].url, location.href) : choice;
   if (!inWorker) return onMainThread(await loadResNet({ source, onProgress }));
   const model = await createWorkerModel({ source, onProgress });
   return {
@@ -78,5 +113,11 @@ export async function startModel(choice: WeightsChoice, inWorker: boolean, onPro
       throw err;
     }),
     classifyFrame: (frame, o) => model.classify(frame, o),
+    explainFrame: (frame) => model.explain(frame).then(([e]) => e!),
+    get labels() {
+      return model.labels;
+    },
+    train: (examples, options) => model.train(examples, options),
+    useHead: (head) => model.useHead(head),
   };
 }

@@ -12,7 +12,7 @@ import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadResNet } from '../src/node.js';
 import { packageRoot } from '../src/node/paths.js';
-import { attribute, ENGINES, launchBrowser, longestStall, pickFile, predictions, resetStalls, startDemoServer, status, text, waitForStatus, watchStalls, type Engine } from './helpers/browser.js';
+import { attribute, cameraShowing, ENGINES, launchBrowser, longestStall, pickFile, predictions, resetStalls, startDemoServer, status, text, waitForStatus, watchStalls, type Engine } from './helpers/browser.js';
 import { photoToY4m } from './helpers/y4m.js';
 
 const root = packageRoot();
@@ -64,21 +64,6 @@ async function mainThreadLoad(page: Page, file: string): Promise<{ load: number;
   await classifyFile(page, file);
   await new Promise((r) => setTimeout(r, 200));
   return { load, inference: await longestStall(page) };
-}
-
-/**
- * Replaces the page's camera by a canvas stream showing `photo` at its own size, redrawn ten times a
- * second. For Firefox: its fake camera (media.navigator.streams.fake) plays a generated pattern, not a file.
- */
-async function cameraShowing(page: Page, photo: string): Promise<void> {
-  await page.evaluate(async (src: string) => {
-    const image = await createImageBitmap(await (await fetch(src)).blob());
-    const canvas = Object.assign(document.createElement('canvas'), { width: image.width, height: image.height });
-    const draw = () => canvas.getContext('2d')!.drawImage(image, 0, 0);
-    draw();
-    setInterval(draw, 100);
-    navigator.mediaDevices.getUserMedia = async () => canvas.captureStream(10);
-  }, `samples/${photo}`);
 }
 
 /** Starts the camera, waits for a frames-per-second figure; returns the live top-1 and the rate. */
@@ -189,7 +174,7 @@ describe.each(ENGINES.map((e) => [e.label, e] as const))('the demo as a web app 
       const pattern = await goLive(page);
       console.log(`${engine.name} live on its fake camera (a generated pattern): top-1 ${pattern.index} (${pattern.probability.toFixed(3)}), ${pattern.fps} frames/s`);
       await stopCamera(page);
-      await cameraShowing(page, ZEBRA);
+      await cameraShowing(page, `samples/${ZEBRA}`);
     }
     const live = await goLive(page);
     console.log(`${engine.name} live: top-1 ${live.index} (${live.probability.toFixed(3)}), ${live.fps} frames/s; still image: ${still}`);

@@ -128,3 +128,29 @@ const STALLS = `window.stalls = [];
 export const watchStalls = (page: Page) => page.evaluateOnNewDocument(STALLS);
 export const longestStall = (page: Page): Promise<number> => page.evaluate(() => Math.max(0, ...(window as unknown as { stalls: number[] }).stalls));
 export const resetStalls = (page: Page): Promise<void> => page.evaluate(() => void ((window as unknown as { stalls: number[] }).stalls.length = 0));
+
+/**
+ * Replaces the page's camera by a canvas stream showing the photo at `src` (a URL on the demo server) at
+ * its own size, redrawn ten times a second; `cameraShowing` again, once the stream runs, switches the
+ * photo. For Firefox: its fake camera (media.navigator.streams.fake) plays a generated pattern, not a file.
+ */
+export async function cameraShowing(page: Page, src: string): Promise<void> {
+  await page.evaluate(async (url: string) => {
+    const w = window as unknown as { fakeCamera?: { image: ImageBitmap } };
+    const image = await createImageBitmap(await (await fetch(url)).blob());
+    if (w.fakeCamera) {
+      w.fakeCamera.image = image;
+      return;
+    }
+    const camera = (w.fakeCamera = { image });
+    const canvas = Object.assign(document.createElement('canvas'), { width: image.width, height: image.height });
+    const draw = () => {
+      canvas.width = camera.image.width;
+      canvas.height = camera.image.height;
+      canvas.getContext('2d')!.drawImage(camera.image, 0, 0);
+    };
+    draw();
+    setInterval(draw, 100);
+    navigator.mediaDevices.getUserMedia = async () => canvas.captureStream(10);
+  }, src);
+}
