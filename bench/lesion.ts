@@ -14,6 +14,7 @@ import { dirname, join } from 'node:path';
 import { loadResNet } from '../src/node.js';
 import { packageRoot } from '../src/node/paths.js';
 import { drawCharts } from './lesion-charts.js';
+import { random as seededRandom } from '../src/util/random.js';
 
 export interface LesionRun {
   skipped: string[];
@@ -37,18 +38,6 @@ export interface LesionResults {
   intact?: LesionRun;
   single: LesionRun[];
   random: Array<LesionRun & { k: number }>;
-}
-
-/** Deterministic draws (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function sample<T>(items: readonly T[], k: number, random: () => number): T[] {
@@ -105,7 +94,7 @@ async function main(): Promise<void> {
   for (const r of resumed ? [resumed.intact, ...resumed.single, ...resumed.random] : []) if (r) done.set(r.skipped.join(','), r);
 
   // The configurations: intact, every single block, then `draws` random sets for each k >= 2.
-  const random = rng(seed);
+  const random = seededRandom(seed);
   const configs: Array<{ skipped: string[]; k?: number }> = [{ skipped: [] }, ...blocks.map((b) => ({ skipped: [b.name] }))];
   for (let k = 2; k <= Math.min(maxK, blocks.length); k++) {
     for (let d = 0; d < draws; d++) {

@@ -6,18 +6,13 @@
  * weights cannot reach; never for accuracy.
  */
 import type { InMemoryModel } from '../src/load.js';
+import { random } from '../src/util/random.js';
 
 interface Spec { name: string; shape: number[]; dtype: string }
 
 export function randomWeights(modelJson: { weightsManifest: Array<{ paths: string[]; weights: Spec[] }> } & Record<string, unknown>, seed = 1): InMemoryModel {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const draw = random(seed);
+  const next = () => draw() * 2 - 1;
   const specs = modelJson.weightsManifest.flatMap((g) => g.weights);
   const total = specs.reduce((a, s) => a + s.shape.reduce((x, y) => x * y, 1), 0);
   const data = new Float32Array(total);

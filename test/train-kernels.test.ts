@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { GpuHeadTrainer, type TrainedHead } from '../src/train/gpu-trainer.js';
 import { foldStandardization, splitExamples } from '../src/train/head-math.js';
-import { shuffled } from '../src/train/random.js';
+import { shuffled } from '../src/util/random.js';
 import { BUFFER } from '../src/runtime/usage.js';
 import { randomArray } from './helpers/reference.js';
 import { releaseTestDevice, testDevice } from './helpers/gpu.js';

@@ -11,7 +11,7 @@ import { whileGPU } from '../runtime/keep-alive.js';
 import { PipelineCache } from '../runtime/pipelines.js';
 import { BUFFER, MAP_MODE_READ } from '../runtime/usage.js';
 import { gatherShader, gatherWorkgroups, LOGITS_WORKGROUP, logitsShader, quads, softmaxShader, statsShader, STEP_BYTES, TRAIN_GATHER_BINDINGS, TRAIN_LOGITS_BINDINGS, TRAIN_SOFTMAX_BINDINGS, TRAIN_STATS_BINDINGS, TRAIN_UPDATE_BINDINGS, updateShader } from './kernels.js';
-import { shuffled } from './random.js';
+import { shuffled } from '../util/random.js';
 
 /** What is trained on: n examples of f features (a GPU buffer [n][f], left as it is), their labels. */
 export interface TrainingData {

@@ -4,7 +4,7 @@
  */
 import type { TrainedHead } from './gpu-trainer.js';
 import type { Head } from './head.js';
-import { shuffled } from './random.js';
+import { shuffled } from '../util/random.js';
 
 /** Each class's examples shuffled (by `seed`), `share` of them (at least one, where a class has two) held out to validate. */
 export function splitExamples(examples: Uint32Array, classOf: Uint32Array, classes: number, share: number, seed: number): { train: Uint32Array; validation: Uint32Array } {

@@ -1,4 +1,5 @@
 /** Plain TypeScript references for every kernel: direct loops, float64 accumulation, NHWC / HWIO. */
+import { random } from '../../src/util/random.js';
 import type { Pads } from '../../src/graph/ir.js';
 
 export interface Tensor { data: Float32Array; batch: number; h: number; w: number; c: number }
@@ -80,18 +81,10 @@ export function softmaxRef(x: Float32Array, batch: number): Float32Array {
   return out;
 }
 
-/** Deterministic pseudo-random floats in [-1, 1) (mulberry32). */
+/** Deterministic pseudo-random floats in [-1, 1) (mulberry32, src/util/random.ts). */
 export function randomArray(n: number, seed: number, scale = 1): Float32Array {
-  let a = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = ((((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1) * scale;
-  }
-  return out;
+  const next = random(seed);
+  return Float32Array.from({ length: n }, () => (next() * 2 - 1) * scale);
 }
 
 /** max |a - b| / max(|b|, tiny). */
