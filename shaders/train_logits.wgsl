@@ -1,11 +1,12 @@
-// Training a classification head: the logits of rows start .. start + count of a matrix of standardized
-// features (train_gather.wgsl), z = x W + b. Each invocation computes a tile of 4 rows x 4 classes: per 4
+// Training a classification head: the logits of examples order[start .. start + count), z = x W + b, x
+// their rows of standardized features (train_gather.wgsl). Each invocation computes a tile of 4 rows x 4 classes: per 4
 // features, 4 vec4 loads of x and 4 of W feed 16 vec4 FMAs. (Measured on lavapipe against a class per
 // invocation with 8 rows, with and without subgroup broadcasts of the rows: this is as fast as either,
 // and needs no subgroups.) Workgroups are small (LOGITS_WORKGROUP in src/train/kernels.ts): a minibatch of
 // 32 rows and 20 classes is 40 invocations, and on a CPU adapter one workgroup runs on one core.
 // Bindings (declared from TRAIN_LOGITS_BINDINGS in src/train/kernels.ts): step (a Step uniform), rows
-// ([rows][F4] vec4), params (W [F4 * 4][C4] vec4, then b [C4]), logits ([count][C4]).
+// ([examples][F4] vec4), order (example indices), params (W [F4 * 4][C4] vec4, then b [C4]), logits
+// ([count][C4]).
 
 const F4 = ${F4}u;
 const C4 = ${C4}u;
@@ -19,10 +20,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   // a row past the count reads the last one; its result is not stored
   let last = step.count - 1u;
-  let r0 = (step.start + j) * F4;
-  let r1 = (step.start + min(j + 1u, last)) * F4;
-  let r2 = (step.start + min(j + 2u, last)) * F4;
-  let r3 = (step.start + min(j + 3u, last)) * F4;
+  let r0 = order[step.start + j] * F4;
+  let r1 = order[step.start + min(j + 1u, last)] * F4;
+  let r2 = order[step.start + min(j + 2u, last)] * F4;
+  let r3 = order[step.start + min(j + 3u, last)] * F4;
   let bias = params[F4 * 4u * C4 + q];
   var z0 = bias;
   var z1 = bias;

@@ -1,10 +1,10 @@
 // Training a classification head, the backward half of a step and the update: the gradient of 4
-// features x 4 classes of W (dW = x^T dz over the BATCH rows from step.start of the standardized rows;
-// dz from train_softmax.wgsl, 0 past the minibatch's count), or of 4 classes of b (db = the sum of dz),
+// features x 4 classes of W (dW = x^T dz over the BATCH examples from order[step.start], x their rows
+// of standardized features; dz from train_softmax.wgsl, 0 past the minibatch's count), or of 4 classes of b (db = the sum of dz),
 // then AdamW: moments m and v, bias-corrected, and the weights (not the bias) decayed by lr * decay.
 // Invocation (g, q): feature group g < F4 (g = F4: the bias), class group q.
 // Bindings (declared from TRAIN_UPDATE_BINDINGS in src/train/kernels.ts): step (a Step uniform), rows
-// ([rows][F4] vec4), dz ([BATCH][C4] vec4), params (W [F4 * 4][C4], then b [C4]), moments (m for every
+// ([examples][F4] vec4), order (example indices), dz ([BATCH][C4] vec4), params (W [F4 * 4][C4], then b [C4]), moments (m for every
 // parameter, then v).
 
 const F4 = ${F4}u;
@@ -43,8 +43,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var g1 = vec4(0.0);
   var g2 = vec4(0.0);
   var g3 = vec4(0.0);
+  // a row past the count (dz 0 there) reads the minibatch's last example
+  let last = step.count - 1u;
   for (var j = 0u; j < BATCH; j++) {
-    let x = rows[(step.start + j) * F4 + g];
+    let x = rows[order[step.start + min(j, last)] * F4 + g];
     let d = dz[j * C4 + q];
     g0 = fma(vec4(x.x), d, g0);
     g1 = fma(vec4(x.y), d, g1);

@@ -1,9 +1,9 @@
 /**
  * A linear softmax head trained on the GPU over embeddings already there: the statistics of the training
  * examples' features and every example's standardized row once (shaders/train_stats.wgsl,
- * train_gather.wgsl), then epochs: the training rows copied in the epoch's shuffled order, and minibatch
- * steps over consecutive rows (train_logits.wgsl; train_softmax.wgsl: loss and dz; train_update.wgsl:
- * gradient and AdamW), every step of an epoch and the validation pass in one submission, one small
+ * train_gather.wgsl), then epochs: minibatch steps over the epoch's shuffled order of the training
+ * examples, whose rows the kernels read through that order (train_logits.wgsl; train_softmax.wgsl: loss
+ * and dz; train_update.wgsl: gradient and AdamW), every step of an epoch and the validation pass in one submission, one small
  * readback per epoch (each example's loss and whether it was right). Early stopping keeps the parameters
  * of the epoch with the lowest validation loss. */
 import { TrainingError } from '../errors.js';
@@ -121,17 +121,16 @@ export class GpuHeadTrainer {
 
   async fit(data: TrainingData, settings: GpuFitSettings): Promise<TrainedHead> {
     const { device } = this;
-    const { paramBytes, batch, steps, stats, order, trainRows, copyRows, params, best, loss, correct, uniforms, read, groups, evaluation, encodeStep } = await this.plan(data, settings);
+    const { paramBytes, batch, steps, stats, order, params, best, loss, correct, uniforms, read, groups, evaluation, encodeStep } = await this.plan(data, settings);
     const history: EpochRecord[] = [];
     let bestLoss = Infinity, bestEpoch = 0, keepBest = false, t = 0;
     for (let epoch = 1; epoch <= settings.epochs; epoch++) {
       const shuffledTrain = shuffled(data.train, settings.seed, epoch);
-      device.queue.writeBuffer(order, 0, shuffledTrain.buffer, shuffledTrain.byteOffset, shuffledTrain.byteLength); // the softmax kernel's labels and loss
+      device.queue.writeBuffer(order, 0, shuffledTrain.buffer, shuffledTrain.byteOffset, shuffledTrain.byteLength);
       const count = (s: number) => Math.min(batch, data.train.length - s * batch);
       for (let s = 0; s < steps; s++) device.queue.writeBuffer(uniforms, s * STEP_BYTES, stepWords(s * batch, count(s), settings.learningRate, settings.weightDecay, ++t));
       const encoder = device.createCommandEncoder({ label: `epoch ${epoch}` });
       if (keepBest) encoder.copyBufferToBuffer(params, 0, best, 0, paramBytes); // the epoch before was the best so far
-      copyRows(encoder, shuffledTrain, trainRows);
       const pass = encoder.beginComputePass();
       for (let s = 0; s < steps; s++) encodeStep(pass, groups[s]!, count(s));
       if (evaluation) encodeStep(pass, evaluation, data.validation.length);
@@ -152,7 +151,7 @@ export class GpuHeadTrainer {
     return this.result(data, keepBest || !data.validation.length ? params : best, stats, read, history, keepBest || !data.validation.length ? history.length : bestEpoch);
   }
 
-  /** Buffers, pipelines and a bind group set per minibatch for one fit; the validation rows copied and every row standardized. */
+  /** Buffers, pipelines and a bind group set per minibatch for one fit; every example's row standardized. */
   private async plan(data: TrainingData, settings: GpuFitSettings) {
     const { device } = this;
     const [f4, c4] = [quads(data.f), quads(data.classes)];
@@ -164,13 +163,8 @@ export class GpuHeadTrainer {
     const classWeight = this.buffer('train class weights', data.classWeight);
     const order = this.buffer('train order', data.train.byteLength);
     const validation = this.buffer('validation examples', data.validation);
-    // the training rows in each epoch's order, padded with zero rows to whole minibatches; the validation rows
-    const rowBytes = 16 * f4;
-    const standardized = this.buffer('standardized features', rowBytes * data.n);
-    const trainRows = this.buffer('training rows', rowBytes * steps * batch);
-    const validationRows = this.buffer('validation rows', rowBytes * data.validation.length);
-    /** Copies the standardized rows of `examples`, in order, into `rows` (a copy per row: cheaper than a kernel on lavapipe). */
-    const copyRows = (encoder: GPUCommandEncoder, examples: Uint32Array, rows: GPUBuffer) => examples.forEach((i, j) => encoder.copyBufferToBuffer(standardized, i * rowBytes, rows, j * rowBytes, rowBytes));
+    // every example's standardized row; the kernels read a minibatch's rows through `order` (or `validation`)
+    const rows = this.buffer('standardized features', 16 * f4 * data.n);
     const params = this.buffer('head parameters', paramBytes);
     const best = this.buffer('best head parameters', paramBytes);
     const moments = this.buffer('adam moments', 2 * paramBytes);
@@ -188,29 +182,28 @@ export class GpuHeadTrainer {
       this.pipelines.get('train softmax', softmaxShader(data.classes, batch, true)),
       this.pipelines.get('validation', softmaxShader(data.classes, batch, false)),
       this.pipelines.get('train update', updateShader(data.f, data.classes, batch)),
-      this.gatherer(data, stats, all, data.n, standardized),
+      this.gatherer(data, stats, all, data.n, rows),
     ]);
     const slot = (s: number) => ({ buffer: uniforms, offset: s * STEP_BYTES, size: 24 });
-    const bind = (s: number, rows: GPUBuffer, examples: GPUBuffer, train: boolean) => ({
-      logits: this.bindGroup(logitsPipeline, TRAIN_LOGITS_BINDINGS, { step: slot(s), rows, params, logits }),
+    const bind = (s: number, examples: GPUBuffer, train: boolean) => ({
+      logits: this.bindGroup(logitsPipeline, TRAIN_LOGITS_BINDINGS, { step: slot(s), rows, order: examples, params, logits }),
       softmax: train
         ? this.bindGroup(softmaxPipeline, TRAIN_SOFTMAX_BINDINGS, { step: slot(s), logits, labels, classWeight, order: examples, dz, loss, correct })
         : this.bindGroup(evalPipeline, TRAIN_SOFTMAX_BINDINGS, { step: slot(s), logits, labels, order: examples, loss, correct }),
-      update: train ? this.bindGroup(updatePipeline, TRAIN_UPDATE_BINDINGS, { step: slot(s), rows, dz, params, moments }) : undefined,
+      update: train ? this.bindGroup(updatePipeline, TRAIN_UPDATE_BINDINGS, { step: slot(s), rows, order: examples, dz, params, moments }) : undefined,
     });
-    const groups = Array.from({ length: steps }, (_, s) => bind(s, trainRows, order, true));
-    const evaluation = data.validation.length ? bind(steps, validationRows, validation, false) : undefined;
+    const groups = Array.from({ length: steps }, (_, s) => bind(s, order, true));
+    const evaluation = data.validation.length ? bind(steps, validation, false) : undefined;
     device.queue.writeBuffer(uniforms, steps * STEP_BYTES, stepWords(0, data.validation.length, 0, 0, 1));
     const first = device.createCommandEncoder({ label: 'standardize' });
     const pass = first.beginComputePass();
     standardize(pass);
     pass.end();
-    copyRows(first, data.validation, validationRows);
     device.queue.submit([first.finish()]);
     const encodeStep = (pass: GPUComputePassEncoder, g: ReturnType<typeof bind>, count: number) => {
       pass.setPipeline(logitsPipeline);
       pass.setBindGroup(0, g.logits);
-      pass.dispatchWorkgroups(Math.ceil((Math.ceil(count / 8) * c4) / 4));
+      pass.dispatchWorkgroups(Math.ceil((quads(count) * c4) / LOGITS_WORKGROUP));
       pass.setPipeline(g.update ? softmaxPipeline : evalPipeline);
       pass.setBindGroup(0, g.softmax);
       pass.dispatchWorkgroups(Math.ceil((g.update ? batch : count) / 64));
@@ -219,7 +212,7 @@ export class GpuHeadTrainer {
       pass.setBindGroup(0, g.update);
       pass.dispatchWorkgroups(Math.ceil(((f4 + 1) * c4) / 64));
     };
-    return { paramBytes, batch, steps, stats, order, trainRows, copyRows, params, best, loss, correct, uniforms, read, groups, evaluation, encodeStep };
+    return { paramBytes, batch, steps, stats, order, params, best, loss, correct, uniforms, read, groups, evaluation, encodeStep };
   }
 
   /** Reads the epoch's losses and right answers, and averages them over each split. */

@@ -31,6 +31,7 @@ export const TRAIN_LOGITS_BINDINGS = {
   rows: { binding: 1, kind: 'constants' },
   params: { binding: 2, kind: 'constants' },
   logits: { binding: 3, kind: 'activations' },
+  order: { binding: 4, kind: 'constants' },
 } as const satisfies KernelInterface;
 
 export const TRAIN_SOFTMAX_BINDINGS = {
@@ -50,6 +51,7 @@ export const TRAIN_UPDATE_BINDINGS = {
   dz: { binding: 2, kind: 'constants' },
   params: { binding: 3, kind: 'activations' },
   moments: { binding: 4, kind: 'activations' },
+  order: { binding: 5, kind: 'constants' },
 } as const satisfies KernelInterface;
 
 /** The per-step uniform (the kernels' Step): 6 words, in a 256-byte slot per step. */
@@ -78,7 +80,7 @@ export const LOGITS_WORKGROUP = 8;
 
 export function logitsShader(f: number, c: number): Shader {
   return shader('train_logits', { f, c }, () =>
-    declareBindings(TRAIN_LOGITS_BINDINGS, { step: 'Step', rows: 'vec4<f32>', params: 'vec4<f32>', logits: 'vec4<f32>' }) + STEP_STRUCT +
+    declareBindings(TRAIN_LOGITS_BINDINGS, { step: 'Step', rows: 'vec4<f32>', order: 'u32', params: 'vec4<f32>', logits: 'vec4<f32>' }) + STEP_STRUCT +
     specialize('train_logits.wgsl', logits, { F4: quads(f), C4: quads(c), WORKGROUP: LOGITS_WORKGROUP }));
 }
 
@@ -91,7 +93,7 @@ export function softmaxShader(c: number, batch: number, train: boolean): Shader 
 /** The gradient over minibatches of `batch` rows and the AdamW update, in tiles of 4 features x 4 classes: one invocation per tile. */
 export function updateShader(f: number, c: number, batch: number): Shader {
   return shader('train_update', { f, c, batch }, () =>
-    declareBindings(TRAIN_UPDATE_BINDINGS, { step: 'Step', rows: 'vec4<f32>', dz: 'vec4<f32>', params: 'vec4<f32>', moments: 'vec4<f32>' }) + STEP_STRUCT +
+    declareBindings(TRAIN_UPDATE_BINDINGS, { step: 'Step', rows: 'vec4<f32>', order: 'u32', dz: 'vec4<f32>', params: 'vec4<f32>', moments: 'vec4<f32>' }) + STEP_STRUCT +
     specialize('train_update.wgsl', update, { F4: quads(f), C4: quads(c), BATCH: batch, P4: (4 * quads(f) + 1) * quads(c) }));
 }
 
