@@ -15,7 +15,7 @@ import { DENSE_BINDINGS, SOFTMAX_BINDINGS } from '../src/ops/dense.js';
 import { POOL_BINDINGS } from '../src/ops/pool.js';
 import { PREPROCESS_BINDINGS, preprocessShader } from '../src/ops/preprocess.js';
 import { CAFFE_PREPROCESSING } from '../src/preprocess/preprocess.js';
-import { gatherShader, logitsShader, softmaxShader, statsShader, TRAIN_GATHER_BINDINGS, TRAIN_LOGITS_BINDINGS, TRAIN_SOFTMAX_BINDINGS, TRAIN_STATS_BINDINGS, TRAIN_UPDATE_BINDINGS, updateShader } from '../src/train/kernels.js';
+import { logitsShader, softmaxShader, standardizeShader, statsShader, TRAIN_STANDARDIZE_BINDINGS, TRAIN_LOGITS_BINDINGS, TRAIN_SOFTMAX_BINDINGS, TRAIN_STATS_BINDINGS, TRAIN_UPDATE_BINDINGS, updateShader } from '../src/train/kernels.js';
 import { GraphBuilder } from '../src/graph/ir.js';
 import { GraphError } from '../src/errors.js';
 import { DEFAULT_POLICY } from '../src/ops/conv-tiling.js';
@@ -102,7 +102,7 @@ describe('kernel interfaces', () => {
     const all = (t: KernelInterface, but: string[] = []) => Object.entries(t).filter(([n]) => !but.includes(n)).map(([, slot]) => slot.binding);
     const training: Array<[string, string, KernelInterface, number[]]> = [
       ['train stats', statsShader(37, 20).code(), TRAIN_STATS_BINDINGS, all(TRAIN_STATS_BINDINGS)],
-      ['train gather', gatherShader(37, 20).code(), TRAIN_GATHER_BINDINGS, all(TRAIN_GATHER_BINDINGS)],
+      ['train standardize', standardizeShader(37, 20).code(), TRAIN_STANDARDIZE_BINDINGS, all(TRAIN_STANDARDIZE_BINDINGS)],
       ['train logits', logitsShader(37, 5).code(), TRAIN_LOGITS_BINDINGS, all(TRAIN_LOGITS_BINDINGS)],
       ['train softmax', softmaxShader(5, 16, true).code(), TRAIN_SOFTMAX_BINDINGS, all(TRAIN_SOFTMAX_BINDINGS)],
       ['validation softmax', softmaxShader(5, 16, false).code(), TRAIN_SOFTMAX_BINDINGS, all(TRAIN_SOFTMAX_BINDINGS, ['classWeight', 'dz'])],
@@ -114,7 +114,7 @@ describe('kernel interfaces', () => {
     }
     // every table: conv, pools, add + ReLU, dense, softmax, class activation maps, preprocessing, training
     const tables = [CONV_BINDINGS, POOL_BINDINGS, ADD_RELU_BINDINGS, DENSE_BINDINGS, SOFTMAX_BINDINGS, CAM_BINDINGS, PREPROCESS_BINDINGS,
-      TRAIN_STATS_BINDINGS, TRAIN_GATHER_BINDINGS, TRAIN_LOGITS_BINDINGS, TRAIN_SOFTMAX_BINDINGS, TRAIN_UPDATE_BINDINGS];
+      TRAIN_STATS_BINDINGS, TRAIN_STANDARDIZE_BINDINGS, TRAIN_LOGITS_BINDINGS, TRAIN_SOFTMAX_BINDINGS, TRAIN_UPDATE_BINDINGS];
     for (const table of tables) expect(seen.has(Object.keys(table).join()), Object.keys(table).join()).toBe(true);
     console.log(`binding tables checked: ${tables.map((t) => `{${Object.keys(t).join(', ')}}`).join('; ')}`);
   });

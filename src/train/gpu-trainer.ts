@@ -1,7 +1,7 @@
 /**
  * A linear softmax head trained on the GPU over embeddings already there: the statistics of the training
  * examples' features and every example's standardized row once (shaders/train_stats.wgsl,
- * train_gather.wgsl), then epochs: minibatch steps over the epoch's shuffled order of the training
+ * train_standardize.wgsl), then epochs: minibatch steps over the epoch's shuffled order of the training
  * examples, whose rows the kernels read through that order (train_logits.wgsl; train_softmax.wgsl: loss
  * and dz; train_update.wgsl: gradient and AdamW), every step of an epoch and the validation pass in one submission, one small
  * readback per epoch (each example's loss and whether it was right). Early stopping keeps the parameters
@@ -10,7 +10,7 @@ import { TrainingError } from '../errors.js';
 import { whileGPU } from '../runtime/keep-alive.js';
 import { PipelineCache } from '../runtime/pipelines.js';
 import { BUFFER, MAP_MODE_READ } from '../runtime/usage.js';
-import { gatherShader, gatherWorkgroups, LOGITS_WORKGROUP, logitsShader, quads, softmaxShader, statsShader, STEP_BYTES, TRAIN_GATHER_BINDINGS, TRAIN_LOGITS_BINDINGS, TRAIN_SOFTMAX_BINDINGS, TRAIN_STATS_BINDINGS, TRAIN_UPDATE_BINDINGS, updateShader } from './kernels.js';
+import { LOGITS_WORKGROUP, logitsShader, quads, softmaxShader, standardizeShader, standardizeWorkgroups, statsShader, STEP_BYTES, TRAIN_STANDARDIZE_BINDINGS, TRAIN_LOGITS_BINDINGS, TRAIN_SOFTMAX_BINDINGS, TRAIN_STATS_BINDINGS, TRAIN_UPDATE_BINDINGS, updateShader } from './kernels.js';
 import { shuffled } from '../util/random.js';
 
 /** What is trained on: n examples of f features (a GPU buffer [n][f], left as it is), their labels. */
@@ -107,11 +107,11 @@ export class GpuHeadTrainer {
     return stats;
   }
 
-  /** Encodes the standardized rows of the examples in `order` (`count` of them) into `rows`. */
-  private async gatherer(data: TrainingData, stats: GPUBuffer, order: GPUBuffer, count: number, rows: GPUBuffer): Promise<(pass: GPUComputePassEncoder) => void> {
-    const pipeline = await this.pipelines.get('train gather', gatherShader(data.f, count));
-    const group = this.bindGroup(pipeline, TRAIN_GATHER_BINDINGS, { features: data.features, order, stats, rows });
-    const workgroups = gatherWorkgroups(data.f, count);
+  /** Encodes every example's standardized row into `rows`. */
+  private async standardizer(data: TrainingData, stats: GPUBuffer, rows: GPUBuffer): Promise<(pass: GPUComputePassEncoder) => void> {
+    const pipeline = await this.pipelines.get('train standardize', standardizeShader(data.f, data.n));
+    const group = this.bindGroup(pipeline, TRAIN_STANDARDIZE_BINDINGS, { features: data.features, stats, rows });
+    const workgroups = standardizeWorkgroups(data.f, data.n);
     return (pass) => {
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, group);
@@ -176,13 +176,12 @@ export class GpuHeadTrainer {
     this.buffers.push(uniforms);
     const read = device.createBuffer({ label: 'train readback', size: Math.max(8 * data.n, paramBytes + 8 * data.f), usage: BUFFER.MAP_READ | BUFFER.COPY_DST });
     this.buffers.push(read);
-    const all = this.buffer('every example', Uint32Array.from(data.labels.keys()));
     const [logitsPipeline, softmaxPipeline, evalPipeline, updatePipeline, standardize] = await Promise.all([
       this.pipelines.get('train logits', logitsShader(data.f, data.classes)),
       this.pipelines.get('train softmax', softmaxShader(data.classes, batch, true)),
       this.pipelines.get('validation', softmaxShader(data.classes, batch, false)),
       this.pipelines.get('train update', updateShader(data.f, data.classes, batch)),
-      this.gatherer(data, stats, all, data.n, rows),
+      this.standardizer(data, stats, rows),
     ]);
     const slot = (s: number) => ({ buffer: uniforms, offset: s * STEP_BYTES, size: 24 });
     const bind = (s: number, examples: GPUBuffer, train: boolean) => ({

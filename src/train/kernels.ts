@@ -5,7 +5,7 @@
  * AdamW update (4 x 4 tiles). Their bindings are declared once, here, as the engine's kernels' are.
  */
 import stats from '../../shaders/train_stats.wgsl';
-import gather from '../../shaders/train_gather.wgsl';
+import standardize from '../../shaders/train_standardize.wgsl';
 import logits from '../../shaders/train_logits.wgsl';
 import softmax from '../../shaders/train_softmax.wgsl';
 import update from '../../shaders/train_update.wgsl';
@@ -19,11 +19,10 @@ export const TRAIN_STATS_BINDINGS = {
   stats: { binding: 2, kind: 'activations' },
 } as const satisfies KernelInterface;
 
-export const TRAIN_GATHER_BINDINGS = {
+export const TRAIN_STANDARDIZE_BINDINGS = {
   features: { binding: 0, kind: 'constants' },
-  order: { binding: 1, kind: 'constants' },
-  stats: { binding: 2, kind: 'constants' },
-  rows: { binding: 3, kind: 'activations' },
+  stats: { binding: 1, kind: 'constants' },
+  rows: { binding: 2, kind: 'activations' },
 } as const satisfies KernelInterface;
 
 export const TRAIN_LOGITS_BINDINGS = {
@@ -65,14 +64,14 @@ export function statsShader(f: number, count: number): Shader {
     declareBindings(TRAIN_STATS_BINDINGS, { features: 'f32', examples: 'u32', stats: 'f32' }) + specialize('train_stats.wgsl', stats, { F: f, COUNT: count }));
 }
 
-/** Standardized rows of the examples `order` lists ([count][F rounded up to 4]). */
-export function gatherShader(f: number, count: number): Shader {
-  return shader('train_gather', { f, count }, () =>
-    declareBindings(TRAIN_GATHER_BINDINGS, { features: 'f32', order: 'u32', stats: 'f32', rows: 'f32' }) + specialize('train_gather.wgsl', gather, { F: f, FP: 4 * quads(f), COUNT: count }));
+/** Every example's standardized row ([count][F rounded up to 4]). */
+export function standardizeShader(f: number, count: number): Shader {
+  return shader('train_standardize', { f, count }, () =>
+    declareBindings(TRAIN_STANDARDIZE_BINDINGS, { features: 'f32', stats: 'f32', rows: 'f32' }) + specialize('train_standardize.wgsl', standardize, { F: f, FP: 4 * quads(f), COUNT: count }));
 }
 
-/** Workgroups of the gather kernel for `count` rows: 64 features by a share of the rows. */
-export const gatherWorkgroups = (f: number, count: number): [number, number] => [Math.ceil((4 * quads(f)) / 64), Math.min(count, 65535)];
+/** Workgroups of the standardize kernel for `count` rows: 64 features by a share of the rows. */
+export const standardizeWorkgroups = (f: number, count: number): [number, number] => [Math.ceil((4 * quads(f)) / 64), Math.min(count, 65535)];
 
 /** Logits in tiles of 4 rows x 4 classes: one invocation per tile. */
 /** Invocations per workgroup of train_logits.wgsl (8 measured on lavapipe: 44 ms an epoch against 55 with 64, 1,000 x 2048 x 20). */
