@@ -67,6 +67,18 @@ export function parse(argv: string[]): Parsed {
   return { command, positional: parsed.positionals, flags };
 }
 
+/** A numeric flag's value (`fallback` when absent); a value `valid` refuses is a UsageError: "<flag> must be <what>, got <value>". */
+export function numberFlag(args: Parsed, flag: string, fallback: number, valid: (n: number) => boolean, what: string): number {
+  const raw = args.flags.get(flag);
+  const n = raw === undefined ? fallback : Number(raw);
+  if (!valid(n)) throw new UsageError(`${flag} must be ${what}, got ${raw}`);
+  return n;
+}
+
+/** A flag that takes a positive integer (--batch, --top-k, --epochs). */
+export const positiveIntegerFlag = (args: Parsed, flag: string, fallback: number): number =>
+  numberFlag(args, flag, fallback, (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
+
 /** --skip-blocks a,b -> ['a', 'b'] (names are checked by the model). */
 export function skipBlocks(args: Parsed): string[] | undefined {
   const v = args.flags.get('--skip-blocks');

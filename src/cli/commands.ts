@@ -7,15 +7,14 @@ import type { ResNetModel } from '../api/model.js';
 import { cosineSimilarity, normalizeL2 } from '../util/vectors.js';
 import { imageProgress, inBatches, JsonLines, type RunItem } from './batch-run.js';
 import { collectImages, parseShard, shardOf } from './image-list.js';
-import { report, skipBlocks, UsageError, type Parsed } from './args.js';
+import { positiveIntegerFlag, report, skipBlocks, UsageError, type Parsed } from './args.js';
 
 /** The images of a classify / embed run: files, folders, --list, --shard; minus those --resume finds done. */
 async function runImages(args: Parsed): Promise<{ files: string[]; batch: number; out?: JsonLines; skipped: number }> {
   const list = args.flags.get('--list');
   const shard = args.flags.get('--shard');
   const outPath = args.flags.get('--out');
-  const batch = Number(args.flags.get('--batch') ?? 1);
-  if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a positive integer, got ${args.flags.get('--batch')}`);
+  const batch = positiveIntegerFlag(args, '--batch', 1);
   if (args.flags.has('--resume') && typeof outPath !== 'string') throw new UsageError('--resume needs --out <results.jsonl>');
   let files = await collectImages(args.positional, typeof list === 'string' ? list : undefined);
   if (typeof shard === 'string') files = shardOf(files, parseShard(shard));
@@ -55,8 +54,7 @@ async function runOver(args: Parsed, model: ResNetModel<NodeImage>, output: 'pro
 }
 
 export async function classify(args: Parsed, model: ResNetModel<NodeImage>): Promise<number> {
-  const top = Number(args.flags.get('--top-k') ?? 5);
-  if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top-k must be a positive integer, got ${args.flags.get('--top-k')}`);
+  const top = positiveIntegerFlag(args, '--top-k', 5);
   const predictions = (item: RunItem) => model.top(item.values!, top).map(({ index, label, probability }) => ({ index, label, probability }));
   const { failures } = await runOver(args, model, 'probabilities', (item) => ({ file: item.file, top: predictions(item) }), (item) =>
     [basename(item.file), ...predictions(item).map((p, i) => `  ${String(i + 1).padStart(2)}. ${p.label} (${p.index})  ${(100 * p.probability).toFixed(2)}%`)].join('\n'));

@@ -10,7 +10,7 @@ import { basename } from 'node:path';
 import { loadResNet } from '../node.js';
 import { isWeightStorage, WEIGHT_STORAGES, type WeightStorage } from '../ops/weight-storage.js';
 import { topIndices } from '../util/vectors.js';
-import { loadOptions, UsageError, type Parsed } from './args.js';
+import { loadOptions, positiveIntegerFlag, UsageError, type Parsed } from './args.js';
 import { imageProgress, inBatches } from './batch-run.js';
 import { classFolders, collectImages } from './image-list.js';
 
@@ -63,8 +63,7 @@ async function expectations(args: Parsed): Promise<{ files: string[]; expected: 
 export async function evaluate(args: Parsed): Promise<number> {
   const precisions = String(args.flags.get('--precision') ?? 'f32').split(',').map((p) => p.trim()) as WeightStorage[];
   for (const p of precisions) if (!isWeightStorage(p)) throw new UsageError(`--precision takes a list of ${WEIGHT_STORAGES.join(', ')}, got ${p}`);
-  const batch = Number(args.flags.get('--batch') ?? 4);
-  if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a positive integer, got ${args.flags.get('--batch')}`);
+  const batch = positiveIntegerFlag(args, '--batch', 4);
   const { files, expected } = await expectations(args);
   // --precision here is a list; each model is loaded with one of its values
   const options = loadOptions({ ...args, flags: new Map([...args.flags].filter(([k]) => k !== '--precision')) });

@@ -14,22 +14,15 @@ import { loadGraph, loadResNet, PRETRAINED } from '../node.js';
 import { writeWhole } from '../node/cache-integrity.js';
 import { headToSafetensors } from '../train/head.js';
 import type { FitResult } from '../train/trainer.js';
-import { loadOptions, UsageError, type Parsed } from './args.js';
+import { loadOptions, numberFlag, positiveIntegerFlag, UsageError, type Parsed } from './args.js';
 import { classFolders } from './image-list.js';
 import { imageProgress } from './batch-run.js';
-
-function numberFlag(args: Parsed, flag: string, fallback: number, valid: (n: number) => boolean, what: string): number {
-  const raw = args.flags.get(flag);
-  const n = raw === undefined ? fallback : Number(raw);
-  if (!valid(n)) throw new UsageError(`${flag} must be ${what}, got ${raw}`);
-  return n;
-}
 
 export async function train(args: Parsed): Promise<number> {
   const out = args.flags.get('--out');
   if (typeof out !== 'string' || !/\.safetensors$/i.test(out)) throw new UsageError('train needs --out <file.safetensors>');
   if (args.positional.length !== 1) throw new UsageError('train takes one folder, with one sub-folder per class');
-  const epochs = numberFlag(args, '--epochs', 60, (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
+  const epochs = positiveIntegerFlag(args, '--epochs', 60);
   const validationSplit = numberFlag(args, '--val', 0.2, (n) => n >= 0 && n < 1, 'in [0, 1)');
   const json = args.flags.has('--json');
   const { classes, images } = await classFolders(args.positional[0]!);
