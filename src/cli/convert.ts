@@ -3,9 +3,8 @@
  * engine loads (default: the pretrained ResNet-50) -> a compact safetensors file (src/export/compact.ts)
  * that `--weights` / `source` load with no other option.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { readHead } from '../load.js';
-import { dirname } from 'node:path';
 import { compactOf } from '../export/compact.js';
 import { writeWhole } from '../node/cache-integrity.js';
 import { loadGraph, PRETRAINED } from '../node.js';
@@ -25,7 +24,6 @@ export async function convert(args: Parsed): Promise<number> {
   const sourceName = typeof source === 'string' ? source : `${PRETRAINED.spec} (ResNet50/model.json)`;
   const head = options.head === undefined ? undefined : await readHead(options.head, async (path) => new Uint8Array(await readFile(path)));
   const { bytes, graph } = compactOf(loaded, precision as WeightStorage, options, sourceName, head);
-  await mkdir(dirname(out), { recursive: true }); // a fresh model cache has no compact/ folder yet
   await writeWhole(out, bytes);
   const floatBytes = graph.nodes.reduce((n, node) => n + ('weights' in node ? 4 * (node.weights.length + node.bias.length) : 0), 0);
   if (args.flags.has('--json')) {

@@ -7,8 +7,6 @@
  * it with `--head` over its base). Prints the class counts, a line per epoch, and the validation split's
  * confusion matrix.
  */
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { compactOf } from '../export/compact.js';
 import { loadGraph, loadResNet, PRETRAINED } from '../node.js';
 import { writeWhole } from '../node/cache-integrity.js';
@@ -53,7 +51,6 @@ export async function train(args: Parsed): Promise<number> {
   const bytes = args.flags.has('--head-only')
     ? headToSafetensors(result.head, base)
     : compactOf(await loadGraph(loadBase), precision ?? 'f32', loadBase, base, result.head).bytes;
-  await mkdir(dirname(out), { recursive: true });
   await writeWhole(out, bytes);
   report(result, out, bytes.length, json);
   return result.skipped.length ? 1 : 0;

@@ -10,8 +10,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile, rename, stat, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 
 /** One file as it was written. */
 export interface FileRecord {
@@ -52,8 +52,9 @@ export async function recordFiles(root: string, names: readonly string[], verifi
   return records;
 }
 
-/** Writes `data` to a temporary file beside `path` and renames it into place: readers see all of it or none. */
+/** Writes `data` to a temporary file beside `path` and renames it into place: readers see all of it or none. Creates the folder (a fresh model cache has no compact/ yet; convert and train write where they are told). */
 export async function writeWhole(path: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
   const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   await writeFile(temporary, data);
   await rename(temporary, path);

@@ -5,7 +5,7 @@
  * time they are asked for, and written again when damaged.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { compactOf } from '../export/compact.js';
 import { loadTfjsLayersModel } from '../loaders/tfjs-layers.js';
@@ -47,7 +47,6 @@ export async function compactPretrained(precision: WeightStorage, options: Fetch
   const modelJson = await fetchPretrained({ ...options, force: false, verify: false });
   const loaded = { graph: await loadTfjsLayersModel(folderSource(dirname(modelJson)), 'model.json'), format: 'tfjs-layers' as const };
   const { bytes } = compactOf(loaded, precision, {}, `${PRETRAINED.spec} (ResNet50/model.json)`);
-  await mkdir(dirname(file), { recursive: true });
   await rm(record, { force: true }); // a reader between the two writes sees a file without a record: written again
   await writeWhole(file, bytes);
   await writeWhole(record, `${JSON.stringify(await recordFiles(dirname(file), [basename(file)], verified))}\n`);
