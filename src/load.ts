@@ -6,7 +6,7 @@ import { weightDepth, type Graph } from './graph/ir.js';
 import { loadOnnxResNet } from './loaders/onnx.js';
 import { loadSafetensorsResNet } from './loaders/safetensors.js';
 import { loadTfjsLayersModel, type LoadProgress } from './loaders/tfjs-layers.js';
-import { memorySource, type FileSource } from './loaders/source.js';
+import { fetchWhole, memorySource, type FileSource } from './loaders/source.js';
 import { isWeightStorage, type WeightStorage } from './ops/weight-storage.js';
 import type { ConvStrategy } from './plan/conv-algorithm.js';
 import { checkHead, headFromSafetensors, type Head } from './train/head.js';
@@ -104,11 +104,7 @@ export async function readHead(source: HeadSource, readPath?: (path: string) => 
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) return headFromSafetensors(source instanceof Uint8Array ? source : new Uint8Array(source), 'head');
   if (typeof source === 'string' || source instanceof URL) {
     const where = String(source);
-    if (isUrl(source)) {
-      const response = await fetch(where).catch((err: Error) => { throw new ModelFormatError(`${where}: ${err.message}`); });
-      if (!response.ok) throw new ModelFormatError(`${where}: HTTP ${response.status}`);
-      return headFromSafetensors(new Uint8Array(await response.arrayBuffer()), where);
-    }
+    if (isUrl(source)) return headFromSafetensors(await fetchWhole(where), where);
     if (!readPath) throw new InputError(`head "${where}" is not a URL, and this platform reads no file paths: pass a full URL or the bytes`);
     return headFromSafetensors(await readPath(where), where);
   }

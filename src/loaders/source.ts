@@ -38,52 +38,54 @@ export function memorySource(files: Record<string, Uint8Array | ArrayBuffer | st
   };
 }
 
-/** Files under a base URL, fetched; the length is checked against Content-Length when the server sends one. */
+/** Files under a base URL, fetched (fetchWhole); the length is checked against Content-Length when the server sends one. */
 export function urlSource(base: string | URL): FileSource {
   const baseUrl = new URL('.', base);
   const resolve = (path: string) => new URL(path, baseUrl).href;
   return {
     describe: resolve,
-    async read(path, onBytes) {
-      const url = resolve(path);
-      let response: Response;
-      try {
-        response = await fetch(url);
-      } catch (err) {
-        throw new ModelFormatError(`${url}: request failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-      }
-      if (!response.ok) throw new ModelFormatError(`${url}: HTTP ${response.status} ${response.statusText}`.trim());
-      const declared = Number(response.headers.get('content-length') ?? NaN);
-      const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
-      const chunks: Uint8Array[] = [];
-      let total = 0;
-      try {
-        const reader = response.body?.getReader();
-        if (reader) {
-          for (;;) {
-            const { done, value } = await reader.read();
-            if (done) break;
-            chunks.push(value);
-            total += value.length;
-            onBytes?.(value.length);
-          }
-        } else {
-          const buf = new Uint8Array(await response.arrayBuffer());
-          chunks.push(buf);
-          total = buf.length;
-          onBytes?.(total);
-        }
-      } catch (err) {
-        throw new ModelFormatError(`${url}: download cut short after ${total} bytes: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-      }
-      if (!encoded && Number.isFinite(declared) && declared !== total) {
-        throw new ModelFormatError(`${url}: received ${total} bytes, the server announced ${declared} (download cut short?)`);
-      }
-      if (chunks.length === 1) return chunks[0]!;
-      const out = new Uint8Array(total);
-      let at = 0;
-      for (const c of chunks) { out.set(c, at); at += c.length; }
-      return out;
-    },
+    read: (path, onBytes) => fetchWhole(resolve(path), onBytes),
   };
+}
+
+/** The whole body of `url`; a failed request, an HTTP error or a body cut short is a ModelFormatError naming the URL. */
+export async function fetchWhole(url: string, onBytes?: (delta: number) => void): Promise<Uint8Array> {
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (err) {
+    throw new ModelFormatError(`${url}: request failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  if (!response.ok) throw new ModelFormatError(`${url}: HTTP ${response.status} ${response.statusText}`.trim());
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  const encoded = (response.headers.get('content-encoding') ?? 'identity') !== 'identity';
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    const reader = response.body?.getReader();
+    if (reader) {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        chunks.push(value);
+        total += value.length;
+        onBytes?.(value.length);
+      }
+    } else {
+      const buf = new Uint8Array(await response.arrayBuffer());
+      chunks.push(buf);
+      total = buf.length;
+      onBytes?.(total);
+    }
+  } catch (err) {
+    throw new ModelFormatError(`${url}: download cut short after ${total} bytes: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  if (!encoded && Number.isFinite(declared) && declared !== total) {
+    throw new ModelFormatError(`${url}: received ${total} bytes, the server announced ${declared} (download cut short?)`);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) { out.set(c, at); at += c.length; }
+  return out;
 }
