@@ -25,17 +25,31 @@ function loaded(): ResNetModel<BrowserImage> {
   return model;
 }
 
+/** The model that answers from now on; the one before is disposed unless it is the base. */
+function answerWith(next: ResNetModel<BrowserImage> | undefined): void {
+  if (model !== base) model?.dispose();
+  model = next;
+}
+
+/** A Blob decoded into an ImageBitmap; other images as they are. */
+const decode = async (image: Image): Promise<BrowserImage> => (typeof Blob !== 'undefined' && image instanceof Blob ? await createImageBitmap(image) : image as BrowserImage);
+
+/** Frames and bitmaps closed (ImageData has nothing to close). */
+function close(image: BrowserImage): void {
+  if ((typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap) || (typeof VideoFrame !== 'undefined' && image instanceof VideoFrame)) image.close();
+}
+
 /**
  * One image through the model (which puts it on the GPU as a texture: src/browser.ts uploadBrowserImage);
  * a Blob is decoded into an ImageBitmap first. Frames and bitmaps are closed when done.
  */
 async function withImage<T>(image: Image, run: (m: ResNetModel<BrowserImage>, i: BrowserImage) => Promise<T>): Promise<T> {
   const m = loaded();
-  const decoded = typeof Blob !== 'undefined' && image instanceof Blob ? await createImageBitmap(image) : image as BrowserImage;
+  const decoded = await decode(image);
   try {
     return await run(m, decoded);
   } finally {
-    if ((typeof ImageBitmap !== 'undefined' && decoded instanceof ImageBitmap) || (typeof VideoFrame !== 'undefined' && decoded instanceof VideoFrame)) decoded.close();
+    close(decoded);
   }
 }
 
@@ -50,16 +64,15 @@ async function train(id: number, examples: Array<{ image: Image; label: string }
   const opened: BrowserImage[] = [];
   try {
     for (const { image, label } of examples) {
-      const decoded = typeof Blob !== 'undefined' && image instanceof Blob ? await createImageBitmap(image) : image as BrowserImage;
+      const decoded = await decode(image);
       opened.push(decoded);
       trainer.add(decoded, label);
     }
     const { model: trained, ...result } = await trainer.fit({ ...options, onEpoch: (epoch) => post({ id, epoch }), onEmbedded: (embedded, total) => post({ id, embedded, total }) });
-    if (model !== base) model?.dispose();
-    model = trained;
+    answerWith(trained);
     return result;
   } finally {
-    for (const i of opened) if ('close' in i && typeof i.close === 'function') i.close();
+    opened.forEach(close);
   }
 }
 
@@ -67,9 +80,8 @@ async function train(id: number, examples: Array<{ image: Image; label: string }
 async function useHead(head: Head | Uint8Array | undefined): Promise<string[]> {
   loaded();
   const next = head === undefined ? base! : await base!.withHead(await readHead(head));
-  if (model !== base) model?.dispose();
-  model = next;
-  return [...model.labels];
+  answerWith(next);
+  return [...next.labels];
 }
 
 async function handle({ id, method, args }: Request): Promise<unknown> {
@@ -89,9 +101,9 @@ async function handle({ id, method, args }: Request): Promise<unknown> {
     case 'train': return train(id, args[0] as Array<{ image: Image; label: string }>, args[1] as FitOptions);
     case 'useHead': return useHead(args[0] as Head | Uint8Array | undefined);
     case 'dispose':
-      if (model !== base) model?.dispose();
+      answerWith(undefined);
       base?.dispose();
-      model = base = undefined;
+      base = undefined;
       return undefined;
   }
 }
