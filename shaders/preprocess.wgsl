@@ -1,5 +1,6 @@
 // Image preprocessing on the GPU, the same arithmetic as src/preprocess/preprocess.ts: resize so the
-// shorter side is RESIZE (triangle filter, widened when shrinking: antialiased), center crop CROP x CROP,
+// shorter side is RESIZE (triangle filter, widened when shrinking: antialiased), crop CROP x CROP at
+// origin (the center, or where training's augmentation puts it; mirrored left to right with flip),
 // then value = (pixel * SCALE - mean) / std per output channel, written NHWC into the network's input.
 // One invocation per output pixel; the source is an rgba8unorm or bgra8unorm texture, or their -srgb
 // forms (alpha ignored).
@@ -12,6 +13,7 @@ struct Resize {
   scale: vec2<f32>,     // source pixels per resized pixel, x and y
   support: vec2<f32>,   // filter half-width in source pixels: max(scale, 1)
   origin: vec2<u32>,    // crop origin in resized pixels
+  flip: u32,            // 1: mirrored left to right
   mean: vec4<f32>,      // per output channel
   deviation: vec4<f32>,
 }
@@ -38,7 +40,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     return;
   }
   let size = vec2<i32>(textureDimensions(source));
-  let center = (vec2<f32>(gid.xy + resize.origin) + 0.5) * resize.scale;
+  let column = select(gid.x, CROP - 1u - gid.x, resize.flip != 0u); // the crop's column this pixel shows
+  let center = (vec2<f32>(vec2<u32>(column, gid.y) + resize.origin) + 0.5) * resize.scale;
   let lo = max(vec2<i32>(floor(center - resize.support + 0.5)), vec2<i32>(0));
   let hi = min(vec2<i32>(floor(center + resize.support + 0.5)), size);
   var sum = vec3<f32>(0.0);

@@ -32,7 +32,7 @@ const USAGE = `usage:
   webgpu-resnet eval <folder|image...> --labels <csv> [--precision f32,f16,int8 (f32)] [--batch <n> (4)] [--weights <file>] [--json]
   webgpu-resnet eval <folder of class folders> [--precision ...] [--weights <file>] [--json]
   webgpu-resnet train <folder of class folders> --out <file.safetensors> [--weights <base>] [--epochs <n> (60)] [--val <share> (0.2)]
-                      [--precision f32|f16|int8 (f32)] [--head-only] [--json]
+                      [--augment <views per image> (0)] [--precision f32|f16|int8 (f32)] [--head-only] [--json]
 Every command that loads a model also takes --weights, --depth, --definition, --precision, --preprocessing,
 --input-size, --crop-pct and --verbose; those that run it, --conv-strategy tiled|simd (default: chosen for
 the adapter; tiled runs the GPU kernels anywhere). A flag a command does not take is an error (exit 2).
@@ -40,6 +40,7 @@ the adapter; tiled runs the GPU kernels anywhere). A flag a command does not tak
 convert) uses a head-only file from train --head-only in place of the weights' classifier.
 train learns new classes from a folder of one sub-folder per class (its name is the label), on the GPU, on
 the base's features; it writes the whole model (--weights loads it with no other flag) or the head alone.
+--augment N adds N views of each training image (random crops and mirrors), each embedded and trained on.
 
 --weights: a TF.js layers model.json (Keras), a torchvision/timm .safetensors or an .onnx file; without
 it, the pretrained Keras ResNet-50 from the per-user model cache is used, downloaded there once on first

@@ -1,6 +1,8 @@
 /** CPU preprocessing: resize (shorter side 256), center crop 224, caffe normalization, channel handling. */
 import { describe, expect, it } from 'vitest';
 import { CAFFE_PREPROCESSING, TORCH_PREPROCESSING, cropOrigin, preprocessImage, resizedSize, type RawImage } from '../src/preprocess/preprocess.js';
+import { checkAugment, planViews } from '../src/train/augment.js';
+import { InputError } from '../src/errors.js';
 
 function image(width: number, height: number, channels: 1 | 2 | 3 | 4, f: (x: number, y: number, c: number) => number): RawImage {
   const data = new Uint8Array(width * height * channels);
@@ -55,5 +57,41 @@ describe('preprocessing', () => {
     const out = preprocessImage(image(3, 2, 3, () => 200), CAFFE_PREPROCESSING);
     expect(out.length).toBe(224 * 224 * 3);
     expect(out[0]).toBeCloseTo(200 - 103.939, 3);
+  });
+
+  it('a view: a crop anywhere in the resized image, mirrored or not (training augmentation)', () => {
+    const img = image(300, 256, 3, (x, y, c) => (x * 7 + y * 3 + c * 50) % 256);
+    const spec = { ...CAFFE_PREPROCESSING, mean: [0, 0, 0] as [number, number, number] };
+    // corners: origin 0 and the last origin the image leaves (300 - 224 = 76, 256 - 224 = 32); no resampling, so exact pixels
+    expect(cropOrigin(300, 256, 224, { at: [0, 1], flip: false })).toEqual([0, 32]);
+    expect(cropOrigin(300, 256, 224, { at: [1, 0], flip: false })).toEqual([76, 0]);
+    const corner = preprocessImage(img, spec, undefined, 0, { at: [1, 0.25], flip: true });
+    for (const [x, y] of [[0, 0], [17, 40], [223, 223]] as const) {
+      const src = img.data[((y + 8) * 300 + (76 + 223 - x)) * 3]!; // mirrored: output column x shows the crop's column 223 - x
+      expect(corner[(y * 224 + x) * 3 + 2]).toBe(src); // R (BGR order)
+    }
+    // a mirrored center crop of an image whose margins are even is the center crop of the mirrored image, also when resampled
+    const big = image(600, 480, 3, (x, y, c) => (x * x + 3 * y + 40 * c) % 251); // resized 320 x 256: margins 96 and 32
+    const mirrored = image(600, 480, 3, (x, y, c) => big.data[(y * 600 + 599 - x) * 3 + c]!);
+    const a = preprocessImage(big, TORCH_PREPROCESSING, undefined, 0, { at: [0.5, 0.5], flip: true });
+    const b = preprocessImage(mirrored, TORCH_PREPROCESSING);
+    let diff = 0;
+    for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    expect(diff).toBeLessThan(1e-4);
+    expect(() => cropOrigin(300, 256, 224, { at: [1.5, 0], flip: false })).toThrow(InputError);
+  });
+
+  it('augmentation views: seeded, as many as asked, only what was asked for; bad options named', () => {
+    const views = planViews([3, 5], { copies: 4 }, 7);
+    expect(views.map((v) => v.example)).toEqual([3, 3, 3, 3, 5, 5, 5, 5]);
+    expect(planViews([3, 5], { copies: 4 }, 7)).toEqual(views);
+    expect(planViews([3, 5], { copies: 4 }, 8)).not.toEqual(views);
+    expect(new Set(views.map((v) => v.view.at.join())).size).toBe(8);
+    const flips = planViews([1], { copies: 3, crop: false }, 1);
+    expect(flips.map((v) => [v.view.at, v.view.flip])).toEqual([[[0.5, 0.5], true], [[0.5, 0.5], false], [[0.5, 0.5], true]]);
+    expect(planViews([1, 2], { copies: 2, flip: false }, 1).every((v) => !v.view.flip)).toBe(true);
+    expect(() => checkAugment({ copies: 0 })).toThrow(/augment.copies must be an integer from 1 to 16, got 0/);
+    expect(() => checkAugment({ copies: 2, flip: false, crop: false })).toThrow(/neither flip nor crop/);
+    expect(() => checkAugment(3 as never)).toThrow(InputError);
   });
 });

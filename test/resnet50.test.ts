@@ -188,11 +188,14 @@ describe('images and inputs', () => {
       // as is (shorter side 256: crop only) and enlarged 3x (then shrunk on the GPU with the antialiasing filter)
       for (const bytes of [await readFile(path), await sharp(path).resize({ width: 3 * (await sharp(path).metadata()).width! }).png().toBuffer()]) {
         const texture = await upload(bytes);
-        const gpu = (await model.inferTexture(texture, { output: 'input' }))!;
-        const cpu = await model.preprocess(bytes);
-        let diff = 0;
-        for (let i = 0; i < cpu.length; i++) diff = Math.max(diff, Math.abs(gpu[i]! - cpu[i]!));
-        expect(diff, `${file} ${texture.width}x${texture.height}`).toBeLessThanOrEqual(1); // caffe units: 1 = 1/255 of the pixel range
+        // the center crop, and a view as training's augmentation takes them (another crop, mirrored)
+        for (const view of [undefined, { at: [0.9, 0.3], flip: true } as const]) {
+          const gpu = (await model.inferTexture(texture, { output: 'input', view }))!;
+          const cpu = await model.preprocess(bytes, view);
+          let diff = 0;
+          for (let i = 0; i < cpu.length; i++) diff = Math.max(diff, Math.abs(gpu[i]! - cpu[i]!));
+          expect(diff, `${file} ${texture.width}x${texture.height} ${JSON.stringify(view)}`).toBeLessThanOrEqual(1); // caffe units: 1 = 1/255 of the pixel range
+        }
         expect((await model.classifyTexture(texture, { topK: 1 }))[0]!.index, file).toBe((await model.classify(bytes, { topK: 1 }))[0]!.index);
         texture.destroy();
       }

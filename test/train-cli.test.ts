@@ -13,6 +13,7 @@ import { ourLines, runCli } from './helpers/processes.js';
 const sampleDir = sharedPath('data', 'imagenet-sample');
 let work: string;
 let heldOut: Array<{ file: string; label: string }>;
+let trainingPhotos = 0;
 
 const coarse = (index: number) => (index >= 151 && index <= 268 ? 'dog' : index <= 397 ? 'other-animal' : 'artifact');
 
@@ -27,6 +28,7 @@ beforeAll(async () => {
     await mkdir(folder, { recursive: true });
     await symlink(join(sampleDir, file!), join(folder, file!));
     if (held) heldOut.push({ file: join(folder, file!), label });
+    else trainingPhotos++;
   }
 });
 afterAll(async () => {
@@ -45,10 +47,12 @@ describe('webgpu-resnet train', () => {
     console.log(trained.stdout);
     const size = (await stat(out)).size;
     const head = join(work, 'custom-head.safetensors');
-    const headOnly = await runCli(['train', join(work, 'train'), '--out', head, '--head-only', '--epochs', '40', '--json']);
+    // the head alone, trained with one more view (a random crop, maybe mirrored) of each training photo
+    const headOnly = await runCli(['train', join(work, 'train'), '--out', head, '--head-only', '--epochs', '40', '--augment', '1', '--json']);
     expect(headOnly.code, headOnly.stderr).toBe(0);
     const summary = JSON.parse(headOnly.stdout);
     expect(summary.labels).toEqual(['artifact', 'dog', 'other-animal']);
+    expect(summary.augmented).toBe(trainingPhotos - summary.validation.examples); // one view of each photo the split trains on
     console.log(`whole model (int8): ${size} bytes; head only: ${summary.bytes} bytes; ${summary.epochs} epochs, training ${summary.milliseconds.training.toFixed(0)} ms`);
     expect(summary.bytes).toBeLessThan(40_000);
     // held-out photos (ImageNet classes no training photo has), by the whole file and by the head over the base
@@ -91,5 +95,8 @@ describe('webgpu-resnet train', () => {
       expect(ran.code).toBe(2);
       expect(ourLines(ran.stderr)).toEqual([expect.stringMatching(message)]);
     }
+    const views = await runCli(['train', join(work, 'one-empty'), '--out', join(work, 'x.safetensors'), '--augment', '17']);
+    expect(views.code).toBe(2);
+    expect(ourLines(views.stderr)).toEqual([expect.stringMatching(/--augment must be an integer from 0 to 16, got 17/)]);
   });
 });

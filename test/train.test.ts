@@ -12,6 +12,7 @@ import { InputError, ModelFormatError, TrainingError, type ResNetModel } from '.
 import { loadResNet, type NodeImage } from '../src/node.js';
 import { writeSafetensors } from '../src/export/safetensors.js';
 import { HEAD_FORMAT, headFromSafetensors, headToSafetensors } from '../src/train/head.js';
+import { planViews } from '../src/train/augment.js';
 import { sharedPath } from './helpers/needs.js';
 
 const sampleDir = sharedPath('data', 'imagenet-sample');
@@ -103,6 +104,43 @@ describe('training new classes', () => {
       again.dispose();
     }
     custom.dispose();
+  });
+
+  it('augmentation: views of the training images (random crops, mirrors) embedded and trained on; validation keeps the photos as they are', async () => {
+    const trainer = model.trainer();
+    const some = [...images.filter((i) => i.coarse === 'artifact').slice(0, 6), ...images.filter((i) => i.coarse === 'dog').slice(0, 6)];
+    for (const image of some) trainer.add(image.file, image.coarse);
+    const progress: Array<[number, number]> = [];
+    const result = await trainer.fit({ epochs: 30, validationSplit: 0.25, augment: { copies: 2 }, onEmbedded: (done, total) => progress.push([done, total]) });
+    const held = result.validation!.examples;
+    expect(held).toBe(4); // a quarter of each class's 6, rounded: the photos themselves, no views
+    expect(result.augmented).toBe(2 * (some.length - held));
+    expect(progress.at(-1)).toEqual([some.length + result.augmented, some.length + result.augmented]);
+    expect(progress.filter(([, total]) => total === some.length).at(-1)).toEqual([some.length, some.length]); // the photos first, then the views
+    console.log(`augmentation: ${some.length} photos, ${result.augmented} views, validation ${(100 * result.validation!.accuracy).toFixed(0)}% of ${held}; embedding ${result.milliseconds.embedding.toFixed(0)} ms`);
+    expect(result.validation!.accuracy).toBeGreaterThanOrEqual(0.75);
+    await expect(trainer.fit({ augment: { copies: 99 } })).rejects.toThrow(/augment.copies must be an integer from 1 to 16, got 99/);
+    result.model.dispose();
+    // the views are what they say: with the nearest class mean, a class's weights are the mean of its photos'
+    // and their views' embeddings, each view computed here through model.preprocess with the same crop and mirror
+    const four = [some[0]!, some[1]!, some[6]!, some[7]!];
+    const small = model.trainer();
+    for (const image of four) small.add(image.file, image.coarse);
+    const { head, model: byMeans, augmented } = await small.fit({ method: 'mean', validationSplit: 0, augment: { copies: 1 }, seed: 3 });
+    expect(augmented).toBe(4);
+    const viewed = await Promise.all(planViews([0, 1, 2, 3], { copies: 1 }, 3).map(async ({ example, view }) => ({ example, x: await model.infer(await model.preprocess(four[example]!.file, view), { output: 'features' }) })));
+    const unit = (v: ArrayLike<number>) => { const n = Math.hypot(...Array.from(v)); return Array.from(v, (x) => x / n); };
+    const gap = (a: number[], b: number[]) => Math.max(...a.map((x, k) => Math.abs(x - b[k]!)));
+    for (const [j, label] of head.labels.entries()) {
+      const mine = [0, 1, 2, 3].filter((k) => four[k]!.coarse === label);
+      const photos = mine.map((k) => features.get(four[k]!.file)!);
+      const views = viewed.filter((v) => mine.includes(v.example)).map((v) => v.x);
+      const mean = (rows: Float32Array[]) => new Float64Array(rows[0]!.length).map((_, k) => rows.reduce((a, r) => a + r[k]!, 0) / rows.length);
+      const column = unit(Array.from({ length: model.info.features }, (_, k) => head.weights[k * head.labels.length + j]!));
+      expect(gap(column, unit(mean([...photos, ...views])))).toBeLessThan(1e-5);
+      expect(gap(column, unit(mean(photos)))).toBeGreaterThan(1e-3);
+    }
+    byMeans.dispose();
   });
 
   it('the nearest class mean for a few examples a class', async () => {

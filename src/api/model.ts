@@ -6,7 +6,7 @@
  */
 import { InputError } from '../errors.js';
 import type { PlanOutputs } from '../plan/planner.js';
-import { preprocessImage, type Preprocessing } from '../preprocess/preprocess.js';
+import { CENTER_VIEW, preprocessImage, type CropView, type Preprocessing } from '../preprocess/preprocess.js';
 import type { OutputTarget, ProfileStep } from '../runtime/executor.js';
 import type { RecoveringExecutor } from '../runtime/recovery.js';
 import type { BlockInfo, EmbedOptions, ImageDecoder, ImageUploader, InferOptions, LesionOptions, ModelInfo, ModelParts, Prediction } from './types.js';
@@ -77,11 +77,11 @@ export class ResNetModel<I = never> {
     return this.runner.now.arenaLayout(batch, this.variants.of(options.skipBlocks)).bytes;
   }
 
-  /** Decodes and preprocesses one image into the model's input tensor (NHWC). */
-  async preprocess(image: I): Promise<Float32Array> {
+  /** Decodes and preprocesses one image into the model's input tensor (NHWC); `view`: another crop than the center, or mirrored. */
+  async preprocess(image: I, view: CropView = CENTER_VIEW): Promise<Float32Array> {
     this.check();
     this.checkImageSize();
-    return preprocessImage(await this.decode(image), this.preprocessing);
+    return preprocessImage(await this.decode(image), this.preprocessing, undefined, 0, view);
   }
 
   /** Images are center-cropped to a square of the model's input size. */
@@ -195,15 +195,16 @@ export class ResNetModel<I = never> {
    * normalization run in a compute kernel, then the network (with `skipBlocks`, without those blocks).
    * Returns probabilities (or `output: 'logits'`, `'features'` for the embedding, or `'input'` for the
    * preprocessed tensor); with `into: { buffer }` (COPY_DST usage) the result stays on the GPU, copied
-   * into your buffer, and nothing is read back (returns undefined).
+   * into your buffer, and nothing is read back (returns undefined). `view`: another crop than the center,
+   * or mirrored (training's augmentation).
    */
-  async inferTexture(texture: GPUTexture, options: { output?: keyof PlanOutputs | 'input'; into?: OutputTarget } & LesionOptions = {}): Promise<Float32Array | undefined> {
+  async inferTexture(texture: GPUTexture, options: { output?: keyof PlanOutputs | 'input'; into?: OutputTarget; view?: CropView } & LesionOptions = {}): Promise<Float32Array | undefined> {
     this.check();
     const variant = this.variants.of(options.skipBlocks);
     checkTexture(texture);
     this.checkImageSize();
     const output = checkOutput(options.output, ['probabilities', 'logits', 'features', 'input'], this.outputs);
-    const result = await (await this.runner.current()).runTexture(texture, this.preprocessing, output, options.into, variant);
+    const result = await (await this.runner.current()).runTexture(texture, this.preprocessing, output, options.into, variant, options.view);
     return result && finiteOutput(result, output, result.length);
   }
 

@@ -29,7 +29,7 @@ export const COMMAND_FLAGS: Record<string, Record<string, FlagKind>> = {
   info: RUN,
   eval: { ...RUN, '--labels': 'string', '--batch': 'string', '--list': 'string' },
   convert: { ...LOAD, '--out': 'string', '--head': 'string' },
-  train: { ...RUN, '--out': 'string', '--epochs': 'string', '--val': 'string', '--head-only': 'boolean' },
+  train: { ...RUN, '--out': 'string', '--epochs': 'string', '--val': 'string', '--augment': 'string', '--head-only': 'boolean' },
   fetch: { '--verify': 'boolean', '--force': 'boolean', '--json': 'boolean', '--verbose': 'boolean' },
 };
 

@@ -1,11 +1,11 @@
 /**
  * `webgpu-resnet train <folder> --out custom.safetensors [--weights base] [--epochs N] [--val 0.2]
- * [--precision f32|f16|int8] [--head-only] [--json]`: new classes from a folder of one sub-folder per
+ * [--augment N] [--precision f32|f16|int8] [--head-only] [--json]`: new classes from a folder of one sub-folder per
  * class (the sub-folder's name is the label), trained on the GPU on the base's features (default: the
  * pretrained ResNet-50). Writes the whole model (the base as `convert` writes it, with the new head and
  * labels: `--weights` loads it with no other flag) or, with --head-only, the head alone (kilobytes; load
- * it with `--head` over its base). Prints the class counts, a line per epoch, and the validation split's
- * confusion matrix.
+ * it with `--head` over its base). --augment N: N more views (random crops and mirrors) of each training
+ * image. Prints the class counts, a line per epoch, and the validation split's confusion matrix.
  */
 import { compactOf } from '../export/compact.js';
 import { loadGraph, loadResNet, PRETRAINED } from '../node.js';
@@ -22,6 +22,7 @@ export async function train(args: Parsed): Promise<number> {
   if (args.positional.length !== 1) throw new UsageError('train takes one folder, with one sub-folder per class');
   const epochs = positiveIntegerFlag(args, '--epochs', 60);
   const validationSplit = numberFlag(args, '--val', 0.2, (n) => n >= 0 && n < 1, 'in [0, 1)');
+  const copies = numberFlag(args, '--augment', 0, (n) => Number.isInteger(n) && n >= 0 && n <= 16, 'an integer from 0 to 16');
   const json = args.flags.has('--json');
   const { classes, images } = await classFolders(args.positional[0]!);
   const options = loadOptions(args);
@@ -32,10 +33,13 @@ export async function train(args: Parsed): Promise<number> {
     const trainer = model.trainer();
     for (const { file, label } of images) trainer.add(file, label);
     if (!json) console.error(`webgpu-resnet: ${classes.length} classes: ${classes.map((c) => `${c} ${trainer.counts.get(c)}`).join(', ')}`);
-    const progress = json ? undefined : imageProgress(images.length);
+    let progress: ((done: number) => void) | undefined, total = 0;
     result = await trainer.fit({
-      epochs, validationSplit,
-      onEmbedded: (done) => progress?.(done),
+      epochs, validationSplit, ...(copies > 0 && { augment: { copies } }),
+      onEmbedded: (done, all) => {
+        if (all !== total) [progress, total] = [json ? undefined : imageProgress(all), all]; // the views come after the images
+        progress?.(done);
+      },
       onEpoch: (e) => {
         if (json) return;
         const validation = e.validationLoss === undefined ? '' : `, validation loss ${e.validationLoss.toFixed(4)} accuracy ${(100 * e.validationAccuracy!).toFixed(1)}%`;
@@ -59,10 +63,10 @@ export async function train(args: Parsed): Promise<number> {
 function report(result: FitResult<string | Uint8Array>, out: string, bytes: number, json: boolean): void {
   const { head, history, epoch, validation, milliseconds } = result;
   if (json) {
-    console.log(JSON.stringify({ out, bytes, labels: head.labels, epochs: history.length, epoch, history, validation, skipped: result.skipped, milliseconds }));
+    console.log(JSON.stringify({ out, bytes, labels: head.labels, epochs: history.length, epoch, history, validation, augmented: result.augmented, skipped: result.skipped, milliseconds }));
     return;
   }
-  console.log(`${out}: ${head.labels.length} classes, ${(bytes / 1e6).toFixed(2)} MB; the head of epoch ${epoch} of ${history.length}; embedding ${(milliseconds.embedding / 1000).toFixed(1)} s, training ${(milliseconds.training / 1000).toFixed(1)} s`);
+  console.log(`${out}: ${head.labels.length} classes, ${(bytes / 1e6).toFixed(2)} MB; the head of epoch ${epoch} of ${history.length}${result.augmented ? ` (${result.augmented} augmented views among the training examples)` : ''}; embedding ${(milliseconds.embedding / 1000).toFixed(1)} s, training ${(milliseconds.training / 1000).toFixed(1)} s`);
   if (!validation) return;
   const width = Math.max(...head.labels.map((l) => l.length), 9);
   console.log(`validation: ${(100 * validation.accuracy).toFixed(1)}% of ${validation.examples} images; confusion (rows: the true class, columns: the predicted)`);

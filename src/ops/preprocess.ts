@@ -1,5 +1,5 @@
 import source from '../../shaders/preprocess.wgsl';
-import { cropOrigin, resizedSize, type Preprocessing } from '../preprocess/preprocess.js';
+import { CENTER_VIEW, cropOrigin, resizedSize, type CropView, type Preprocessing } from '../preprocess/preprocess.js';
 import { declareBindings, type KernelInterface } from './bindings.js';
 import { specialize } from './wgsl.js';
 
@@ -19,16 +19,17 @@ export function preprocessShader(spec: Preprocessing, srgb = false): string {
     specialize('preprocess.wgsl', source, { CROP: spec.cropTo, PIXEL_SCALE: `${spec.scale}f`, BGR: spec.order === 'BGR', SRGB: srgb });
 }
 
-/** Its uniform block for a `width` x `height` source image (48 bytes + 2 vec4 = 64 bytes). */
-export function preprocessParams(spec: Preprocessing, width: number, height: number): ArrayBuffer {
+/** Its uniform block for a `width` x `height` source image and the crop `view` (32 bytes + 2 vec4 = 64 bytes). */
+export function preprocessParams(spec: Preprocessing, width: number, height: number, view: CropView = CENTER_VIEW): ArrayBuffer {
   const [rw, rh] = resizedSize(width, height, spec.resizeTo);
-  const [cx, cy] = cropOrigin(rw, rh, spec.cropTo);
+  const [cx, cy] = cropOrigin(rw, rh, spec.cropTo, view);
   const buf = new ArrayBuffer(64);
   const f = new Float32Array(buf);
   const u = new Uint32Array(buf);
   f[0] = width / rw; f[1] = height / rh;
   f[2] = Math.max(width / rw, 1); f[3] = Math.max(height / rh, 1);
   u[4] = cx; u[5] = cy;
+  u[6] = view.flip ? 1 : 0;
   f.set([...spec.mean, 0], 8);
   f.set([...spec.std, 1], 12);
   return buf;

@@ -57,9 +57,24 @@ export function resizedSize(width: number, height: number, resizeTo: number): [n
     : [Math.max(1, Math.round(width * scale)), resizeTo];
 }
 
-/** Top-left corner of the centered crop, in resized coordinates. */
-export function cropOrigin(resizedWidth: number, resizedHeight: number, cropTo: number): [number, number] {
-  return [Math.floor((resizedWidth - cropTo) / 2), Math.floor((resizedHeight - cropTo) / 2)];
+/**
+ * Which crop of the resized image is taken, and whether it is mirrored: the center, as it is, unless a
+ * caller asks otherwise (training's augmentation: random crops and flips).
+ */
+export interface CropView {
+  /** The crop's top-left corner as a share of the room the resized image leaves around it, x and y in [0, 1] ([0.5, 0.5]: the center). */
+  at: readonly [number, number];
+  /** Mirrored left to right. */
+  flip: boolean;
+}
+
+export const CENTER_VIEW: CropView = { at: [0.5, 0.5], flip: false };
+
+/** Top-left corner of the crop (centered unless `view` says where), in resized coordinates. */
+export function cropOrigin(resizedWidth: number, resizedHeight: number, cropTo: number, view: CropView = CENTER_VIEW): [number, number] {
+  const [ax, ay] = view.at;
+  if (!(ax >= 0 && ax <= 1 && ay >= 0 && ay <= 1)) throw new InputError(`a crop's position must be shares in [0, 1], got [${ax}, ${ay}]`);
+  return [Math.floor((resizedWidth - cropTo) * ax), Math.floor((resizedHeight - cropTo) * ay)];
 }
 
 interface FilterTaps {
@@ -95,14 +110,15 @@ function triangleTaps(inSize: number, outSize: number, first: number, outCount: 
 }
 
 /**
- * Resize + center crop + normalize one image into `out` (NHWC, `cropTo` x `cropTo` x 3) at `offset`.
- * Returns `out`.
+ * Resize + center crop (or the crop `view` names, mirrored if it says so) + normalize one image into
+ * `out` (NHWC, `cropTo` x `cropTo` x 3) at `offset`. Returns `out`.
  */
 export function preprocessImage(
   image: RawImage,
   spec: Preprocessing,
   out = new Float32Array(spec.cropTo * spec.cropTo * 3),
   offset = 0,
+  view: CropView = CENTER_VIEW,
 ): Float32Array {
   const { width, height, channels, data } = image;
   if (!(width >= 1 && height >= 1)) throw new InputError(`image has no pixels (${width}x${height})`);
@@ -112,7 +128,7 @@ export function preprocessImage(
   const crop = spec.cropTo;
   const [rw, rh] = resizedSize(width, height, spec.resizeTo);
   if (rw < crop || rh < crop) throw new InputError(`resizeTo (${spec.resizeTo}) is smaller than cropTo (${crop})`);
-  const [cx, cy] = cropOrigin(rw, rh, crop);
+  const [cx, cy] = cropOrigin(rw, rh, crop, view);
   const tx = triangleTaps(width, rw, cx, crop);
   const ty = triangleTaps(height, rh, cy, crop);
 
@@ -156,7 +172,7 @@ export function preprocessImage(
         r += tmp[p]! * w; g += tmp[p + 1]! * w; b += tmp[p + 2]! * w;
       }
       const rgb = [r, g, b];
-      const o = offset + (y * crop + x) * 3;
+      const o = offset + (y * crop + (view.flip ? crop - 1 - x : x)) * 3;
       out[o] = (rgb[c0]! * k - m[0]) / sd[0];
       out[o + 1] = (rgb[c1]! * k - m[1]) / sd[1];
       out[o + 2] = (rgb[c2]! * k - m[2]) / sd[2];

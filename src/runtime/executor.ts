@@ -13,7 +13,7 @@
 import { GPUUnavailableError, InputError } from '../errors.js';
 import { INTACT, PlanCache, type Planner, type Variant } from '../plan/plan-cache.js';
 import type { ArenaLayout } from '../plan/planner.js';
-import type { Preprocessing } from '../preprocess/preprocess.js';
+import { CENTER_VIEW, type Preprocessing } from '../preprocess/preprocess.js';
 import { batchStateBytes, createBatchState, destroyBatchState, type BatchState } from './batch-state.js';
 import { ConstantStore, type KeptConstants } from './constants.js';
 import { whileGPU } from './keep-alive.js';
@@ -300,12 +300,12 @@ export class Executor {
    * One image from an rgba8unorm texture (TEXTURE_BINDING usage): the preprocessing kernel resizes, crops
    * and normalizes it on the GPU straight into the input slot, then the network runs. Returns the
    * requested output, or with `into`, copies it into that buffer and reads nothing back. `output: 'input'`
-   * returns the preprocessed input tensor itself.
+   * returns the preprocessed input tensor itself. `view`: the crop (default the center), see CropView.
    */
-  runTexture(texture: GPUTexture, spec: Preprocessing, output: OutputKind | 'input', into?: OutputTarget, variant = INTACT): Promise<Float32Array | undefined> {
+  runTexture(texture: GPUTexture, spec: Preprocessing, output: OutputKind | 'input', into?: OutputTarget, variant = INTACT, view = CENTER_VIEW): Promise<Float32Array | undefined> {
     return this.enqueue(async () => {
       const state = await this.prepare(1, variant);
-      const preprocess = await this.textureInput.prepare(texture, spec, state.arena, this.slotOf(state, 'input'));
+      const preprocess = await this.textureInput.prepare(texture, spec, state.arena, this.slotOf(state, 'input'), view);
       const encoder = this.device.createCommandEncoder({ label: 'inference from texture' });
       if (output === 'input') {
         const pass = encoder.beginComputePass({ label: 'preprocess' });

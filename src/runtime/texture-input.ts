@@ -4,7 +4,7 @@
  * dispatch that resizes, crops and normalizes a texture straight into the input slot of an arena.
  */
 import { PREPROCESS_BINDINGS, preprocessParams, preprocessShader, preprocessWorkgroups } from '../ops/preprocess.js';
-import type { Preprocessing } from '../preprocess/preprocess.js';
+import { CENTER_VIEW, type CropView, type Preprocessing } from '../preprocess/preprocess.js';
 import { shader } from '../ops/shader.js';
 import type { PipelineCache } from './pipelines.js';
 import { BUFFER } from './usage.js';
@@ -19,13 +19,13 @@ export class TextureInput {
     return this.uniform?.size ?? 0;
   }
 
-  /** Prepares the preprocessing of `texture` into `slot` of `arena`; returns what dispatches it into a pass. */
-  async prepare(texture: GPUTexture, spec: Preprocessing, arena: GPUBuffer, slot: { offset: number; size: number }): Promise<(pass: GPUComputePassEncoder) => void> {
+  /** Prepares the preprocessing of `texture` (its crop `view`) into `slot` of `arena`; returns what dispatches it into a pass. */
+  async prepare(texture: GPUTexture, spec: Preprocessing, arena: GPUBuffer, slot: { offset: number; size: number }, view: CropView = CENTER_VIEW): Promise<(pass: GPUComputePassEncoder) => void> {
     const { device } = this;
     const srgb = texture.format.endsWith('-srgb');
     const pipeline = await this.pipelines.get('preprocess', shader('preprocess', { crop: spec.cropTo, scale: spec.scale, order: spec.order, srgb }, () => preprocessShader(spec, srgb)));
     this.uniform ??= device.createBuffer({ label: 'preprocess params', size: 64, usage: BUFFER.UNIFORM | BUFFER.COPY_DST });
-    device.queue.writeBuffer(this.uniform, 0, preprocessParams(spec, texture.width, texture.height));
+    device.queue.writeBuffer(this.uniform, 0, preprocessParams(spec, texture.width, texture.height, view));
     const bindGroup = device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
       entries: [

@@ -12,9 +12,11 @@ import { BUFFER, MAP_MODE_READ } from '../runtime/usage.js';
 import { firstNonFinite } from '../util/vectors.js';
 import { GpuHeadTrainer, type EpochRecord } from './gpu-trainer.js';
 import { checkHead, type Head } from './head.js';
+import { checkAugment, planViews, type AugmentOptions } from './augment.js';
+import { CENTER_VIEW, type CropView } from '../preprocess/preprocess.js';
 import { foldStandardization, nearestMeanHead, predictions, splitExamples } from './head-math.js';
 
-export type { EpochRecord };
+export type { AugmentOptions, EpochRecord };
 
 export interface FitOptions {
   /** 'softmax' (default): a linear softmax head trained by AdamW; 'mean': the nearest class mean (for 1-5 examples a class). */
@@ -36,8 +38,10 @@ export interface FitOptions {
   seed?: number;
   /** After each epoch: loss and accuracy on the training examples, and on the validation split. */
   onEpoch?: (record: EpochRecord) => void;
-  /** While embedding the images: how many are done. */
+  /** While embedding the images: how many are done (with `augment`, the total grows by the views once the images are done). */
   onEmbedded?: (done: number, total: number) => void;
+  /** More views of each training image (random crops, mirrors), each embedded and trained on as an example (default none). */
+  augment?: AugmentOptions;
 }
 
 export interface FitResult<I> {
@@ -49,6 +53,8 @@ export interface FitResult<I> {
   epoch: number;
   /** The validation split's accuracy and confusion matrix (rows: the true class, columns: the predicted), by `head.labels`. */
   validation?: { accuracy: number; confusion: number[][]; examples: number };
+  /** Training rows that are augmented views of the training images (0 without `augment`). */
+  augmented: number;
   /** Examples whose image could not be read: left out, with the reason. */
   skipped: Array<{ index: number; label: string; error: string }>;
   milliseconds: { embedding: number; training: number };
@@ -89,34 +95,30 @@ export class Trainer<I> {
     return counts;
   }
 
-  /** Embeds the examples, trains the head and returns the model with it. */
+  /** Embeds the examples (and, with `augment`, more views of the training images), trains the head and returns the model with it. */
   async fit(options: FitOptions = {}): Promise<FitResult<I>> {
     const o = { ...DEFAULTS, ...options };
     checkFitOptions(o);
+    checkAugment(o.augment);
     const labels = [...this.counts.keys()];
     if (labels.length < 2) throw new InputError(`training needs at least 2 classes with examples, got ${labels.length}${labels.length ? ` (${labels[0]})` : ''}`);
     const f = this.model.info.features;
-    const n = this.examples.length;
-    const device = this.model.device;
-    const features = device.createBuffer({ label: 'training features', size: n * f * 4, usage: BUFFER.STORAGE | BUFFER.COPY_DST | BUFFER.COPY_SRC });
-    const gpu = new GpuHeadTrainer(device);
+    const gpu = new GpuHeadTrainer(this.model.device);
+    let features: GPUBuffer | undefined;
     try {
       const t0 = performance.now();
-      const skipped = await this.embed(features, o.onEmbedded);
-      const raw = await readBack(device, features, n * f);
+      const embedded = await this.embedAll(labels, o);
+      features = embedded.features;
+      const { rows, classOf, split, skipped, exampleOf } = embedded;
+      const raw = await readBack(this.model.device, features, rows * f);
       const bad = firstNonFinite(raw);
-      if (bad >= 0) throw new TrainingError(`the embedding of example ${Math.floor(bad / f)} (${this.examples[Math.floor(bad / f)]!.label}) is not finite: the network overflowed on that image`);
+      if (bad >= 0) throw new TrainingError(`the embedding of example ${exampleOf(Math.floor(bad / f))} (${labels[classOf[Math.floor(bad / f)]!]}) is not finite: the network overflowed on that image`);
       const t1 = performance.now();
-      const kept = Uint32Array.from(this.examples.keys()).filter((i) => !skipped.some((s) => s.index === i));
-      const classOf = Uint32Array.from(this.examples, (e) => labels.indexOf(e.label));
-      const split = splitExamples(kept, classOf, labels.length, o.validationSplit, o.seed);
-      const empty = labels.filter((_, c) => !split.train.some((i) => classOf[i] === c));
-      if (empty.length) throw new InputError(`no readable training example for ${empty.join(', ')}`);
       let head: Head, history: EpochRecord[] = [], epoch = 0;
       if (o.method === 'mean') head = nearestMeanHead(raw, f, classOf, split.train, labels);
       else {
         const classWeight = new Float32Array(labels.length).map((_, c) => (o.balance ? split.train.length / (labels.length * split.train.filter((i) => classOf[i] === c).length) : 1));
-        const trained = await gpu.fit({ features, n, f, classes: labels.length, labels: classOf, train: split.train, validation: split.validation, classWeight }, o);
+        const trained = await gpu.fit({ features, n: rows, f, classes: labels.length, labels: classOf, train: split.train, validation: split.validation, classWeight }, o);
         ({ history, epoch } = trained);
         head = foldStandardization(trained, labels);
       }
@@ -124,67 +126,117 @@ export class Trainer<I> {
       checkHead(head);
       const model = await this.model.withHead(head);
       const validation = split.validation.length ? confusionOf(predictions(head, raw, f, split.validation), classOf, split.validation, labels.length) : undefined;
-      return { model, head, history, epoch, validation, skipped: skipped.map((s) => ({ ...s, label: this.examples[s.index]!.label })), milliseconds: { embedding: t1 - t0, training: t2 - t1 } };
+      return {
+        model, head, history, epoch, validation, augmented: rows - this.examples.length,
+        skipped: skipped.map((s) => ({ ...s, label: this.examples[s.index]!.label })), milliseconds: { embedding: t1 - t0, training: t2 - t1 },
+      };
     } finally {
       gpu.destroy();
-      features.destroy();
+      features?.destroy();
     }
   }
 
-  /** Every example's embedding into `features` ([n][f]): images in batches through the engine, the rest written. */
-  private async embed(features: GPUBuffer, onEmbedded?: (done: number, total: number) => void): Promise<Array<{ index: number; error: string }>> {
+  /**
+   * Every example's embedding (rows 0 .. n-1), the split, then with `augment` the views of the training
+   * images (rows n ..), which join the training split: the features buffer, its rows, each row's class.
+   */
+  private async embedAll(labels: string[], o: FitOptions & { seed: number; validationSplit: number }) {
+    const { device, info: { features: f } } = this.model;
+    const n = this.examples.length;
+    let features = storageBuffer(device, 'training features', n * f * 4);
+    try {
+      const skipped = await this.embed(features, this.examples.map((_, i) => ({ example: i, row: i, view: CENTER_VIEW })), (done) => o.onEmbedded?.(done, n));
+      const kept = Uint32Array.from(this.examples.keys()).filter((i) => !skipped.some((s) => s.index === i));
+      let classOf = Uint32Array.from(this.examples, (e) => labels.indexOf(e.label));
+      const split = splitExamples(kept, classOf, labels.length, o.validationSplit, o.seed);
+      const empty = labels.filter((_, c) => !split.train.some((i) => classOf[i] === c));
+      if (empty.length) throw new InputError(`no readable training example for ${empty.join(', ')}`);
+      if (!o.augment) return { features, rows: n, classOf, split, skipped, exampleOf: (row: number) => row };
+      const views = planViews([...split.train].filter((i) => this.examples[i]!.image !== undefined), o.augment, o.seed);
+      const all = storageBuffer(device, 'training features and views', (n + views.length) * f * 4);
+      const encoder = device.createCommandEncoder({ label: 'keep the embeddings' });
+      encoder.copyBufferToBuffer(features, 0, all, 0, n * f * 4);
+      device.queue.submit([encoder.finish()]);
+      features.destroy();
+      features = all;
+      const failed = await this.embed(features, views.map((v, k) => ({ ...v, row: n + k })), (done) => o.onEmbedded?.(n + done, n + views.length));
+      const unread = new Set(failed.map((s) => s.row));
+      classOf = Uint32Array.from({ length: n + views.length }, (_, row) => classOf[row < n ? row : views[row - n]!.example]!);
+      const train = Uint32Array.from([...split.train, ...views.map((_, k) => n + k).filter((row) => !unread.has(row))]);
+      return { features, rows: n + views.length, classOf, split: { train, validation: split.validation }, skipped, exampleOf: (row: number) => (row < n ? row : views[row - n]!.example) };
+    } catch (err) {
+      features.destroy();
+      throw err;
+    }
+  }
+
+  /**
+   * Embeds each job's example, through its view, into row `row` of `features` ([rows][f]): images in
+   * batches through the engine (runs of consecutive rows), features-only examples written. Returns the
+   * jobs whose image could not be read (their rows stay as they were).
+   */
+  private async embed(features: GPUBuffer, jobs: EmbedJob[], onEmbedded: (done: number) => void): Promise<Array<{ index: number; row: number; error: string }>> {
     const model = this.model;
     const f = model.info.features;
     const [h, w, c] = model.info.inputShape;
-    const skipped: Array<{ index: number; error: string }> = [];
+    const skipped: Array<{ index: number; row: number; error: string }> = [];
     const batch = Math.max(1, model.maxBatch(8));
     let done = 0;
-    const pending: number[] = [];
+    const pending: EmbedJob[] = [];
     const flush = async () => {
       if (!pending.length) return;
       const tensor = new Float32Array(pending.length * h * w * c); // an image that cannot be read stays zeros, and is left out
-      for (const [k, i] of pending.entries()) {
+      for (const [k, job] of pending.entries()) {
         try {
-          tensor.set(await model.preprocess(this.examples[i]!.image!), k * h * w * c);
+          tensor.set(await model.preprocess(this.examples[job.example]!.image!, job.view), k * h * w * c);
         } catch (err) {
-          skipped.push({ index: i, error: (err as Error).message });
+          skipped.push({ index: job.example, row: job.row, error: (err as Error).message });
         }
       }
-      // consecutive runs land in place: the batch is a run of example indices
-      await model.infer(tensor, { batch: pending.length, output: 'features', into: { buffer: features, offset: pending[0]! * f * 4 } });
-      done += pending.length;
-      onEmbedded?.(done, this.examples.length);
+      // consecutive runs land in place: the batch is a run of rows
+      await model.infer(tensor, { batch: pending.length, output: 'features', into: { buffer: features, offset: pending[0]!.row * f * 4 } });
+      onEmbedded((done += pending.length));
       pending.length = 0;
     };
-    for (const [i, e] of this.examples.entries()) {
+    for (const job of jobs) {
+      const e = this.examples[job.example]!;
       if (e.features) {
-        model.device.queue.writeBuffer(features, i * f * 4, e.features.buffer, e.features.byteOffset, e.features.byteLength);
+        model.device.queue.writeBuffer(features, job.row * f * 4, e.features.buffer, e.features.byteOffset, e.features.byteLength);
         continue;
       }
       const texture = await model.imageTexture(e.image!).catch(() => undefined);
       if (texture) {
         try {
-          await model.inferTexture(texture, { output: 'features', into: { buffer: features, offset: i * f * 4 } });
+          await model.inferTexture(texture, { output: 'features', into: { buffer: features, offset: job.row * f * 4 }, view: job.view });
         } finally {
           texture.destroy();
         }
-        onEmbedded?.(++done, this.examples.length);
+        onEmbedded(++done);
         continue;
       }
-      if (pending.length && (pending.length === batch || pending.at(-1)! !== i - 1)) await flush();
-      pending.push(i);
+      if (pending.length && (pending.length === batch || pending.at(-1)!.row !== job.row - 1)) await flush();
+      pending.push(job);
     }
     await flush();
     return skipped;
   }
 }
 
+/** One embedding to compute: example `example` through `view`, into row `row`. */
+interface EmbedJob {
+  example: number;
+  row: number;
+  view: CropView;
+}
+
+const storageBuffer = (device: GPUDevice, label: string, size: number) => device.createBuffer({ label, size, usage: BUFFER.STORAGE | BUFFER.COPY_DST | BUFFER.COPY_SRC });
+
 function checkLabel(label: string): string {
   if (typeof label !== 'string' || !label.trim()) throw new InputError(`a label must be a non-empty string, got ${JSON.stringify(label)}`);
   return label;
 }
 
-function checkFitOptions(o: Required<Omit<FitOptions, 'onEpoch' | 'onEmbedded'>>): void {
+function checkFitOptions(o: Required<Omit<FitOptions, 'onEpoch' | 'onEmbedded' | 'augment'>>): void {
   const bad = (what: string, value: unknown) => new InputError(`${what}, got ${JSON.stringify(value)}`);
   if (o.method !== 'softmax' && o.method !== 'mean') throw bad("method must be 'softmax' or 'mean'", o.method);
   if (!(Number.isInteger(o.epochs) && o.epochs >= 1)) throw bad('epochs must be a positive integer', o.epochs);
