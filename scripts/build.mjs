@@ -18,7 +18,7 @@ await Promise.all([
     ...common,
     platform: 'node',
     packages: 'external',
-    entryPoints: { node: 'src/node.ts', cli: 'src/cli.ts', bench: 'bench/bench.ts', 'make-reference': 'scripts/make-reference.ts', 'golden-weights': 'scripts/golden-weights.ts', 'golden-check': 'bench/golden-check.ts', tune: 'bench/tune.ts', soak: 'bench/soak.ts', lesion: 'bench/lesion.ts', 'train-head': 'bench/train-head.ts' },
+    entryPoints: { node: 'src/node.ts', cli: 'src/cli.ts', bench: 'bench/bench.ts', 'make-reference': 'scripts/make-reference.ts', 'golden-weights': 'scripts/golden-weights.ts', 'golden-check': 'bench/golden-check.ts', tune: 'bench/tune.ts', soak: 'bench/soak.ts', lesion: 'bench/lesion.ts', 'train-head': 'bench/train-head.ts', 'train-augment': 'bench/train-augment.ts' },
     outdir: 'dist',
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
