@@ -18,12 +18,15 @@ const WG_N = ${WG_N}u;
 const TM4 = ${TM4}u; // row groups of 4 per invocation (BM4 / WG_M)
 const TN4 = ${TN4}u; // vec4 columns per invocation (BN4 / WG_N)
 const KS = ${KS}u; // K per split (a multiple of BK; K itself without split-K)
+// SLICED (Winograd's batched GEMM, src/ops/winograd.ts): workgroup z is slice z instead of a split of
+// K: its rows of A and C are z * M + m, its weights start at z * K * NV, and it covers all of K.
+const SLICED = ${SLICED};
 const WG_SIZE = WG_M * WG_N;
 
 var<workgroup> tileA: array<array<vec4<f32>, BM4>, BK>; // [k][m / 4], 4 consecutive rows per vec4
 var<workgroup> tileB: array<array<vec4<f32>, BN4>, BK>; // [k][n / 4]
 
-fn loadTileA(m0: u32, k0: u32, kEnd: u32, li: u32, M: u32) {
+fn loadTileA(m0: u32, k0: u32, kEnd: u32, li: u32, M: u32, rows: u32) {
 #if ${VEC_A}
   for (var i = li; i < BM4 * BK; i += WG_SIZE) {
     let mm = i / (BK / 4u);
@@ -32,7 +35,7 @@ fn loadTileA(m0: u32, k0: u32, kEnd: u32, li: u32, M: u32) {
     let k = k0 + kq * 4u;
     var a = vec4<f32>(0.0);
     if (m < M && k < kEnd) {
-      a = readA4(pixelOf(m), k);
+      a = readA4(pixelOf(rows + m), k);
     }
     tileA[kq * 4u][mm / 4u][mm % 4u] = a.x;
     tileA[kq * 4u + 1u][mm / 4u][mm % 4u] = a.y;
@@ -47,14 +50,14 @@ fn loadTileA(m0: u32, k0: u32, kEnd: u32, li: u32, M: u32) {
     let k = k0 + kk;
     var a = 0.0;
     if (m < M && k < kEnd) {
-      a = readA(pixelOf(m), k);
+      a = readA(pixelOf(rows + m), k);
     }
     tileA[kk][mm / 4u][mm % 4u] = a;
   }
 #endif
 }
 
-fn loadTileB(n40: u32, k0: u32, kEnd: u32, li: u32) {
+fn loadTileB(n40: u32, k0: u32, kEnd: u32, li: u32, slice: u32) {
   for (var i = li; i < BK * BN4; i += WG_SIZE) {
     let kk = i / BN4;
     let c = i % BN4;
@@ -62,7 +65,7 @@ fn loadTileB(n40: u32, k0: u32, kEnd: u32, li: u32) {
     let n4 = n40 + c;
     var b = vec4<f32>(0.0);
     if (k < kEnd && n4 < NV) {
-      b = weight4(k * NV + n4);
+      b = weight4(slice + k * NV + n4);
     }
     tileB[kk][c] = b;
   }
@@ -73,12 +76,14 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_
   let M = params.batch * OHW;
   let m0 = wid.y * BM4 * 4u;
   let n40 = wid.x * BN4;
-  let kBegin = wid.z * KS;
+  let rows = select(0u, wid.z * M, SLICED); // the slice's first row of A
+  let slice = select(0u, wid.z * K * NV, SLICED); // the slice's first weight
+  let kBegin = select(wid.z * KS, 0u, SLICED);
   let kEnd = min(K, kBegin + KS);
   var acc: array<array<vec4<f32>, TN4>, TM4 * 4u>;
   for (var k0 = kBegin; k0 < kEnd; k0 += BK) {
-    loadTileA(m0, k0, kEnd, li, M);
-    loadTileB(n40, k0, kEnd, li);
+    loadTileA(m0, k0, kEnd, li, M, rows);
+    loadTileB(n40, k0, kEnd, li, slice);
     workgroupBarrier();
     for (var kk = 0u; kk < BK; kk++) {
       var b: array<vec4<f32>, TN4>;

@@ -10,18 +10,22 @@
 // (conv_epilogue.wgsl). Weights (packSimdWeights): HWIO as [K rounded up to 4][WROW] scalars (W_T = f32),
 // f16 as [K / 2][WROW] u32s of two halves (rows 2i, 2i + 1), int8 as [K / 4][WROW] u32s of four q (rows
 // 4i .. 4i + 3, scaled in the epilogue) (W_T = u32); zero padded.
+// Slices (Winograd's batched GEMM, src/ops/winograd.ts): workgroup z computes slice z, whose rows of
+// A and C are z * M + m and whose weights start at z * WSLICE; a plain conv has one slice.
 
 const WG = ${WG}u;
 const R = ${R}u;
 const WROW = ${WROW}u;
 const SG = ${SG}u;
 const C4 = ${C4}u;
+const WSLICE = ${WSLICE}u; // words of one slice's weights
 
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {
   let M = params.batch * OHW;
   let first = wid.x * WG * R + lid.x; // this invocation's pixels: first, first + WG, ...
   let c0 = wid.y * C4 * 4u;
+  let slice = wid.z;
 ${PIXELS}
 ${ACCUMULATORS}
   for (var k = 0u; k < K; k += 4u) {

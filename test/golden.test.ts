@@ -59,11 +59,13 @@ describe('torchvision ResNets from safetensors and ONNX', () => {
       const ortCheck = compareLogits(ortOut[session.outputNames[0]!]!.data as Float32Array, want);
       await session.release();
       expect(ortCheck.error).toBeLessThanOrEqual(1e-4);
-      for (const format of ['safetensors', 'onnx'] as const) {
-        const model = await loadResNet({ source: files[format] });
+      // each file with the engine's choices (Winograd F(2x2,3x3) for the 3x3 stride-1 convs with f32 weights),
+      // and the safetensors file again with every conv direct: the Winograd error beside the direct one
+      for (const [format, winograd] of [['safetensors', true], ['onnx', true], ['safetensors', false]] as const) {
+        const model = await loadResNet({ source: files[format], winograd });
         try {
           const check = compareLogits(await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' }), want);
-          results.push(`| resnet${depth} | ${format} | ${check.error.toExponential(2)} | ${format === 'onnx' ? ortCheck.error.toExponential(2) : ''} | ${(model.info.weightBytes + model.arenaBytes(1)).toLocaleString('en-US')} | ${(model.info.weightBytes + model.arenaBytes(8)).toLocaleString('en-US')} |`);
+          results.push(`| resnet${depth} | ${format}${winograd ? '' : ', direct 3x3'} | ${check.error.toExponential(2)} | ${format === 'onnx' ? ortCheck.error.toExponential(2) : ''} | ${(model.info.weightBytes + model.arenaBytes(1)).toLocaleString('en-US')} | ${(model.info.weightBytes + model.arenaBytes(8)).toLocaleString('en-US')} |`);
           expect(check.error, format).toBeLessThanOrEqual(1e-4);
           expect(check.top5, format).toEqual(want.top5);
         } finally {

@@ -29,6 +29,10 @@ async function configurations(): Promise<ConvConfig[]> {
   const chosen = convLoweringFor(await testDevice(), await testAdapterInfo());
   const tiled: ConvConfig[] = [
     { strategy: 'tiled' },
+    // Winograd F(2x2,3x3) where it fits (3x3, stride 1, padded by 1, f32, no split-K pinned): the tiled loop
+    // takes it for images of 32 or more 2x2 tiles; forced here on the small cases too, and the direct GEMM
+    { strategy: 'tiled', winograd: true },
+    { strategy: 'tiled', winograd: false },
     { strategy: 'tiled', tiling: { tile: TILES.large, split: 1 } },
     { strategy: 'tiled', tiling: { tile: TILES.medium, split: 3 } },
     { strategy: 'tiled', tiling: { tile: TILES.narrow, split: 2 } },
@@ -42,13 +46,14 @@ async function configurations(): Promise<ConvConfig[]> {
   ];
   const simd: ConvConfig[] = [
     { strategy: 'simd', subgroupSize: chosen.subgroupSize },
+    { strategy: 'simd', subgroupSize: chosen.subgroupSize, winograd: false },
     { strategy: 'simd', subgroupSize: chosen.subgroupSize, weightStorage: 'f16' },
     { strategy: 'simd', subgroupSize: chosen.subgroupSize, weightStorage: 'int8' },
   ];
   return chosen.convStrategy === 'simd' ? [...tiled, ...simd] : tiled;
 }
 
-const describeConfig = (o: ConvConfig) => (o.tiling ? `${o.strategy}, ${o.tiling.tile.bm}x${4 * o.tiling.tile.bn4} tile${o.gemmShader ? ' (prefetch)' : ''}, split ${o.tiling.split}` : `${o.strategy}`) + (o.weightStorage ? `, ${o.weightStorage} weights` : '');
+const describeConfig = (o: ConvConfig) => (o.tiling ? `${o.strategy}, ${o.tiling.tile.bm}x${4 * o.tiling.tile.bn4} tile${o.gemmShader ? ' (prefetch)' : ''}, split ${o.tiling.split}` : `${o.strategy}`) + (o.weightStorage ? `, ${o.weightStorage} weights` : '') + (o.winograd === false ? ', direct' : o.winograd ? ', Winograd' : '');
 
 it('runs the simd conv strategy on CPU adapters with subgroups (lavapipe), so both main loops are tested there; the tiled one everywhere', async () => {
   const info = await testAdapterInfo();
@@ -130,6 +135,10 @@ describe('conv kernels', () => {
     { gather: 'window', h: 6, w: 6, cin: 3, cout: 9, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 1, residual: false, relu: true },
     { gather: 'rows', h: 10, w: 12, cin: 1, cout: 6, k: 5, stride: 1, pads: [2, 2, 2, 2], batch: 2, residual: false, relu: false },
     { gather: 'rows', h: 11, w: 9, cin: 5, cout: 12, k: 3, stride: 2, pads: [1, 0, 0, 1], batch: 1, residual: false, relu: true },
+    // Winograd's tiles of 2x2: odd sizes (a last row or column of tiles half outside), one pixel, outputs not a multiple of 4
+    { gather: 'window', h: 7, w: 5, cin: 16, cout: 10, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 3, residual: false, relu: false },
+    { gather: 'window', h: 2, w: 9, cin: 4, cout: 12, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 2, residual: true, relu: true },
+    { gather: 'window', h: 1, w: 1, cin: 8, cout: 8, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 1, residual: false, relu: true },
   ];
   // every configuration on every fixed case
   for (const [n, c] of fixed.entries()) it(describeCase(c), async () => checkConv(c, 100 + n * 7, await configurations()));

@@ -23,6 +23,9 @@ const WG_N = ${WG_N}u;
 const TM4 = ${TM4}u; // row groups of 4 per invocation (BM4 / WG_M)
 const TN4 = ${TN4}u; // vec4 columns per invocation (BN4 / WG_N)
 const KS = ${KS}u; // K per split (a multiple of BK; K itself without split-K)
+// SLICED (Winograd's batched GEMM, src/ops/winograd.ts): workgroup z is slice z instead of a split of
+// K: its rows of A and C are z * M + m, its weights start at z * K * NV, and it covers all of K.
+const SLICED = ${SLICED};
 const WG_SIZE = WG_M * WG_N;
 
 var<workgroup> tileA: array<array<vec4<f32>, BM4>, BK>; // [k][m / 4], 4 consecutive rows per vec4
@@ -44,7 +47,7 @@ var<private> nextA: array<f32, PA>;
 var<private> nextB: array<vec4<f32>, PB>;
 
 // Global loads of the tile at k0 into registers.
-fn fetchTiles(m0: u32, n40: u32, k0: u32, kEnd: u32, li: u32, M: u32) {
+fn fetchTiles(m0: u32, n40: u32, k0: u32, kEnd: u32, li: u32, M: u32, rows: u32, slice: u32) {
   for (var p = 0u; p < PA; p++) {
     let i = li + p * WG_SIZE;
 #if ${VEC_A}
@@ -52,14 +55,14 @@ fn fetchTiles(m0: u32, n40: u32, k0: u32, kEnd: u32, li: u32, M: u32) {
     let k = k0 + (i % (BK / 4u)) * 4u;
     var a = vec4<f32>(0.0);
     if (i < A_COUNT && m < M && k < kEnd) {
-      a = readA4(pixelOf(m), k);
+      a = readA4(pixelOf(rows + m), k);
     }
 #else
     let m = m0 + i / BK;
     let k = k0 + i % BK;
     var a = 0.0;
     if (i < A_COUNT && m < M && k < kEnd) {
-      a = readA(pixelOf(m), k);
+      a = readA(pixelOf(rows + m), k);
     }
 #endif
     nextA[p] = a;
@@ -70,7 +73,7 @@ fn fetchTiles(m0: u32, n40: u32, k0: u32, kEnd: u32, li: u32, M: u32) {
     let n4 = n40 + i % BN4;
     var b = vec4<f32>(0.0);
     if (i < B_COUNT && k < kEnd && n4 < NV) {
-      b = weight4(k * NV + n4);
+      b = weight4(slice + k * NV + n4);
     }
     nextB[p] = b;
   }
@@ -108,15 +111,17 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_
   let M = params.batch * OHW;
   let m0 = wid.y * BM4 * 4u;
   let n40 = wid.x * BN4;
-  let kBegin = wid.z * KS;
+  let rows = select(0u, wid.z * M, SLICED); // the slice's first row of A
+  let slice = select(0u, wid.z * K * NV, SLICED); // the slice's first weight
+  let kBegin = select(wid.z * KS, 0u, SLICED);
   let kEnd = min(K, kBegin + KS);
   var acc: array<array<vec4<f32>, TN4>, TM4 * 4u>;
-  fetchTiles(m0, n40, kBegin, kEnd, li, M);
+  fetchTiles(m0, n40, kBegin, kEnd, li, M, rows, slice);
   for (var k0 = kBegin; k0 < kEnd; k0 += BK) {
     storeTiles(li);
     workgroupBarrier();
     if (k0 + BK < kEnd) {
-      fetchTiles(m0, n40, k0 + BK, kEnd, li, M);
+      fetchTiles(m0, n40, k0 + BK, kEnd, li, M, rows, slice);
     }
     for (var kk = 0u; kk < BK; kk++) {
       var b: array<vec4<f32>, TN4>;

@@ -93,7 +93,7 @@ async function build<I>(
 ): Promise<ResNetModel<I>> {
   const optimized = optimize(settings.inputSize ? resizeGraph(loadedGraph, settings.inputSize) : loadedGraph);
   const graph = ownWeightNodes(optimized.graph);
-  const lowering = convLoweringFor(device, adapter?.info ?? callerDeviceInfo(device), settings.convStrategy);
+  const lowering = { ...convLoweringFor(device, adapter?.info ?? callerDeviceInfo(device), settings.convStrategy), winograd: settings.winograd ?? true };
   const base: Base<I> = { graph, settings, lowering, device, adapterName: adapter ? describeAdapter(adapter) : 'caller-provided device', lease: new DeviceLease(release), platform, report: optimized.report, origin };
   const executor = await Executor.create(device, plannerOf(base, graph), recreate ? new Map() : undefined);
   releaseWeights(graph);

@@ -49,7 +49,7 @@ export function simdStatements(tile: SimdTile, sg: number, vecA: boolean, storag
   const step: string[] = [];
   const stores: string[] = [];
   for (let r = 0; r < R; r++) {
-    pixels.push(`  let p${r} = pixelOf(min(first + ${r}u * WG, M - 1u));`);
+    pixels.push(`  let p${r} = pixelOf(slice * M + min(first + ${r}u * WG, M - 1u));`);
     for (let v = 0; v < C4; v++) acc.push(`  var acc${r}_${v} = vec4<f32>(0.0);`);
     step.push(vecA
       ? `    let a${r} = readA4(p${r}, k);`
@@ -58,10 +58,10 @@ export function simdStatements(tile: SimdTile, sg: number, vecA: boolean, storag
   for (let j = 0; j < 4; j++) {
     for (let h = 0; h < loads; h++) {
       if (storage === 'int8') {
-        if (j === 0) step.push(`    let w0123_${h} = int8x4(weights[(k / 4u) * WROW + c0 + ${h * sg}u + lane]);`);
+        if (j === 0) step.push(`    let w0123_${h} = int8x4(weights[slice * WSLICE + (k / 4u) * WROW + c0 + ${h * sg}u + lane]);`);
         step.push(`    let w${j}_${h} = w0123_${h}.${'xyzw'[j]};`);
-      } else if (!f16) step.push(`    let w${j}_${h} = weights[(k + ${j}u) * WROW + c0 + ${h * sg}u + lane];`);
-      else if (j % 2 === 0) step.push(`    let w${j}_${h}_${j + 1} = unpack2x16float(weights[(k / 2u + ${j / 2}u) * WROW + c0 + ${h * sg}u + lane]);`);
+      } else if (!f16) step.push(`    let w${j}_${h} = weights[slice * WSLICE + (k + ${j}u) * WROW + c0 + ${h * sg}u + lane];`);
+      else if (j % 2 === 0) step.push(`    let w${j}_${h}_${j + 1} = unpack2x16float(weights[slice * WSLICE + (k / 2u + ${j / 2}u) * WROW + c0 + ${h * sg}u + lane]);`);
     }
     if (f16) for (let h = 0; h < loads; h++) step.push(`    let w${j}_${h} = w${j - (j % 2)}_${h}_${j - (j % 2) + 1}.${j % 2 ? 'y' : 'x'};`);
     for (let v = 0; v < C4; v++) {
@@ -81,12 +81,15 @@ export function simdStatements(tile: SimdTile, sg: number, vecA: boolean, storag
     }
     stores.push(`  if (first + ${r}u * WG < M) {`);
     for (let v = 0; v < C4; v++) {
-      stores.push(`    if (c0 / 4u + ${v}u < NV) { store(first + ${r}u * WG, c0 / 4u + ${v}u, acc${r}_${v}); }`);
+      stores.push(`    if (c0 / 4u + ${v}u < NV) { store(slice * M + first + ${r}u * WG, c0 / 4u + ${v}u, acc${r}_${v}); }`);
     }
     stores.push('  }');
   }
   return { PIXELS: pixels.join('\n'), ACCUMULATORS: acc.join('\n'), STEP: step.join('\n'), STORES: stores.join('\n') };
 }
+
+/** Words of one slice of packed weights (packSimdWeights): K rounded up to 4, in the storage's rows. */
+export const simdSliceWords = (storage: WeightStorage, k: number, row: number): number => (Math.ceil(k / 4) * 4 * row) / { f32: 1, f16: 2, int8: 4 }[storage];
 
 /** Floats per packed weight row: cout rounded up to whole workgroup column tiles (4 * c4). */
 export const simdRow = (cout: number, c4: number): number => Math.ceil(cout / (4 * c4)) * 4 * c4;

@@ -14,14 +14,17 @@ import gemm from '../../shaders/conv_gemm.wgsl';
 import simd from '../../shaders/conv_simd.wgsl';
 import splitSum from '../../shaders/conv_splitk.wgsl';
 import windowOrigin from '../../shaders/conv_window.wgsl';
+import winogradInput from '../../shaders/winograd_input.wgsl';
+import winogradOutput from '../../shaders/winograd_output.wgsl';
 import type { Conv2dNode, Shape } from '../graph/ir.js';
 import weightsVec4 from '../../shaders/weights_vec4.wgsl';
-import { chooseSimdTile, packSimdWeights, simdRow, simdStatements } from './conv-simd.js';
+import { chooseSimdTile, packSimdWeights, simdRow, simdSliceWords, simdStatements } from './conv-simd.js';
 import type { Tiling } from './conv-tiling.js';
 import { halfSplit, type ConvAlgorithm, type ConvGather } from '../plan/conv-algorithm.js';
 import { activations, bindKernel, constants, params, type Bound, type KernelInterface } from './bindings.js';
 import { ceilDiv, elementwiseWorkgroups, padColumns, WORKGROUP_SIZE } from './dispatch.js';
 import type { Kernel } from './kernel.js';
+import { winogradFits, winogradTiles, winogradWeights } from './winograd.js';
 import { hashText, shader } from './shader.js';
 import { specialize } from './wgsl.js';
 import { COLUMN_ELEMENT, epilogueScales, packColumns, type WeightStorage } from './weight-storage.js';
@@ -98,24 +101,44 @@ interface MainLoop {
   describe: string;
 }
 
-function tiledLoop(g: Gemm, tiling: Tiling, storage: WeightStorage, gemmShader = gemm): MainLoop {
+/** Slices: Winograd's 16 GEMMs in one dispatch (workgroup z: slice z), each with its own weights [k][cout]. */
+interface Slices {
+  count: number;
+  weights: () => Float32Array[];
+  name: string;
+}
+
+function tiledLoop(g: Gemm, tiling: Tiling, storage: WeightStorage, gemmShader = gemm, slices?: Slices): MainLoop {
   const { node, k, nv, ohw } = g;
   const cout = g.outShape[2];
   const { tile, split } = tiling;
+  if (slices && split > 1) throw new Error(`${node.name}: a sliced GEMM cannot also split K`);
   const ks = ceilDiv(ceilDiv(k, tile.bk), split) * tile.bk;
+  const pack = slices ? () => concat(slices.weights().map((w) => packColumns(storage, { weights: w }, k, cout))) : () => packColumns(storage, node, k, cout);
   return {
     code: () => specialize('weights_vec4.wgsl', weightsVec4, { F16: storage === 'f16', INT8: storage === 'int8' }) + specialize('conv_gemm.wgsl', gemmShader, {
       VEC_A: g.vecA, BM4: tile.bm / 4, BN4: tile.bn4, BK: tile.bk, WG_M: tile.wgM, WG_N: tile.wgN,
-      TM4: tile.bm / 4 / tile.wgM, TN4: tile.bn4 / tile.wgN, KS: split > 1 ? ks : k,
+      TM4: tile.bm / 4 / tile.wgM, TN4: tile.bn4 / tile.wgN, KS: split > 1 ? ks : k, SLICED: slices !== undefined,
     }),
-    weights: constants(`${node.name}/weights${storage === 'f32' ? '' : ` (${storage})`}`, () => packColumns(storage, node, k, cout), COLUMN_ELEMENT[storage]),
-    workgroups: (batch) => [ceilDiv(nv, tile.bn4), ceilDiv(batch * ohw, tile.bm), split],
+    weights: constants(`${node.name}/${slices?.name ?? 'weights'}${storage === 'f32' ? '' : ` (${storage})`}`, pack, COLUMN_ELEMENT[storage]),
+    workgroups: (batch) => [ceilDiv(nv, tile.bn4), ceilDiv(batch * ohw, tile.bm), slices?.count ?? split],
     subgroups: false,
-    describe: `tile ${tile.bm}x${4 * tile.bn4}${split > 1 ? `, split-K ${split}` : ''}`,
+    describe: `${slices ? `${slices.count} GEMMs, ` : ''}tile ${tile.bm}x${4 * tile.bn4}${split > 1 ? `, split-K ${split}` : ''}`,
   };
 }
 
-function simdLoop(g: Gemm, sg: number, storage: WeightStorage): MainLoop {
+/** Slices: Winograd's 16 GEMMs in one dispatch (workgroup z: slice z), each with its own weights [k][cout] from `sliceWeights`. */
+function concat(parts: Array<Float32Array | Uint32Array>): Float32Array | Uint32Array {
+  const out = new (parts[0]!.constructor as Float32ArrayConstructor | Uint32ArrayConstructor)(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+function simdLoop(g: Gemm, sg: number, storage: WeightStorage, slices?: { count: number; weights: () => Float32Array[]; name: string }): MainLoop {
   const { node, k, nv, ohw } = g;
   const cout = g.outShape[2];
   const st = chooseSimdTile(ohw, sg || 8);
@@ -123,14 +146,64 @@ function simdLoop(g: Gemm, sg: number, storage: WeightStorage): MainLoop {
     throw new Error(`${node.name}: the simd strategy needs a subgroup size dividing ${4 * st.c4} and ${st.wg} (got ${sg || 'none'})`);
   }
   const layout = `simd, ${st.c4} vec4 columns${storage === 'f32' ? '' : `, ${storage}`}`;
+  const row = simdRow(cout, st.c4);
+  const pack = slices
+    ? () => concat(slices.weights().map((w) => packSimdWeights(storage, { weights: w }, k, cout, st.c4)))
+    : () => packSimdWeights(storage, node, k, cout, st.c4);
   return {
-    code: () => specialize('conv_simd.wgsl', simd, { WG: st.wg, R: st.r, WROW: simdRow(cout, st.c4), SG: sg, C4: st.c4, ...simdStatements(st, sg, g.vecA, storage) }) +
+    code: () => specialize('conv_simd.wgsl', simd, { WG: st.wg, R: st.r, WROW: row, SG: sg, C4: st.c4, WSLICE: simdSliceWords(storage, k, row), ...simdStatements(st, sg, g.vecA, storage) }) +
       (storage === 'int8' ? specialize('weights_vec4.wgsl', weightsVec4, { F16: false, INT8: true }) : ''),
-    weights: constants(`${node.name}/weights (${layout})`, () => packSimdWeights(storage, node, k, cout, st.c4), storage === 'f32' ? 'f32' : 'u32'),
-    workgroups: (batch) => [ceilDiv(batch * ohw, st.wg * st.r), ceilDiv(nv, st.c4), 1],
+    weights: constants(`${node.name}/${slices?.name ?? 'weights'} (${layout})`, pack, storage === 'f32' ? 'f32' : 'u32'),
+    workgroups: (batch) => [ceilDiv(batch * ohw, st.wg * st.r), ceilDiv(nv, st.c4), slices?.count ?? 1],
     subgroups: true,
-    describe: 'simd',
+    describe: slices ? `${slices.count} GEMMs, simd` : 'simd',
   };
+}
+
+const outputType = (g: Gemm) => (g.outShape[2] % 4 === 0 ? 'vec4<f32>' : 'f32');
+
+/** What the epilogue binds: the bias, the residual, the int8 scales. */
+function epilogueBindings(g: Gemm, scaled: boolean): ConvBound {
+  const { node } = g;
+  const cout = g.outShape[2];
+  return {
+    bias: constants(`${node.name}/bias`, () => padColumns(node.bias, 1, cout)),
+    residual: node.inputs[1] ? activations(node.inputs[1], outputType(g)) : undefined,
+    scale: scaled ? constants(`${node.name}/scale (int8)`, () => epilogueScales(node, g.k, cout)) : undefined,
+  };
+}
+
+/**
+ * Winograd F(2x2, 3x3) (src/ops/winograd.ts), three kernels: the input transform into a scratch tensor of
+ * 16 slices, the simd main loop over the slices (a GEMM per transform point: a pointwise conv over the
+ * tiles, raw sums into a second scratch tensor), and the output transform through the conv's epilogue.
+ */
+function winogradKernels(g: Gemm, algorithm: ConvAlgorithm, storage: WeightStorage, gemmShader?: string): Kernel[] {
+  const { node, inShape: [inH, inW, cin], outShape: [outH, outW, cout] } = g;
+  if (!winogradFits(node, g.inShape) || storage !== 'f32') throw new Error(`${node.name}: Winograd F(2x2,3x3) needs a 3x3 stride-1 conv padded by 1, input channels a multiple of 4 and f32 weights`);
+  const [th, tw] = winogradTiles(g.outShape);
+  const tiles = th * tw;
+  const [vId, mId] = [`${node.name}/winograd V`, `${node.name}/winograd M`];
+  const gemmShape: Gemm = { node, inShape: [th, tw, cin], outShape: [th, tw, cout], k: cin, nv: g.nv, ohw: tiles, vecA: true };
+  const slices: Slices = { count: 16, name: 'winograd weights', weights: () => winogradWeights(node.weights, cin, cout) };
+  const loop = algorithm.strategy === 'simd' ? simdLoop(gemmShape, algorithm.subgroupSize, storage, slices) : tiledLoop(gemmShape, algorithm.tiling, storage, gemmShader, slices);
+  const into = convInterface(g, { input: activations(node.inputs[0]!, 'vec4<f32>'), output: activations(vId, 'vec4<f32>') });
+  const gemmInterface = convInterface(gemmShape, { input: activations(vId, 'vec4<f32>'), weights: loop.weights, output: activations(mId, 'vec4<f32>') }, loop.subgroups);
+  const out = convInterface(g, { input: activations(mId, 'vec4<f32>'), ...epilogueBindings(g, false), output: activations(node.output, outputType(g)) });
+  const tileSizes = { TILES_W: tw, TILES: tiles, WORKGROUP_SIZE };
+  const detail = `${inH}x${inW}x${cin} -> ${outH}x${outW}x${cout}, 3x3/1, Winograd F(2x2,3x3)`;
+  // each kernel's shader key: what its code is made from
+  const kernel = (label: string, what: string, key: object, code: () => string, resources: Kernel['resources'], workgroups: Kernel['workgroups'], flopsPerImage: number): Kernel =>
+    ({ label, detail: `${detail}: ${what}`, algorithm, bindings: CONV_BINDINGS, shader: shader(`winograd ${what.split(',')[0]}`, key, code), resources, workgroups, flopsPerImage });
+  const input = kernel(`${node.name}/winograd in`, 'input transform', { inShape: g.inShape, outShape: g.outShape }, () => into.code + specialize('winograd_input.wgsl', winogradInput, { ...tileSizes, IN_H: inH, IN_W: inW, CIN4: cin / 4 }), into.resources,
+    (batch, max) => elementwiseWorkgroups(batch * tiles * (cin / 4), max), 16 * 8 * tiles * cin);
+  input.scratch = [{ id: vId, shape: [16 * th, tw, cin] }];
+  const gather = specialize('conv_gather_pointwise.wgsl', gatherPointwise, { VEC_A: true, CIN: cin, IN_W: tw, IN_HW: tiles, OUT_W: tw, STRIDE: 1 });
+  const gemm = kernel(node.name, loop.describe, { inShape: g.inShape, outShape: g.outShape, algorithm, gemm: gemmShader ? hashText(gemmShader) : undefined }, () => gemmInterface.code + gather + loop.code() + epilogueCode(gemmShape, true, false), gemmInterface.resources, loop.workgroups, 2 * 16 * tiles * cin * cout);
+  gemm.scratch = [{ id: mId, shape: [16 * th, tw, g.nv * 4] }];
+  const output = kernel(`${node.name}/winograd out`, 'output transform + epilogue', { outShape: g.outShape, residual: node.inputs.length > 1, relu: node.relu }, () => out.code + specialize('winograd_output.wgsl', winogradOutput, { ...tileSizes, OUT_H: outH, OUT_W: outW }) + epilogueCode(g, false, false), out.resources,
+    (batch, max) => elementwiseWorkgroups(batch * tiles * g.nv, max), 24 * 4 * tiles * g.nv * 4);
+  return [input, gemm, output];
 }
 
 /**
@@ -147,13 +220,10 @@ export function conv2dKernels(node: Conv2dNode, inShape: Shape, outShape: Shape,
   const scaled = storage === 'int8';
   const split = algorithm.strategy === 'tiled' ? algorithm.tiling.split : 1;
   const splitK = split > 1;
+  if (algorithm.winograd) return winogradKernels(g, algorithm, storage, options.gemmShader);
   const loop = algorithm.strategy === 'tiled' ? tiledLoop(g, algorithm.tiling, storage, options.gemmShader) : simdLoop(g, algorithm.subgroupSize, storage);
-  const outT = cout % 4 === 0 ? 'vec4<f32>' : 'f32';
-  const epilogueBound: ConvBound = {
-    bias: constants(`${node.name}/bias`, () => padColumns(node.bias, 1, cout)),
-    residual: node.inputs[1] ? activations(node.inputs[1], outT) : undefined,
-    scale: scaled ? constants(`${node.name}/scale (int8)`, () => epilogueScales(node, g.k, cout)) : undefined,
-  };
+  const outT = outputType(g);
+  const epilogueBound = epilogueBindings(g, scaled);
   const partialId = `${node.name}/partial`;
   const written: ConvBound = splitK ? { output: activations(partialId, 'vec4<f32>') } : { ...epilogueBound, output: activations(node.output, outT) };
   const mainInterface = convInterface(g, { input: activations(node.inputs[0]!, g.vecA ? 'vec4<f32>' : 'f32'), weights: loop.weights, ...written }, loop.subgroups);

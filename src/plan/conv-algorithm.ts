@@ -9,6 +9,8 @@ import { InputError } from '../errors.js';
 import type { Conv2dNode, Shape } from '../graph/ir.js';
 import { chooseTiling, tilingProblem, type Tiling, type TilingPolicy } from '../ops/conv-tiling.js';
 import { isCpuAdapter } from '../runtime/device.js';
+import { winogradFits, winogradTiles } from '../ops/winograd.js';
+import type { WeightStorage } from '../ops/weight-storage.js';
 
 /**
  * How the GEMM is run: `tiled` stages tiles in workgroup memory (GPUs); `simd` gives each invocation a
@@ -26,7 +28,7 @@ export const CONV_STRATEGIES: readonly ConvStrategy[] = ['tiled', 'simd'];
 export type ConvGather = 'pointwise' | 'window' | 'rows';
 
 /** The decision for one conv, all a kernel is built from. */
-export type ConvAlgorithm = { gather: ConvGather } & ({ strategy: 'tiled'; tiling: Tiling } | { strategy: 'simd'; subgroupSize: number });
+export type ConvAlgorithm = { gather: ConvGather; winograd?: true } & ({ strategy: 'tiled'; tiling: Tiling } | { strategy: 'simd'; subgroupSize: number });
 
 /** The device's side of the decision, made once per device. */
 export interface ConvLowering {
@@ -34,6 +36,8 @@ export interface ConvLowering {
   subgroupSize?: number;
   /** Whether the simd main loop may also take the scalar-gather stem (few input channels). */
   simdStem?: boolean;
+  /** Winograd F(2x2, 3x3) where it fits (default true; the caller's `winograd` option). */
+  winograd?: boolean;
 }
 
 /** The subgroup size of a CPU adapter whose subgroups have one fixed size the simd loop can use. */
@@ -66,6 +70,8 @@ export interface ConvOverride {
   gather?: ConvGather;
   tiling?: Tiling;
   subgroupSize?: number;
+  /** Winograd F(2x2, 3x3) for a conv it fits (simd; false: the direct conv). */
+  winograd?: boolean;
 }
 
 function chooseGather(node: Pick<Conv2dNode, 'kernel' | 'pads'>, cin: number): ConvGather {
@@ -73,23 +79,36 @@ function chooseGather(node: Pick<Conv2dNode, 'kernel' | 'pads'>, cin: number): C
   return cin % 4 === 0 ? 'window' : 'rows';
 }
 
+/** Fewest 2x2 tiles an image must have for the tiled loop to take Winograd: half a 64-row tile. */
+export const WINOGRAD_MIN_TILED_TILES = 32;
+
 /** The algorithm for `node` in a plan for `batch` images on a device lowered as `lowering` (default: tiled). */
-export function chooseConvAlgorithm(node: Conv2dNode, inShape: Shape, outShape: Shape, context: { lowering?: Partial<ConvLowering>; batch?: number; policy?: TilingPolicy }, override: ConvOverride = {}): ConvAlgorithm {
-  const { lowering = {}, batch = 1, policy } = context;
+export function chooseConvAlgorithm(node: Conv2dNode, inShape: Shape, outShape: Shape, context: { lowering?: Partial<ConvLowering>; batch?: number; policy?: TilingPolicy; storage?: WeightStorage }, override: ConvOverride = {}): ConvAlgorithm {
+  const { lowering = {}, batch = 1, policy, storage = 'f32' } = context;
   const cin = inShape[2];
   const gather = override.gather ?? chooseGather(node, cin);
   const stem = cin % 4 !== 0;
   const strategy = override.strategy ?? (lowering.convStrategy === 'simd' && stem && lowering.simdStem === false ? 'tiled' : lowering.convStrategy ?? 'tiled');
+  // Winograd F(2x2, 3x3) where it fits, with f32 weights (f16 and int8 stay direct): 16 GEMMs of one slice
+  // each, never split along K (a tiling pinned with split-K asks for the direct GEMM); the tiled loop only
+  // for images of at least half a tile's rows of 2x2 tiles (measured on lavapipe, tiled, batch 1: 7x7x512,
+  // 16 tiles, 125-135 ms a conv against 88-94 direct with split-K 32; 14x14x256, 49 tiles, 32-47 against
+  // 65-91). Per image, not per batch: every batch size's plan uses the weights uploaded at load.
+  const tiles = winogradTiles(outShape)[0] * winogradTiles(outShape)[1];
+  const wanted = override.winograd ?? (lowering.winograd !== false && (strategy === 'simd' || tiles >= WINOGRAD_MIN_TILED_TILES));
+  const winograd = wanted && storage === 'f32' && winogradFits(node, inShape) && (override.tiling?.split ?? 1) === 1 ? { winograd: true as const } : {};
   if (strategy === 'simd') {
     const subgroupSize = override.subgroupSize ?? lowering.subgroupSize;
     if (!subgroupSize) throw new Error(`${node.name}: the simd strategy needs the device's subgroup size`);
-    return { gather, strategy, subgroupSize };
+    return { gather, strategy, subgroupSize, ...winograd };
   }
   const [kh, kw] = node.kernel;
-  const tiling = override.tiling ?? chooseTiling(batch * outShape[0] * outShape[1], outShape[2], kh * kw * cin, policy);
+  const tiling = winograd.winograd
+    ? { tile: (override.tiling ?? chooseTiling(batch * tiles, outShape[2], cin, policy)).tile, split: 1 }
+    : override.tiling ?? chooseTiling(batch * outShape[0] * outShape[1], outShape[2], kh * kw * cin, policy);
   const problem = tilingProblem(tiling);
   if (problem) throw new Error(`${node.name}: ${problem}`);
-  return { gather, strategy, tiling };
+  return { gather, strategy, tiling, ...winograd };
 }
 
 /** The same decision with half the split-K factor (less scratch), or undefined when it does not split. */

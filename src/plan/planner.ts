@@ -57,6 +57,8 @@ export interface PlanOptions {
   batch?: number;
   /** Conv main loop: 'tiled' for GPUs (default), 'simd' for CPU adapters (needs subgroupSize). */
   convStrategy?: ConvStrategy;
+  /** Winograd F(2x2, 3x3) where it fits (default true). */
+  winograd?: boolean;
   subgroupSize?: number;
   /** With 'simd': whether convs over few input channels (the stem) take it too; else they stay tiled. */
   simdStem?: boolean;
@@ -82,8 +84,8 @@ function lowerNode(node: GraphNode, shapes: Map<string, Shape>, options: PlanOpt
   switch (node.op) {
     case 'conv2d': {
       const { weightStorage = options.weightStorage, gemmShader = options.gemmShader, ...pinned } = options.conv?.[node.name] ?? {};
-      const lowering = { convStrategy: options.convStrategy, subgroupSize: options.subgroupSize, simdStem: options.simdStem };
-      const algorithm = chooseConvAlgorithm(node, inShape, outShape, { lowering, batch: options.batch, policy: options.policy }, pinned);
+      const lowering = { convStrategy: options.convStrategy, subgroupSize: options.subgroupSize, simdStem: options.simdStem, winograd: options.winograd };
+      const algorithm = chooseConvAlgorithm(node, inShape, outShape, { lowering, batch: options.batch, policy: options.policy, storage: weightStorage }, pinned);
       return conv2dKernels(node, inShape, outShape, algorithm, { weightStorage, gemmShader });
     }
     case 'maxpool': return [maxPoolKernel(node, inShape, outShape)];
