@@ -23,7 +23,7 @@ export function groupProfile(steps: readonly ProfileStep[], blocks: readonly Blo
   groups.set('head', { name: 'head', ms: 0, dispatches: [], deleted: false });
   let seenBlock = false;
   for (const step of steps) {
-    const block = owner.get(step.label.replace(/\/sum$/, ''));
+    const block = owner.get(step.layer);
     if (block) seenBlock = true;
     const group = groups.get(block ?? (seenBlock ? 'head' : 'stem'))!;
     group.ms += step.ms;

@@ -53,15 +53,16 @@ describe('residual blocks found from the graph', () => {
     const { graph } = optimize(raw);
     const blocks = residualBlocks(graph);
     const intact = planGraph(graph);
-    const labels = new Set(intact.steps.map((s) => s.label));
+    // layer3.2's 3x3 conv runs as Winograd: three kernels, all dropped with the block
+    expect(intact.steps.filter((s) => s.layer === 'layer3.2.conv2').map((s) => s.label)).toEqual(['layer3.2.conv2/winograd in', 'layer3.2.conv2', 'layer3.2.conv2/winograd out']);
     for (const names of [['layer3.2'], ['layer2.0'], ['layer1.1', 'layer1.2', 'layer4.0']]) {
       const plan = planGraph(skipBlocks(graph, blocks, names));
-      // exactly the deleted blocks' branch convs are gone (a projection conv stays, with the block's ReLU)
-      // (a split-K conv's second kernel is labelled <conv>/sum)
+      // exactly the deleted blocks' branch convs are gone, with all their kernels (a split-K sum, Winograd
+      // transforms); a projection conv stays, with the block's ReLU
       const removed = new Set(blocks.filter((b) => names.includes(b.name)).flatMap((b) => b.layers));
-      const kept = (label: string) => !removed.has(label.replace(/\/sum$/, ''));
-      expect(new Set(plan.steps.map((s) => s.label)), names.join()).toEqual(new Set([...labels].filter(kept)));
-      expect(plan.steps.length, names.join()).toBe(intact.steps.filter((s) => kept(s.label)).length);
+      const kept = (s: { layer?: string }) => !removed.has(s.layer!);
+      expect(new Set(plan.steps.map((s) => s.label)), names.join()).toEqual(new Set(intact.steps.filter(kept).map((s) => s.label)));
+      expect(plan.steps.length, names.join()).toBe(intact.steps.filter(kept).length);
       expect(plan.tensors.length).toBeLessThan(intact.tensors.length);
     }
     // the original graph is untouched

@@ -17,8 +17,10 @@ export type Resource =
   | { kind: 'constant'; name: string; pack: () => Float32Array | Uint32Array };
 
 export interface Kernel {
-  /** The node's name, for errors and profiles. */
+  /** The node's name, for errors and profiles (a second kernel of a node adds a suffix: `<conv>/sum`). */
   label: string;
+  /** The graph node it computes, set by the planner (a conv's split-K sum and Winograd transforms belong to the conv). */
+  layer?: string;
   /** What it computes, for profiles: shapes, kernel size, tiling. */
   detail?: string;
   /** Its WGSL (generated when a pipeline is made) and the key pipelines are cached by. */

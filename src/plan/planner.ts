@@ -119,7 +119,7 @@ export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
   if (!outNode) throw new GraphError(`output ${graph.output} is never produced`);
   visit(outNode); // only what the output needs runs
 
-  const steps = order.flatMap((node) => lowerNode(node, graph.shapes, options));
+  const steps: Kernel[] = order.flatMap((node) => lowerNode(node, graph.shapes, options).map((kernel) => Object.assign(kernel, { layer: node.name })));
   const logits = outNode.op === 'softmax' ? outNode.inputs[0] : undefined;
   const { pool, dense } = classifierHead(order);
   const features = pool?.output;

@@ -287,7 +287,7 @@ export class Executor {
         await whileGPU(read.mapAsync(MAP_MODE_READ));
         const t = new BigUint64Array(read.getMappedRange().slice(0));
         read.unmap();
-        return steps.map((step, i) => ({ label: step.label, detail: step.detail ?? '', ms: Number(t[2 * i + 1]! - t[2 * i]!) / 1e6, flops: step.flopsPerImage * batch }));
+        return steps.map((step, i) => ({ label: step.label, layer: step.layer ?? step.label, detail: step.detail ?? '', ms: Number(t[2 * i + 1]! - t[2 * i]!) / 1e6, flops: step.flopsPerImage * batch }));
       } finally {
         querySet.destroy();
         resolve.destroy();

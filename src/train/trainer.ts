@@ -128,7 +128,7 @@ export class Trainer<I> {
       const validation = split.validation.length ? confusionOf(predictions(head, raw, f, split.validation), classOf, split.validation, labels.length) : undefined;
       return {
         model, head, history, epoch, validation, augmented: rows - this.examples.length,
-        skipped: skipped.map((s) => ({ ...s, label: this.examples[s.index]!.label })), milliseconds: { embedding: t1 - t0, training: t2 - t1 },
+        skipped: skipped.map(({ index, error }) => ({ index, label: this.examples[index]!.label, error })), milliseconds: { embedding: t1 - t0, training: t2 - t1 },
       };
     } finally {
       gpu.destroy();
