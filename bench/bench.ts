@@ -1,6 +1,6 @@
 /**
  * npm run bench [-- --model resnet50 --precision f32|f16|int8 --batch 1,8,32 --runs 10 --warmup 2 --peers tfjs,ort|none
- *                   --random-weights --weights model.json --input-size N --conv-strategy tiled|simd --winograd on|off --profile --json]
+ *                   --random-weights --weights model.json --input-size N --conv-strategy tiled|simd --winograd on|off|2|4 --profile --json]
  * Runs webgpu-resnet and its peers (TensorFlow.js's WebGPU backend, ONNX Runtime Web's WebGPU EP) on the
  * same adapter in one process: median end-to-end latency (input upload, every dispatch, readback of the
  * outputs), images/s, the ratio peer / engine, load time, time to the first result and GPU bytes.
@@ -29,11 +29,11 @@ import { randomWeights } from './random-weights.js';
 const MODELS = ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152'];
 const PEERS = ['tfjs', 'ort'];
 
-interface Args { inputSize: number; precision: Precision; model: string; batches: number[]; runs: number; warmup: number; peers: string[]; weights: string; random: boolean; json: boolean; profile: boolean; convStrategy?: ConvStrategy; winograd?: boolean }
+interface Args { inputSize: number; precision: Precision; model: string; batches: number[]; runs: number; warmup: number; peers: string[]; weights: string; random: boolean; json: boolean; profile: boolean; convStrategy?: ConvStrategy; winograd?: boolean | 2 | 4 }
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { inputSize: 224, precision: 'f32', model: 'resnet50', batches: [1], runs: 10, warmup: 2, peers: ['tfjs', 'ort'], weights: '', random: false, json: false, profile: false };
-  const usage = '(--model resnet18|34|50|101|152 --precision f32|f16|int8 --batch 1,8 --runs N --warmup N --peers tfjs,ort|none --weights model.json --random-weights --input-size N --conv-strategy tiled|simd --winograd on|off --profile --json)';
+  const usage = '(--model resnet18|34|50|101|152 --precision f32|f16|int8 --batch 1,8 --runs N --warmup N --peers tfjs,ort|none --weights model.json --random-weights --input-size N --conv-strategy tiled|simd --winograd on|off|2|4 --profile --json)';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!, v = argv[i + 1];
     const int = (s: string | undefined) => { const n = Number(s); if (!Number.isInteger(n) || n < 0) throw new Error(`${a} needs non-negative integers, got ${s}`); return n; };
@@ -47,7 +47,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--random-weights') args.random = true;
     else if (a === '--input-size') { args.inputSize = Math.max(1, int(v)); i++; }
     else if (a === '--conv-strategy') { args.convStrategy = v as ConvStrategy; i++; }
-    else if (a === '--winograd') { if (v !== 'on' && v !== 'off') throw new Error(`--winograd on|off, got ${v}`); args.winograd = v === 'on'; i++; }
+    else if (a === '--winograd') { if (!['on', 'off', '2', '4'].includes(v!)) throw new Error(`--winograd on|off|2|4, got ${v}`); args.winograd = v === 'on' || (v === 'off' ? false : (Number(v) as 2 | 4)); i++; }
     else if (a === '--json') args.json = true;
     else if (a === '--profile') args.profile = true;
     else throw new Error(`unknown option ${a} ${usage}`);
@@ -122,7 +122,7 @@ const log = (s: string) => { if (!args.json) console.error(s); };
 const net = await subject(args);
 const gpu = await acquireNodeDevice();
 const adapter = describeAdapter(gpu.adapter);
-log(`adapter: ${adapter}; ${net.description}, ${net.weights} weights (engine: ${args.precision} storage${args.convStrategy ? `, ${args.convStrategy} kernels` : ''}${args.winograd === false ? ', no Winograd' : ''}), batch ${args.batches.join(',')}, median of ${args.runs} runs after ${args.warmup} warm-up`);
+log(`adapter: ${adapter}; ${net.description}, ${net.weights} weights (engine: ${args.precision} storage${args.convStrategy ? `, ${args.convStrategy} kernels` : ''}${args.winograd === false ? ', no Winograd' : typeof args.winograd === 'number' ? `, Winograd F(${args.winograd}x${args.winograd},3x3) wherever it fits` : ''}), batch ${args.batches.join(',')}, median of ${args.runs} runs after ${args.warmup} warm-up`);
 // A deterministic input in the range the model expects: caffe (about +-120) for Keras, about +-2 for torchvision.
 const inputScale = args.model === 'resnet50' ? 1 : 1 / 60;
 const inputFor = (batch: number) => {

@@ -88,11 +88,13 @@ export interface LoadOptionsBase {
    */
   convStrategy?: ConvStrategy;
   /**
-   * Winograd F(2x2, 3x3) for the 3x3 stride-1 convs with f32 weights (default true): 2.25 times fewer
-   * multiplies in those layers, for 16/9 of their weight bytes on the GPU and two scratch tensors between
-   * its kernels (ResNet-50 f32: 138 MB at batch 1 instead of 109); false computes them directly.
+   * Winograd for the 3x3 stride-1 convs with f32 weights (default true): F(4x4, 3x3) on images of 32 or
+   * more 4x4 output tiles (4 times fewer multiplies, 4 times the weight bytes), F(2x2, 3x3) on smaller
+   * ones (2.25 times fewer, 16/9 the bytes; the tiled GPU kernels only on images of 32 or more 2x2 tiles),
+   * with two scratch tensors between its kernels. 2 or 4: that variant wherever it fits; false computes
+   * every conv directly, in the least memory (ResNet-50 f32 at batch 1: 109 MB instead of 153).
    */
-  winograd?: boolean;
+  winograd?: boolean | 2 | 4;
   /**
    * When the engine's own GPU device is lost, build the model again on a new device at the next call
    * (calls pending at the loss still fail). Not with `device`: a device of yours is yours to replace.
@@ -139,9 +141,9 @@ function checkDepth(graph: Graph, depth: number | undefined): void {
  * What both entries derive from a loaded graph and the options: the depth checked, labels (ImageNet-1k
  * for 1000-class models unless given), preprocessing (by weight format unless given) and precision.
  */
-export function modelSettings({ graph, format }: LoadedGraph, options: LoadOptionsBase): { labels?: readonly string[]; preprocessing: Preprocessing; precision: Precision; inputSize?: [number, number]; convStrategy?: ConvStrategy; winograd?: boolean } {
+export function modelSettings({ graph, format }: LoadedGraph, options: LoadOptionsBase): { labels?: readonly string[]; preprocessing: Preprocessing; precision: Precision; inputSize?: [number, number]; convStrategy?: ConvStrategy; winograd?: boolean | 2 | 4 } {
   checkDepth(graph, options.depth);
-  if (options.winograd !== undefined && typeof options.winograd !== 'boolean') throw new InputError(`winograd must be true or false, got ${JSON.stringify(options.winograd)}`);
+  if (options.winograd !== undefined && typeof options.winograd !== 'boolean' && options.winograd !== 2 && options.winograd !== 4) throw new InputError(`winograd must be true, false, 2 or 4 (the output tile of F(2x2, 3x3) or F(4x4, 3x3)), got ${JSON.stringify(options.winograd)}`);
   const precision = options.precision ?? graph.declared?.precision ?? 'f32';
   if (!isWeightStorage(precision)) throw new InputError(`precision must be 'f32', 'f16' or 'int8', got ${JSON.stringify(precision)}`);
   const classes = graph.shapes.get(graph.output)![2];

@@ -59,13 +59,16 @@ describe('torchvision ResNets from safetensors and ONNX', () => {
       const ortCheck = compareLogits(ortOut[session.outputNames[0]!]!.data as Float32Array, want);
       await session.release();
       expect(ortCheck.error).toBeLessThanOrEqual(1e-4);
-      // each file with the engine's choices (Winograd F(2x2,3x3) for the 3x3 stride-1 convs with f32 weights),
-      // and the safetensors file again with every conv direct: the Winograd error beside the direct one
-      for (const [format, winograd] of [['safetensors', true], ['onnx', true], ['safetensors', false]] as const) {
+      // each file with the engine's choices (Winograd for the 3x3 stride-1 convs with f32 weights: F(4x4,3x3)
+      // on layer1-2's images, F(2x2,3x3) on the smaller), and the safetensors file again with every such conv
+      // F(2x2,3x3), F(4x4,3x3), then direct: each variant's error beside the direct one
+      const variants = [['safetensors', true], ['onnx', true], ['safetensors', 2], ['safetensors', 4], ['safetensors', false]] as const;
+      for (const [format, winograd] of variants) {
         const model = await loadResNet({ source: files[format], winograd });
         try {
           const check = compareLogits(await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' }), want);
-          results.push(`| resnet${depth} | ${format}${winograd ? '' : ', direct 3x3'} | ${check.error.toExponential(2)} | ${format === 'onnx' ? ortCheck.error.toExponential(2) : ''} | ${(model.info.weightBytes + model.arenaBytes(1)).toLocaleString('en-US')} | ${(model.info.weightBytes + model.arenaBytes(8)).toLocaleString('en-US')} |`);
+          const variant = winograd === false ? ', direct 3x3' : winograd === true ? '' : `, F(${winograd}x${winograd},3x3) in every 3x3/1`;
+          results.push(`| resnet${depth} | ${format}${variant} | ${check.error.toExponential(2)} | ${format === 'onnx' ? ortCheck.error.toExponential(2) : ''} | ${(model.info.weightBytes + model.arenaBytes(1)).toLocaleString('en-US')} | ${(model.info.weightBytes + model.arenaBytes(8)).toLocaleString('en-US')} |`);
           expect(check.error, format).toBeLessThanOrEqual(1e-4);
           expect(check.top5, format).toEqual(want.top5);
         } finally {

@@ -29,9 +29,10 @@ async function configurations(): Promise<ConvConfig[]> {
   const chosen = convLoweringFor(await testDevice(), await testAdapterInfo());
   const tiled: ConvConfig[] = [
     { strategy: 'tiled' },
-    // Winograd F(2x2,3x3) where it fits (3x3, stride 1, padded by 1, f32, no split-K pinned): the tiled loop
-    // takes it for images of 32 or more 2x2 tiles; forced here on the small cases too, and the direct GEMM
+    // Winograd where it fits (3x3, stride 1, padded by 1, f32, no split-K pinned): the tiled loop takes it
+    // for images of 32 or more 2x2 tiles; forced here on the small cases too, both output tiles, and the direct GEMM
     { strategy: 'tiled', winograd: true },
+    { strategy: 'tiled', winograd: 4 },
     { strategy: 'tiled', winograd: false },
     { strategy: 'tiled', tiling: { tile: TILES.large, split: 1 } },
     { strategy: 'tiled', tiling: { tile: TILES.medium, split: 3 } },
@@ -46,6 +47,8 @@ async function configurations(): Promise<ConvConfig[]> {
   ];
   const simd: ConvConfig[] = [
     { strategy: 'simd', subgroupSize: chosen.subgroupSize },
+    { strategy: 'simd', subgroupSize: chosen.subgroupSize, winograd: 2 },
+    { strategy: 'simd', subgroupSize: chosen.subgroupSize, winograd: 4 },
     { strategy: 'simd', subgroupSize: chosen.subgroupSize, winograd: false },
     { strategy: 'simd', subgroupSize: chosen.subgroupSize, weightStorage: 'f16' },
     { strategy: 'simd', subgroupSize: chosen.subgroupSize, weightStorage: 'int8' },
@@ -53,7 +56,7 @@ async function configurations(): Promise<ConvConfig[]> {
   return chosen.convStrategy === 'simd' ? [...tiled, ...simd] : tiled;
 }
 
-const describeConfig = (o: ConvConfig) => (o.tiling ? `${o.strategy}, ${o.tiling.tile.bm}x${4 * o.tiling.tile.bn4} tile${o.gemmShader ? ' (prefetch)' : ''}, split ${o.tiling.split}` : `${o.strategy}`) + (o.weightStorage ? `, ${o.weightStorage} weights` : '') + (o.winograd === false ? ', direct' : o.winograd ? ', Winograd' : '');
+const describeConfig = (o: ConvConfig) => (o.tiling ? `${o.strategy}, ${o.tiling.tile.bm}x${4 * o.tiling.tile.bn4} tile${o.gemmShader ? ' (prefetch)' : ''}, split ${o.tiling.split}` : `${o.strategy}`) + (o.weightStorage ? `, ${o.weightStorage} weights` : '') + (o.winograd === false ? ', direct' : typeof o.winograd === 'number' ? `, Winograd F(${o.winograd}x${o.winograd})` : o.winograd ? ', Winograd' : '');
 
 it('runs the simd conv strategy on CPU adapters with subgroups (lavapipe), so both main loops are tested there; the tiled one everywhere', async () => {
   const info = await testAdapterInfo();
@@ -135,7 +138,7 @@ describe('conv kernels', () => {
     { gather: 'window', h: 6, w: 6, cin: 3, cout: 9, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 1, residual: false, relu: true },
     { gather: 'rows', h: 10, w: 12, cin: 1, cout: 6, k: 5, stride: 1, pads: [2, 2, 2, 2], batch: 2, residual: false, relu: false },
     { gather: 'rows', h: 11, w: 9, cin: 5, cout: 12, k: 3, stride: 2, pads: [1, 0, 0, 1], batch: 1, residual: false, relu: true },
-    // Winograd's tiles of 2x2: odd sizes (a last row or column of tiles half outside), one pixel, outputs not a multiple of 4
+    // Winograd's tiles of 2x2 and 4x4: odd sizes (a last row or column of tiles partly outside), one pixel, outputs not a multiple of 4
     { gather: 'window', h: 7, w: 5, cin: 16, cout: 10, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 3, residual: false, relu: false },
     { gather: 'window', h: 2, w: 9, cin: 4, cout: 12, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 2, residual: true, relu: true },
     { gather: 'window', h: 1, w: 1, cin: 8, cout: 8, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 1, residual: false, relu: true },

@@ -53,10 +53,10 @@ describe('tiled plans', () => {
   });
 });
 
-describe('Winograd F(2x2,3x3)', () => {
+describe('Winograd F(2x2,3x3) and F(4x4,3x3)', () => {
   const threeByThree = graph.nodes.filter((n) => n.op === 'conv2d' && n.kernel[0] === 3);
   const strideOne = threeByThree.filter((n) => n.op === 'conv2d' && n.strides[0] === 1).map((n) => n.name);
-  it('computes every 3x3 stride-1 conv with f32 weights, in both main loops: input transform, 16 GEMMs, output transform, with the scratch between them', () => {
+  it('computes every 3x3 stride-1 conv with f32 weights, in both main loops: input transform, 16 or 36 GEMMs, output transform, with the scratch between them', () => {
     expect(strideOne).toHaveLength(13); // torchvision's v1.5: the first 3x3 of stages 2-4 has stride 2
     for (const lowering of [{ convStrategy: 'tiled' as const }, { convStrategy: 'simd' as const, subgroupSize: 8 }]) {
       const plan = planWithinMemory(graph, { ...lowering, batch: 1 });
@@ -64,6 +64,8 @@ describe('Winograd F(2x2,3x3)', () => {
       // the tiled loop keeps the direct GEMM (with split-K) for layer4's 7x7 outputs: 16 tiles at batch 1
       const chosen = lowering.convStrategy === 'tiled' ? strideOne.filter((n) => !n.startsWith('layer4.')) : strideOne;
       expect([...new Set(winograd.map((s) => s.label.replace(/\/winograd (in|out)$/, '')))]).toEqual(chosen);
+      // 4x4 output tiles for images of 32 or more of them (layer1's 56x56, layer2's 28x28), 2x2 below
+      expect(Object.fromEntries(winograd.map((s) => [s.layer, s.algorithm!.winograd]))).toEqual(Object.fromEntries(chosen.map((n) => [n, /^layer[12]\./.test(n) ? 4 : 2])));
       for (const name of chosen) {
         const at = plan.steps.findIndex((s) => s.label === `${name}/winograd in`);
         expect(plan.steps.slice(at, at + 3).map((s) => s.label)).toEqual([`${name}/winograd in`, name, `${name}/winograd out`]);
@@ -76,7 +78,7 @@ describe('Winograd F(2x2,3x3)', () => {
 
   it('the same convs at every batch size (their weights are uploaded once, at load); not for f16 or int8 weights, nor where asked for the direct conv', () => {
     for (const convStrategy of ['tiled', 'simd'] as const) {
-      const chosen = (batch: number) => planGraph(graph, { convStrategy, subgroupSize: 8, batch }).steps.filter((s) => s.algorithm?.winograd).map((s) => s.label).join();
+      const chosen = (batch: number) => planGraph(graph, { convStrategy, subgroupSize: 8, batch }).steps.filter((s) => s.algorithm?.winograd).map((s) => `${s.label} F${s.algorithm!.winograd}`).join();
       for (const batch of [2, 8, 32]) expect(chosen(batch), `${convStrategy} batch ${batch}`).toBe(chosen(1));
     }
     for (const weightStorage of ['f16', 'int8'] as const) expect(planGraph(graph, { convStrategy: 'tiled', weightStorage }).steps.some((s) => s.algorithm?.winograd)).toBe(false);

@@ -16,6 +16,8 @@ import splitSum from '../../shaders/conv_splitk.wgsl';
 import windowOrigin from '../../shaders/conv_window.wgsl';
 import winogradInput from '../../shaders/winograd_input.wgsl';
 import winogradOutput from '../../shaders/winograd_output.wgsl';
+import winograd4Input from '../../shaders/winograd4_input.wgsl';
+import winograd4Output from '../../shaders/winograd4_output.wgsl';
 import type { Conv2dNode, Shape } from '../graph/ir.js';
 import weightsVec4 from '../../shaders/weights_vec4.wgsl';
 import { chooseSimdTile, packSimdWeights, simdRow, simdSliceWords, simdStatements } from './conv-simd.js';
@@ -24,7 +26,7 @@ import { halfSplit, type ConvAlgorithm, type ConvGather } from '../plan/conv-alg
 import { activations, bindKernel, constants, params, type Bound, type KernelInterface } from './bindings.js';
 import { ceilDiv, elementwiseWorkgroups, padColumns, WORKGROUP_SIZE } from './dispatch.js';
 import type { Kernel } from './kernel.js';
-import { winogradFits, winogradTiles, winogradWeights } from './winograd.js';
+import { winogradFits, winogradPoints, winogradTiles, winogradWeights, type WinogradTile } from './winograd.js';
 import { hashText, shader } from './shader.js';
 import { specialize } from './wgsl.js';
 import { COLUMN_ELEMENT, epilogueScales, packColumns, type WeightStorage } from './weight-storage.js';
@@ -101,7 +103,7 @@ interface MainLoop {
   describe: string;
 }
 
-/** Slices: Winograd's 16 GEMMs in one dispatch (workgroup z: slice z), each with its own weights [k][cout]. */
+/** Slices: Winograd's 16 or 36 GEMMs in one dispatch (workgroup z: slice z), each with its own weights [k][cout]. */
 interface Slices {
   count: number;
   weights: () => Float32Array[];
@@ -127,7 +129,7 @@ function tiledLoop(g: Gemm, tiling: Tiling, storage: WeightStorage, gemmShader =
   };
 }
 
-/** Slices: Winograd's 16 GEMMs in one dispatch (workgroup z: slice z), each with its own weights [k][cout] from `sliceWeights`. */
+/** The slices' packed weights, one after another. */
 function concat(parts: Array<Float32Array | Uint32Array>): Float32Array | Uint32Array {
   const out = new (parts[0]!.constructor as Float32ArrayConstructor | Uint32ArrayConstructor)(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
@@ -173,36 +175,44 @@ function epilogueBindings(g: Gemm, scaled: boolean): ConvBound {
   };
 }
 
+const WINOGRAD_SHADERS: Record<WinogradTile, { input: string; output: string; files: [string, string] }> = {
+  2: { input: winogradInput, output: winogradOutput, files: ['winograd_input.wgsl', 'winograd_output.wgsl'] },
+  4: { input: winograd4Input, output: winograd4Output, files: ['winograd4_input.wgsl', 'winograd4_output.wgsl'] },
+};
+
 /**
- * Winograd F(2x2, 3x3) (src/ops/winograd.ts), three kernels: the input transform into a scratch tensor of
- * 16 slices, the simd main loop over the slices (a GEMM per transform point: a pointwise conv over the
+ * Winograd F(mxm, 3x3) (src/ops/winograd.ts), three kernels: the input transform into a scratch tensor of
+ * (m+2)^2 slices, the main loop over the slices (a GEMM per transform point: a pointwise conv over the
  * tiles, raw sums into a second scratch tensor), and the output transform through the conv's epilogue.
  */
 function winogradKernels(g: Gemm, algorithm: ConvAlgorithm, storage: WeightStorage, gemmShader?: string): Kernel[] {
   const { node, inShape: [inH, inW, cin], outShape: [outH, outW, cout] } = g;
-  if (!winogradFits(node, g.inShape) || storage !== 'f32') throw new Error(`${node.name}: Winograd F(2x2,3x3) needs a 3x3 stride-1 conv padded by 1, input channels a multiple of 4 and f32 weights`);
-  const [th, tw] = winogradTiles(g.outShape);
+  const m = algorithm.winograd!;
+  if (!winogradFits(node, g.inShape) || storage !== 'f32') throw new Error(`${node.name}: Winograd F(${m}x${m},3x3) needs a 3x3 stride-1 conv padded by 1, input channels a multiple of 4 and f32 weights`);
+  const [th, tw] = winogradTiles(g.outShape, m);
   const tiles = th * tw;
+  const points = winogradPoints(m);
+  const files = WINOGRAD_SHADERS[m];
   const [vId, mId] = [`${node.name}/winograd V`, `${node.name}/winograd M`];
   const gemmShape: Gemm = { node, inShape: [th, tw, cin], outShape: [th, tw, cout], k: cin, nv: g.nv, ohw: tiles, vecA: true };
-  const slices: Slices = { count: 16, name: 'winograd weights', weights: () => winogradWeights(node.weights, cin, cout) };
+  const slices: Slices = { count: points, name: `winograd F${m} weights`, weights: () => winogradWeights(node.weights, cin, cout, m) };
   const loop = algorithm.strategy === 'simd' ? simdLoop(gemmShape, algorithm.subgroupSize, storage, slices) : tiledLoop(gemmShape, algorithm.tiling, storage, gemmShader, slices);
   const into = convInterface(g, { input: activations(node.inputs[0]!, 'vec4<f32>'), output: activations(vId, 'vec4<f32>') });
   const gemmInterface = convInterface(gemmShape, { input: activations(vId, 'vec4<f32>'), weights: loop.weights, output: activations(mId, 'vec4<f32>') }, loop.subgroups);
   const out = convInterface(g, { input: activations(mId, 'vec4<f32>'), ...epilogueBindings(g, false), output: activations(node.output, outputType(g)) });
   const tileSizes = { TILES_W: tw, TILES: tiles, WORKGROUP_SIZE };
-  const detail = `${inH}x${inW}x${cin} -> ${outH}x${outW}x${cout}, 3x3/1, Winograd F(2x2,3x3)`;
+  const detail = `${inH}x${inW}x${cin} -> ${outH}x${outW}x${cout}, 3x3/1, Winograd F(${m}x${m},3x3)`;
   // each kernel's shader key: what its code is made from
   const kernel = (label: string, what: string, key: object, code: () => string, resources: Kernel['resources'], workgroups: Kernel['workgroups'], flopsPerImage: number): Kernel =>
     ({ label, detail: `${detail}: ${what}`, algorithm, bindings: CONV_BINDINGS, shader: shader(`winograd ${what.split(',')[0]}`, key, code), resources, workgroups, flopsPerImage });
-  const input = kernel(`${node.name}/winograd in`, 'input transform', { inShape: g.inShape, outShape: g.outShape }, () => into.code + specialize('winograd_input.wgsl', winogradInput, { ...tileSizes, IN_H: inH, IN_W: inW, CIN4: cin / 4 }), into.resources,
-    (batch, max) => elementwiseWorkgroups(batch * tiles * (cin / 4), max), 16 * 8 * tiles * cin);
-  input.scratch = [{ id: vId, shape: [16 * th, tw, cin] }];
+  const input = kernel(`${node.name}/winograd in`, 'input transform', { inShape: g.inShape, outShape: g.outShape, m }, () => into.code + specialize(files.files[0], files.input, { ...tileSizes, IN_H: inH, IN_W: inW, CIN4: cin / 4 }), into.resources,
+    (batch, max) => elementwiseWorkgroups(batch * tiles * (cin / 4), max), points * 2 * (m + 2) * tiles * cin);
+  input.scratch = [{ id: vId, shape: [points * th, tw, cin] }];
   const gather = specialize('conv_gather_pointwise.wgsl', gatherPointwise, { VEC_A: true, CIN: cin, IN_W: tw, IN_HW: tiles, OUT_W: tw, STRIDE: 1 });
-  const gemm = kernel(node.name, loop.describe, { inShape: g.inShape, outShape: g.outShape, algorithm, gemm: gemmShader ? hashText(gemmShader) : undefined }, () => gemmInterface.code + gather + loop.code() + epilogueCode(gemmShape, true, false), gemmInterface.resources, loop.workgroups, 2 * 16 * tiles * cin * cout);
-  gemm.scratch = [{ id: mId, shape: [16 * th, tw, g.nv * 4] }];
-  const output = kernel(`${node.name}/winograd out`, 'output transform + epilogue', { outShape: g.outShape, residual: node.inputs.length > 1, relu: node.relu }, () => out.code + specialize('winograd_output.wgsl', winogradOutput, { ...tileSizes, OUT_H: outH, OUT_W: outW }) + epilogueCode(g, false, false), out.resources,
-    (batch, max) => elementwiseWorkgroups(batch * tiles * g.nv, max), 24 * 4 * tiles * g.nv * 4);
+  const gemm = kernel(node.name, loop.describe, { inShape: g.inShape, outShape: g.outShape, algorithm, gemm: gemmShader ? hashText(gemmShader) : undefined }, () => gemmInterface.code + gather + loop.code() + epilogueCode(gemmShape, true, false), gemmInterface.resources, loop.workgroups, 2 * points * tiles * cin * cout);
+  gemm.scratch = [{ id: mId, shape: [points * th, tw, g.nv * 4] }];
+  const output = kernel(`${node.name}/winograd out`, 'output transform + epilogue', { outShape: g.outShape, residual: node.inputs.length > 1, relu: node.relu, m }, () => out.code + specialize(files.files[1], files.output, { ...tileSizes, OUT_H: outH, OUT_W: outW }) + epilogueCode(g, false, false), out.resources,
+    (batch, max) => elementwiseWorkgroups(batch * tiles * g.nv, max), (m === 2 ? 24 : 130) * tiles * g.nv * 4);
   return [input, gemm, output];
 }
 

@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import type { Conv2dNode, Shape } from '../graph/ir.js';
 import { chooseTiling, tilingProblem, type Tiling, type TilingPolicy } from '../ops/conv-tiling.js';
 import { isCpuAdapter } from '../runtime/device.js';
-import { winogradFits, winogradTiles } from '../ops/winograd.js';
+import { winogradFits, winogradTiles, type WinogradTile } from '../ops/winograd.js';
 import type { WeightStorage } from '../ops/weight-storage.js';
 
 /**
@@ -28,7 +28,7 @@ export const CONV_STRATEGIES: readonly ConvStrategy[] = ['tiled', 'simd'];
 export type ConvGather = 'pointwise' | 'window' | 'rows';
 
 /** The decision for one conv, all a kernel is built from. */
-export type ConvAlgorithm = { gather: ConvGather; winograd?: true } & ({ strategy: 'tiled'; tiling: Tiling } | { strategy: 'simd'; subgroupSize: number });
+export type ConvAlgorithm = { gather: ConvGather; winograd?: WinogradTile } & ({ strategy: 'tiled'; tiling: Tiling } | { strategy: 'simd'; subgroupSize: number });
 
 /** The device's side of the decision, made once per device. */
 export interface ConvLowering {
@@ -36,8 +36,11 @@ export interface ConvLowering {
   subgroupSize?: number;
   /** Whether the simd main loop may also take the scalar-gather stem (few input channels). */
   simdStem?: boolean;
-  /** Winograd F(2x2, 3x3) where it fits (default true; the caller's `winograd` option). */
-  winograd?: boolean;
+  /**
+   * The caller's `winograd` option: true (default) Winograd where it pays, with the output tile chosen per
+   * conv; 2 or 4: F(2x2, 3x3) or F(4x4, 3x3) wherever it fits; false: direct convs only.
+   */
+  winograd?: boolean | WinogradTile;
 }
 
 /** The subgroup size of a CPU adapter whose subgroups have one fixed size the simd loop can use. */
@@ -70,14 +73,17 @@ export interface ConvOverride {
   gather?: ConvGather;
   tiling?: Tiling;
   subgroupSize?: number;
-  /** Winograd F(2x2, 3x3) for a conv it fits (simd; false: the direct conv). */
-  winograd?: boolean;
+  /** Winograd for a conv it fits (true: the default tile; 2 or 4: that tile; false: the direct conv). */
+  winograd?: boolean | WinogradTile;
 }
 
 function chooseGather(node: Pick<Conv2dNode, 'kernel' | 'pads'>, cin: number): ConvGather {
   if (node.kernel[0] === 1 && node.kernel[1] === 1 && node.pads.every((p) => p === 0)) return 'pointwise';
   return cin % 4 === 0 ? 'window' : 'rows';
 }
+
+/** Fewest 4x4 tiles an image must have for F(4x4, 3x3) (36 weight matrices, 2.25 times F(2x2)'s bytes) rather than F(2x2, 3x3). */
+export const WINOGRAD_F4_MIN_TILES = 32;
 
 /** Fewest 2x2 tiles an image must have for the tiled loop to take Winograd: half a 64-row tile. */
 export const WINOGRAD_MIN_TILED_TILES = 32;
@@ -94,9 +100,12 @@ export function chooseConvAlgorithm(node: Conv2dNode, inShape: Shape, outShape: 
   // for images of at least half a tile's rows of 2x2 tiles (measured on lavapipe, tiled, batch 1: 7x7x512,
   // 16 tiles, 125-135 ms a conv against 88-94 direct with split-K 32; 14x14x256, 49 tiles, 32-47 against
   // 65-91). Per image, not per batch: every batch size's plan uses the weights uploaded at load.
-  const tiles = winogradTiles(outShape)[0] * winogradTiles(outShape)[1];
-  const wanted = override.winograd ?? (lowering.winograd !== false && (strategy === 'simd' || tiles >= WINOGRAD_MIN_TILED_TILES));
-  const winograd = wanted && storage === 'f32' && winogradFits(node, inShape) && (override.tiling?.split ?? 1) === 1 ? { winograd: true as const } : {};
+  const setting = override.winograd ?? lowering.winograd ?? true;
+  const tilesOf = (m: WinogradTile) => winogradTiles(outShape, m)[0] * winogradTiles(outShape, m)[1];
+  const m: WinogradTile = typeof setting === 'number' ? setting : tilesOf(4) >= WINOGRAD_F4_MIN_TILES ? 4 : 2;
+  const tiles = tilesOf(m);
+  const wanted = setting !== false && (typeof setting === 'number' || override.winograd === true || strategy === 'simd' || tilesOf(2) >= WINOGRAD_MIN_TILED_TILES);
+  const winograd = wanted && storage === 'f32' && winogradFits(node, inShape) && (override.tiling?.split ?? 1) === 1 ? { winograd: m } : {};
   if (strategy === 'simd') {
     const subgroupSize = override.subgroupSize ?? lowering.subgroupSize;
     if (!subgroupSize) throw new Error(`${node.name}: the simd strategy needs the device's subgroup size`);

@@ -13,6 +13,7 @@ import { DEFAULT_POLICY, type TilingPolicy } from '../ops/conv-tiling.js';
 import { CAM_TENSOR, classActivationMapsKernel } from '../ops/class-activation-maps.js';
 import { denseKernel, softmaxKernel } from '../ops/dense.js';
 import type { Kernel } from '../ops/kernel.js';
+import type { WinogradTile } from '../ops/winograd.js';
 import type { WeightStorage } from '../ops/weight-storage.js';
 import { globalAvgPoolKernel, maxPoolKernel } from '../ops/pool.js';
 
@@ -57,8 +58,8 @@ export interface PlanOptions {
   batch?: number;
   /** Conv main loop: 'tiled' for GPUs (default), 'simd' for CPU adapters (needs subgroupSize). */
   convStrategy?: ConvStrategy;
-  /** Winograd F(2x2, 3x3) where it fits (default true). */
-  winograd?: boolean;
+  /** Winograd for the 3x3 stride-1 convs (default true: where it pays; 2 or 4: that output tile wherever it fits; false: none). */
+  winograd?: boolean | WinogradTile;
   subgroupSize?: number;
   /** With 'simd': whether convs over few input channels (the stem) take it too; else they stay tiled. */
   simdStem?: boolean;
