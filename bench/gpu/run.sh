@@ -2,7 +2,7 @@
 # Runs on the lent GPU machine from the repo root (after bench/gpu/bundle.sh here):
 #   source .gpu/setup.sh && bash bench/gpu/run.sh
 # Golden check (every depth vs torchvision), tiling sweep, then the bench with both peers, and again with
-# every conv direct (--winograd off); JSON into $OUT.
+# every conv direct (--winograd off), F(2x2,3x3) and F(4x4,3x3) wherever they fit; JSON into $OUT.
 set -u
 out=${OUT:-/tmp/out}; mkdir -p "$out"
 export ORT_WEB_DIST=/tmp/ort
@@ -13,6 +13,9 @@ step() { local name=$1; shift; local t0=$SECONDS; echo "== $name" >> "$out/run.l
 step golden node .gpu/golden-check.mjs --golden .gpu/golden.json --json
 step tune node .gpu/tune.mjs --weights .gpu/model.json --batch 1,8,32 --runs 15 --json ${TUNE_POLICIES:+--policies "$TUNE_POLICIES"}
 step bench-resnet50 node .gpu/bench.mjs --weights .gpu/model.json --random-weights --batch 1,8,32 --runs 20 --warmup 3 --peers tfjs,ort --profile --json
-# the same without Winograd (every conv direct): which default the tiled loop should have on a GPU
+# the same without Winograd (every conv direct), and with one Winograd variant wherever it fits: which
+# default the tiled loop should have on a GPU
 step bench-resnet50-direct node .gpu/bench.mjs --weights .gpu/model.json --random-weights --batch 1,8,32 --runs 20 --warmup 3 --peers none --winograd off --profile --json
+step bench-resnet50-f2 node .gpu/bench.mjs --weights .gpu/model.json --random-weights --batch 1,8,32 --runs 20 --warmup 3 --peers none --winograd 2 --profile --json
+step bench-resnet50-f4 node .gpu/bench.mjs --weights .gpu/model.json --random-weights --batch 1,8,32 --runs 20 --warmup 3 --peers none --winograd 4 --profile --json
 for m in ${MODELS:-}; do step "bench-$m" node .gpu/bench.mjs --model "$m" --batch 1,32 --runs 10 --warmup 2 --peers ort --json; done
