@@ -125,7 +125,7 @@ describe('device loss', () => {
 });
 
 describe('conv strategy and arenas', () => {
-  it("convStrategy 'tiled' runs the GPU kernels on this adapter with the default's results; 'simd' where it cannot run is refused", async () => {
+  it("convStrategy 'tiled' runs the GPU kernels on this adapter with the default's results; 'simd' where it cannot run is refused, and a winograd that is not one", async () => {
     const chosen = await loadResNet({ source: { safetensors } });
     const tiled = await loadResNet({ source: { safetensors }, convStrategy: 'tiled' });
     try {
@@ -139,6 +139,8 @@ describe('conv strategy and arenas', () => {
       chosen.dispose();
       tiled.dispose();
     }
+    // a Winograd variant that does not exist is refused by name
+    await expect(loadResNet({ source: { safetensors }, winograd: 3 as unknown as 2 })).rejects.toThrow(/winograd must be true, false, 2 or 4 .*got 3/);
     // a device without the 'subgroups' feature (a fresh adapter: one hands out one device)
     const noSubgroups = await (await gpu.gpu.requestAdapter())!.requestDevice();
     try {
