@@ -18,6 +18,8 @@ import winogradInput from '../../shaders/winograd_input.wgsl';
 import winogradOutput from '../../shaders/winograd_output.wgsl';
 import winograd4Input from '../../shaders/winograd4_input.wgsl';
 import winograd4Output from '../../shaders/winograd4_output.wgsl';
+import winogradTilesCode from '../../shaders/winograd_tiles.wgsl';
+import winogradWindow from '../../shaders/winograd_window.wgsl';
 import type { Conv2dNode, Shape } from '../graph/ir.js';
 import weightsVec4 from '../../shaders/weights_vec4.wgsl';
 import { chooseSimdTile, packSimdWeights, simdRow, simdSliceWords, simdStatements } from './conv-simd.js';
@@ -200,18 +202,19 @@ function winogradKernels(g: Gemm, algorithm: ConvAlgorithm, storage: WeightStora
   const into = convInterface(g, { input: activations(node.inputs[0]!, 'vec4<f32>'), output: activations(vId, 'vec4<f32>') });
   const gemmInterface = convInterface(gemmShape, { input: activations(vId, 'vec4<f32>'), weights: loop.weights, output: activations(mId, 'vec4<f32>') }, loop.subgroups);
   const out = convInterface(g, { input: activations(mId, 'vec4<f32>'), ...epilogueBindings(g, false), output: activations(node.output, outputType(g)) });
-  const tileSizes = { TILES_W: tw, TILES: tiles, WORKGROUP_SIZE };
+  const tileCode = (channels4: number) => specialize('winograd_tiles.wgsl', winogradTilesCode, { TILE: m, TILES_W: tw, TILES: tiles, CHANNELS4: channels4, WORKGROUP_SIZE });
+  const windowCode = specialize('winograd_window.wgsl', winogradWindow, { IN_H: inH, IN_W: inW, CIN4: cin / 4 });
   const detail = `${inH}x${inW}x${cin} -> ${outH}x${outW}x${cout}, 3x3/1, Winograd F(${m}x${m},3x3)`;
   // each kernel's shader key: what its code is made from
   const kernel = (label: string, what: string, key: object, code: () => string, resources: Kernel['resources'], workgroups: Kernel['workgroups'], flopsPerImage: number): Kernel =>
     ({ label, detail: `${detail}: ${what}`, algorithm, bindings: CONV_BINDINGS, shader: shader(`winograd ${what.split(',')[0]}`, key, code), resources, workgroups, flopsPerImage });
-  const input = kernel(`${node.name}/winograd in`, 'input transform', { inShape: g.inShape, outShape: g.outShape, m }, () => into.code + specialize(files.files[0], files.input, { ...tileSizes, IN_H: inH, IN_W: inW, CIN4: cin / 4 }), into.resources,
+  const input = kernel(`${node.name}/winograd in`, 'input transform', { inShape: g.inShape, outShape: g.outShape, m }, () => into.code + tileCode(cin / 4) + windowCode + specialize(files.files[0], files.input, {}), into.resources,
     (batch, max) => elementwiseWorkgroups(batch * tiles * (cin / 4), max), points * 2 * (m + 2) * tiles * cin);
   input.scratch = [{ id: vId, shape: [points * th, tw, cin] }];
   const gather = specialize('conv_gather_pointwise.wgsl', gatherPointwise, { VEC_A: true, CIN: cin, IN_W: tw, IN_HW: tiles, OUT_W: tw, STRIDE: 1 });
   const gemm = kernel(node.name, loop.describe, { inShape: g.inShape, outShape: g.outShape, algorithm, gemm: gemmShader ? hashText(gemmShader) : undefined }, () => gemmInterface.code + gather + loop.code() + epilogueCode(gemmShape, true, false), gemmInterface.resources, loop.workgroups, 2 * points * tiles * cin * cout);
   gemm.scratch = [{ id: mId, shape: [points * th, tw, g.nv * 4] }];
-  const output = kernel(`${node.name}/winograd out`, 'output transform + epilogue', { outShape: g.outShape, residual: node.inputs.length > 1, relu: node.relu, m }, () => out.code + specialize(files.files[1], files.output, { ...tileSizes, OUT_H: outH, OUT_W: outW }) + epilogueCode(g, false, false), out.resources,
+  const output = kernel(`${node.name}/winograd out`, 'output transform + epilogue', { outShape: g.outShape, residual: node.inputs.length > 1, relu: node.relu, m }, () => out.code + tileCode(g.nv) + specialize(files.files[1], files.output, { OUT_H: outH, OUT_W: outW }) + epilogueCode(g, false, false), out.resources,
     (batch, max) => elementwiseWorkgroups(batch * tiles * g.nv, max), (m === 2 ? 24 : 130) * tiles * g.nv * 4);
   return [input, gemm, output];
 }
