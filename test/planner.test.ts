@@ -76,12 +76,19 @@ describe('Winograd F(2x2,3x3) and F(4x4,3x3)', () => {
     }
   });
 
-  it('the same convs at every batch size (their weights are uploaded once, at load); not for f16 or int8 weights, nor where asked for the direct conv', () => {
+  it('the same convs at every batch size (their weights are uploaded once, at load); f16 weights only when asked, F(2x2); not for int8 weights, nor where asked for the direct conv', () => {
     for (const convStrategy of ['tiled', 'simd'] as const) {
       const chosen = (batch: number) => planGraph(graph, { convStrategy, subgroupSize: 8, batch }).steps.filter((s) => s.algorithm?.winograd).map((s) => `${s.label} F${s.algorithm!.winograd}`).join();
       for (const batch of [2, 8, 32]) expect(chosen(batch), `${convStrategy} batch ${batch}`).toBe(chosen(1));
     }
-    for (const weightStorage of ['f16', 'int8'] as const) expect(planGraph(graph, { convStrategy: 'tiled', weightStorage }).steps.some((s) => s.algorithm?.winograd)).toBe(false);
+    expect(planGraph(graph, { convStrategy: 'tiled', weightStorage: 'int8' }).steps.some((s) => s.algorithm?.winograd)).toBe(false);
+    // f16 weights: direct by default; F(2x2) when a variant is asked for, even F(4x4)
+    for (const convStrategy of ['tiled', 'simd'] as const) expect(planGraph(graph, { convStrategy, subgroupSize: 8, weightStorage: 'f16' }).steps.some((s) => s.algorithm?.winograd)).toBe(false);
+    for (const winograd of [2, 4] as const) {
+      const f16 = planGraph(graph, { convStrategy: 'tiled', weightStorage: 'f16', winograd }).steps.filter((s) => s.algorithm?.winograd);
+      expect(f16.length).toBeGreaterThan(0);
+      expect(new Set(f16.map((s) => s.algorithm!.winograd))).toEqual(new Set([2]));
+    }
     const direct = Object.fromEntries(strideOne.map((n) => [n, { winograd: false }]));
     expect(planGraph(graph, { convStrategy: 'tiled', conv: direct }).steps.some((s) => s.algorithm?.winograd)).toBe(false);
   });

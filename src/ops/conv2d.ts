@@ -190,7 +190,7 @@ const WINOGRAD_SHADERS: Record<WinogradTile, { input: string; output: string; fi
 function winogradKernels(g: Gemm, algorithm: ConvAlgorithm, storage: WeightStorage, gemmShader?: string): Kernel[] {
   const { node, inShape: [inH, inW, cin], outShape: [outH, outW, cout] } = g;
   const m = algorithm.winograd!;
-  if (!winogradFits(node, g.inShape) || storage !== 'f32') throw new Error(`${node.name}: Winograd F(${m}x${m},3x3) needs a 3x3 stride-1 conv padded by 1, input channels a multiple of 4 and f32 weights`);
+  if (!winogradFits(node, g.inShape) || storage === 'int8') throw new Error(`${node.name}: Winograd F(${m}x${m},3x3) needs a 3x3 stride-1 conv padded by 1, input channels a multiple of 4 and f32 or f16 weights`);
   const [th, tw] = winogradTiles(g.outShape, m);
   const tiles = th * tw;
   const points = winogradPoints(m);
@@ -212,7 +212,7 @@ function winogradKernels(g: Gemm, algorithm: ConvAlgorithm, storage: WeightStora
     (batch, max) => elementwiseWorkgroups(batch * tiles * (cin / 4), max), points * 2 * (m + 2) * tiles * cin);
   input.scratch = [{ id: vId, shape: [points * th, tw, cin] }];
   const gather = specialize('conv_gather_pointwise.wgsl', gatherPointwise, { VEC_A: true, CIN: cin, IN_W: tw, IN_HW: tiles, OUT_W: tw, STRIDE: 1 });
-  const gemm = kernel(node.name, loop.describe, { inShape: g.inShape, outShape: g.outShape, algorithm, gemm: gemmShader ? hashText(gemmShader) : undefined }, () => gemmInterface.code + gather + loop.code() + epilogueCode(gemmShape, true, false), gemmInterface.resources, loop.workgroups, 2 * points * tiles * cin * cout);
+  const gemm = kernel(node.name, `${loop.describe}${storage === 'f32' ? '' : `, ${storage} weights`}`, { inShape: g.inShape, outShape: g.outShape, algorithm, storage, gemm: gemmShader ? hashText(gemmShader) : undefined }, () => gemmInterface.code + gather + loop.code() + epilogueCode(gemmShape, true, false), gemmInterface.resources, loop.workgroups, 2 * points * tiles * cin * cout);
   gemm.scratch = [{ id: mId, shape: [points * th, tw, g.nv * 4] }];
   const output = kernel(`${node.name}/winograd out`, 'output transform + epilogue', { outShape: g.outShape, residual: node.inputs.length > 1, relu: node.relu, m }, () => out.code + tileCode(g.nv) + specialize(files.files[1], files.output, { OUT_H: outH, OUT_W: outW }) + epilogueCode(g, false, false), out.resources,
     (batch, max) => elementwiseWorkgroups(batch * tiles * g.nv, max), (m === 2 ? 24 : 130) * tiles * g.nv * 4);

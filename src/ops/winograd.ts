@@ -35,13 +35,27 @@ export const winogradTiles = (outShape: Shape, m: WinogradTile = 2): [number, nu
  */
 export function winogradWeights(weights: Float32Array, cin: number, cout: number, m: WinogradTile = 2): Float32Array[] {
   const rows = G[m];
-  const u = Array.from({ length: winogradPoints(m) }, () => new Float32Array(cin * cout));
-  const g = (i: number, j: number, o: number) => weights[(i * 3 + j) * cin * cout + o]!;
-  for (let o = 0; o < cin * cout; o++) {
-    for (const [a, [ga0, ga1, ga2]] of rows.entries()) {
-      // (G g)[a][j], then times G^T
-      const [r0, r1, r2] = [0, 1, 2].map((j) => ga0 * g(0, j, o) + ga1 * g(1, j, o) + ga2 * g(2, j, o)) as [number, number, number];
-      for (const [b, [gb0, gb1, gb2]] of rows.entries()) u[rows.length * a + b]![o] = r0 * gb0 + r1 * gb1 + r2 * gb2;
+  const alpha = rows.length;
+  const u = Array.from({ length: alpha * alpha }, () => new Float32Array(cin * cout));
+  const plane = cin * cout;
+  const gg = new Float64Array(alpha * 3); // (G g)[a][j] of one pair of channels
+  for (let o = 0; o < plane; o++) {
+    const g00 = weights[o]!, g01 = weights[plane + o]!, g02 = weights[2 * plane + o]!;
+    const g10 = weights[3 * plane + o]!, g11 = weights[4 * plane + o]!, g12 = weights[5 * plane + o]!;
+    const g20 = weights[6 * plane + o]!, g21 = weights[7 * plane + o]!, g22 = weights[8 * plane + o]!;
+    for (let a = 0; a < alpha; a++) {
+      const [ga0, ga1, ga2] = rows[a]!;
+      gg[3 * a] = ga0 * g00 + ga1 * g10 + ga2 * g20;
+      gg[3 * a + 1] = ga0 * g01 + ga1 * g11 + ga2 * g21;
+      gg[3 * a + 2] = ga0 * g02 + ga1 * g12 + ga2 * g22;
+    }
+    // then times G^T
+    for (let a = 0; a < alpha; a++) {
+      const r0 = gg[3 * a]!, r1 = gg[3 * a + 1]!, r2 = gg[3 * a + 2]!;
+      for (let b = 0; b < alpha; b++) {
+        const [gb0, gb1, gb2] = rows[b]!;
+        u[alpha * a + b]![o] = r0 * gb0 + r1 * gb1 + r2 * gb2;
+      }
     }
   }
   return u;

@@ -95,17 +95,22 @@ export function chooseConvAlgorithm(node: Conv2dNode, inShape: Shape, outShape: 
   const gather = override.gather ?? chooseGather(node, cin);
   const stem = cin % 4 !== 0;
   const strategy = override.strategy ?? (lowering.convStrategy === 'simd' && stem && lowering.simdStem === false ? 'tiled' : lowering.convStrategy ?? 'tiled');
-  // Winograd F(2x2, 3x3) where it fits, with f32 weights (f16 and int8 stay direct): 16 GEMMs of one slice
+  // Winograd where it fits, with f32 or f16 weights (int8 stays direct): 16 or 36 GEMMs of one slice
   // each, never split along K (a tiling pinned with split-K asks for the direct GEMM); the tiled loop only
   // for images of at least half a tile's rows of 2x2 tiles (measured on lavapipe, tiled, batch 1: 7x7x512,
   // 16 tiles, 125-135 ms a conv against 88-94 direct with split-K 32; 14x14x256, 49 tiles, 32-47 against
   // 65-91). Per image, not per batch: every batch size's plan uses the weights uploaded at load.
   const setting = override.winograd ?? lowering.winograd ?? true;
   const tilesOf = (m: WinogradTile) => winogradTiles(outShape, m)[0] * winogradTiles(outShape, m)[1];
-  const m: WinogradTile = typeof setting === 'number' ? setting : tilesOf(4) >= WINOGRAD_F4_MIN_TILES ? 4 : 2;
+  // f16 weights: direct unless a variant is asked for by number, and then F(2x2): the transformed filters
+  // rounded to halves are not the file's halves (a compact f16 ResNet-18 drifts from 6e-7 to 8e-5 of
+  // onnxruntime on the same weights, and its weights grow 1.6 times); F(4x4)'s error is 10-20 times the
+  // direct f16 conv's (test/kernels.test.ts), F(2x2)'s 1.4-2 times
+  const m: WinogradTile = storage === 'f16' ? 2 : typeof setting === 'number' ? setting : tilesOf(4) >= WINOGRAD_F4_MIN_TILES ? 4 : 2;
   const tiles = tilesOf(m);
-  const wanted = setting !== false && (typeof setting === 'number' || override.winograd === true || strategy === 'simd' || tilesOf(2) >= WINOGRAD_MIN_TILED_TILES);
-  const winograd = wanted && storage === 'f32' && winogradFits(node, inShape) && (override.tiling?.split ?? 1) === 1 ? { winograd: m } : {};
+  const asked = typeof setting === 'number' || override.winograd === true;
+  const wanted = setting !== false && (storage === 'f16' ? typeof setting === 'number' : asked || strategy === 'simd' || tilesOf(2) >= WINOGRAD_MIN_TILED_TILES);
+  const winograd = wanted && storage !== 'int8' && winogradFits(node, inShape) && (override.tiling?.split ?? 1) === 1 ? { winograd: m } : {};
   if (strategy === 'simd') {
     const subgroupSize = override.subgroupSize ?? lowering.subgroupSize;
     if (!subgroupSize) throw new Error(`${node.name}: the simd strategy needs the device's subgroup size`);
