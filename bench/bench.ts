@@ -28,6 +28,7 @@ import { randomWeights } from './random-weights.js';
 
 const MODELS = ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152'];
 const PEERS = ['tfjs', 'ort'];
+const WINOGRAD_ARGS: Record<string, boolean | 2 | 4> = { on: true, off: false, 2: 2, 4: 4 };
 
 interface Args { inputSize: number; precision: Precision; model: string; batches: number[]; runs: number; warmup: number; peers: string[]; weights: string; random: boolean; json: boolean; profile: boolean; convStrategy?: ConvStrategy; winograd?: boolean | 2 | 4 }
 
@@ -47,7 +48,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--random-weights') args.random = true;
     else if (a === '--input-size') { args.inputSize = Math.max(1, int(v)); i++; }
     else if (a === '--conv-strategy') { args.convStrategy = v as ConvStrategy; i++; }
-    else if (a === '--winograd') { if (!['on', 'off', '2', '4'].includes(v!)) throw new Error(`--winograd on|off|2|4, got ${v}`); args.winograd = v === 'on' || (v === 'off' ? false : (Number(v) as 2 | 4)); i++; }
+    else if (a === '--winograd') { if (!Object.hasOwn(WINOGRAD_ARGS, v ?? '')) throw new Error(`--winograd on|off|2|4, got ${v}`); args.winograd = WINOGRAD_ARGS[v!]; i++; }
     else if (a === '--json') args.json = true;
     else if (a === '--profile') args.profile = true;
     else throw new Error(`unknown option ${a} ${usage}`);

@@ -91,9 +91,10 @@ export interface LoadOptionsBase {
    * Winograd for the 3x3 stride-1 convs with f32 weights (default true): F(4x4, 3x3) on images of 32 or
    * more 4x4 output tiles (4 times fewer multiplies, 4 times the weight bytes), F(2x2, 3x3) on smaller
    * ones (2.25 times fewer, 16/9 the bytes; the tiled GPU kernels only on images of 32 or more 2x2 tiles),
-   * with two scratch tensors between its kernels. f16 weights stay direct unless 2 or 4 is given (then
-   * F(2x2, 3x3): faster, but the transformed filters are rounded to halves anew); int8 always does. 2 or 4: that variant wherever it fits; false computes
-   * every conv directly, in the least memory (ResNet-50 f32 at batch 1: 109 MB instead of 153).
+   * with two scratch tensors between its kernels. 2 or 4: that variant wherever it fits (f16 weights,
+   * direct otherwise, then take F(2x2, 3x3): faster, but the transformed filters are rounded to halves
+   * anew; int8 weights always stay direct). false computes every conv directly, in the least memory
+   * (ResNet-50 f32 at batch 1: 109 MB instead of 153).
    */
   winograd?: boolean | 2 | 4;
   /**

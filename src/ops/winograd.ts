@@ -29,6 +29,9 @@ export function winogradFits(node: Pick<Conv2dNode, 'kernel' | 'strides' | 'pads
 /** Tiles of m x m output pixels: rows, columns. */
 export const winogradTiles = (outShape: Shape, m: WinogradTile = 2): [number, number] => [Math.ceil(outShape[0] / m), Math.ceil(outShape[1] / m)];
 
+/** Tiles of m x m output pixels in one image. */
+export const winogradTileCount = (outShape: Shape, m: WinogradTile): number => winogradTiles(outShape, m)[0] * winogradTiles(outShape, m)[1];
+
 /**
  * The transformed filters: (m+2)^2 matrices [cin][cout] (transform point xi = (m+2) a + b:
  * U[a][b] = (G g G^T)[a][b] for each pair of channels), from HWIO weights [3][3][cin][cout], in float64.

@@ -9,7 +9,7 @@ import { InputError } from '../errors.js';
 import type { Conv2dNode, Shape } from '../graph/ir.js';
 import { chooseTiling, tilingProblem, type Tiling, type TilingPolicy } from '../ops/conv-tiling.js';
 import { isCpuAdapter } from '../runtime/device.js';
-import { winogradFits, winogradTiles, type WinogradTile } from '../ops/winograd.js';
+import { winogradFits, winogradTileCount, type WinogradTile } from '../ops/winograd.js';
 import type { WeightStorage } from '../ops/weight-storage.js';
 
 /**
@@ -88,6 +88,26 @@ export const WINOGRAD_F4_MIN_TILES = 32;
 /** Fewest 2x2 tiles an image must have for the tiled loop to take Winograd: half a 64-row tile. */
 export const WINOGRAD_MIN_TILED_TILES = 32;
 
+/**
+ * The Winograd output tile for `node`, or undefined for the direct conv. Where it fits, with f32 weights:
+ * 16 or 36 GEMMs of one slice each, never split along K (a tiling pinned with split-K asks for the direct
+ * GEMM); the tiled loop only for images of at least half a tile's rows of 2x2 tiles unless forced
+ * (measured on lavapipe, tiled, batch 1: 7x7x512, 16 tiles, 125-135 ms a conv against 88-94 direct with
+ * split-K 32; 14x14x256, 49 tiles, 32-47 against 65-91); F(4x4) for images of WINOGRAD_F4_MIN_TILES 4x4
+ * tiles. Per image, not per batch: every batch size's plan uses the weights uploaded at load.
+ * f16 weights: direct unless a variant is asked for by number, and then F(2x2): the transformed filters
+ * rounded to halves are not the file's halves (a compact f16 ResNet-18 drifts from 6e-7 to 8e-5 of
+ * onnxruntime on the same weights, and its weights grow 1.6 times); F(4x4)'s error is 10-20 times the
+ * direct f16 conv's (test/kernels.test.ts), F(2x2)'s 1.4-2 times. int8 weights: always direct.
+ */
+function chooseWinograd(node: Conv2dNode, inShape: Shape, outShape: Shape, strategy: ConvStrategy, storage: WeightStorage, setting: boolean | WinogradTile, override: ConvOverride): WinogradTile | undefined {
+  if (setting === false || storage === 'int8' || !winogradFits(node, inShape) || (override.tiling?.split ?? 1) !== 1) return undefined;
+  if (storage === 'f16') return typeof setting === 'number' ? 2 : undefined;
+  if (typeof setting === 'number') return setting;
+  if (strategy === 'tiled' && override.winograd !== true && winogradTileCount(outShape, 2) < WINOGRAD_MIN_TILED_TILES) return undefined;
+  return winogradTileCount(outShape, 4) >= WINOGRAD_F4_MIN_TILES ? 4 : 2;
+}
+
 /** The algorithm for `node` in a plan for `batch` images on a device lowered as `lowering` (default: tiled). */
 export function chooseConvAlgorithm(node: Conv2dNode, inShape: Shape, outShape: Shape, context: { lowering?: Partial<ConvLowering>; batch?: number; policy?: TilingPolicy; storage?: WeightStorage }, override: ConvOverride = {}): ConvAlgorithm {
   const { lowering = {}, batch = 1, policy, storage = 'f32' } = context;
@@ -95,30 +115,16 @@ export function chooseConvAlgorithm(node: Conv2dNode, inShape: Shape, outShape: 
   const gather = override.gather ?? chooseGather(node, cin);
   const stem = cin % 4 !== 0;
   const strategy = override.strategy ?? (lowering.convStrategy === 'simd' && stem && lowering.simdStem === false ? 'tiled' : lowering.convStrategy ?? 'tiled');
-  // Winograd where it fits, with f32 or f16 weights (int8 stays direct): 16 or 36 GEMMs of one slice
-  // each, never split along K (a tiling pinned with split-K asks for the direct GEMM); the tiled loop only
-  // for images of at least half a tile's rows of 2x2 tiles (measured on lavapipe, tiled, batch 1: 7x7x512,
-  // 16 tiles, 125-135 ms a conv against 88-94 direct with split-K 32; 14x14x256, 49 tiles, 32-47 against
-  // 65-91). Per image, not per batch: every batch size's plan uses the weights uploaded at load.
-  const setting = override.winograd ?? lowering.winograd ?? true;
-  const tilesOf = (m: WinogradTile) => winogradTiles(outShape, m)[0] * winogradTiles(outShape, m)[1];
-  // f16 weights: direct unless a variant is asked for by number, and then F(2x2): the transformed filters
-  // rounded to halves are not the file's halves (a compact f16 ResNet-18 drifts from 6e-7 to 8e-5 of
-  // onnxruntime on the same weights, and its weights grow 1.6 times); F(4x4)'s error is 10-20 times the
-  // direct f16 conv's (test/kernels.test.ts), F(2x2)'s 1.4-2 times
-  const m: WinogradTile = storage === 'f16' ? 2 : typeof setting === 'number' ? setting : tilesOf(4) >= WINOGRAD_F4_MIN_TILES ? 4 : 2;
-  const tiles = tilesOf(m);
-  const asked = typeof setting === 'number' || override.winograd === true;
-  const wanted = setting !== false && (storage === 'f16' ? typeof setting === 'number' : asked || strategy === 'simd' || tilesOf(2) >= WINOGRAD_MIN_TILED_TILES);
-  const winograd = wanted && storage !== 'int8' && winogradFits(node, inShape) && (override.tiling?.split ?? 1) === 1 ? { winograd: m } : {};
+  const m = chooseWinograd(node, inShape, outShape, strategy, storage, override.winograd ?? lowering.winograd ?? true, override);
+  const winograd = m ? { winograd: m } : {};
   if (strategy === 'simd') {
     const subgroupSize = override.subgroupSize ?? lowering.subgroupSize;
     if (!subgroupSize) throw new Error(`${node.name}: the simd strategy needs the device's subgroup size`);
     return { gather, strategy, subgroupSize, ...winograd };
   }
   const [kh, kw] = node.kernel;
-  const tiling = winograd.winograd
-    ? { tile: (override.tiling ?? chooseTiling(batch * tiles, outShape[2], cin, policy)).tile, split: 1 }
+  const tiling = m
+    ? { tile: (override.tiling ?? chooseTiling(batch * winogradTileCount(outShape, m), outShape[2], cin, policy)).tile, split: 1 }
     : override.tiling ?? chooseTiling(batch * outShape[0] * outShape[1], outShape[2], kh * kw * cin, policy);
   const problem = tilingProblem(tiling);
   if (problem) throw new Error(`${node.name}: ${problem}`);
