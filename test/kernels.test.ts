@@ -31,13 +31,16 @@ async function configurations(): Promise<ConvConfig[]> {
   const tiled: ConvConfig[] = [
     { strategy: 'tiled' },
     // Winograd where it fits (3x3, stride 1, padded by 1, f32, no split-K pinned): the tiled loop takes it
-    // for images of 32 or more 2x2 tiles; forced here on the small cases too, both output tiles, and the direct GEMM
+    // for images of 16 or more 2x2 tiles; forced here on the small cases too, both output tiles, and the direct GEMM
     { strategy: 'tiled', winograd: true },
     { strategy: 'tiled', winograd: 4 },
     { strategy: 'tiled', winograd: false },
     { strategy: 'tiled', tiling: { tile: TILES.large, split: 1 } },
     { strategy: 'tiled', tiling: { tile: TILES.medium, split: 3 } },
     { strategy: 'tiled', tiling: { tile: TILES.narrow, split: 2 } },
+    { strategy: 'tiled', tiling: { tile: TILES.skinny, split: 2 } },
+    { strategy: 'tiled', tiling: { tile: TILES.skinny, split: 1 }, winograd: 2 },
+    { strategy: 'tiled', tiling: { tile: TILES.skinny, split: 1 }, winograd: 4 },
     // the experimental main loop in bench/kernels/ (register prefetch) must compute the same
     { strategy: 'tiled', tiling: { tile: TILES.large, split: 1 }, gemmShader: prefetchGemm },
     { strategy: 'tiled', tiling: { tile: TILES.narrow, split: 3 }, gemmShader: prefetchGemm },

@@ -15,12 +15,15 @@ export interface ConvTile {
 
 /**
  * Tiles of the tiled main loop. Each invocation holds (bm / wgM) rows x (bn4 / wgN) vec4 columns:
- * `large` 8 x 8 outputs, `medium` 4 x 4, `narrow` 4 x 4 for convs with at most 32 output channels.
+ * `large` 8 x 8 outputs, `medium` 4 x 4, `narrow` 4 x 4 for convs with at most 32 output channels,
+ * `skinny` 4 x 4 in 16-row tiles for GEMMs of at most 32 rows (Winograd's slices of a 7x7 image at batch
+ * 1: 16 rows, which a 64-row tile would compute four times over).
  */
 export const TILES = {
   large: { bm: 128, bn4: 32, bk: 8, wgM: 16, wgN: 16 },
   medium: { bm: 64, bn4: 16, bk: 16, wgM: 16, wgN: 16 },
   narrow: { bm: 64, bn4: 8, bk: 16, wgM: 16, wgN: 8 },
+  skinny: { bm: 16, bn4: 16, bk: 16, wgM: 4, wgN: 16 },
 } as const satisfies Record<string, ConvTile>;
 
 /** A tile and a split-K factor (1: no split). */
@@ -34,7 +37,7 @@ export interface TilingPolicy {
   /** Workgroups a dispatch should have to fill a GPU: fewer tiles than this are split along K. */
   target: number;
   /** The tiles to choose from (default TILES). */
-  tiles?: { large: ConvTile; medium: ConvTile; narrow: ConvTile };
+  tiles?: { large: ConvTile; medium: ConvTile; narrow: ConvTile; skinny: ConvTile };
   /** Smallest number of `large` tiles for which `large` is chosen. */
   largeMin: number;
   /** Fewest BK steps each split keeps. */
@@ -48,15 +51,16 @@ const tilesOf = (t: ConvTile, m: number, nv: number) => ceilDiv(nv, t.bn4) * cei
 
 /**
  * Tile and split for a GEMM of M = batch x output pixels rows, COUT columns and depth K: the 8 x 8 register
- * blocks when there are enough tiles to fill the GPU; else 4 x 4 blocks, and when even those are too few
+ * blocks when there are enough tiles to fill the GPU; else 4 x 4 blocks (16-row tiles for at most half a
+ * 64-row tile of rows), and when even those are too few
  * (layer4 at batch 1: M = 49), K is split so that about `target` workgroups run, each over >= minSteps
  * BK steps; a second kernel adds the partial sums.
  */
 export function chooseTiling(m: number, cout: number, k: number, policy: TilingPolicy = DEFAULT_POLICY): Tiling {
   const nv = ceilDiv(cout, 4);
-  const { large, medium, narrow } = policy.tiles ?? TILES;
+  const { large, medium, narrow, skinny } = policy.tiles ?? TILES;
   if (nv >= large.bn4 && tilesOf(large, m, nv) >= policy.largeMin) return { tile: large, split: 1 };
-  const tile = nv <= narrow.bn4 ? narrow : medium;
+  const tile = nv <= narrow.bn4 ? narrow : 2 * m <= medium.bm ? skinny : medium;
   const tiles = tilesOf(tile, m, nv);
   const split = Math.max(1, Math.min(Math.floor(policy.target / tiles), Math.floor(ceilDiv(k, tile.bk) / policy.minSteps)));
   return { tile, split };

@@ -7,7 +7,7 @@
  */
 import { InputError } from '../errors.js';
 import type { Conv2dNode, Shape } from '../graph/ir.js';
-import { chooseTiling, tilingProblem, type Tiling, type TilingPolicy } from '../ops/conv-tiling.js';
+import { chooseTiling, TILES, tilingProblem, type Tiling, type TilingPolicy } from '../ops/conv-tiling.js';
 import { isCpuAdapter } from '../runtime/device.js';
 import { winogradFits, winogradTileCount, type WinogradTile } from '../ops/winograd.js';
 import type { WeightStorage } from '../ops/weight-storage.js';
@@ -82,19 +82,24 @@ function chooseGather(node: Pick<Conv2dNode, 'kernel' | 'pads'>, cin: number): C
   return cin % 4 === 0 ? 'window' : 'rows';
 }
 
-/** Fewest 4x4 tiles an image must have for F(4x4, 3x3) (36 weight matrices, 2.25 times F(2x2)'s bytes) rather than F(2x2, 3x3). */
-export const WINOGRAD_F4_MIN_TILES = 32;
+/**
+ * Fewest 4x4 tiles an image must have for F(4x4, 3x3) (36 weight matrices, 2.25 times F(2x2)'s bytes)
+ * rather than F(2x2, 3x3): in the simd loop, and in the tiled loop (one 16-row tile, TILES.skinny).
+ */
+export const WINOGRAD_F4_MIN_TILES: Record<ConvStrategy, number> = { simd: 32, tiled: TILES.skinny.bm };
 
-/** Fewest 2x2 tiles an image must have for the tiled loop to take Winograd: half a 64-row tile. */
-export const WINOGRAD_MIN_TILED_TILES = 32;
+/** Fewest 2x2 tiles an image must have for the tiled loop to take Winograd: one 16-row tile (TILES.skinny). */
+export const WINOGRAD_MIN_TILED_TILES = TILES.skinny.bm;
 
 /**
  * The Winograd output tile for `node`, or undefined for the direct conv. Where it fits, with f32 weights:
  * 16 or 36 GEMMs of one slice each, never split along K (a tiling pinned with split-K asks for the direct
- * GEMM); the tiled loop only for images of at least half a tile's rows of 2x2 tiles unless forced
- * (measured on lavapipe, tiled, batch 1: 7x7x512, 16 tiles, 125-135 ms a conv against 88-94 direct with
- * split-K 32; 14x14x256, 49 tiles, 32-47 against 65-91); F(4x4) for images of WINOGRAD_F4_MIN_TILES 4x4
- * tiles. Per image, not per batch: every batch size's plan uses the weights uploaded at load.
+ * GEMM); the tiled loop only for images of at least one 16-row tile of 2x2 tiles unless forced
+ * (measured on lavapipe, tiled, batch 1: 7x7x512, 16 tiles, 44-48 ms a conv in 16-row tiles, 125-135 in
+ * 64-row tiles, against 69-94 direct with split-K 64; 14x14x256, 49 tiles, 32-47 against 65-91); F(4x4)
+ * for images of WINOGRAD_F4_MIN_TILES 4x4 tiles (lavapipe, batch 1: simd, 14x14x256's six convs 40.6 ms
+ * with F(2x2), 57.8 with F(4x4); tiled, 229 ms with F(2x2) in 64-row tiles, 164 with F(4x4) in 16-row
+ * tiles; 7x7x512's three 132 with F(2x2), 298 with F(4x4): 4 tiles). Per image, not per batch: every batch size's plan uses the weights uploaded at load.
  * f16 weights: direct unless a variant is asked for by number, and then F(2x2): the transformed filters
  * rounded to halves are not the file's halves (a compact f16 ResNet-18 drifts from 6e-7 to 8e-5 of
  * onnxruntime on the same weights, and its weights grow 1.6 times); F(4x4)'s error is 10-20 times the
@@ -105,7 +110,7 @@ function chooseWinograd(node: Conv2dNode, inShape: Shape, outShape: Shape, strat
   if (storage === 'f16') return typeof setting === 'number' ? 2 : undefined;
   if (typeof setting === 'number') return setting;
   if (strategy === 'tiled' && override.winograd !== true && winogradTileCount(outShape, 2) < WINOGRAD_MIN_TILED_TILES) return undefined;
-  return winogradTileCount(outShape, 4) >= WINOGRAD_F4_MIN_TILES ? 4 : 2;
+  return winogradTileCount(outShape, 4) >= WINOGRAD_F4_MIN_TILES[strategy] ? 4 : 2;
 }
 
 /** The algorithm for `node` in a plan for `batch` images on a device lowered as `lowering` (default: tiled). */
