@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 /** Test files by layer (every file in exactly one: checked below). */
 export const LAYERS: Record<string, string[]> = {
   unit: ['planner', 'half', 'preprocess', 'kernels', 'fuzz', 'loader', 'url-cache', 'train-kernels'],
-  gpu: ['resnet50', 'golden', 'lesion', 'cam', 'compact', 'input-size', 'lifetimes', 'bad-inputs', 'tfjs-quantized', 'non-finite', 'train'],
+  gpu: ['resnet50', 'golden', 'autotune', 'lesion', 'cam', 'compact', 'input-size', 'lifetimes', 'bad-inputs', 'tfjs-quantized', 'non-finite', 'train'],
   cli: ['cli', 'folder-run', 'train-cli'],
   browser: ['browser', 'browser-app', 'browser-library', 'teach'],
   network: ['install', 'cache-integrity', 'consumer-vite', 'consumer-node'],

@@ -1,6 +1,6 @@
 /**
  * npm run bench [-- --model resnet50 --precision f32|f16|int8 --batch 1,8,32 --runs 10 --warmup 2 --peers tfjs,ort|none
- *                   --random-weights --weights model.json --input-size N --conv-strategy tiled|simd --winograd on|off|2|4 --profile --json]
+ *                   --random-weights --weights model.json --input-size N --conv-strategy tiled|simd --winograd on|off|2|4 --autotune on|off|1,8 --profile --json]
  * Runs webgpu-resnet and its peers (TensorFlow.js's WebGPU backend, ONNX Runtime Web's WebGPU EP) on the
  * same adapter in one process: median end-to-end latency (input upload, every dispatch, readback of the
  * outputs), images/s, the ratio peer / engine, load time, time to the first result and GPU bytes.
@@ -30,11 +30,11 @@ const MODELS = ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152'];
 const PEERS = ['tfjs', 'ort'];
 const WINOGRAD_ARGS: Record<string, boolean | 2 | 4> = { on: true, off: false, 2: 2, 4: 4 };
 
-interface Args { inputSize: number; precision: Precision; model: string; batches: number[]; runs: number; warmup: number; peers: string[]; weights: string; random: boolean; json: boolean; profile: boolean; convStrategy?: ConvStrategy; winograd?: boolean | 2 | 4 }
+interface Args { inputSize: number; precision: Precision; model: string; batches: number[]; runs: number; warmup: number; peers: string[]; weights: string; random: boolean; json: boolean; profile: boolean; convStrategy?: ConvStrategy; winograd?: boolean | 2 | 4; autotune?: boolean | number[] }
 
 function parseArgs(argv: string[]): Args {
   const args: Args = { inputSize: 224, precision: 'f32', model: 'resnet50', batches: [1], runs: 10, warmup: 2, peers: ['tfjs', 'ort'], weights: '', random: false, json: false, profile: false };
-  const usage = '(--model resnet18|34|50|101|152 --precision f32|f16|int8 --batch 1,8 --runs N --warmup N --peers tfjs,ort|none --weights model.json --random-weights --input-size N --conv-strategy tiled|simd --winograd on|off|2|4 --profile --json)';
+  const usage = '(--model resnet18|34|50|101|152 --precision f32|f16|int8 --batch 1,8 --runs N --warmup N --peers tfjs,ort|none --weights model.json --random-weights --input-size N --conv-strategy tiled|simd --winograd on|off|2|4 --autotune on|off|1,8 --profile --json)';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!, v = argv[i + 1];
     const int = (s: string | undefined) => { const n = Number(s); if (!Number.isInteger(n) || n < 0) throw new Error(`${a} needs non-negative integers, got ${s}`); return n; };
@@ -49,6 +49,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--input-size') { args.inputSize = Math.max(1, int(v)); i++; }
     else if (a === '--conv-strategy') { args.convStrategy = v as ConvStrategy; i++; }
     else if (a === '--winograd') { if (!Object.hasOwn(WINOGRAD_ARGS, v ?? '')) throw new Error(`--winograd on|off|2|4, got ${v}`); args.winograd = WINOGRAD_ARGS[v!]; i++; }
+    else if (a === '--autotune') { args.autotune = v === 'on' ? true : v === 'off' ? false : (v ?? '').split(',').map(int); i++; }
     else if (a === '--json') args.json = true;
     else if (a === '--profile') args.profile = true;
     else throw new Error(`unknown option ${a} ${usage}`);
@@ -141,9 +142,14 @@ let loaded: LoadedGraph;
   // what loadResNet does (parse, optimize, plan, upload, compile), keeping the parsed graph for the ONNX export
   const t0 = performance.now();
   loaded = await loadFromMemory(net.source);
-  const model = await createModel(loaded, { device: gpu.device, precision: args.precision, inputSize: args.inputSize, ...(args.convStrategy && { convStrategy: args.convStrategy }), ...(args.winograd !== undefined && { winograd: args.winograd }) }, { decode: decodeImage, acquireDevice: acquireNodeDevice });
+  const model = await createModel(loaded, { device: gpu.device, precision: args.precision, inputSize: args.inputSize, ...(args.convStrategy && { convStrategy: args.convStrategy }), ...(args.winograd !== undefined && { winograd: args.winograd }), ...(args.autotune !== undefined && { autotune: args.autotune }) }, { decode: decodeImage, acquireDevice: acquireNodeDevice });
   const loadMs = performance.now() - t0;
   engineInfo = { ...model.info, adapter };
+  const tuned = model.info.autotune;
+  if (tuned) {
+    log(`autotune: ${tuned.shapes} GEMM shapes, ${tuned.timed} timed in ${tuned.ms.toFixed(0)} ms; ${tuned.changed.length} changed`);
+    for (const c of tuned.changed) log(`  batch ${c.batch} ${c.layers.join(', ')}: ${c.from} (${c.fromMs.toFixed(2)} ms) -> ${c.to} (${c.toMs.toFixed(2)} ms)`);
+  }
   for (const batch of args.batches) {
     const input = inputFor(batch);
     const t1 = performance.now();

@@ -7,6 +7,7 @@ export type { HeadSource, InMemoryModel, InMemoryOnnx, InMemorySafetensors, Mode
 export { Trainer, type FitOptions, type FitResult, type EpochRecord, type AugmentOptions } from './train/trainer.js';
 export { headFromSafetensors, headToSafetensors, type Head } from './train/head.js';
 export type { ProfileStep } from './runtime/executor.js';
+export type { AutotuneReport } from './runtime/autotune.js';
 export type { Shape } from './graph/ir.js';
 export { nchwToNhwc } from './util/layout.js';
 export { blendMap, mapRegion, upsampleMap, type Explanation, type ExplainOptions } from './api/explain.js';

@@ -98,6 +98,15 @@ export interface LoadOptionsBase {
    */
   winograd?: boolean | 2 | 4;
   /**
+   * Time the tiled conv kernels' tilings on this device at load and keep the fastest per GEMM shape (a few
+   * candidates each; one whole-network profile per candidate round, needs 'timestamp-query'): true for
+   * batch 1, or the batch sizes to tune (others plan with the built-in policy). Answers are kept per
+   * adapter and shape for the process, so a second load skips the timing; model.info.autotune reports
+   * it. Default: on for GPU adapters with 'timestamp-query' and the tiled kernels, off on CPU adapters
+   * (their simd kernels have no tiles; with convStrategy 'tiled' it may be asked for).
+   */
+  autotune?: boolean | readonly number[];
+  /**
    * When the engine's own GPU device is lost, build the model again on a new device at the next call
    * (calls pending at the loss still fail). Not with `device`: a device of yours is yours to replace.
    */
@@ -143,8 +152,12 @@ function checkDepth(graph: Graph, depth: number | undefined): void {
  * What both entries derive from a loaded graph and the options: the depth checked, labels (ImageNet-1k
  * for 1000-class models unless given), preprocessing (by weight format unless given) and precision.
  */
-export function modelSettings({ graph, format }: LoadedGraph, options: LoadOptionsBase): { labels?: readonly string[]; preprocessing: Preprocessing; precision: Precision; inputSize?: [number, number]; convStrategy?: ConvStrategy; winograd?: boolean | 2 | 4 } {
+export function modelSettings({ graph, format }: LoadedGraph, options: LoadOptionsBase): { labels?: readonly string[]; preprocessing: Preprocessing; precision: Precision; inputSize?: [number, number]; convStrategy?: ConvStrategy; winograd?: boolean | 2 | 4; autotune?: boolean | readonly number[] } {
   checkDepth(graph, options.depth);
+  const { autotune } = options;
+  if (autotune !== undefined && typeof autotune !== 'boolean' && !(Array.isArray(autotune) && autotune.length && autotune.every((b) => Number.isInteger(b) && b >= 1))) {
+    throw new InputError(`autotune must be true, false or a list of batch sizes (positive integers), got ${JSON.stringify(autotune)}`);
+  }
   if (options.winograd !== undefined && typeof options.winograd !== 'boolean' && options.winograd !== 2 && options.winograd !== 4) throw new InputError(`winograd must be true, false, 2 or 4 (the output tile of F(2x2, 3x3) or F(4x4, 3x3)), got ${JSON.stringify(options.winograd)}`);
   const precision = options.precision ?? graph.declared?.precision ?? 'f32';
   if (!isWeightStorage(precision)) throw new InputError(`precision must be 'f32', 'f16' or 'int8', got ${JSON.stringify(precision)}`);
@@ -167,6 +180,7 @@ export function modelSettings({ graph, format }: LoadedGraph, options: LoadOptio
     inputSize,
     convStrategy: options.convStrategy,
     winograd: options.winograd,
+    autotune,
   };
 }
 

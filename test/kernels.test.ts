@@ -36,6 +36,7 @@ async function configurations(): Promise<ConvConfig[]> {
     { strategy: 'tiled', winograd: 4 },
     { strategy: 'tiled', winograd: false },
     { strategy: 'tiled', tiling: { tile: TILES.large, split: 1 } },
+    { strategy: 'tiled', tiling: { tile: TILES.large, split: 2 } },
     { strategy: 'tiled', tiling: { tile: TILES.medium, split: 3 } },
     { strategy: 'tiled', tiling: { tile: TILES.narrow, split: 2 } },
     { strategy: 'tiled', tiling: { tile: TILES.skinny, split: 2 } },

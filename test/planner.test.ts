@@ -18,7 +18,7 @@ import { CAFFE_PREPROCESSING } from '../src/preprocess/preprocess.js';
 import { logitsShader, softmaxShader, standardizeShader, statsShader, TRAIN_STANDARDIZE_BINDINGS, TRAIN_LOGITS_BINDINGS, TRAIN_SOFTMAX_BINDINGS, TRAIN_STATS_BINDINGS, TRAIN_UPDATE_BINDINGS, updateShader } from '../src/train/kernels.js';
 import { GraphBuilder } from '../src/graph/ir.js';
 import { GraphError } from '../src/errors.js';
-import { DEFAULT_POLICY, TILES, type Tiling } from '../src/ops/conv-tiling.js';
+import { chooseTiling, DEFAULT_POLICY, MAX_CANDIDATES, TILES, tilingCandidates, tilingProblem, type Tiling } from '../src/ops/conv-tiling.js';
 
 const { graph } = optimize(buildResNet((_, shape) => new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.01), { depth: 50, definition: 'torchvision' }));
 const noSplit = (batch: number) => layoutArena(planGraph(graph, { convStrategy: 'tiled', batch, policy: { ...DEFAULT_POLICY, target: 0 } }), batch).bytes;
@@ -49,6 +49,34 @@ describe('tiled plans', () => {
       expect(layoutArena(plan, batch).bytes, `batch ${batch}`).toBeLessThanOrEqual(budget);
       if (batch === 1) expect(greedy).toBeGreaterThan(budget); // the case the check exists for
       expect(plan.steps.some((s) => s.algorithm?.strategy === 'tiled' && s.algorithm.tiling.split > 1), `batch ${batch}`).toBe(true);
+    }
+  });
+
+  it('pinned tilings (the autotune\'s) with split-K do not grow the arena either: the reference is the same tiles unsplit', () => {
+    const plain = planGraph(graph, { convStrategy: 'tiled', batch: 1 });
+    const pinned = Object.fromEntries(plain.steps.filter((s) => s.algorithm?.strategy === 'tiled' && !s.algorithm.winograd && s.label === s.layer).map((s) => [s.label, { tiling: { tile: TILES.large, split: 16 } }]));
+    const greedy = planGraph(graph, { convStrategy: 'tiled', batch: 1, conv: pinned });
+    const plan = planWithinMemory(graph, { convStrategy: 'tiled', batch: 1, conv: pinned });
+    const unsplit = Object.fromEntries(Object.keys(pinned).map((n) => [n, { tiling: { tile: TILES.large, split: 1 } }]));
+    const budget = layoutArena(planGraph(graph, { convStrategy: 'tiled', batch: 1, conv: unsplit }), 1).bytes;
+    expect(layoutArena(greedy, 1).bytes).toBeGreaterThan(budget);
+    expect(layoutArena(plan, 1).bytes).toBeLessThanOrEqual(budget);
+    // the tiles stay as pinned; only splits shrink
+    for (const name of Object.keys(pinned)) expect((plan.steps.find((s) => s.label === name)!.algorithm as { tiling: Tiling }).tiling.tile).toEqual(TILES.large);
+  });
+
+  it('the autotune\'s candidates: the policy\'s tiling first, each valid, distinct, at most MAX_CANDIDATES; Winograd\'s never split', () => {
+    for (const [m, cout, k] of [[49, 512, 4608], [16, 512, 512], [3136, 64, 576], [196, 1024, 256], [4, 2048, 512], [12544, 64, 147]] as const) {
+      for (const sliced of [false, true]) {
+        const list = tilingCandidates(m, cout, k, sliced);
+        const first = chooseTiling(m, cout, k);
+        expect(list[0]).toEqual(sliced ? { tile: first.tile, split: 1 } : first);
+        expect(list.length).toBeLessThanOrEqual(MAX_CANDIDATES);
+        expect(new Set(list.map((t) => JSON.stringify(t))).size).toBe(list.length);
+        for (const t of list) expect(tilingProblem(t)).toBeUndefined();
+        if (sliced) expect(list.every((t) => t.split === 1)).toBe(true);
+        else if (first.split > 1) expect(list.length).toBeGreaterThan(1);
+      }
     }
   });
 });

@@ -10,7 +10,8 @@ import { resizeGraph } from '../graph/resize.js';
 import { modelSettings, readHead, type LoadedGraph, type LoadOptionsBase } from '../load.js';
 import type { Variant } from '../plan/plan-cache.js';
 import { planWithinMemory } from '../plan/planner.js';
-import { describeAdapter } from '../runtime/device.js';
+import { describeAdapter, isCpuAdapter } from '../runtime/device.js';
+import { autotuneTilings, type AutotuneReport, type TunedTilings } from '../runtime/autotune.js';
 import { convLoweringFor, type ConvLowering } from '../plan/conv-algorithm.js';
 import { Executor } from '../runtime/executor.js';
 import { INTACT } from '../plan/plan-cache.js';
@@ -82,6 +83,9 @@ interface Base<I> {
   platform: Platform<I>;
   report: OptimizeReport;
   origin?: LoadedGraph['origin'];
+  /** Tilings the autotune pinned, per batch size and conv (empty without it), and what it did. */
+  tuned: TunedTilings;
+  autotune?: AutotuneReport;
 }
 
 async function build<I>(
@@ -93,19 +97,42 @@ async function build<I>(
 ): Promise<ResNetModel<I>> {
   const optimized = optimize(settings.inputSize ? resizeGraph(loadedGraph, settings.inputSize) : loadedGraph);
   const graph = ownWeightNodes(optimized.graph);
-  const lowering = { ...convLoweringFor(device, adapter?.info ?? callerDeviceInfo(device), settings.convStrategy), winograd: settings.winograd ?? true };
-  const base: Base<I> = { graph, settings, lowering, device, adapterName: adapter ? describeAdapter(adapter) : 'caller-provided device', lease: new DeviceLease(release), platform, report: optimized.report, origin };
-  const executor = await Executor.create(device, plannerOf(base, graph), recreate ? new Map() : undefined);
+  const info = adapter?.info ?? callerDeviceInfo(device);
+  const lowering = { ...convLoweringFor(device, info, settings.convStrategy), winograd: settings.winograd ?? true };
+  const base: Base<I> = { graph, settings, lowering, device, adapterName: adapter ? describeAdapter(adapter) : 'caller-provided device', lease: new DeviceLease(release), platform, report: optimized.report, origin, tuned: new Map() };
+  const kept = recreate ? new Map() : undefined;
+  const batches = autotuneBatches(settings.autotune, lowering, device, info);
+  // The autotune's first executor uploads the weights (into `kept` too); the model's shares them.
+  const timed = batches && await autotuneTilings(device, graph, batches, (tuned) => plannerOf({ ...base, tuned }, graph), info, kept);
+  if (timed) Object.assign(base, { tuned: timed.tuned, autotune: timed.report });
+  let executor: Executor;
+  try {
+    executor = await Executor.create(device, plannerOf(base, graph), kept, timed ? timed.weights : undefined);
+  } finally {
+    if (timed) timed.weights?.dispose();
+  }
   releaseWeights(graph);
   return assemble(base, graph, executor, settings.labels, recreate);
 }
 
+/**
+ * The batch sizes to autotune, or undefined: as asked (InputError where nothing can be timed), else batch
+ * 1 on GPU adapters with 'timestamp-query' running the tiled kernels.
+ */
+function autotuneBatches(asked: boolean | readonly number[] | undefined, lowering: ConvLowering, device: GPUDevice, info: Partial<GPUAdapterInfo> | undefined): number[] | undefined {
+  if (asked === false) return undefined;
+  const why = lowering.convStrategy !== 'tiled' ? "the simd kernels have no tiles (convStrategy: 'tiled' runs the tiled ones)" : !device.features.has('timestamp-query') ? "the device lacks 'timestamp-query'" : undefined;
+  if (asked === undefined) return why || isCpuAdapter(info) ? undefined : [1];
+  if (why) throw new InputError(`autotune: nothing to time here: ${why}`);
+  return asked === true ? [1] : [...new Set(asked)];
+}
+
 /** Plans `graph` (the base's, or one with another head) for a batch and a variant. */
-function plannerOf<I>({ lowering, settings, device }: Base<I>, graph: Graph) {
+function plannerOf<I>({ lowering, settings, device, tuned }: Pick<Base<I>, 'lowering' | 'settings' | 'device' | 'tuned'>, graph: Graph) {
   const blocks = residualBlocks(graph);
   return (batch: number, variant: Variant) => planWithinMemory(
     variant.skipped.length ? skipBlocks(graph, blocks, variant.skipped) : graph,
-    { ...lowering, batch, weightStorage: settings.precision, classActivationMaps: variant.classActivationMaps },
+    { ...lowering, batch, weightStorage: settings.precision, classActivationMaps: variant.classActivationMaps, conv: tuned.get(batch) },
     device.limits.minStorageBufferOffsetAlignment,
   );
 }
@@ -130,6 +157,7 @@ function assemble<I>(base: Base<I>, graph: Graph, executor: Executor, givenLabel
     precision: base.settings.precision,
     passes: base.report,
     ...(base.origin && { weightsFrom: base.origin }),
+    ...(base.autotune && { autotune: base.autotune }),
   };
   const runner = new RecoveringExecutor(executor, base.lease.hold(), recreate);
   const { decode, upload } = base.platform;

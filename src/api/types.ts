@@ -7,6 +7,7 @@ import type { ConvStrategy } from '../plan/conv-algorithm.js';
 import type { PlanOutputs } from '../plan/planner.js';
 import type { Preprocessing, RawImage } from '../preprocess/preprocess.js';
 import type { RecoveringExecutor } from '../runtime/recovery.js';
+import type { AutotuneReport } from '../runtime/autotune.js';
 import type { Classifier } from './explain.js';
 import type { Head } from '../train/head.js';
 import type { ResNetModel } from './model.js';
@@ -81,6 +82,8 @@ export interface ModelInfo {
   passes: OptimizeReport;
   /** URL sources: whether the weight files came from the network, the browser's weight cache, or both. */
   weightsFrom?: 'network' | 'cache' | 'mixed';
+  /** What the load-time autotune (LoadOptions.autotune) timed and changed; absent when it did not run. */
+  autotune?: AutotuneReport;
 }
 
 /** Turns whatever a platform accepts as an image into pixels. */

@@ -162,7 +162,9 @@ export function planWithinMemory(graph: Graph, options: PlanOptions = {}, alignm
   const batch = options.batch ?? 1;
   let plan = planGraph(graph, options);
   if (!plan.tensors.some((t) => t.scratch)) return plan;
-  const noSplit = planGraph(graph, { ...options, policy: { ...(options.policy ?? DEFAULT_POLICY), target: 0 } });
+  // the reference: no split-K, pinned tilings (the autotune's) included
+  const unsplit = Object.fromEntries(Object.entries(options.conv ?? {}).map(([name, o]) => [name, o.tiling ? { ...o, tiling: { ...o.tiling, split: 1 } } : o]));
+  const noSplit = planGraph(graph, { ...options, conv: unsplit, policy: { ...(options.policy ?? DEFAULT_POLICY), target: 0 } });
   const budget = layoutArena(noSplit, batch, alignment).bytes;
   const conv = { ...options.conv };
   for (;;) {

@@ -1,0 +1,111 @@
+/**
+ * The load-time autotune of the tiled kernels' tilings (src/runtime/autotune.ts): a tuned ResNet-18 still
+ * matches torchvision's logits (every tiling a candidate may take is checked against the plain conv in
+ * test/kernels.test.ts), runs the tilings it reports, answers a second load from its cache, releases
+ * every buffer its timing made, and refuses what it cannot do by name.
+ */
+import { readFile } from 'node:fs/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputError } from '../src/errors.js';
+import { writeSafetensors } from '../src/export/safetensors.js';
+import { acquireNodeDevice } from '../src/node/gpu.js';
+import { loadResNet } from '../src/node.js';
+import { compareLogits, goldenInput, goldenModel } from '../scripts/golden-model.js';
+import { sharedPath } from './helpers/needs.js';
+
+let gpu: Awaited<ReturnType<typeof acquireNodeDevice>>;
+const safetensors = writeSafetensors(goldenModel(18).params);
+let want: { logits: number[][]; top5: number[][] };
+
+beforeAll(async () => {
+  gpu = await acquireNodeDevice();
+  want = JSON.parse(await readFile(sharedPath('golden', 'torchvision-resnet-golden.json'), 'utf8')).models.resnet18;
+});
+afterAll(() => gpu?.release());
+
+/** Counts the buffers `device` creates and destroys while `work` runs. */
+async function trackingBuffers<T>(device: GPUDevice, work: () => Promise<T>): Promise<{ result: T; leaked: () => string[] }> {
+  const created = new Set<GPUBuffer>();
+  const destroyed = new Set<GPUBuffer>();
+  const create = device.createBuffer.bind(device);
+  device.createBuffer = (desc: GPUBufferDescriptor) => {
+    const b = create(desc);
+    created.add(b);
+    const destroy = b.destroy.bind(b);
+    b.destroy = () => { destroyed.add(b); destroy(); };
+    return b;
+  };
+  try {
+    const result = await work();
+    return { result, leaked: () => [...created].filter((b) => !destroyed.has(b)).map((b) => b.label) };
+  } finally {
+    device.createBuffer = create;
+  }
+}
+
+describe('autotune', () => {
+  it('a ResNet-18 tuned at load (tiled kernels, batches 1 and 2) matches torchvision, runs what it chose, and a second load answers from the cache', async () => {
+    const { device } = gpu;
+    if (!device.features.has('timestamp-query')) return void console.log('autotune: this adapter lacks timestamp-query; not run');
+    const input = goldenInput();
+    const { result: model, leaked } = await trackingBuffers(device, () => loadResNet({ source: { safetensors }, device, convStrategy: 'tiled', autotune: [1, 2] }));
+    let logits: Float32Array;
+    try {
+      const report = model.info.autotune!;
+      console.log(`autotune, ResNet-18 tiled on this adapter: ${report.shapes} shapes, ${report.timed} timed in ${report.ms.toFixed(0)} ms; changed:\n${report.changed.map((c) => `  batch ${c.batch} ${c.layers.join(', ')}: ${c.from} (${c.fromMs.toFixed(2)} ms) -> ${c.to} (${c.toMs.toFixed(2)} ms)`).join('\n')}`);
+      expect(report.batches).toEqual([1, 2]);
+      expect(report.shapes).toBeGreaterThan(10);
+      expect(report.timed).toBe(report.shapes);
+      expect(report.ms).toBeGreaterThan(0);
+      for (const c of report.changed) {
+        expect(c.to).not.toBe(c.from);
+        expect(c.toMs).toBeLessThan(0.95 * c.fromMs);
+      }
+      logits = await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' });
+      const check = compareLogits(logits, want);
+      console.log(`autotuned ResNet-18 against torchvision: max rel. logit error ${check.error.toExponential(2)}`);
+      expect(check.error).toBeLessThanOrEqual(1e-4);
+      expect(check.top5).toEqual(want.top5);
+      // the plan for batch 1 runs the tiles chosen for it
+      const profile = await model.profile(1);
+      for (const c of report.changed.filter((c) => c.batch === 1)) {
+        const step = profile.find((s) => s.label === c.layers[0])!;
+        expect(step.detail, c.layers[0]).toContain(`tile ${c.to.split(',')[0]}`);
+      }
+    } finally {
+      model.dispose();
+    }
+    expect(leaked()).toEqual([]); // the timing's executors included
+    const again = await loadResNet({ source: { safetensors }, device, convStrategy: 'tiled', autotune: [1, 2] });
+    try {
+      const report = again.info.autotune!;
+      expect([report.timed, report.ms]).toEqual([0, 0]);
+      expect(report.changed).toEqual(model.info.autotune!.changed);
+      expect(await again.infer(input, { batch: 2, layout: 'nchw', output: 'logits' })).toEqual(logits);
+    } finally {
+      again.dispose();
+    }
+  });
+
+  it('off by default on a CPU adapter; refused by name where it has nothing to time or is given nonsense', async () => {
+    const { device } = gpu;
+    const plain = await loadResNet({ source: { safetensors }, device });
+    try {
+      if (/llvmpipe|swiftshader|software/i.test(plain.info.adapter + JSON.stringify((device as { adapterInfo?: unknown }).adapterInfo ?? {}))) expect(plain.info.autotune).toBeUndefined();
+    } finally {
+      plain.dispose();
+    }
+    if (plain.info.convStrategy === 'simd') {
+      await expect(loadResNet({ source: { safetensors }, device, autotune: true })).rejects.toThrow(/autotune: nothing to time here: the simd kernels have no tiles/);
+    }
+    for (const bad of [[0], [], [1.5], 'yes'] as unknown[]) {
+      const err = await loadResNet({ source: { safetensors }, device, autotune: bad as boolean }).catch((e: unknown) => e);
+      expect(err, JSON.stringify(bad)).toBeInstanceOf(InputError);
+      expect(String(err)).toMatch(/autotune must be true, false or a list of batch sizes/);
+    }
+    // the engine is still usable after the refusals
+    const after = await loadResNet({ source: { safetensors }, device, autotune: false });
+    expect(after.info.autotune).toBeUndefined();
+    after.dispose();
+  });
+});
