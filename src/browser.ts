@@ -6,6 +6,7 @@
 import './webgpu-names.js';
 import { GPUUnavailableError, InputError } from './errors.js';
 import { createModel, type OwnedDevice } from './api/create.js';
+import type { TuningStore } from './runtime/autotune.js';
 import type { ResNetModel } from './api/model.js';
 import { isUrl, loadFromMemory, type LoadOptionsBase } from './load.js';
 import { loadFromUrl } from './loaders/url-model.js';
@@ -107,7 +108,23 @@ export async function loadResNet(options: LoadOptions): Promise<ResNetModel<Brow
   const loaded = typeof source === 'string' || source instanceof URL
     ? await loadFromUrl(isUrl(source) ? source : pageUrl(String(source)), options)
     : await loadFromMemory(source, options);
-  return createModel(loaded, options, { decode: decodeBrowserImage, upload: uploadBrowserImage, acquireDevice: acquireBrowserDevice });
+  return createModel(loaded, options, { decode: decodeBrowserImage, upload: uploadBrowserImage, acquireDevice: acquireBrowserDevice, tuningStore: localTuningStore() });
+}
+
+/** The autotune's answers in the page's localStorage (none in a worker, or where storage is refused: they then last the page). */
+function localTuningStore(): TuningStore | undefined {
+  let storage: Storage | undefined;
+  try {
+    storage = globalThis.localStorage ?? undefined;
+  } catch {
+    return undefined; // storage refused (sandboxed frame, privacy settings)
+  }
+  if (!storage) return undefined;
+  const key = 'webgpu-resnet:autotune';
+  return {
+    read: async () => storage!.getItem(key) ?? undefined,
+    write: async (text) => storage!.setItem(key, text),
+  };
 }
 
 /** A relative URL against the page's; outside a page (no location) a clear error. */

@@ -101,8 +101,8 @@ export interface LoadOptionsBase {
    * Time the tiled conv kernels' tilings on this device at load and keep the fastest per GEMM shape (a few
    * candidates each; one whole-network profile per candidate round, needs 'timestamp-query'): true for
    * batch 1, or the batch sizes to tune (others plan with the built-in policy). Answers are kept per
-   * adapter and shape for the process, so a second load skips the timing; model.info.autotune reports
-   * it. Default: on for GPU adapters with 'timestamp-query' and the tiled kernels, off on CPU adapters
+   * adapter and shape (for the process; in Node in the model cache folder, in a page in localStorage),
+   * so a second load skips the timing; model.info.autotune reports it. Default: on for GPU adapters with 'timestamp-query' and the tiled kernels, off on CPU adapters
    * (their simd kernels have no tiles; with convStrategy 'tiled' it may be asked for).
    */
   autotune?: boolean | readonly number[];

@@ -21,6 +21,7 @@ export * from './index.js';
 export { decodeImage } from './node/image.js';
 export { defaultModelPath } from './node/paths.js';
 import { weightsFromEnv } from './node/paths.js';
+import { nodeTuningStore } from './node/tuning-store.js';
 export { fetchPretrained, modelCacheDir, pretrainedModelPath, PRETRAINED, type FetchOptions } from './node/model-cache.js';
 export { compactPretrained, compactPretrainedPath } from './node/compact-cache.js';
 
@@ -66,5 +67,5 @@ async function readBytes(path: string): Promise<Uint8Array> {
 
 /** Loads a ResNet and prepares it on the GPU (weights uploaded, every pipeline compiled). */
 export async function loadResNet(options: LoadOptions = {}): Promise<ResNetModel<NodeImage>> {
-  return createModel(await loadGraph(options), options, { decode: decodeImage, acquireDevice: acquireNodeDevice, readFile: readBytes });
+  return createModel(await loadGraph(options), options, { decode: decodeImage, acquireDevice: acquireNodeDevice, readFile: readBytes, tuningStore: nodeTuningStore() });
 }

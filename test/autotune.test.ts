@@ -1,15 +1,19 @@
 /**
  * The load-time autotune of the tiled kernels' tilings (src/runtime/autotune.ts): a tuned ResNet-18 still
  * matches torchvision's logits (every tiling a candidate may take is checked against the plain conv in
- * test/kernels.test.ts), runs the tilings it reports, answers a second load from its cache, releases
- * every buffer its timing made, and refuses what it cannot do by name.
+ * test/kernels.test.ts), runs the tilings it reports, answers a second load from its cache (in the
+ * process, then from its file), releases every buffer its timing made, and refuses what it cannot do by
+ * name.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../src/errors.js';
 import { writeSafetensors } from '../src/export/safetensors.js';
 import { acquireNodeDevice } from '../src/node/gpu.js';
 import { loadResNet } from '../src/node.js';
+import { forgetTuning } from '../src/runtime/autotune.js';
 import { compareLogits, goldenInput, goldenModel } from '../scripts/golden-model.js';
 import { sharedPath } from './helpers/needs.js';
 
@@ -17,11 +21,18 @@ let gpu: Awaited<ReturnType<typeof acquireNodeDevice>>;
 const safetensors = writeSafetensors(goldenModel(18).params);
 let want: { logits: number[][]; top5: number[][] };
 
+let cache: string;
+
 beforeAll(async () => {
+  cache = await mkdtemp(join(tmpdir(), 'webgpu-resnet-autotune-'));
+  process.env.WEBGPU_RESNET_CACHE = cache; // the answers' file goes here, not into the user's model cache
   gpu = await acquireNodeDevice();
   want = JSON.parse(await readFile(sharedPath('golden', 'torchvision-resnet-golden.json'), 'utf8')).models.resnet18;
 });
-afterAll(() => gpu?.release());
+afterAll(async () => {
+  gpu?.release();
+  await rm(cache, { recursive: true, force: true });
+});
 
 /** Counts the buffers `device` creates and destroys while `work` runs. */
 async function trackingBuffers<T>(device: GPUDevice, work: () => Promise<T>): Promise<{ result: T; leaked: () => string[] }> {
@@ -85,6 +96,27 @@ describe('autotune', () => {
     } finally {
       again.dispose();
     }
+  });
+
+  it('answers outlive the process in the model cache folder (autotune.json, for these kernels); an unreadable file is timed again and rewritten', async () => {
+    const { device } = gpu;
+    if (!device.features.has('timestamp-query')) return;
+    const file = join(cache, 'autotune.json');
+    const saved = JSON.parse(await readFile(file, 'utf8'));
+    expect(saved.kernels).toMatch(/^conv_gemm /);
+    expect(Object.keys(saved.answers).length).toBeGreaterThan(10);
+    forgetTuning(); // as a new process would start
+    const fromFile = await loadResNet({ source: { safetensors }, device, convStrategy: 'tiled', autotune: [1, 2] });
+    expect([fromFile.info.autotune!.timed, fromFile.info.autotune!.ms]).toEqual([0, 0]);
+    fromFile.dispose();
+    await writeFile(file, '{"kernels": "conv_gemm', 'utf8'); // cut short
+    forgetTuning();
+    const retimed = await loadResNet({ source: { safetensors }, device, convStrategy: 'tiled', autotune: [1] });
+    const report = retimed.info.autotune!;
+    retimed.dispose();
+    expect(report.timed).toBe(report.shapes);
+    expect(Object.keys(JSON.parse(await readFile(file, 'utf8')).answers).length).toBeGreaterThanOrEqual(report.shapes);
+    expect((await readdir(cache)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('off by default on a CPU adapter; refused by name where it has nothing to time or is given nonsense', async () => {

@@ -11,7 +11,7 @@ import { modelSettings, readHead, type LoadedGraph, type LoadOptionsBase } from 
 import type { Variant } from '../plan/plan-cache.js';
 import { planWithinMemory } from '../plan/planner.js';
 import { describeAdapter, isCpuAdapter } from '../runtime/device.js';
-import { autotuneTilings, type AutotuneReport, type TunedTilings } from '../runtime/autotune.js';
+import { autotuneTilings, type AutotuneReport, type TunedTilings, type TuningStore } from '../runtime/autotune.js';
 import { convLoweringFor, type ConvLowering } from '../plan/conv-algorithm.js';
 import { Executor } from '../runtime/executor.js';
 import { INTACT } from '../plan/plan-cache.js';
@@ -37,6 +37,8 @@ export interface Platform<I> {
   /** Where the platform has files (Node): reads one, for a head given by its path. */
   readFile?: (path: string) => Promise<Uint8Array>;
   acquireDevice: () => Promise<OwnedDevice>;
+  /** Where the autotune's answers outlive the process (a file in Node, localStorage in a page). */
+  tuningStore?: TuningStore;
 }
 
 /** Builds the model for `loaded` on `options.device`, or on a device the platform acquires (released again if building fails). */
@@ -103,7 +105,7 @@ async function build<I>(
   const kept = recreate ? new Map() : undefined;
   const batches = autotuneBatches(settings.autotune, lowering, device, info);
   // The autotune's first executor uploads the weights (into `kept` too); the model's shares them.
-  const timed = batches && await autotuneTilings(device, graph, batches, (tuned) => plannerOf({ ...base, tuned }, graph), info, kept);
+  const timed = batches && await autotuneTilings(device, graph, batches, (tuned) => plannerOf({ ...base, tuned }, graph), info, kept, platform.tuningStore);
   if (timed) Object.assign(base, { tuned: timed.tuned, autotune: timed.report });
   let executor: Executor;
   try {

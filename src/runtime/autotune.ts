@@ -6,10 +6,12 @@
  * GPU timestamps) on executors that share the model's weights. Tilings never change the weights (nor the
  * choice between Winograd and the direct conv), so the model plans with the answers and uploads nothing
  * again. Answers are cached per adapter and shape for this process (a model loaded again, or another on
- * the same adapter, skips the timing).
+ * the same adapter, skips the timing) and, through the platform's TuningStore, beyond it.
  */
 import type { Conv2dNode, Graph } from '../graph/ir.js';
-import { describeTiling, tilingCandidates, type Tiling } from '../ops/conv-tiling.js';
+import gemm from '../../shaders/conv_gemm.wgsl';
+import { describeTiling, TILES, tilingCandidates, type Tiling } from '../ops/conv-tiling.js';
+import { hashText } from '../ops/shader.js';
 import { winogradTileCount } from '../ops/winograd.js';
 import { INTACT, type Planner } from '../plan/plan-cache.js';
 import type { ConvOverride } from '../plan/conv-algorithm.js';
@@ -43,7 +45,58 @@ interface Answer { tiling: Tiling; from: Tiling; fromMs: number; toMs: number }
 /** Answers by adapter, batch and shape, for this process. */
 const answers = new Map<string, Answer>();
 
-/** Devices whose adapter says nothing of itself: answers kept per device. */
+/**
+ * Where answers outlive the process (Node: a file in the model cache, written whole or not at all;
+ * browsers: localStorage where the page has it). Optional: without one they last the process.
+ */
+export interface TuningStore {
+  read(): Promise<string | undefined>;
+  write(text: string): Promise<void>;
+}
+
+/** The kernels answers were timed with: answers for another main loop are not reused. */
+const KERNELS = `conv_gemm ${hashText(gemm)}`;
+let stores = new WeakSet<TuningStore>();
+
+/** A tiling read back from a store: one of TILES, a split of 1 to 1024; else undefined. */
+function storedTiling(t: unknown): Tiling | undefined {
+  const { tile, split } = (t ?? {}) as Partial<Tiling>;
+  const known = tile && Object.values(TILES).find((k) => JSON.stringify(k) === JSON.stringify(tile));
+  return known && Number.isInteger(split) && split! >= 1 && split! <= 1024 ? { tile: known, split: split! } : undefined;
+}
+
+/** Adds `store`'s answers (once per store; anything unreadable or for other kernels is skipped: timed again). */
+async function readStore(store: TuningStore): Promise<void> {
+  if (stores.has(store)) return;
+  stores.add(store);
+  let saved: { kernels?: unknown; answers?: Record<string, { tiling?: unknown; from?: unknown; fromMs?: unknown; toMs?: unknown }> };
+  try {
+    saved = JSON.parse((await store.read()) ?? '{}');
+  } catch {
+    return;
+  }
+  if (saved?.kernels !== KERNELS || typeof saved.answers !== 'object' || !saved.answers) return;
+  for (const [key, a] of Object.entries(saved.answers)) {
+    const [tiling, from] = [storedTiling(a?.tiling), storedTiling(a?.from)];
+    if (!tiling || !from || typeof a.fromMs !== 'number' || typeof a.toMs !== 'number' || answers.has(key)) continue;
+    answers.set(key, { tiling: JSON.stringify(tiling) === JSON.stringify(from) ? from : tiling, from, fromMs: a.fromMs, toMs: a.toMs });
+  }
+}
+
+/** Writes every answer known to `store`; a store that cannot be written is left as it is (the answers last the process). */
+async function writeStore(store: TuningStore): Promise<void> {
+  const named = [...answers].filter(([key]) => !(JSON.parse(key) as string[])[0]!.startsWith(UNNAMED));
+  await store.write(JSON.stringify({ kernels: KERNELS, answers: Object.fromEntries(named) })).catch(() => undefined);
+}
+
+/** Forgets the answers of this process and which stores were read (tests; after a driver update). */
+export function forgetTuning(): void {
+  answers.clear();
+  stores = new WeakSet();
+}
+
+/** Devices whose adapter says nothing of itself: answers kept per device, for the process only. */
+const UNNAMED = 'unnamed device ';
 const unnamed = new WeakMap<GPUDevice, string>();
 let devices = 0;
 
@@ -51,7 +104,7 @@ let devices = 0;
 function adapterKey(device: GPUDevice, info: Partial<GPUAdapterInfo> | undefined): string {
   const named = info && [info.vendor, info.architecture, info.device, info.description].join('/');
   if (named && named !== '///') return named;
-  if (!unnamed.has(device)) unnamed.set(device, `device ${++devices}`);
+  if (!unnamed.has(device)) unnamed.set(device, `${UNNAMED}${++devices}`);
   return unnamed.get(device)!;
 }
 
@@ -93,14 +146,18 @@ export interface Autotuned {
  * Times the tilings of `graph`'s tiled convs for each of `batches` on `device` (needs 'timestamp-query').
  * `planFor(tuned)` plans the network with tuned tilings; `info` (the adapter's) names the cache's entries.
  */
-export async function autotuneTilings(device: GPUDevice, graph: Graph, batches: number[], planFor: (tuned: TunedTilings) => Planner, info: Partial<GPUAdapterInfo> | undefined, kept?: KeptConstants): Promise<Autotuned> {
+export async function autotuneTilings(device: GPUDevice, graph: Graph, batches: number[], planFor: (tuned: TunedTilings) => Planner, info: Partial<GPUAdapterInfo> | undefined, kept?: KeptConstants, store?: TuningStore): Promise<Autotuned> {
   const started = performance.now();
   const adapter = adapterKey(device, info);
+  if (store) await readStore(store);
   const base = planFor(new Map());
   const shapes = new Map(batches.map((b) => [b, gemmShapes(graph, base(b, INTACT), b, adapter)]));
   const untimed = [...shapes.values()].flat().filter((s) => !answers.has(s.key));
   let weights: Executor | undefined;
-  if (untimed.length) weights = await timeRounds(device, graph, shapes, untimed, planFor, kept);
+  if (untimed.length) {
+    weights = await timeRounds(device, graph, shapes, untimed, planFor, kept);
+    if (store) await writeStore(store);
+  }
   const tuned: TunedTilings = new Map();
   const changed: AutotuneReport['changed'] = [];
   for (const [batch, list] of shapes) {

@@ -40,10 +40,10 @@ export class Executor {
   /** Set when the device is lost: every later call fails with it. */
   private lostMessage: string | undefined;
 
-  private constructor(readonly device: GPUDevice, planner: Planner, readonly kept?: KeptConstants) {
+  private constructor(readonly device: GPUDevice, planner: Planner, readonly kept?: KeptConstants, pipelines?: PipelineCache) {
     this.plans = new PlanCache(planner, device.limits);
     this.constants = new ConstantStore(device, kept);
-    this.pipelines = new PipelineCache(device);
+    this.pipelines = pipelines ?? new PipelineCache(device);
     this.textureInput = new TextureInput(device, this.pipelines);
     device.lost.then((info) => {
       this.lostMessage = `the GPU device was lost (${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''}); load the model again, or load it with recover: true`;
@@ -54,10 +54,11 @@ export class Executor {
    * Plans batch 1 of the intact network, uploads its constants (from `kept` where given, else packing them,
    * and keeping the packed bytes in `kept`) and compiles its pipelines. Then no constant is packed again:
    * the caller may release the weights (every other plan names the same constants). With `sharing`, the
-   * constants that executor holds are shared, not uploaded again (a model with another head).
+   * constants and compiled pipelines that executor holds are shared, not made again (a model with another
+   * head, the autotune's executors).
    */
   static async create(device: GPUDevice, planner: Planner, kept?: KeptConstants, sharing?: Executor): Promise<Executor> {
-    const executor = new Executor(device, planner, kept);
+    const executor = new Executor(device, planner, kept, sharing?.pipelines.sharing());
     if (sharing) executor.constants.adopt(sharing.constants);
     try {
       await executor.compile(1, INTACT);

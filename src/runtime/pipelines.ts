@@ -1,5 +1,6 @@
 /**
- * Compute pipelines by shader key (src/ops/shader.ts): each distinct shader is compiled once per device
+ * Compute pipelines by shader key (src/ops/shader.ts): each distinct shader is compiled once per cache
+ * (and the caches that share it)
  * (createComputePipelineAsync, entry point `main`, layout 'auto'), its code generated then; kernels that
  * specialize to the same shader share one pipeline. A failed compilation is a GPUUnavailableError naming the kernel and the
  * compiler's messages, and is not cached (a later call tries again).
@@ -9,12 +10,20 @@ import type { Shader } from '../ops/shader.js';
 import { whileGPU } from './keep-alive.js';
 
 export class PipelineCache {
-  private readonly byKey = new Map<string, Promise<GPUComputePipeline>>();
+  /** Keys this cache was asked for (its size), whoever compiled them. */
+  private readonly used = new Set<string>();
 
-  constructor(private readonly device: GPUDevice) {}
+  /** `byKey`: compiled pipelines, shared by the caches made with `sharing()`. */
+  constructor(private readonly device: GPUDevice, private readonly byKey = new Map<string, Promise<GPUComputePipeline>>()) {}
 
-  /** The pipeline of `shader`, compiled on first use; `label` names it in errors. */
+  /** A cache that reuses this one's pipelines and adds to them (the autotune's executors, a model with another head). */
+  sharing(): PipelineCache {
+    return new PipelineCache(this.device, this.byKey);
+  }
+
+  /** The pipeline of `shader`, compiled on first use (by this cache or one sharing it); `label` names it in errors. */
   get(label: string, shader: Shader): Promise<GPUComputePipeline> {
+    this.used.add(shader.key);
     let pipeline = this.byKey.get(shader.key);
     if (!pipeline) {
       const module = this.device.createShaderModule({ label, code: shader.code() });
@@ -30,8 +39,8 @@ export class PipelineCache {
     return whileGPU(pipeline);
   }
 
-  /** Distinct pipelines compiled or being compiled. */
+  /** Distinct pipelines asked of this cache. */
   get size(): number {
-    return this.byKey.size;
+    return this.used.size;
   }
 }
