@@ -89,12 +89,12 @@ export interface LoadOptionsBase {
   convStrategy?: ConvStrategy;
   /**
    * Winograd for the 3x3 stride-1 convs with f32 weights (default true): F(4x4, 3x3) on images of 32 or
-   * more 4x4 output tiles (4 times fewer multiplies, 4 times the weight bytes), F(2x2, 3x3) on smaller
-   * ones (2.25 times fewer, 16/9 the bytes; the tiled GPU kernels only on images of 32 or more 2x2 tiles),
-   * with two scratch tensors between its kernels. 2 or 4: that variant wherever it fits (f16 weights,
+   * more 4x4 output tiles (16 or more in the tiled GPU kernels; 4 times fewer multiplies, 4 times the
+   * weight bytes), F(2x2, 3x3) on smaller ones (2.25 times fewer, 16/9 the bytes; the tiled kernels only
+   * on images of 16 or more 2x2 tiles), with two scratch tensors between its kernels. 2 or 4: that variant wherever it fits (f16 weights,
    * direct otherwise, then take F(2x2, 3x3): faster, but the transformed filters are rounded to halves
    * anew; int8 weights always stay direct). false computes every conv directly, in the least memory
-   * (ResNet-50 f32 at batch 1: 109 MB instead of 153).
+   * (ResNet-50 f32 at batch 1: 109 MB instead of 153 with the simd kernels, 184 with the tiled ones).
    */
   winograd?: boolean | 2 | 4;
   /**
@@ -102,8 +102,9 @@ export interface LoadOptionsBase {
    * candidates each; one whole-network profile per candidate round, needs 'timestamp-query'): true for
    * batch 1, or the batch sizes to tune (others plan with the built-in policy). Answers are kept per
    * adapter and shape (for the process; in Node in the model cache folder, in a page in localStorage),
-   * so a second load skips the timing; model.info.autotune reports it. Default: on for GPU adapters with 'timestamp-query' and the tiled kernels, off on CPU adapters
-   * (their simd kernels have no tiles; with convStrategy 'tiled' it may be asked for).
+   * so a second load skips the timing; model.info.autotune reports it. Default: on for GPU adapters
+   * with 'timestamp-query' and the tiled kernels; off on CPU adapters (their simd kernels have no tiles;
+   * with convStrategy 'tiled' it may be asked for) and on adapters with empty info strings (Firefox).
    */
   autotune?: boolean | readonly number[];
   /**

@@ -11,7 +11,7 @@ import { modelSettings, readHead, type LoadedGraph, type LoadOptionsBase } from 
 import type { Variant } from '../plan/plan-cache.js';
 import { planWithinMemory } from '../plan/planner.js';
 import { describeAdapter, isCpuAdapter } from '../runtime/device.js';
-import { autotuneTilings, type AutotuneReport, type TunedTilings, type TuningStore } from '../runtime/autotune.js';
+import { adapterIdentity, autotuneTilings, type AutotuneReport, type TunedTilings, type TuningStore } from '../runtime/autotune.js';
 import { convLoweringFor, type ConvLowering } from '../plan/conv-algorithm.js';
 import { Executor } from '../runtime/executor.js';
 import { INTACT } from '../plan/plan-cache.js';
@@ -119,12 +119,13 @@ async function build<I>(
 
 /**
  * The batch sizes to autotune, or undefined: as asked (InputError where nothing can be timed), else batch
- * 1 on GPU adapters with 'timestamp-query' running the tiled kernels.
+ * 1 on GPU adapters with 'timestamp-query' running the tiled kernels that name themselves (an adapter
+ * with empty info strings, as in Firefox, might be a CPU one, and its answers could not be stored).
  */
 function autotuneBatches(asked: boolean | readonly number[] | undefined, lowering: ConvLowering, device: GPUDevice, info: Partial<GPUAdapterInfo> | undefined): number[] | undefined {
   if (asked === false) return undefined;
   const why = lowering.convStrategy !== 'tiled' ? "the simd kernels have no tiles (convStrategy: 'tiled' runs the tiled ones)" : !device.features.has('timestamp-query') ? "the device lacks 'timestamp-query'" : undefined;
-  if (asked === undefined) return why || isCpuAdapter(info) ? undefined : [1];
+  if (asked === undefined) return why || isCpuAdapter(info) || !adapterIdentity(info) ? undefined : [1];
   if (why) throw new InputError(`autotune: nothing to time here: ${why}`);
   return asked === true ? [1] : [...new Set(asked)];
 }

@@ -100,10 +100,16 @@ const UNNAMED = 'unnamed device ';
 const unnamed = new WeakMap<GPUDevice, string>();
 let devices = 0;
 
+/** The adapter's info strings as one name, or undefined where it says nothing of itself (Firefox). */
+export function adapterIdentity(info: Partial<GPUAdapterInfo> | undefined): string | undefined {
+  const named = info && [info.vendor, info.architecture, info.device, info.description].join('/');
+  return named && named !== '///' ? named : undefined;
+}
+
 /** What names `device`'s adapter in the cache: its info strings, or this device alone. */
 function adapterKey(device: GPUDevice, info: Partial<GPUAdapterInfo> | undefined): string {
-  const named = info && [info.vendor, info.architecture, info.device, info.description].join('/');
-  if (named && named !== '///') return named;
+  const named = adapterIdentity(info);
+  if (named) return named;
   if (!unnamed.has(device)) unnamed.set(device, `${UNNAMED}${++devices}`);
   return unnamed.get(device)!;
 }
