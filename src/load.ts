@@ -99,12 +99,13 @@ export interface LoadOptionsBase {
   winograd?: boolean | 2 | 4;
   /**
    * Time the tiled conv kernels' tilings on this device at load and keep the fastest per GEMM shape (a few
-   * candidates each; one whole-network profile per candidate round, needs 'timestamp-query'): true for
+   * candidates each; one network plan per candidate round, profiled; needs 'timestamp-query'): true for
    * batch 1, or the batch sizes to tune (others plan with the built-in policy). Answers are kept per
    * adapter and shape (for the process; in Node in the model cache folder, in a page in localStorage),
-   * so a second load skips the timing; model.info.autotune reports it. Default: on for GPU adapters
-   * with 'timestamp-query' and the tiled kernels; off on CPU adapters (their simd kernels have no tiles;
-   * with convStrategy 'tiled' it may be asked for) and on adapters with empty info strings (Firefox).
+   * so a second load skips the timing; model.info.autotune reports it. Default: on in Node for GPU
+   * adapters with 'timestamp-query' and the tiled kernels; off on CPU adapters (their simd kernels have
+   * no tiles; with convStrategy 'tiled' it may be asked for), on adapters with empty info strings
+   * (Firefox) and in browsers (their timestamps are rounded to 0.1 ms unless developer features are on).
    */
   autotune?: boolean | readonly number[];
   /**

@@ -67,5 +67,5 @@ async function readBytes(path: string): Promise<Uint8Array> {
 
 /** Loads a ResNet and prepares it on the GPU (weights uploaded, every pipeline compiled). */
 export async function loadResNet(options: LoadOptions = {}): Promise<ResNetModel<NodeImage>> {
-  return createModel(await loadGraph(options), options, { decode: decodeImage, acquireDevice: acquireNodeDevice, readFile: readBytes, tuningStore: nodeTuningStore() });
+  return createModel(await loadGraph(options), options, { decode: decodeImage, acquireDevice: acquireNodeDevice, readFile: readBytes, tuningStore: nodeTuningStore(), preciseTimestamps: true });
 }

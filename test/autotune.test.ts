@@ -13,7 +13,10 @@ import { InputError } from '../src/errors.js';
 import { writeSafetensors } from '../src/export/safetensors.js';
 import { acquireNodeDevice } from '../src/node/gpu.js';
 import { loadResNet } from '../src/node.js';
-import { forgetTuning } from '../src/runtime/autotune.js';
+import { autotuneBatches, autotuneTilings, forgetTuning, type TunedTilings } from '../src/runtime/autotune.js';
+import { isCpuAdapter } from '../src/runtime/device.js';
+import { optimize } from '../src/graph/passes.js';
+import { planWithinMemory } from '../src/plan/planner.js';
 import { compareLogits, goldenInput, goldenModel } from '../scripts/golden-model.js';
 import { sharedPath } from './helpers/needs.js';
 
@@ -68,6 +71,8 @@ describe('autotune', () => {
       expect(report.shapes).toBeGreaterThan(10);
       expect(report.timed).toBe(report.shapes);
       expect(report.ms).toBeGreaterThan(0);
+      // on a CPU adapter the policy (measured on an H200) is known to lose for some shapes
+      if (isCpuAdapter(gpu.adapter.info)) expect(report.changed.length).toBeGreaterThan(0);
       for (const c of report.changed) {
         expect(c.to).not.toBe(c.from);
         expect(c.toMs).toBeLessThan(0.95 * c.fromMs);
@@ -81,7 +86,7 @@ describe('autotune', () => {
       const profile = await model.profile(1);
       for (const c of report.changed.filter((c) => c.batch === 1)) {
         const step = profile.find((s) => s.label === c.layers[0])!;
-        expect(step.detail, c.layers[0]).toContain(`tile ${c.to.split(',')[0]}`);
+        expect(step.detail, c.layers[0]).toMatch(new RegExp(`tile ${c.to}$`));
       }
     } finally {
       model.dispose();
@@ -109,14 +114,54 @@ describe('autotune', () => {
     const fromFile = await loadResNet({ source: { safetensors }, device, convStrategy: 'tiled', autotune: [1, 2] });
     expect([fromFile.info.autotune!.timed, fromFile.info.autotune!.ms]).toEqual([0, 0]);
     fromFile.dispose();
-    await writeFile(file, '{"kernels": "conv_gemm', 'utf8'); // cut short
-    forgetTuning();
-    const retimed = await loadResNet({ source: { safetensors }, device, convStrategy: 'tiled', autotune: [1] });
-    const report = retimed.info.autotune!;
-    retimed.dispose();
-    expect(report.timed).toBe(report.shapes);
-    expect(Object.keys(JSON.parse(await readFile(file, 'utf8')).answers).length).toBeGreaterThanOrEqual(report.shapes);
+    // a file cut short; then one of these kernels whose entries are not what this engine writes: a key that
+    // is no JSON array, an entry that is no object, a tiling that is not a candidate for its shape
+    const [key, answer] = Object.entries(saved.answers as Record<string, { tiling: unknown }>)[0]!;
+    const damaged = ['{"kernels": "conv_gemm', JSON.stringify({ kernels: saved.kernels, answers: { foo: answer, [key]: { ...answer, tiling: { tile: { bm: 1 }, split: 1 } }, '["a"]': null, '[]': 7 } })];
+    for (const text of damaged) {
+      await writeFile(file, text, 'utf8');
+      forgetTuning();
+      const retimed = await loadResNet({ source: { safetensors }, device, convStrategy: 'tiled', autotune: [1] });
+      const report = retimed.info.autotune!;
+      retimed.dispose();
+      expect(report.timed, text.slice(0, 40)).toBe(report.shapes);
+      const rewritten = JSON.parse(await readFile(file, 'utf8'));
+      expect(Object.keys(rewritten.answers).length).toBeGreaterThanOrEqual(report.shapes);
+      expect(Object.keys(rewritten.answers).every((k) => Array.isArray(JSON.parse(k)))).toBe(true);
+    }
     expect((await readdir(cache)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a failure while timing destroys every buffer the timing made', async () => {
+    const { device } = gpu;
+    if (!device.features.has('timestamp-query')) return;
+    forgetTuning();
+    const { graph } = optimize(goldenModel(18).graph);
+    let pinnedPlans = 0;
+    const planFor = (tuned: TunedTilings) => (batch: number) => {
+      if (Object.keys(tuned.get(batch) ?? {}).length && ++pinnedPlans > 1) throw new Error('the second round fails on purpose');
+      return planWithinMemory(graph, { convStrategy: 'tiled', batch, conv: tuned.get(batch) });
+    };
+    const { result, leaked } = await trackingBuffers(device, () => autotuneTilings(device, graph, [1], planFor, gpu.adapter.info).catch((e: unknown) => e));
+    expect(String(result)).toMatch(/the second round fails on purpose/);
+    expect(pinnedPlans).toBe(2);
+    expect(leaked()).toEqual([]);
+  });
+
+  it('on by default only where timestamps are exact (Node), on a GPU that names itself, running the tiled kernels with timestamp-query', () => {
+    const gpuInfo = { vendor: 'nvidia', architecture: 'hopper', device: '', description: 'NVIDIA H200' };
+    const withTimestamps = { features: new Set(['timestamp-query']) } as unknown as GPUDevice;
+    const tiled = { convStrategy: 'tiled' as const };
+    expect(autotuneBatches(undefined, tiled, withTimestamps, gpuInfo, true)).toEqual([1]);
+    expect(autotuneBatches(undefined, tiled, withTimestamps, gpuInfo, false)).toBeUndefined(); // a browser: rounded timestamps
+    expect(autotuneBatches(undefined, tiled, withTimestamps, { vendor: 'mesa', architecture: 'software', device: '', description: 'llvmpipe' }, true)).toBeUndefined();
+    expect(autotuneBatches(undefined, tiled, withTimestamps, { vendor: '', architecture: '', device: '', description: '' }, true)).toBeUndefined(); // Firefox
+    expect(autotuneBatches(undefined, { convStrategy: 'simd' }, withTimestamps, gpuInfo, true)).toBeUndefined();
+    expect(autotuneBatches(undefined, tiled, { features: new Set() } as unknown as GPUDevice, gpuInfo, true)).toBeUndefined();
+    expect(autotuneBatches(false, tiled, withTimestamps, gpuInfo, true)).toBeUndefined();
+    expect(autotuneBatches([8, 1, 8], tiled, withTimestamps, gpuInfo, false)).toEqual([8, 1]);
+    expect(autotuneBatches(true, { convStrategy: 'simd' }, withTimestamps, gpuInfo, true)).toMatch(/nothing to time here: the simd kernels have no tiles/);
+    expect(autotuneBatches(true, tiled, { features: new Set() } as unknown as GPUDevice, gpuInfo, true)).toMatch(/lacks 'timestamp-query'/);
   });
 
   it('off by default on a CPU adapter; refused by name where it has nothing to time or is given nonsense', async () => {

@@ -10,8 +10,9 @@ import { resizeGraph } from '../graph/resize.js';
 import { modelSettings, readHead, type LoadedGraph, type LoadOptionsBase } from '../load.js';
 import type { Variant } from '../plan/plan-cache.js';
 import { planWithinMemory } from '../plan/planner.js';
-import { describeAdapter, isCpuAdapter } from '../runtime/device.js';
-import { adapterIdentity, autotuneTilings, type AutotuneReport, type TunedTilings, type TuningStore } from '../runtime/autotune.js';
+import { describeAdapter } from '../runtime/device.js';
+import { autotuneBatches, autotuneTilings, type Autotuned, type AutotuneReport, type TunedTilings, type TuningStore } from '../runtime/autotune.js';
+import type { KeptConstants } from '../runtime/constants.js';
 import { convLoweringFor, type ConvLowering } from '../plan/conv-algorithm.js';
 import { Executor } from '../runtime/executor.js';
 import { INTACT } from '../plan/plan-cache.js';
@@ -39,6 +40,8 @@ export interface Platform<I> {
   acquireDevice: () => Promise<OwnedDevice>;
   /** Where the autotune's answers outlive the process (a file in Node, localStorage in a page). */
   tuningStore?: TuningStore;
+  /** Whether GPU timestamps are exact here (Node turns Dawn's rounding off; browsers round them): the autotune's default. */
+  preciseTimestamps?: boolean;
 }
 
 /** Builds the model for `loaded` on `options.device`, or on a device the platform acquires (released again if building fails). */
@@ -103,31 +106,38 @@ async function build<I>(
   const lowering = { ...convLoweringFor(device, info, settings.convStrategy), winograd: settings.winograd ?? true };
   const base: Base<I> = { graph, settings, lowering, device, adapterName: adapter ? describeAdapter(adapter) : 'caller-provided device', lease: new DeviceLease(release), platform, report: optimized.report, origin, tuned: new Map() };
   const kept = recreate ? new Map() : undefined;
-  const batches = autotuneBatches(settings.autotune, lowering, device, info);
   // The autotune's first executor uploads the weights (into `kept` too); the model's shares them.
-  const timed = batches && await autotuneTilings(device, graph, batches, (tuned) => plannerOf({ ...base, tuned }, graph), info, kept, platform.tuningStore);
-  if (timed) Object.assign(base, { tuned: timed.tuned, autotune: timed.report });
+  const tuning = await autotune(base, info, kept);
   let executor: Executor;
   try {
-    executor = await Executor.create(device, plannerOf(base, graph), kept, timed ? timed.weights : undefined);
+    executor = await Executor.create(device, plannerOf(base, graph), kept, tuning?.sharedExecutor);
   } finally {
-    if (timed) timed.weights?.dispose();
+    tuning?.sharedExecutor?.dispose();
   }
   releaseWeights(graph);
   return assemble(base, graph, executor, settings.labels, recreate);
 }
 
 /**
- * The batch sizes to autotune, or undefined: as asked (InputError where nothing can be timed), else batch
- * 1 on GPU adapters with 'timestamp-query' running the tiled kernels that name themselves (an adapter
- * with empty info strings, as in Firefox, might be a CPU one, and its answers could not be stored).
+ * The load-time autotune where asked or on by default (src/runtime/autotune.ts), its answers set on
+ * `base`. Asked for where nothing can be timed: an InputError. On by default and failing: the built-in
+ * tilings, with the reason in the report.
  */
-function autotuneBatches(asked: boolean | readonly number[] | undefined, lowering: ConvLowering, device: GPUDevice, info: Partial<GPUAdapterInfo> | undefined): number[] | undefined {
-  if (asked === false) return undefined;
-  const why = lowering.convStrategy !== 'tiled' ? "the simd kernels have no tiles (convStrategy: 'tiled' runs the tiled ones)" : !device.features.has('timestamp-query') ? "the device lacks 'timestamp-query'" : undefined;
-  if (asked === undefined) return why || isCpuAdapter(info) || !adapterIdentity(info) ? undefined : [1];
-  if (why) throw new InputError(`autotune: nothing to time here: ${why}`);
-  return asked === true ? [1] : [...new Set(asked)];
+async function autotune<I>(base: Base<I>, info: Partial<GPUAdapterInfo> | undefined, kept?: KeptConstants): Promise<Autotuned | undefined> {
+  const { settings, lowering, device, graph, platform } = base;
+  const batches = autotuneBatches(settings.autotune, lowering, device, info, platform.preciseTimestamps === true);
+  if (typeof batches === 'string') throw new InputError(batches);
+  if (!batches) return undefined;
+  const started = performance.now();
+  try {
+    const tuning = await autotuneTilings(device, graph, batches, (tuned) => plannerOf({ ...base, tuned }, graph), info, kept, platform.tuningStore);
+    Object.assign(base, { tuned: tuning.tuned, autotune: tuning.report });
+    return tuning;
+  } catch (err) {
+    if (settings.autotune !== undefined) throw err;
+    base.autotune = { batches, shapes: 0, timed: 0, ms: performance.now() - started, changed: [], skipped: `timing failed (${(err as Error).message}): the built-in tilings are used` };
+    return undefined;
+  }
 }
 
 /** Plans `graph` (the base's, or one with another head) for a batch and a variant. */
@@ -167,7 +177,7 @@ function assemble<I>(base: Base<I>, graph: Graph, executor: Executor, givenLabel
   let heads = 0;
   const withHead = async (head: Head): Promise<ResNetModel<I>> => {
     const headed = graphWithHead(base.graph, checkHead(head), `head${++heads > 1 ? heads : ''}`);
-    const shared = await Executor.create(base.device, plannerOf(base, headed), undefined, runner.now);
+    const shared = await Executor.create(runner.now.device, plannerOf(base, headed), undefined, runner.now); // after a recovery, the new device
     return assemble(base, headed, shared, head.labels);
   };
   return new ResNetModel({ runner, decode, upload, labels, preprocessing: base.settings.preprocessing, info, blocks: residualBlocks(graph), outputs: plan.outputs, classifier: classifierOf(graph), withHead });

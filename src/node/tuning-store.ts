@@ -7,13 +7,15 @@ import { join } from 'node:path';
 import type { TuningStore } from '../runtime/autotune.js';
 import { modelCacheDir } from './model-cache.js';
 
+let writes = 0;
+
 export function nodeTuningStore(dir = modelCacheDir()): TuningStore {
   const file = join(dir, 'autotune.json');
   return {
     read: () => readFile(file, 'utf8').catch(() => undefined),
     async write(text: string) {
       await mkdir(dir, { recursive: true });
-      const temporary = `${file}.${process.pid}-${Date.now()}.tmp`;
+      const temporary = `${file}.${process.pid}-${++writes}.tmp`;
       try {
         await writeFile(temporary, text);
         await rename(temporary, file);

@@ -163,7 +163,8 @@ export function planWithinMemory(graph: Graph, options: PlanOptions = {}, alignm
   let plan = planGraph(graph, options);
   if (!plan.tensors.some((t) => t.scratch)) return plan;
   // the reference: no split-K, pinned tilings (the autotune's) included
-  const unsplit = Object.fromEntries(Object.entries(options.conv ?? {}).map(([name, o]) => [name, o.tiling ? { ...o, tiling: { ...o.tiling, split: 1 } } : o]));
+  // (a pinned split keeps its conv direct: unsplit, it stays direct)
+  const unsplit = Object.fromEntries(Object.entries(options.conv ?? {}).map(([name, o]) => [name, o.tiling && o.tiling.split > 1 ? { ...o, tiling: { ...o.tiling, split: 1 }, winograd: o.winograd ?? false } : o]));
   const noSplit = planGraph(graph, { ...options, conv: unsplit, policy: { ...(options.policy ?? DEFAULT_POLICY), target: 0 } });
   const budget = layoutArena(noSplit, batch, alignment).bytes;
   const conv = { ...options.conv };

@@ -1,204 +1,172 @@
 /**
  * Tile choice measured, not guessed: at load, the tiled conv kernels of each distinct GEMM shape are
  * timed on this device with a few tilings (src/ops/conv-tiling.ts tilingCandidates: the policy's choice
- * first) and the fastest kept where it beats the policy's by more than NOISE. Every conv of one shape
- * takes the same candidate in a round: one plan per round, each a whole-network profile (per-dispatch
- * GPU timestamps) on executors that share the model's weights. Tilings never change the weights (nor the
- * choice between Winograd and the direct conv), so the model plans with the answers and uploads nothing
- * again. Answers are cached per adapter and shape for this process (a model loaded again, or another on
- * the same adapter, skips the timing) and, through the platform's TuningStore, beyond it.
+ * first) and the fastest kept where it beats the policy's by more than MIN_GAIN. Every conv of one shape
+ * takes the same candidate in a round: one plan per round, profiled PROFILES times (per-dispatch GPU
+ * timestamps) on executors that share the model's weights and pipelines. Tilings never change the
+ * weights (nor the choice between Winograd and the direct conv), so the model plans with the answers and
+ * uploads nothing again. Answers are kept per adapter and shape (src/runtime/tuning-answers.ts).
  */
 import type { Conv2dNode, Graph } from '../graph/ir.js';
-import gemm from '../../shaders/conv_gemm.wgsl';
-import { describeTiling, TILES, tilingCandidates, type Tiling } from '../ops/conv-tiling.js';
-import { hashText } from '../ops/shader.js';
+import { describeTiling, tilingCandidates, type Tiling } from '../ops/conv-tiling.js';
 import { winogradTileCount } from '../ops/winograd.js';
+import type { ConvLowering, ConvOverride } from '../plan/conv-algorithm.js';
 import { INTACT, type Planner } from '../plan/plan-cache.js';
-import type { ConvOverride } from '../plan/conv-algorithm.js';
 import type { Plan } from '../plan/planner.js';
+import { isCpuAdapter } from './device.js';
 import type { KeptConstants } from './constants.js';
 import { Executor, type ProfileStep } from './executor.js';
+import { adapterIdentity, adapterKey, answerFor, readStore, recordAnswer, writeStore, type TuningStore } from './tuning-answers.js';
 
 /** Tilings pinned per batch size and conv node: what the planner takes as `conv` overrides. */
 export type TunedTilings = Map<number, Record<string, ConvOverride>>;
 
 /** A candidate must beat the policy's tiling by this fraction to replace it (timestamps jitter). */
-const NOISE = 0.05;
-/** Profiles per round; each step's fastest counts. */
+const MIN_GAIN = 0.05;
+/** Timed profiles per round (after one untimed warm-up in the first); each step's fastest counts. */
 const PROFILES = 2;
 
 /** What the autotune did (ModelInfo.autotune). */
 export interface AutotuneReport {
-  /** Batch sizes tuned (others plan with the policy's tilings). */
+  /** Batch sizes tuned (others plan with the built-in policy). */
   batches: number[];
-  /** Distinct GEMM shapes of the tiled convs, and how many were timed now (the rest from this adapter's cache). */
+  /** Distinct GEMM shapes of the tiled convs, and how many were timed now (the rest answered from this adapter's cache). */
   shapes: number;
   timed: number;
   /** Wall time of the timing (ms; 0 when every answer came from the cache). */
   ms: number;
-  /** The shapes whose tiling differs from the policy's: their layers, both tilings, and each one's GPU time summed over the layers. */
+  /** The shapes whose tiling differs from the policy's: their layers, both tilings as planned, and each one's GPU time summed over the layers. */
   changed: Array<{ batch: number; layers: string[]; from: string; to: string; fromMs: number; toMs: number }>;
+  /** Why the policy's tilings are used without timing (timestamps too coarse, a failure while timing). */
+  skipped?: string;
 }
-
-interface Answer { tiling: Tiling; from: Tiling; fromMs: number; toMs: number }
-
-/** Answers by adapter, batch and shape, for this process. */
-const answers = new Map<string, Answer>();
 
 /**
- * Where answers outlive the process (Node: a file in the model cache, written whole or not at all;
- * browsers: localStorage where the page has it). Optional: without one they last the process.
+ * The batch sizes to tune, or undefined: as asked (true: batch 1; a reason to refuse where nothing can be
+ * timed), else batch 1 where timestamps are exact (`precise`: Node, which turns Dawn's rounding off),
+ * the adapter is a GPU that names itself and the tiled kernels run.
  */
-export interface TuningStore {
-  read(): Promise<string | undefined>;
-  write(text: string): Promise<void>;
+export function autotuneBatches(asked: boolean | readonly number[] | undefined, lowering: Pick<ConvLowering, 'convStrategy'>, device: Pick<GPUDevice, 'features'>, info: Partial<GPUAdapterInfo> | undefined, precise: boolean): number[] | string | undefined {
+  if (asked === false) return undefined;
+  const why = lowering.convStrategy !== 'tiled' ? "the simd kernels have no tiles (convStrategy: 'tiled' runs the tiled ones)" : !device.features.has('timestamp-query') ? "the device lacks 'timestamp-query'" : undefined;
+  if (asked === undefined) return why || !precise || isCpuAdapter(info) || !adapterIdentity(info) ? undefined : [1];
+  if (why) return `autotune: nothing to time here: ${why}`;
+  return asked === true ? [1] : [...new Set(asked)];
 }
 
-/** The kernels answers were timed with: answers for another main loop are not reused. */
-const KERNELS = `conv_gemm ${hashText(gemm)}`;
-let stores = new WeakSet<TuningStore>();
+/** One GEMM shape of a plan: its key, its convs, the tilings to time (the policy's first). */
+interface GemmShape { key: string; layers: string[]; candidates: Tiling[] }
 
-/** A tiling read back from a store: one of TILES, a split of 1 to 1024; else undefined. */
-function storedTiling(t: unknown): Tiling | undefined {
-  const { tile, split } = (t ?? {}) as Partial<Tiling>;
-  const known = tile && Object.values(TILES).find((k) => JSON.stringify(k) === JSON.stringify(tile));
-  return known && Number.isInteger(split) && split! >= 1 && split! <= 1024 ? { tile: known, split: split! } : undefined;
-}
-
-/** Adds `store`'s answers (once per store; anything unreadable or for other kernels is skipped: timed again). */
-async function readStore(store: TuningStore): Promise<void> {
-  if (stores.has(store)) return;
-  stores.add(store);
-  let saved: { kernels?: unknown; answers?: Record<string, { tiling?: unknown; from?: unknown; fromMs?: unknown; toMs?: unknown }> };
-  try {
-    saved = JSON.parse((await store.read()) ?? '{}');
-  } catch {
-    return;
-  }
-  if (saved?.kernels !== KERNELS || typeof saved.answers !== 'object' || !saved.answers) return;
-  for (const [key, a] of Object.entries(saved.answers)) {
-    const [tiling, from] = [storedTiling(a?.tiling), storedTiling(a?.from)];
-    if (!tiling || !from || typeof a.fromMs !== 'number' || typeof a.toMs !== 'number' || answers.has(key)) continue;
-    answers.set(key, { tiling: JSON.stringify(tiling) === JSON.stringify(from) ? from : tiling, from, fromMs: a.fromMs, toMs: a.toMs });
-  }
-}
-
-/** Writes every answer known to `store`; a store that cannot be written is left as it is (the answers last the process). */
-async function writeStore(store: TuningStore): Promise<void> {
-  const named = [...answers].filter(([key]) => !(JSON.parse(key) as string[])[0]!.startsWith(UNNAMED));
-  await store.write(JSON.stringify({ kernels: KERNELS, answers: Object.fromEntries(named) })).catch(() => undefined);
-}
-
-/** Forgets the answers of this process and which stores were read (tests; after a driver update). */
-export function forgetTuning(): void {
-  answers.clear();
-  stores = new WeakSet();
-}
-
-/** Devices whose adapter says nothing of itself: answers kept per device, for the process only. */
-const UNNAMED = 'unnamed device ';
-const unnamed = new WeakMap<GPUDevice, string>();
-let devices = 0;
-
-/** The adapter's info strings as one name, or undefined where it says nothing of itself (Firefox). */
-export function adapterIdentity(info: Partial<GPUAdapterInfo> | undefined): string | undefined {
-  const named = info && [info.vendor, info.architecture, info.device, info.description].join('/');
-  return named && named !== '///' ? named : undefined;
-}
-
-/** What names `device`'s adapter in the cache: its info strings, or this device alone. */
-function adapterKey(device: GPUDevice, info: Partial<GPUAdapterInfo> | undefined): string {
-  const named = adapterIdentity(info);
-  if (named) return named;
-  if (!unnamed.has(device)) unnamed.set(device, `${UNNAMED}${++devices}`);
-  return unnamed.get(device)!;
-}
-
-/** One GEMM shape of a plan: its key, its convs, the tilings to time. */
-interface Shape { key: string; layers: string[]; candidates: Tiling[] }
-
-/** The distinct GEMM shapes of `plan`'s tiled convs (the main GEMM step of each; Winograd's sliced ones by their slices). */
-function gemmShapes(graph: Graph, plan: Plan, batch: number, adapter: string): Shape[] {
-  const byKey = new Map<string, Shape>();
+/** The distinct GEMM shapes of `plan`'s tiled convs (the main GEMM step of each; Winograd's by their slices). */
+function gemmShapes(graph: Graph, plan: Plan, batch: number, adapter: string): GemmShape[] {
+  const byKey = new Map<string, GemmShape>();
   for (const step of plan.steps) {
     const { algorithm } = step;
     if (algorithm?.strategy !== 'tiled' || step.label !== step.layer) continue;
     const node = graph.nodes.find((n) => n.name === step.layer) as Conv2dNode;
     const [inShape, outShape] = [graph.shapes.get(node.inputs[0]!)!, graph.shapes.get(node.output)!];
-    const w = algorithm.winograd;
-    const [m, k] = w ? [batch * winogradTileCount(outShape, w), inShape[2]] : [batch * outShape[0] * outShape[1], node.kernel[0] * node.kernel[1] * inShape[2]];
-    const key = JSON.stringify([adapter, batch, inShape, outShape, node.kernel, node.strides, node.pads, algorithm.gather, w ?? 0, step.detail?.match(/(f16|int8) weights/)?.[1] ?? 'f32']);
+    const tile = algorithm.winograd;
+    const [m, k] = tile ? [batch * winogradTileCount(outShape, tile), inShape[2]] : [batch * outShape[0] * outShape[1], node.kernel[0] * node.kernel[1] * inShape[2]];
+    const key = JSON.stringify([adapter, batch, inShape, outShape, node.kernel, node.strides, node.pads, algorithm.gather, tile ?? 0, step.detail?.match(/(f16|int8) weights/)?.[1] ?? 'f32']);
     const known = byKey.get(key);
     if (known) known.layers.push(node.name);
-    else byKey.set(key, { key, layers: [node.name], candidates: tilingCandidates(m, outShape[2], k, !!w) });
+    else byKey.set(key, { key, layers: [node.name], candidates: tilingCandidates(m, outShape[2], k, !!tile) });
   }
   return [...byKey.values()];
 }
 
-/** Pseudo-random input values in [-1, 1) for `batch` images of `shape`. */
-function noise(size: number): Float32Array {
+/** Pseudo-random values in [-1, 1), the same every time. */
+function randomInput(size: number): Float32Array {
   let s = 12345;
-  return Float32Array.from({ length: size }, () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 31) - 1);
+  return Float32Array.from({ length: size }, () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 31) - 1);
 }
 
 export interface Autotuned {
   tuned: TunedTilings;
   report: AutotuneReport;
-  /** The executor that uploaded the weights while timing (with `kept` filled), for the model's executor to share; undefined when nothing was timed. The caller disposes it. */
-  weights?: Executor;
+  /** The executor that uploaded the weights while timing (and filled `kept`), for the model's to share; the caller disposes it. */
+  sharedExecutor?: Executor;
 }
 
 /**
  * Times the tilings of `graph`'s tiled convs for each of `batches` on `device` (needs 'timestamp-query').
- * `planFor(tuned)` plans the network with tuned tilings; `info` (the adapter's) names the cache's entries.
+ * `planFor(tuned)` plans the network with tuned tilings; `info` (the adapter's) names the answers.
  */
 export async function autotuneTilings(device: GPUDevice, graph: Graph, batches: number[], planFor: (tuned: TunedTilings) => Planner, info: Partial<GPUAdapterInfo> | undefined, kept?: KeptConstants, store?: TuningStore): Promise<Autotuned> {
   const started = performance.now();
   const adapter = adapterKey(device, info);
   if (store) await readStore(store);
-  const base = planFor(new Map());
-  const shapes = new Map(batches.map((b) => [b, gemmShapes(graph, base(b, INTACT), b, adapter)]));
-  const untimed = [...shapes.values()].flat().filter((s) => !answers.has(s.key));
-  let weights: Executor | undefined;
-  if (untimed.length) {
-    weights = await timeRounds(device, graph, shapes, untimed, planFor, kept);
-    if (store) await writeStore(store);
-  }
-  const tuned: TunedTilings = new Map();
-  const changed: AutotuneReport['changed'] = [];
-  for (const [batch, list] of shapes) {
-    const pinned: Record<string, ConvOverride> = {};
-    for (const s of list) {
-      const a = answers.get(s.key)!;
-      for (const layer of s.layers) pinned[layer] = { tiling: a.tiling };
-      if (a.tiling !== a.from) changed.push({ batch, layers: s.layers, from: describeTiling(a.from), to: describeTiling(a.tiling), fromMs: a.fromMs, toMs: a.toMs });
+  const policy = planFor(new Map());
+  const shapes = new Map(batches.map((b) => [b, gemmShapes(graph, policy(b, INTACT), b, adapter)]));
+  const untimed = [...shapes.values()].flat().filter((s) => !answerFor(s.key, s.candidates));
+  const timing = untimed.length ? await timeRounds(device, graph, shapes, untimed, planFor, kept) : undefined;
+  try {
+    if (timing && !timing.skipped && store) await writeStore(store);
+    const tuned: TunedTilings = new Map();
+    const changed: AutotuneReport['changed'] = [];
+    for (const [batch, list] of shapes) {
+      const pinned: Record<string, ConvOverride> = {};
+      for (const s of list) {
+        const a = answerFor(s.key, s.candidates);
+        if (!a) continue; // skipped: the policy's
+        for (const layer of s.layers) pinned[layer] = { tiling: a.tiling };
+        if (a.tiling !== a.from) changed.push({ batch, layers: s.layers, from: describeTiling(a.from), to: describeTiling(a.tiling), fromMs: a.fromMs, toMs: a.toMs });
+      }
+      tuned.set(batch, pinned);
     }
-    tuned.set(batch, pinned);
+    describeAsPlanned(changed, planFor(tuned));
+    const count = [...shapes.values()].flat().length;
+    const report: AutotuneReport = { batches, shapes: count, timed: timing?.skipped ? 0 : untimed.length, ms: timing ? performance.now() - started : 0, changed, ...(timing?.skipped && { skipped: timing.skipped }) };
+    return { tuned, sharedExecutor: timing?.executor, report };
+  } catch (err) {
+    timing?.executor.dispose();
+    throw err;
   }
-  const count = [...shapes.values()].flat().length;
-  return { tuned, weights, report: { batches, shapes: count, timed: untimed.length, ms: untimed.length ? performance.now() - started : 0, changed } };
 }
 
-/** The rounds: round r gives each untimed shape its r-th candidate, profiles the network and records every shape's time. */
-async function timeRounds(device: GPUDevice, graph: Graph, shapes: Map<number, Shape[]>, untimed: Shape[], planFor: (tuned: TunedTilings) => Planner, kept?: KeptConstants): Promise<Executor> {
+/** Each change's `to` as the model's plan runs it (the arena rule may halve a split where several tuned splits meet). */
+function describeAsPlanned(changed: AutotuneReport['changed'], planner: Planner): void {
+  for (const c of changed) {
+    const step = planner(c.batch, INTACT).steps.find((s) => s.label === c.layers[0]);
+    if (step?.algorithm?.strategy === 'tiled') c.to = describeTiling(step.algorithm.tiling);
+  }
+}
+
+/** Whether every duration is a multiple of 0.1 ms: timestamps rounded (Chrome's default), useless for tiles. */
+const rounded = (steps: ProfileStep[]) => steps.length >= 4 && steps.every((s) => Math.abs(s.ms * 1e4 - Math.round(s.ms * 1e4)) < 1e-3);
+
+/**
+ * The rounds: round r gives each untimed shape its r-th candidate, profiles each batch that has one, and
+ * records each shape's time; the answers when done. Returns the first round's executor (it holds the
+ * weights), or with `skipped` and no answers recorded where the timestamps are rounded.
+ */
+async function timeRounds(device: GPUDevice, graph: Graph, shapes: Map<number, GemmShape[]>, untimed: GemmShape[], planFor: (tuned: TunedTilings) => Planner, kept?: KeptConstants): Promise<{ executor: Executor; skipped?: string }> {
   const rounds = Math.max(...untimed.map((s) => s.candidates.length));
   const times = new Map(untimed.map((s) => [s.key, s.candidates.map(() => Infinity)]));
-  const [h, w, c] = graph.shapes.get(graph.input)!;
+  const inputs = new Map([...shapes.keys()].map((b) => [b, randomInput(b * graph.shapes.get(graph.input)!.reduce((x, y) => x * y, 1))]));
+  const candidate = (s: GemmShape, r: number) => (times.has(s.key) ? s.candidates[r] : undefined);
   let first: Executor | undefined;
   try {
     for (let r = 0; r < rounds; r++) {
-      const tuned: TunedTilings = new Map([...shapes].map(([b, list]) => [b, Object.fromEntries(list.flatMap((s) => (times.has(s.key) && s.candidates[r] ? s.layers.map((l) => [l, { tiling: s.candidates[r]! }]) : [])))]));
+      const tuned: TunedTilings = new Map([...shapes].map(([b, list]) => [b, Object.fromEntries(list.flatMap((s) => s.layers.flatMap((l) => (candidate(s, r) ? [[l, { tiling: candidate(s, r)! }]] : []))))]));
       const executor = await Executor.create(device, planFor(tuned), r === 0 ? kept : undefined, first);
+      if (r === 0) first = executor;
       try {
         for (const [batch, list] of shapes) {
+          if (!list.some((s) => candidate(s, r))) continue;
+          if (r === 0) await executor.profile(inputs.get(batch)!, batch); // warm-up
           const profiles: ProfileStep[][] = [];
-          for (let p = 0; p < PROFILES; p++) profiles.push(await executor.profile(noise(batch * h * w * c), batch));
-          const layerMs = new Map<string, number>(); // each step's fastest, summed per layer
-          profiles[0]!.forEach((step, i) => layerMs.set(step.layer, (layerMs.get(step.layer) ?? 0) + Math.min(...profiles.map((p) => p[i]!.ms))));
-          for (const s of list) if (times.has(s.key) && s.candidates[r]) times.get(s.key)![r] = s.layers.reduce((sum, l) => sum + (layerMs.get(l) ?? 0), 0);
+          for (let p = 0; p < PROFILES; p++) profiles.push(await executor.profile(inputs.get(batch)!, batch));
+          if (rounded(profiles[0]!)) return { executor: first!, skipped: 'the GPU timestamps are rounded to 0.1 ms (Chrome does so unless its WebGPU developer features are on): the built-in tilings are used' };
+          const layerMs = new Map<string, number>(); // each step's fastest, summed per layer; a negative duration spoils its layer
+          profiles[0]!.forEach((step, i) => {
+            const ms = Math.min(...profiles.map((p) => p[i]!.ms));
+            layerMs.set(step.layer, (layerMs.get(step.layer) ?? 0) + (ms >= 0 ? ms : Infinity));
+          });
+          for (const s of list) if (candidate(s, r)) times.get(s.key)![r] = s.layers.reduce((sum, l) => sum + (layerMs.get(l) ?? Infinity), 0);
         }
       } finally {
-        if (r === 0) first = executor;
+        if (r === 0) executor.releaseArenas(); // later rounds make their own
         else executor.dispose();
       }
     }
@@ -209,8 +177,10 @@ async function timeRounds(device: GPUDevice, graph: Graph, shapes: Map<number, S
   for (const s of untimed) {
     const t = times.get(s.key)!;
     const best = t.indexOf(Math.min(...t));
-    const pick = t[best]! < (1 - NOISE) * t[0]! ? best : 0;
-    answers.set(s.key, { tiling: s.candidates[pick]!, from: s.candidates[0]!, fromMs: t[0]!, toMs: t[pick]! });
+    const pick = t[best]! < (1 - MIN_GAIN) * t[0]! ? best : 0;
+    recordAnswer(s.key, { tiling: s.candidates[pick]!, from: s.candidates[0]!, fromMs: t[0]!, toMs: t[pick]! });
   }
-  return first!;
+  return { executor: first! };
 }
+
+export { forgetTuning, type TuningStore } from './tuning-answers.js';

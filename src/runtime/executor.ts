@@ -58,6 +58,7 @@ export class Executor {
    * head, the autotune's executors).
    */
   static async create(device: GPUDevice, planner: Planner, kept?: KeptConstants, sharing?: Executor): Promise<Executor> {
+    if (sharing && sharing.device !== device) throw new Error('an executor shares constants and pipelines only on its own device');
     const executor = new Executor(device, planner, kept, sharing?.pipelines.sharing());
     if (sharing) executor.constants.adopt(sharing.constants);
     try {
@@ -317,6 +318,11 @@ export class Executor {
       }
       return this.finish(encoder, state, this.slotOf(state, output), output === 'input' ? 'preprocessing' : 'inference from a texture', into);
     });
+  }
+
+  /** Destroys every arena (and its batch state); constants and pipelines stay, and the next call makes its arena again. */
+  releaseArenas(): void {
+    for (const variant of [...this.states.keys()]) this.release(variant);
   }
 
   /** Destroys every GPU buffer this executor created. Safe to call twice. */

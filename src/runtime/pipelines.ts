@@ -1,9 +1,10 @@
 /**
- * Compute pipelines by shader key (src/ops/shader.ts): each distinct shader is compiled once per cache
- * (and the caches that share it)
- * (createComputePipelineAsync, entry point `main`, layout 'auto'), its code generated then; kernels that
- * specialize to the same shader share one pipeline. A failed compilation is a GPUUnavailableError naming the kernel and the
- * compiler's messages, and is not cached (a later call tries again).
+ * Compute pipelines by shader key (src/ops/shader.ts): each distinct shader is compiled once
+ * (createComputePipelineAsync, entry point `main`, layout 'auto'), its code generated then, and shared
+ * by every cache made with `sharing()` (one device: a model, the autotune's executors, a model with
+ * another head); kernels that specialize to the same shader share one pipeline. A failed compilation is
+ * a GPUUnavailableError naming the kernel and the compiler's messages, and is not cached (a later call
+ * tries again).
  */
 import { GPUUnavailableError } from '../errors.js';
 import type { Shader } from '../ops/shader.js';
