@@ -19,6 +19,7 @@ import { optimize } from '../src/graph/passes.js';
 import { planWithinMemory } from '../src/plan/planner.js';
 import { compareLogits, goldenInput, goldenModel } from '../scripts/golden-model.js';
 import { sharedPath } from './helpers/needs.js';
+import { trackingBuffers } from './helpers/gpu.js';
 
 let gpu: Awaited<ReturnType<typeof acquireNodeDevice>>;
 const safetensors = writeSafetensors(goldenModel(18).params);
@@ -36,26 +37,6 @@ afterAll(async () => {
   gpu?.release();
   await rm(cache, { recursive: true, force: true });
 });
-
-/** Counts the buffers `device` creates and destroys while `work` runs. */
-async function trackingBuffers<T>(device: GPUDevice, work: () => Promise<T>): Promise<{ result: T; leaked: () => string[] }> {
-  const created = new Set<GPUBuffer>();
-  const destroyed = new Set<GPUBuffer>();
-  const create = device.createBuffer.bind(device);
-  device.createBuffer = (desc: GPUBufferDescriptor) => {
-    const b = create(desc);
-    created.add(b);
-    const destroy = b.destroy.bind(b);
-    b.destroy = () => { destroyed.add(b); destroy(); };
-    return b;
-  };
-  try {
-    const result = await work();
-    return { result, leaked: () => [...created].filter((b) => !destroyed.has(b)).map((b) => b.label) };
-  } finally {
-    device.createBuffer = create;
-  }
-}
 
 describe('autotune', () => {
   it('a ResNet-18 tuned at load (tiled kernels, batches 1 and 2) matches torchvision, runs what it chose, and a second load answers from the cache', async () => {

@@ -11,6 +11,7 @@ import { soak } from '../bench/soak.js';
 import { goldenModel } from '../scripts/golden-model.js';
 import { writeSafetensors } from '../src/export/safetensors.js';
 import { whileGPU } from '../src/runtime/keep-alive.js';
+import { trackingBuffers } from './helpers/gpu.js';
 
 let gpu: Awaited<ReturnType<typeof acquireNodeDevice>>;
 const safetensors = writeSafetensors(goldenModel(18).params);
@@ -24,37 +25,25 @@ afterAll(() => gpu?.release());
 describe('lifetimes', () => {
   it('dispose() destroys every GPU buffer the model created; twice is harmless; use after dispose is a clear error', async () => {
     const device = gpu.device;
-    const created = new Set<GPUBuffer>();
-    const destroyed = new Set<GPUBuffer>();
-    const create = device.createBuffer.bind(device);
-    device.createBuffer = (desc: GPUBufferDescriptor) => {
-      const b = create(desc);
-      created.add(b);
-      const destroy = b.destroy.bind(b);
-      b.destroy = () => { destroyed.add(b); destroy(); };
-      return b;
-    };
-    try {
+    const { result: model, leaked } = await trackingBuffers(device, async () => {
       const model = await loadResNet({ source: { safetensors }, device });
       await model.infer(input(1));
       await model.infer(new Float32Array(3 * 224 * 224 * 3), { batch: 3 });
       if (device.features.has('timestamp-query')) await model.profile(1);
-      expect(created.size).toBeGreaterThan(40); // weights, arenas, staging, params, readbacks
-      model.dispose();
-      const leaked = [...created].filter((b) => !destroyed.has(b)).map((b) => b.label);
-      expect(leaked).toEqual([]);
-      model.dispose();
-      await expect(model.infer(input(1))).rejects.toThrow(ResNetError);
-      await expect(model.infer(input(1))).rejects.toThrow(/disposed; load a new one/);
-      // the caller's device is untouched: a buffer round trip still works
-      const b = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-      device.queue.writeBuffer(b, 0, new Float32Array([1, 2, 3, 4]));
-      await whileGPU(b.mapAsync(GPUMapMode.READ));
-      expect(Array.from(new Float32Array(b.getMappedRange()))).toEqual([1, 2, 3, 4]);
-      b.destroy();
-    } finally {
-      device.createBuffer = create;
-    }
+      return model;
+    });
+    expect(leaked().length).toBeGreaterThan(40); // weights, arenas, staging, params, readbacks: alive until dispose
+    model.dispose();
+    expect(leaked()).toEqual([]);
+    model.dispose();
+    await expect(model.infer(input(1))).rejects.toThrow(ResNetError);
+    await expect(model.infer(input(1))).rejects.toThrow(/disposed; load a new one/);
+    // the caller's device is untouched: a buffer round trip still works
+    const b = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    device.queue.writeBuffer(b, 0, new Float32Array([1, 2, 3, 4]));
+    await whileGPU(b.mapAsync(GPUMapMode.READ));
+    expect(Array.from(new Float32Array(b.getMappedRange()))).toEqual([1, 2, 3, 4]);
+    b.destroy();
   });
 
   it('a short soak (300 runs): GPU bytes identical at every report, heap flat', async () => {

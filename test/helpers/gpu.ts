@@ -31,3 +31,23 @@ export async function runGraph(graph: Graph, input: Float32Array, batch: number,
     exec.dispose();
   }
 }
+
+/** Counts the buffers `device` creates and destroys while `work` runs; `leaked()` names those not destroyed (yet). */
+export async function trackingBuffers<T>(device: GPUDevice, work: () => Promise<T>): Promise<{ result: T; leaked: () => string[] }> {
+  const created = new Set<GPUBuffer>();
+  const destroyed = new Set<GPUBuffer>();
+  const create = device.createBuffer.bind(device);
+  device.createBuffer = (desc: GPUBufferDescriptor) => {
+    const b = create(desc);
+    created.add(b);
+    const destroy = b.destroy.bind(b);
+    b.destroy = () => { destroyed.add(b); destroy(); };
+    return b;
+  };
+  try {
+    const result = await work();
+    return { result, leaked: () => [...created].filter((b) => !destroyed.has(b)).map((b) => b.label) };
+  } finally {
+    device.createBuffer = create;
+  }
+}
