@@ -114,9 +114,8 @@ export async function autotuneTilings(device: GPUDevice, graph: Graph, batches: 
       }
       tuned.set(batch, pinned);
     }
-    describeAsPlanned(changed, planFor(tuned));
     const count = [...shapes.values()].flat().length;
-    const report: AutotuneReport = { batches, shapes: count, timed: timing?.skipped ? 0 : untimed.length, ms: timing ? performance.now() - started : 0, changed, ...(timing?.skipped && { skipped: timing.skipped }) };
+    const report: AutotuneReport = { batches, shapes: count, timed: timing?.skipped ? 0 : untimed.length, ms: timing ? performance.now() - started : 0, changed: asPlanned(changed, planFor(tuned)), ...(timing?.skipped && { skipped: timing.skipped }) };
     return { tuned, sharedExecutor: timing?.executor, report };
   } catch (err) {
     timing?.executor.dispose();
@@ -124,12 +123,18 @@ export async function autotuneTilings(device: GPUDevice, graph: Graph, batches: 
   }
 }
 
-/** Each change's `to` as the model's plan runs it (the arena rule may halve a split where several tuned splits meet). */
-function describeAsPlanned(changed: AutotuneReport['changed'], planner: Planner): void {
-  for (const c of changed) {
-    const step = planner(c.batch, INTACT).steps.find((s) => s.label === c.layers[0]);
-    if (step?.algorithm?.strategy === 'tiled') c.to = describeTiling(step.algorithm.tiling);
-  }
+/**
+ * Each change with its `to` as the model's plan runs it: the arena rule may halve a split where several
+ * tuned splits meet, back to the policy's at times (then it is no change).
+ */
+function asPlanned(changed: AutotuneReport['changed'], planner: Planner): AutotuneReport['changed'] {
+  const plans = new Map<number, Plan>();
+  return changed.flatMap((c) => {
+    if (!plans.has(c.batch)) plans.set(c.batch, planner(c.batch, INTACT));
+    const step = plans.get(c.batch)!.steps.find((s) => s.label === c.layers[0]);
+    const to = step?.algorithm?.strategy === 'tiled' ? describeTiling(step.algorithm.tiling) : c.to;
+    return to === c.from ? [] : [{ ...c, to }];
+  });
 }
 
 /** Whether every duration is a multiple of 0.1 ms: timestamps rounded (Chrome's default), useless for tiles. */
