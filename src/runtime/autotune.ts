@@ -46,7 +46,7 @@ export interface AutotuneReport {
  * timed), else batch 1 where timestamps are exact (`precise`: Node, which turns Dawn's rounding off),
  * the adapter is a GPU that names itself and the tiled kernels run.
  */
-export function autotuneBatches(asked: boolean | readonly number[] | undefined, lowering: Pick<ConvLowering, 'convStrategy'>, device: Pick<GPUDevice, 'features'>, info: Partial<GPUAdapterInfo> | undefined, precise: boolean): number[] | string | undefined {
+export function autotuneBatches(asked: boolean | readonly number[] | undefined, lowering: Pick<ConvLowering, 'convStrategy'>, device: { features: { has(feature: string): boolean } }, info: Partial<GPUAdapterInfo> | undefined, precise: boolean): number[] | string | undefined {
   if (asked === false) return undefined;
   const why = lowering.convStrategy !== 'tiled' ? "the simd kernels have no tiles (convStrategy: 'tiled' runs the tiled ones)" : !device.features.has('timestamp-query') ? "the device lacks 'timestamp-query'" : undefined;
   if (asked === undefined) return why || !precise || isCpuAdapter(info) || !adapterIdentity(info) ? undefined : [1];
