@@ -123,7 +123,7 @@ describe('autotune', () => {
       if (Object.keys(tuned.get(batch) ?? {}).length && ++pinnedPlans > 1) throw new Error('the second round fails on purpose');
       return planWithinMemory(graph, { convStrategy: 'tiled', batch, conv: tuned.get(batch) });
     };
-    const { result, leaked } = await trackingBuffers(device, () => autotuneTilings(device, graph, [1], planFor, gpu.adapter.info).catch((e: unknown) => e));
+    const { result, leaked } = await trackingBuffers(device, () => autotuneTilings({ device, graph, batches: [1], planFor, info: gpu.adapter.info, storage: 'f32' }).catch((e: unknown) => e));
     expect(String(result)).toMatch(/the second round fails on purpose/);
     expect(pinnedPlans).toBe(2);
     expect(leaked()).toEqual([]);

@@ -130,7 +130,8 @@ async function autotune<I>(base: Base<I>, info: Partial<GPUAdapterInfo> | undefi
   if (!batches) return undefined;
   const started = performance.now();
   try {
-    const tuning = await autotuneTilings(device, graph, batches, (tuned) => plannerOf({ ...base, tuned }, graph), info, kept, platform.tuningStore);
+    const planFor = (tuned: TunedTilings) => plannerOf({ ...base, tuned }, graph);
+    const tuning = await autotuneTilings({ device, graph, batches, planFor, info, storage: settings.precision, kept, store: platform.tuningStore });
     Object.assign(base, { tuned: tuning.tuned, autotune: tuning.report });
     return tuning;
   } catch (err) {

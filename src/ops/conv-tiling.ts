@@ -88,8 +88,9 @@ export function tilingCandidates(m: number, cout: number, k: number, sliced: boo
   }
   if (!sliced && chosen.split > 1) list.push({ tile: chosen.tile, split: Math.ceil(chosen.split / 2) });
   if (!sliced && 2 * chosen.split * policy.minSteps <= ceilDiv(k, chosen.tile.bk)) list.push({ tile: chosen.tile, split: 2 * chosen.split });
-  const seen = new Set<string>();
-  return list.filter((t) => !seen.has(JSON.stringify(t)) && !!seen.add(JSON.stringify(t))).slice(0, MAX_CANDIDATES);
+  const distinct: Tiling[] = [];
+  for (const t of list) if (!distinct.some((d) => JSON.stringify(d) === JSON.stringify(t))) distinct.push(t);
+  return distinct.slice(0, MAX_CANDIDATES);
 }
 
 /** A tiling in a few words: "64x64, split-K 4". */

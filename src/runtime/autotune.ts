@@ -13,6 +13,8 @@ import { winogradTileCount } from '../ops/winograd.js';
 import type { ConvLowering, ConvOverride } from '../plan/conv-algorithm.js';
 import { INTACT, type Planner } from '../plan/plan-cache.js';
 import type { Plan } from '../plan/planner.js';
+import type { WeightStorage } from '../ops/weight-storage.js';
+import { random } from '../util/random.js';
 import { isCpuAdapter } from './device.js';
 import type { KeptConstants } from './constants.js';
 import { Executor, type ProfileStep } from './executor.js';
@@ -58,7 +60,7 @@ export function autotuneBatches(asked: boolean | readonly number[] | undefined, 
 interface GemmShape { key: string; layers: string[]; candidates: Tiling[] }
 
 /** The distinct GEMM shapes of `plan`'s tiled convs (the main GEMM step of each; Winograd's by their slices). */
-function gemmShapes(graph: Graph, plan: Plan, batch: number, adapter: string): GemmShape[] {
+function gemmShapes(graph: Graph, plan: Plan, batch: number, adapter: string, storage: WeightStorage): GemmShape[] {
   const byKey = new Map<string, GemmShape>();
   for (const step of plan.steps) {
     const { algorithm } = step;
@@ -67,7 +69,7 @@ function gemmShapes(graph: Graph, plan: Plan, batch: number, adapter: string): G
     const [inShape, outShape] = [graph.shapes.get(node.inputs[0]!)!, graph.shapes.get(node.output)!];
     const tile = algorithm.winograd;
     const [m, k] = tile ? [batch * winogradTileCount(outShape, tile), inShape[2]] : [batch * outShape[0] * outShape[1], node.kernel[0] * node.kernel[1] * inShape[2]];
-    const key = JSON.stringify([adapter, batch, inShape, outShape, node.kernel, node.strides, node.pads, algorithm.gather, tile ?? 0, step.detail?.match(/(f16|int8) weights/)?.[1] ?? 'f32']);
+    const key = JSON.stringify([adapter, batch, inShape, outShape, node.kernel, node.strides, node.pads, algorithm.gather, tile ?? 0, storage]);
     const known = byKey.get(key);
     if (known) known.layers.push(node.name);
     else byKey.set(key, { key, layers: [node.name], candidates: tilingCandidates(m, outShape[2], k, !!tile) });
@@ -75,10 +77,10 @@ function gemmShapes(graph: Graph, plan: Plan, batch: number, adapter: string): G
   return [...byKey.values()];
 }
 
-/** Pseudo-random values in [-1, 1), the same every time. */
+/** Seeded values in [-1, 1), the same every time. */
 function randomInput(size: number): Float32Array {
-  let s = 12345;
-  return Float32Array.from({ length: size }, () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 31) - 1);
+  const next = random(12345);
+  return Float32Array.from({ length: size }, () => 2 * next() - 1);
 }
 
 export interface Autotuned {
@@ -88,16 +90,27 @@ export interface Autotuned {
   sharedExecutor?: Executor;
 }
 
-/**
- * Times the tilings of `graph`'s tiled convs for each of `batches` on `device` (needs 'timestamp-query').
- * `planFor(tuned)` plans the network with tuned tilings; `info` (the adapter's) names the answers.
- */
-export async function autotuneTilings(device: GPUDevice, graph: Graph, batches: number[], planFor: (tuned: TunedTilings) => Planner, info: Partial<GPUAdapterInfo> | undefined, kept?: KeptConstants, store?: TuningStore): Promise<Autotuned> {
+/** What the autotune times: a network, planned by `planFor(tuned)` with tuned tilings, on a device. */
+export interface AutotuneJob {
+  device: GPUDevice;
+  graph: Graph;
+  batches: number[];
+  planFor: (tuned: TunedTilings) => Planner;
+  /** The adapter's info (it names the answers) and how the plans store weights (its kernels differ). */
+  info: Partial<GPUAdapterInfo> | undefined;
+  storage: WeightStorage;
+  /** Filled with the packed weights for recovery (recover: true). */
+  kept?: KeptConstants;
+  store?: TuningStore;
+}
+
+/** Times the tilings of the job's tiled convs for each of its batch sizes (the device needs 'timestamp-query'). */
+export async function autotuneTilings({ device, graph, batches, planFor, info, storage, kept, store }: AutotuneJob): Promise<Autotuned> {
   const started = performance.now();
   const adapter = adapterKey(device, info);
   if (store) await readStore(store);
   const policy = planFor(new Map());
-  const shapes = new Map(batches.map((b) => [b, gemmShapes(graph, policy(b, INTACT), b, adapter)]));
+  const shapes = new Map(batches.map((b) => [b, gemmShapes(graph, policy(b, INTACT), b, adapter, storage)]));
   const untimed = [...shapes.values()].flat().filter((s) => !answerFor(s.key, s.candidates));
   const timing = untimed.length ? await timeRounds(device, graph, shapes, untimed, planFor, kept) : undefined;
   try {
