@@ -4,16 +4,35 @@ import { defineConfig } from 'vitest/config';
 /** Test files by layer (every file in exactly one: checked below). */
 export const LAYERS: Record<string, string[]> = {
   unit: ['planner', 'half', 'preprocess', 'kernels', 'fuzz', 'loader', 'url-cache', 'train-kernels'],
-  gpu: ['resnet50', 'golden', 'autotune', 'lesion', 'cam', 'compact', 'input-size', 'lifetimes', 'bad-inputs', 'tfjs-quantized', 'non-finite', 'train'],
+  gpu: [
+    'resnet50',
+    'golden',
+    'autotune',
+    'lesion',
+    'cam',
+    'compact',
+    'input-size',
+    'lifetimes',
+    'bad-inputs',
+    'tfjs-quantized',
+    'non-finite',
+    'train',
+  ],
   cli: ['cli', 'folder-run', 'train-cli'],
   browser: ['browser', 'browser-app', 'browser-library', 'teach'],
   network: ['install', 'cache-integrity', 'consumer-vite', 'consumer-node'],
 };
 
 // Every test file in exactly one layer: a new file that is not listed fails the run here, not silently.
-const files = readdirSync('test').filter((f) => f.endsWith('.test.ts')).map((f) => f.slice(0, -'.test.ts'.length)).sort();
+const files = readdirSync('test')
+  .filter((f) => f.endsWith('.test.ts'))
+  .map((f) => f.slice(0, -'.test.ts'.length))
+  .sort();
 const listed = Object.values(LAYERS).flat().sort();
-if (files.join() !== listed.join()) throw new Error(`test files and LAYERS in vitest.config.ts differ: not listed ${files.filter((f) => !listed.includes(f)).join(', ') || '-'}; listed twice or missing ${listed.filter((f, i) => listed.indexOf(f) !== i || !files.includes(f)).join(', ') || '-'}`);
+if (files.join() !== listed.join())
+  throw new Error(
+    `test files and LAYERS in vitest.config.ts differ: not listed ${files.filter((f) => !listed.includes(f)).join(', ') || '-'}; listed twice or missing ${listed.filter((f, i) => listed.indexOf(f) !== i || !files.includes(f)).join(', ') || '-'}`,
+  );
 
 export default defineConfig({
   plugins: [
@@ -30,7 +49,10 @@ export default defineConfig({
     // The layers (npm run test:<name>; npm test runs them all). A file belongs to the first layer whose
     // needs it has: unit (the CPU and kernels on small shapes), gpu (whole networks on the GPU), cli
     // (dist/cli.js), browser (Chromium, Firefox ESR), network (npm's registry).
-    projects: Object.entries(LAYERS).map(([name, layer]) => ({ extends: true, test: { name, include: layer.map((f) => `test/${f}.test.ts`) } })),
+    projects: Object.entries(LAYERS).map(([name, layer]) => ({
+      extends: true,
+      test: { name, include: layer.map((f) => `test/${f}.test.ts`) },
+    })),
     // assertions counted per file into test-output/assertions.jsonl (scripts/count-assertions.mjs sums them)
     globalSetup: ['test/helpers/global-setup.ts'],
     setupFiles: ['test/helpers/count-assertions.ts'],

@@ -16,7 +16,13 @@ import { createModel } from '../src/api/create.js';
 import { resizeGraph } from '../src/graph/resize.js';
 import { graphToOnnx } from '../src/export/onnx.js';
 import { writeSafetensors } from '../src/export/safetensors.js';
-import { loadFromMemory, type InMemoryModel, type InMemorySafetensors, type LoadedGraph, type Precision } from '../src/load.js';
+import {
+  loadFromMemory,
+  type InMemoryModel,
+  type InMemorySafetensors,
+  type LoadedGraph,
+  type Precision,
+} from '../src/load.js';
 import { acquireNodeDevice } from '../src/node/gpu.js';
 import { decodeImage, defaultModelPath } from '../src/node.js';
 import { describeAdapter } from '../src/runtime/device.js';
@@ -30,39 +36,104 @@ const MODELS = ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152'];
 const PEERS = ['tfjs', 'ort'];
 const WINOGRAD_ARGS: Record<string, boolean | 2 | 4> = { on: true, off: false, 2: 2, 4: 4 };
 
-interface Args { inputSize: number; precision: Precision; model: string; batches: number[]; runs: number; warmup: number; peers: string[]; weights: string; random: boolean; json: boolean; profile: boolean; convStrategy?: ConvStrategy; winograd?: boolean | 2 | 4; autotune?: boolean | number[] }
+interface Args {
+  inputSize: number;
+  precision: Precision;
+  model: string;
+  batches: number[];
+  runs: number;
+  warmup: number;
+  peers: string[];
+  weights: string;
+  random: boolean;
+  json: boolean;
+  profile: boolean;
+  convStrategy?: ConvStrategy;
+  winograd?: boolean | 2 | 4;
+  autotune?: boolean | number[];
+}
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { inputSize: 224, precision: 'f32', model: 'resnet50', batches: [1], runs: 10, warmup: 2, peers: ['tfjs', 'ort'], weights: '', random: false, json: false, profile: false };
-  const usage = '(--model resnet18|34|50|101|152 --precision f32|f16|int8 --batch 1,8 --runs N --warmup N --peers tfjs,ort|none --weights model.json --random-weights --input-size N --conv-strategy tiled|simd --winograd on|off|2|4 --autotune on|off|1,8 --profile --json)';
+  const args: Args = {
+    inputSize: 224,
+    precision: 'f32',
+    model: 'resnet50',
+    batches: [1],
+    runs: 10,
+    warmup: 2,
+    peers: ['tfjs', 'ort'],
+    weights: '',
+    random: false,
+    json: false,
+    profile: false,
+  };
+  const usage =
+    '(--model resnet18|34|50|101|152 --precision f32|f16|int8 --batch 1,8 --runs N --warmup N --peers tfjs,ort|none --weights model.json --random-weights --input-size N --conv-strategy tiled|simd --winograd on|off|2|4 --autotune on|off|1,8 --profile --json)';
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!, v = argv[i + 1];
-    const int = (s: string | undefined) => { const n = Number(s); if (!Number.isInteger(n) || n < 0) throw new Error(`${a} needs non-negative integers, got ${s}`); return n; };
-    if (a === '--model') { args.model = v ?? ''; i++; }
-    else if (a === '--precision') { args.precision = v as Precision; i++; }
-    else if (a === '--batch') { args.batches = (v ?? '').split(',').map(int).filter((n) => n > 0); i++; }
-    else if (a === '--runs') { args.runs = Math.max(1, int(v)); i++; }
-    else if (a === '--warmup') { args.warmup = int(v); i++; }
-    else if (a === '--peers') { args.peers = (v ?? '').split(',').filter((p) => p && p !== 'none'); i++; }
-    else if (a === '--weights') { args.weights = v!; i++; }
-    else if (a === '--random-weights') args.random = true;
-    else if (a === '--input-size') { args.inputSize = Math.max(1, int(v)); i++; }
-    else if (a === '--conv-strategy') { args.convStrategy = v as ConvStrategy; i++; }
-    else if (a === '--winograd') { if (!Object.hasOwn(WINOGRAD_ARGS, v ?? '')) throw new Error(`--winograd on|off|2|4, got ${v}`); args.winograd = WINOGRAD_ARGS[v!]; i++; }
-    else if (a === '--autotune') { args.autotune = v === 'on' ? true : v === 'off' ? false : (v ?? '').split(',').map(int); i++; }
-    else if (a === '--json') args.json = true;
+    const a = argv[i]!,
+      v = argv[i + 1];
+    const int = (s: string | undefined) => {
+      const n = Number(s);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`${a} needs non-negative integers, got ${s}`);
+      return n;
+    };
+    if (a === '--model') {
+      args.model = v ?? '';
+      i++;
+    } else if (a === '--precision') {
+      args.precision = v as Precision;
+      i++;
+    } else if (a === '--batch') {
+      args.batches = (v ?? '')
+        .split(',')
+        .map(int)
+        .filter((n) => n > 0);
+      i++;
+    } else if (a === '--runs') {
+      args.runs = Math.max(1, int(v));
+      i++;
+    } else if (a === '--warmup') {
+      args.warmup = int(v);
+      i++;
+    } else if (a === '--peers') {
+      args.peers = (v ?? '').split(',').filter((p) => p && p !== 'none');
+      i++;
+    } else if (a === '--weights') {
+      args.weights = v!;
+      i++;
+    } else if (a === '--random-weights') args.random = true;
+    else if (a === '--input-size') {
+      args.inputSize = Math.max(1, int(v));
+      i++;
+    } else if (a === '--conv-strategy') {
+      args.convStrategy = v as ConvStrategy;
+      i++;
+    } else if (a === '--winograd') {
+      if (!Object.hasOwn(WINOGRAD_ARGS, v ?? '')) throw new Error(`--winograd on|off|2|4, got ${v}`);
+      args.winograd = WINOGRAD_ARGS[v!];
+      i++;
+    } else if (a === '--autotune') {
+      args.autotune = v === 'on' ? true : v === 'off' ? false : (v ?? '').split(',').map(int);
+      i++;
+    } else if (a === '--json') args.json = true;
     else if (a === '--profile') args.profile = true;
     else throw new Error(`unknown option ${a} ${usage}`);
   }
   if (!args.batches.length) throw new Error('--batch needs at least one positive batch size');
   if (!MODELS.includes(args.model)) throw new Error(`--model ${args.model}: one of ${MODELS.join(', ')}`);
-  for (const p of args.peers) if (!PEERS.includes(p)) throw new Error(`unknown peer ${p} (${PEERS.join(', ')}, or none)`);
+  for (const p of args.peers)
+    if (!PEERS.includes(p)) throw new Error(`unknown peer ${p} (${PEERS.join(', ')}, or none)`);
   if (args.model !== 'resnet50' && args.peers.includes('tfjs')) args.peers = args.peers.filter((p) => p !== 'tfjs');
   return args;
 }
 
 /** The network to compare: the weight files (the engine loads them; the ONNX export for ORT is made from the graph it loaded), and the tfjs files. */
-interface Subject { description: string; weights: string; source: InMemoryModel | InMemorySafetensors; keras?: InMemoryModel }
+interface Subject {
+  description: string;
+  weights: string;
+  source: InMemoryModel | InMemorySafetensors;
+  keras?: InMemoryModel;
+}
 
 async function subject(args: Args): Promise<Subject> {
   if (args.model === 'resnet50') {
@@ -72,17 +143,30 @@ async function subject(args: Args): Promise<Subject> {
     if (args.random) files = randomWeights(json);
     else {
       const weights: Record<string, Uint8Array> = {};
-      for (const p of json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths)) weights[p] = new Uint8Array(await readFile(join(dirname(path), p)));
+      for (const p of json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths))
+        weights[p] = new Uint8Array(await readFile(join(dirname(path), p)));
       files = { modelJson: json, weights };
     }
-    return { description: 'ResNet-50 (Keras topology)', weights: args.random ? 'random' : 'pretrained', source: files, keras: files };
+    return {
+      description: 'ResNet-50 (Keras topology)',
+      weights: args.random ? 'random' : 'pretrained',
+      source: files,
+      keras: files,
+    };
   }
   const depth = Number(args.model.slice('resnet'.length));
   const { params } = goldenModel(depth);
-  return { description: `ResNet-${depth} (torchvision topology)`, weights: 'synthetic (golden generator)', source: { safetensors: writeSafetensors(params, { format: 'pt' }) } };
+  return {
+    description: `ResNet-${depth} (torchvision topology)`,
+    weights: 'synthetic (golden generator)',
+    source: { safetensors: writeSafetensors(params, { format: 'pt' }) },
+  };
 }
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
 
 async function time(runs: number, warmup: number, fn: () => Promise<unknown>) {
   for (let i = 0; i < warmup; i++) await fn();
@@ -96,8 +180,16 @@ async function time(runs: number, warmup: number, fn: () => Promise<unknown>) {
 }
 
 interface Row {
-  runtime: string; batch: number; medianMs: number; minMs: number; maxMs: number; imagesPerSecond: number; loadMs: number; firstRunMs: number;
-  gpuBytes?: number; ratioVsEngine?: number;
+  runtime: string;
+  batch: number;
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  imagesPerSecond: number;
+  loadMs: number;
+  firstRunMs: number;
+  gpuBytes?: number;
+  ratioVsEngine?: number;
   /** Against the engine's output on the same input: max |probability difference| / max probability, and top-1 agreement. */
   agreement?: { maxRelDiff: number; top1Agree: number; images: number };
 }
@@ -106,10 +198,13 @@ const engineOutputs = new Map<number, Float32Array>();
 function agreement(batch: number, got: Float32Array): Row['agreement'] {
   const ours = engineOutputs.get(batch)!;
   const classes = ours.length / batch;
-  let maxAbsDiff = 0, scale = 0, top1Agree = 0;
+  let maxAbsDiff = 0,
+    scale = 0,
+    top1Agree = 0;
   const argmax = (v: Float32Array) => v.indexOf(Math.max(...v));
   for (let b = 0; b < batch; b++) {
-    const a = ours.subarray(b * classes, (b + 1) * classes), p = got.subarray(b * classes, (b + 1) * classes);
+    const a = ours.subarray(b * classes, (b + 1) * classes),
+      p = got.subarray(b * classes, (b + 1) * classes);
     for (let i = 0; i < classes; i++) {
       maxAbsDiff = Math.max(maxAbsDiff, Math.abs(a[i]! - p[i]!));
       scale = Math.max(scale, Math.abs(a[i]!));
@@ -120,11 +215,15 @@ function agreement(batch: number, got: Float32Array): Row['agreement'] {
 }
 
 const args = parseArgs(process.argv.slice(2));
-const log = (s: string) => { if (!args.json) console.error(s); };
+const log = (s: string) => {
+  if (!args.json) console.error(s);
+};
 const net = await subject(args);
 const gpu = await acquireNodeDevice();
 const adapter = describeAdapter(gpu.adapter);
-log(`adapter: ${adapter}; ${net.description}, ${net.weights} weights (engine: ${args.precision} storage${args.convStrategy ? `, ${args.convStrategy} kernels` : ''}${args.winograd === false ? ', no Winograd' : typeof args.winograd === 'number' ? `, Winograd F(${args.winograd}x${args.winograd},3x3) wherever it fits` : ''}), batch ${args.batches.join(',')}, median of ${args.runs} runs after ${args.warmup} warm-up`);
+log(
+  `adapter: ${adapter}; ${net.description}, ${net.weights} weights (engine: ${args.precision} storage${args.convStrategy ? `, ${args.convStrategy} kernels` : ''}${args.winograd === false ? ', no Winograd' : typeof args.winograd === 'number' ? `, Winograd F(${args.winograd}x${args.winograd},3x3) wherever it fits` : ''}), batch ${args.batches.join(',')}, median of ${args.runs} runs after ${args.warmup} warm-up`,
+);
 // A deterministic input in the range the model expects: caffe (about +-120) for Keras, about +-2 for torchvision.
 const inputScale = args.model === 'resnet50' ? 1 : 1 / 60;
 const inputFor = (batch: number) => {
@@ -133,7 +232,9 @@ const inputFor = (batch: number) => {
   return input;
 };
 const rows: Row[] = [];
-let profile: Array<{ label: string; detail: string; ms: number; flops: number; gflops: number; share: number }> | undefined;
+let profile:
+  | Array<{ label: string; detail: string; ms: number; flops: number; gflops: number; share: number }>
+  | undefined;
 let engineInfo: unknown;
 let firstResult: { loadMs: number; firstRunMs: number; totalMs: number; gpuBytesBatch1: number } | undefined;
 let loaded: LoadedGraph;
@@ -142,13 +243,29 @@ let loaded: LoadedGraph;
   // what loadResNet does (parse, optimize, plan, upload, compile), keeping the parsed graph for the ONNX export
   const t0 = performance.now();
   loaded = await loadFromMemory(net.source);
-  const model = await createModel(loaded, { device: gpu.device, precision: args.precision, inputSize: args.inputSize, ...(args.convStrategy && { convStrategy: args.convStrategy }), ...(args.winograd !== undefined && { winograd: args.winograd }), ...(args.autotune !== undefined && { autotune: args.autotune }) }, { decode: decodeImage, acquireDevice: acquireNodeDevice });
+  const model = await createModel(
+    loaded,
+    {
+      device: gpu.device,
+      precision: args.precision,
+      inputSize: args.inputSize,
+      ...(args.convStrategy && { convStrategy: args.convStrategy }),
+      ...(args.winograd !== undefined && { winograd: args.winograd }),
+      ...(args.autotune !== undefined && { autotune: args.autotune }),
+    },
+    { decode: decodeImage, acquireDevice: acquireNodeDevice },
+  );
   const loadMs = performance.now() - t0;
   engineInfo = { ...model.info, adapter };
   const tuned = model.info.autotune;
   if (tuned) {
-    log(`autotune: ${tuned.shapes} GEMM shapes, ${tuned.timed} timed in ${tuned.ms.toFixed(0)} ms; ${tuned.changed.length} changed`);
-    for (const c of tuned.changed) log(`  batch ${c.batch} ${c.layers.join(', ')}: ${c.from} (${c.fromMs.toFixed(2)} ms) -> ${c.to} (${c.toMs.toFixed(2)} ms)`);
+    log(
+      `autotune: ${tuned.shapes} GEMM shapes, ${tuned.timed} timed in ${tuned.ms.toFixed(0)} ms; ${tuned.changed.length} changed`,
+    );
+    for (const c of tuned.changed)
+      log(
+        `  batch ${c.batch} ${c.layers.join(', ')}: ${c.from} (${c.fromMs.toFixed(2)} ms) -> ${c.to} (${c.toMs.toFixed(2)} ms)`,
+      );
   }
   for (const batch of args.batches) {
     const input = inputFor(batch);
@@ -157,23 +274,46 @@ let loaded: LoadedGraph;
     const firstRunMs = performance.now() - t1;
     if (batch === 1) firstResult = { loadMs, firstRunMs, totalMs: loadMs + firstRunMs, gpuBytesBatch1: model.gpuBytes };
     const r = await time(args.runs, args.warmup, () => model.infer(input, { batch }));
-    rows.push({ runtime: 'webgpu-resnet', batch, ...r, imagesPerSecond: (1000 * batch) / r.medianMs, loadMs, firstRunMs, gpuBytes: model.gpuBytes });
+    rows.push({
+      runtime: 'webgpu-resnet',
+      batch,
+      ...r,
+      imagesPerSecond: (1000 * batch) / r.medianMs,
+      loadMs,
+      firstRunMs,
+      gpuBytes: model.gpuBytes,
+    });
     log(`  webgpu-resnet batch ${batch}: ${r.medianMs.toFixed(2)} ms`);
   }
   if (args.profile) {
     const steps = await model.profile(args.batches[0]);
     const total = steps.reduce((a, s) => a + s.ms, 0);
     profile = steps.map((s) => ({ ...s, gflops: s.flops / s.ms / 1e6, share: s.ms / total }));
-    log(`\nprofile, batch ${args.batches[0]} (GPU time per dispatch, each in its own timestamped pass; ${steps.length} dispatches, total ${total.toFixed(3)} ms), top 10:`);
+    log(
+      `\nprofile, batch ${args.batches[0]} (GPU time per dispatch, each in its own timestamped pass; ${steps.length} dispatches, total ${total.toFixed(3)} ms), top 10:`,
+    );
     log('| layer | what | ms | GFLOP/s | share |\n| --- | --- | --- | --- | --- |');
-    for (const s of [...profile].sort((a, b) => b.ms - a.ms).slice(0, 10)) log(`| ${s.label} | ${s.detail} | ${s.ms.toFixed(3)} | ${s.gflops.toFixed(0)} | ${(100 * s.share).toFixed(1)}% |`);
+    for (const s of [...profile].sort((a, b) => b.ms - a.ms).slice(0, 10))
+      log(
+        `| ${s.label} | ${s.detail} | ${s.ms.toFixed(3)} | ${s.gflops.toFixed(0)} | ${(100 * s.share).toFixed(1)}% |`,
+      );
   }
   model.dispose();
 }
 
 for (const peerName of args.peers) {
-  if (peerName === 'tfjs' && args.inputSize !== 224) throw new Error(`the tfjs peer runs the Keras model.json at its fixed 224x224: use --peers ort (or none) with --input-size ${args.inputSize}`);
-  const peer: Peer = peerName === 'tfjs' ? await tfjsWebGPU(gpu.gpu, net.keras!) : await ortWebGPU(gpu.gpu, graphToOnnx(resizeGraph(loaded.graph, [args.inputSize, args.inputSize]), { inputLayout: 'nhwc' }), args.inputSize);
+  if (peerName === 'tfjs' && args.inputSize !== 224)
+    throw new Error(
+      `the tfjs peer runs the Keras model.json at its fixed 224x224: use --peers ort (or none) with --input-size ${args.inputSize}`,
+    );
+  const peer: Peer =
+    peerName === 'tfjs'
+      ? await tfjsWebGPU(gpu.gpu, net.keras!)
+      : await ortWebGPU(
+          gpu.gpu,
+          graphToOnnx(resizeGraph(loaded.graph, [args.inputSize, args.inputSize]), { inputLayout: 'nhwc' }),
+          args.inputSize,
+        );
   const loadMs = await peer.load();
   for (const batch of args.batches) {
     const input = inputFor(batch);
@@ -182,25 +322,52 @@ for (const peerName of args.peers) {
     const firstRunMs = performance.now() - t1;
     const r = await time(args.runs, args.warmup, () => peer.run(input, batch));
     const agree = agreement(batch, output);
-    rows.push({ runtime: peer.name, batch, ...r, imagesPerSecond: (1000 * batch) / r.medianMs, loadMs, firstRunMs, agreement: agree });
-    log(`  ${peer.name} batch ${batch}: ${r.medianMs.toFixed(2)} ms; outputs vs engine: max |diff| / max ${agree!.maxRelDiff.toExponential(2)}, top-1 ${agree!.top1Agree}/${batch}`);
+    rows.push({
+      runtime: peer.name,
+      batch,
+      ...r,
+      imagesPerSecond: (1000 * batch) / r.medianMs,
+      loadMs,
+      firstRunMs,
+      agreement: agree,
+    });
+    log(
+      `  ${peer.name} batch ${batch}: ${r.medianMs.toFixed(2)} ms; outputs vs engine: max |diff| / max ${agree!.maxRelDiff.toExponential(2)}, top-1 ${agree!.top1Agree}/${batch}`,
+    );
   }
   await peer.dispose();
 }
 
-for (const row of rows) row.ratioVsEngine = row.medianMs / rows.find((r) => r.runtime === 'webgpu-resnet' && r.batch === row.batch)!.medianMs;
+for (const row of rows)
+  row.ratioVsEngine = row.medianMs / rows.find((r) => r.runtime === 'webgpu-resnet' && r.batch === row.batch)!.medianMs;
 const report = {
-  adapter, model: net.description, weights: net.weights, precision: args.precision, runs: args.runs, warmup: args.warmup, date: new Date().toISOString(),
-  engine: engineInfo, firstResult, results: rows, profile,
+  adapter,
+  model: net.description,
+  weights: net.weights,
+  precision: args.precision,
+  runs: args.runs,
+  warmup: args.warmup,
+  date: new Date().toISOString(),
+  engine: engineInfo,
+  firstResult,
+  results: rows,
+  profile,
 };
 if (args.json) {
   console.log(JSON.stringify(report));
 } else {
-  console.log(`\n| runtime | batch | median ms | images/s | time / engine's | load ms | first run ms |\n| --- | --- | --- | --- | --- | --- | --- |`);
+  console.log(
+    `\n| runtime | batch | median ms | images/s | time / engine's | load ms | first run ms |\n| --- | --- | --- | --- | --- | --- | --- |`,
+  );
   for (const r of rows) {
-    console.log(`| ${r.runtime} | ${r.batch} | ${r.medianMs.toFixed(2)} | ${r.imagesPerSecond.toFixed(1)} | ${r.ratioVsEngine!.toFixed(2)}x | ${r.loadMs.toFixed(0)} | ${r.firstRunMs.toFixed(0)} |`);
+    console.log(
+      `| ${r.runtime} | ${r.batch} | ${r.medianMs.toFixed(2)} | ${r.imagesPerSecond.toFixed(1)} | ${r.ratioVsEngine!.toFixed(2)}x | ${r.loadMs.toFixed(0)} | ${r.firstRunMs.toFixed(0)} |`,
+    );
   }
-  if (firstResult) console.log(`engine: load ${firstResult.loadMs.toFixed(0)} ms + first batch-1 result ${firstResult.firstRunMs.toFixed(0)} ms = ${firstResult.totalMs.toFixed(0)} ms; GPU bytes at batch 1 ${firstResult.gpuBytesBatch1.toLocaleString('en-US')}`);
+  if (firstResult)
+    console.log(
+      `engine: load ${firstResult.loadMs.toFixed(0)} ms + first batch-1 result ${firstResult.firstRunMs.toFixed(0)} ms = ${firstResult.totalMs.toFixed(0)} ms; GPU bytes at batch 1 ${firstResult.gpuBytesBatch1.toLocaleString('en-US')}`,
+    );
   console.log(`adapter: ${adapter}`);
 }
 gpu.release();

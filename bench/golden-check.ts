@@ -13,10 +13,15 @@ import { compareLogits, goldenInput, goldenModel } from '../scripts/golden-model
 import { writeSafetensors } from '../src/export/safetensors.js';
 
 const args = process.argv.slice(2);
-const arg = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+const arg = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
 const goldenPath = arg('--golden') ?? join(packageRoot(), '..', 'shared', 'golden', 'torchvision-resnet-golden.json');
 const depths = (arg('--depths') ?? '18,34,50,101,152').split(',').map(Number);
-const golden = JSON.parse(await readFile(goldenPath, 'utf8')) as { models: Record<string, { logits: number[][]; top5: number[][] }> };
+const golden = JSON.parse(await readFile(goldenPath, 'utf8')) as {
+  models: Record<string, { logits: number[][]; top5: number[][] }>;
+};
 const gpu = await acquireNodeDevice();
 const adapter = describeAdapter(gpu.adapter);
 const rows = [];
@@ -27,14 +32,23 @@ for (const depth of depths) {
   const logits = await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' });
   const want = golden.models[`resnet${depth}`]!;
   const { error, top5 } = compareLogits(logits, want);
-  rows.push({ depth, maxRelLogitError: error, top5Match: JSON.stringify(top5) === JSON.stringify(want.top5), convStrategy: model.info.convStrategy, gpuBytesBatch1: model.info.weightBytes + model.arenaBytes(1) });
+  rows.push({
+    depth,
+    maxRelLogitError: error,
+    top5Match: JSON.stringify(top5) === JSON.stringify(want.top5),
+    convStrategy: model.info.convStrategy,
+    gpuBytesBatch1: model.info.weightBytes + model.arenaBytes(1),
+  });
   model.dispose();
 }
 const report = { adapter, date: new Date().toISOString(), rows };
 if (args.includes('--json')) console.log(JSON.stringify(report));
 else {
-  console.log(`adapter: ${adapter}\n| depth | max rel. logit error | top-5 = torchvision | conv strategy |\n| --- | --- | --- | --- |`);
-  for (const r of rows) console.log(`| resnet${r.depth} | ${r.maxRelLogitError.toExponential(2)} | ${r.top5Match} | ${r.convStrategy} |`);
+  console.log(
+    `adapter: ${adapter}\n| depth | max rel. logit error | top-5 = torchvision | conv strategy |\n| --- | --- | --- | --- |`,
+  );
+  for (const r of rows)
+    console.log(`| resnet${r.depth} | ${r.maxRelLogitError.toExponential(2)} | ${r.top5Match} | ${r.convStrategy} |`);
 }
 gpu.release();
 process.exit(rows.every((r) => r.maxRelLogitError <= 1e-4 && r.top5Match) ? 0 : 1);

@@ -30,7 +30,12 @@ export function lesionSpecs(r: LesionResults): { single: TopLevelSpec; random: T
     const block = r.blocks.find((b) => b.name === s.skipped[0])!;
     // the Keras name too (res4c for layer3.2), from the block's first layer
     const keras = /^res(\w+)_branch2a$/.exec(block.layers[0] ?? '')?.[1];
-    return { block: keras ? `${block.name} (res${keras})` : block.name, kind: block.projection ? PROJECTION : IDENTITY, top1: s.top1, agree: s.agree };
+    return {
+      block: keras ? `${block.name} (res${keras})` : block.name,
+      kind: block.projection ? PROJECTION : IDENTITY,
+      top1: s.top1,
+      agree: s.agree,
+    };
   });
   const points = [
     { k: 0, top1: intact, series: 'one network' },
@@ -39,7 +44,13 @@ export function lesionSpecs(r: LesionResults): { single: TopLevelSpec; random: T
   ];
   const singleSpec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'ResNet-50: top-1 accuracy with one residual block deleted', subtitle: [`${r.images} ImageNet training-set photos (one per tenth class);`, `dashed line: the intact network, ${(100 * intact).toFixed(0)}%`] },
+    title: {
+      text: 'ResNet-50: top-1 accuracy with one residual block deleted',
+      subtitle: [
+        `${r.images} ImageNet training-set photos (one per tenth class);`,
+        `dashed line: the intact network, ${(100 * intact).toFixed(0)}%`,
+      ],
+    },
     width: 620,
     height: 300,
     config,
@@ -48,9 +59,26 @@ export function lesionSpecs(r: LesionResults): { single: TopLevelSpec; random: T
         data: { values: single },
         mark: { type: 'bar', cornerRadiusEnd: 2 },
         encoding: {
-          x: { field: 'block', type: 'nominal', sort: null, title: 'deleted block (torchvision name, Keras name)', axis: { labelAngle: -45 } },
-          y: { field: 'top1', type: 'quantitative', title: 'top-1 accuracy', scale: { domain: [0, 1] }, axis: { format: '.0%' } },
-          color: { field: 'kind', type: 'nominal', title: null, scale: { domain: [PROJECTION, IDENTITY], range: ['#d95f02', '#4c78a8'] } },
+          x: {
+            field: 'block',
+            type: 'nominal',
+            sort: null,
+            title: 'deleted block (torchvision name, Keras name)',
+            axis: { labelAngle: -45 },
+          },
+          y: {
+            field: 'top1',
+            type: 'quantitative',
+            title: 'top-1 accuracy',
+            scale: { domain: [0, 1] },
+            axis: { format: '.0%' },
+          },
+          color: {
+            field: 'kind',
+            type: 'nominal',
+            title: null,
+            scale: { domain: [PROJECTION, IDENTITY], range: ['#d95f02', '#4c78a8'] },
+          },
         },
       },
       {
@@ -74,7 +102,10 @@ export function lesionSpecs(r: LesionResults): { single: TopLevelSpec; random: T
     title: {
       text: 'ResNet-50: top-1 accuracy with k random residual blocks deleted',
       // (lines kept short: without a canvas, Vega over-estimates text widths and widens the image)
-      subtitle: [`dots: each set of deleted blocks (k = 1: all ${r.single.length} single blocks;`, `k >= 2: ${r.draws} random sets of k of the ${r.blocks.length}); line and labels: mean`],
+      subtitle: [
+        `dots: each set of deleted blocks (k = 1: all ${r.single.length} single blocks;`,
+        `k >= 2: ${r.draws} random sets of k of the ${r.blocks.length}); line and labels: mean`,
+      ],
     },
     width: 620,
     height: 300,
@@ -84,8 +115,20 @@ export function lesionSpecs(r: LesionResults): { single: TopLevelSpec; random: T
       {
         mark: { type: 'circle', size: 55, opacity: 0.55, color: '#4c78a8' },
         encoding: {
-          x: { field: 'k', type: 'quantitative', title: 'blocks deleted (k)', scale: { domain: [0, r.maxK] }, axis: { tickMinStep: 1, format: 'd' } },
-          y: { field: 'top1', type: 'quantitative', title: 'top-1 accuracy', scale: { domain: [0, 1] }, axis: { format: '.0%' } },
+          x: {
+            field: 'k',
+            type: 'quantitative',
+            title: 'blocks deleted (k)',
+            scale: { domain: [0, r.maxK] },
+            axis: { tickMinStep: 1, format: 'd' },
+          },
+          y: {
+            field: 'top1',
+            type: 'quantitative',
+            title: 'top-1 accuracy',
+            scale: { domain: [0, 1] },
+            axis: { format: '.0%' },
+          },
         },
       },
       {

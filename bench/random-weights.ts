@@ -8,9 +8,16 @@
 import type { InMemoryModel } from '../src/load.js';
 import { random } from '../src/util/random.js';
 
-interface Spec { name: string; shape: number[]; dtype: string }
+interface Spec {
+  name: string;
+  shape: number[];
+  dtype: string;
+}
 
-export function randomWeights(modelJson: { weightsManifest: Array<{ paths: string[]; weights: Spec[] }> } & Record<string, unknown>, seed = 1): InMemoryModel {
+export function randomWeights(
+  modelJson: { weightsManifest: Array<{ paths: string[]; weights: Spec[] }> } & Record<string, unknown>,
+  seed = 1,
+): InMemoryModel {
   const draw = random(seed);
   const next = () => draw() * 2 - 1;
   const specs = modelJson.weightsManifest.flatMap((g) => g.weights);
@@ -26,10 +33,14 @@ export function randomWeights(modelJson: { weightsManifest: Array<{ paths: strin
     const gammaScale = /branch2c$/.test(layer) ? 1 / 8 : 1;
     for (let i = 0; i < n; i++) {
       const u = next();
-      data[at + i] = kind === 'kernel' ? u * kernelScale
-        : kind === 'gamma' ? (1 + u / 4) * gammaScale
-        : kind === 'moving_variance' ? 1 + (u + 1) / 2
-        : u / 8; // bias, beta, moving_mean
+      data[at + i] =
+        kind === 'kernel'
+          ? u * kernelScale
+          : kind === 'gamma'
+            ? (1 + u / 4) * gammaScale
+            : kind === 'moving_variance'
+              ? 1 + (u + 1) / 2
+              : u / 8; // bias, beta, moving_mean
     }
     at += n;
   }

@@ -12,16 +12,34 @@ import { acquireNodeDevice } from '../src/node/gpu.js';
 import { decodeImage, loadResNet, type NodeImage, type ResNetModel } from '../src/node.js';
 import { generate } from '../scripts/golden-model.js';
 
-export interface SoakReport { run: number; gpuBytes: number; heapMB: number }
+export interface SoakReport {
+  run: number;
+  gpuBytes: number;
+  heapMB: number;
+}
 
-export async function soak(options: { runs: number; every?: number; model?: 'resnet50' | 'resnet18'; size?: number; onReport?: (r: SoakReport) => void }): Promise<SoakReport[]> {
+export async function soak(options: {
+  runs: number;
+  every?: number;
+  model?: 'resnet50' | 'resnet18';
+  size?: number;
+  onReport?: (r: SoakReport) => void;
+}): Promise<SoakReport[]> {
   const every = options.every ?? 100;
   const size = options.size ?? 224;
   let model: ResNetModel<NodeImage>;
   if ((options.model ?? 'resnet50') === 'resnet50') model = await loadResNet();
   else {
-    const graph = buildResNet((name, shape) => generate(name, shape, name.includes('.bn2.')), { depth: 18, definition: 'torchvision', inputSize: size });
-    model = await createModel({ graph, format: 'safetensors' }, {}, { decode: decodeImage, acquireDevice: acquireNodeDevice });
+    const graph = buildResNet((name, shape) => generate(name, shape, name.includes('.bn2.')), {
+      depth: 18,
+      definition: 'torchvision',
+      inputSize: size,
+    });
+    model = await createModel(
+      { graph, format: 'safetensors' },
+      {},
+      { decode: decodeImage, acquireDevice: acquireNodeDevice },
+    );
   }
   const [h, w, c] = model.info.inputShape;
   const reports: SoakReport[] = [];
@@ -45,7 +63,10 @@ export async function soak(options: { runs: number; every?: number; model?: 'res
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
-  const arg = (name: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : undefined; };
+  const arg = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+  };
   const runs = Number(arg('--runs') ?? 2000);
   const modelName = (arg('--model') ?? 'resnet50') as 'resnet50' | 'resnet18';
   if (!Number.isInteger(runs) || runs < 1 || !['resnet50', 'resnet18'].includes(modelName)) {
@@ -55,13 +76,20 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   const json = args.includes('--json');
   if (!json) console.log('| run | GPU bytes | JS heap MB |\n| --- | --- | --- |');
   const reports = await soak({
-    runs, model: modelName, every: Number(arg('--every') ?? 100), size: Number(arg('--size') ?? 224),
-    onReport: (r) => { if (!json) console.log(`| ${r.run} | ${r.gpuBytes.toLocaleString('en-US')} | ${r.heapMB.toFixed(1)} |`); },
+    runs,
+    model: modelName,
+    every: Number(arg('--every') ?? 100),
+    size: Number(arg('--size') ?? 224),
+    onReport: (r) => {
+      if (!json) console.log(`| ${r.run} | ${r.gpuBytes.toLocaleString('en-US')} | ${r.heapMB.toFixed(1)} |`);
+    },
   });
   if (json) console.log(JSON.stringify(reports));
   else {
     const [first, last] = [reports[0]!, reports.at(-1)!];
-    console.log(`GPU bytes ${first.gpuBytes === last.gpuBytes ? 'flat' : 'CHANGED'} (${last.gpuBytes.toLocaleString('en-US')}); heap ${first.heapMB.toFixed(1)} -> ${last.heapMB.toFixed(1)} MB`);
+    console.log(
+      `GPU bytes ${first.gpuBytes === last.gpuBytes ? 'flat' : 'CHANGED'} (${last.gpuBytes.toLocaleString('en-US')}); heap ${first.heapMB.toFixed(1)} -> ${last.heapMB.toFixed(1)} MB`,
+    );
   }
   process.exit(0);
 }

@@ -21,7 +21,11 @@ import { drawProfile, groupProfile } from './profile.js';
 
 const el = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const statusEl = el('status');
-const inputs = () => [el<HTMLInputElement>('file'), el<HTMLInputElement>('model-file'), ...document.querySelectorAll<HTMLButtonElement>('#samples button')];
+const inputs = () => [
+  el<HTMLInputElement>('file'),
+  el<HTMLInputElement>('model-file'),
+  ...document.querySelectorAll<HTMLButtonElement>('#samples button'),
+];
 let model: DemoModel | undefined;
 let firstMs: number | undefined;
 let busy = false;
@@ -71,7 +75,6 @@ async function exclusive(task: () => Promise<void>): Promise<void> {
   }
 }
 
-
 async function start(): Promise<void> {
   enable(false);
   await listSamples();
@@ -86,7 +89,8 @@ async function start(): Promise<void> {
     return;
   }
   const params = new URLSearchParams(location.search);
-  const choice: WeightsChoice = (params.get('weights') ?? 'int8') in WEIGHTS ? (params.get('weights') ?? 'int8') as WeightsChoice : 'int8';
+  const choice: WeightsChoice =
+    (params.get('weights') ?? 'int8') in WEIGHTS ? ((params.get('weights') ?? 'int8') as WeightsChoice) : 'int8';
   weightsChoice(choice);
   await load(choice);
 }
@@ -111,23 +115,47 @@ async function load(from: WeightsChoice | File): Promise<void> {
       text.textContent = `weights: ${(loadedBytes / 1e6).toFixed(1)} / ${(totalBytes / 1e6).toFixed(1)} MB`;
     });
     if (typeof from !== 'string') downloaded = from.size; // read from memory: no progress events
-    const where = typeof from !== 'string' ? 'read from your file' : model.info.weightsFrom === 'cache' ? 'read from the browser cache' : 'downloaded (kept in the browser cache)';
-    el('weights-source').textContent = typeof from !== 'string' ? 'file' : model.info.weightsFrom === 'mixed' ? 'network' : model.info.weightsFrom ?? 'network';
-    text.textContent = `${name}: ${(downloaded / 1e6).toFixed(1)} MB ${where}; ` +
+    const where =
+      typeof from !== 'string'
+        ? 'read from your file'
+        : model.info.weightsFrom === 'cache'
+          ? 'read from the browser cache'
+          : 'downloaded (kept in the browser cache)';
+    el('weights-source').textContent =
+      typeof from !== 'string'
+        ? 'file'
+        : model.info.weightsFrom === 'mixed'
+          ? 'network'
+          : (model.info.weightsFrom ?? 'network');
+    text.textContent =
+      `${name}: ${(downloaded / 1e6).toFixed(1)} MB ${where}; ` +
       `${(model.info.weightBytes / 1e6).toFixed(1)} MB on the GPU, ${model.labels.length} classes, ${model.info.dispatches} dispatches per image (${model.info.convStrategy} convolutions), ${model.inWorker ? 'in a worker' : 'on the main thread'}`;
     el('adapter').textContent = `adapter: ${model.info.adapter}`;
     el('blocks').querySelector('.block-grid')!.replaceChildren();
-    blocks = blockPanel(el('blocks'), model.blocks, () => void exclusive(async () => {
-      if (current) await classifyNow(current);
-      if (profiled) await measure();
-    }));
+    blocks = blockPanel(
+      el('blocks'),
+      model.blocks,
+      () =>
+        void exclusive(async () => {
+          if (current) await classifyNow(current);
+          if (profiled) await measure();
+        }),
+    );
     el('blocks').hidden = model.blocks.length === 0;
-    compare ??= comparePanel(el('compare'), samples, [/husky/, /chow/], async (blob) => model!.embed(await bitmapOf(blob), { skipBlocks: blocks?.skipped() }), (message) => setStatus(message, true));
+    compare ??= comparePanel(
+      el('compare'),
+      samples,
+      [/husky/, /chow/],
+      async (blob) => model!.embed(await bitmapOf(blob), { skipBlocks: blocks?.skipped() }),
+      (message) => setStatus(message, true),
+    );
     for (const id of ['profile', 'compare', 'live', 'teach']) el(id).hidden = false;
     setStatus('ready');
     enable(true);
     // for the browser test (and the curious, from the console)
-    Object.assign(window, { webgpuResnet: { model: model.engine, demo: model, loadResNet, imageToTexture, InputError } });
+    Object.assign(window, {
+      webgpuResnet: { model: model.engine, demo: model, loadResNet, imageToTexture, InputError },
+    });
   } catch (err) {
     setStatus(err instanceof Error ? err.message : String(err), true);
     el<HTMLInputElement>('model-file').disabled = false;
@@ -141,15 +169,23 @@ async function fileSource(file: File): Promise<{ onnx: Uint8Array } | { safetens
 }
 
 async function listSamples(): Promise<void> {
-  const files: string[] = await fetch('samples.json').then((r) => (r.ok ? r.json() : []), () => []);
+  const files: string[] = await fetch('samples.json').then(
+    (r) => (r.ok ? r.json() : []),
+    () => [],
+  );
   samples = files;
   const box = el('samples');
   for (const file of files) {
     const button = document.createElement('button');
     button.type = 'button';
-    button.title = file.replace(/^\d+_n\d+_/, '').replace(/\.\w+$/, '').replace(/_/g, ' ');
+    button.title = file
+      .replace(/^\d+_n\d+_/, '')
+      .replace(/\.\w+$/, '')
+      .replace(/_/g, ' ');
     button.innerHTML = `<img src="samples/${encodeURIComponent(file)}" alt="${button.title}">`;
-    button.addEventListener('click', async () => classifyBlob(await (await fetch(`samples/${encodeURIComponent(file)}`)).blob()));
+    button.addEventListener('click', async () =>
+      classifyBlob(await (await fetch(`samples/${encodeURIComponent(file)}`)).blob()),
+    );
     box.append(button);
   }
 }
@@ -179,16 +215,18 @@ async function classifyNow(blob: Blob): Promise<void> {
   const newSet = !seen.has(skipped.join());
   seen.add(skipped.join());
   const list = el('predictions');
-  list.replaceChildren(...predictions.map((p) => {
-    const li = document.createElement('li');
-    li.dataset.testid = 'prediction';
-    li.dataset.index = String(p.index);
-    li.dataset.probability = String(p.probability);
-    li.innerHTML = `<div class="name"><span>${p.label.replace(/_/g, ' ')}</span><span>${(100 * p.probability).toFixed(1)}%</span></div><div class="bar"><span style="width:${(100 * p.probability).toFixed(1)}%"></span></div>`;
-    li.title = 'click: where the network looks for this class';
-    li.addEventListener('click', () => void exclusive(() => showHeatmap(p.index)));
-    return li;
-  }));
+  list.replaceChildren(
+    ...predictions.map((p) => {
+      const li = document.createElement('li');
+      li.dataset.testid = 'prediction';
+      li.dataset.index = String(p.index);
+      li.dataset.probability = String(p.probability);
+      li.innerHTML = `<div class="name"><span>${p.label.replace(/_/g, ' ')}</span><span>${(100 * p.probability).toFixed(1)}%</span></div><div class="bar"><span style="width:${(100 * p.probability).toFixed(1)}%"></span></div>`;
+      li.title = 'click: where the network looks for this class';
+      li.addEventListener('click', () => void exclusive(() => showHeatmap(p.index)));
+      return li;
+    }),
+  );
   el('network').textContent = skipped.length ? `network without ${skipped.join(', ')}` : 'the whole network';
   el('latency').textContent = warm
     ? `this run: ${ms.toFixed(0)} ms (${newSet ? 'first with these blocks: includes planning them' : 'warm'}) · first run: ${firstMs.toFixed(0)} ms`
@@ -208,7 +246,8 @@ async function showHeatmap(classIndex: number): Promise<void> {
   drawHeatmap(el<HTMLCanvasElement>('heatmap'), forDrawing, explanation, model!.preprocessing);
   forDrawing.close();
   heatmapShown(true);
-  for (const li of document.querySelectorAll<HTMLElement>('[data-testid=prediction]')) li.classList.toggle('explained', li.dataset.index === String(classIndex));
+  for (const li of document.querySelectorAll<HTMLElement>('[data-testid=prediction]'))
+    li.classList.toggle('explained', li.dataset.index === String(classIndex));
 }
 
 /** Profiles one image with the current block toggles and draws GPU time per block. */
@@ -218,7 +257,8 @@ async function measure(): Promise<void> {
   const skipped = blocks?.skipped() ?? [];
   const steps = await loaded.profile({ skipBlocks: skipped });
   if (!steps) {
-    chart.textContent = "This adapter does not offer the 'timestamp-query' feature, so GPU time per layer cannot be measured here.";
+    chart.textContent =
+      "This adapter does not offer the 'timestamp-query' feature, so GPU time per layer cannot be measured here.";
     return;
   }
   drawProfile(chart, groupProfile(steps, loaded.blocks, skipped), loaded.info.adapter);
@@ -235,7 +275,10 @@ el<HTMLInputElement>('file').addEventListener('change', (e) => {
   if (file) void classifyBlob(file);
 });
 const drop = el('drop');
-drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+drop.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  drop.classList.add('over');
+});
 drop.addEventListener('dragleave', () => drop.classList.remove('over'));
 drop.addEventListener('drop', (e) => {
   e.preventDefault();
@@ -251,7 +294,9 @@ document.addEventListener('paste', (e) => {
 /** The weights menu: choosing other weights reloads the page with ?weights=. */
 function weightsChoice(choice: WeightsChoice): void {
   const select = el<HTMLSelectElement>('weights-choice');
-  select.replaceChildren(...Object.entries(WEIGHTS).map(([key, w]) => new Option(w.label, key, key === choice, key === choice)));
+  select.replaceChildren(
+    ...Object.entries(WEIGHTS).map(([key, w]) => new Option(w.label, key, key === choice, key === choice)),
+  );
   select.addEventListener('change', () => {
     const params = new URLSearchParams(location.search);
     params.set('weights', select.value);
@@ -265,7 +310,16 @@ el<HTMLInputElement>('model-file').addEventListener('change', (e) => {
   input.value = '';
   if (file && !busy) void load(file);
 });
-livePanel(el('live'), () => model, () => blocks?.skipped() ?? [], (message) => setStatus(message, true));
+livePanel(
+  el('live'),
+  () => model,
+  () => blocks?.skipped() ?? [],
+  (message) => setStatus(message, true),
+);
 // new labels: the image on show is classified again with them
-teachPanel(el('teach'), () => model, () => void (current && exclusive(() => classifyNow(current!))));
+teachPanel(
+  el('teach'),
+  () => model,
+  () => void (current && exclusive(() => classifyNow(current!))),
+);
 void start();

@@ -13,23 +13,42 @@ type Slot = { select: HTMLSelectElement; file: HTMLInputElement; img: HTMLImageE
 
 /** `embed` runs the model on a blob (with the page's current block toggles). */
 /** `preferred`: a pattern per slot for the sample it starts with (else the first samples in order). */
-export function comparePanel(root: HTMLElement, samples: string[], preferred: RegExp[], embed: (blob: Blob) => Promise<Float32Array>, onError: (message: string) => void): ComparePanel {
+export function comparePanel(
+  root: HTMLElement,
+  samples: string[],
+  preferred: RegExp[],
+  embed: (blob: Blob) => Promise<Float32Array>,
+  onError: (message: string) => void,
+): ComparePanel {
   const slots: Slot[] = [...root.querySelectorAll<HTMLElement>('.slot')].map((el, i) => {
     const select = el.querySelector('select')!;
-    for (const file of samples) select.append(new Option(file.replace(/^\d+_n\d+_/, '').replace(/\.\w+$/, '').replace(/_/g, ' '), file));
+    for (const file of samples)
+      select.append(
+        new Option(
+          file
+            .replace(/^\d+_n\d+_/, '')
+            .replace(/\.\w+$/, '')
+            .replace(/_/g, ' '),
+          file,
+        ),
+      );
     const match = samples.findIndex((f) => preferred[i]?.test(f));
     select.selectedIndex = match >= 0 ? match : Math.min(i, samples.length - 1);
     return { select, file: el.querySelector<HTMLInputElement>('input[type=file]')!, img: el.querySelector('img')! };
   });
   const button = root.querySelector<HTMLButtonElement>('.compare')!;
   const out = root.querySelector<HTMLElement>('[data-testid=similarity]')!;
-  const blobOf = async (slot: Slot): Promise<Blob> => slot.file.files?.[0] ?? (await fetch(`samples/${encodeURIComponent(slot.select.value)}`)).blob();
+  const blobOf = async (slot: Slot): Promise<Blob> =>
+    slot.file.files?.[0] ?? (await fetch(`samples/${encodeURIComponent(slot.select.value)}`)).blob();
   const preview = async (slot: Slot) => {
     URL.revokeObjectURL(slot.img.src);
     slot.img.src = URL.createObjectURL(await blobOf(slot));
   };
   for (const slot of slots) {
-    slot.select.addEventListener('change', () => { slot.file.value = ''; void preview(slot); });
+    slot.select.addEventListener('change', () => {
+      slot.file.value = '';
+      void preview(slot);
+    });
     slot.file.addEventListener('change', () => void preview(slot));
     void preview(slot);
   }
@@ -49,5 +68,9 @@ export function comparePanel(root: HTMLElement, samples: string[], preferred: Re
       button.disabled = false;
     }
   });
-  return { enable: (on) => { button.disabled = !on; } };
+  return {
+    enable: (on) => {
+      button.disabled = !on;
+    },
+  };
 }

@@ -2,7 +2,19 @@
  * The demo's model, in a dedicated Worker (webgpu-resnet/worker, the default) or on the page's main
  * thread (`?worker=0`, for comparison), behind one small interface; and the weights it can load.
  */
-import { GPUUnavailableError, headFromSafetensors, imageToTexture, loadResNet, type FitOptions, type Head, type InMemoryOnnx, type InMemorySafetensors, type LoadProgress, type ResNetModel, type BrowserImage } from '../src/browser.js';
+import {
+  GPUUnavailableError,
+  headFromSafetensors,
+  imageToTexture,
+  loadResNet,
+  type FitOptions,
+  type Head,
+  type InMemoryOnnx,
+  type InMemorySafetensors,
+  type LoadProgress,
+  type ResNetModel,
+  type BrowserImage,
+} from '../src/browser.js';
 import type { BlockInfo, ModelInfo, Prediction } from '../src/api/model.js';
 import type { Explanation } from '../src/api/explain.js';
 import type { Preprocessing } from '../src/preprocess/preprocess.js';
@@ -73,7 +85,11 @@ function onMainThread(base: ResNetModel<BrowserImage>): DemoModel {
     get labels() {
       return model.labels;
     },
-    explain: (bitmap, o) => model.explain(bitmap, o).then(([e]) => e!).finally(() => bitmap.close()),
+    explain: (bitmap, o) =>
+      model
+        .explain(bitmap, o)
+        .then(([e]) => e!)
+        .finally(() => bitmap.close()),
     classify: (bitmap, o) => model.classify(bitmap, o).finally(() => bitmap.close()),
     embed: (bitmap, o) => model.embed(bitmap, o).finally(() => bitmap.close()),
     profile: async (o) => (model.device.features.has('timestamp-query') ? model.profile(1, o) : undefined),
@@ -90,12 +106,21 @@ function onMainThread(base: ResNetModel<BrowserImage>): DemoModel {
         for (const e of examples) e.image.close();
       }
     },
-    useHead: async (head) => swap(head ? await base.withHead(head instanceof Uint8Array ? headFromSafetensors(head, 'the head file') : head) : base),
+    useHead: async (head) =>
+      swap(
+        head
+          ? await base.withHead(head instanceof Uint8Array ? headFromSafetensors(head, 'the head file') : head)
+          : base,
+      ),
   };
 }
 
 /** Loads the weights on offer (`choice`), or a model file's bytes, in a worker or on the main thread. */
-export async function startModel(choice: WeightsChoice | InMemorySafetensors | InMemoryOnnx, inWorker: boolean, onProgress: (p: LoadProgress) => void): Promise<DemoModel> {
+export async function startModel(
+  choice: WeightsChoice | InMemorySafetensors | InMemoryOnnx,
+  inWorker: boolean,
+  onProgress: (p: LoadProgress) => void,
+): Promise<DemoModel> {
   const source = typeof choice === 'string' ? new URL(WEIGHTS[choice].url, location.href) : choice;
   if (!inWorker) return onMainThread(await loadResNet({ source, onProgress }));
   const model = await createWorkerModel({ source, onProgress });
@@ -108,10 +133,11 @@ export async function startModel(choice: WeightsChoice | InMemorySafetensors | I
     explain: (bitmap, o) => model.explain(bitmap, o).then(([e]) => e!),
     classify: (bitmap, o) => model.classify(bitmap, o),
     embed: (bitmap, o) => model.embed(bitmap, o),
-    profile: (o) => model.profile(1, o).catch((err: unknown) => {
-      if (err instanceof GPUUnavailableError && /timestamp-query/.test(err.message)) return undefined;
-      throw err;
-    }),
+    profile: (o) =>
+      model.profile(1, o).catch((err: unknown) => {
+        if (err instanceof GPUUnavailableError && /timestamp-query/.test(err.message)) return undefined;
+        throw err;
+      }),
     classifyFrame: (frame, o) => model.classify(frame, o),
     explainFrame: (frame) => model.explain(frame).then(([e]) => e!),
     get labels() {

@@ -5,7 +5,13 @@
  */
 import { blendMap, mapRegion, type Explanation, type Preprocessing } from '../src/browser.js';
 
-export function drawHeatmap(canvas: HTMLCanvasElement, bitmap: ImageBitmap, explanation: Explanation, preprocessing: Preprocessing, size = 320): void {
+export function drawHeatmap(
+  canvas: HTMLCanvasElement,
+  bitmap: ImageBitmap,
+  explanation: Explanation,
+  preprocessing: Preprocessing,
+  size = 320,
+): void {
   const crop = mapRegion(bitmap.width, bitmap.height, preprocessing);
   canvas.width = size;
   canvas.height = Math.round((size * crop.height) / crop.width);

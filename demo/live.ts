@@ -12,7 +12,12 @@ export interface LivePanel {
   stop(): void;
 }
 
-export function livePanel(root: HTMLElement, getModel: () => DemoModel | undefined, skipped: () => string[], onError: (message: string) => void): LivePanel {
+export function livePanel(
+  root: HTMLElement,
+  getModel: () => DemoModel | undefined,
+  skipped: () => string[],
+  onError: (message: string) => void,
+): LivePanel {
   const button = root.querySelector<HTMLButtonElement>('[data-testid=camera]')!;
   const video = root.querySelector<HTMLVideoElement>('video')!;
   const prediction = root.querySelector<HTMLElement>('[data-testid=live-prediction]')!;
@@ -37,25 +42,34 @@ export function livePanel(root: HTMLElement, getModel: () => DemoModel | undefin
     if (!model || inFlight || video.readyState < 2) return; // dropped, never queued
     inFlight = true;
     const frame = new VideoFrame(video);
-    model.classifyFrame(frame, { topK: 1, skipBlocks: skipped() }).then(([top]) => {
-      if (!stream || !top) return;
-      const now = performance.now();
-      done = [...done.filter((t) => now - t < 5000), now];
-      const rate = done.length > 1 ? (1000 * (done.length - 1)) / (now - done[0]!) : 0;
-      prediction.dataset.index = String(top.index);
-      prediction.dataset.probability = String(top.probability);
-      prediction.textContent = `${top.label.replace(/_/g, ' ')} ${(100 * top.probability).toFixed(1)}%`;
-      fps.textContent = rate.toFixed(2);
-    }, (err: unknown) => {
-      onError(err instanceof Error ? err.message : String(err));
-      stop();
-    }).finally(() => (inFlight = false));
+    model
+      .classifyFrame(frame, { topK: 1, skipBlocks: skipped() })
+      .then(
+        ([top]) => {
+          if (!stream || !top) return;
+          const now = performance.now();
+          done = [...done.filter((t) => now - t < 5000), now];
+          const rate = done.length > 1 ? (1000 * (done.length - 1)) / (now - done[0]!) : 0;
+          prediction.dataset.index = String(top.index);
+          prediction.dataset.probability = String(top.probability);
+          prediction.textContent = `${top.label.replace(/_/g, ' ')} ${(100 * top.probability).toFixed(1)}%`;
+          fps.textContent = rate.toFixed(2);
+        },
+        (err: unknown) => {
+          onError(err instanceof Error ? err.message : String(err));
+          stop();
+        },
+      )
+      .finally(() => (inFlight = false));
   };
 
   button.addEventListener('click', async () => {
     if (stream) return stop();
     try {
-      stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+      stream = await navigator.mediaDevices.getUserMedia({
+        video: { width: { ideal: 640 }, height: { ideal: 480 } },
+        audio: false,
+      });
     } catch (err) {
       onError(`the camera could not be opened: ${err instanceof Error ? err.message : String(err)}`);
       return;

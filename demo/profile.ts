@@ -15,11 +15,17 @@ export interface ProfileGroup {
 }
 
 /** Sums a profile per block; `skipped` blocks appear with no time. Pure: tested in Node (test/lesion.test.ts). */
-export function groupProfile(steps: readonly ProfileStep[], blocks: readonly BlockInfo[], skipped: readonly string[] = []): ProfileGroup[] {
+export function groupProfile(
+  steps: readonly ProfileStep[],
+  blocks: readonly BlockInfo[],
+  skipped: readonly string[] = [],
+): ProfileGroup[] {
   const owner = new Map<string, string>();
-  for (const b of blocks) for (const layer of [...b.layers, ...(b.shortcut ? [b.shortcut] : [])]) owner.set(layer, b.name);
+  for (const b of blocks)
+    for (const layer of [...b.layers, ...(b.shortcut ? [b.shortcut] : [])]) owner.set(layer, b.name);
   const groups = new Map<string, ProfileGroup>([['stem', { name: 'stem', ms: 0, dispatches: [], deleted: false }]]);
-  for (const b of blocks) groups.set(b.name, { name: b.name, ms: 0, dispatches: [], deleted: skipped.includes(b.name) });
+  for (const b of blocks)
+    groups.set(b.name, { name: b.name, ms: 0, dispatches: [], deleted: skipped.includes(b.name) });
   groups.set('head', { name: 'head', ms: 0, dispatches: [], deleted: false });
   let seenBlock = false;
   for (const step of steps) {
@@ -43,8 +49,9 @@ export function drawProfile(root: HTMLElement, groups: readonly ProfileGroup[], 
     row.dataset.ms = String(g.ms);
     row.title = `${g.name}${g.deleted ? ' (deleted)' : ''}: ${g.dispatches.join(', ') || 'no dispatches'}`;
     const share = total ? (100 * g.ms) / total : 0;
-    row.innerHTML = `<span class="pname">${g.name}</span><span class="pbar"><span style="width:${((100 * g.ms) / max).toFixed(1)}%"></span></span>`
-      + `<span class="pms">${g.deleted ? 'deleted' : ''}${g.deleted && g.ms > 0 ? ' · its projection ' : ''}${!g.deleted || g.ms > 0 ? `${g.ms.toFixed(g.ms < 10 ? 2 : 1)} ms · ${share.toFixed(0)}%` : ''}</span>`;
+    row.innerHTML =
+      `<span class="pname">${g.name}</span><span class="pbar"><span style="width:${((100 * g.ms) / max).toFixed(1)}%"></span></span>` +
+      `<span class="pms">${g.deleted ? 'deleted' : ''}${g.deleted && g.ms > 0 ? ' · its projection ' : ''}${!g.deleted || g.ms > 0 ? `${g.ms.toFixed(g.ms < 10 ? 2 : 1)} ms · ${share.toFixed(0)}%` : ''}</span>`;
     return row;
   });
   const dispatches = groups.reduce((s, g) => s + g.dispatches.length, 0);

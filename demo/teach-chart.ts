@@ -42,7 +42,11 @@ export function drawTrainingChart(canvas: HTMLCanvasElement, history: readonly E
   line((h) => h.loss / top, COLORS.loss);
   line((h) => h.accuracy, COLORS.accuracy);
   line((h) => h.validationAccuracy, COLORS.validation);
-  const entries = [['loss', COLORS.loss], ['train accuracy', COLORS.accuracy], ['validation accuracy', COLORS.validation]] as const;
+  const entries = [
+    ['loss', COLORS.loss],
+    ['train accuracy', COLORS.accuracy],
+    ['validation accuracy', COLORS.validation],
+  ] as const;
   // right-aligned: the entries' total width measured first, so the last one is never cut off
   let legend = width - 4 - entries.reduce((w, [name]) => w + ctx.measureText(name).width + 24, 0);
   for (const [name, color] of entries) {

@@ -15,7 +15,11 @@ import type { DemoModel } from './engine.js';
 import { drawHeatmap } from './heatmap.js';
 import { drawTrainingChart } from './teach-chart.js';
 
-interface TeachClass { name: string; examples: ImageBitmap[]; row: HTMLElement }
+interface TeachClass {
+  name: string;
+  examples: ImageBitmap[];
+  row: HTMLElement;
+}
 
 const RECORD_EVERY_MS = 150;
 /** Recorded frames are kept with their shorter side this long (the model resizes to 256 then crops 224). */
@@ -35,7 +39,11 @@ class TeachPanel {
   private busy = false;
   private inFlight = false;
 
-  constructor(private readonly root: HTMLElement, private readonly getModel: () => DemoModel | undefined, private readonly onLabels: () => void) {
+  constructor(
+    private readonly root: HTMLElement,
+    private readonly getModel: () => DemoModel | undefined,
+    private readonly onLabels: () => void,
+  ) {
     this.video = root.querySelector('video')!;
     this.overlay = this.$<HTMLCanvasElement>('overlay');
     this.prediction = this.$('prediction');
@@ -47,7 +55,10 @@ class TeachPanel {
       input.value = '';
     });
     this.$('train').addEventListener('click', () => void this.train());
-    this.$<HTMLInputElement>('import').addEventListener('change', (e) => void this.importHead(e.target as HTMLInputElement));
+    this.$<HTMLInputElement>('import').addEventListener(
+      'change',
+      (e) => void this.importHead(e.target as HTMLInputElement),
+    );
     this.$('forget').addEventListener('click', () => void this.forget());
   }
 
@@ -78,13 +89,24 @@ class TeachPanel {
   /** Records a frame every RECORD_EVERY_MS into the class until the pointer or key is released. */
   private record(target: TeachClass): void {
     const { video } = this;
-    if (!this.stream || video.readyState < 2) return this.onError('start the camera first, then hold the button while it shows the class');
+    if (!this.stream || video.readyState < 2)
+      return this.onError('start the camera first, then hold the button while it shows the class');
     const scale = KEEP_SHORT_SIDE / Math.min(video.videoWidth, video.videoHeight);
-    const grab = () => void createImageBitmap(video, { resizeWidth: Math.round(video.videoWidth * scale), resizeHeight: Math.round(video.videoHeight * scale) })
-      .then((b) => { target.examples.push(b); this.refresh(); }, this.onError);
+    const grab = () =>
+      void createImageBitmap(video, {
+        resizeWidth: Math.round(video.videoWidth * scale),
+        resizeHeight: Math.round(video.videoHeight * scale),
+      }).then((b) => {
+        target.examples.push(b);
+        this.refresh();
+      }, this.onError);
     grab();
     const timer = setInterval(grab, RECORD_EVERY_MS);
-    const stop = () => { clearInterval(timer); removeEventListener('pointerup', stop); removeEventListener('keyup', stop); };
+    const stop = () => {
+      clearInterval(timer);
+      removeEventListener('pointerup', stop);
+      removeEventListener('keyup', stop);
+    };
     addEventListener('pointerup', stop);
     addEventListener('keyup', stop);
   }
@@ -97,16 +119,22 @@ class TeachPanel {
     row.className = 'teach-class';
     row.dataset.testid = 'teach-class';
     row.dataset.label = name;
-    row.innerHTML = '<b></b> <span class="count small"></span> <button type="button" class="record">hold to record</button> <label class="files">add files<input type="file" accept="image/*" multiple></label> <button type="button" class="link remove">remove</button>';
+    row.innerHTML =
+      '<b></b> <span class="count small"></span> <button type="button" class="record">hold to record</button> <label class="files">add files<input type="file" accept="image/*" multiple></label> <button type="button" class="link remove">remove</button>';
     row.querySelector('b')!.textContent = name;
     const c: TeachClass = { name, examples: [], row };
     const recordButton = row.querySelector<HTMLButtonElement>('.record')!;
     recordButton.addEventListener('pointerdown', () => this.record(c));
-    recordButton.addEventListener('keydown', (e) => { if ((e.key === ' ' || e.key === 'Enter') && !e.repeat) this.record(c); });
+    recordButton.addEventListener('keydown', (e) => {
+      if ((e.key === ' ' || e.key === 'Enter') && !e.repeat) this.record(c);
+    });
     row.querySelector<HTMLInputElement>('input')!.addEventListener('change', async (e) => {
       const input = e.target as HTMLInputElement;
       for (const file of [...(input.files ?? [])]) {
-        await createImageBitmap(file).then((b) => c.examples.push(b), () => this.onError(`cannot decode ${file.name} as an image; left out`));
+        await createImageBitmap(file).then(
+          (b) => c.examples.push(b),
+          () => this.onError(`cannot decode ${file.name} as an image; left out`),
+        );
       }
       input.value = '';
       this.refresh();
@@ -132,19 +160,34 @@ class TeachPanel {
     const total = this.classes.reduce((n, c) => n + c.examples.length, 0);
     try {
       // the model takes its bitmaps (to the worker); the panel keeps its own to train again later
-      const examples = await Promise.all(this.classes.flatMap((c) => c.examples.map(async (b) => ({ image: await createImageBitmap(b), label: c.name }))));
+      const examples = await Promise.all(
+        this.classes.flatMap((c) =>
+          c.examples.map(async (b) => ({ image: await createImageBitmap(b), label: c.name })),
+        ),
+      );
       this.say(`embedding ${total} examples…`);
       const fit = await model.train(examples, {
-        epochs, validationSplit: total >= 5 * this.classes.length ? 0.2 : 0,
+        epochs,
+        validationSplit: total >= 5 * this.classes.length ? 0.2 : 0,
         onEmbedded: (done, all) => this.say(`embedding: ${done} / ${all}`),
-        onEpoch: (e) => { history.push(e); drawTrainingChart(this.$<HTMLCanvasElement>('chart'), history, epochs); this.say(`epoch ${e.epoch}: loss ${e.loss.toFixed(3)}`); },
+        onEpoch: (e) => {
+          history.push(e);
+          drawTrainingChart(this.$<HTMLCanvasElement>('chart'), history, epochs);
+          this.say(`epoch ${e.epoch}: loss ${e.loss.toFixed(3)}`);
+        },
       });
       this.head = fit.head;
       const link = this.$<HTMLAnchorElement>('export');
       URL.revokeObjectURL(link.href);
-      link.href = URL.createObjectURL(new Blob([headToSafetensors(fit.head) as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
-      const validation = fit.validation ? `, validation accuracy ${(100 * fit.validation.accuracy).toFixed(0)}% of ${fit.validation.examples}` : '';
-      this.say(`trained: ${fit.head.labels.join(', ')} (epoch ${fit.epoch} of ${fit.history.length}${validation}; embedding ${(fit.milliseconds.embedding / 1000).toFixed(1)} s, training ${(fit.milliseconds.training / 1000).toFixed(2)} s)`);
+      link.href = URL.createObjectURL(
+        new Blob([headToSafetensors(fit.head) as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }),
+      );
+      const validation = fit.validation
+        ? `, validation accuracy ${(100 * fit.validation.accuracy).toFixed(0)}% of ${fit.validation.examples}`
+        : '';
+      this.say(
+        `trained: ${fit.head.labels.join(', ')} (epoch ${fit.epoch} of ${fit.history.length}${validation}; embedding ${(fit.milliseconds.embedding / 1000).toFixed(1)} s, training ${(fit.milliseconds.training / 1000).toFixed(2)} s)`,
+      );
       this.root.dataset.trained = fit.head.labels.join(',');
       this.onLabels();
     } catch (err) {
@@ -164,14 +207,16 @@ class TeachPanel {
     if (!model || !this.root.dataset.trained || this.inFlight || this.busy || video.readyState < 2) return;
     this.inFlight = true;
     const frame = new VideoFrame(video);
-    Promise.all([model.explainFrame(frame), createImageBitmap(video)]).then(([map, picture]: [Explanation, ImageBitmap]) => {
-      drawHeatmap(this.overlay, picture, map, model.preprocessing);
-      picture.close();
-      this.overlay.hidden = false;
-      this.prediction.dataset.label = map.label;
-      this.prediction.dataset.probability = String(map.probability);
-      this.prediction.textContent = `${map.label} ${(100 * map.probability).toFixed(1)}%`;
-    }, this.onError).finally(() => (this.inFlight = false));
+    Promise.all([model.explainFrame(frame), createImageBitmap(video)])
+      .then(([map, picture]: [Explanation, ImageBitmap]) => {
+        drawHeatmap(this.overlay, picture, map, model.preprocessing);
+        picture.close();
+        this.overlay.hidden = false;
+        this.prediction.dataset.label = map.label;
+        this.prediction.dataset.probability = String(map.probability);
+        this.prediction.textContent = `${map.label} ${(100 * map.probability).toFixed(1)}%`;
+      }, this.onError)
+      .finally(() => (this.inFlight = false));
   };
 
   private async toggleCamera(): Promise<void> {
@@ -182,7 +227,10 @@ class TeachPanel {
       return;
     }
     try {
-      this.stream = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+      this.stream = await navigator.mediaDevices.getUserMedia({
+        video: { width: { ideal: 640 }, height: { ideal: 480 } },
+        audio: false,
+      });
     } catch (err) {
       return this.onError(`the camera could not be opened: ${err instanceof Error ? err.message : String(err)}`);
     }

@@ -9,7 +9,15 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
-const common = { bundle: true, format: 'esm', target: 'es2022', loader: { '.wgsl': 'text' }, logLevel: args.has('--quiet') ? 'warning' : 'info', absWorkingDir: root, sourcemap: true };
+const common = {
+  bundle: true,
+  format: 'esm',
+  target: 'es2022',
+  loader: { '.wgsl': 'text' },
+  logLevel: args.has('--quiet') ? 'warning' : 'info',
+  absWorkingDir: root,
+  sourcemap: true,
+};
 
 // Chunk names carry content hashes: drop the last build's, or dist/ (and the package) keeps them all.
 rmSync(join(root, 'dist', 'chunks'), { recursive: true, force: true });
@@ -18,7 +26,19 @@ await Promise.all([
     ...common,
     platform: 'node',
     packages: 'external',
-    entryPoints: { node: 'src/node.ts', cli: 'src/cli.ts', bench: 'bench/bench.ts', 'make-reference': 'scripts/make-reference.ts', 'golden-weights': 'scripts/golden-weights.ts', 'golden-check': 'bench/golden-check.ts', tune: 'bench/tune.ts', soak: 'bench/soak.ts', lesion: 'bench/lesion.ts', 'train-head': 'bench/train-head.ts', 'train-augment': 'bench/train-augment.ts' },
+    entryPoints: {
+      node: 'src/node.ts',
+      cli: 'src/cli.ts',
+      bench: 'bench/bench.ts',
+      'make-reference': 'scripts/make-reference.ts',
+      'golden-weights': 'scripts/golden-weights.ts',
+      'golden-check': 'bench/golden-check.ts',
+      tune: 'bench/tune.ts',
+      soak: 'bench/soak.ts',
+      lesion: 'bench/lesion.ts',
+      'train-head': 'bench/train-head.ts',
+      'train-augment': 'bench/train-augment.ts',
+    },
     outdir: 'dist',
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
@@ -28,10 +48,20 @@ await Promise.all([
   build({
     ...common,
     platform: 'browser',
-    entryPoints: { browser: 'src/browser.ts', worker: 'src/worker.ts', 'resnet-worker': 'src/worker/host.ts', 'demo/app': 'demo/app.ts', 'demo/resnet-worker': 'src/worker/host.ts' },
+    entryPoints: {
+      browser: 'src/browser.ts',
+      worker: 'src/worker.ts',
+      'resnet-worker': 'src/worker/host.ts',
+      'demo/app': 'demo/app.ts',
+      'demo/resnet-worker': 'src/worker/host.ts',
+    },
     outdir: 'dist',
   }),
 ]);
 if (args.has('--types')) {
-  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    { cwd: root, stdio: 'inherit' },
+  );
 }

@@ -3,7 +3,10 @@
 // tests and assertions per file and in all. The file is emptied at the start of each vitest run.
 import { readFileSync } from 'node:fs';
 
-const rows = readFileSync('test-output/assertions.jsonl', 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const rows = readFileSync('test-output/assertions.jsonl', 'utf8')
+  .trim()
+  .split('\n')
+  .map((l) => JSON.parse(l));
 const byFile = new Map();
 for (const r of rows) {
   const t = byFile.get(r.file) ?? { tests: 0, assertions: 0 };
@@ -11,7 +14,8 @@ for (const r of rows) {
   t.assertions += r.assertions;
   byFile.set(r.file, t);
 }
-let tests = 0, assertions = 0;
+let tests = 0,
+  assertions = 0;
 for (const [file, t] of [...byFile].sort()) {
   console.log(`${file.padEnd(28)} ${String(t.tests).padStart(4)} tests ${String(t.assertions).padStart(6)} assertions`);
   tests += t.tests;

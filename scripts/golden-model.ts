@@ -59,14 +59,20 @@ export function generate(name: string, shape: number[], lastBn: boolean): Float3
  * Every torchvision state_dict tensor of ResNet-`depth`, generated, in the order the builder reads them,
  * and the raw (unfused) graph the builder made from them.
  */
-export function goldenModel(depth: number): { params: Array<{ name: string; shape: number[]; data: Float32Array }>; graph: Graph } {
+export function goldenModel(depth: number): {
+  params: Array<{ name: string; shape: number[]; data: Float32Array }>;
+  graph: Graph;
+} {
   const last = RESNET_SPECS[depth]!.block === 'bottleneck' ? '.bn3.' : '.bn2.';
   const params: Array<{ name: string; shape: number[]; data: Float32Array }> = [];
-  const graph = buildResNet((name, shape) => {
-    const data = generate(name, shape, name.includes(last));
-    params.push({ name, shape, data });
-    return data;
-  }, { depth, definition: 'torchvision' });
+  const graph = buildResNet(
+    (name, shape) => {
+      const data = generate(name, shape, name.includes(last));
+      params.push({ name, shape, data });
+      return data;
+    },
+    { depth, definition: 'torchvision' },
+  );
   return { params, graph };
 }
 
@@ -79,12 +85,18 @@ export function goldenInput(): Float32Array {
 
 /** max |logit difference| / max |golden logit| over a batch of logits [n][1000], and each image's top-5. */
 export function compareLogits(logits: Float32Array, want: { logits: number[][] }): { error: number; top5: number[][] } {
-  let diff = 0, scale = 0;
+  let diff = 0,
+    scale = 0;
   const n = want.logits.length;
-  for (let b = 0; b < n; b++) for (let i = 0; i < 1000; i++) {
-    diff = Math.max(diff, Math.abs(logits[b * 1000 + i]! - want.logits[b]![i]!));
-    scale = Math.max(scale, Math.abs(want.logits[b]![i]!));
-  }
-  const top5 = Array.from({ length: n }, (_, b) => [...logits.subarray(b * 1000, (b + 1) * 1000).keys()].sort((x, y) => logits[b * 1000 + y]! - logits[b * 1000 + x]!).slice(0, 5));
+  for (let b = 0; b < n; b++)
+    for (let i = 0; i < 1000; i++) {
+      diff = Math.max(diff, Math.abs(logits[b * 1000 + i]! - want.logits[b]![i]!));
+      scale = Math.max(scale, Math.abs(want.logits[b]![i]!));
+    }
+  const top5 = Array.from({ length: n }, (_, b) =>
+    [...logits.subarray(b * 1000, (b + 1) * 1000).keys()]
+      .sort((x, y) => logits[b * 1000 + y]! - logits[b * 1000 + x]!)
+      .slice(0, 5),
+  );
   return { error: diff / scale, top5 };
 }

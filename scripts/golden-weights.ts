@@ -17,6 +17,11 @@ if (!outs.length || !Number.isInteger(depth)) {
 }
 const { params, graph } = goldenModel(depth);
 for (const out of outs) {
-  await writeFile(out, out.endsWith('.onnx') ? graphToOnnx(graph, { softmax: false }) : writeSafetensors(params, { format: 'pt' }));
-  console.log(`wrote ResNet-${depth} (${params.reduce((a, p) => a + p.data.length, 0).toLocaleString('en-US')} values) to ${out}`);
+  await writeFile(
+    out,
+    out.endsWith('.onnx') ? graphToOnnx(graph, { softmax: false }) : writeSafetensors(params, { format: 'pt' }),
+  );
+  console.log(
+    `wrote ResNet-${depth} (${params.reduce((a, p) => a + p.data.length, 0).toLocaleString('en-US')} values) to ${out}`,
+  );
 }

@@ -14,5 +14,7 @@ const adapter = await create([]).requestAdapter();
 clearInterval(keepAlive);
 if (!adapter) process.exit(1);
 const info = adapter.info;
-console.log([info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ') || 'unnamed adapter');
+console.log(
+  [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' / ') || 'unnamed adapter',
+);
 process.exit(0);

@@ -12,7 +12,11 @@ export async function loadReferenceModel(modelJsonPath: string): Promise<tfl.Lay
   await tf.setBackend('cpu');
   const json = JSON.parse(await readFile(modelJsonPath, 'utf8'));
   const specs = json.weightsManifest.flatMap((g: { weights: unknown[] }) => g.weights);
-  const parts = await Promise.all(json.weightsManifest.flatMap((g: { paths: string[] }) => g.paths).map((p: string) => readFile(join(dirname(modelJsonPath), p))));
+  const parts = await Promise.all(
+    json.weightsManifest
+      .flatMap((g: { paths: string[] }) => g.paths)
+      .map((p: string) => readFile(join(dirname(modelJsonPath), p))),
+  );
   const all = Buffer.concat(parts);
   const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.length);
   return tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData }));
@@ -33,7 +37,9 @@ function featuresOf(model: tfl.LayersModel, input: Float32Array, batch: number):
   const out = model.outputs[0]!;
   const features = out.sourceLayer.getInputAt(out.nodeIndex) as tfl.SymbolicTensor;
   const shape = model.inputs[0]!.shape.slice(1) as number[];
-  return tfl.model({ inputs: model.inputs, outputs: features }).predict(tf.tensor(input, [batch, ...shape])) as tf.Tensor;
+  return tfl
+    .model({ inputs: model.inputs, outputs: features })
+    .predict(tf.tensor(input, [batch, ...shape])) as tf.Tensor;
 }
 
 /** Logits: the input of the final softmax, from a model that stops at the last Dense layer without activation. */
@@ -55,10 +61,15 @@ export function referenceFeatures(model: tfl.LayersModel, input: Float32Array, b
  * except that the Activation after a deleted block's Add reads the Add's other input, the shortcut
  * (the identity, or bn4a_branch1 where there is a projection): y = relu(shortcut).
  */
-export async function lesionedReferenceModel(model: tfl.LayersModel, modelJsonPath: string, blocks: string[]): Promise<tfl.LayersModel> {
+export async function lesionedReferenceModel(
+  model: tfl.LayersModel,
+  modelJsonPath: string,
+  blocks: string[],
+): Promise<tfl.LayersModel> {
   const json = JSON.parse(await readFile(modelJsonPath, 'utf8'));
   const config = json.modelTopology.model_config ?? json.modelTopology;
-  const layers: Array<{ class_name: string; name: string; inbound_nodes: Array<Array<[string, number, number]>> }> = config.config.layers;
+  const layers: Array<{ class_name: string; name: string; inbound_nodes: Array<Array<[string, number, number]>> }> =
+    config.config.layers;
   const inputsOf = (l: (typeof layers)[number]) => (l.inbound_nodes[0] ?? []).map(([name]) => name);
   // Each deleted block's Add -> its shortcut input (the one that is not bn<block>_branch2c).
   const shortcut = new Map<string, string>();

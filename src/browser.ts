@@ -17,14 +17,24 @@ export * from './index.js';
 export { clearModelCache } from './loaders/url-cache.js';
 
 /** What a browser model takes as an image. ImageData and the rest go to the GPU as textures where they can. */
-export type BrowserImage = ImageBitmap | ImageData | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas | HTMLVideoElement | VideoFrame;
+export type BrowserImage =
+  | ImageBitmap
+  | ImageData
+  | HTMLImageElement
+  | HTMLCanvasElement
+  | OffscreenCanvas
+  | HTMLVideoElement
+  | VideoFrame;
 
 export interface LoadOptions extends LoadOptionsBase {}
 
 /** An image's pixel size (0 x 0 when it has none yet: an image not loaded, a video without a frame). */
 function sizeOf(image: BrowserImage): [number, number] {
   const el = image as Partial<HTMLImageElement & HTMLVideoElement & VideoFrame & { width: number; height: number }>;
-  return [el.naturalWidth || el.videoWidth || el.displayWidth || el.width || 0, el.naturalHeight || el.videoHeight || el.displayHeight || el.height || 0];
+  return [
+    el.naturalWidth || el.videoWidth || el.displayWidth || el.width || 0,
+    el.naturalHeight || el.videoHeight || el.displayHeight || el.height || 0,
+  ];
 }
 
 /** Reads the pixels of a browser image through a 2D canvas (the CPU path: where an image cannot go to the GPU). */
@@ -32,11 +42,15 @@ export async function decodeBrowserImage(image: BrowserImage): Promise<RawImage>
   if (typeof ImageData !== 'undefined' && image instanceof ImageData) {
     return { data: image.data, width: image.width, height: image.height, channels: 4 };
   }
-  if (typeof HTMLImageElement !== 'undefined' && image instanceof HTMLImageElement && !image.complete) await image.decode();
+  if (typeof HTMLImageElement !== 'undefined' && image instanceof HTMLImageElement && !image.complete)
+    await image.decode();
   const [width, height] = sizeOf(image);
   if (!width || !height) throw new InputError('the image has no pixels (not loaded yet?)');
   const ctx = typeof OffscreenCanvas === 'undefined' ? null : new OffscreenCanvas(width, height).getContext('2d');
-  if (!ctx) throw new InputError('this runtime has no 2D canvas to read the image\'s pixels (outside a page?): pass ImageData ({ data, width, height }) instead');
+  if (!ctx)
+    throw new InputError(
+      "this runtime has no 2D canvas to read the image's pixels (outside a page?): pass ImageData ({ data, width, height }) instead",
+    );
   ctx.drawImage(image as CanvasImageSource, 0, 0);
   return { data: ctx.getImageData(0, 0, width, height).data, width, height, channels: 4 };
 }
@@ -47,11 +61,16 @@ const TEXTURE_USAGE = 0x4 | 0x2 | 0x10; // TEXTURE_BINDING | COPY_DST | RENDER_A
  * Puts a browser image on `device` as an rgba8unorm texture, for model.classifyTexture / inferTexture
  * (GPU preprocessing: no CPU pixel loop). Destroy the texture when done.
  */
-export function imageToTexture(device: GPUDevice, image: ImageBitmap | HTMLCanvasElement | OffscreenCanvas | HTMLImageElement | HTMLVideoElement | VideoFrame): GPUTexture {
+export function imageToTexture(
+  device: GPUDevice,
+  image: ImageBitmap | HTMLCanvasElement | OffscreenCanvas | HTMLImageElement | HTMLVideoElement | VideoFrame,
+): GPUTexture {
   const [width, height] = sizeOf(image);
   if (!width || !height) throw new InputError('the image has no pixels (not loaded yet?)');
   if (typeof device.queue.copyExternalImageToTexture !== 'function') {
-    throw new InputError('this WebGPU implementation has no copyExternalImageToTexture (Deno\'s has none): pass ImageData to classify, or write the pixels into a texture yourself');
+    throw new InputError(
+      "this WebGPU implementation has no copyExternalImageToTexture (Deno's has none): pass ImageData to classify, or write the pixels into a texture yourself",
+    );
   }
   const texture = device.createTexture({ size: [width, height], format: 'rgba8unorm', usage: TEXTURE_USAGE });
   try {
@@ -70,12 +89,17 @@ export function imageToTexture(device: GPUDevice, image: ImageBitmap | HTMLCanva
  */
 export async function uploadBrowserImage(device: GPUDevice, image: BrowserImage): Promise<GPUTexture | undefined> {
   if (typeof ImageData !== 'undefined' && image instanceof ImageData) {
-    const texture = device.createTexture({ size: [image.width, image.height], format: 'rgba8unorm', usage: TEXTURE_USAGE });
+    const texture = device.createTexture({
+      size: [image.width, image.height],
+      format: 'rgba8unorm',
+      usage: TEXTURE_USAGE,
+    });
     device.queue.writeTexture({ texture }, image.data, { bytesPerRow: 4 * image.width }, [image.width, image.height]);
     return texture;
   }
   if (typeof device.queue.copyExternalImageToTexture !== 'function') return undefined;
-  if (typeof HTMLImageElement !== 'undefined' && image instanceof HTMLImageElement && !image.complete) await image.decode();
+  if (typeof HTMLImageElement !== 'undefined' && image instanceof HTMLImageElement && !image.complete)
+    await image.decode();
   try {
     return imageToTexture(device, image as Exclude<BrowserImage, ImageData>);
   } catch (err) {
@@ -95,7 +119,9 @@ export async function uploadBrowserImage(device: GPUDevice, image: BrowserImage)
 /** A device from navigator.gpu with the adapter's limits; destroyed when released. */
 async function acquireBrowserDevice(): Promise<OwnedDevice> {
   if (typeof navigator === 'undefined' || !navigator.gpu) {
-    throw new GPUUnavailableError('this browser has no WebGPU (navigator.gpu is undefined): use a recent Chrome/Edge, or enable WebGPU in your browser flags');
+    throw new GPUUnavailableError(
+      'this browser has no WebGPU (navigator.gpu is undefined): use a recent Chrome/Edge, or enable WebGPU in your browser flags',
+    );
   }
   const { adapter, device } = await requestDevice(navigator.gpu);
   return { adapter, device, release: () => device.destroy() };
@@ -104,11 +130,20 @@ async function acquireBrowserDevice(): Promise<OwnedDevice> {
 /** Loads a ResNet from a URL or memory and prepares it on the GPU (weights uploaded, every pipeline compiled). */
 export async function loadResNet(options: LoadOptions): Promise<ResNetModel<BrowserImage>> {
   const { source } = options;
-  if (source === undefined) throw new InputError('in a browser, pass { source: the URL of a model.json, .safetensors or .onnx file } (or the files in memory)');
-  const loaded = typeof source === 'string' || source instanceof URL
-    ? await loadFromUrl(isUrl(source) ? source : pageUrl(String(source)), options)
-    : await loadFromMemory(source, options);
-  return createModel(loaded, options, { decode: decodeBrowserImage, upload: uploadBrowserImage, acquireDevice: acquireBrowserDevice, tuningStore: localTuningStore() });
+  if (source === undefined)
+    throw new InputError(
+      'in a browser, pass { source: the URL of a model.json, .safetensors or .onnx file } (or the files in memory)',
+    );
+  const loaded =
+    typeof source === 'string' || source instanceof URL
+      ? await loadFromUrl(isUrl(source) ? source : pageUrl(String(source)), options)
+      : await loadFromMemory(source, options);
+  return createModel(loaded, options, {
+    decode: decodeBrowserImage,
+    upload: uploadBrowserImage,
+    acquireDevice: acquireBrowserDevice,
+    tuningStore: localTuningStore(),
+  });
 }
 
 /** The autotune's answers in the page's localStorage (none in a worker, or where storage is refused: they then last the page). */
@@ -130,6 +165,9 @@ function localTuningStore(): TuningStore | undefined {
 /** A relative URL against the page's; outside a page (no location) a clear error. */
 function pageUrl(path: string): URL {
   const base = globalThis.location?.href;
-  if (!base) throw new InputError(`source "${path}" is not a URL, and there is no page to resolve it against (no location): pass a full URL (a file: URL for a local file)`);
+  if (!base)
+    throw new InputError(
+      `source "${path}" is not a URL, and there is no page to resolve it against (no location): pass a full URL (a file: URL for a local file)`,
+    );
   return new URL(path, base);
 }

@@ -5,7 +5,14 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { compactPretrained, compactPretrainedPath, fetchPretrained, loadResNet, modelCacheDir, type NodeImage } from './node.js';
+import {
+  compactPretrained,
+  compactPretrainedPath,
+  fetchPretrained,
+  loadResNet,
+  modelCacheDir,
+  type NodeImage,
+} from './node.js';
 import { WEIGHT_STORAGES } from './ops/weight-storage.js';
 import type { ResNetModel } from './api/model.js';
 import { loadOptions, parse, report, UsageError, type Parsed } from './cli/args.js';
@@ -81,21 +88,34 @@ colors, half opacity); --json prints one line per image and class:
 {"file","class","label","probability","logit","bias","height","width","map":[...]} (mean(map) + bias = logit).`;
 
 async function fetchCommand(args: Parsed): Promise<number> {
-  const options = { onProgress: loadProgressBar(), force: args.flags.has('--force'), verify: args.flags.has('--verify') };
+  const options = {
+    onProgress: loadProgressBar(),
+    force: args.flags.has('--force'),
+    verify: args.flags.has('--verify'),
+  };
   const started = performance.now();
   const path = await fetchPretrained(options);
   // The compact files already in the cache are checked (and rewritten) the same way.
   const compact: string[] = [];
-  for (const p of WEIGHT_STORAGES.filter((p) => existsSync(compactPretrainedPath(p)))) compact.push(await compactPretrained(p, options));
+  for (const p of WEIGHT_STORAGES.filter((p) => existsSync(compactPretrainedPath(p))))
+    compact.push(await compactPretrained(p, options));
   const ms = Math.round(performance.now() - started);
-  if (args.flags.has('--json')) console.log(JSON.stringify({ path, cache: modelCacheDir(), compact, ...(options.verify && { verifiedMs: ms }) }));
+  if (args.flags.has('--json'))
+    console.log(JSON.stringify({ path, cache: modelCacheDir(), compact, ...(options.verify && { verifiedMs: ms }) }));
   else console.log(path);
-  if (options.verify && !args.flags.has('--json')) console.error(`webgpu-resnet: the model cache's files match their recorded SHA-256s (${1 + compact.length} models, ${ms} ms)`);
+  if (options.verify && !args.flags.has('--json'))
+    console.error(
+      `webgpu-resnet: the model cache's files match their recorded SHA-256s (${1 + compact.length} models, ${ms} ms)`,
+    );
   return 0;
 }
 
 async function runModelCommand(args: Parsed): Promise<number> {
-  if ((args.command === 'classify' || args.command === 'embed' || args.command === 'cam') && args.positional.length === 0 && !args.flags.has('--list')) {
+  if (
+    (args.command === 'classify' || args.command === 'embed' || args.command === 'cam') &&
+    args.positional.length === 0 &&
+    !args.flags.has('--list')
+  ) {
     throw new UsageError(`${args.command} needs at least one image`);
   }
   let model: ResNetModel<NodeImage> | undefined;
@@ -103,15 +123,23 @@ async function runModelCommand(args: Parsed): Promise<number> {
     model = await loadResNet(loadOptions(args));
     if (args.flags.has('--verbose')) {
       const p = model.preprocessing;
-      console.error(`webgpu-resnet: ${model.info.name}, input ${model.info.inputShape.join('x')}, ${model.info.precision} weights; preprocessing: resize ${p.resizeTo}, crop ${p.cropTo}, ${p.order}, x${p.scale}, mean [${p.mean}], std [${p.std}]`);
+      console.error(
+        `webgpu-resnet: ${model.info.name}, input ${model.info.inputShape.join('x')}, ${model.info.precision} weights; preprocessing: resize ${p.resizeTo}, crop ${p.cropTo}, ${p.order}, x${p.scale}, mean [${p.mean}], std [${p.std}]`,
+      );
     }
     switch (args.command) {
-      case 'classify': return await classify(args, model);
-      case 'embed': return await embed(args, model);
-      case 'blocks': return blocks(args, model);
-      case 'info': return info(args, model);
-      case 'cam': return await cam(args, model);
-      default: return await infer(args, model);
+      case 'classify':
+        return await classify(args, model);
+      case 'embed':
+        return await embed(args, model);
+      case 'blocks':
+        return blocks(args, model);
+      case 'info':
+        return info(args, model);
+      case 'cam':
+        return await cam(args, model);
+      default:
+        return await infer(args, model);
     }
   } finally {
     model?.dispose();

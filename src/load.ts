@@ -20,10 +20,14 @@ export interface InMemoryModel {
 }
 
 /** A torchvision/timm state_dict as safetensors bytes. */
-export interface InMemorySafetensors { safetensors: Uint8Array | ArrayBuffer }
+export interface InMemorySafetensors {
+  safetensors: Uint8Array | ArrayBuffer;
+}
 
 /** An ONNX model's bytes. */
-export interface InMemoryOnnx { onnx: Uint8Array | ArrayBuffer }
+export interface InMemoryOnnx {
+  onnx: Uint8Array | ArrayBuffer;
+}
 
 export type ModelSource = string | URL | InMemoryModel | InMemorySafetensors | InMemoryOnnx;
 
@@ -122,15 +126,21 @@ export type HeadSource = Head | Uint8Array | ArrayBuffer | string | URL;
 
 /** The head `source` names; `readPath` reads a file path where the platform has files (Node). */
 export async function readHead(source: HeadSource, readPath?: (path: string) => Promise<Uint8Array>): Promise<Head> {
-  if (source instanceof Uint8Array || source instanceof ArrayBuffer) return headFromSafetensors(source instanceof Uint8Array ? source : new Uint8Array(source), 'head');
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer)
+    return headFromSafetensors(source instanceof Uint8Array ? source : new Uint8Array(source), 'head');
   if (typeof source === 'string' || source instanceof URL) {
     const where = String(source);
     if (isUrl(source)) return headFromSafetensors(await fetchWhole(where), where);
-    if (!readPath) throw new InputError(`head "${where}" is not a URL, and this platform reads no file paths: pass a full URL or the bytes`);
+    if (!readPath)
+      throw new InputError(
+        `head "${where}" is not a URL, and this platform reads no file paths: pass a full URL or the bytes`,
+      );
     return headFromSafetensors(await readPath(where), where);
   }
   if (source && typeof source === 'object' && 'labels' in source && 'weights' in source) return checkHead(source);
-  throw new InputError('head must be a trained head ({ labels, weights, bias }), a head-only file\'s bytes, or its URL or path');
+  throw new InputError(
+    "head must be a trained head ({ labels, weights, bias }), a head-only file's bytes, or its URL or path",
+  );
 }
 
 /** Where a model's files came from: all from the network, all from the browser's weight cache, or some of each. */
@@ -147,34 +157,76 @@ export interface LoadedGraph {
 function checkDepth(graph: Graph, depth: number | undefined): void {
   if (depth === undefined) return;
   const found = weightDepth(graph);
-  if (found !== depth) throw new ModelFormatError(`these weights are a ResNet-${found} (${found} weight layers deep), not the ResNet-${depth} asked for`);
+  if (found !== depth)
+    throw new ModelFormatError(
+      `these weights are a ResNet-${found} (${found} weight layers deep), not the ResNet-${depth} asked for`,
+    );
 }
 
 /**
  * What both entries derive from a loaded graph and the options: the depth checked, labels (ImageNet-1k
  * for 1000-class models unless given), preprocessing (by weight format unless given) and precision.
  */
-export function modelSettings({ graph, format }: LoadedGraph, options: LoadOptionsBase): { labels?: readonly string[]; preprocessing: Preprocessing; precision: Precision; inputSize?: [number, number]; convStrategy?: ConvStrategy; winograd?: boolean | 2 | 4; autotune?: boolean | readonly number[] } {
+export function modelSettings(
+  { graph, format }: LoadedGraph,
+  options: LoadOptionsBase,
+): {
+  labels?: readonly string[];
+  preprocessing: Preprocessing;
+  precision: Precision;
+  inputSize?: [number, number];
+  convStrategy?: ConvStrategy;
+  winograd?: boolean | 2 | 4;
+  autotune?: boolean | readonly number[];
+} {
   checkDepth(graph, options.depth);
   const { autotune } = options;
-  if (autotune !== undefined && typeof autotune !== 'boolean' && !(Array.isArray(autotune) && autotune.length && autotune.every((b) => Number.isInteger(b) && b >= 1))) {
-    throw new InputError(`autotune must be true, false or a list of batch sizes (positive integers), got ${JSON.stringify(autotune)}`);
+  if (
+    autotune !== undefined &&
+    typeof autotune !== 'boolean' &&
+    !(Array.isArray(autotune) && autotune.length && autotune.every((b) => Number.isInteger(b) && b >= 1))
+  ) {
+    throw new InputError(
+      `autotune must be true, false or a list of batch sizes (positive integers), got ${JSON.stringify(autotune)}`,
+    );
   }
-  if (options.winograd !== undefined && typeof options.winograd !== 'boolean' && options.winograd !== 2 && options.winograd !== 4) throw new InputError(`winograd must be true, false, 2 or 4 (the output tile of F(2x2, 3x3) or F(4x4, 3x3)), got ${JSON.stringify(options.winograd)}`);
+  if (
+    options.winograd !== undefined &&
+    typeof options.winograd !== 'boolean' &&
+    options.winograd !== 2 &&
+    options.winograd !== 4
+  )
+    throw new InputError(
+      `winograd must be true, false, 2 or 4 (the output tile of F(2x2, 3x3) or F(4x4, 3x3)), got ${JSON.stringify(options.winograd)}`,
+    );
   const precision = options.precision ?? graph.declared?.precision ?? 'f32';
-  if (!isWeightStorage(precision)) throw new InputError(`precision must be 'f32', 'f16' or 'int8', got ${JSON.stringify(precision)}`);
+  if (!isWeightStorage(precision))
+    throw new InputError(`precision must be 'f32', 'f16' or 'int8', got ${JSON.stringify(precision)}`);
   const classes = graph.shapes.get(graph.output)![2];
   const preprocessing = options.preprocessing ?? graph.declared?.preprocessing ?? defaultPreprocessing(format);
-  const asked = options.inputSize === undefined ? undefined : typeof options.inputSize === 'number' ? [options.inputSize, options.inputSize] as [number, number] : options.inputSize;
-  if (asked && !(Array.isArray(asked) && asked.length === 2)) throw new InputError(`inputSize must be a number or [height, width], got ${JSON.stringify(options.inputSize)}`);
+  const asked =
+    options.inputSize === undefined
+      ? undefined
+      : typeof options.inputSize === 'number'
+        ? ([options.inputSize, options.inputSize] as [number, number])
+        : options.inputSize;
+  if (asked && !(Array.isArray(asked) && asked.length === 2))
+    throw new InputError(`inputSize must be a number or [height, width], got ${JSON.stringify(options.inputSize)}`);
   const inputSize = asked ?? graph.declared?.inputSize;
   const cropPct = options.cropPct ?? 0.875;
   if (!(cropPct > 0 && cropPct <= 1)) throw new InputError(`cropPct must be in (0, 1], got ${cropPct}`);
   // timm's rule for another size: the shorter side to round(size / crop_pct), then the center crop (a
   // file converted for a size records its own preprocessing, kept as it is)
-  const resized = inputSize && inputSize[0] === inputSize[1] && (asked || options.cropPct !== undefined || preprocessing.cropTo !== inputSize[0])
-    ? { ...preprocessing, resizeTo: Math.round(inputSize[0] / cropPct), cropTo: inputSize[0] } : preprocessing;
-  if (resized.resizeTo < resized.cropTo) throw new InputError(`preprocessing resizes to ${resized.resizeTo} pixels, less than the ${resized.cropTo} it crops: resizeTo must be at least cropTo`);
+  const resized =
+    inputSize &&
+    inputSize[0] === inputSize[1] &&
+    (asked || options.cropPct !== undefined || preprocessing.cropTo !== inputSize[0])
+      ? { ...preprocessing, resizeTo: Math.round(inputSize[0] / cropPct), cropTo: inputSize[0] }
+      : preprocessing;
+  if (resized.resizeTo < resized.cropTo)
+    throw new InputError(
+      `preprocessing resizes to ${resized.resizeTo} pixels, less than the ${resized.cropTo} it crops: resizeTo must be at least cropTo`,
+    );
   return {
     labels: options.labels ?? graph.declared?.labels ?? (classes === 1000 ? IMAGENET_LABELS : undefined),
     preprocessing: resized,
@@ -199,7 +251,12 @@ function defaultPreprocessing(format: WeightsFormat): Preprocessing {
 }
 
 /** Builds the graph of one weights file already in memory. */
-export function graphFromBytes(format: Exclude<WeightsFormat, 'tfjs-layers'>, bytes: Uint8Array, where: string, options: LoadOptionsBase): Graph {
+export function graphFromBytes(
+  format: Exclude<WeightsFormat, 'tfjs-layers'>,
+  bytes: Uint8Array,
+  where: string,
+  options: LoadOptionsBase,
+): Graph {
   switch (format) {
     case 'safetensors':
       return loadSafetensorsResNet(bytes, where, { depth: options.depth, definition: options.definition });
@@ -208,10 +265,16 @@ export function graphFromBytes(format: Exclude<WeightsFormat, 'tfjs-layers'>, by
   }
 }
 
-export async function loadFromMemory(model: InMemoryModel | InMemorySafetensors | InMemoryOnnx, options: LoadOptionsBase = {}): Promise<LoadedGraph> {
+export async function loadFromMemory(
+  model: InMemoryModel | InMemorySafetensors | InMemoryOnnx,
+  options: LoadOptionsBase = {},
+): Promise<LoadedGraph> {
   const asBytes = (b: Uint8Array | ArrayBuffer) => (b instanceof Uint8Array ? b : new Uint8Array(b));
   if (model && typeof model === 'object' && 'safetensors' in model) {
-    return { graph: graphFromBytes('safetensors', asBytes(model.safetensors), 'memory:safetensors', options), format: 'safetensors' };
+    return {
+      graph: graphFromBytes('safetensors', asBytes(model.safetensors), 'memory:safetensors', options),
+      format: 'safetensors',
+    };
   }
   if (model && typeof model === 'object' && 'onnx' in model) {
     return { graph: graphFromBytes('onnx', asBytes(model.onnx), 'memory:onnx', options), format: 'onnx' };

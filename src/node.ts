@@ -22,7 +22,13 @@ export { decodeImage } from './node/image.js';
 export { defaultModelPath } from './node/paths.js';
 import { weightsFromEnv } from './node/paths.js';
 import { nodeTuningStore } from './node/tuning-store.js';
-export { fetchPretrained, modelCacheDir, pretrainedModelPath, PRETRAINED, type FetchOptions } from './node/model-cache.js';
+export {
+  fetchPretrained,
+  modelCacheDir,
+  pretrainedModelPath,
+  PRETRAINED,
+  type FetchOptions,
+} from './node/model-cache.js';
 export { compactPretrained, compactPretrainedPath } from './node/compact-cache.js';
 
 /** In Node an image is a file path or the file's bytes. */
@@ -56,7 +62,10 @@ export async function loadGraph(options: LoadOptions): Promise<LoadedGraph> {
 /** A file the model cache wrote (with a record beside it) must still be what was written. */
 async function refuseDamaged(path: string): Promise<void> {
   const damage = await damageOfRecorded(resolve(path));
-  if (damage) throw new ModelCacheError(`${damage.file} ${damage.problem}; run \`webgpu-resnet fetch --force\` to write the model cache's files again`);
+  if (damage)
+    throw new ModelCacheError(
+      `${damage.file} ${damage.problem}; run \`webgpu-resnet fetch --force\` to write the model cache's files again`,
+    );
 }
 
 /** A file's bytes (a head given by its path). */
@@ -67,5 +76,11 @@ async function readBytes(path: string): Promise<Uint8Array> {
 
 /** Loads a ResNet and prepares it on the GPU (weights uploaded, every pipeline compiled). */
 export async function loadResNet(options: LoadOptions = {}): Promise<ResNetModel<NodeImage>> {
-  return createModel(await loadGraph(options), options, { decode: decodeImage, acquireDevice: acquireNodeDevice, readFile: readBytes, tuningStore: nodeTuningStore(), preciseTimestamps: true });
+  return createModel(await loadGraph(options), options, {
+    decode: decodeImage,
+    acquireDevice: acquireNodeDevice,
+    readFile: readBytes,
+    tuningStore: nodeTuningStore(),
+    preciseTimestamps: true,
+  });
 }

@@ -57,13 +57,25 @@ export interface WorkerModel {
 }
 
 const transferable = (image: WorkerImage): Transferable[] =>
-  (typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap) || (typeof VideoFrame !== 'undefined' && image instanceof VideoFrame) ? [image as Transferable] : [];
+  (typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap) ||
+  (typeof VideoFrame !== 'undefined' && image instanceof VideoFrame)
+    ? [image as Transferable]
+    : [];
 
 /** Starts a Worker, loads the model in it (weights cached like loadResNet's) and returns its API. */
 export async function createWorkerModel(options: WorkerModelOptions): Promise<WorkerModel> {
-  if ((options as LoadOptions).device) throw new InputError('a worker model uses a device of its own: `device` cannot be passed (a GPUDevice cannot cross to a worker)');
-  const worker = options.worker ?? new Worker(new URL('./resnet-worker.js', import.meta.url), { type: 'module', name: 'webgpu-resnet' });
-  interface Listeners { onProgress?: (p: LoadProgress) => void; onEpoch?: (r: EpochRecord) => void; onEmbedded?: (done: number, total: number) => void }
+  if ((options as LoadOptions).device)
+    throw new InputError(
+      'a worker model uses a device of its own: `device` cannot be passed (a GPUDevice cannot cross to a worker)',
+    );
+  const worker =
+    options.worker ??
+    new Worker(new URL('./resnet-worker.js', import.meta.url), { type: 'module', name: 'webgpu-resnet' });
+  interface Listeners {
+    onProgress?: (p: LoadProgress) => void;
+    onEpoch?: (r: EpochRecord) => void;
+    onEmbedded?: (done: number, total: number) => void;
+  }
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void } & Listeners>();
   let next = 0;
   let ended = false;
@@ -79,11 +91,18 @@ export async function createWorkerModel(options: WorkerModelOptions): Promise<Wo
     else call.reject(errorFromMessage(answer.error));
   });
   worker.addEventListener('error', (event) => {
-    const err = new Error(`the model worker failed: ${event.message || 'it could not be started (is resnet-worker.js served next to worker.js?)'}`);
+    const err = new Error(
+      `the model worker failed: ${event.message || 'it could not be started (is resnet-worker.js served next to worker.js?)'}`,
+    );
     for (const call of pending.values()) call.reject(err);
     pending.clear();
   });
-  const call = <T>(method: Method, args: unknown[], transfer: Transferable[] = [], listeners: Listeners = {}): Promise<T> => {
+  const call = <T>(
+    method: Method,
+    args: unknown[],
+    transfer: Transferable[] = [],
+    listeners: Listeners = {},
+  ): Promise<T> => {
     if (ended) return Promise.reject(new InputError('this worker model was disposed'));
     return new Promise<T>((resolve, reject) => {
       const id = next++;
@@ -96,7 +115,12 @@ export async function createWorkerModel(options: WorkerModelOptions): Promise<Wo
   try {
     // A URL is resolved here: inside the worker, relative URLs would be relative to the worker's script.
     const { source: given } = loadOptions;
-    const source = given instanceof URL ? given.href : typeof given === 'string' ? new URL(given, globalThis.location?.href).href : given;
+    const source =
+      given instanceof URL
+        ? given.href
+        : typeof given === 'string'
+          ? new URL(given, globalThis.location?.href).href
+          : given;
     loaded = await call<Loaded>('load', [{ ...loadOptions, source }], [], { onProgress });
   } catch (err) {
     worker.terminate();
@@ -118,7 +142,12 @@ export async function createWorkerModel(options: WorkerModelOptions): Promise<Wo
     profile: (batch, o) => call('profile', [batch, o]),
     async train(examples, options = {}) {
       const { onEpoch, onEmbedded, ...rest } = options;
-      const result = await call<Trained>('train', [examples, rest], examples.flatMap((e) => transferable(e.image)), { onEpoch, onEmbedded });
+      const result = await call<Trained>(
+        'train',
+        [examples, rest],
+        examples.flatMap((e) => transferable(e.image)),
+        { onEpoch, onEmbedded },
+      );
       labels = [...result.head.labels];
       return result;
     },

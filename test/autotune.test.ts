@@ -41,13 +41,18 @@ afterAll(async () => {
 describe('autotune', () => {
   it('a ResNet-18 tuned at load (tiled kernels, batches 1 and 2) matches torchvision, runs what it chose, and a second load answers from the cache', async () => {
     const { device } = gpu;
-    if (!device.features.has('timestamp-query')) return void console.log('autotune: this adapter lacks timestamp-query; not run');
+    if (!device.features.has('timestamp-query'))
+      return void console.log('autotune: this adapter lacks timestamp-query; not run');
     const input = goldenInput();
-    const { result: model, leaked } = await trackingBuffers(device, () => loadResNet({ source: { safetensors }, device, convStrategy: 'tiled', autotune: [1, 2] }));
+    const { result: model, leaked } = await trackingBuffers(device, () =>
+      loadResNet({ source: { safetensors }, device, convStrategy: 'tiled', autotune: [1, 2] }),
+    );
     let logits: Float32Array;
     try {
       const report = model.info.autotune!;
-      console.log(`autotune, ResNet-18 tiled on this adapter: ${report.shapes} shapes, ${report.timed} timed in ${report.ms.toFixed(0)} ms; changed:\n${report.changed.map((c) => `  batch ${c.batch} ${c.layers.join(', ')}: ${c.from} (${c.fromMs.toFixed(2)} ms) -> ${c.to} (${c.toMs.toFixed(2)} ms)`).join('\n')}`);
+      console.log(
+        `autotune, ResNet-18 tiled on this adapter: ${report.shapes} shapes, ${report.timed} timed in ${report.ms.toFixed(0)} ms; changed:\n${report.changed.map((c) => `  batch ${c.batch} ${c.layers.join(', ')}: ${c.from} (${c.fromMs.toFixed(2)} ms) -> ${c.to} (${c.toMs.toFixed(2)} ms)`).join('\n')}`,
+      );
       expect(report.batches).toEqual([1, 2]);
       expect(report.shapes).toBeGreaterThan(10);
       expect(report.timed).toBe(report.shapes);
@@ -98,7 +103,13 @@ describe('autotune', () => {
     // a file cut short; then one of these kernels whose entries are not what this engine writes: a key that
     // is no JSON array, an entry that is no object, a tiling that is not a candidate for its shape
     const [key, answer] = Object.entries(saved.answers as Record<string, { tiling: unknown }>)[0]!;
-    const damaged = ['{"kernels": "conv_gemm', JSON.stringify({ kernels: saved.kernels, answers: { foo: answer, [key]: { ...answer, tiling: { tile: { bm: 1 }, split: 1 } }, '["a"]': null, '[]': 7 } })];
+    const damaged = [
+      '{"kernels": "conv_gemm',
+      JSON.stringify({
+        kernels: saved.kernels,
+        answers: { foo: answer, [key]: { ...answer, tiling: { tile: { bm: 1 }, split: 1 } }, '["a"]': null, '[]': 7 },
+      }),
+    ];
     for (const text of damaged) {
       await writeFile(file, text, 'utf8');
       forgetTuning();
@@ -120,10 +131,15 @@ describe('autotune', () => {
     const { graph } = optimize(goldenModel(18).graph);
     let pinnedPlans = 0;
     const planFor = (tuned: TunedTilings) => (batch: number) => {
-      if (Object.keys(tuned.get(batch) ?? {}).length && ++pinnedPlans > 1) throw new Error('the second round fails on purpose');
+      if (Object.keys(tuned.get(batch) ?? {}).length && ++pinnedPlans > 1)
+        throw new Error('the second round fails on purpose');
       return planWithinMemory(graph, { convStrategy: 'tiled', batch, conv: tuned.get(batch) });
     };
-    const { result, leaked } = await trackingBuffers(device, () => autotuneTilings({ device, graph, batches: [1], planFor, info: gpu.adapter.info, storage: 'f32' }).catch((e: unknown) => e));
+    const { result, leaked } = await trackingBuffers(device, () =>
+      autotuneTilings({ device, graph, batches: [1], planFor, info: gpu.adapter.info, storage: 'f32' }).catch(
+        (e: unknown) => e,
+      ),
+    );
     expect(String(result)).toMatch(/the second round fails on purpose/);
     expect(pinnedPlans).toBe(2);
     expect(leaked()).toEqual([]);
@@ -135,29 +151,60 @@ describe('autotune', () => {
     const tiled = { convStrategy: 'tiled' as const };
     expect(autotuneBatches(undefined, tiled, withTimestamps, gpuInfo, true)).toEqual([1]);
     expect(autotuneBatches(undefined, tiled, withTimestamps, gpuInfo, false)).toBeUndefined(); // a browser: rounded timestamps
-    expect(autotuneBatches(undefined, tiled, withTimestamps, { vendor: 'mesa', architecture: 'software', device: '', description: 'llvmpipe' }, true)).toBeUndefined();
-    expect(autotuneBatches(undefined, tiled, withTimestamps, { vendor: '', architecture: '', device: '', description: '' }, true)).toBeUndefined(); // Firefox
+    expect(
+      autotuneBatches(
+        undefined,
+        tiled,
+        withTimestamps,
+        { vendor: 'mesa', architecture: 'software', device: '', description: 'llvmpipe' },
+        true,
+      ),
+    ).toBeUndefined();
+    expect(
+      autotuneBatches(
+        undefined,
+        tiled,
+        withTimestamps,
+        { vendor: '', architecture: '', device: '', description: '' },
+        true,
+      ),
+    ).toBeUndefined(); // Firefox
     expect(autotuneBatches(undefined, { convStrategy: 'simd' }, withTimestamps, gpuInfo, true)).toBeUndefined();
-    expect(autotuneBatches(undefined, tiled, { features: new Set() } as unknown as GPUDevice, gpuInfo, true)).toBeUndefined();
+    expect(
+      autotuneBatches(undefined, tiled, { features: new Set() } as unknown as GPUDevice, gpuInfo, true),
+    ).toBeUndefined();
     expect(autotuneBatches(false, tiled, withTimestamps, gpuInfo, true)).toBeUndefined();
     expect(autotuneBatches([8, 1, 8], tiled, withTimestamps, gpuInfo, false)).toEqual([8, 1]);
-    expect(autotuneBatches(true, { convStrategy: 'simd' }, withTimestamps, gpuInfo, true)).toMatch(/nothing to time here: the simd kernels have no tiles/);
-    expect(autotuneBatches(true, tiled, { features: new Set() } as unknown as GPUDevice, gpuInfo, true)).toMatch(/lacks 'timestamp-query'/);
+    expect(autotuneBatches(true, { convStrategy: 'simd' }, withTimestamps, gpuInfo, true)).toMatch(
+      /nothing to time here: the simd kernels have no tiles/,
+    );
+    expect(autotuneBatches(true, tiled, { features: new Set() } as unknown as GPUDevice, gpuInfo, true)).toMatch(
+      /lacks 'timestamp-query'/,
+    );
   });
 
   it('off by default on a CPU adapter; refused by name where it has nothing to time or is given nonsense', async () => {
     const { device } = gpu;
     const plain = await loadResNet({ source: { safetensors }, device });
     try {
-      if (/llvmpipe|swiftshader|software/i.test(plain.info.adapter + JSON.stringify((device as { adapterInfo?: unknown }).adapterInfo ?? {}))) expect(plain.info.autotune).toBeUndefined();
+      if (
+        /llvmpipe|swiftshader|software/i.test(
+          plain.info.adapter + JSON.stringify((device as { adapterInfo?: unknown }).adapterInfo ?? {}),
+        )
+      )
+        expect(plain.info.autotune).toBeUndefined();
     } finally {
       plain.dispose();
     }
     if (plain.info.convStrategy === 'simd') {
-      await expect(loadResNet({ source: { safetensors }, device, autotune: true })).rejects.toThrow(/autotune: nothing to time here: the simd kernels have no tiles/);
+      await expect(loadResNet({ source: { safetensors }, device, autotune: true })).rejects.toThrow(
+        /autotune: nothing to time here: the simd kernels have no tiles/,
+      );
     }
     for (const bad of [[0], [], [1.5], 'yes'] as unknown[]) {
-      const err = await loadResNet({ source: { safetensors }, device, autotune: bad as boolean }).catch((e: unknown) => e);
+      const err = await loadResNet({ source: { safetensors }, device, autotune: bad as boolean }).catch(
+        (e: unknown) => e,
+      );
       expect(err, JSON.stringify(bad)).toBeInstanceOf(InputError);
       expect(String(err)).toMatch(/autotune must be true, false or a list of batch sizes/);
     }

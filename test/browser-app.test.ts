@@ -12,7 +12,22 @@ import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadResNet } from '../src/node.js';
 import { packageRoot } from '../src/node/paths.js';
-import { attribute, cameraShowing, ENGINES, launchBrowser, longestStall, pickFile, predictions, resetStalls, startDemoServer, status, text, waitForStatus, watchStalls, type Engine } from './helpers/browser.js';
+import {
+  attribute,
+  cameraShowing,
+  ENGINES,
+  launchBrowser,
+  longestStall,
+  pickFile,
+  predictions,
+  resetStalls,
+  startDemoServer,
+  status,
+  text,
+  waitForStatus,
+  watchStalls,
+  type Engine,
+} from './helpers/browser.js';
 import { photoToY4m } from './helpers/y4m.js';
 
 const root = packageRoot();
@@ -39,7 +54,8 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-const requests = async (path: string): Promise<number> => ((await (await fetch(`${server.url}_requests`)).json()) as Record<string, number>)[path] ?? 0;
+const requests = async (path: string): Promise<number> =>
+  ((await (await fetch(`${server.url}_requests`)).json()) as Record<string, number>)[path] ?? 0;
 const ready = async (page: Page) => expect(await waitForStatus(page, ['ready'])).toBe('ready');
 const top1 = async (page: Page) => (await predictions(page))[0]!.index;
 const workerUrls = (page: Page) => page.workers().map((w) => new URL(w.url()).pathname);
@@ -69,7 +85,12 @@ async function mainThreadLoad(page: Page, file: string): Promise<{ load: number;
 /** Starts the camera, waits for a frames-per-second figure; returns the live top-1 and the rate. */
 async function goLive(page: Page): Promise<{ index: number; probability: number; fps: number }> {
   await page.click('[data-testid=camera]');
-  await page.waitForFunction(() => Number(document.querySelector('[data-testid=fps]')?.textContent) > 0 || document.querySelector('[data-testid=status]')?.textContent?.startsWith('error'), { timeout: 600_000, polling: 200 });
+  await page.waitForFunction(
+    () =>
+      Number(document.querySelector('[data-testid=fps]')?.textContent) > 0 ||
+      document.querySelector('[data-testid=status]')?.textContent?.startsWith('error'),
+    { timeout: 600_000, polling: 200 },
+  );
   expect(await status(page)).not.toMatch(/^error/);
   return {
     index: Number(await attribute(page, '[data-testid=live-prediction]', 'data-index')),
@@ -81,7 +102,9 @@ async function goLive(page: Page): Promise<{ index: number; probability: number;
 async function stopCamera(page: Page): Promise<void> {
   await page.click('[data-testid=camera]');
   expect(await attribute(page, '[data-testid=camera]', 'aria-pressed')).toBe('false');
-  expect(await page.evaluate(() => document.querySelector<HTMLVideoElement>('#live video')!.srcObject === null)).toBe(true);
+  expect(await page.evaluate(() => document.querySelector<HTMLVideoElement>('#live video')!.srcObject === null)).toBe(
+    true,
+  );
 }
 
 describe.each(ENGINES.map((e) => [e.label, e] as const))('the demo as a web app in %s', (_label, engine: Engine) => {
@@ -123,16 +146,27 @@ describe.each(ENGINES.map((e) => [e.label, e] as const))('the demo as a web app 
 
     // errors cross the worker boundary as the engine's classes
     const refused = await page.evaluate(async () => {
-      const { model, InputError } = (window as unknown as { webgpuResnet: { model: { infer(x: Float32Array): Promise<unknown> }; InputError: new () => Error } }).webgpuResnet;
-      const err = await model.infer(new Float32Array(5)).then(() => undefined, (e: unknown) => e as Error);
+      const { model, InputError } = (
+        window as unknown as {
+          webgpuResnet: { model: { infer(x: Float32Array): Promise<unknown> }; InputError: new () => Error };
+        }
+      ).webgpuResnet;
+      const err = await model.infer(new Float32Array(5)).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
       return { isInputError: err instanceof InputError, name: err?.name, message: err?.message };
     });
     expect(refused).toMatchObject({ isInputError: true, name: 'InputError' });
     expect(refused.message).toMatch(/values/);
 
     // dispose() ends the worker
-    const closed = new Promise<void>((resolve) => page.on('workerdestroyed', (w) => new URL(w.url()).pathname === WORKER && resolve()));
-    await page.evaluate(() => (window as unknown as { webgpuResnet: { model: { dispose(): void } } }).webgpuResnet.model.dispose());
+    const closed = new Promise<void>((resolve) =>
+      page.on('workerdestroyed', (w) => new URL(w.url()).pathname === WORKER && resolve()),
+    );
+    await page.evaluate(() =>
+      (window as unknown as { webgpuResnet: { model: { dispose(): void } } }).webgpuResnet.model.dispose(),
+    );
     await closed;
     expect(workerUrls(page)).not.toContain(WORKER);
 
@@ -141,7 +175,10 @@ describe.each(ENGINES.map((e) => [e.label, e] as const))('the demo as a web app 
       const cache = await caches.open('webgpu-resnet-weights-v1');
       const key = (await cache.keys()).find((r) => new URL(r.url).pathname === path)!;
       const whole = await (await cache.match(key))!.arrayBuffer();
-      await cache.put(key, new Response(whole.slice(0, 1000), { headers: { 'x-webgpu-resnet-bytes': String(whole.byteLength) } }));
+      await cache.put(
+        key,
+        new Response(whole.slice(0, 1000), { headers: { 'x-webgpu-resnet-bytes': String(whole.byteLength) } }),
+      );
     }, INT8);
     await page.reload();
     await ready(page);
@@ -153,13 +190,15 @@ describe.each(ENGINES.map((e) => [e.label, e] as const))('the demo as a web app 
     await page.goto(`${server.url}?worker=0`);
     const onMain = await mainThreadLoad(page, ZEBRA);
     expect(await text(page, '[data-testid=weights-source]')).toBe('cache');
-    console.log(`${engine.name} longest main-thread stall (ms; 0: none over 50 ms), loading from the cache / classifying the zebra: model in a worker ${inWorker.load.toFixed(0)} / ${inWorker.inference.toFixed(0)}, on the main thread ${onMain.load.toFixed(0)} / ${onMain.inference.toFixed(0)}`);
+    console.log(
+      `${engine.name} longest main-thread stall (ms; 0: none over 50 ms), loading from the cache / classifying the zebra: model in a worker ${inWorker.load.toFixed(0)} / ${inWorker.inference.toFixed(0)}, on the main thread ${onMain.load.toFixed(0)} / ${onMain.inference.toFixed(0)}`,
+    );
     expect(inWorker.load).toBeLessThan(onMain.load);
     expect(inWorker.inference).toBeLessThanOrEqual(onMain.inference);
     expect(errors).toEqual([]);
   });
 
-  it('live mode: a fake camera showing a bundled photo gets that photo\'s still top-1, with frames per second; the button stops it', async () => {
+  it("live mode: a fake camera showing a bundled photo gets that photo's still top-1, with frames per second; the button stops it", async () => {
     const video = join(work, 'zebra.y4m');
     await photoToY4m(sample(ZEBRA), video);
     const browser = await launchBrowser(engine, { camera: { y4m: video } });
@@ -172,12 +211,16 @@ describe.each(ENGINES.map((e) => [e.label, e] as const))('the demo as a web app 
     if (engine.name === 'firefox') {
       // Firefox's own fake camera: frames reach the model and are counted; then the photo, as a canvas stream
       const pattern = await goLive(page);
-      console.log(`${engine.name} live on its fake camera (a generated pattern): top-1 ${pattern.index} (${pattern.probability.toFixed(3)}), ${pattern.fps} frames/s`);
+      console.log(
+        `${engine.name} live on its fake camera (a generated pattern): top-1 ${pattern.index} (${pattern.probability.toFixed(3)}), ${pattern.fps} frames/s`,
+      );
       await stopCamera(page);
       await cameraShowing(page, `samples/${ZEBRA}`);
     }
     const live = await goLive(page);
-    console.log(`${engine.name} live: top-1 ${live.index} (${live.probability.toFixed(3)}), ${live.fps} frames/s; still image: ${still}`);
+    console.log(
+      `${engine.name} live: top-1 ${live.index} (${live.probability.toFixed(3)}), ${live.fps} frames/s; still image: ${still}`,
+    );
     expect(live.index).toBe(still);
     expect(await attribute(page, '[data-testid=camera]', 'aria-pressed')).toBe('true');
     await mkdir(join(root, 'test-output'), { recursive: true });

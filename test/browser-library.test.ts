@@ -39,7 +39,7 @@ async function libraryPage(): Promise<{ page: Page; cdp: CDPSession; close: () =
 /** The page's JS heap plus ArrayBuffer backing stores after a forced GC, in MB. */
 async function heapMB(cdp: CDPSession): Promise<{ heap: number; buffers: number; total: number }> {
   for (let i = 0; i < 3; i++) await cdp.send('HeapProfiler.collectGarbage');
-  const usage = await cdp.send('Runtime.getHeapUsage') as { usedSize: number; backingStorageSize?: number };
+  const usage = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number; backingStorageSize?: number };
   const buffers = usage.backingStorageSize ?? Number.NaN;
   return { heap: usage.usedSize / 1e6, buffers: buffers / 1e6, total: (usage.usedSize + buffers) / 1e6 };
 }
@@ -49,7 +49,9 @@ describe('Chromium, the browser build without a bundler', () => {
     const page = await browser.newPage();
     try {
       await page.goto(`${server.url}plain.html`);
-      await page.waitForFunction(() => document.querySelector('#out')?.textContent !== 'loading...', { timeout: 600_000 });
+      await page.waitForFunction(() => document.querySelector('#out')?.textContent !== 'loading...', {
+        timeout: 600_000,
+      });
       const result = JSON.parse((await page.$eval('#out', (e) => e.textContent))!);
       console.log(`plain.html: ${JSON.stringify(result)}`);
       expect(result.page).toMatchObject({ index: 340, label: 'zebra' });
@@ -59,19 +61,35 @@ describe('Chromium, the browser build without a bundler', () => {
     }
   });
 
-  it('images on the GPU (preprocessing kernel) give the CPU path\'s top-1 and probabilities within 1e-4', async () => {
-    const files = (await readdir(sampleDir)).filter((f) => f.endsWith('.JPEG')).sort().filter((_, i) => i % 8 === 0);
+  it("images on the GPU (preprocessing kernel) give the CPU path's top-1 and probabilities within 1e-4", async () => {
+    const files = (await readdir(sampleDir))
+      .filter((f) => f.endsWith('.JPEG'))
+      .sort()
+      .filter((_, i) => i % 8 === 0);
     const photos = await Promise.all(files.map(async (f) => (await readFile(join(sampleDir, f))).toString('base64')));
     const { page, close } = await libraryPage();
     try {
       const result = await page.evaluate(async (photos: string[]) => {
-        type Model = { classify(i: unknown, o: object): Promise<unknown>; infer(x: Float32Array): Promise<Float32Array>; preprocess(i: unknown): Promise<Float32Array>; inferTexture(t: unknown, o?: object): Promise<Float32Array>; device: GPUDevice; dispose(): void };
-        const lib = (window as unknown as { lib: { loadResNet(o: object): Promise<Model>; imageToTexture(d: GPUDevice, i: unknown): GPUTexture } }).lib;
+        type Model = {
+          classify(i: unknown, o: object): Promise<unknown>;
+          infer(x: Float32Array): Promise<Float32Array>;
+          preprocess(i: unknown): Promise<Float32Array>;
+          inferTexture(t: unknown, o?: object): Promise<Float32Array>;
+          device: GPUDevice;
+          dispose(): void;
+        };
+        const lib = (
+          window as unknown as {
+            lib: { loadResNet(o: object): Promise<Model>; imageToTexture(d: GPUDevice, i: unknown): GPUTexture };
+          }
+        ).lib;
         const model = await lib.loadResNet({ source: '/weights/resnet50-int8.safetensors', cache: false });
         const rows = [];
         for (const [i, b64] of photos.entries()) {
           const image = new Image();
-          image.src = URL.createObjectURL(new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type: 'image/jpeg' }));
+          image.src = URL.createObjectURL(
+            new Blob([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], { type: 'image/jpeg' }),
+          );
           await image.decode();
           if (i === 0) await model.classify(image, {}); // warm-up: pipelines of the texture path
           const t0 = performance.now();
@@ -91,13 +109,24 @@ describe('Chromium, the browser build without a bundler', () => {
           let diff = 0;
           for (let k = 0; k < gpu.length; k++) diff = Math.max(diff, Math.abs(gpu[k]! - cpu[k]!));
           const top = (p: Float32Array) => p.indexOf(Math.max(...p));
-          rows.push({ gpuTop: top(gpu), cpuTop: top(cpu), diff, gpuMs: t1 - t0, cpuMs: t2 - t1, gpuPreMs: t3 - t2, cpuPreMs: t4 - t3 });
+          rows.push({
+            gpuTop: top(gpu),
+            cpuTop: top(cpu),
+            diff,
+            gpuMs: t1 - t0,
+            cpuMs: t2 - t1,
+            gpuPreMs: t3 - t2,
+            cpuPreMs: t4 - t3,
+          });
         }
         model.dispose();
         return rows;
       }, photos);
-      const mean = (k: 'gpuMs' | 'cpuMs' | 'gpuPreMs' | 'cpuPreMs') => result.slice(1).reduce((a, r) => a + r[k], 0) / (result.length - 1);
-      console.log(`GPU vs CPU preprocessing, ${result.length} photos: max |p diff| ${Math.max(...result.map((r) => r.diff)).toExponential(2)}; ms per image (network included) GPU ${mean('gpuMs').toFixed(0)} vs CPU ${mean('cpuMs').toFixed(0)}; preprocessing alone GPU ${mean('gpuPreMs').toFixed(1)} vs CPU ${mean('cpuPreMs').toFixed(1)}`);
+      const mean = (k: 'gpuMs' | 'cpuMs' | 'gpuPreMs' | 'cpuPreMs') =>
+        result.slice(1).reduce((a, r) => a + r[k], 0) / (result.length - 1);
+      console.log(
+        `GPU vs CPU preprocessing, ${result.length} photos: max |p diff| ${Math.max(...result.map((r) => r.diff)).toExponential(2)}; ms per image (network included) GPU ${mean('gpuMs').toFixed(0)} vs CPU ${mean('cpuMs').toFixed(0)}; preprocessing alone GPU ${mean('gpuPreMs').toFixed(1)} vs CPU ${mean('cpuPreMs').toFixed(1)}`,
+      );
       for (const [i, r] of result.entries()) {
         expect(r.gpuTop, files[i]).toBe(r.cpuTop);
         expect(r.diff, files[i]).toBeLessThan(1e-4);
@@ -116,13 +145,19 @@ describe('Chromium, the browser build without a bundler', () => {
     const { page, cdp, close } = await libraryPage();
     try {
       const before = await heapMB(cdp);
-      await page.evaluate(async (source: string, recover: boolean) => {
-        const lib = (window as unknown as { lib: { loadResNet(o: object): Promise<unknown> } }).lib;
-        (window as unknown as { model: unknown }).model = await lib.loadResNet({ source, cache: false, recover });
-      }, source, recover);
+      await page.evaluate(
+        async (source: string, recover: boolean) => {
+          const lib = (window as unknown as { lib: { loadResNet(o: object): Promise<unknown> } }).lib;
+          (window as unknown as { model: unknown }).model = await lib.loadResNet({ source, cache: false, recover });
+        },
+        source,
+        recover,
+      );
       const after = await heapMB(cdp);
       const grew = after.total - before.total;
-      console.log(`${name}: heap + ArrayBuffers ${before.total.toFixed(1)} -> ${after.total.toFixed(1)} MB (+${grew.toFixed(1)}; JS heap ${before.heap.toFixed(1)} -> ${after.heap.toFixed(1)}, buffers ${before.buffers.toFixed(1)} -> ${after.buffers.toFixed(1)})`);
+      console.log(
+        `${name}: heap + ArrayBuffers ${before.total.toFixed(1)} -> ${after.total.toFixed(1)} MB (+${grew.toFixed(1)}; JS heap ${before.heap.toFixed(1)} -> ${after.heap.toFixed(1)}, buffers ${before.buffers.toFixed(1)} -> ${after.buffers.toFixed(1)})`,
+      );
       if (!recover) expect(grew).toBeLessThan(16);
       else {
         const fileMB = (await readFile(compactPretrainedPath('int8'))).length / 1e6;

@@ -38,11 +38,14 @@ function referenceMap(f: Float32Array, fcWeight: Float32Array, c: number, channe
 }
 
 const maxRel = (got: Float32Array, want: Float64Array) => {
-  let diff = 0, scale = 0;
-  want.forEach((v, i) => { diff = Math.max(diff, Math.abs(got[i]! - v)); scale = Math.max(scale, Math.abs(v)); });
+  let diff = 0,
+    scale = 0;
+  want.forEach((v, i) => {
+    diff = Math.max(diff, Math.abs(got[i]! - v));
+    scale = Math.max(scale, Math.abs(v));
+  });
   return diff / scale;
 };
-
 
 describe('class activation maps (explain)', () => {
   for (const depth of [18, 34, 50, 101, 152]) {
@@ -53,14 +56,18 @@ describe('class activation maps (explain)', () => {
         const logits = await model.infer(await model.preprocess(photo), { output: 'logits' });
         const scale = Math.max(...logits.map(Math.abs));
         let worst = 0;
-        expect(explained.map((e) => e.classIndex)).toEqual([...logits.keys()].sort((a, b) => logits[b]! - logits[a]!).slice(0, 3));
+        expect(explained.map((e) => e.classIndex)).toEqual(
+          [...logits.keys()].sort((a, b) => logits[b]! - logits[a]!).slice(0, 3),
+        );
         for (const e of explained) {
           expect([e.height, e.width, e.map.length]).toEqual([7, 7, 49]);
           const mean = e.map.reduce((a, b) => a + b, 0) / e.map.length;
           worst = Math.max(worst, Math.abs(mean + e.bias - logits[e.classIndex]!) / scale);
           expect(Math.abs(e.logit - logits[e.classIndex]!) / scale).toBeLessThan(1e-6);
         }
-        report.push(`| ResNet-${depth} | max abs(mean(map) + bias - logit) / max abs(logit) | ${worst.toExponential(2)} |`);
+        report.push(
+          `| ResNet-${depth} | max abs(mean(map) + bias - logit) / max abs(logit) | ${worst.toExponential(2)} |`,
+        );
         expect(worst).toBeLessThan(1e-5);
       } finally {
         model.dispose();
@@ -82,7 +89,9 @@ describe('class activation maps (explain)', () => {
           const f = await lastStage(skip.length ? lesionRaw(graph, skip) : graph, `${last}.relu`, x);
           for (const e of explained) {
             const error = maxRel(e.map, referenceMap(f, fc, e.classIndex, channels, 49));
-            report.push(`| ResNet-${depth}${skip.length ? ` without ${last}` : ''} | map of class ${e.classIndex} vs onnxruntime (max rel.) | ${error.toExponential(2)} |`);
+            report.push(
+              `| ResNet-${depth}${skip.length ? ` without ${last}` : ''} | map of class ${e.classIndex} vs onnxruntime (max rel.) | ${error.toExponential(2)} |`,
+            );
             expect(error).toBeLessThan(1e-4);
           }
         }
@@ -100,7 +109,11 @@ describe('class activation maps (explain)', () => {
     const model = await loadResNet({ source: { safetensors: writeSafetensors(goldenModel(18).params) } });
     try {
       const { data, info } = await sharp(photo).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-      const texture = model.device.createTexture({ size: [info.width, info.height], format: 'rgba8unorm', usage: 0x4 | 0x2 });
+      const texture = model.device.createTexture({
+        size: [info.width, info.height],
+        format: 'rgba8unorm',
+        usage: 0x4 | 0x2,
+      });
       model.device.queue.writeTexture({ texture }, data, { bytesPerRow: info.width * 4 }, [info.width, info.height]);
       const fromTexture = await model.explainTexture(texture, { topK: 2 });
       const fromCpu = await model.explain(photo, { topK: 2 });
@@ -108,7 +121,10 @@ describe('class activation maps (explain)', () => {
       texture.destroy();
       expect(fromTexture.map((e) => e.classIndex)).toEqual(fromCpu.map((e) => e.classIndex));
       const scale = Math.max(...logits.map(Math.abs));
-      for (const e of fromTexture) expect(Math.abs(e.map.reduce((a, b) => a + b, 0) / 49 + e.bias - logits[e.classIndex]!) / scale).toBeLessThan(1e-5);
+      for (const e of fromTexture)
+        expect(Math.abs(e.map.reduce((a, b) => a + b, 0) / 49 + e.bias - logits[e.classIndex]!) / scale).toBeLessThan(
+          1e-5,
+        );
       // GPU and CPU preprocessing agree within 1/255 of the pixel range, so the maps nearly do
       expect(maxRel(fromTexture[0]!.map, Float64Array.from(fromCpu[0]!.map))).toBeLessThan(0.05);
     } finally {
@@ -117,13 +133,18 @@ describe('class activation maps (explain)', () => {
   });
 
   it('int8 weights keep the identity; a class index out of range is an InputError; upsampleMap keeps a constant map constant', async () => {
-    const model = await loadResNet({ source: { safetensors: writeSafetensors(goldenModel(50).params) }, precision: 'int8' });
+    const model = await loadResNet({
+      source: { safetensors: writeSafetensors(goldenModel(50).params) },
+      precision: 'int8',
+    });
     try {
       const [e] = await model.explain(photo, { classIndex: 7 });
       const logits = await model.infer(await model.preprocess(photo), { output: 'logits' });
       const mean = e!.map.reduce((a, b) => a + b, 0) / 49;
       expect(Math.abs(mean + e!.bias - logits[7]!) / Math.max(...logits.map(Math.abs))).toBeLessThan(1e-5);
-      await expect(model.explain(photo, { classIndex: 1000 })).rejects.toThrow('classIndex must be an integer from 0 to 999, got 1000');
+      await expect(model.explain(photo, { classIndex: 1000 })).rejects.toThrow(
+        'classIndex must be an integer from 0 to 999, got 1000',
+      );
     } finally {
       model.dispose();
     }

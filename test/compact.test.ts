@@ -9,7 +9,13 @@ import { compactSafetensors } from '../src/export/compact.js';
 import { writeSafetensors } from '../src/export/safetensors.js';
 import type { Graph, GraphNode } from '../src/graph/ir.js';
 import { optimize } from '../src/graph/passes.js';
-import { IMAGENET_LABELS, ModelFormatError, ResNetError, TORCH_PREPROCESSING, CAFFE_PREPROCESSING } from '../src/index.js';
+import {
+  IMAGENET_LABELS,
+  ModelFormatError,
+  ResNetError,
+  TORCH_PREPROCESSING,
+  CAFFE_PREPROCESSING,
+} from '../src/index.js';
 import { loadSafetensorsResNet } from '../src/loaders/safetensors.js';
 import { loadResNet } from '../src/node.js';
 import { roundToHalf } from '../src/util/half.js';
@@ -20,14 +26,22 @@ import { ortRun } from './helpers/onnx.js';
 const input = goldenInput(); // [2, 3, 224, 224]
 const report: string[] = [];
 afterAll(() => {
-  if (report.length) console.log(`\n| network | precision | file bytes | GPU weight bytes | max rel. logit error vs onnxruntime (rounded weights) | top-1 (2 inputs) |\n| --- | --- | --- | --- | --- | --- |\n${report.join('\n')}`);
+  if (report.length)
+    console.log(
+      `\n| network | precision | file bytes | GPU weight bytes | max rel. logit error vs onnxruntime (rounded weights) | top-1 (2 inputs) |\n| --- | --- | --- | --- | --- | --- |\n${report.join('\n')}`,
+    );
 });
 
 /** The optimized graph with every conv and dense weight rounded as `precision` stores it (int8 data dropped). */
 function rounded(graph: Graph, precision: 'f32' | 'f16' | 'int8'): Graph {
   const nodes = graph.nodes.map((n): GraphNode => {
     if (n.op !== 'conv2d' && n.op !== 'dense') return n;
-    const weights = precision === 'f16' ? n.weights.map(roundToHalf) : precision === 'int8' ? roundToInt8Columns(n.weights, n.bias.length) : n.weights;
+    const weights =
+      precision === 'f16'
+        ? n.weights.map(roundToHalf)
+        : precision === 'int8'
+          ? roundToInt8Columns(n.weights, n.bias.length)
+          : n.weights;
     return { ...n, weights, quantized: undefined };
   });
   return { ...graph, nodes };
@@ -35,10 +49,11 @@ function rounded(graph: Graph, precision: 'f32' | 'f16' | 'int8'): Graph {
 
 const ortLogits = (graph: Graph) => ortRun(graph, input, { batch: 2 });
 
-const top1 = (logits: Float32Array) => [0, 1].map((b) => {
-  const row = logits.subarray(b * 1000, (b + 1) * 1000);
-  return row.indexOf(Math.max(...row));
-});
+const top1 = (logits: Float32Array) =>
+  [0, 1].map((b) => {
+    const row = logits.subarray(b * 1000, (b + 1) * 1000);
+    return row.indexOf(Math.max(...row));
+  });
 
 describe('compact safetensors files (convert)', () => {
   for (const depth of [18, 50]) {
@@ -47,7 +62,11 @@ describe('compact safetensors files (convert)', () => {
       const { graph } = optimize(loadSafetensorsResNet(original, 'golden'));
       const sizes: Record<string, number> = {};
       for (const precision of ['f32', 'f16', 'int8'] as const) {
-        const bytes = compactSafetensors(graph, { precision, preprocessing: TORCH_PREPROCESSING, labels: IMAGENET_LABELS });
+        const bytes = compactSafetensors(graph, {
+          precision,
+          preprocessing: TORCH_PREPROCESSING,
+          labels: IMAGENET_LABELS,
+        });
         sizes[precision] = bytes.length;
         const model = await loadResNet({ source: { safetensors: bytes } });
         try {
@@ -55,12 +74,16 @@ describe('compact safetensors files (convert)', () => {
           const got = await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' });
           const want = await ortLogits(rounded(graph, precision));
           const error = relativeError(got, want);
-          report.push(`| ResNet-${depth} | ${precision} | ${bytes.length} | ${model.info.weightBytes} | ${error.toExponential(2)} | ${top1(got).join(', ')} (onnxruntime ${top1(want).join(', ')}) |`);
+          report.push(
+            `| ResNet-${depth} | ${precision} | ${bytes.length} | ${model.info.weightBytes} | ${error.toExponential(2)} | ${top1(got).join(', ')} (onnxruntime ${top1(want).join(', ')}) |`,
+          );
           expect(error, `${precision}`).toBeLessThan(1e-4);
           expect(top1(got)).toEqual(top1(want));
           if (precision === 'int8') {
             const atLoad = await loadResNet({ source: { safetensors: original }, precision: 'int8' });
-            expect(relativeError(await atLoad.infer(input, { batch: 2, layout: 'nchw', output: 'logits' }), got)).toBeLessThan(1e-6);
+            expect(
+              relativeError(await atLoad.infer(input, { batch: 2, layout: 'nchw', output: 'logits' }), got),
+            ).toBeLessThan(1e-6);
             atLoad.dispose();
           }
         } finally {
@@ -79,7 +102,9 @@ describe('compact safetensors files (convert)', () => {
     const bytes = compactSafetensors(graph, { precision: 'f16', preprocessing: CAFFE_PREPROCESSING, labels });
     const model = await loadResNet({ source: { safetensors: bytes } });
     expect(model.info.precision).toBe('f16');
-    const [top] = await model.classify(new Uint8Array(await (await import('node:fs/promises')).readFile('demo/samples/340_n02391049_zebra.JPEG')));
+    const [top] = await model.classify(
+      new Uint8Array(await (await import('node:fs/promises')).readFile('demo/samples/340_n02391049_zebra.JPEG')),
+    );
     expect(top!.label).toBe(labels[top!.index]);
     model.dispose();
     const overridden = await loadResNet({ source: { safetensors: bytes }, precision: 'f32', labels: IMAGENET_LABELS });
@@ -97,11 +122,15 @@ describe('compact safetensors files (convert)', () => {
       [{ depth: '50' }, '__metadata__ says ResNet-50, the tensors are a ResNet-18'],
     ];
     for (const [metadata, message] of cases) {
-      const err = await loadResNet({ source: { safetensors: writeSafetensors(params, metadata) } }).catch((e: unknown) => e);
+      const err = await loadResNet({ source: { safetensors: writeSafetensors(params, metadata) } }).catch(
+        (e: unknown) => e,
+      );
       expect(err, message).toBeInstanceOf(ModelFormatError);
       expect((err as Error).message).toContain(message);
     }
-    const noScale = params.map((p) => (p.name === 'fc.weight' ? { ...p, data: Int8Array.from(p.data, (v) => Math.round(v * 100)) } : p));
+    const noScale = params.map((p) =>
+      p.name === 'fc.weight' ? { ...p, data: Int8Array.from(p.data, (v) => Math.round(v * 100)) } : p,
+    );
     const err = await loadResNet({ source: { safetensors: writeSafetensors(noScale) } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ResNetError);
     expect((err as Error).message).toContain('tensor fc.weight_scale is missing');

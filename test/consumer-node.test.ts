@@ -21,8 +21,15 @@ let app: string;
 
 const TSCONFIG = {
   compilerOptions: {
-    module: 'nodenext', moduleResolution: 'nodenext', target: 'ES2022', lib: ['ES2022'], types: ['node'],
-    strict: true, skipLibCheck: false, outDir: 'dist', rootDir: 'src',
+    module: 'nodenext',
+    moduleResolution: 'nodenext',
+    target: 'ES2022',
+    lib: ['ES2022'],
+    types: ['node'],
+    strict: true,
+    skipLibCheck: false,
+    outDir: 'dist',
+    rootDir: 'src',
   },
   include: ['src'],
 };
@@ -54,8 +61,10 @@ beforeAll(async () => {
   await writeFile(join(app, 'src', 'classify.ts'), CLASSIFY_TS);
   const snippets = await readmeSnippets('node');
   expect(snippets.length).toBeGreaterThanOrEqual(1);
-  for (const [i, code] of snippets.entries()) await writeFile(join(app, 'src', `readme-${i}.ts`), `${code}\nexport {};\n`);
-  const typescript = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')).devDependencies.typescript as string;
+  for (const [i, code] of snippets.entries())
+    await writeFile(join(app, 'src', `readme-${i}.ts`), `${code}\nexport {};\n`);
+  const typescript = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')).devDependencies
+    .typescript as string;
   // the README's install line, then the app's own tools
   await npmInstall(app, [tarball, `webgpu@${PEERS.webgpu}`, `sharp@${PEERS.sharp}`]);
   await npmInstall(app, ['--save-dev', `typescript@${typescript}`, '@types/node@20']);
@@ -64,7 +73,12 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-interface Classified { top: Array<{ index: number; label: string; probability: number }>; loadMs: number; msPerImage: number; adapter: string }
+interface Classified {
+  top: Array<{ index: number; label: string; probability: number }>;
+  loadMs: number;
+  msPerImage: number;
+  adapter: string;
+}
 const parse = (stdout: string): Classified => JSON.parse(stdout.trim().split('\n').at(-1)!);
 let node: Classified;
 
@@ -75,7 +89,9 @@ describe('a Node TypeScript app (nodenext, no DOM lib, skipLibCheck off)', () =>
     const ran = await runProcess(process.execPath, ['dist/classify.js', zebra], { cwd: app });
     expect(ran.code, ran.stderr).toBe(0);
     node = parse(ran.stdout);
-    console.log(`Node ${process.version}: ${JSON.stringify(node.top[0])}, ${node.msPerImage.toFixed(0)} ms per image (${node.adapter})`);
+    console.log(
+      `Node ${process.version}: ${JSON.stringify(node.top[0])}, ${node.msPerImage.toFixed(0)} ms per image (${node.adapter})`,
+    );
     expect(node.top[0]).toMatchObject({ index: 340, label: 'zebra' });
   });
 });
@@ -85,8 +101,16 @@ describe('a Node TypeScript app (nodenext, no DOM lib, skipLibCheck off)', () =>
  * launcher needs a postinstall script, and npm runs none here: setup installs with --ignore-scripts).
  */
 const RUNTIMES = [
-  { runtime: 'Deno', bin: join(root, 'node_modules', '.bin', 'deno'), args: ['run', '--allow-all', 'dist/classify.js'] },
-  { runtime: 'Bun', bin: join(root, 'node_modules', '@oven', `bun-${process.platform}-${process.arch}`, 'bin', 'bun'), args: ['dist/classify.js'] },
+  {
+    runtime: 'Deno',
+    bin: join(root, 'node_modules', '.bin', 'deno'),
+    args: ['run', '--allow-all', 'dist/classify.js'],
+  },
+  {
+    runtime: 'Bun',
+    bin: join(root, 'node_modules', '@oven', `bun-${process.platform}-${process.arch}`, 'bin', 'bun'),
+    args: ['dist/classify.js'],
+  },
 ];
 
 describe.each(RUNTIMES)('$runtime runs the Node entry (Dawn, sharp)', ({ runtime, bin, args }) => {
@@ -96,9 +120,12 @@ describe.each(RUNTIMES)('$runtime runs the Node entry (Dawn, sharp)', ({ runtime
     const ran = await runProcess(bin, [...args, zebra], { cwd: app, env: { ...process.env, NO_COLOR: '1' } });
     expect(ran.code, ran.stderr).toBe(0);
     const got = parse(ran.stdout);
-    console.log(`${runtime} ${version.stdout.split('\n')[0]}: ${JSON.stringify(got.top[0])}, ${got.msPerImage.toFixed(0)} ms per image (${got.adapter}); stderr: ${ourLines(ran.stderr).length} lines`);
+    console.log(
+      `${runtime} ${version.stdout.split('\n')[0]}: ${JSON.stringify(got.top[0])}, ${got.msPerImage.toFixed(0)} ms per image (${got.adapter}); stderr: ${ourLines(ran.stderr).length} lines`,
+    );
     expect(got.top.map((p) => p.index)).toEqual(node.top.map((p) => p.index));
-    for (const [i, p] of got.top.entries()) expect(Math.abs(p.probability - node.top[i]!.probability)).toBeLessThan(1e-6);
+    for (const [i, p] of got.top.entries())
+      expect(Math.abs(p.probability - node.top[i]!.probability)).toBeLessThan(1e-6);
   });
 });
 
@@ -118,13 +145,19 @@ model.dispose();
 describe("Deno's own WebGPU (wgpu)", () => {
   it("runs the model on Deno's device and adapter; Deno's GPUDevice class survives the engine's use of Dawn", async () => {
     await writeFile(join(app, 'deno-device.js'), DENO_DEVICE_JS);
-    const ran = await runProcess(RUNTIMES[0]!.bin, ['run', '--allow-all', 'deno-device.js', zebra], { cwd: app, env: { ...process.env, NO_COLOR: '1' } });
+    const ran = await runProcess(RUNTIMES[0]!.bin, ['run', '--allow-all', 'deno-device.js', zebra], {
+      cwd: app,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     expect(ran.code, ran.stderr).toBe(0);
     const got = JSON.parse(ran.stdout.trim().split('\n').at(-1)!);
-    console.log(`Deno's own WebGPU: ${JSON.stringify(got.top[0])}, ${got.msPerImage.toFixed(0)} ms per image (${got.adapter}, ${got.strategy} convolutions)`);
+    console.log(
+      `Deno's own WebGPU: ${JSON.stringify(got.top[0])}, ${got.msPerImage.toFixed(0)} ms per image (${got.adapter}, ${got.strategy} convolutions)`,
+    );
     expect(got.instanceOf).toBe(true);
     expect(got.top.map((p: { index: number }) => p.index)).toEqual(node.top.map((p) => p.index));
-    for (const [i, p] of got.top.entries()) expect(Math.abs(p.probability - node.top[i]!.probability)).toBeLessThan(1e-5);
+    for (const [i, p] of got.top.entries())
+      expect(Math.abs(p.probability - node.top[i]!.probability)).toBeLessThan(1e-5);
   });
 });
 
@@ -157,13 +190,28 @@ describe('the browser build outside a page (Deno, --conditions=browser, its own 
     await writeFile(join(app, 'zebra.rgba'), rgba);
     await writeFile(join(app, 'resnet50-int8.safetensors'), await readFile(await compactPretrained('int8')));
     await writeFile(join(app, 'browser-build.js'), DENO_BROWSER_BUILD_JS);
-    const ran = await runProcess(RUNTIMES[0]!.bin, ['run', '--allow-all', '--conditions=browser', 'browser-build.js', 'zebra.rgba', JSON.stringify([image.width, image.height])], { cwd: app, env: { ...process.env, NO_COLOR: '1' } });
+    const ran = await runProcess(
+      RUNTIMES[0]!.bin,
+      [
+        'run',
+        '--allow-all',
+        '--conditions=browser',
+        'browser-build.js',
+        'zebra.rgba',
+        JSON.stringify([image.width, image.height]),
+      ],
+      { cwd: app, env: { ...process.env, NO_COLOR: '1' } },
+    );
     expect(ran.code, ran.stderr).toBe(0);
     const out = JSON.parse(ran.stdout.trim().split('\n').at(-1)!);
     console.log(`the browser build in Deno: ${JSON.stringify(out, null, 1)}`);
-    expect(out.path).toBe('InputError: source "resnet50-int8.safetensors" is not a URL, and there is no page to resolve it against (no location): pass a full URL (a file: URL for a local file)');
+    expect(out.path).toBe(
+      'InputError: source "resnet50-int8.safetensors" is not a URL, and there is no page to resolve it against (no location): pass a full URL (a file: URL for a local file)',
+    );
     expect(out.imageData).toMatchObject({ index: 340, label: 'zebra' });
-    expect(out.bitmap).toMatch(/^InputError: this runtime has no 2D canvas to read the image's pixels \(outside a page\?\): pass ImageData/);
+    expect(out.bitmap).toMatch(
+      /^InputError: this runtime has no 2D canvas to read the image's pixels \(outside a page\?\): pass ImageData/,
+    );
     expect(out.texture).toMatch(/^InputError: this WebGPU implementation has no copyExternalImageToTexture/);
   });
 });
@@ -175,7 +223,7 @@ describe('what the consumer tests rely on', () => {
     for (const { file, code } of blocks) expect(code.split('\n')[0], file).toMatch(/^\/\/ (node|web app)\b/);
   });
 
-  it('the peer versions the errors name are package.json\'s', async () => {
+  it("the peer versions the errors name are package.json's", async () => {
     const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8'));
     expect(pkg.peerDependencies).toEqual(PEERS);
     expect(pkg.peerDependenciesMeta).toEqual({ sharp: { optional: true }, webgpu: { optional: true } });

@@ -61,12 +61,19 @@ beforeAll(async () => {
   await needsRegistry();
   work = await mkdtemp(join(tmpdir(), 'webgpu-resnet-vite-'));
   const tarball = await packProject(work);
-  const template = await runProcess('npm', ['pack', CREATE_VITE, '--pack-destination', work, '--json', '--silent'], { cwd: work });
+  const template = await runProcess('npm', ['pack', CREATE_VITE, '--pack-destination', work, '--json', '--silent'], {
+    cwd: work,
+  });
   expect(template.code, template.stderr).toBe(0);
   app = join(work, 'app');
   await mkdir(app);
   const prefix = 'package/template-vanilla-ts/';
-  await extract({ file: join(work, JSON.parse(template.stdout.slice(template.stdout.indexOf('[')))[0].filename), cwd: app, strip: 2, filter: (p) => p.startsWith(prefix) });
+  await extract({
+    file: join(work, JSON.parse(template.stdout.slice(template.stdout.indexOf('[')))[0].filename),
+    cwd: app,
+    strip: 2,
+    filter: (p) => p.startsWith(prefix),
+  });
   const pkg = JSON.parse(await readFile(join(app, 'package.json'), 'utf8'));
   pkg.name = 'vite-consumer';
   pkg.devDependencies.vite = VITE;
@@ -86,25 +93,42 @@ afterAll(async () => {
 describe(`a Vite ${VITE} app from ${CREATE_VITE}'s vanilla-ts template`, () => {
   it('installs no Node-native package; the Node entry names the command that adds Dawn', async () => {
     for (const pkg of ['webgpu', 'sharp', '@img']) expect(existsSync(join(app, 'node_modules', pkg)), pkg).toBe(false);
-    console.log(`node_modules of the Vite app: ${((await folderBytes(join(app, 'node_modules'))) / 2 ** 20).toFixed(1)} MiB`);
-    const script = "import('webgpu-resnet').then((m) => m.loadResNet()).catch((e) => { console.log(e.name + ': ' + e.message); process.exit(0); })";
+    console.log(
+      `node_modules of the Vite app: ${((await folderBytes(join(app, 'node_modules'))) / 2 ** 20).toFixed(1)} MiB`,
+    );
+    const script =
+      "import('webgpu-resnet').then((m) => m.loadResNet()).catch((e) => { console.log(e.name + ': ' + e.message); process.exit(0); })";
     const ran = await runProcess(process.execPath, ['--input-type=module', '-e', script], { cwd: app });
-    expect(ran.stdout.trim()).toMatch(/^DependencyError: WebGPU in Node \(Dawn\) needs the npm package "webgpu", which is not installed: run `npm install webgpu@0\.6\.2`/);
+    expect(ran.stdout.trim()).toMatch(
+      /^DependencyError: WebGPU in Node \(Dawn\) needs the npm package "webgpu", which is not installed: run `npm install webgpu@0\.6\.2`/,
+    );
   });
 
   it('`npm run build` (tsc && vite build) passes, also with skipLibCheck off; the README web snippets type-check', async () => {
     const build = await runProcess('npm', ['run', 'build'], { cwd: app });
     expect(build.code, build.stdout + build.stderr).toBe(0);
-    console.log(build.stdout.split('\n').filter((l) => /dist\/|built in|tsc/.test(l)).join('\n'));
+    console.log(
+      build.stdout
+        .split('\n')
+        .filter((l) => /dist\/|built in|tsc/.test(l))
+        .join('\n'),
+    );
     const tsconfig = JSON.parse((await readFile(join(app, 'tsconfig.json'), 'utf8')).replace(/\/\*.*?\*\//g, ''));
     // the README's snippets as files of their own, unused results allowed
     const snippets = await readmeSnippets('web app');
     expect(snippets.length).toBeGreaterThanOrEqual(2);
     await mkdir(join(app, 'readme'));
-    for (const [i, code] of snippets.entries()) await writeFile(join(app, 'readme', `snippet-${i}.ts`), `${code}\nexport {};\n`);
-    const strict = { ...tsconfig, compilerOptions: { ...tsconfig.compilerOptions, skipLibCheck: false, noUnusedLocals: false }, include: ['src', 'readme'] };
+    for (const [i, code] of snippets.entries())
+      await writeFile(join(app, 'readme', `snippet-${i}.ts`), `${code}\nexport {};\n`);
+    const strict = {
+      ...tsconfig,
+      compilerOptions: { ...tsconfig.compilerOptions, skipLibCheck: false, noUnusedLocals: false },
+      include: ['src', 'readme'],
+    };
     await writeFile(join(app, 'tsconfig.strict.json'), JSON.stringify(strict, null, 2));
-    const tsc = await runProcess(join(app, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.strict.json'], { cwd: app });
+    const tsc = await runProcess(join(app, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.strict.json'], {
+      cwd: app,
+    });
     expect(tsc.code, tsc.stdout + tsc.stderr).toBe(0);
   });
 
@@ -112,7 +136,10 @@ describe(`a Vite ${VITE} app from ${CREATE_VITE}'s vanilla-ts template`, () => {
     const node = await loadResNet({ source: await compactPretrained('int8') });
     const [expected] = await node.classify(zebra, { topK: 1 });
     node.dispose();
-    preview = spawn(join(app, 'node_modules', '.bin', 'vite'), ['preview', '--host', '127.0.0.1', '--port', '0'], { cwd: app, stdio: ['ignore', 'pipe', 'inherit'] });
+    preview = spawn(join(app, 'node_modules', '.bin', 'vite'), ['preview', '--host', '127.0.0.1', '--port', '0'], {
+      cwd: app,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const url = await new Promise<string>((done, fail) => {
       let text = '';
       preview!.stdout!.on('data', (d: Buffer) => {
@@ -125,7 +152,9 @@ describe(`a Vite ${VITE} app from ${CREATE_VITE}'s vanilla-ts template`, () => {
     try {
       const page = await browser.newPage();
       const failed: string[] = [];
-      page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`); });
+      page.on('response', (r) => {
+        if (r.status() >= 400) failed.push(`${r.status()} ${r.url()}`);
+      });
       await page.goto(url);
       await page.waitForFunction(() => document.querySelector('#out')?.textContent, { timeout: 600_000 });
       const result = JSON.parse((await page.$eval('#out', (e) => e.textContent))!);

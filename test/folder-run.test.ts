@@ -26,7 +26,11 @@ function run(...args: string[]): Promise<{ code: number; stdout: string; stderr:
 }
 
 type Line = { file: string; top?: Array<{ index: number; probability: number }>; error?: string };
-const lines = async (path: string): Promise<Line[]> => (await readFile(path, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Line);
+const lines = async (path: string): Promise<Line[]> =>
+  (await readFile(path, 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
 /** file -> top-1 index (or the error), for comparing runs whatever their order. */
 const byFile = (ls: Line[]) => Object.fromEntries(ls.map((l) => [l.file, l.error ? 'error' : l.top![0]!.index]));
 
@@ -67,11 +71,15 @@ describe('classify over a folder', () => {
     expect({ ...a, ...b }).toEqual(whole);
   });
 
-  it('an interrupted run, resumed, ends with every image exactly once and the whole run\'s results', async () => {
+  it("an interrupted run, resumed, ends with every image exactly once and the whole run's results", async () => {
     const out = join(work, 'resumed.jsonl');
-    const child = spawn(process.execPath, [cli, 'classify', folder, '--top', '1', '--out', out], { cwd: work, stdio: 'ignore' });
+    const child = spawn(process.execPath, [cli, 'classify', folder, '--top', '1', '--out', out], {
+      cwd: work,
+      stdio: 'ignore',
+    });
     // kill it as soon as two results are in, then leave half a line as a cut-off write would
-    for (let i = 0; i < 600 && !(existsSync(out) && (await readFile(out, 'utf8')).split('\n').length > 2); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 600 && !(existsSync(out) && (await readFile(out, 'utf8')).split('\n').length > 2); i++)
+      await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGKILL');
     await new Promise((r) => child.on('close', r));
     const before = await lines(out).catch(() => []);
@@ -88,22 +96,41 @@ describe('classify over a folder', () => {
 
   it('--list takes one path a line; embed writes embeddings the same way', async () => {
     const list = join(work, 'list.txt');
-    await writeFile(list, `# two photos\n${join(folder, '000_n01440764_tench.JPEG')}\n\n${join(folder, 'more', '510_n03095699_container_ship.JPEG')}\n`);
+    await writeFile(
+      list,
+      `# two photos\n${join(folder, '000_n01440764_tench.JPEG')}\n\n${join(folder, 'more', '510_n03095699_container_ship.JPEG')}\n`,
+    );
     const r = await run('classify', '--list', list, '--top', '1', '--json');
     expect(r.code).toBe(0);
-    expect(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as Line).top![0]!.index)).toEqual([0, 510]);
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as Line).top![0]!.index),
+    ).toEqual([0, 510]);
     const e = await run('embed', '--list', list, '--batch', '2', '--out', 'embeddings.jsonl');
     expect(e.code).toBe(0);
-    const embeddings = (await readFile(join(work, 'embeddings.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { embedding: number[] });
+    const embeddings = (await readFile(join(work, 'embeddings.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { embedding: number[] });
     expect(embeddings.map((x) => x.embedding.length)).toEqual([2048, 2048]);
   });
 
   it('eval: accuracy against a labels CSV, one row per precision with top-1 agreement', async () => {
     const csv = join(work, 'labels.csv');
-    await writeFile(csv, 'file,class_index\n000_n01440764_tench.JPEG,0\n340_n02391049_zebra.JPEG,340\n510_n03095699_container_ship.JPEG,510\n250_n02110185_Siberian_husky.JPEG,250\n');
+    await writeFile(
+      csv,
+      'file,class_index\n000_n01440764_tench.JPEG,0\n340_n02391049_zebra.JPEG,340\n510_n03095699_container_ship.JPEG,510\n250_n02110185_Siberian_husky.JPEG,250\n',
+    );
     const r = await run('eval', folder, '--labels', csv, '--precision', 'f32,int8', '--json');
     expect(r.code).toBe(0);
-    const rows = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { precision: string; images: number; top1: number; top5: number; agreement?: number });
+    const rows = r.stdout
+      .trim()
+      .split('\n')
+      .map(
+        (l) => JSON.parse(l) as { precision: string; images: number; top1: number; top5: number; agreement?: number },
+      );
     expect(rows.map((x) => x.precision)).toEqual(['f32', 'int8']);
     // the three photos the pretrained model gets right (the husky is its known miss: Tibetan mastiff first)
     expect(rows[0]).toMatchObject({ images: 4, top1: 3, top5: 4 });

@@ -17,9 +17,12 @@ import { appendNode } from './helpers/onnx.js';
 import { sharedPath } from './helpers/needs.js';
 
 /** The torchvision network as torch.onnx writes it: NCHW input, logits out. */
-const writeOnnx = (graph: Parameters<typeof graphToOnnx>[0], options: OnnxExportOptions = {}) => graphToOnnx(graph, { softmax: false, producer: 'webgpu-resnet tests', ...options });
+const writeOnnx = (graph: Parameters<typeof graphToOnnx>[0], options: OnnxExportOptions = {}) =>
+  graphToOnnx(graph, { softmax: false, producer: 'webgpu-resnet tests', ...options });
 
-interface Golden { models: Record<string, { logits: number[][]; top5: number[][]; params: number }> }
+interface Golden {
+  models: Record<string, { logits: number[][]; top5: number[][]; params: number }>;
+}
 let golden: Golden;
 let work: string;
 const results: string[] = [];
@@ -29,7 +32,10 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'webgpu-resnet-golden-'));
 });
 afterAll(async () => {
-  if (results.length) console.log(`\n| depth | format | engine: max rel. logit error | onnxruntime: max rel. logit error | GPU bytes at batch 1 | batch 8 |\n| --- | --- | --- | --- | --- | --- |\n${results.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).join('\n')}`);
+  if (results.length)
+    console.log(
+      `\n| depth | format | engine: max rel. logit error | onnxruntime: max rel. logit error | GPU bytes at batch 1 | batch 8 |\n| --- | --- | --- | --- | --- | --- |\n${results.sort((a, b) => a.localeCompare(b, 'en', { numeric: true })).join('\n')}`,
+    );
   await rm(work, { recursive: true, force: true });
 });
 
@@ -62,13 +68,26 @@ describe('torchvision ResNets from safetensors and ONNX', () => {
       // each file with the engine's choices (Winograd for the 3x3 stride-1 convs with f32 weights: F(4x4,3x3)
       // on layer1-2's images, F(2x2,3x3) on the smaller), and the safetensors file again with every such conv
       // F(2x2,3x3), F(4x4,3x3), then direct: each variant's error beside the direct one
-      const variants = [['safetensors', true], ['onnx', true], ['safetensors', 2], ['safetensors', 4], ['safetensors', false]] as const;
+      const variants = [
+        ['safetensors', true],
+        ['onnx', true],
+        ['safetensors', 2],
+        ['safetensors', 4],
+        ['safetensors', false],
+      ] as const;
       for (const [format, winograd] of variants) {
         const model = await loadResNet({ source: files[format], winograd });
         try {
           const check = compareLogits(await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' }), want);
-          const variant = winograd === false ? ', direct 3x3' : winograd === true ? '' : `, F(${winograd}x${winograd},3x3) in every 3x3/1`;
-          results.push(`| resnet${depth} | ${format}${variant} | ${check.error.toExponential(2)} | ${format === 'onnx' ? ortCheck.error.toExponential(2) : ''} | ${(model.info.weightBytes + model.arenaBytes(1)).toLocaleString('en-US')} | ${(model.info.weightBytes + model.arenaBytes(8)).toLocaleString('en-US')} |`);
+          const variant =
+            winograd === false
+              ? ', direct 3x3'
+              : winograd === true
+                ? ''
+                : `, F(${winograd}x${winograd},3x3) in every 3x3/1`;
+          results.push(
+            `| resnet${depth} | ${format}${variant} | ${check.error.toExponential(2)} | ${format === 'onnx' ? ortCheck.error.toExponential(2) : ''} | ${(model.info.weightBytes + model.arenaBytes(1)).toLocaleString('en-US')} | ${(model.info.weightBytes + model.arenaBytes(8)).toLocaleString('en-US')} |`,
+          );
           expect(check.error, format).toBeLessThanOrEqual(1e-4);
           expect(check.top5, format).toEqual(want.top5);
         } finally {
@@ -83,17 +102,35 @@ describe('torchvision ResNets from safetensors and ONNX', () => {
     const good = writeSafetensors(params);
     const lying = good.slice();
     new DataView(lying.buffer).setUint32(0, good.length, true);
-    await expect(loadResNet({ source: { safetensors: lying } })).rejects.toThrow(/header length \d+ runs past the end of the file/);
+    await expect(loadResNet({ source: { safetensors: lying } })).rejects.toThrow(
+      /header length \d+ runs past the end of the file/,
+    );
     const missing = writeSafetensors(params.filter((p) => p.name !== 'layer2.1.bn1.running_var'));
-    await expect(loadResNet({ source: { safetensors: missing } })).rejects.toThrow(/tensor layer2\.1\.bn1\.running_var is missing \(expected shape \[128\]\)/);
-    const wrong = writeSafetensors(params.map((p) => (p.name === 'layer3.0.conv2.weight' ? { ...p, shape: [256, 128, 3, 6] } : p)));
-    await expect(loadResNet({ source: { safetensors: wrong } })).rejects.toThrow(/tensor layer3\.0\.conv2\.weight has shape \[256,128,3,6\], expected \[256,256,3,3\]/);
+    await expect(loadResNet({ source: { safetensors: missing } })).rejects.toThrow(
+      /tensor layer2\.1\.bn1\.running_var is missing \(expected shape \[128\]\)/,
+    );
+    const wrong = writeSafetensors(
+      params.map((p) => (p.name === 'layer3.0.conv2.weight' ? { ...p, shape: [256, 128, 3, 6] } : p)),
+    );
+    await expect(loadResNet({ source: { safetensors: wrong } })).rejects.toThrow(
+      /tensor layer3\.0\.conv2\.weight has shape \[256,128,3,6\], expected \[256,256,3,3\]/,
+    );
     await expect(loadResNet({ source: { safetensors: good }, depth: 50 })).rejects.toThrow(ModelFormatError);
-    await expect(loadResNet({ source: { safetensors: good }, depth: 50 })).rejects.toThrow(/a ResNet-18, not the ResNet-50 asked for/);
+    await expect(loadResNet({ source: { safetensors: good }, depth: 50 })).rejects.toThrow(
+      /a ResNet-18, not the ResNet-50 asked for/,
+    );
     const sigmoid = appendNode(writeOnnx(graph), 'Sigmoid');
-    await expect(loadResNet({ source: { onnx: sigmoid } })).rejects.toThrow(/node extra \(Sigmoid\): operator Sigmoid is not supported/);
-    await expect(loadResNet({ source: { onnx: writeOnnx(graph, { opset: 9 }) } })).rejects.toThrow(/opset 9; opset 11 or newer is supported/);
-    await expect(loadResNet({ source: { onnx: new Uint8Array([1, 2, 3, 4, 5]) } })).rejects.toThrow(/not an ONNX model|no graph/);
-    await expect(loadResNet({ source: { onnx: writeOnnx(graph) }, depth: 34 })).rejects.toThrow(/these weights are a ResNet-18 \(18 weight layers deep\), not the ResNet-34 asked for/);
+    await expect(loadResNet({ source: { onnx: sigmoid } })).rejects.toThrow(
+      /node extra \(Sigmoid\): operator Sigmoid is not supported/,
+    );
+    await expect(loadResNet({ source: { onnx: writeOnnx(graph, { opset: 9 }) } })).rejects.toThrow(
+      /opset 9; opset 11 or newer is supported/,
+    );
+    await expect(loadResNet({ source: { onnx: new Uint8Array([1, 2, 3, 4, 5]) } })).rejects.toThrow(
+      /not an ONNX model|no graph/,
+    );
+    await expect(loadResNet({ source: { onnx: writeOnnx(graph) }, depth: 34 })).rejects.toThrow(
+      /these weights are a ResNet-18 \(18 weight layers deep\), not the ResNet-34 asked for/,
+    );
   });
 });

@@ -21,14 +21,29 @@ const ortLogits = (graph: Graph, nchw: Float32Array, size: [number, number]) => 
 
 describe('input sizes other than 224', () => {
   const cases: Array<[string, () => Promise<{ raw: Graph; source: Parameters<typeof loadResNet>[0] }>]> = [
-    ['torchvision ResNet-18', async () => { const { params, graph } = goldenModel(18); return { raw: graph, source: { source: { safetensors: writeSafetensors(params) } } }; }],
-    ['torchvision ResNet-50', async () => { const { params, graph } = goldenModel(50); return { raw: graph, source: { source: { safetensors: writeSafetensors(params) } } }; }],
+    [
+      'torchvision ResNet-18',
+      async () => {
+        const { params, graph } = goldenModel(18);
+        return { raw: graph, source: { source: { safetensors: writeSafetensors(params) } } };
+      },
+    ],
+    [
+      'torchvision ResNet-50',
+      async () => {
+        const { params, graph } = goldenModel(50);
+        return { raw: graph, source: { source: { safetensors: writeSafetensors(params) } } };
+      },
+    ],
     ['Keras ResNet-50 (pretrained)', async () => ({ raw: (await loadGraph({})).graph, source: {} })],
   ];
   for (const [name, make] of cases) {
     it(`${name} at 288x288 and 256x320: logits within 1e-4 of onnxruntime on an ONNX export at that size`, async () => {
       const { raw, source } = await make();
-      for (const size of [[288, 288], [256, 320]] as Array<[number, number]>) {
+      for (const size of [
+        [288, 288],
+        [256, 320],
+      ] as Array<[number, number]>) {
         const model = await loadResNet({ ...source, inputSize: size });
         try {
           expect(model.info.inputShape).toEqual([...size, 3]);
@@ -62,11 +77,15 @@ describe('input sizes other than 224', () => {
     const wide = await loadResNet({ inputSize: [256, 320] });
     try {
       await expect(wide.classify(photo)).rejects.toThrow(InputError);
-      await expect(wide.classify(photo)).rejects.toThrow('images are center-cropped to a square: this model\'s input is 256x320');
+      await expect(wide.classify(photo)).rejects.toThrow(
+        "images are center-cropped to a square: this model's input is 256x320",
+      );
     } finally {
       wide.dispose();
     }
-    await expect(loadResNet({ inputSize: 0 })).rejects.toThrow('inputSize must be whole numbers of pixels from 1 to 16384, got 0x0');
+    await expect(loadResNet({ inputSize: 0 })).rejects.toThrow(
+      'inputSize must be whole numbers of pixels from 1 to 16384, got 0x0',
+    );
     await expect(loadResNet({ inputSize: 224, cropPct: 1.5 })).rejects.toThrow('cropPct must be in (0, 1], got 1.5');
   });
 });

@@ -23,10 +23,12 @@ const zebra = join(root, 'demo', 'samples', '340_n02391049_zebra.JPEG');
 let work: string;
 let app: string;
 let noNpm: NodeJS.ProcessEnv;
-const npmCalls = () => (existsSync(join(work, 'npm-calls')) ? readFile(join(work, 'npm-calls'), 'utf8') : Promise.resolve(''));
+const npmCalls = () =>
+  existsSync(join(work, 'npm-calls')) ? readFile(join(work, 'npm-calls'), 'utf8') : Promise.resolve('');
 
 const node = (args: string[], env: NodeJS.ProcessEnv) => run(process.execPath, args, { cwd: app, env });
-const cli = (args: string[], env: NodeJS.ProcessEnv) => node([join(app, 'node_modules', 'webgpu-resnet', 'dist', 'cli.js'), ...args], env);
+const cli = (args: string[], env: NodeJS.ProcessEnv) =>
+  node([join(app, 'node_modules', 'webgpu-resnet', 'dist', 'cli.js'), ...args], env);
 /** Files the download left behind in a cache folder (the entry itself excluded). */
 const leftovers = async (cache: string) => (await readdir(cache)).filter((f) => f !== PRETRAINED.folder);
 
@@ -48,7 +50,19 @@ beforeAll(async () => {
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
   await writeFile(join(app, 'classify.mjs'), CLASSIFY);
   // the README's install line for Node: the package and its two optional peers
-  const installed = await run('npm', ['install', tarball, `webgpu@${PEERS.webgpu}`, `sharp@${PEERS.sharp}`, '--prefer-offline', '--no-audit', '--no-fund'], { cwd: app });
+  const installed = await run(
+    'npm',
+    [
+      'install',
+      tarball,
+      `webgpu@${PEERS.webgpu}`,
+      `sharp@${PEERS.sharp}`,
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+    ],
+    { cwd: app },
+  );
   expect(installed.code, installed.stderr).toBe(0);
   // A stub `npm` first on PATH: any call is recorded (in work/npm-calls), and fails as npm does offline.
   noNpm = (await offlineNpm(work)).env;
@@ -59,11 +73,15 @@ afterAll(async () => {
 
 describe('the model cache folder', () => {
   it('follows WEBGPU_RESNET_CACHE, then XDG_CACHE_HOME, then the platform convention', () => {
-    expect(modelCacheDir({ WEBGPU_RESNET_CACHE: '/x/models', XDG_CACHE_HOME: '/xdg' }, 'linux', '/home/u')).toBe('/x/models');
+    expect(modelCacheDir({ WEBGPU_RESNET_CACHE: '/x/models', XDG_CACHE_HOME: '/xdg' }, 'linux', '/home/u')).toBe(
+      '/x/models',
+    );
     expect(modelCacheDir({ XDG_CACHE_HOME: '/xdg' }, 'linux', '/home/u')).toBe('/xdg/webgpu-resnet');
     expect(modelCacheDir({}, 'linux', '/home/u')).toBe('/home/u/.cache/webgpu-resnet');
     expect(modelCacheDir({}, 'darwin', '/Users/u')).toBe('/Users/u/Library/Caches/webgpu-resnet');
-    expect(modelCacheDir({ LOCALAPPDATA: 'C:\\Users\\u\\AppData\\Local' }, 'win32', 'C:\\Users\\u')).toBe('C:\\Users\\u\\AppData\\Local\\webgpu-resnet\\Cache');
+    expect(modelCacheDir({ LOCALAPPDATA: 'C:\\Users\\u\\AppData\\Local' }, 'win32', 'C:\\Users\\u')).toBe(
+      'C:\\Users\\u\\AppData\\Local\\webgpu-resnet\\Cache',
+    );
   });
 });
 
@@ -77,8 +95,16 @@ describe('npm install webgpu-resnet, then one line to a prediction', () => {
     const stamp = JSON.parse(await readFile(join(cache, PRETRAINED.folder, '.complete'), 'utf8'));
     expect(stamp).toMatchObject({ spec: PRETRAINED.spec, integrity: PRETRAINED.integrity });
     // every kept file recorded: 25 shards, model.json, labels.json
-    expect(Object.keys(stamp.files).sort()).toEqual(['ResNet50/model.json', 'assets/labels.json', ...Array.from({ length: 25 }, (_, i) => `ResNet50/group1-shard${i + 1}of25.bin`)].sort());
-    expect(Object.values(stamp.files).reduce((n: number, r) => n + (r as { bytes: number }).bytes, 0)).toBeGreaterThan(102_000_000);
+    expect(Object.keys(stamp.files).sort()).toEqual(
+      [
+        'ResNet50/model.json',
+        'assets/labels.json',
+        ...Array.from({ length: 25 }, (_, i) => `ResNet50/group1-shard${i + 1}of25.bin`),
+      ].sort(),
+    );
+    expect(Object.values(stamp.files).reduce((n: number, r) => n + (r as { bytes: number }).bytes, 0)).toBeGreaterThan(
+      102_000_000,
+    );
     expect(await leftovers(cache)).toEqual([]);
 
     const second = await node(['classify.mjs', zebra], { ...noNpm, WEBGPU_RESNET_CACHE: cache });

@@ -9,7 +9,16 @@ import { convLoweringFor, type ConvGather, type ConvOverride, type ConvStrategy 
 import { planGraph } from '../src/plan/planner.js';
 import { TILES } from '../src/ops/conv-tiling.js';
 import prefetchGemm from '../bench/kernels/conv_gemm_prefetch.wgsl';
-import { conv2dRef, denseRef, globalAvgPoolRef, maxPoolRef, randomArray, relativeError, roundToInt8Columns, softmaxRef } from './helpers/reference.js';
+import {
+  conv2dRef,
+  denseRef,
+  globalAvgPoolRef,
+  maxPoolRef,
+  randomArray,
+  relativeError,
+  roundToInt8Columns,
+  softmaxRef,
+} from './helpers/reference.js';
 import { describeAdapter, isCpuAdapter } from '../src/runtime/device.js';
 import { roundToHalf } from '../src/util/half.js';
 import { releaseTestDevice, runGraph, testAdapterInfo, testDevice } from './helpers/gpu.js';
@@ -64,7 +73,18 @@ async function configurations(): Promise<ConvConfig[]> {
   return chosen.convStrategy === 'simd' ? [...tiled, ...simd] : tiled;
 }
 
-const describeConfig = (o: ConvConfig) => (o.tiling ? `${o.strategy}, ${o.tiling.tile.bm}x${4 * o.tiling.tile.bn4} tile${o.gemmShader ? ' (prefetch)' : ''}, split ${o.tiling.split}` : `${o.strategy}`) + (o.weightStorage ? `, ${o.weightStorage} weights` : '') + (o.winograd === false ? ', direct' : typeof o.winograd === 'number' ? `, Winograd F(${o.winograd}x${o.winograd})` : o.winograd ? ', Winograd' : '');
+const describeConfig = (o: ConvConfig) =>
+  (o.tiling
+    ? `${o.strategy}, ${o.tiling.tile.bm}x${4 * o.tiling.tile.bn4} tile${o.gemmShader ? ' (prefetch)' : ''}, split ${o.tiling.split}`
+    : `${o.strategy}`) +
+  (o.weightStorage ? `, ${o.weightStorage} weights` : '') +
+  (o.winograd === false
+    ? ', direct'
+    : typeof o.winograd === 'number'
+      ? `, Winograd F(${o.winograd}x${o.winograd})`
+      : o.winograd
+        ? ', Winograd'
+        : '');
 
 it('runs the simd conv strategy on CPU adapters with subgroups (lavapipe), so both main loops are tested there; the tiled one everywhere', async () => {
   const info = await testAdapterInfo();
@@ -76,17 +96,44 @@ it('runs the simd conv strategy on CPU adapters with subgroups (lavapipe), so bo
 });
 
 it('names an adapter by its info strings, or (Firefox leaves them empty) by its host and the features that matter', () => {
-  const adapter = (info: Partial<GPUAdapterInfo>, features: string[]) => ({ info, features: new Set(features) }) as unknown as GPUAdapter;
+  const adapter = (info: Partial<GPUAdapterInfo>, features: string[]) =>
+    ({ info, features: new Set(features) }) as unknown as GPUAdapter;
   const firefox = 'Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Firefox/153.0';
-  const chrome = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
-  expect(describeAdapter(adapter({ vendor: '', architecture: '', device: '', description: '' }, ['timestamp-query', 'shader-f16', 'float32-filterable']), firefox)).toBe('WebGPU (Firefox), shader-f16, timestamp-query');
+  const chrome =
+    'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36';
+  expect(
+    describeAdapter(
+      adapter({ vendor: '', architecture: '', device: '', description: '' }, [
+        'timestamp-query',
+        'shader-f16',
+        'float32-filterable',
+      ]),
+      firefox,
+    ),
+  ).toBe('WebGPU (Firefox), shader-f16, timestamp-query');
   expect(describeAdapter(adapter({}, ['subgroups']), chrome)).toBe('WebGPU (Chrome), subgroups');
-  expect(describeAdapter(adapter({ vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader Device (Subzero)' }, ['subgroups']), chrome)).toBe('google / swiftshader / SwiftShader Device (Subzero)');
+  expect(
+    describeAdapter(
+      adapter({ vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader Device (Subzero)' }, [
+        'subgroups',
+      ]),
+      chrome,
+    ),
+  ).toBe('google / swiftshader / SwiftShader Device (Subzero)');
 });
 
 interface ConvCase {
-  h: number; w: number; cin: number; cout: number; k: number; stride: number; pads: Pads;
-  batch: number; residual: boolean; relu: boolean; gather: ConvGather;
+  h: number;
+  w: number;
+  cin: number;
+  cout: number;
+  k: number;
+  stride: number;
+  pads: Pads;
+  batch: number;
+  residual: boolean;
+  relu: boolean;
+  gather: ConvGather;
 }
 
 function describeCase(c: ConvCase): string {
@@ -98,15 +145,29 @@ async function checkConv(c: ConvCase, seed: number, configs: ConvConfig[]): Prom
   const weights = randomArray(c.k * c.k * c.cin * c.cout, seed + 1, 1 / Math.sqrt(c.k * c.k * c.cin));
   const bias = randomArray(c.cout, seed + 2, 0.5);
   const b = new GraphBuilder('t', 'x', [c.h, c.w, c.cin]);
-  const y = b.conv2d('conv', 'x', { weights, bias, kernel: [c.k, c.k], filters: c.cout, strides: [c.stride, c.stride], pads: c.pads, relu: c.relu });
+  const y = b.conv2d('conv', 'x', {
+    weights,
+    bias,
+    kernel: [c.k, c.k],
+    filters: c.cout,
+    strides: [c.stride, c.stride],
+    pads: c.pads,
+    relu: c.relu,
+  });
   let residual: Float32Array | undefined;
   let out = y;
   if (c.residual) {
     // The residual comes from a second input-independent tensor: a 1x1 conv of x, computed on the GPU too.
     const rw = randomArray(c.cin * c.cout, seed + 3, 0.3);
     const r = b.conv2d('res', 'x', { weights: rw, kernel: [1, 1], filters: c.cout, strides: [1, 1] });
-    if (b.shape(r).join() !== b.shape(y).join()) throw new Error(`${describeCase(c)}: a residual case needs a shape-preserving conv`);
-    residual = conv2dRef({ data: x, batch: c.batch, h: c.h, w: c.w, c: c.cin }, rw, new Float32Array(c.cout), { kernel: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0], cout: c.cout }).data;
+    if (b.shape(r).join() !== b.shape(y).join())
+      throw new Error(`${describeCase(c)}: a residual case needs a shape-preserving conv`);
+    residual = conv2dRef({ data: x, batch: c.batch, h: c.h, w: c.w, c: c.cin }, rw, new Float32Array(c.cout), {
+      kernel: [1, 1],
+      strides: [1, 1],
+      pads: [0, 0, 0, 0],
+      cout: c.cout,
+    }).data;
     const node = b.nodes.find((n) => n.name === 'conv')!;
     node.inputs.push(r);
     // run 'res' first, then 'conv' (the graph order must stay topological)
@@ -116,28 +177,46 @@ async function checkConv(c: ConvCase, seed: number, configs: ConvConfig[]): Prom
   const graph = b.finish(out);
   const node = graph.nodes.find((n) => n.name === 'conv')!;
   if (node.op !== 'conv2d') throw new Error('unreachable');
-  const refOptions = { kernel: [c.k, c.k] as [number, number], strides: [c.stride, c.stride] as [number, number], pads: c.pads, cout: c.cout, residual, relu: c.relu };
+  const refOptions = {
+    kernel: [c.k, c.k] as [number, number],
+    strides: [c.stride, c.stride] as [number, number],
+    pads: c.pads,
+    cout: c.cout,
+    residual,
+    relu: c.relu,
+  };
   const want = conv2dRef({ data: x, batch: c.batch, h: c.h, w: c.w, c: c.cin }, weights, bias, refOptions);
   // f16 weights: the same conv with the weights rounded to halves, still summed in f32
   // int8 weights: the same conv with the weights rounded per output channel (the last HWIO axis)
   const wanted = {
     f32: want,
     f16: conv2dRef({ data: x, batch: c.batch, h: c.h, w: c.w, c: c.cin }, weights.map(roundToHalf), bias, refOptions),
-    int8: conv2dRef({ data: x, batch: c.batch, h: c.h, w: c.w, c: c.cin }, roundToInt8Columns(weights, c.cout), bias, refOptions),
+    int8: conv2dRef(
+      { data: x, batch: c.batch, h: c.h, w: c.w, c: c.cin },
+      roundToInt8Columns(weights, c.cout),
+      bias,
+      refOptions,
+    ),
   };
   for (const s of configs) {
     const options = { conv: { conv: { gather: c.gather, ...s } } };
     const got = await runGraph(graph, x, c.batch, options);
-    const winograd = planGraph(graph, { ...options, batch: c.batch }).steps.find((step) => step.algorithm?.winograd)?.algorithm?.winograd;
+    const winograd = planGraph(graph, { ...options, batch: c.batch }).steps.find((step) => step.algorithm?.winograd)
+      ?.algorithm?.winograd;
     if (s.weightStorage === 'f16' && winograd) {
       // Winograd with f16 weights rounds the transformed filters, not the filters: F(2x2) only (F(4x4) asked
       // for falls back to it), within 3 times the direct f16 conv's error from the f32 conv
       const [error, direct] = [relativeError(got, want.data), relativeError(wanted.f16.data, want.data)];
-      console.log(`${describeCase(c)} (${describeConfig(s)}): ${error.toExponential(2)} from f32; direct f16 ${direct.toExponential(2)}`);
+      console.log(
+        `${describeCase(c)} (${describeConfig(s)}): ${error.toExponential(2)} from f32; direct f16 ${direct.toExponential(2)}`,
+      );
       expect(winograd).toBe(2);
       expect(error, `${describeCase(c)} (${describeConfig(s)})`).toBeLessThan(3 * direct);
     } else {
-      expect(relativeError(got, wanted[s.weightStorage ?? 'f32'].data), `${describeCase(c)} (${describeConfig(s)})`).toBeLessThan(1e-5);
+      expect(
+        relativeError(got, wanted[s.weightStorage ?? 'f32'].data),
+        `${describeCase(c)} (${describeConfig(s)})`,
+      ).toBeLessThan(1e-5);
     }
   }
 }
@@ -145,43 +224,224 @@ async function checkConv(c: ConvCase, seed: number, configs: ConvConfig[]): Prom
 describe('conv kernels', () => {
   const fixed: ConvCase[] = [
     // ResNet-like shapes (small spatial sizes to stay quick on a CPU adapter)
-    { gather: 'rows', h: 23, w: 19, cin: 3, cout: 64, k: 7, stride: 2, pads: [3, 3, 3, 3], batch: 2, residual: false, relu: true },
-    { gather: 'window', h: 14, w: 14, cin: 64, cout: 64, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 1, residual: false, relu: true },
-    { gather: 'window', h: 9, w: 11, cin: 32, cout: 36, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 2, residual: true, relu: true },
-    { gather: 'pointwise', h: 7, w: 7, cin: 128, cout: 256, k: 1, stride: 1, pads: [0, 0, 0, 0], batch: 3, residual: true, relu: true },
-    { gather: 'pointwise', h: 13, w: 11, cin: 64, cout: 128, k: 1, stride: 2, pads: [0, 0, 0, 0], batch: 2, residual: false, relu: false },
+    {
+      gather: 'rows',
+      h: 23,
+      w: 19,
+      cin: 3,
+      cout: 64,
+      k: 7,
+      stride: 2,
+      pads: [3, 3, 3, 3],
+      batch: 2,
+      residual: false,
+      relu: true,
+    },
+    {
+      gather: 'window',
+      h: 14,
+      w: 14,
+      cin: 64,
+      cout: 64,
+      k: 3,
+      stride: 1,
+      pads: [1, 1, 1, 1],
+      batch: 1,
+      residual: false,
+      relu: true,
+    },
+    {
+      gather: 'window',
+      h: 9,
+      w: 11,
+      cin: 32,
+      cout: 36,
+      k: 3,
+      stride: 1,
+      pads: [1, 1, 1, 1],
+      batch: 2,
+      residual: true,
+      relu: true,
+    },
+    {
+      gather: 'pointwise',
+      h: 7,
+      w: 7,
+      cin: 128,
+      cout: 256,
+      k: 1,
+      stride: 1,
+      pads: [0, 0, 0, 0],
+      batch: 3,
+      residual: true,
+      relu: true,
+    },
+    {
+      gather: 'pointwise',
+      h: 13,
+      w: 11,
+      cin: 64,
+      cout: 128,
+      k: 1,
+      stride: 2,
+      pads: [0, 0, 0, 0],
+      batch: 2,
+      residual: false,
+      relu: false,
+    },
     // channels not multiples of 4, odd sizes, asymmetric padding
-    { gather: 'pointwise', h: 5, w: 3, cin: 7, cout: 5, k: 1, stride: 1, pads: [0, 0, 0, 0], batch: 2, residual: true, relu: true },
-    { gather: 'pointwise', h: 9, w: 7, cin: 6, cout: 10, k: 1, stride: 2, pads: [0, 0, 0, 0], batch: 1, residual: false, relu: true },
-    { gather: 'window', h: 8, w: 5, cin: 5, cout: 7, k: 3, stride: 2, pads: [0, 1, 1, 0], batch: 2, residual: false, relu: false },
-    { gather: 'window', h: 6, w: 6, cin: 3, cout: 9, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 1, residual: false, relu: true },
-    { gather: 'rows', h: 10, w: 12, cin: 1, cout: 6, k: 5, stride: 1, pads: [2, 2, 2, 2], batch: 2, residual: false, relu: false },
-    { gather: 'rows', h: 11, w: 9, cin: 5, cout: 12, k: 3, stride: 2, pads: [1, 0, 0, 1], batch: 1, residual: false, relu: true },
+    {
+      gather: 'pointwise',
+      h: 5,
+      w: 3,
+      cin: 7,
+      cout: 5,
+      k: 1,
+      stride: 1,
+      pads: [0, 0, 0, 0],
+      batch: 2,
+      residual: true,
+      relu: true,
+    },
+    {
+      gather: 'pointwise',
+      h: 9,
+      w: 7,
+      cin: 6,
+      cout: 10,
+      k: 1,
+      stride: 2,
+      pads: [0, 0, 0, 0],
+      batch: 1,
+      residual: false,
+      relu: true,
+    },
+    {
+      gather: 'window',
+      h: 8,
+      w: 5,
+      cin: 5,
+      cout: 7,
+      k: 3,
+      stride: 2,
+      pads: [0, 1, 1, 0],
+      batch: 2,
+      residual: false,
+      relu: false,
+    },
+    {
+      gather: 'window',
+      h: 6,
+      w: 6,
+      cin: 3,
+      cout: 9,
+      k: 3,
+      stride: 1,
+      pads: [1, 1, 1, 1],
+      batch: 1,
+      residual: false,
+      relu: true,
+    },
+    {
+      gather: 'rows',
+      h: 10,
+      w: 12,
+      cin: 1,
+      cout: 6,
+      k: 5,
+      stride: 1,
+      pads: [2, 2, 2, 2],
+      batch: 2,
+      residual: false,
+      relu: false,
+    },
+    {
+      gather: 'rows',
+      h: 11,
+      w: 9,
+      cin: 5,
+      cout: 12,
+      k: 3,
+      stride: 2,
+      pads: [1, 0, 0, 1],
+      batch: 1,
+      residual: false,
+      relu: true,
+    },
     // Winograd's tiles of 2x2 and 4x4: odd sizes (a last row or column of tiles partly outside), one pixel, outputs not a multiple of 4
-    { gather: 'window', h: 7, w: 5, cin: 16, cout: 10, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 3, residual: false, relu: false },
-    { gather: 'window', h: 2, w: 9, cin: 4, cout: 12, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 2, residual: true, relu: true },
-    { gather: 'window', h: 1, w: 1, cin: 8, cout: 8, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 1, residual: false, relu: true },
+    {
+      gather: 'window',
+      h: 7,
+      w: 5,
+      cin: 16,
+      cout: 10,
+      k: 3,
+      stride: 1,
+      pads: [1, 1, 1, 1],
+      batch: 3,
+      residual: false,
+      relu: false,
+    },
+    {
+      gather: 'window',
+      h: 2,
+      w: 9,
+      cin: 4,
+      cout: 12,
+      k: 3,
+      stride: 1,
+      pads: [1, 1, 1, 1],
+      batch: 2,
+      residual: true,
+      relu: true,
+    },
+    {
+      gather: 'window',
+      h: 1,
+      w: 1,
+      cin: 8,
+      cout: 8,
+      k: 3,
+      stride: 1,
+      pads: [1, 1, 1, 1],
+      batch: 1,
+      residual: false,
+      relu: true,
+    },
   ];
   // every configuration on every fixed case
-  for (const [n, c] of fixed.entries()) it(describeCase(c), async () => checkConv(c, 100 + n * 7, await configurations()));
+  for (const [n, c] of fixed.entries())
+    it(describeCase(c), async () => checkConv(c, 100 + n * 7, await configurations()));
   // random shapes, in both lowerings: test/fuzz.test.ts
 });
 
 describe('pooling, dense, softmax, add+relu', () => {
   it('max pool 3x3/2 with zero padding (Keras) and ignored padding (PyTorch), vec4 and scalar channels', async () => {
-    for (const [h, w, c, padValue, pads] of [[112, 112, 64, 'zero', [1, 1, 1, 1]], [15, 9, 6, 'ignore', [1, 1, 1, 1]], [8, 7, 5, 'zero', [0, 0, 1, 1]], [9, 9, 8, 'ignore', [0, 0, 0, 0]]] as const) {
+    for (const [h, w, c, padValue, pads] of [
+      [112, 112, 64, 'zero', [1, 1, 1, 1]],
+      [15, 9, 6, 'ignore', [1, 1, 1, 1]],
+      [8, 7, 5, 'zero', [0, 0, 1, 1]],
+      [9, 9, 8, 'ignore', [0, 0, 0, 0]],
+    ] as const) {
       const batch = 2;
       const x = randomArray(batch * h * w * c, h + c);
       const b = new GraphBuilder('t', 'x', [h, w, c]);
       const y = b.maxPool('pool', 'x', { size: [3, 3], strides: [2, 2], pads: [...pads], padValue });
       const got = await runGraph(b.finish(y), x, batch);
-      const want = maxPoolRef({ data: x, batch, h, w, c }, { size: [3, 3], strides: [2, 2], pads: [...pads], padValue });
+      const want = maxPoolRef(
+        { data: x, batch, h, w, c },
+        { size: [3, 3], strides: [2, 2], pads: [...pads], padValue },
+      );
       expect(relativeError(got, want.data), `${h}x${w}x${c} ${padValue}`).toBe(0);
     }
   });
 
   it('global average pool', async () => {
-    for (const [h, w, c] of [[7, 7, 2048], [5, 3, 7], [1, 1, 4]] as const) {
+    for (const [h, w, c] of [
+      [7, 7, 2048],
+      [5, 3, 7],
+      [1, 1, 4],
+    ] as const) {
       const batch = 3;
       const x = randomArray(batch * h * w * c, c);
       const b = new GraphBuilder('t', 'x', [h, w, c]);
@@ -191,7 +451,11 @@ describe('pooling, dense, softmax, add+relu', () => {
   });
 
   it('dense 2048 -> 1000 and odd sizes, then softmax; f16 and int8 weights against the reference with the weights rounded the same way', async () => {
-    for (const [inF, units, batch] of [[2048, 1000, 2], [37, 11, 3], [5, 4, 1]] as const) {
+    for (const [inF, units, batch] of [
+      [2048, 1000, 2],
+      [37, 11, 3],
+      [5, 4, 1],
+    ] as const) {
       const x = randomArray(batch * inF, inF);
       const weights = randomArray(inF * units, units, 1 / Math.sqrt(inF));
       const bias = randomArray(units, 7, 0.1);
@@ -203,7 +467,10 @@ describe('pooling, dense, softmax, add+relu', () => {
       const rounded = { f16: weights.map(roundToHalf), int8: roundToInt8Columns(weights, units) };
       for (const storage of ['f16', 'int8'] as const) {
         const got = await runGraph(b.finish(d), x, batch, { weightStorage: storage });
-        expect(relativeError(got, denseRef(x, batch, rounded[storage], bias, units)), `dense ${inF}->${units}, ${storage} weights`).toBeLessThan(1e-5);
+        expect(
+          relativeError(got, denseRef(x, batch, rounded[storage], bias, units)),
+          `dense ${inF}->${units}, ${storage} weights`,
+        ).toBeLessThan(1e-5);
       }
       const probs = await runGraph(b.finish(b.softmax('sm', d)), x, batch);
       expect(relativeError(probs, softmaxRef(want, batch)), `softmax ${units}`).toBeLessThan(1e-5);
@@ -211,7 +478,11 @@ describe('pooling, dense, softmax, add+relu', () => {
   });
 
   it('standalone add + relu', async () => {
-    for (const [h, w, c, relu] of [[7, 7, 256, true], [3, 5, 3, true], [2, 2, 5, false]] as const) {
+    for (const [h, w, c, relu] of [
+      [7, 7, 256, true],
+      [3, 5, 3, true],
+      [2, 2, 5, false],
+    ] as const) {
       const batch = 2;
       const x = randomArray(batch * h * w * c, c);
       const b = new GraphBuilder('t', 'x', [h, w, c]);

@@ -19,7 +19,8 @@ import { lesionRaw, ortRun } from './helpers/onnx.js';
 import { groupProfile } from '../demo/profile.js';
 
 /** onnxruntime on `graph` (NCHW input): the logits, or with `features`, the global average pool's output. */
-const ortLesion = (graph: Graph, input: Float32Array, batch: number, features = false) => ortRun(graph, input, { batch, output: features ? 'avgpool' : undefined });
+const ortLesion = (graph: Graph, input: Float32Array, batch: number, features = false) =>
+  ortRun(graph, input, { batch, output: features ? 'avgpool' : undefined });
 
 const models = new Map<number, { model: ResNetModel<NodeImage>; raw: Graph }>();
 const input = goldenInput(); // [2, 3, 224, 224]
@@ -33,18 +34,43 @@ beforeAll(async () => {
 });
 afterAll(() => {
   for (const { model } of models.values()) model.dispose();
-  if (report.length) console.log(`\n| network | deleted blocks | max rel. logit error vs onnxruntime | top-1 (2 inputs) |\n| --- | --- | --- | --- |\n${report.join('\n')}`);
+  if (report.length)
+    console.log(
+      `\n| network | deleted blocks | max rel. logit error vs onnxruntime | top-1 (2 inputs) |\n| --- | --- | --- | --- |\n${report.join('\n')}`,
+    );
 });
 
 describe('residual blocks found from the graph', () => {
   it('ResNet-18: 8 blocks, projections where the shape changes; ResNet-50: 16, layer1.0 a projection too', () => {
     const r18 = models.get(18)!.model.blocks;
-    expect(r18.map((b) => b.name)).toEqual(['layer1.0', 'layer1.1', 'layer2.0', 'layer2.1', 'layer3.0', 'layer3.1', 'layer4.0', 'layer4.1']);
+    expect(r18.map((b) => b.name)).toEqual([
+      'layer1.0',
+      'layer1.1',
+      'layer2.0',
+      'layer2.1',
+      'layer3.0',
+      'layer3.1',
+      'layer4.0',
+      'layer4.1',
+    ]);
     expect(r18.filter((b) => b.projection).map((b) => b.name)).toEqual(['layer2.0', 'layer3.0', 'layer4.0']);
-    expect(r18[4]).toMatchObject({ stage: 3, index: 0, inputShape: [28, 28, 128], outputShape: [14, 14, 256], layers: ['layer3.0.conv1', 'layer3.0.conv2'] });
+    expect(r18[4]).toMatchObject({
+      stage: 3,
+      index: 0,
+      inputShape: [28, 28, 128],
+      outputShape: [14, 14, 256],
+      layers: ['layer3.0.conv1', 'layer3.0.conv2'],
+    });
     const r50 = models.get(50)!.model.blocks;
-    expect(r50.map((b) => b.name).join(' ')).toBe('layer1.0 layer1.1 layer1.2 layer2.0 layer2.1 layer2.2 layer2.3 layer3.0 layer3.1 layer3.2 layer3.3 layer3.4 layer3.5 layer4.0 layer4.1 layer4.2');
-    expect(r50.filter((b) => b.projection).map((b) => b.name)).toEqual(['layer1.0', 'layer2.0', 'layer3.0', 'layer4.0']);
+    expect(r50.map((b) => b.name).join(' ')).toBe(
+      'layer1.0 layer1.1 layer1.2 layer2.0 layer2.1 layer2.2 layer2.3 layer3.0 layer3.1 layer3.2 layer3.3 layer3.4 layer3.5 layer4.0 layer4.1 layer4.2',
+    );
+    expect(r50.filter((b) => b.projection).map((b) => b.name)).toEqual([
+      'layer1.0',
+      'layer2.0',
+      'layer3.0',
+      'layer4.0',
+    ]);
     expect(r50[9]!.layers).toEqual(['layer3.2.conv1', 'layer3.2.conv2', 'layer3.2.conv3']);
   });
 
@@ -54,14 +80,20 @@ describe('residual blocks found from the graph', () => {
     const blocks = residualBlocks(graph);
     const intact = planGraph(graph);
     // layer3.2's 3x3 conv runs as Winograd: three kernels, all dropped with the block
-    expect(intact.steps.filter((s) => s.layer === 'layer3.2.conv2').map((s) => s.label)).toEqual(['layer3.2.conv2/winograd in', 'layer3.2.conv2', 'layer3.2.conv2/winograd out']);
+    expect(intact.steps.filter((s) => s.layer === 'layer3.2.conv2').map((s) => s.label)).toEqual([
+      'layer3.2.conv2/winograd in',
+      'layer3.2.conv2',
+      'layer3.2.conv2/winograd out',
+    ]);
     for (const names of [['layer3.2'], ['layer2.0'], ['layer1.1', 'layer1.2', 'layer4.0']]) {
       const plan = planGraph(skipBlocks(graph, blocks, names));
       // exactly the deleted blocks' branch convs are gone, with all their kernels (a split-K sum, Winograd
       // transforms); a projection conv stays, with the block's ReLU
       const removed = new Set(blocks.filter((b) => names.includes(b.name)).flatMap((b) => b.layers));
       const kept = (s: { layer?: string }) => !removed.has(s.layer!);
-      expect(new Set(plan.steps.map((s) => s.label)), names.join()).toEqual(new Set(intact.steps.filter(kept).map((s) => s.label)));
+      expect(new Set(plan.steps.map((s) => s.label)), names.join()).toEqual(
+        new Set(intact.steps.filter(kept).map((s) => s.label)),
+      );
       expect(plan.steps.length, names.join()).toBe(intact.steps.filter(kept).length);
       expect(plan.tensors.length).toBeLessThan(intact.tensors.length);
     }
@@ -87,7 +119,9 @@ describe('skipBlocks against onnxruntime', () => {
       const error = relativeError(got, want);
       const top1 = [0, 1].map((b) => model.top(got.subarray(b * 1000, (b + 1) * 1000), 1)[0]!.index);
       const wantTop1 = [0, 1].map((b) => model.top(want.subarray(b * 1000, (b + 1) * 1000), 1)[0]!.index);
-      report.push(`| resnet${depth} | ${names.join(', ')} | ${error.toExponential(2)} | ${top1.join(', ')} (onnxruntime ${wantTop1.join(', ')}) |`);
+      report.push(
+        `| resnet${depth} | ${names.join(', ')} | ${error.toExponential(2)} | ${top1.join(', ')} (onnxruntime ${wantTop1.join(', ')}) |`,
+      );
       expect(error).toBeLessThanOrEqual(1e-4);
       expect(top1).toEqual(wantTop1);
       // and the lesion does change the network
@@ -113,7 +147,9 @@ describe('skipBlocks against onnxruntime', () => {
       // eight more sets: only the latest four keep their buffers
       const names = model.blocks.map((x) => x.name);
       for (const name of names) await model.infer(one, { layout: 'nchw', skipBlocks: [name] });
-      const kept = names.slice(-4).reduce((sum, name) => sum + model.arenaBytes(1, { skipBlocks: [name] }) + 16 + 4000, 0);
+      const kept = names
+        .slice(-4)
+        .reduce((sum, name) => sum + model.arenaBytes(1, { skipBlocks: [name] }) + 16 + 4000, 0);
       expect(model.gpuBytes).toBe(bytes + kept);
       expect(await model.infer(one, { layout: 'nchw', output: 'logits' })).toEqual(intact);
       expect(await model.infer(one, { layout: 'nchw', skipBlocks: [], output: 'logits' })).toEqual(intact);
@@ -131,7 +167,10 @@ describe('skipBlocks against onnxruntime', () => {
     expect(groups.reduce((s, g) => s + g.dispatches.length, 0)).toBe(steps.length);
     expect(groups.find((g) => g.name === 'layer3.1')).toMatchObject({ ms: 0, dispatches: [], deleted: true });
     // layer2.0 keeps its projection conv, with the block's ReLU
-    expect(groups.find((g) => g.name === 'layer2.0')).toMatchObject({ dispatches: ['layer2.0.downsample.0'], deleted: true });
+    expect(groups.find((g) => g.name === 'layer2.0')).toMatchObject({
+      dispatches: ['layer2.0.downsample.0'],
+      deleted: true,
+    });
     expect(groups[0]!.dispatches).toEqual(['conv1', 'maxpool']);
     expect(groups.at(-1)!.dispatches).toEqual(['avgpool', 'fc', 'softmax']);
     for (const g of groups) if (g.dispatches.length) expect(g.ms, g.name).toBeGreaterThan(0);
@@ -143,8 +182,11 @@ describe('skipBlocks against onnxruntime', () => {
     const before = await model.infer(one, { layout: 'nchw' });
     await expect(model.infer(one, { layout: 'nchw', skipBlocks: ['layer3.2'] })).rejects.toThrow(InputError);
     await expect(model.infer(one, { layout: 'nchw', skipBlocks: ['layer3.2', 'res4c'] })).rejects.toThrow(
-      'unknown residual blocks "layer3.2", "res4c": this resnet18 has layer1.0..layer1.1, layer2.0..layer2.1, layer3.0..layer3.1, layer4.0..layer4.1');
-    await expect(model.infer(one, { layout: 'nchw', skipBlocks: 'layer1.0' as unknown as string[] })).rejects.toThrow(/skipBlocks must be an array of block names/);
+      'unknown residual blocks "layer3.2", "res4c": this resnet18 has layer1.0..layer1.1, layer2.0..layer2.1, layer3.0..layer3.1, layer4.0..layer4.1',
+    );
+    await expect(model.infer(one, { layout: 'nchw', skipBlocks: 'layer1.0' as unknown as string[] })).rejects.toThrow(
+      /skipBlocks must be an array of block names/,
+    );
     await expect(model.profile(1, { skipBlocks: ['layer0.0'] })).rejects.toThrow(/unknown residual block "layer0.0"/);
     expect(() => model.maxBatch(8, { skipBlocks: ['x'] })).toThrow(InputError);
     expect(await model.infer(one, { layout: 'nchw' })).toEqual(before);

@@ -63,7 +63,9 @@ describe('concurrency', () => {
       const sequential: Float32Array[] = [];
       for (const x of inputs) sequential.push(await model.infer(x));
       // mixed batch sizes and outputs in flight together
-      const concurrent = await Promise.all(inputs.map((x, i) => model.infer(x, { output: i % 3 === 0 ? 'logits' : 'probabilities' })));
+      const concurrent = await Promise.all(
+        inputs.map((x, i) => model.infer(x, { output: i % 3 === 0 ? 'logits' : 'probabilities' })),
+      );
       const logits = await Promise.all(inputs.map((x) => model.infer(x, { output: 'logits' })));
       for (let i = 0; i < 16; i++) {
         expect(concurrent[i], `call ${i}`).toEqual(i % 3 === 0 ? logits[i] : sequential[i]);
@@ -89,11 +91,16 @@ describe('device loss', () => {
     await new Promise((r) => setTimeout(r, 5));
     own.device.destroy();
     // a batch of 4 takes far longer than 5 ms here: the call is pending, and reports the loss (never hangs, never garbage)
-    const outcome = await pending.then(() => 'finished', (e: Error) => e.message);
+    const outcome = await pending.then(
+      () => 'finished',
+      (e: Error) => e.message,
+    );
     console.log(`call pending at device.destroy(): ${outcome}`);
     expect(outcome).toMatch(/the GPU device was lost \(destroyed/);
     expect(await model.lost).toMatchObject({ reason: 'destroyed' });
-    await expect(model.infer(input(5))).rejects.toThrow(/the GPU device was lost \(destroyed.*load the model again, or load it with recover: true/);
+    await expect(model.infer(input(5))).rejects.toThrow(
+      /the GPU device was lost \(destroyed.*load the model again, or load it with recover: true/,
+    );
     model.dispose();
     own.release();
     const fresh = await loadResNet({ source: { safetensors } });
@@ -119,21 +126,34 @@ describe('conv strategy and arenas', () => {
     const tiled = await loadResNet({ source: { safetensors }, convStrategy: 'tiled' });
     try {
       expect(tiled.info.convStrategy).toBe('tiled');
-      console.log(`default strategy here: ${chosen.info.convStrategy} (${chosen.info.dispatches} dispatches); tiled: ${tiled.info.dispatches} dispatches`);
-      const [a, b] = [await chosen.infer(input(7), { output: 'logits' }), await tiled.infer(input(7), { output: 'logits' })];
-      let diff = 0, scale = 0;
-      for (let i = 0; i < a.length; i++) { diff = Math.max(diff, Math.abs(a[i]! - b[i]!)); scale = Math.max(scale, Math.abs(a[i]!)); }
+      console.log(
+        `default strategy here: ${chosen.info.convStrategy} (${chosen.info.dispatches} dispatches); tiled: ${tiled.info.dispatches} dispatches`,
+      );
+      const [a, b] = [
+        await chosen.infer(input(7), { output: 'logits' }),
+        await tiled.infer(input(7), { output: 'logits' }),
+      ];
+      let diff = 0,
+        scale = 0;
+      for (let i = 0; i < a.length; i++) {
+        diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+        scale = Math.max(scale, Math.abs(a[i]!));
+      }
       expect(diff / scale).toBeLessThan(1e-5);
     } finally {
       chosen.dispose();
       tiled.dispose();
     }
     // a Winograd variant that does not exist is refused by name
-    await expect(loadResNet({ source: { safetensors }, winograd: 3 as unknown as 2 })).rejects.toThrow(/winograd must be true, false, 2 or 4 .*got 3/);
+    await expect(loadResNet({ source: { safetensors }, winograd: 3 as unknown as 2 })).rejects.toThrow(
+      /winograd must be true, false, 2 or 4 .*got 3/,
+    );
     // a device without the 'subgroups' feature (a fresh adapter: one hands out one device)
     const noSubgroups = await (await gpu.gpu.requestAdapter())!.requestDevice();
     try {
-      await expect(loadResNet({ source: { safetensors }, device: noSubgroups, convStrategy: 'simd' })).rejects.toThrow(/convStrategy 'simd' needs a CPU adapter with the 'subgroups' feature/);
+      await expect(loadResNet({ source: { safetensors }, device: noSubgroups, convStrategy: 'simd' })).rejects.toThrow(
+        /convStrategy 'simd' needs a CPU adapter with the 'subgroups' feature/,
+      );
     } finally {
       noSubgroups.destroy();
     }
@@ -163,8 +183,13 @@ describe('conv strategy and arenas', () => {
 });
 
 describe('limits', () => {
-  it('the device gets the adapter\'s own limits, not the defaults', () => {
-    for (const key of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup'] as const) {
+  it("the device gets the adapter's own limits, not the defaults", () => {
+    for (const key of [
+      'maxStorageBufferBindingSize',
+      'maxBufferSize',
+      'maxComputeWorkgroupStorageSize',
+      'maxComputeInvocationsPerWorkgroup',
+    ] as const) {
       expect(gpu.device.limits[key], key).toBe(gpu.adapter.limits[key]);
     }
   });
@@ -176,13 +201,17 @@ describe('limits', () => {
     // (an adapter hands out one device, so a fresh one from the same GPU object)
     const adapter = await gpu.gpu.requestAdapter();
     if (!adapter) throw new Error('no second adapter');
-    const device = await adapter.requestDevice({ requiredFeatures: adapter.features.has('subgroups') ? ['subgroups'] : [] });
+    const device = await adapter.requestDevice({
+      requiredFeatures: adapter.features.has('subgroups') ? ['subgroups'] : [],
+    });
     const model = await loadResNet({ source: { safetensors }, device });
     try {
       // ResNet-18's stem output is 112x112x64 floats (3.2 MB) per image
       const max = model.maxBatch();
       const batch = max + Math.ceil(max / 4);
-      console.log(`${device.limits.maxStorageBufferBindingSize} bytes per binding, ${device.limits.maxBufferSize} per buffer: at most ${max} images per run; batch ${batch} runs in chunks`);
+      console.log(
+        `${device.limits.maxStorageBufferBindingSize} bytes per binding, ${device.limits.maxBufferSize} per buffer: at most ${max} images per run; batch ${batch} runs in chunks`,
+      );
       expect(max).toBeGreaterThan(0);
       expect(max).toBeLessThan(batch);
       expect(model.maxBatch(batch)).toBe(max);

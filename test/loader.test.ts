@@ -34,17 +34,40 @@ afterAll(async () => {
 describe('TF.js layers loader', () => {
   it('loads the pretrained Keras ResNet-50 into the IR and folds it', async () => {
     const seen: number[] = [];
-    const graph = await loadTfjsLayersModel(folderSource(modelDir), 'model.json', (p) => seen.push(p.loadedBytes / p.totalBytes));
+    const graph = await loadTfjsLayersModel(folderSource(modelDir), 'model.json', (p) =>
+      seen.push(p.loadedBytes / p.totalBytes),
+    );
     expect(seen.at(-1)).toBe(1);
     expect(graph.shapes.get(graph.input)).toEqual([224, 224, 3]);
     expect(graph.shapes.get(graph.output)).toEqual([1, 1, 1000]);
-    const counts = (g: typeof graph) => g.nodes.reduce<Record<string, number>>((acc, n) => ({ ...acc, [n.op]: (acc[n.op] ?? 0) + 1 }), {});
-    expect(counts(graph)).toMatchObject({ conv2d: 53, batchnorm: 53, relu: 49, add: 16, pad: 2, maxpool: 1, globalavgpool: 1, dense: 1, softmax: 1 });
+    const counts = (g: typeof graph) =>
+      g.nodes.reduce<Record<string, number>>((acc, n) => ({ ...acc, [n.op]: (acc[n.op] ?? 0) + 1 }), {});
+    expect(counts(graph)).toMatchObject({
+      conv2d: 53,
+      batchnorm: 53,
+      relu: 49,
+      add: 16,
+      pad: 2,
+      maxpool: 1,
+      globalavgpool: 1,
+      dense: 1,
+      softmax: 1,
+    });
     const { graph: optimized, report } = optimize(graph);
     expect(report).toEqual({ batchNormsFolded: 53, paddingsFolded: 2, relusFused: 49, residualsFused: 16 });
     expect(counts(optimized)).toEqual({ conv2d: 53, maxpool: 1, globalavgpool: 1, dense: 1, softmax: 1 });
     // the passes return a new graph: the loaded one is as it was
-    expect(counts(graph)).toMatchObject({ conv2d: 53, batchnorm: 53, relu: 49, add: 16, pad: 2, maxpool: 1, globalavgpool: 1, dense: 1, softmax: 1 });
+    expect(counts(graph)).toMatchObject({
+      conv2d: 53,
+      batchnorm: 53,
+      relu: 49,
+      add: 16,
+      pad: 2,
+      maxpool: 1,
+      globalavgpool: 1,
+      dense: 1,
+      softmax: 1,
+    });
     expect(graph.nodes.find((n) => n.name === 'conv1')).toMatchObject({ pads: [0, 0, 0, 0], relu: false });
     const stem = optimized.nodes.find((n) => n.name === 'conv1');
     expect(stem).toMatchObject({ op: 'conv2d', pads: [3, 3, 3, 3], strides: [2, 2], relu: true });
@@ -53,7 +76,9 @@ describe('TF.js layers loader', () => {
     // every block's last conv carries the residual add and the ReLU
     const fused = optimized.nodes.filter((n) => n.op === 'conv2d' && n.inputs.length === 2);
     expect(fused.map((n) => n.name).sort()).toEqual(
-      ['2a', '2b', '2c', '3a', '3b', '3c', '3d', '4a', '4b', '4c', '4d', '4e', '4f', '5a', '5b', '5c'].map((b) => `res${b}_branch2c`).sort(),
+      ['2a', '2b', '2c', '3a', '3b', '3c', '3d', '4a', '4b', '4c', '4d', '4e', '4f', '5a', '5b', '5c']
+        .map((b) => `res${b}_branch2c`)
+        .sort(),
     );
   });
 
@@ -63,8 +88,11 @@ describe('TF.js layers loader', () => {
     const conv = graph.nodes.find((n) => n.name === 'conv1')!;
     const bn = graph.nodes.find((n) => n.name === 'bn_conv1')!;
     if (conv.op !== 'conv2d' || bn.op !== 'batchnorm') throw new Error('unexpected graph');
-    expect(bn.epsilon).toBe(json.modelTopology.model_config.config.layers.find((l: { name: string }) => l.name === 'bn_conv1').config.epsilon);
-    const w = Float64Array.from(conv.weights), b = Float64Array.from(conv.bias);
+    expect(bn.epsilon).toBe(
+      json.modelTopology.model_config.config.layers.find((l: { name: string }) => l.name === 'bn_conv1').config.epsilon,
+    );
+    const w = Float64Array.from(conv.weights),
+      b = Float64Array.from(conv.bias);
     const folded = optimize(graph).graph.nodes.find((n) => n.name === 'conv1')!;
     if (folded.op !== 'conv2d') throw new Error('unexpected graph');
     const c = 64;
@@ -81,9 +109,24 @@ describe('TF.js layers loader', () => {
   });
 
   it.each([
-    ['the last shard truncated', 'group1-shard25of25.bin', 1000, /group1-shard25of25\.bin is 1000 bytes, expected 1883552 \(truncated; weight group 1 is \d+ bytes in 25 shards, its manifest describes 102\d+\); copy or download the model files again$/],
-    ['a middle shard truncated', 'group1-shard3of25.bin', 4000000, /group1-shard3of25\.bin is 4000000 bytes, expected 4194304 \(truncated;/],
-    ['a shard too long', 'group1-shard3of25.bin', 4194305, /group1-shard3of25\.bin is 4194305 bytes, expected 4194304 \(too long;/],
+    [
+      'the last shard truncated',
+      'group1-shard25of25.bin',
+      1000,
+      /group1-shard25of25\.bin is 1000 bytes, expected 1883552 \(truncated; weight group 1 is \d+ bytes in 25 shards, its manifest describes 102\d+\); copy or download the model files again$/,
+    ],
+    [
+      'a middle shard truncated',
+      'group1-shard3of25.bin',
+      4000000,
+      /group1-shard3of25\.bin is 4000000 bytes, expected 4194304 \(truncated;/,
+    ],
+    [
+      'a shard too long',
+      'group1-shard3of25.bin',
+      4194305,
+      /group1-shard3of25\.bin is 4194305 bytes, expected 4194304 \(too long;/,
+    ],
   ])('%s: one short line naming the shard, expected and actual bytes', async (_, shard, bytes, message) => {
     const dir = await modelCopy(`wrong-size-${bytes}`, [shard]);
     await truncate(join(dir, shard), bytes);
@@ -99,7 +142,9 @@ describe('TF.js layers loader', () => {
     for (const p of json.weightsManifest[0].paths) shards[p] = new Uint8Array(await readFile(join(modelDir, p)));
     const renamed = structuredClone(json);
     renamed.weightsManifest[0].weights[0].name = 'something/else';
-    await expect(loadTfjsLayersModel(memorySource({ ...shards, 'model.json': JSON.stringify(renamed) }))).rejects.toThrow(/tensor bn2a_branch1\/gamma is not in the weights manifest/);
+    await expect(
+      loadTfjsLayersModel(memorySource({ ...shards, 'model.json': JSON.stringify(renamed) })),
+    ).rejects.toThrow(/tensor bn2a_branch1\/gamma is not in the weights manifest/);
   });
 });
 

@@ -1,12 +1,26 @@
 /** CPU preprocessing: resize (shorter side 256), center crop 224, caffe normalization, channel handling. */
 import { describe, expect, it } from 'vitest';
-import { CAFFE_PREPROCESSING, TORCH_PREPROCESSING, cropOrigin, preprocessImage, resizedSize, type RawImage } from '../src/preprocess/preprocess.js';
+import {
+  CAFFE_PREPROCESSING,
+  TORCH_PREPROCESSING,
+  cropOrigin,
+  preprocessImage,
+  resizedSize,
+  type RawImage,
+} from '../src/preprocess/preprocess.js';
 import { checkAugment, planViews } from '../src/train/augment.js';
 import { InputError } from '../src/errors.js';
 
-function image(width: number, height: number, channels: 1 | 2 | 3 | 4, f: (x: number, y: number, c: number) => number): RawImage {
+function image(
+  width: number,
+  height: number,
+  channels: 1 | 2 | 3 | 4,
+  f: (x: number, y: number, c: number) => number,
+): RawImage {
   const data = new Uint8Array(width * height * channels);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) for (let c = 0; c < channels; c++) data[(y * width + x) * channels + c] = f(x, y, c);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++)
+      for (let c = 0; c < channels; c++) data[(y * width + x) * channels + c] = f(x, y, c);
   return { data, width, height, channels };
 }
 
@@ -22,7 +36,12 @@ describe('preprocessing', () => {
     const img = image(300, 256, 3, (x, y, c) => (x * 7 + y * 3 + c * 50) % 256);
     const out = preprocessImage(img, CAFFE_PREPROCESSING);
     const [cx, cy] = cropOrigin(300, 256, 224);
-    for (const [x, y] of [[0, 0], [5, 9], [223, 223], [100, 17]] as const) {
+    for (const [x, y] of [
+      [0, 0],
+      [5, 9],
+      [223, 223],
+      [100, 17],
+    ] as const) {
       const src = (c: number) => img.data[((y + cy) * 300 + (x + cx)) * 3 + c]!;
       const o = (y * 224 + x) * 3;
       expect(out[o]).toBeCloseTo(src(2) - 103.939, 4); // B
@@ -54,7 +73,10 @@ describe('preprocessing', () => {
   });
 
   it('upscales a tiny image without error', () => {
-    const out = preprocessImage(image(3, 2, 3, () => 200), CAFFE_PREPROCESSING);
+    const out = preprocessImage(
+      image(3, 2, 3, () => 200),
+      CAFFE_PREPROCESSING,
+    );
     expect(out.length).toBe(224 * 224 * 3);
     expect(out[0]).toBeCloseTo(200 - 103.939, 3);
   });
@@ -66,7 +88,11 @@ describe('preprocessing', () => {
     expect(cropOrigin(300, 256, 224, { at: [0, 1], flip: false })).toEqual([0, 32]);
     expect(cropOrigin(300, 256, 224, { at: [1, 0], flip: false })).toEqual([76, 0]);
     const corner = preprocessImage(img, spec, undefined, 0, { at: [1, 0.25], flip: true });
-    for (const [x, y] of [[0, 0], [17, 40], [223, 223]] as const) {
+    for (const [x, y] of [
+      [0, 0],
+      [17, 40],
+      [223, 223],
+    ] as const) {
       const src = img.data[((y + 8) * 300 + (76 + 223 - x)) * 3]!; // mirrored: output column x shows the crop's column 223 - x
       expect(corner[(y * 224 + x) * 3 + 2]).toBe(src); // R (BGR order)
     }
@@ -88,7 +114,11 @@ describe('preprocessing', () => {
     expect(planViews([3, 5], { copies: 4 }, 8)).not.toEqual(views);
     expect(new Set(views.map((v) => v.view.at.join())).size).toBe(8);
     const flips = planViews([1], { copies: 3, crop: false }, 1);
-    expect(flips.map((v) => [v.view.at, v.view.flip])).toEqual([[[0.5, 0.5], true], [[0.5, 0.5], false], [[0.5, 0.5], true]]);
+    expect(flips.map((v) => [v.view.at, v.view.flip])).toEqual([
+      [[0.5, 0.5], true],
+      [[0.5, 0.5], false],
+      [[0.5, 0.5], true],
+    ]);
     expect(planViews([1, 2], { copies: 2, flip: false }, 1).every((v) => !v.view.flip)).toBe(true);
     expect(() => checkAugment({ copies: 0 })).toThrow(/augment.copies must be an integer from 1 to 16, got 0/);
     expect(() => checkAugment({ copies: 2, flip: false, crop: false })).toThrow(/neither flip nor crop/);

@@ -13,7 +13,12 @@ import { defaultModelPath, packageRoot } from '../src/node/paths.js';
 import { loadResNet, type NodeImage } from '../src/node.js';
 import type { ResNetModel } from '../src/index.js';
 import { CAFFE_PREPROCESSING, preprocessImage } from '../src/preprocess/preprocess.js';
-import { lesionedReferenceModel, loadReferenceModel, referenceFeatures, referenceLogits } from '../scripts/tfjs-reference.js';
+import {
+  lesionedReferenceModel,
+  loadReferenceModel,
+  referenceFeatures,
+  referenceLogits,
+} from '../scripts/tfjs-reference.js';
 import { randomArray, relativeError } from './helpers/reference.js';
 import { sharedPath } from './helpers/needs.js';
 
@@ -30,7 +35,9 @@ const topK = (v: Float32Array, k: number) => [...v.keys()].sort((a, b) => v[b]! 
 beforeAll(async () => {
   model = await loadResNet();
   work = await mkdtemp(join(tmpdir(), 'webgpu-resnet-test-'));
-  console.log(`ResNet-50 on ${model.info.adapter}: ${model.info.dispatches} dispatches, ${model.info.pipelines} pipelines (${model.info.convStrategy} convs), weights ${(model.info.weightBytes / 2 ** 20).toFixed(1)} MiB, arena ${(model.info.arenaBytesBatch1 / 2 ** 20).toFixed(2)} MiB at batch 1`);
+  console.log(
+    `ResNet-50 on ${model.info.adapter}: ${model.info.dispatches} dispatches, ${model.info.pipelines} pipelines (${model.info.convStrategy} convs), weights ${(model.info.weightBytes / 2 ** 20).toFixed(1)} MiB, arena ${(model.info.arenaBytesBatch1 / 2 ** 20).toFixed(2)} MiB at batch 1`,
+  );
 });
 
 afterAll(async () => {
@@ -48,13 +55,17 @@ describe('ResNet-50 against TF.js CPU (same model.json)', () => {
     const want = referenceLogits(await reference(), input, 2);
     const got = await model.infer(input, { batch: 2, output: 'logits' });
     for (let b = 0; b < 2; b++) {
-      const g = got.subarray(b * 1000, (b + 1) * 1000), w = want.subarray(b * 1000, (b + 1) * 1000);
-      let diff = 0, scale = 0;
+      const g = got.subarray(b * 1000, (b + 1) * 1000),
+        w = want.subarray(b * 1000, (b + 1) * 1000);
+      let diff = 0,
+        scale = 0;
       for (let i = 0; i < 1000; i++) {
         diff = Math.max(diff, Math.abs(g[i]! - w[i]!));
         scale = Math.max(scale, Math.abs(w[i]!));
       }
-      console.log(`input ${b}: max |logit diff| / max |logit| = ${(diff / scale).toExponential(2)}; top-5 ${topK(g, 5)} vs TF.js ${topK(w, 5)}`);
+      console.log(
+        `input ${b}: max |logit diff| / max |logit| = ${(diff / scale).toExponential(2)}; top-5 ${topK(g, 5)} vs TF.js ${topK(w, 5)}`,
+      );
       expect(diff / scale).toBeLessThanOrEqual(1e-4);
       expect(topK(g, 5)).toEqual(topK(w, 5));
     }
@@ -68,20 +79,32 @@ describe('ResNet-50 against TF.js CPU (same model.json)', () => {
 describe('residual-block lesions and embeddings against TF.js (same model.json)', () => {
   it('blocks carry the Keras layer names: layer3.2 is res4c, layer1.0 is res2a (a projection)', () => {
     expect(model.blocks).toHaveLength(16);
-    expect(model.blocks.find((b) => b.name === 'layer3.2')!.layers).toEqual(['res4c_branch2a', 'res4c_branch2b', 'res4c_branch2c']);
-    expect(model.blocks[0]).toMatchObject({ name: 'layer1.0', projection: true, inputShape: [56, 56, 64], outputShape: [56, 56, 256] });
+    expect(model.blocks.find((b) => b.name === 'layer3.2')!.layers).toEqual([
+      'res4c_branch2a',
+      'res4c_branch2b',
+      'res4c_branch2c',
+    ]);
+    expect(model.blocks[0]).toMatchObject({
+      name: 'layer1.0',
+      projection: true,
+      inputShape: [56, 56, 64],
+      outputShape: [56, 56, 256],
+    });
   });
 
   it('logits with blocks deleted match TF.js running the model rewired without them; features match its average pool', async () => {
     const photo = preprocessImage(await decodeImage(husky), CAFFE_PREPROCESSING);
     const tf = await reference();
-    const kerasName = (block: string) => model.blocks.find((b) => b.name === block)!.layers[0]!.replace(/^res(\w+)_branch2a$/, '$1');
+    const kerasName = (block: string) =>
+      model.blocks.find((b) => b.name === block)!.layers[0]!.replace(/^res(\w+)_branch2a$/, '$1');
     for (const skip of [['layer1.1'], ['layer3.0', 'layer4.2']]) {
       const lesioned = await lesionedReferenceModel(tf, defaultModelPath(), skip.map(kerasName));
       const want = referenceLogits(lesioned, photo, 1);
       const got = await model.infer(photo, { output: 'logits', skipBlocks: skip });
       const error = relativeError(got, want);
-      console.log(`without ${skip.join(', ')} (Keras ${skip.map(kerasName).join(', ')}): max |logit diff| / max |logit| = ${error.toExponential(2)}; top-5 ${topK(got, 5)} vs TF.js ${topK(want, 5)}`);
+      console.log(
+        `without ${skip.join(', ')} (Keras ${skip.map(kerasName).join(', ')}): max |logit diff| / max |logit| = ${error.toExponential(2)}; top-5 ${topK(got, 5)} vs TF.js ${topK(want, 5)}`,
+      );
       expect(error).toBeLessThanOrEqual(1e-4);
       expect(topK(got, 5)).toEqual(topK(want, 5));
       expect(relativeError(got, await model.infer(photo, { output: 'logits' }))).toBeGreaterThan(1e-2);
@@ -100,23 +123,34 @@ describe('residual-block lesions and embeddings against TF.js (same model.json)'
 
 describe('the 100 ImageNet sample images', () => {
   it('top-1 equals the TF.js reference wherever its top-1/top-2 gap exceeds 0.02; top-1 agreement with f32: f16 >= 99/100, int8 >= 97/100 and accuracy within 1 image; accuracy vs labels reported', async () => {
-    const fixture = JSON.parse(await readFile(join(packageRoot(), 'test', 'fixtures', 'imagenet-sample-reference.json'), 'utf8')) as {
+    const fixture = JSON.parse(
+      await readFile(join(packageRoot(), 'test', 'fixtures', 'imagenet-sample-reference.json'), 'utf8'),
+    ) as {
       images: Array<{ file: string; label: number; top5: Array<{ index: number; probability: number }> }>;
     };
     expect(fixture.images).toHaveLength(100);
-    let agree = 0, checked = 0, correct = 0, referenceCorrect = 0, halfAgree = 0, halfCorrect = 0, halfDiff = 0;
+    let agree = 0,
+      checked = 0,
+      correct = 0,
+      referenceCorrect = 0,
+      halfAgree = 0,
+      halfCorrect = 0,
+      halfDiff = 0;
     const disagreements: string[] = [];
     const half = await loadResNet({ precision: 'f16' });
     expect(half.info.precision).toBe('f16');
     expect(half.info.weightBytes).toBeLessThan(0.6 * model.info.weightBytes);
     const int8 = await loadResNet({ precision: 'int8' });
     expect(int8.info.weightBytes).toBeLessThan(0.3 * model.info.weightBytes);
-    let halfWithF32 = 0, int8WithF32 = 0, int8Correct = 0;
+    let halfWithF32 = 0,
+      int8WithF32 = 0,
+      int8Correct = 0;
     const batch = 4;
     for (let i = 0; i < fixture.images.length; i += batch) {
       const group = fixture.images.slice(i, i + batch);
       const input = new Float32Array(group.length * 224 * 224 * 3);
-      for (const [j, image] of group.entries()) preprocessImage(await decodeImage(join(sampleDir, image.file)), CAFFE_PREPROCESSING, input, j * 224 * 224 * 3);
+      for (const [j, image] of group.entries())
+        preprocessImage(await decodeImage(join(sampleDir, image.file)), CAFFE_PREPROCESSING, input, j * 224 * 224 * 3);
       const probs = await model.infer(input, { batch: group.length });
       const halfProbs = await half.infer(input, { batch: group.length });
       const int8Probs = await int8.infer(input, { batch: group.length });
@@ -144,12 +178,18 @@ describe('the 100 ImageNet sample images', () => {
     }
     half.dispose();
     int8.dispose();
-    console.log(`top-1 agreement with f32: f16 ${halfWithF32}/100, int8 ${int8WithF32}/100; accuracy: f32 ${correct}/100, f16 ${halfCorrect}/100, int8 ${int8Correct}/100`);
+    console.log(
+      `top-1 agreement with f32: f16 ${halfWithF32}/100, int8 ${int8WithF32}/100; accuracy: f32 ${correct}/100, f16 ${halfCorrect}/100, int8 ${int8Correct}/100`,
+    );
     expect(halfWithF32).toBeGreaterThanOrEqual(99);
     expect(int8WithF32).toBeGreaterThanOrEqual(97);
     expect(Math.abs(int8Correct - correct)).toBeLessThanOrEqual(1);
-    console.log(`top-1 agreement with TF.js: ${agree}/100 (${checked} with a gap > 0.02, all required); accuracy vs labels: engine ${correct}/100, TF.js ${referenceCorrect}/100`);
-    console.log(`f16 weights: top-1 agreement with TF.js ${halfAgree}/100, accuracy ${halfCorrect}/100, max |probability difference| from f32 ${halfDiff.toExponential(2)}`);
+    console.log(
+      `top-1 agreement with TF.js: ${agree}/100 (${checked} with a gap > 0.02, all required); accuracy vs labels: engine ${correct}/100, TF.js ${referenceCorrect}/100`,
+    );
+    console.log(
+      `f16 weights: top-1 agreement with TF.js ${halfAgree}/100, accuracy ${halfCorrect}/100, max |probability difference| from f32 ${halfDiff.toExponential(2)}`,
+    );
     expect(halfAgree).toBeGreaterThanOrEqual(99);
     if (disagreements.length) console.log(`disagreements: ${disagreements.join('; ')}`);
     expect(correct).toBe(referenceCorrect);
@@ -178,15 +218,29 @@ describe('images and inputs', () => {
     const device = model.device;
     const upload = async (bytes: Buffer | string) => {
       const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-      const texture = device.createTexture({ size: [info.width, info.height], format: 'rgba8unorm', usage: 0x4 /* TEXTURE_BINDING */ | 0x2 /* COPY_DST */ });
+      const texture = device.createTexture({
+        size: [info.width, info.height],
+        format: 'rgba8unorm',
+        usage: 0x4 /* TEXTURE_BINDING */ | 0x2 /* COPY_DST */,
+      });
       device.queue.writeTexture({ texture }, data, { bytesPerRow: info.width * 4 }, [info.width, info.height]);
       return texture;
     };
-    const files = ['000_n01440764_tench.JPEG', '710_n03908714_pencil_sharpener.JPEG', '250_n02110185_Siberian_husky.JPEG'];
+    const files = [
+      '000_n01440764_tench.JPEG',
+      '710_n03908714_pencil_sharpener.JPEG',
+      '250_n02110185_Siberian_husky.JPEG',
+    ];
     for (const file of files) {
       const path = join(sampleDir, file);
       // as is (shorter side 256: crop only) and enlarged 3x (then shrunk on the GPU with the antialiasing filter)
-      for (const bytes of [await readFile(path), await sharp(path).resize({ width: 3 * (await sharp(path).metadata()).width! }).png().toBuffer()]) {
+      for (const bytes of [
+        await readFile(path),
+        await sharp(path)
+          .resize({ width: 3 * (await sharp(path).metadata()).width! })
+          .png()
+          .toBuffer(),
+      ]) {
         const texture = await upload(bytes);
         // the center crop, and a view as training's augmentation takes them (another crop, mirrored)
         for (const view of [undefined, { at: [0.9, 0.3], flip: true } as const]) {
@@ -196,13 +250,18 @@ describe('images and inputs', () => {
           for (let i = 0; i < cpu.length; i++) diff = Math.max(diff, Math.abs(gpu[i]! - cpu[i]!));
           expect(diff, `${file} ${texture.width}x${texture.height} ${JSON.stringify(view)}`).toBeLessThanOrEqual(1); // caffe units: 1 = 1/255 of the pixel range
         }
-        expect((await model.classifyTexture(texture, { topK: 1 }))[0]!.index, file).toBe((await model.classify(bytes, { topK: 1 }))[0]!.index);
+        expect((await model.classifyTexture(texture, { topK: 1 }))[0]!.index, file).toBe(
+          (await model.classify(bytes, { topK: 1 }))[0]!.index,
+        );
         texture.destroy();
       }
     }
     // output kept on the GPU: copied into the caller's buffer, nothing read back
     const texture = await upload(await readFile(husky));
-    const out = device.createBuffer({ size: 4000, usage: 0x80 /* STORAGE */ | 0x8 /* COPY_DST */ | 0x4 /* COPY_SRC */ });
+    const out = device.createBuffer({
+      size: 4000,
+      usage: 0x80 /* STORAGE */ | 0x8 /* COPY_DST */ | 0x4 /* COPY_SRC */,
+    });
     expect(await model.inferTexture(texture, { into: { buffer: out } })).toBeUndefined();
     const read = device.createBuffer({ size: 4000, usage: 0x1 /* MAP_READ */ | 0x8 });
     const encoder = device.createCommandEncoder();
@@ -218,11 +277,16 @@ describe('images and inputs', () => {
     expect(diff).toBeLessThan(1e-4);
     // features and deleted blocks from a texture: as from the CPU-preprocessed tensor
     const gpuFeatures = (await model.inferTexture(texture, { output: 'features', skipBlocks: ['layer2.1'] }))!;
-    const cpuFeatures = await model.infer(await model.preprocess(husky), { output: 'features', skipBlocks: ['layer2.1'] });
+    const cpuFeatures = await model.infer(await model.preprocess(husky), {
+      output: 'features',
+      skipBlocks: ['layer2.1'],
+    });
     expect(gpuFeatures.length).toBe(2048);
     expect(relativeError(gpuFeatures, cpuFeatures)).toBeLessThan(1e-2); // the two preprocessings differ by up to 1/255 per pixel
     expect((await model.classifyTexture(texture, { topK: 1, skipBlocks: ['layer1.1'] }))[0]!.index).toBe(361); // as TF.js without res2b
-    await expect(model.inferTexture(texture, { output: 'embedding' as 'features' })).rejects.toThrow(/output must be 'probabilities', 'logits', 'features' or 'input'/);
+    await expect(model.inferTexture(texture, { output: 'embedding' as 'features' })).rejects.toThrow(
+      /output must be 'probabilities', 'logits', 'features' or 'input'/,
+    );
     for (const b of [texture, out, read]) b.destroy();
   });
 
@@ -241,7 +305,10 @@ describe('images and inputs', () => {
       }
     };
     const linear = await tensor('rgba8unorm', data);
-    for (const [format, bytes] of [['rgba8unorm-srgb', data], ['bgra8unorm-srgb', bgra]] as const) {
+    for (const [format, bytes] of [
+      ['rgba8unorm-srgb', data],
+      ['bgra8unorm-srgb', bgra],
+    ] as const) {
       const got = await tensor(format, bytes);
       let diff = 0;
       for (let i = 0; i < got.length; i++) diff = Math.max(diff, Math.abs(got[i]! - linear[i]!));

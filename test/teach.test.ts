@@ -14,7 +14,17 @@ import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { headFromSafetensors } from '../src/train/head.js';
 import { packageRoot } from '../src/node/paths.js';
-import { attribute, cameraShowing, ENGINES, launchBrowser, pickFile, startDemoServer, text, waitForStatus, type Engine } from './helpers/browser.js';
+import {
+  attribute,
+  cameraShowing,
+  ENGINES,
+  launchBrowser,
+  pickFile,
+  startDemoServer,
+  text,
+  waitForStatus,
+  type Engine,
+} from './helpers/browser.js';
 
 const root = packageRoot();
 const sample = (f: string) => join(root, 'demo', 'samples', f);
@@ -36,7 +46,19 @@ beforeAll(async () => {
     for (const f of files) await symlink(sample(f), join(work, 'classes', label, f));
   }
   trainedFile = join(work, 'trained-int8.safetensors');
-  await promisify(execFile)(process.execPath, [join(root, 'dist', 'cli.js'), 'train', join(work, 'classes'), '--out', trainedFile, '--precision', 'int8', '--val', '0', '--epochs', '30']);
+  await promisify(execFile)(process.execPath, [
+    join(root, 'dist', 'cli.js'),
+    'train',
+    join(work, 'classes'),
+    '--out',
+    trainedFile,
+    '--precision',
+    'int8',
+    '--val',
+    '0',
+    '--epochs',
+    '30',
+  ]);
 });
 afterAll(async () => {
   for (const b of browsers) await b.close().catch(() => undefined);
@@ -67,9 +89,17 @@ async function holdToRecord(page: Page, label: string, ms: number): Promise<numb
 }
 
 /** Waits for the live prediction to name `label` (the camera showing its photo); returns it and its probability. */
-async function liveTop(page: Page, label: string): Promise<{ label: string; probability: number; mapClass: string | null }> {
-  await page.waitForFunction((want: string) => document.querySelector<HTMLElement>('[data-testid=teach-prediction]')?.dataset.label === want
-    || document.querySelector<HTMLElement>('#teach')!.dataset.error, { timeout: 300_000, polling: 200 }, label);
+async function liveTop(
+  page: Page,
+  label: string,
+): Promise<{ label: string; probability: number; mapClass: string | null }> {
+  await page.waitForFunction(
+    (want: string) =>
+      document.querySelector<HTMLElement>('[data-testid=teach-prediction]')?.dataset.label === want ||
+      document.querySelector<HTMLElement>('#teach')!.dataset.error,
+    { timeout: 300_000, polling: 200 },
+    label,
+  );
   expect(await attribute(page, panel, 'data-error')).toBeNull();
   return {
     label: (await attribute(page, '[data-testid=teach-prediction]', 'data-label'))!,
@@ -97,26 +127,41 @@ describe.each(ENGINES.map((e) => [e.label, e] as const))('the Teach panel in %s'
     expect(await page.$eval('[data-testid=teach-train]', (b) => (b as HTMLButtonElement).disabled)).toBe(true);
 
     await page.click('[data-testid=teach-camera]');
-    await page.waitForFunction(() => document.querySelector<HTMLVideoElement>('#teach video')!.readyState >= 2, { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector<HTMLVideoElement>('#teach video')!.readyState >= 2, {
+      timeout: 60_000,
+    });
     const recorded = await holdToRecord(page, 'zebra', 1000);
     expect(recorded).toBeGreaterThanOrEqual(3);
-    const input = async (label: string) => (await page.$(`${classRow(label)} input`)) as unknown as { uploadFile(...paths: string[]): Promise<void> };
+    const input = async (label: string) =>
+      (await page.$(`${classRow(label)} input`)) as unknown as { uploadFile(...paths: string[]): Promise<void> };
     await (await input('dog')).uploadFile(...DOGS.map(sample));
     await (await input('scenery')).uploadFile(...PLACES.map(sample));
-    await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-testid=teach-class][data-label="scenery"]')?.dataset.count) === 2, { timeout: 60_000 });
+    await page.waitForFunction(
+      () =>
+        Number(
+          document.querySelector<HTMLElement>('[data-testid=teach-class][data-label="scenery"]')?.dataset.count,
+        ) === 2,
+      { timeout: 60_000 },
+    );
     expect([await count(page, 'dog'), await count(page, 'scenery')]).toEqual([2, 2]);
 
     await page.$eval('[data-testid=teach-epochs]', (e) => ((e as HTMLInputElement).value = '30'));
     const t0 = Date.now();
     await page.click('[data-testid=teach-train]');
-    await page.waitForFunction(() => (document.querySelector<HTMLElement>('#teach')!.dataset.trained ?? '') !== ''
-      || document.querySelector<HTMLElement>('#teach')!.dataset.error, { timeout: 600_000, polling: 200 });
+    await page.waitForFunction(
+      () =>
+        (document.querySelector<HTMLElement>('#teach')!.dataset.trained ?? '') !== '' ||
+        document.querySelector<HTMLElement>('#teach')!.dataset.error,
+      { timeout: 600_000, polling: 200 },
+    );
     expect(await attribute(page, panel, 'data-error')).toBeNull();
     const trainedIn = Date.now() - t0;
     expect(await attribute(page, panel, 'data-trained')).toBe('zebra,dog,scenery');
     const epochs = Number(await attribute(page, '[data-testid=teach-chart]', 'data-epochs'));
     expect(epochs).toBeGreaterThanOrEqual(1);
-    console.log(`${engine.name} Teach: ${recorded} frames recorded + 4 files, ${epochs} epochs, ${trainedIn} ms from the click; ${await text(page, '[data-testid=teach-status]')}`);
+    console.log(
+      `${engine.name} Teach: ${recorded} frames recorded + 4 files, ${epochs} epochs, ${trainedIn} ms from the click; ${await text(page, '[data-testid=teach-status]')}`,
+    );
 
     // the camera shows each class's photo: the live top-1 follows, with its map over the frame
     const zebra = await liveTop(page, 'zebra');
@@ -134,7 +179,13 @@ describe.each(ENGINES.map((e) => [e.label, e] as const))('the Teach panel in %s'
     expect(await text(page, '[data-testid=prediction] .name span')).toBe('scenery');
 
     // export: the head-only file, read in Node
-    const bytes = await page.evaluate(async () => [...new Uint8Array(await (await fetch(document.querySelector<HTMLAnchorElement>('[data-testid=teach-export]')!.href)).arrayBuffer())]);
+    const bytes = await page.evaluate(async () => [
+      ...new Uint8Array(
+        await (
+          await fetch(document.querySelector<HTMLAnchorElement>('[data-testid=teach-export]')!.href)
+        ).arrayBuffer(),
+      ),
+    ]);
     const file = join(work, `head-${engine.name}.safetensors`);
     await writeFile(file, Uint8Array.from(bytes));
     const head = headFromSafetensors(Uint8Array.from(bytes), file);
@@ -148,8 +199,13 @@ describe.each(ENGINES.map((e) => [e.label, e] as const))('the Teach panel in %s'
     expect(await waitForStatus(page, ['done'])).toBe('done'); // the image on show, classified again
     expect(await pickFile(page, sample(PLACES[1]!))).toBe('done');
     expect(await text(page, '[data-testid=prediction] .name span')).toBe('volcano');
-    await ((await page.$('[data-testid=teach-import]')) as unknown as { uploadFile(...paths: string[]): Promise<void> }).uploadFile(file);
-    await page.waitForFunction(() => document.querySelector<HTMLElement>('#teach')!.dataset.trained === 'zebra,dog,scenery', { timeout: 60_000 });
+    await (
+      (await page.$('[data-testid=teach-import]')) as unknown as { uploadFile(...paths: string[]): Promise<void> }
+    ).uploadFile(file);
+    await page.waitForFunction(
+      () => document.querySelector<HTMLElement>('#teach')!.dataset.trained === 'zebra,dog,scenery',
+      { timeout: 60_000 },
+    );
     expect(await waitForStatus(page, ['done'])).toBe('done');
     expect(await text(page, '[data-testid=prediction] .name span')).toBe('scenery');
     expect(await pickFile(page, sample(DOGS[1]!))).toBe('done');
@@ -157,7 +213,9 @@ describe.each(ENGINES.map((e) => [e.label, e] as const))('the Teach panel in %s'
     // a file that is not a head is refused, by name
     const notHead = join(work, 'not-a-head.safetensors');
     await writeFile(notHead, 'nonsense');
-    await ((await page.$('[data-testid=teach-import]')) as unknown as { uploadFile(...paths: string[]): Promise<void> }).uploadFile(notHead);
+    await (
+      (await page.$('[data-testid=teach-import]')) as unknown as { uploadFile(...paths: string[]): Promise<void> }
+    ).uploadFile(notHead);
     await page.waitForFunction(() => document.querySelector<HTMLElement>('#teach')!.dataset.error, { timeout: 60_000 });
     expect(await attribute(page, panel, 'data-error')).toMatch(/^not-a-head\.safetensors: /);
     expect(errors).toEqual([]);
@@ -170,8 +228,15 @@ describe.each(ENGINES.map((e) => [e.label, e] as const))('the Teach panel in %s'
     const page = await browser.newPage();
     await page.goto(server.url);
     expect(await waitForStatus(page, ['ready'])).toBe('ready');
-    await ((await page.$('[data-testid=model-file]')) as unknown as { uploadFile(...paths: string[]): Promise<void> }).uploadFile(trainedFile);
-    await page.waitForFunction(() => document.querySelector('[data-testid=weights-source]')?.textContent === 'file' || document.querySelector('[data-testid=status]')?.textContent?.startsWith('error'), { timeout: 600_000, polling: 200 });
+    await (
+      (await page.$('[data-testid=model-file]')) as unknown as { uploadFile(...paths: string[]): Promise<void> }
+    ).uploadFile(trainedFile);
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid=weights-source]')?.textContent === 'file' ||
+        document.querySelector('[data-testid=status]')?.textContent?.startsWith('error'),
+      { timeout: 600_000, polling: 200 },
+    );
     expect(await waitForStatus(page, ['ready'])).toBe('ready');
     console.log(`${engine.name}: ${await text(page, '#progress-text')}`);
     expect(await text(page, '#progress-text')).toMatch(/^trained-int8\.safetensors: .* 3 classes/);

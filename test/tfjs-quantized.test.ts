@@ -14,14 +14,23 @@ import { defaultModelPath } from '../src/node/paths.js';
 import { floatToHalf } from '../src/util/half.js';
 import { relativeError } from './helpers/reference.js';
 
-interface Spec { name: string; shape: number[]; dtype: string; quantization?: Record<string, unknown> }
+interface Spec {
+  name: string;
+  shape: number[];
+  dtype: string;
+  quantization?: Record<string, unknown>;
+}
 let modelJson: { weightsManifest: Array<{ paths: string[]; weights: Spec[] }> } & Record<string, unknown>;
 let floats: Map<string, Float32Array>;
 
 /** Affine quantization to `bits` as the converter writes it: value = q * scale + min. */
 function affine(w: Float32Array, bits: 8 | 16): { q: Uint8Array | Uint16Array; scale: number; min: number } {
-  let min = Infinity, max = -Infinity;
-  for (const v of w) { min = Math.min(min, v); max = Math.max(max, v); }
+  let min = Infinity,
+    max = -Infinity;
+  for (const v of w) {
+    min = Math.min(min, v);
+    max = Math.max(max, v);
+  }
   const levels = 2 ** bits - 1;
   const scale = max > min ? (max - min) / levels : 1;
   const q = bits === 8 ? new Uint8Array(w.length) : new Uint16Array(w.length);
@@ -30,27 +39,37 @@ function affine(w: Float32Array, bits: 8 | 16): { q: Uint8Array | Uint16Array; s
 }
 
 /** The model with its weights in one group of 4 MB shards, each weight quantized by `pick`. */
-function quantizedModel(pick: (i: number) => 'uint8' | 'uint16' | 'float16' | undefined): { json: object; weights: Record<string, Uint8Array>; specs: Spec[]; data: Uint8Array } {
+function quantizedModel(pick: (i: number) => 'uint8' | 'uint16' | 'float16' | undefined): {
+  json: object;
+  weights: Record<string, Uint8Array>;
+  specs: Spec[];
+  data: Uint8Array;
+} {
   const specs: Spec[] = [];
   const parts: Uint8Array[] = [];
-  modelJson.weightsManifest.flatMap((g) => g.weights).forEach((spec, i) => {
-    const w = floats.get(spec.name)!;
-    const kind = pick(i);
-    if (kind === 'float16') {
-      specs.push({ ...spec, quantization: { dtype: 'float16', original_dtype: 'float32' } });
-      parts.push(new Uint8Array(Uint16Array.from(w, floatToHalf).buffer));
-    } else if (kind) {
-      const { q, scale, min } = affine(w, kind === 'uint8' ? 8 : 16);
-      specs.push({ ...spec, quantization: { dtype: kind, scale, min, original_dtype: 'float32' } });
-      parts.push(new Uint8Array(q.buffer));
-    } else {
-      specs.push({ ...spec });
-      parts.push(new Uint8Array(w.buffer.slice(0)));
-    }
-  });
+  modelJson.weightsManifest
+    .flatMap((g) => g.weights)
+    .forEach((spec, i) => {
+      const w = floats.get(spec.name)!;
+      const kind = pick(i);
+      if (kind === 'float16') {
+        specs.push({ ...spec, quantization: { dtype: 'float16', original_dtype: 'float32' } });
+        parts.push(new Uint8Array(Uint16Array.from(w, floatToHalf).buffer));
+      } else if (kind) {
+        const { q, scale, min } = affine(w, kind === 'uint8' ? 8 : 16);
+        specs.push({ ...spec, quantization: { dtype: kind, scale, min, original_dtype: 'float32' } });
+        parts.push(new Uint8Array(q.buffer));
+      } else {
+        specs.push({ ...spec });
+        parts.push(new Uint8Array(w.buffer.slice(0)));
+      }
+    });
   const data = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) { data.set(p, at); at += p.length; }
+  for (const p of parts) {
+    data.set(p, at);
+    at += p.length;
+  }
   const shard = 4 << 20;
   const paths: string[] = [];
   const weights: Record<string, Uint8Array> = {};
@@ -70,7 +89,10 @@ beforeAll(async () => {
     let offset = 0;
     for (const w of group.weights) {
       const n = w.shape.reduce((a, b) => a * b, 1);
-      floats.set(w.name, new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + 4 * n)));
+      floats.set(
+        w.name,
+        new Float32Array(bytes.buffer.slice(bytes.byteOffset + offset, bytes.byteOffset + offset + 4 * n)),
+      );
       offset += 4 * n;
     }
   }
@@ -80,30 +102,43 @@ describe('quantized TF.js weight manifests', () => {
   it('uint8, uint16 and float16 entries decode exactly as TF.js decodes them, and the model runs on the same values', async () => {
     const kinds = ['uint8', 'uint16', 'float16', undefined] as const;
     const { json, weights, specs, data } = quantizedModel((i) => kinds[i % 4]);
-    const reference = tf.io.decodeWeights(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer, specs as tf.io.WeightsManifestEntry[]);
+    const reference = tf.io.decodeWeights(
+      data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer,
+      specs as tf.io.WeightsManifestEntry[],
+    );
     // The engine on the quantized files, and on float32 files holding TF.js's decoded values: the same network.
     const decodedByTfjs: Spec[] = specs.map(({ quantization: _q, ...s }) => s);
-    const tfjsFloats = Buffer.concat(specs.map((s) => {
-      const d = reference[s.name]!.dataSync() as Float32Array;
-      return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
-    }));
+    const tfjsFloats = Buffer.concat(
+      specs.map((s) => {
+        const d = reference[s.name]!.dataSync() as Float32Array;
+        return Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+      }),
+    );
     expect(tfjsFloats.length).toBe(specs.reduce((n, s) => n + 4 * s.shape.reduce((a, b) => a * b, 1), 0));
     const quantized = await loadResNet({ source: { modelJson: json, weights } });
-    const viaTfjs = await loadResNet({ source: { modelJson: { ...modelJson, weightsManifest: [{ paths: ['all.bin'], weights: decodedByTfjs }] }, weights: { 'all.bin': new Uint8Array(tfjsFloats) } } });
+    const viaTfjs = await loadResNet({
+      source: {
+        modelJson: { ...modelJson, weightsManifest: [{ paths: ['all.bin'], weights: decodedByTfjs }] },
+        weights: { 'all.bin': new Uint8Array(tfjsFloats) },
+      },
+    });
     const f32 = await loadResNet();
     try {
       const x = await f32.preprocess('demo/samples/340_n02391049_zebra.JPEG');
       const [a, b, c] = await Promise.all([quantized, viaTfjs, f32].map((m) => m.infer(x, { output: 'logits' })));
       expect(relativeError(a!, b!)).toBeLessThan(1e-6);
       const [top] = quantized.top(await quantized.infer(x), 1);
-      console.log(`uint8/uint16/float16/float32 mix: max rel. logit difference from float32 ${relativeError(a!, c!).toExponential(2)}; zebra photo top-1 ${top!.label} (${top!.probability.toFixed(3)})`);
+      console.log(
+        `uint8/uint16/float16/float32 mix: max rel. logit difference from float32 ${relativeError(a!, c!).toExponential(2)}; zebra photo top-1 ${top!.label} (${top!.probability.toFixed(3)})`,
+      );
       expect(top!.index).toBe(340);
     } finally {
       for (const m of [quantized, viaTfjs, f32]) m.dispose();
     }
     // and weight by weight, the engine's decoder against TF.js's
     const { decodeWeight, weightBytes } = await import('../src/loaders/tfjs-weights.js');
-    let offset = 0, worst = 0;
+    let offset = 0,
+      worst = 0;
     for (const s of specs) {
       const n = weightBytes(s, 'test');
       const ours = decodeWeight(s, data.subarray(offset, offset + n), 'test');

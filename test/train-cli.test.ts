@@ -19,7 +19,11 @@ const coarse = (index: number) => (index >= 151 && index <= 268 ? 'dog' : index 
 
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'webgpu-resnet-train-'));
-  const rows = (await readFile(join(sampleDir, 'labels.csv'), 'utf8')).trim().split('\n').slice(1).map((l) => l.split(','));
+  const rows = (await readFile(join(sampleDir, 'labels.csv'), 'utf8'))
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(','));
   heldOut = [];
   for (const [k, [file, index]] of rows.entries()) {
     const label = coarse(Number(index));
@@ -48,29 +52,48 @@ describe('webgpu-resnet train', () => {
     const size = (await stat(out)).size;
     const head = join(work, 'custom-head.safetensors');
     // the head alone, trained with one more view (a random crop, maybe mirrored) of each training photo
-    const headOnly = await runCli(['train', join(work, 'train'), '--out', head, '--head-only', '--epochs', '40', '--augment', '1', '--json']);
+    const headOnly = await runCli([
+      'train',
+      join(work, 'train'),
+      '--out',
+      head,
+      '--head-only',
+      '--epochs',
+      '40',
+      '--augment',
+      '1',
+      '--json',
+    ]);
     expect(headOnly.code, headOnly.stderr).toBe(0);
     const summary = JSON.parse(headOnly.stdout);
     expect(summary.labels).toEqual(['artifact', 'dog', 'other-animal']);
     expect(summary.augmented).toBe(trainingPhotos - summary.validation.examples); // one view of each photo the split trains on
-    console.log(`whole model (int8): ${size} bytes; head only: ${summary.bytes} bytes; ${summary.epochs} epochs, training ${summary.milliseconds.training.toFixed(0)} ms`);
+    console.log(
+      `whole model (int8): ${size} bytes; head only: ${summary.bytes} bytes; ${summary.epochs} epochs, training ${summary.milliseconds.training.toFixed(0)} ms`,
+    );
     expect(summary.bytes).toBeLessThan(40_000);
     // held-out photos (ImageNet classes no training photo has), by the whole file and by the head over the base
     const byFile = async (args: string[]) => {
       const ran = await runCli(['classify', join(work, 'test'), ...args, '--json', '--top-k', '1', '--batch', '4']);
       expect(ran.code, ran.stderr).toBe(0);
-      const lines = ran.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      const lines = ran.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       return new Map<string, string>(lines.map((l) => [l.file, l.top[0].label]));
     };
     const whole = await byFile(['--weights', out]);
     const byHead = await byFile(['--head', head]);
     expect(whole.size).toBe(heldOut.length);
-    let right = 0, same = 0;
+    let right = 0,
+      same = 0;
     for (const { file, label } of heldOut) {
       if (whole.get(file) === label) right++;
       if (whole.get(file) === byHead.get(file)) same++;
     }
-    console.log(`held-out photos: ${right}/${heldOut.length} right with the whole int8 model; the head over the f32 base agrees on ${same}`);
+    console.log(
+      `held-out photos: ${right}/${heldOut.length} right with the whole int8 model; the head over the f32 base agrees on ${same}`,
+    );
     expect(right).toBeGreaterThanOrEqual(Math.ceil(heldOut.length * 0.7));
     const evaluated = await runCli(['eval', join(work, 'test'), '--weights', out, '--json']);
     expect(evaluated.code, evaluated.stderr).toBe(0);
@@ -90,13 +113,25 @@ describe('webgpu-resnet train', () => {
     await mkdir(join(work, 'one-empty', 'a'), { recursive: true });
     await mkdir(join(work, 'one-empty', 'b'), { recursive: true });
     await symlink(heldOut[0]!.file, join(work, 'one-empty', 'a', 'a.JPEG'));
-    for (const [folder, message] of [['one', /needs one sub-folder per class, at least 2; it has 1 \(only\)/], ['one-empty', /the class folder \S+one-empty\/b has no images/]] as const) {
+    for (const [folder, message] of [
+      ['one', /needs one sub-folder per class, at least 2; it has 1 \(only\)/],
+      ['one-empty', /the class folder \S+one-empty\/b has no images/],
+    ] as const) {
       const ran = await runCli(['train', join(work, folder), '--out', join(work, 'x.safetensors')]);
       expect(ran.code).toBe(2);
       expect(ourLines(ran.stderr)).toEqual([expect.stringMatching(message)]);
     }
-    const views = await runCli(['train', join(work, 'one-empty'), '--out', join(work, 'x.safetensors'), '--augment', '17']);
+    const views = await runCli([
+      'train',
+      join(work, 'one-empty'),
+      '--out',
+      join(work, 'x.safetensors'),
+      '--augment',
+      '17',
+    ]);
     expect(views.code).toBe(2);
-    expect(ourLines(views.stderr)).toEqual([expect.stringMatching(/--augment must be an integer from 0 to 16, got 17/)]);
+    expect(ourLines(views.stderr)).toEqual([
+      expect.stringMatching(/--augment must be an integer from 0 to 16, got 17/),
+    ]);
   });
 });

@@ -28,8 +28,16 @@ const heldOut = (k: number) => k % 3 === 2;
 
 beforeAll(async () => {
   model = await loadResNet();
-  const labels = (await readFile(join(sampleDir, 'labels.csv'), 'utf8')).trim().split('\n').slice(1).map((l) => l.split(','));
-  images = labels.map(([file, index]) => ({ file: join(sampleDir, file!), index: Number(index), coarse: coarse(Number(index)) }));
+  const labels = (await readFile(join(sampleDir, 'labels.csv'), 'utf8'))
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(','));
+  images = labels.map(([file, index]) => ({
+    file: join(sampleDir, file!),
+    index: Number(index),
+    coarse: coarse(Number(index)),
+  }));
   for (const image of images) features.set(image.file, await model.embed(image.file));
   baseTop5 = await model.classify(images[0]!.file);
 });
@@ -38,14 +46,22 @@ afterAll(() => model?.dispose());
 /** A float64 softmax probe on standardized features: full-batch gradient descent with L2, written plainly. */
 function referenceProbe(train: Array<{ x: Float32Array; y: number }>, classes: number) {
   const f = train[0]!.x.length;
-  const mean = new Float64Array(f), inv = new Float64Array(f);
+  const mean = new Float64Array(f),
+    inv = new Float64Array(f);
   for (const { x } of train) for (let j = 0; j < f; j++) mean[j] = mean[j]! + x[j]! / train.length;
   for (const { x } of train) for (let j = 0; j < f; j++) inv[j] = inv[j]! + (x[j]! - mean[j]!) ** 2 / train.length;
   for (let j = 0; j < f; j++) inv[j] = inv[j]! > 1e-12 ? 1 / Math.sqrt(inv[j]!) : 0;
-  const w = new Float64Array(f * classes), b = new Float64Array(classes);
-  const logits = (x: Float32Array) => Array.from({ length: classes }, (_, c) => { let z = b[c]!; for (let j = 0; j < f; j++) z += (x[j]! - mean[j]!) * inv[j]! * w[j * classes + c]!; return z; });
+  const w = new Float64Array(f * classes),
+    b = new Float64Array(classes);
+  const logits = (x: Float32Array) =>
+    Array.from({ length: classes }, (_, c) => {
+      let z = b[c]!;
+      for (let j = 0; j < f; j++) z += (x[j]! - mean[j]!) * inv[j]! * w[j * classes + c]!;
+      return z;
+    });
   for (let step = 0; step < 300; step++) {
-    const gw = new Float64Array(f * classes), gb = new Float64Array(classes);
+    const gw = new Float64Array(f * classes),
+      gb = new Float64Array(classes);
     for (const { x, y } of train) {
       const z = logits(x);
       const top = Math.max(...z);
@@ -60,7 +76,10 @@ function referenceProbe(train: Array<{ x: Float32Array; y: number }>, classes: n
     for (let q = 0; q < w.length; q++) w[q] = w[q]! - 0.5 * (gw[q]! + 1e-3 * w[q]!);
     for (let c = 0; c < classes; c++) b[c] = b[c]! - 0.5 * gb[c]!;
   }
-  return (x: Float32Array) => { const z = logits(x); return z.indexOf(Math.max(...z)); };
+  return (x: Float32Array) => {
+    const z = logits(x);
+    return z.indexOf(Math.max(...z));
+  };
 }
 
 describe('training new classes', () => {
@@ -77,10 +96,15 @@ describe('training new classes', () => {
     const custom = result.model;
     let right = 0;
     for (const image of test) if ((await custom.classify(image.file, { topK: 1 }))[0]!.label === image.coarse) right++;
-    const probe = referenceProbe(train.map((i) => ({ x: features.get(i.file)!, y: names.indexOf(i.coarse) })), 3);
+    const probe = referenceProbe(
+      train.map((i) => ({ x: features.get(i.file)!, y: names.indexOf(i.coarse) })),
+      3,
+    );
     const probeRight = test.filter((i) => probe(features.get(i.file)!) === names.indexOf(i.coarse)).length;
     const majority = Math.max(...names.map((n) => test.filter((i) => i.coarse === n).length));
-    console.log(`coarse task (${trainer.counts.size} classes: ${[...trainer.counts].map(([k, v]) => `${k} ${v}`).join(', ')}): held-out accuracy ${right}/${test.length} (float64 probe ${probeRight}/${test.length}, majority class ${majority}/${test.length}); epochs ${result.history.length}, kept ${result.epoch}; validation ${result.validation ? `${(100 * result.validation.accuracy).toFixed(0)}% of ${result.validation.examples}` : '-'}; embedding ${result.milliseconds.embedding.toFixed(0)} ms (${(1000 * train.length / result.milliseconds.embedding).toFixed(1)} images/s), training ${result.milliseconds.training.toFixed(0)} ms`);
+    console.log(
+      `coarse task (${trainer.counts.size} classes: ${[...trainer.counts].map(([k, v]) => `${k} ${v}`).join(', ')}): held-out accuracy ${right}/${test.length} (float64 probe ${probeRight}/${test.length}, majority class ${majority}/${test.length}); epochs ${result.history.length}, kept ${result.epoch}; validation ${result.validation ? `${(100 * result.validation.accuracy).toFixed(0)}% of ${result.validation.examples}` : '-'}; embedding ${result.milliseconds.embedding.toFixed(0)} ms (${((1000 * train.length) / result.milliseconds.embedding).toFixed(1)} images/s), training ${result.milliseconds.training.toFixed(0)} ms`,
+    );
     expect(right).toBeGreaterThanOrEqual(probeRight - 2);
     expect(right).toBeGreaterThan(majority + 3);
     // the new model explains its own classes: mean(map) + bias = logit
@@ -108,35 +132,62 @@ describe('training new classes', () => {
 
   it('augmentation: views of the training images (random crops, mirrors) embedded and trained on; validation keeps the photos as they are', async () => {
     const trainer = model.trainer();
-    const some = [...images.filter((i) => i.coarse === 'artifact').slice(0, 6), ...images.filter((i) => i.coarse === 'dog').slice(0, 6)];
+    const some = [
+      ...images.filter((i) => i.coarse === 'artifact').slice(0, 6),
+      ...images.filter((i) => i.coarse === 'dog').slice(0, 6),
+    ];
     for (const image of some) trainer.add(image.file, image.coarse);
     const progress: Array<[number, number]> = [];
-    const result = await trainer.fit({ epochs: 30, validationSplit: 0.25, augment: { copies: 2 }, onEmbedded: (done, total) => progress.push([done, total]) });
+    const result = await trainer.fit({
+      epochs: 30,
+      validationSplit: 0.25,
+      augment: { copies: 2 },
+      onEmbedded: (done, total) => progress.push([done, total]),
+    });
     const held = result.validation!.examples;
     expect(held).toBe(4); // a quarter of each class's 6, rounded: the photos themselves, no views
     expect(result.augmented).toBe(2 * (some.length - held));
     expect(progress.at(-1)).toEqual([some.length + result.augmented, some.length + result.augmented]);
     expect(progress.filter(([, total]) => total === some.length).at(-1)).toEqual([some.length, some.length]); // the photos first, then the views
-    console.log(`augmentation: ${some.length} photos, ${result.augmented} views, validation ${(100 * result.validation!.accuracy).toFixed(0)}% of ${held}; embedding ${result.milliseconds.embedding.toFixed(0)} ms`);
+    console.log(
+      `augmentation: ${some.length} photos, ${result.augmented} views, validation ${(100 * result.validation!.accuracy).toFixed(0)}% of ${held}; embedding ${result.milliseconds.embedding.toFixed(0)} ms`,
+    );
     expect(result.validation!.accuracy).toBeGreaterThanOrEqual(0.75);
-    await expect(trainer.fit({ augment: { copies: 99 } })).rejects.toThrow(/augment.copies must be an integer from 1 to 16, got 99/);
+    await expect(trainer.fit({ augment: { copies: 99 } })).rejects.toThrow(
+      /augment.copies must be an integer from 1 to 16, got 99/,
+    );
     result.model.dispose();
     // the views are what they say: with the nearest class mean, a class's weights are the mean of its photos'
     // and their views' embeddings, each view computed here through model.preprocess with the same crop and mirror
     const four = [some[0]!, some[1]!, some[6]!, some[7]!];
     const small = model.trainer();
     for (const image of four) small.add(image.file, image.coarse);
-    const { head, model: byMeans, augmented } = await small.fit({ method: 'mean', validationSplit: 0, augment: { copies: 1 }, seed: 3 });
+    const {
+      head,
+      model: byMeans,
+      augmented,
+    } = await small.fit({ method: 'mean', validationSplit: 0, augment: { copies: 1 }, seed: 3 });
     expect(augmented).toBe(4);
-    const viewed = await Promise.all(planViews([0, 1, 2, 3], { copies: 1 }, 3).map(async ({ example, view }) => ({ example, x: await model.infer(await model.preprocess(four[example]!.file, view), { output: 'features' }) })));
-    const unit = (v: ArrayLike<number>) => { const n = Math.hypot(...Array.from(v)); return Array.from(v, (x) => x / n); };
+    const viewed = await Promise.all(
+      planViews([0, 1, 2, 3], { copies: 1 }, 3).map(async ({ example, view }) => ({
+        example,
+        x: await model.infer(await model.preprocess(four[example]!.file, view), { output: 'features' }),
+      })),
+    );
+    const unit = (v: ArrayLike<number>) => {
+      const n = Math.hypot(...Array.from(v));
+      return Array.from(v, (x) => x / n);
+    };
     const gap = (a: number[], b: number[]) => Math.max(...a.map((x, k) => Math.abs(x - b[k]!)));
     for (const [j, label] of head.labels.entries()) {
       const mine = [0, 1, 2, 3].filter((k) => four[k]!.coarse === label);
       const photos = mine.map((k) => features.get(four[k]!.file)!);
       const views = viewed.filter((v) => mine.includes(v.example)).map((v) => v.x);
-      const mean = (rows: Float32Array[]) => new Float64Array(rows[0]!.length).map((_, k) => rows.reduce((a, r) => a + r[k]!, 0) / rows.length);
-      const column = unit(Array.from({ length: model.info.features }, (_, k) => head.weights[k * head.labels.length + j]!));
+      const mean = (rows: Float32Array[]) =>
+        new Float64Array(rows[0]!.length).map((_, k) => rows.reduce((a, r) => a + r[k]!, 0) / rows.length);
+      const column = unit(
+        Array.from({ length: model.info.features }, (_, k) => head.weights[k * head.labels.length + j]!),
+      );
       expect(gap(column, unit(mean([...photos, ...views])))).toBeLessThan(1e-5);
       expect(gap(column, unit(mean(photos)))).toBeGreaterThan(1e-3);
     }
@@ -150,7 +201,9 @@ describe('training new classes', () => {
     const { model: custom, head, history } = await trainer.fit({ method: 'mean', validationSplit: 0 });
     expect(history).toEqual([]);
     const mine = few[1]!;
-    expect((await custom.classify(mine.file, { topK: 1 }))[0]!.label).toBe(head.labels[head.labels.indexOf(mine.coarse)]);
+    expect((await custom.classify(mine.file, { topK: 1 }))[0]!.label).toBe(
+      head.labels[head.labels.indexOf(mine.coarse)],
+    );
     custom.dispose();
   });
 
@@ -158,11 +211,15 @@ describe('training new classes', () => {
     const trainer = model.trainer();
     const f = model.info.features;
     for (let i = 0; i < 1000; i++) {
-      const x = new Float32Array(f).map((_, j) => Math.sin(i * 0.37 + j * 0.011) + ((j * 31 + (i % 20) * 7) % 13) * 0.1);
+      const x = new Float32Array(f).map(
+        (_, j) => Math.sin(i * 0.37 + j * 0.011) + ((j * 31 + (i % 20) * 7) % 13) * 0.1,
+      );
       trainer.addFeatures(x, `class ${i % 20}`);
     }
     const result = await trainer.fit({ epochs: 100, patience: 100, batchSize: 64 });
-    console.log(`1,000 examples x 20 classes x ${result.history.length} epochs on ${model.info.adapter}: ${result.milliseconds.training.toFixed(0)} ms of training (final training accuracy ${(100 * result.history.at(-1)!.accuracy).toFixed(1)}%)`);
+    console.log(
+      `1,000 examples x 20 classes x ${result.history.length} epochs on ${model.info.adapter}: ${result.milliseconds.training.toFixed(0)} ms of training (final training accuracy ${(100 * result.history.at(-1)!.accuracy).toFixed(1)}%)`,
+    );
     expect(result.history).toHaveLength(100);
     result.model.dispose();
   });
@@ -171,37 +228,64 @@ describe('training new classes', () => {
 describe('bad input to training', () => {
   it('fewer than 2 classes, a bad label, bad options, features of the wrong size', async () => {
     const one = model.trainer().addFeatures(features.values().next().value!, 'only');
-    await expect(one.fit()).rejects.toThrow(new InputError('training needs at least 2 classes with examples, got 1 (only)'));
+    await expect(one.fit()).rejects.toThrow(
+      new InputError('training needs at least 2 classes with examples, got 1 (only)'),
+    );
     expect(() => model.trainer().add('x.jpg', '')).toThrow(InputError);
-    expect(() => model.trainer().addFeatures(new Float32Array(7), 'a')).toThrow(/features must be a Float32Array of 2048 values/);
-    const two = model.trainer().addFeatures(features.get(images[0]!.file)!, 'a').addFeatures(features.get(images[1]!.file)!, 'b');
+    expect(() => model.trainer().addFeatures(new Float32Array(7), 'a')).toThrow(
+      /features must be a Float32Array of 2048 values/,
+    );
+    const two = model
+      .trainer()
+      .addFeatures(features.get(images[0]!.file)!, 'a')
+      .addFeatures(features.get(images[1]!.file)!, 'b');
     await expect(two.fit({ epochs: 0 })).rejects.toThrow(/epochs must be a positive integer, got 0/);
     await expect(two.fit({ learningRate: -1 })).rejects.toThrow(/learningRate must be a positive number/);
   });
 
   it('unreadable images are left out and listed; the run goes on', async () => {
     const trainer = model.trainer();
-    const some = [...images.filter((i) => i.coarse === 'artifact').slice(0, 6), ...images.filter((i) => i.coarse !== 'artifact').slice(0, 6)];
+    const some = [
+      ...images.filter((i) => i.coarse === 'artifact').slice(0, 6),
+      ...images.filter((i) => i.coarse !== 'artifact').slice(0, 6),
+    ];
     for (const image of some) trainer.add(image.file, image.coarse === 'artifact' ? 'artifact' : 'animal');
     trainer.add(join(sampleDir, 'no-such-photo.JPEG'), 'animal');
     const result = await trainer.fit({ epochs: 5, validationSplit: 0 });
-    expect(result.skipped).toEqual([{ index: 12, label: 'animal', error: expect.stringMatching(/no-such-photo\.JPEG: cannot decode image/) }]);
+    expect(result.skipped).toEqual([
+      { index: 12, label: 'animal', error: expect.stringMatching(/no-such-photo\.JPEG: cannot decode image/) },
+    ]);
     result.model.dispose();
   });
 
   it('a learning rate that diverges is a TrainingError and no model comes of it', async () => {
     const trainer = model.trainer();
-    images.slice(0, 10).forEach((image, k) => trainer.addFeatures(features.get(image.file)!.map((v) => v * (k + 1) * 1e15), k % 2 ? 'a' : 'b'));
+    images.slice(0, 10).forEach((image, k) =>
+      trainer.addFeatures(
+        features.get(image.file)!.map((v) => v * (k + 1) * 1e15),
+        k % 2 ? 'a' : 'b',
+      ),
+    );
     await expect(trainer.fit({ learningRate: 1e38, epochs: 5, validationSplit: 0 })).rejects.toThrow(TrainingError);
   });
 
   it('a head for other features, a head file with repeated labels, a head file as a whole model', async () => {
     const head = { labels: ['a', 'b'], weights: new Float32Array(2 * 512), bias: new Float32Array(2) };
     await expect(model.withHead(head)).rejects.toThrow(/this head reads 512 features; the network gives 2048/);
-    const file = (labels: string[]) => writeSafetensors([{ name: 'fc.weight', shape: [2, 2048], data: new Float32Array(2 * 2048) }, { name: 'fc.bias', shape: [2], data: new Float32Array(2) }], { format: HEAD_FORMAT, labels: JSON.stringify(labels), features: '2048' });
-    expect(() => headFromSafetensors(file(['a', 'a']), 'h.safetensors')).toThrow(new ModelFormatError("h.safetensors: a head's labels must differ: a appears twice"));
+    const file = (labels: string[]) =>
+      writeSafetensors(
+        [
+          { name: 'fc.weight', shape: [2, 2048], data: new Float32Array(2 * 2048) },
+          { name: 'fc.bias', shape: [2], data: new Float32Array(2) },
+        ],
+        { format: HEAD_FORMAT, labels: JSON.stringify(labels), features: '2048' },
+      );
+    expect(() => headFromSafetensors(file(['a', 'a']), 'h.safetensors')).toThrow(
+      new ModelFormatError("h.safetensors: a head's labels must differ: a appears twice"),
+    );
     expect(headFromSafetensors(file(['a', 'b']), 'h.safetensors').labels).toEqual(['a', 'b']);
-    await expect(loadResNet({ source: { safetensors: file(['a', 'b']) } })).rejects.toThrow(/a head-only file .*pass this as head/);
+    await expect(loadResNet({ source: { safetensors: file(['a', 'b']) } })).rejects.toThrow(
+      /a head-only file .*pass this as head/,
+    );
   });
 });
-

@@ -26,7 +26,11 @@ function memoryCaches(): CacheStorage & { buckets: Map<string, Map<string, Respo
       delete: async (url: string) => entries.delete(url),
     };
   };
-  return { buckets, open: async (name: string) => bucket(name), delete: async (name: string) => buckets.delete(name) } as unknown as CacheStorage & { buckets: Map<string, Map<string, Response>> };
+  return {
+    buckets,
+    open: async (name: string) => bucket(name),
+    delete: async (name: string) => buckets.delete(name),
+  } as unknown as CacheStorage & { buckets: Map<string, Map<string, Response>> };
 }
 
 let server: Server;
@@ -75,10 +79,16 @@ describe('weight cache for URL sources', () => {
     const files = { 'a.bin': new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]) };
     let reads = 0;
     const network = memorySource(files, 'https://example.test/m');
-    const counted = { describe: network.describe, read: (p: string, on?: (d: number) => void) => (reads++, network.read(p, on)) };
+    const counted = {
+      describe: network.describe,
+      read: (p: string, on?: (d: number) => void) => (reads++, network.read(p, on)),
+    };
     const caches = memoryCaches();
     const url = network.describe('a.bin');
-    (await caches.open(WEIGHTS_CACHE)).put(url, new Response(new Uint8Array([1, 2, 3]), { headers: { 'x-webgpu-resnet-bytes': '8' } }));
+    (await caches.open(WEIGHTS_CACHE)).put(
+      url,
+      new Response(new Uint8Array([1, 2, 3]), { headers: { 'x-webgpu-resnet-bytes': '8' } }),
+    );
     const source = cachingSource(counted, caches);
     expect(await source.read('a.bin')).toEqual(files['a.bin']);
     expect(reads).toBe(1);
@@ -87,7 +97,10 @@ describe('weight cache for URL sources', () => {
     expect(await again.read('a.bin')).toEqual(files['a.bin']);
     expect(reads).toBe(1);
     expect(again.origin()).toBe('cache');
-    const broken = { open: () => Promise.reject(new Error('quota')), delete: () => Promise.reject(new Error('quota')) } as unknown as CacheStorage;
+    const broken = {
+      open: () => Promise.reject(new Error('quota')),
+      delete: () => Promise.reject(new Error('quota')),
+    } as unknown as CacheStorage;
     const bypassed = cachingSource(counted, broken);
     expect(await bypassed.read('a.bin')).toEqual(files['a.bin']);
     expect(bypassed.origin()).toBe('network');

@@ -16,7 +16,12 @@ import { provideNavigatorGpu, type Peer } from './peer.js';
 type Ort = typeof import('onnxruntime-web');
 
 function copyShared<T extends ArrayBufferView | ArrayBufferLike | undefined>(data: T): T {
-  if (data && ArrayBuffer.isView(data) && typeof SharedArrayBuffer !== 'undefined' && data.buffer instanceof SharedArrayBuffer) {
+  if (
+    data &&
+    ArrayBuffer.isView(data) &&
+    typeof SharedArrayBuffer !== 'undefined' &&
+    data.buffer instanceof SharedArrayBuffer
+  ) {
     return new (data.constructor as new (d: ArrayBufferView) => T)(data);
   }
   return data;
@@ -38,7 +43,13 @@ function acceptSharedMemory(): void {
     const proto = g[cls]?.prototype;
     if (!proto || proto.__sharedSafe) continue;
     const set = proto.setBindGroup as (...a: unknown[]) => void;
-    proto.setBindGroup = function (this: unknown, index: unknown, group: unknown, offsets?: unknown, ...rest: unknown[]) {
+    proto.setBindGroup = function (
+      this: unknown,
+      index: unknown,
+      group: unknown,
+      offsets?: unknown,
+      ...rest: unknown[]
+    ) {
       return set.call(this, index, group, copyShared(offsets as ArrayBufferView | undefined), ...rest);
     };
     proto.__sharedSafe = true;
@@ -59,7 +70,9 @@ export async function ortWebGPU(gpu: GPU, onnx: Uint8Array, size = 224): Promise
     name: `ort-web ${ort.env.versions.web ?? ''} webgpu`.replace('  ', ' '),
     async load() {
       const t0 = performance.now();
-      session = await whileGPU(ort.InferenceSession.create(onnx, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all' }));
+      session = await whileGPU(
+        ort.InferenceSession.create(onnx, { executionProviders: ['webgpu'], graphOptimizationLevel: 'all' }),
+      );
       return performance.now() - t0;
     },
     async run(input, batch) {

@@ -11,7 +11,10 @@ export async function tfjsWebGPU(gpu: GPU, files: InMemoryModel): Promise<Peer> 
   await import('@tensorflow/tfjs-backend-webgpu');
   const tfl = await import('@tensorflow/tfjs-layers');
   let model: import('@tensorflow/tfjs-layers').LayersModel | undefined;
-  const json = files.modelJson as { modelTopology: object; weightsManifest: Array<{ paths: string[]; weights: unknown[] }> };
+  const json = files.modelJson as {
+    modelTopology: object;
+    weightsManifest: Array<{ paths: string[]; weights: unknown[] }>;
+  };
   return {
     name: 'tfjs-webgpu 4.22',
     async load() {
@@ -21,9 +24,16 @@ export async function tfjsWebGPU(gpu: GPU, files: InMemoryModel): Promise<Peer> 
       const parts = json.weightsManifest.flatMap((g) => g.paths).map((p) => new Uint8Array(files.weights[p]!));
       const all = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
       let at = 0;
-      for (const p of parts) { all.set(p, at); at += p.length; }
-      const weightSpecs = json.weightsManifest.flatMap((g) => g.weights) as import('@tensorflow/tfjs-core').io.WeightsManifestEntry[];
-      model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: all.buffer }));
+      for (const p of parts) {
+        all.set(p, at);
+        at += p.length;
+      }
+      const weightSpecs = json.weightsManifest.flatMap(
+        (g) => g.weights,
+      ) as import('@tensorflow/tfjs-core').io.WeightsManifestEntry[];
+      model = await tfl.loadLayersModel(
+        tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs, weightData: all.buffer }),
+      );
       return performance.now() - t0;
     },
     async run(input, batch) {

@@ -17,26 +17,43 @@ export type Output = keyof PlanOutputs;
  * `output` (default 'probabilities') if it is one of `allowed` and this network has it (logits need a final
  * softmax, features a global average pool).
  */
-export function checkOutput<O extends Output | 'input'>(output: O | undefined, allowed: readonly O[], outputs: PlanOutputs): O {
+export function checkOutput<O extends Output | 'input'>(
+  output: O | undefined,
+  allowed: readonly O[],
+  outputs: PlanOutputs,
+): O {
   const chosen = (output ?? 'probabilities') as O;
   if (!allowed.includes(chosen)) {
     const list = allowed.map((a) => `'${a}'`);
-    throw new InputError(`output must be ${list.slice(0, -1).join(', ')} or ${list.at(-1)}, got ${JSON.stringify(chosen)}`);
+    throw new InputError(
+      `output must be ${list.slice(0, -1).join(', ')} or ${list.at(-1)}, got ${JSON.stringify(chosen)}`,
+    );
   }
-  if (chosen === 'logits' && !outputs.logits) throw new InputError('this model does not end in a softmax: no separate logits');
-  if (chosen === 'features' && !outputs.features) throw new InputError('this model has no global average pool: no features to return');
+  if (chosen === 'logits' && !outputs.logits)
+    throw new InputError('this model does not end in a softmax: no separate logits');
+  if (chosen === 'features' && !outputs.features)
+    throw new InputError('this model has no global average pool: no features to return');
   return chosen;
 }
 
 /** An input tensor for `infer`: a Float32Array of `batch` images of `shape` ([H, W, C]) in `layout`. */
-export function checkTensor(input: unknown, batch: unknown, layout: unknown, [h, w, c]: readonly [number, number, number]): void {
+export function checkTensor(
+  input: unknown,
+  batch: unknown,
+  layout: unknown,
+  [h, w, c]: readonly [number, number, number],
+): void {
   if (!(input instanceof Float32Array)) throw new InputError('input must be a Float32Array');
-  if (!Number.isInteger(batch) || (batch as number) < 1) throw new InputError(`batch must be a positive integer, got ${batch}`);
-  if (layout !== 'nhwc' && layout !== 'nchw') throw new InputError(`layout must be 'nhwc' or 'nchw', got ${JSON.stringify(layout)}`);
+  if (!Number.isInteger(batch) || (batch as number) < 1)
+    throw new InputError(`batch must be a positive integer, got ${batch}`);
+  if (layout !== 'nhwc' && layout !== 'nchw')
+    throw new InputError(`layout must be 'nhwc' or 'nchw', got ${JSON.stringify(layout)}`);
   const n = batch as number;
   if (input.length !== n * h * w * c) {
     const dims = layout === 'nhwc' ? `${n}x${h}x${w}x${c}` : `${n}x${c}x${h}x${w}`;
-    throw new InputError(`input holds ${input.length} values, expected ${dims} = ${n * h * w * c} (${layout.toUpperCase()})`);
+    throw new InputError(
+      `input holds ${input.length} values, expected ${dims} = ${n * h * w * c} (${layout.toUpperCase()})`,
+    );
   }
 }
 
@@ -48,7 +65,8 @@ export function checkTexture(texture: GPUTexture): void {
   if (!TEXTURE_FORMATS.includes(texture.format)) {
     throw new InputError(`texture format ${texture.format} is not supported (${TEXTURE_FORMATS.join(', ')})`);
   }
-  if (!(texture.usage & TEXTURE_BINDING)) throw new InputError('the texture needs TEXTURE_BINDING usage to be read by the preprocessing kernel');
+  if (!(texture.usage & TEXTURE_BINDING))
+    throw new InputError('the texture needs TEXTURE_BINDING usage to be read by the preprocessing kernel');
 }
 
 /** topK of `classify`: a positive number (rounded down, at most the number of classes). */
@@ -67,16 +85,24 @@ export function finiteOutput(values: Float32Array, what: string, perImage: numbe
   if (i < 0) return values;
   throw new NonFiniteOutputError(
     `the ${what} of image ${Math.floor(i / perImage)} are not finite (value ${i % perImage} is ${values[i]}): the network overflowed float32 on this input, ` +
-      'so its weights (finite when loaded) are far outside a trained network\'s range, or the GPU computed garbage',
+      "so its weights (finite when loaded) are far outside a trained network's range, or the GPU computed garbage",
   );
 }
 
 /** A GPU destination for `bytes` of output: a buffer with COPY_DST usage and room from `offset` (a multiple of 4). */
-export function checkTarget(into: { buffer: GPUBuffer; offset?: number }, bytes: number): { buffer: GPUBuffer; offset?: number } {
+export function checkTarget(
+  into: { buffer: GPUBuffer; offset?: number },
+  bytes: number,
+): { buffer: GPUBuffer; offset?: number } {
   const offset = into.offset ?? 0;
   if (!into.buffer || typeof into.buffer.size !== 'number') throw new InputError('into.buffer must be a GPUBuffer');
-  if (!(into.buffer.usage & COPY_DST)) throw new InputError('into.buffer needs COPY_DST usage: the output is copied into it');
-  if (!(Number.isInteger(offset) && offset >= 0 && offset % 4 === 0)) throw new InputError(`into.offset must be a multiple of 4, got ${offset}`);
-  if (offset + bytes > into.buffer.size) throw new InputError(`into.buffer holds ${into.buffer.size} bytes; the output needs ${bytes} from offset ${offset}`);
+  if (!(into.buffer.usage & COPY_DST))
+    throw new InputError('into.buffer needs COPY_DST usage: the output is copied into it');
+  if (!(Number.isInteger(offset) && offset >= 0 && offset % 4 === 0))
+    throw new InputError(`into.offset must be a multiple of 4, got ${offset}`);
+  if (offset + bytes > into.buffer.size)
+    throw new InputError(
+      `into.buffer holds ${into.buffer.size} bytes; the output needs ${bytes} from offset ${offset}`,
+    );
   return into;
 }

@@ -11,7 +11,14 @@ import { modelSettings, readHead, type LoadedGraph, type LoadOptionsBase } from 
 import type { Variant } from '../plan/plan-cache.js';
 import { planWithinMemory } from '../plan/planner.js';
 import { describeAdapter } from '../runtime/device.js';
-import { autotuneBatches, autotuneTilings, type Autotuned, type AutotuneReport, type TunedTilings, type TuningStore } from '../runtime/autotune.js';
+import {
+  autotuneBatches,
+  autotuneTilings,
+  type Autotuned,
+  type AutotuneReport,
+  type TunedTilings,
+  type TuningStore,
+} from '../runtime/autotune.js';
 import type { KeptConstants } from '../runtime/constants.js';
 import { convLoweringFor, type ConvLowering } from '../plan/conv-algorithm.js';
 import { Executor } from '../runtime/executor.js';
@@ -45,10 +52,20 @@ export interface Platform<I> {
 }
 
 /** Builds the model for `loaded` on `options.device`, or on a device the platform acquires (released again if building fails). */
-export async function createModel<I>(given: LoadedGraph, options: LoadOptionsBase, platform: Platform<I>): Promise<ResNetModel<I>> {
-  const loaded = options.head === undefined ? given : { ...given, graph: graphWithHead(given.graph, await readHead(options.head, platform.readFile)) };
+export async function createModel<I>(
+  given: LoadedGraph,
+  options: LoadOptionsBase,
+  platform: Platform<I>,
+): Promise<ResNetModel<I>> {
+  const loaded =
+    options.head === undefined
+      ? given
+      : { ...given, graph: graphWithHead(given.graph, await readHead(options.head, platform.readFile)) };
   const settings = modelSettings(loaded, options);
-  if (options.device && options.recover) throw new InputError('recover: true needs the engine\'s own device: with a device of yours, watch model.lost and load the model again on a new one');
+  if (options.device && options.recover)
+    throw new InputError(
+      "recover: true needs the engine's own device: with a device of yours, watch model.lost and load the model again on a new one",
+    );
   if (options.device) {
     return build(loaded, settings, { device: options.device, adapter: options.adapter }, undefined, platform);
   }
@@ -104,7 +121,18 @@ async function build<I>(
   const graph = ownWeightNodes(optimized.graph);
   const info = adapter?.info ?? callerDeviceInfo(device);
   const lowering = { ...convLoweringFor(device, info, settings.convStrategy), winograd: settings.winograd ?? true };
-  const base: Base<I> = { graph, settings, lowering, device, adapterName: adapter ? describeAdapter(adapter) : 'caller-provided device', lease: new DeviceLease(release), platform, report: optimized.report, origin, tuned: new Map() };
+  const base: Base<I> = {
+    graph,
+    settings,
+    lowering,
+    device,
+    adapterName: adapter ? describeAdapter(adapter) : 'caller-provided device',
+    lease: new DeviceLease(release),
+    platform,
+    report: optimized.report,
+    origin,
+    tuned: new Map(),
+  };
   const kept = recreate ? new Map() : undefined;
   // The autotune's first executor uploads the weights (into `kept` too); the model's shares them.
   const tuning = await autotune(base, info, kept);
@@ -123,7 +151,11 @@ async function build<I>(
  * `base`. Asked for where nothing can be timed: an InputError. On by default and failing: the built-in
  * tilings, with the reason in the report.
  */
-async function autotune<I>(base: Base<I>, info: Partial<GPUAdapterInfo> | undefined, kept?: KeptConstants): Promise<Autotuned | undefined> {
+async function autotune<I>(
+  base: Base<I>,
+  info: Partial<GPUAdapterInfo> | undefined,
+  kept?: KeptConstants,
+): Promise<Autotuned | undefined> {
   const { settings, lowering, device, graph, platform } = base;
   const batches = autotuneBatches(settings.autotune, lowering, device, info, platform.preciseTimestamps === true);
   if (typeof batches === 'string') throw new InputError(batches);
@@ -131,31 +163,64 @@ async function autotune<I>(base: Base<I>, info: Partial<GPUAdapterInfo> | undefi
   const started = performance.now();
   try {
     const planFor = (tuned: TunedTilings) => plannerOf({ ...base, tuned }, graph);
-    const tuning = await autotuneTilings({ device, graph, batches, planFor, info, storage: settings.precision, kept, store: platform.tuningStore });
+    const tuning = await autotuneTilings({
+      device,
+      graph,
+      batches,
+      planFor,
+      info,
+      storage: settings.precision,
+      kept,
+      store: platform.tuningStore,
+    });
     Object.assign(base, { tuned: tuning.tuned, autotune: tuning.report });
     return tuning;
   } catch (err) {
     if (settings.autotune !== undefined) throw err;
-    base.autotune = { batches, shapes: 0, timed: 0, ms: performance.now() - started, changed: [], skipped: `timing failed (${(err as Error).message}): the built-in tilings are used` };
+    base.autotune = {
+      batches,
+      shapes: 0,
+      timed: 0,
+      ms: performance.now() - started,
+      changed: [],
+      skipped: `timing failed (${(err as Error).message}): the built-in tilings are used`,
+    };
     return undefined;
   }
 }
 
 /** Plans `graph` (the base's, or one with another head) for a batch and a variant. */
-function plannerOf<I>({ lowering, settings, device, tuned }: Pick<Base<I>, 'lowering' | 'settings' | 'device' | 'tuned'>, graph: Graph) {
+function plannerOf<I>(
+  { lowering, settings, device, tuned }: Pick<Base<I>, 'lowering' | 'settings' | 'device' | 'tuned'>,
+  graph: Graph,
+) {
   const blocks = residualBlocks(graph);
-  return (batch: number, variant: Variant) => planWithinMemory(
-    variant.skipped.length ? skipBlocks(graph, blocks, variant.skipped) : graph,
-    { ...lowering, batch, weightStorage: settings.precision, classActivationMaps: variant.classActivationMaps, conv: tuned.get(batch) },
-    device.limits.minStorageBufferOffsetAlignment,
-  );
+  return (batch: number, variant: Variant) =>
+    planWithinMemory(
+      variant.skipped.length ? skipBlocks(graph, blocks, variant.skipped) : graph,
+      {
+        ...lowering,
+        batch,
+        weightStorage: settings.precision,
+        classActivationMaps: variant.classActivationMaps,
+        conv: tuned.get(batch),
+      },
+      device.limits.minStorageBufferOffsetAlignment,
+    );
 }
 
 /** The model of `graph` on `executor`: its info, labels and blocks; withHead makes more from the base. */
-function assemble<I>(base: Base<I>, graph: Graph, executor: Executor, givenLabels: readonly string[] | undefined, recreate?: () => Promise<OwnedDevice>): ResNetModel<I> {
+function assemble<I>(
+  base: Base<I>,
+  graph: Graph,
+  executor: Executor,
+  givenLabels: readonly string[] | undefined,
+  recreate?: () => Promise<OwnedDevice>,
+): ResNetModel<I> {
   const classes = graph.shapes.get(graph.output)![2];
   const labels = givenLabels ?? Array.from({ length: classes }, (_, i) => `class ${i}`);
-  if (labels.length !== classes) throw new InputError(`${labels.length} labels given for a model with ${classes} outputs`);
+  if (labels.length !== classes)
+    throw new InputError(`${labels.length} labels given for a model with ${classes} outputs`);
   const { plan } = executor.plans.get(1, INTACT);
   const info: ModelInfo = {
     name: graph.name,
@@ -181,7 +246,18 @@ function assemble<I>(base: Base<I>, graph: Graph, executor: Executor, givenLabel
     const shared = await Executor.create(runner.now.device, plannerOf(base, headed), undefined, runner.now); // after a recovery, the new device
     return assemble(base, headed, shared, head.labels);
   };
-  return new ResNetModel({ runner, decode, upload, labels, preprocessing: base.settings.preprocessing, info, blocks: residualBlocks(graph), outputs: plan.outputs, classifier: classifierOf(graph), withHead });
+  return new ResNetModel({
+    runner,
+    decode,
+    upload,
+    labels,
+    preprocessing: base.settings.preprocessing,
+    info,
+    blocks: residualBlocks(graph),
+    outputs: plan.outputs,
+    classifier: classifierOf(graph),
+    withHead,
+  });
 }
 
 /** The graph with its own copies of the conv and dense nodes (weights shared), so releasing them touches nothing a caller holds. */

@@ -37,7 +37,12 @@ export interface Classifier {
 }
 
 /** One image's explanations from its block of the `cam` output ([HW + 1][padded classes]). */
-export function readExplanations(raw: Float32Array, classifier: Classifier, labels: readonly string[], options: ExplainOptions = {}): Explanation[] {
+export function readExplanations(
+  raw: Float32Array,
+  classifier: Classifier,
+  labels: readonly string[],
+  options: ExplainOptions = {},
+): Explanation[] {
   const { height, width, bias } = classifier;
   const classes = bias.length;
   const hw = height * width;
@@ -50,7 +55,8 @@ export function readExplanations(raw: Float32Array, classifier: Classifier, labe
   let chosen: number[];
   if (options.classIndex !== undefined) {
     const c = options.classIndex;
-    if (!Number.isInteger(c) || c < 0 || c >= classes) throw new InputError(`classIndex must be an integer from 0 to ${classes - 1}, got ${c}`);
+    if (!Number.isInteger(c) || c < 0 || c >= classes)
+      throw new InputError(`classIndex must be an integer from 0 to ${classes - 1}, got ${c}`);
     chosen = [c];
   } else {
     const k = checkTopK(options.topK ?? 1);
@@ -59,7 +65,16 @@ export function readExplanations(raw: Float32Array, classifier: Classifier, labe
   return chosen.map((c) => {
     const map = new Float32Array(hw);
     for (let p = 0; p < hw; p++) map[p] = raw[p * row + c]!;
-    return { classIndex: c, label: labels[c]!, probability: Math.exp(logits[c]! - max) / sum, logit: logits[c]!, bias: bias[c]!, height, width, map };
+    return {
+      classIndex: c,
+      label: labels[c]!,
+      probability: Math.exp(logits[c]! - max) / sum,
+      logit: logits[c]!,
+      bias: bias[c]!,
+      height,
+      width,
+      map,
+    };
   });
 }
 
@@ -67,14 +82,22 @@ export function readExplanations(raw: Float32Array, classifier: Classifier, labe
  * A map resized to `width` x `height` (bilinear, pixel centers aligned as in image resizing), for an
  * overlay on the image the map explains (the model's center crop of it).
  */
-export function upsampleMap({ map, width: mw, height: mh }: Pick<Explanation, 'map' | 'width' | 'height'>, width: number, height: number): Float32Array {
+export function upsampleMap(
+  { map, width: mw, height: mh }: Pick<Explanation, 'map' | 'width' | 'height'>,
+  width: number,
+  height: number,
+): Float32Array {
   const out = new Float32Array(width * height);
   for (let y = 0; y < height; y++) {
     const sy = Math.min(mh - 1, Math.max(0, ((y + 0.5) * mh) / height - 0.5));
-    const y0 = Math.floor(sy), y1 = Math.min(mh - 1, y0 + 1), fy = sy - y0;
+    const y0 = Math.floor(sy),
+      y1 = Math.min(mh - 1, y0 + 1),
+      fy = sy - y0;
     for (let x = 0; x < width; x++) {
       const sx = Math.min(mw - 1, Math.max(0, ((x + 0.5) * mw) / width - 0.5));
-      const x0 = Math.floor(sx), x1 = Math.min(mw - 1, x0 + 1), fx = sx - x0;
+      const x0 = Math.floor(sx),
+        x1 = Math.min(mw - 1, x0 + 1),
+        fx = sx - x0;
       const top = map[y0 * mw + x0]! * (1 - fx) + map[y0 * mw + x1]! * fx;
       const bottom = map[y1 * mw + x0]! * (1 - fx) + map[y1 * mw + x1]! * fx;
       out[y * width + x] = top * (1 - fy) + bottom * fy;
@@ -84,7 +107,11 @@ export function upsampleMap({ map, width: mw, height: mh }: Pick<Explanation, 'm
 }
 
 /** The part of a width x height image the model sees (its center crop under `preprocessing`), in the image's own pixels (unrounded). */
-export function mapRegion(width: number, height: number, preprocessing: Preprocessing): { left: number; top: number; width: number; height: number } {
+export function mapRegion(
+  width: number,
+  height: number,
+  preprocessing: Preprocessing,
+): { left: number; top: number; width: number; height: number } {
   const scale = preprocessing.resizeTo / Math.min(width, height);
   const w = Math.min(width, preprocessing.cropTo / scale);
   const h = Math.min(height, preprocessing.cropTo / scale);
@@ -95,12 +122,23 @@ export function mapRegion(width: number, height: number, preprocessing: Preproce
  * Draws `explanation` over `pixels` (width x height of that region, `channels` values a pixel, RGB first)
  * in place: the map upsampled, scaled from its minimum to its maximum, Turbo colors at half opacity.
  */
-export function blendMap(pixels: Uint8Array | Uint8ClampedArray, channels: number, width: number, height: number, explanation: Pick<Explanation, 'map' | 'width' | 'height'>): void {
+export function blendMap(
+  pixels: Uint8Array | Uint8ClampedArray,
+  channels: number,
+  width: number,
+  height: number,
+  explanation: Pick<Explanation, 'map' | 'width' | 'height'>,
+): void {
   const map = upsampleMap(explanation, width, height);
-  let lo = Infinity, hi = -Infinity;
-  for (const v of map) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  let lo = Infinity,
+    hi = -Infinity;
+  for (const v of map) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
   for (let i = 0; i < map.length; i++) {
     const color = turbo(hi > lo ? (map[i]! - lo) / (hi - lo) : 0.5);
-    for (let c = 0; c < 3; c++) pixels[channels * i + c] = Math.round(0.5 * pixels[channels * i + c]! + 0.5 * color[c]!);
+    for (let c = 0; c < 3; c++)
+      pixels[channels * i + c] = Math.round(0.5 * pixels[channels * i + c]! + 0.5 * color[c]!);
   }
 }

@@ -9,7 +9,17 @@ import type { PlanOutputs } from '../plan/planner.js';
 import { CENTER_VIEW, preprocessImage, type CropView, type Preprocessing } from '../preprocess/preprocess.js';
 import type { OutputTarget, ProfileStep } from '../runtime/executor.js';
 import type { RecoveringExecutor } from '../runtime/recovery.js';
-import type { BlockInfo, EmbedOptions, ImageDecoder, ImageUploader, InferOptions, LesionOptions, ModelInfo, ModelParts, Prediction } from './types.js';
+import type {
+  BlockInfo,
+  EmbedOptions,
+  ImageDecoder,
+  ImageUploader,
+  InferOptions,
+  LesionOptions,
+  ModelInfo,
+  ModelParts,
+  Prediction,
+} from './types.js';
 import { nchwToNhwc } from '../util/layout.js';
 import { firstNonFinite, normalizeL2, topIndices } from '../util/vectors.js';
 import { checkOutput, checkTarget, checkTensor, checkTexture, checkTopK, finiteOutput } from './checks.js';
@@ -18,7 +28,17 @@ import { Variants } from './variants.js';
 import type { Head } from '../train/head.js';
 import { Trainer } from '../train/trainer.js';
 
-export type { BlockInfo, EmbedOptions, ImageDecoder, ImageUploader, InferOptions, LesionOptions, ModelInfo, ModelParts, Prediction } from './types.js';
+export type {
+  BlockInfo,
+  EmbedOptions,
+  ImageDecoder,
+  ImageUploader,
+  InferOptions,
+  LesionOptions,
+  ModelInfo,
+  ModelParts,
+  Prediction,
+} from './types.js';
 
 export class ResNetModel<I = never> {
   readonly info: ModelInfo;
@@ -36,10 +56,26 @@ export class ResNetModel<I = never> {
   private disposed = false;
 
   constructor(parts: ModelParts<I>) {
-    ({ runner: this.runner, decode: this.decode, upload: this.upload, labels: this.labels, preprocessing: this.preprocessing, info: this.info, outputs: this.outputs, classifier: this.classifier, withHead: this.derive } = parts);
+    ({
+      runner: this.runner,
+      decode: this.decode,
+      upload: this.upload,
+      labels: this.labels,
+      preprocessing: this.preprocessing,
+      info: this.info,
+      outputs: this.outputs,
+      classifier: this.classifier,
+      withHead: this.derive,
+    } = parts);
     this.blocks = parts.blocks.map((b) => ({
-      name: b.name, stage: b.stage, index: b.index, projection: b.projection !== undefined, shortcut: b.projection,
-      inputShape: [...b.inputShape], outputShape: [...b.outputShape], layers: [...b.layers],
+      name: b.name,
+      stage: b.stage,
+      index: b.index,
+      projection: b.projection !== undefined,
+      shortcut: b.projection,
+      inputShape: [...b.inputShape],
+      outputShape: [...b.outputShape],
+      layers: [...b.layers],
     }));
     this.variants = new Variants(this.blocks, this.info.name);
   }
@@ -88,7 +124,9 @@ export class ResNetModel<I = never> {
   private checkImageSize(): void {
     const [h, w] = this.info.inputShape;
     if (this.preprocessing.cropTo !== h || h !== w) {
-      throw new InputError(`images are center-cropped to a square: this model's input is ${h}x${w} and its preprocessing crops ${this.preprocessing.cropTo}x${this.preprocessing.cropTo} (load with a square inputSize, or run tensors with infer)`);
+      throw new InputError(
+        `images are center-cropped to a square: this model's input is ${h}x${w} and its preprocessing crops ${this.preprocessing.cropTo}x${this.preprocessing.cropTo} (load with a square inputSize, or run tensors with infer)`,
+      );
     }
   }
 
@@ -96,7 +134,11 @@ export class ResNetModel<I = never> {
    * Runs one image: on the GPU as a texture where the platform can put it there (browsers: resize, crop
    * and normalization in the preprocessing kernel), else decoded and preprocessed on the CPU.
    */
-  private async withImage<T>(image: I, onTexture: (texture: GPUTexture) => Promise<T>, onTensor: (input: Float32Array) => Promise<T>): Promise<T> {
+  private async withImage<T>(
+    image: I,
+    onTexture: (texture: GPUTexture) => Promise<T>,
+    onTensor: (input: Float32Array) => Promise<T>,
+  ): Promise<T> {
     const texture = await this.imageTexture(image);
     if (!texture) return onTensor(await this.preprocess(image));
     try {
@@ -119,7 +161,11 @@ export class ResNetModel<I = never> {
   async classify(image: I, options: { topK?: number } & LesionOptions = {}): Promise<Prediction[]> {
     const skipBlocks = options.skipBlocks;
     this.variants.of(skipBlocks); // bad names fail before the image is decoded
-    const probabilities = await this.withImage(image, async (t) => (await this.inferTexture(t, { skipBlocks }))!, (x) => this.infer(x, { skipBlocks }));
+    const probabilities = await this.withImage(
+      image,
+      async (t) => (await this.inferTexture(t, { skipBlocks }))!,
+      (x) => this.infer(x, { skipBlocks }),
+    );
     return this.top(probabilities, options.topK ?? 5);
   }
 
@@ -131,13 +177,21 @@ export class ResNetModel<I = never> {
   async embed(image: I, options: EmbedOptions = {}): Promise<Float32Array> {
     const skipBlocks = options.skipBlocks;
     this.variants.of(skipBlocks);
-    const features = await this.withImage(image, async (t) => (await this.inferTexture(t, { output: 'features', skipBlocks }))!, (x) => this.infer(x, { output: 'features', skipBlocks }));
+    const features = await this.withImage(
+      image,
+      async (t) => (await this.inferTexture(t, { output: 'features', skipBlocks }))!,
+      (x) => this.infer(x, { output: 'features', skipBlocks }),
+    );
     return options.normalize ? normalizeL2(features) : features;
   }
 
   /** Top-k of a probability vector, with labels. */
   top(probabilities: Float32Array, topK = 5): Prediction[] {
-    return topIndices(probabilities, checkTopK(topK)).map((index) => ({ index, label: this.labels[index]!, probability: probabilities[index]! }));
+    return topIndices(probabilities, checkTopK(topK)).map((index) => ({
+      index,
+      label: this.labels[index]!,
+      probability: probabilities[index]!,
+    }));
   }
 
   /**
@@ -147,7 +201,10 @@ export class ResNetModel<I = never> {
    */
   infer(input: Float32Array, options: InferOptions & { into: OutputTarget }): Promise<undefined>;
   infer(input: Float32Array, options?: InferOptions): Promise<Float32Array>;
-  async infer(input: Float32Array, options: InferOptions & { into?: OutputTarget } = {}): Promise<Float32Array | undefined> {
+  async infer(
+    input: Float32Array,
+    options: InferOptions & { into?: OutputTarget } = {},
+  ): Promise<Float32Array | undefined> {
     this.check();
     const { batch = 1, layout = 'nhwc' } = options;
     const [h, w, c] = this.info.inputShape;
@@ -171,20 +228,32 @@ export class ResNetModel<I = never> {
       nonFinite();
       for (let b0 = 0; b0 < batch; b0 += chunk) {
         const n = Math.min(chunk, batch - b0);
-        await executor.run(nhwc.subarray(b0 * per, (b0 + n) * per), n, { output, variant, into: { buffer, offset: offset + b0 * perOut * 4 } });
+        await executor.run(nhwc.subarray(b0 * per, (b0 + n) * per), n, {
+          output,
+          variant,
+          into: { buffer, offset: offset + b0 * perOut * 4 },
+        });
       }
       return undefined;
     }
     if (chunk >= batch) {
       // Every value must be finite; checked on the CPU while the GPU runs (the result is dropped if not).
-      return finiteOutput(await executor.run(nhwc, batch, { output, variant, whileRunning: nonFinite }), output, perOut);
+      return finiteOutput(
+        await executor.run(nhwc, batch, { output, variant, whileRunning: nonFinite }),
+        output,
+        perOut,
+      );
     }
     nonFinite();
     const out = new Float32Array(batch * perOut);
     const runs: Array<Promise<void>> = [];
     for (let b0 = 0; b0 < batch; b0 += chunk) {
       const n = Math.min(chunk, batch - b0);
-      runs.push(executor.run(nhwc.subarray(b0 * per, (b0 + n) * per), n, { output, variant }).then((r) => out.set(r, b0 * perOut)));
+      runs.push(
+        executor
+          .run(nhwc.subarray(b0 * per, (b0 + n) * per), n, { output, variant })
+          .then((r) => out.set(r, b0 * perOut)),
+      );
     }
     await Promise.all(runs);
     return finiteOutput(out, output, perOut);
@@ -198,13 +267,23 @@ export class ResNetModel<I = never> {
    * into your buffer, and nothing is read back (returns undefined). `view`: another crop than the center,
    * or mirrored (training's augmentation).
    */
-  async inferTexture(texture: GPUTexture, options: { output?: keyof PlanOutputs | 'input'; into?: OutputTarget; view?: CropView } & LesionOptions = {}): Promise<Float32Array | undefined> {
+  async inferTexture(
+    texture: GPUTexture,
+    options: { output?: keyof PlanOutputs | 'input'; into?: OutputTarget; view?: CropView } & LesionOptions = {},
+  ): Promise<Float32Array | undefined> {
     this.check();
     const variant = this.variants.of(options.skipBlocks);
     checkTexture(texture);
     this.checkImageSize();
     const output = checkOutput(options.output, ['probabilities', 'logits', 'features', 'input'], this.outputs);
-    const result = await (await this.runner.current()).runTexture(texture, this.preprocessing, output, options.into, variant, options.view);
+    const result = await (await this.runner.current()).runTexture(
+      texture,
+      this.preprocessing,
+      output,
+      options.into,
+      variant,
+      options.view,
+    );
     return result && finiteOutput(result, output, result.length);
   }
 
@@ -220,10 +299,19 @@ export class ResNetModel<I = never> {
    */
   async explain(image: I, options: ExplainOptions & LesionOptions = {}): Promise<Explanation[]> {
     const variant = this.explainVariant(options);
-    return this.withImage(image, (t) => this.explainTexture(t, options), async (x) => {
-      const raw = await (await this.runner.current()).run(x, 1, { output: 'cam', variant });
-      return readExplanations(finiteOutput(raw, 'class activation maps and logits', raw.length), this.classifier!, this.labels, options);
-    });
+    return this.withImage(
+      image,
+      (t) => this.explainTexture(t, options),
+      async (x) => {
+        const raw = await (await this.runner.current()).run(x, 1, { output: 'cam', variant });
+        return readExplanations(
+          finiteOutput(raw, 'class activation maps and logits', raw.length),
+          this.classifier!,
+          this.labels,
+          options,
+        );
+      },
+    );
   }
 
   /** explain for an image already on the GPU (see inferTexture). */
@@ -232,12 +320,20 @@ export class ResNetModel<I = never> {
     checkTexture(texture);
     this.checkImageSize();
     const raw = await (await this.runner.current()).runTexture(texture, this.preprocessing, 'cam', undefined, variant);
-    return readExplanations(finiteOutput(raw!, 'class activation maps and logits', raw!.length), this.classifier!, this.labels, options);
+    return readExplanations(
+      finiteOutput(raw!, 'class activation maps and logits', raw!.length),
+      this.classifier!,
+      this.labels,
+      options,
+    );
   }
 
   private explainVariant(options: ExplainOptions & LesionOptions) {
     this.check();
-    if (!this.classifier) throw new InputError(`${this.info.name} does not end in a global average pool and one dense layer, so it has no class activation maps`);
+    if (!this.classifier)
+      throw new InputError(
+        `${this.info.name} does not end in a global average pool and one dense layer, so it has no class activation maps`,
+      );
     return this.variants.of(options.skipBlocks, true);
   }
 
@@ -256,7 +352,10 @@ export class ResNetModel<I = never> {
    */
   async withHead(head: Head): Promise<ResNetModel<I>> {
     this.check();
-    if (!this.derive) throw new InputError(`${this.info.name} does not end in a global average pool and one dense layer, so it takes no head`);
+    if (!this.derive)
+      throw new InputError(
+        `${this.info.name} does not end in a global average pool and one dense layer, so it takes no head`,
+      );
     return this.derive(head);
   }
 

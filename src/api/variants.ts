@@ -12,7 +12,10 @@ export class Variants {
   private readonly interned = new Map<string, Variant>();
   private readonly index: Map<string, number>;
 
-  constructor(private readonly blocks: ReadonlyArray<{ name: string; stage: number }>, private readonly network: string) {
+  constructor(
+    private readonly blocks: ReadonlyArray<{ name: string; stage: number }>,
+    private readonly network: string,
+  ) {
     this.index = new Map(blocks.map((b, i) => [b.name, i]));
   }
 
@@ -23,17 +26,23 @@ export class Variants {
   of(skip: readonly string[] | undefined, classActivationMaps = false): Variant {
     if (skip === undefined && !classActivationMaps) return INTACT;
     skip ??= [];
-    if (!Array.isArray(skip) || skip.some((s) => typeof s !== 'string')) throw new InputError('skipBlocks must be an array of block names such as "layer3.2"');
+    if (!Array.isArray(skip) || skip.some((s) => typeof s !== 'string'))
+      throw new InputError('skipBlocks must be an array of block names such as "layer3.2"');
     const unknown = skip.filter((s) => !this.index.has(s));
     if (unknown.length) {
-      throw new InputError(`unknown residual block${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => JSON.stringify(u)).join(', ')}: this ${this.network} has ${this.describe()}`);
+      throw new InputError(
+        `unknown residual block${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => JSON.stringify(u)).join(', ')}: this ${this.network} has ${this.describe()}`,
+      );
     }
     const positions = [...new Set(skip.map((s) => this.index.get(s)!))].sort((a, b) => a - b);
     if (!positions.length && !classActivationMaps) return INTACT;
     const key = `${positions.join()}${classActivationMaps ? '+maps' : ''}`;
     let variant = this.interned.get(key);
     if (!variant) {
-      variant = Object.freeze({ skipped: Object.freeze(positions.map((i) => this.blocks[i]!.name)), classActivationMaps });
+      variant = Object.freeze({
+        skipped: Object.freeze(positions.map((i) => this.blocks[i]!.name)),
+        classActivationMaps,
+      });
       this.interned.set(key, variant);
     }
     return variant;
@@ -44,6 +53,8 @@ export class Variants {
     if (!this.blocks.length) return 'no residual blocks';
     const stages = new Map<number, string[]>();
     for (const b of this.blocks) stages.set(b.stage, [...(stages.get(b.stage) ?? []), b.name]);
-    return [...stages.values()].map((names) => (names.length > 1 ? `${names[0]}..${names.at(-1)}` : names[0])).join(', ');
+    return [...stages.values()]
+      .map((names) => (names.length > 1 ? `${names[0]}..${names.at(-1)}` : names[0]))
+      .join(', ');
   }
 }

@@ -49,7 +49,8 @@ export interface ResNetBuildOptions {
 
 export function buildResNet(get: ParamReader, options: ResNetBuildOptions): Graph {
   const spec = RESNET_SPECS[options.depth];
-  if (!spec) throw new Error(`ResNet-${options.depth} is not defined (depths: ${Object.keys(RESNET_SPECS).join(', ')})`);
+  if (!spec)
+    throw new Error(`ResNet-${options.depth} is not defined (depths: ${Object.keys(RESNET_SPECS).join(', ')})`);
   const classes = options.classes ?? 1000;
   const size = options.inputSize ?? 224;
   const epsilon = options.epsilon ?? (options.definition === 'torchvision' ? 1e-5 : 1e-3);
@@ -63,7 +64,15 @@ export function buildResNet(get: ParamReader, options: ResNetBuildOptions): Grap
     const q = options.quantized?.(`${name}.weight`);
     const quantized = q && { values: permute(q.values, dims, OIHW_TO_HWIO), scales: q.scales };
     const bias = options.folded ? get(`${name}.bias`, [cout]) : undefined;
-    return b.conv2d(name, x, { weights: w, bias, quantized, kernel: [k, k], filters: cout, strides: [stride, stride], pads: [pad, pad, pad, pad] });
+    return b.conv2d(name, x, {
+      weights: w,
+      bias,
+      quantized,
+      kernel: [k, k],
+      filters: cout,
+      strides: [stride, stride],
+      pads: [pad, pad, pad, pad],
+    });
   };
   const bn = (name: string, x: string): string => {
     if (options.folded) return x;
@@ -97,7 +106,8 @@ export function buildResNet(get: ParamReader, options: ResNetBuildOptions): Grap
         y = b.relu(`${p}.relu2`, bn(`${p}.bn2`, conv(`${p}.conv2`, y, planes[s]!, 3, s3)));
         y = bn(`${p}.bn3`, conv(`${p}.conv3`, y, outC, 1, 1));
       }
-      const shortcut = stride !== 1 || inC !== outC ? bn(`${p}.downsample.1`, conv(`${p}.downsample.0`, x, outC, 1, stride)) : x;
+      const shortcut =
+        stride !== 1 || inC !== outC ? bn(`${p}.downsample.1`, conv(`${p}.downsample.0`, x, outC, 1, stride)) : x;
       x = b.relu(`${p}.relu`, b.addTensors(`${p}.add`, y, shortcut));
     }
   });

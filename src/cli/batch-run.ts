@@ -24,17 +24,34 @@ export interface BatchOptions {
 }
 
 /** The images of `files` in batches of `batch`, each batch's items in order. */
-export async function* inBatches(model: ResNetModel<NodeImage>, files: string[], options: BatchOptions): AsyncGenerator<RunItem[]> {
+export async function* inBatches(
+  model: ResNetModel<NodeImage>,
+  files: string[],
+  options: BatchOptions,
+): AsyncGenerator<RunItem[]> {
   const per = model.info.inputShape.reduce((a, b) => a * b, 1);
   for (let i = 0; i < files.length; i += options.batch) {
     const group = files.slice(i, i + options.batch);
-    const inputs = await Promise.all(group.map((file) => model.preprocess(file).then((x) => ({ file, x }), (err: Error) => ({ file, error: err.message.replace(/\s*\n\s*/g, ' ') }))));
+    const inputs = await Promise.all(
+      group.map((file) =>
+        model.preprocess(file).then(
+          (x) => ({ file, x }),
+          (err: Error) => ({ file, error: err.message.replace(/\s*\n\s*/g, ' ') }),
+        ),
+      ),
+    );
     const good = inputs.filter((r): r is { file: string; x: Float32Array } => 'x' in r);
-    const items = new Map<string, RunItem>(inputs.map((r) => [r.file, 'error' in r ? { file: r.file, error: r.error } : { file: r.file }]));
+    const items = new Map<string, RunItem>(
+      inputs.map((r) => [r.file, 'error' in r ? { file: r.file, error: r.error } : { file: r.file }]),
+    );
     if (good.length) {
       const input = new Float32Array(good.length * per);
       good.forEach((r, j) => input.set(r.x, j * per));
-      const out = await model.infer(input, { batch: good.length, output: options.output, skipBlocks: options.skipBlocks });
+      const out = await model.infer(input, {
+        batch: good.length,
+        output: options.output,
+        skipBlocks: options.skipBlocks,
+      });
       const width = out.length / good.length;
       good.forEach((r, j) => (items.get(r.file)!.values = out.subarray(j * width, (j + 1) * width)));
     }
@@ -74,15 +91,21 @@ export class JsonLines {
   }
 }
 
-const clock = (s: number) => (Number.isFinite(s) ? `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}` : '?');
+const clock = (s: number) =>
+  Number.isFinite(s) ? `${Math.floor(s / 60)}:${String(Math.round(s % 60)).padStart(2, '0')}` : '?';
 
 /** A progress line for `total` images: done, images/s, time left (terminal only). */
-export function imageProgress(total: number, stream: NodeJS.WriteStream = process.stderr): ((done: number) => void) | undefined {
+export function imageProgress(
+  total: number,
+  stream: NodeJS.WriteStream = process.stderr,
+): ((done: number) => void) | undefined {
   if (!stream.isTTY || total === 0) return undefined;
   const start = performance.now();
   return (done) => {
     const seconds = (performance.now() - start) / 1000;
     const rate = done / seconds;
-    stream.write(`\r${bar(done / total)} ${done}/${total} images, ${rate.toFixed(1)} images/s, ${clock((total - done) / rate)} left${done === total ? '\n' : ''}`);
+    stream.write(
+      `\r${bar(done / total)} ${done}/${total} images, ${rate.toFixed(1)} images/s, ${clock((total - done) / rate)} left${done === total ? '\n' : ''}`,
+    );
   };
 }

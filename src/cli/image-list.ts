@@ -11,7 +11,9 @@ import { UsageError } from './args.js';
 const IMAGE_FILE = /\.(jpe?g|png|webp|gif|tiff?|avif)$/i;
 
 async function walk(folder: string): Promise<string[]> {
-  const entries = (await readdir(folder, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const entries = (await readdir(folder, { withFileTypes: true })).sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+  );
   const files: string[] = [];
   for (const e of entries) {
     const path = join(folder, e.name);
@@ -28,23 +30,36 @@ export async function collectImages(paths: string[], listFile?: string): Promise
     const text = await readFile(listFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
       throw new UsageError(`--list ${listFile}: ${err.code === 'ENOENT' ? 'file not found' : err.message}`);
     });
-    named.push(...text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#')));
+    named.push(
+      ...text
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith('#')),
+    );
   }
   const files: string[] = [];
   for (const path of named) {
-    const isFolder = await stat(path).then((s) => s.isDirectory(), () => false);
+    const isFolder = await stat(path).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
     files.push(...(isFolder ? await walk(path) : [path]));
   }
   return [...new Set(files)];
 }
 
-export interface Shard { index: number; count: number }
+export interface Shard {
+  index: number;
+  count: number;
+}
 
 /** `--shard i/n` (1 <= i <= n). */
 export function parseShard(value: string): Shard {
   const m = /^(\d+)\/(\d+)$/.exec(value);
-  const index = Number(m?.[1]), count = Number(m?.[2]);
-  if (!m || count < 1 || index < 1 || index > count) throw new UsageError(`--shard must be i/n with 1 <= i <= n, got ${value}`);
+  const index = Number(m?.[1]),
+    count = Number(m?.[2]);
+  if (!m || count < 1 || index < 1 || index > count)
+    throw new UsageError(`--shard must be i/n with 1 <= i <= n, got ${value}`);
   return { index, count };
 }
 
@@ -55,12 +70,20 @@ export const shardOf = <T>(items: T[], { index, count }: Shard): T[] => items.fi
  * recursively: the classes in name order, and each image's class. An empty class folder and fewer than
  * two classes are UsageErrors.
  */
-export async function classFolders(folder: string): Promise<{ classes: string[]; images: Array<{ file: string; label: string }> }> {
+export async function classFolders(
+  folder: string,
+): Promise<{ classes: string[]; images: Array<{ file: string; label: string }> }> {
   const entries = await readdir(folder, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
     throw new UsageError(`${folder}: ${err.code === 'ENOENT' ? 'folder not found' : err.message}`);
   });
-  const classes = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
-  if (classes.length < 2) throw new UsageError(`${folder} needs one sub-folder per class, at least 2; it has ${classes.length}${classes.length ? ` (${classes[0]})` : ''}`);
+  const classes = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
+  if (classes.length < 2)
+    throw new UsageError(
+      `${folder} needs one sub-folder per class, at least 2; it has ${classes.length}${classes.length ? ` (${classes[0]})` : ''}`,
+    );
   const images: Array<{ file: string; label: string }> = [];
   for (const label of classes) {
     const files = await walk(join(folder, label));

@@ -18,11 +18,18 @@ import { imageProgress } from './batch-run.js';
 
 export async function train(args: Parsed): Promise<number> {
   const out = args.flags.get('--out');
-  if (typeof out !== 'string' || !/\.safetensors$/i.test(out)) throw new UsageError('train needs --out <file.safetensors>');
+  if (typeof out !== 'string' || !/\.safetensors$/i.test(out))
+    throw new UsageError('train needs --out <file.safetensors>');
   if (args.positional.length !== 1) throw new UsageError('train takes one folder, with one sub-folder per class');
   const epochs = positiveIntegerFlag(args, '--epochs', 60);
   const validationSplit = numberFlag(args, '--val', 0.2, (n) => n >= 0 && n < 1, 'in [0, 1)');
-  const copies = numberFlag(args, '--augment', 0, (n) => Number.isInteger(n) && n >= 0 && n <= 16, 'an integer from 0 to 16');
+  const copies = numberFlag(
+    args,
+    '--augment',
+    0,
+    (n) => Number.isInteger(n) && n >= 0 && n <= 16,
+    'an integer from 0 to 16',
+  );
   const json = args.flags.has('--json');
   const { classes, images } = await classFolders(args.positional[0]!);
   const options = loadOptions(args);
@@ -32,25 +39,37 @@ export async function train(args: Parsed): Promise<number> {
   try {
     const trainer = model.trainer();
     for (const { file, label } of images) trainer.add(file, label);
-    if (!json) console.error(`webgpu-resnet: ${classes.length} classes: ${classes.map((c) => `${c} ${trainer.counts.get(c)}`).join(', ')}`);
-    let progress: ((done: number) => void) | undefined, total = 0;
+    if (!json)
+      console.error(
+        `webgpu-resnet: ${classes.length} classes: ${classes.map((c) => `${c} ${trainer.counts.get(c)}`).join(', ')}`,
+      );
+    let progress: ((done: number) => void) | undefined,
+      total = 0;
     result = await trainer.fit({
-      epochs, validationSplit, ...(copies > 0 && { augment: { copies } }),
+      epochs,
+      validationSplit,
+      ...(copies > 0 && { augment: { copies } }),
       onEmbedded: (done, all) => {
         if (all !== total) [progress, total] = [json ? undefined : imageProgress(all), all]; // the views come after the images
         progress?.(done);
       },
       onEpoch: (e) => {
         if (json) return;
-        const validation = e.validationLoss === undefined ? '' : `, validation loss ${e.validationLoss.toFixed(4)} accuracy ${(100 * e.validationAccuracy!).toFixed(1)}%`;
-        console.error(`epoch ${String(e.epoch).padStart(3)}: loss ${e.loss.toFixed(4)} accuracy ${(100 * e.accuracy).toFixed(1)}%${validation}`);
+        const validation =
+          e.validationLoss === undefined
+            ? ''
+            : `, validation loss ${e.validationLoss.toFixed(4)} accuracy ${(100 * e.validationAccuracy!).toFixed(1)}%`;
+        console.error(
+          `epoch ${String(e.epoch).padStart(3)}: loss ${e.loss.toFixed(4)} accuracy ${(100 * e.accuracy).toFixed(1)}%${validation}`,
+        );
       },
     });
   } finally {
     model.dispose();
   }
   result.model.dispose();
-  for (const s of result.skipped) console.error(`webgpu-resnet: skipped ${images[s.index]!.file} (${s.label}): ${s.error}`);
+  for (const s of result.skipped)
+    console.error(`webgpu-resnet: skipped ${images[s.index]!.file} (${s.label}): ${s.error}`);
   const base = typeof loadBase.source === 'string' ? loadBase.source : PRETRAINED.spec;
   const bytes = args.flags.has('--head-only')
     ? headToSafetensors(result.head, base)
@@ -63,14 +82,32 @@ export async function train(args: Parsed): Promise<number> {
 function report(result: FitResult<string | Uint8Array>, out: string, bytes: number, json: boolean): void {
   const { head, history, epoch, validation, milliseconds } = result;
   if (json) {
-    console.log(JSON.stringify({ out, bytes, labels: head.labels, epochs: history.length, epoch, history, validation, augmented: result.augmented, skipped: result.skipped, milliseconds }));
+    console.log(
+      JSON.stringify({
+        out,
+        bytes,
+        labels: head.labels,
+        epochs: history.length,
+        epoch,
+        history,
+        validation,
+        augmented: result.augmented,
+        skipped: result.skipped,
+        milliseconds,
+      }),
+    );
     return;
   }
-  console.log(`${out}: ${head.labels.length} classes, ${(bytes / 1e6).toFixed(2)} MB; the head of epoch ${epoch} of ${history.length}${result.augmented ? ` (${result.augmented} augmented views among the training examples)` : ''}; embedding ${(milliseconds.embedding / 1000).toFixed(1)} s, training ${(milliseconds.training / 1000).toFixed(1)} s`);
+  console.log(
+    `${out}: ${head.labels.length} classes, ${(bytes / 1e6).toFixed(2)} MB; the head of epoch ${epoch} of ${history.length}${result.augmented ? ` (${result.augmented} augmented views among the training examples)` : ''}; embedding ${(milliseconds.embedding / 1000).toFixed(1)} s, training ${(milliseconds.training / 1000).toFixed(1)} s`,
+  );
   if (!validation) return;
   const width = Math.max(...head.labels.map((l) => l.length), 9);
-  console.log(`validation: ${(100 * validation.accuracy).toFixed(1)}% of ${validation.examples} images; confusion (rows: the true class, columns: the predicted)`);
+  console.log(
+    `validation: ${(100 * validation.accuracy).toFixed(1)}% of ${validation.examples} images; confusion (rows: the true class, columns: the predicted)`,
+  );
   console.log(`${''.padEnd(width)}  ${head.labels.map((l) => l.slice(0, 8).padStart(8)).join(' ')}`);
-  validation.confusion.forEach((row, i) => console.log(`${head.labels[i]!.padEnd(width)}  ${row.map((n) => String(n).padStart(8)).join(' ')}`));
+  validation.confusion.forEach((row, i) =>
+    console.log(`${head.labels[i]!.padEnd(width)}  ${row.map((n) => String(n).padStart(8)).join(' ')}`),
+  );
 }
-

@@ -41,20 +41,31 @@ function torchvisionNames(graph: Graph): { names: Map<string, string>; depth: nu
   const dense = graph.nodes.filter((n): n is DenseNode => n.op === 'dense');
   const perBlock = spec?.block === 'bottleneck' ? 3 : 2;
   if (!spec || blocks.length !== spec.stages.reduce((a, b) => a + b, 0) || dense.length !== 1) {
-    throw new ModelFormatError(`${graph.name}: not a ResNet-18/34/50/101/152 in the torchvision layout (${blocks.length} residual blocks, ${dense.length} dense layers), so it cannot be written as a compact safetensors file`);
+    throw new ModelFormatError(
+      `${graph.name}: not a ResNet-18/34/50/101/152 in the torchvision layout (${blocks.length} residual blocks, ${dense.length} dense layers), so it cannot be written as a compact safetensors file`,
+    );
   }
-  const names = new Map<string, string>([[convs[0]!.name, 'conv1'], [dense[0]!.name, 'fc']]);
+  const names = new Map<string, string>([
+    [convs[0]!.name, 'conv1'],
+    [dense[0]!.name, 'fc'],
+  ]);
   let definition: ResNetDefinition = 'torchvision';
   for (const block of blocks) {
     const branch = block.layers.filter((l) => convs.some((c) => c.name === l));
-    if (branch.length !== perBlock) throw new ModelFormatError(`${graph.name}: block ${block.name} has ${branch.length} convs on its residual branch, expected ${perBlock}`);
+    if (branch.length !== perBlock)
+      throw new ModelFormatError(
+        `${graph.name}: block ${block.name} has ${branch.length} convs on its residual branch, expected ${perBlock}`,
+      );
     branch.forEach((l, i) => names.set(l, `${block.name}.conv${i + 1}`));
     if (block.projection) names.set(block.projection, `${block.name}.downsample.0`);
     const first = convs.find((c) => c.name === branch[0])!;
     if (perBlock === 3 && first.strides[0] === 2) definition = 'keras-v1';
   }
   const unnamed = [...convs, ...dense].filter((n) => !names.has(n.name));
-  if (unnamed.length) throw new ModelFormatError(`${graph.name}: layers outside the ResNet structure: ${unnamed.map((n) => n.name).join(', ')}`);
+  if (unnamed.length)
+    throw new ModelFormatError(
+      `${graph.name}: layers outside the ResNet structure: ${unnamed.map((n) => n.name).join(', ')}`,
+    );
   return { names, depth, definition };
 }
 
@@ -62,9 +73,14 @@ function torchvisionNames(graph: Graph): { names: Map<string, string>; depth: nu
 function weightTensors(name: string, node: Conv2dNode | DenseNode, precision: WeightStorage): TensorToWrite[] {
   const cout = node.bias.length;
   const rows = node.weights.length / cout;
-  const [dims, perm, shape] = node.op === 'conv2d'
-    ? [[node.kernel[0], node.kernel[1], rows / (node.kernel[0] * node.kernel[1]), cout], HWIO_TO_OIHW, [cout, rows / (node.kernel[0] * node.kernel[1]), node.kernel[0], node.kernel[1]]]
-    : [[rows, cout], TRANSPOSE, [cout, rows]];
+  const [dims, perm, shape] =
+    node.op === 'conv2d'
+      ? [
+          [node.kernel[0], node.kernel[1], rows / (node.kernel[0] * node.kernel[1]), cout],
+          HWIO_TO_OIHW,
+          [cout, rows / (node.kernel[0] * node.kernel[1]), node.kernel[0], node.kernel[1]],
+        ]
+      : [[rows, cout], TRANSPOSE, [cout, rows]];
   if (precision === 'int8') {
     const { values, scales } = int8Weights(node, rows, cout);
     return [
@@ -78,15 +94,21 @@ function weightTensors(name: string, node: Conv2dNode | DenseNode, precision: We
 
 /** The compact safetensors bytes of an optimized ResNet graph (BatchNorm folded, as `optimize` leaves it). */
 export function compactSafetensors(graph: Graph, options: CompactOptions): Uint8Array {
-  if (graph.nodes.some((n) => n.op === 'batchnorm')) throw new Error('compactSafetensors needs the optimized graph (BatchNorm folded)');
+  if (graph.nodes.some((n) => n.op === 'batchnorm'))
+    throw new Error('compactSafetensors needs the optimized graph (BatchNorm folded)');
   const { names, depth, definition } = torchvisionNames(graph);
   const classes = graph.shapes.get(graph.output)![2];
-  if (options.labels.length !== classes) throw new ModelFormatError(`${options.labels.length} labels for ${classes} classes`);
+  if (options.labels.length !== classes)
+    throw new ModelFormatError(`${options.labels.length} labels for ${classes} classes`);
   const tensors: TensorToWrite[] = [];
   for (const node of graph.nodes) {
     if (node.op !== 'conv2d' && node.op !== 'dense') continue;
     const name = names.get(node.name)!;
-    tensors.push(...weightTensors(name, node, options.precision), { name: `${name}.bias`, shape: [node.bias.length], data: node.bias });
+    tensors.push(...weightTensors(name, node, options.precision), {
+      name: `${name}.bias`,
+      shape: [node.bias.length],
+      data: node.bias,
+    });
   }
   return writeSafetensors(tensors, {
     format: COMPACT_FORMAT,
@@ -94,7 +116,9 @@ export function compactSafetensors(graph: Graph, options: CompactOptions): Uint8
     definition,
     precision: options.precision,
     batchnorm: 'folded',
-    ...(options.precision === 'int8' && { quantization: 'symmetric per output channel: weight = int8 value * weight_scale' }),
+    ...(options.precision === 'int8' && {
+      quantization: 'symmetric per output channel: weight = int8 value * weight_scale',
+    }),
     preprocessing: JSON.stringify(options.preprocessing),
     labels: JSON.stringify(options.labels),
     ...(options.inputSize && { input_size: JSON.stringify(options.inputSize) }),
@@ -107,12 +131,27 @@ export function compactSafetensors(graph: Graph, options: CompactOptions): Uint8
  * `options` and the weights settle them (what `webgpu-resnet convert` writes). Also returns the optimized
  * graph (for the sizes convert prints).
  */
-export function compactOf(given: LoadedGraph, precision: WeightStorage, options: LoadOptionsBase, source: string, head?: Head): { bytes: Uint8Array; graph: Graph } {
+export function compactOf(
+  given: LoadedGraph,
+  precision: WeightStorage,
+  options: LoadOptionsBase,
+  source: string,
+  head?: Head,
+): { bytes: Uint8Array; graph: Graph } {
   // with a head (a trained one), the file holds it in place of the weights' classifier, and its labels
   const loaded = head ? { ...given, graph: graphWithHead(given.graph, head) } : given;
   const settings = modelSettings(loaded, { ...options, precision: undefined, labels: head?.labels ?? options.labels });
   const { graph } = optimize(loaded.graph);
   const classes = graph.shapes.get(graph.output)![2];
   const labels = settings.labels ?? Array.from({ length: classes }, (_, i) => `class ${i}`);
-  return { bytes: compactSafetensors(graph, { precision, preprocessing: settings.preprocessing, labels, source, inputSize: settings.inputSize }), graph };
+  return {
+    bytes: compactSafetensors(graph, {
+      precision,
+      preprocessing: settings.preprocessing,
+      labels,
+      source,
+      inputSize: settings.inputSize,
+    }),
+    graph,
+  };
 }

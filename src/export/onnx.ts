@@ -36,7 +36,12 @@ class OnnxWriter {
     return this.renamed.get(id) ?? id;
   }
   param(name: string, dims: number[], data: Float32Array): string {
-    this.initializer.push({ name, dims, dataType: ONNX_FLOAT, rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+    this.initializer.push({
+      name,
+      dims,
+      dataType: ONNX_FLOAT,
+      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    });
     return name;
   }
   int64s(name: string, values: number[]): string {
@@ -45,11 +50,21 @@ class OnnxWriter {
   }
   /** A zero Pad node over H and W (ONNX pads: begins of N, C, H, W, then their ends); returns its output. */
   pad(name: string, input: string, output: string, [t, l, b, r]: Pads): string {
-    this.nodes.push({ name, opType: 'Pad', input: [input, this.int64s(`${name}.pads`, [0, 0, t, l, 0, 0, b, r])], output: [output] });
+    this.nodes.push({
+      name,
+      opType: 'Pad',
+      input: [input, this.int64s(`${name}.pads`, [0, 0, t, l, 0, 0, b, r])],
+      output: [output],
+    });
     return output;
   }
   /** Pushes `node` so that `output` ends up holding its result plus `residual` (an Add), then a Relu where asked. */
-  emit(node: { name: string; opType: string; input: string[]; attribute?: object[] }, output: string, residual?: string, relu = false): void {
+  emit(
+    node: { name: string; opType: string; input: string[]; attribute?: object[] },
+    output: string,
+    residual?: string,
+    relu = false,
+  ): void {
     let x = residual || relu ? `${output}.${node.opType.toLowerCase()}` : output;
     this.nodes.push({ ...node, output: [x] });
     if (residual) {
@@ -70,16 +85,27 @@ const WRITERS: { [Op in Exclude<GraphNode['op'], 'softmax'>]: NodeWriter<Extract
     const cin = graph.shapes.get(n.inputs[0]!)![2];
     const cout = n.bias.length;
     const [kh, kw] = n.kernel;
-    const args = [inputs[0]!, w.param(`${n.name}.weight`, [cout, cin, kh, kw], permute(n.weights, [kh, kw, cin, cout], HWIO_TO_OIHW))];
+    const args = [
+      inputs[0]!,
+      w.param(`${n.name}.weight`, [cout, cin, kh, kw], permute(n.weights, [kh, kw, cin, cout], HWIO_TO_OIHW)),
+    ];
     if (n.bias.some((v) => v !== 0)) args.push(w.param(`${n.name}.bias`, [cout], n.bias));
     const attribute = [ints('kernel_shape', n.kernel), ints('strides', n.strides), ints('pads', n.pads)];
     w.emit({ name: n.name, opType: 'Conv', input: args, attribute }, n.output, inputs[1], n.relu);
   },
   batchnorm(w, n, inputs) {
     w.nodes.push({
-      name: n.name, opType: 'BatchNormalization', output: [n.output], attribute: [{ name: 'epsilon', type: 1, f: n.epsilon }],
-      input: [inputs[0], w.param(`${n.name}.weight`, [n.gamma.length], n.gamma), w.param(`${n.name}.bias`, [n.beta.length], n.beta),
-        w.param(`${n.name}.running_mean`, [n.mean.length], n.mean), w.param(`${n.name}.running_var`, [n.variance.length], n.variance)],
+      name: n.name,
+      opType: 'BatchNormalization',
+      output: [n.output],
+      attribute: [{ name: 'epsilon', type: 1, f: n.epsilon }],
+      input: [
+        inputs[0],
+        w.param(`${n.name}.weight`, [n.gamma.length], n.gamma),
+        w.param(`${n.name}.bias`, [n.beta.length], n.beta),
+        w.param(`${n.name}.running_mean`, [n.mean.length], n.mean),
+        w.param(`${n.name}.running_var`, [n.variance.length], n.variance),
+      ],
     });
   },
   relu: (w, n, inputs) => void w.nodes.push({ name: n.name, opType: 'Relu', input: inputs, output: [n.output] }),
@@ -92,24 +118,52 @@ const WRITERS: { [Op in Exclude<GraphNode['op'], 'softmax'>]: NodeWriter<Extract
       x = w.pad(`${n.name}.pad`, x, `${n.output}.padded`, pads);
       pads = [0, 0, 0, 0];
     }
-    w.nodes.push({ name: n.name, opType: 'MaxPool', input: [x], output: [n.output], attribute: [ints('kernel_shape', n.size), ints('strides', n.strides), ints('pads', pads)] });
+    w.nodes.push({
+      name: n.name,
+      opType: 'MaxPool',
+      input: [x],
+      output: [n.output],
+      attribute: [ints('kernel_shape', n.size), ints('strides', n.strides), ints('pads', pads)],
+    });
   },
   globalavgpool(w, n, inputs) {
     w.nodes.push({ name: n.name, opType: 'GlobalAveragePool', input: inputs, output: [`${n.output}.4d`] });
-    w.nodes.push({ name: `${n.name}.flatten`, opType: 'Flatten', input: [`${n.output}.4d`], output: [n.output], attribute: [int('axis', 1)] });
+    w.nodes.push({
+      name: `${n.name}.flatten`,
+      opType: 'Flatten',
+      input: [`${n.output}.4d`],
+      output: [n.output],
+      attribute: [int('axis', 1)],
+    });
   },
   dense(w, n, inputs) {
     const inF = n.weights.length / n.bias.length;
     const out = n.bias.length;
     const weights = permute(n.weights, [inF, out], TRANSPOSE); // [in][out] -> [out][in]
-    w.emit({ name: n.name, opType: 'Gemm', input: [inputs[0]!, w.param(`${n.name}.weight`, [out, inF], weights), w.param(`${n.name}.bias`, [out], n.bias)], attribute: [int('transB', 1)] }, n.output, undefined, n.relu);
+    w.emit(
+      {
+        name: n.name,
+        opType: 'Gemm',
+        input: [inputs[0]!, w.param(`${n.name}.weight`, [out, inF], weights), w.param(`${n.name}.bias`, [out], n.bias)],
+        attribute: [int('transB', 1)],
+      },
+      n.output,
+      undefined,
+      n.relu,
+    );
   },
 };
 
 export function graphToOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint8Array {
   const w = new OnnxWriter();
   if (options.inputLayout === 'nhwc') {
-    w.nodes.push({ name: 'input_to_nchw', opType: 'Transpose', input: [graph.input], output: [`${graph.input}.nchw`], attribute: [ints('perm', [0, 3, 1, 2])] });
+    w.nodes.push({
+      name: 'input_to_nchw',
+      opType: 'Transpose',
+      input: [graph.input],
+      output: [`${graph.input}.nchw`],
+      attribute: [ints('perm', [0, 3, 1, 2])],
+    });
     w.renamed.set(graph.input, `${graph.input}.nchw`);
   }
   let output = graph.output;
@@ -117,7 +171,14 @@ export function graphToOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint
     const inputs = n.inputs.map((id) => w.name(id));
     if (n.op !== 'softmax') (WRITERS[n.op] as NodeWriter<GraphNode>)(w, n, inputs, graph);
     else if (options.softmax === false) output = n.inputs[0]!;
-    else w.nodes.push({ name: n.name, opType: 'Softmax', input: inputs, output: [n.output], attribute: [int('axis', -1)] });
+    else
+      w.nodes.push({
+        name: n.name,
+        opType: 'Softmax',
+        input: inputs,
+        output: [n.output],
+        attribute: [int('axis', -1)],
+      });
   }
   const [h, wd, c] = graph.shapes.get(graph.input)!;
   const classes = graph.shapes.get(graph.output)![2];
@@ -131,8 +192,23 @@ export function graphToOnnx(graph: Graph, options: OnnxExportOptions = {}): Uint
       name: graph.name,
       node: w.nodes,
       initializer: w.initializer,
-      input: [{ name: graph.input, type: { tensorType: { elemType: ONNX_FLOAT, shape: { dim: [{ dimParam: 'N' }, ...dims.map((d) => ({ dimValue: d }))] } } } }],
-      output: [{ name: output, type: { tensorType: { elemType: ONNX_FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: classes }] } } } }],
+      input: [
+        {
+          name: graph.input,
+          type: {
+            tensorType: {
+              elemType: ONNX_FLOAT,
+              shape: { dim: [{ dimParam: 'N' }, ...dims.map((d) => ({ dimValue: d }))] },
+            },
+          },
+        },
+      ],
+      output: [
+        {
+          name: output,
+          type: { tensorType: { elemType: ONNX_FLOAT, shape: { dim: [{ dimParam: 'N' }, { dimValue: classes }] } } },
+        },
+      ],
     },
   });
   return ModelProto.encode(model).finish();

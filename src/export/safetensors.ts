@@ -14,7 +14,8 @@ export interface TensorToWrite {
   dtype?: SafetensorsDtype;
 }
 
-const dtypeOf = (t: TensorToWrite): SafetensorsDtype => t.dtype ?? (t.data instanceof Int8Array ? 'I8' : t.data instanceof Uint16Array ? 'F16' : 'F32');
+const dtypeOf = (t: TensorToWrite): SafetensorsDtype =>
+  t.dtype ?? (t.data instanceof Int8Array ? 'I8' : t.data instanceof Uint16Array ? 'F16' : 'F32');
 
 /**
  * A safetensors file: 8-byte little-endian header length, JSON header (space padded to 8), data. Tensors
@@ -26,7 +27,8 @@ export function writeSafetensors(tensors: TensorToWrite[], metadata: Record<stri
   let offset = 0;
   for (const t of ordered) {
     const count = t.shape.reduce((a, b) => a * b, 1);
-    if (count !== t.data.length) throw new Error(`writeSafetensors: ${t.name} has ${t.data.length} values for shape [${t.shape}]`);
+    if (count !== t.data.length)
+      throw new Error(`writeSafetensors: ${t.name} has ${t.data.length} values for shape [${t.shape}]`);
     header[t.name] = { dtype: dtypeOf(t), shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
   }

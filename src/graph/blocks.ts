@@ -71,7 +71,11 @@ export function residualBlocks(graph: Graph): ResidualBlock[] {
     // [main input, shortcut] pairs to try: a fused conv holds the shortcut second; an add, either one.
     let pairs: Array<[string, string]>;
     if (end.op === 'conv2d' && end.inputs.length === 2) pairs = [[end.inputs[0]!, end.inputs[1]!]];
-    else if (end.op === 'add') pairs = [[end.inputs[0]!, end.inputs[1]!], [end.inputs[1]!, end.inputs[0]!]];
+    else if (end.op === 'add')
+      pairs = [
+        [end.inputs[0]!, end.inputs[1]!],
+        [end.inputs[1]!, end.inputs[0]!],
+      ];
     else continue;
     for (const [main, shortcut] of pairs) {
       const proj = made.get(shortcut);
@@ -92,7 +96,9 @@ export function residualBlocks(graph: Graph): ResidualBlock[] {
       break;
     }
   }
-  let stage = 0, index = 0, previous = '';
+  let stage = 0,
+    index = 0,
+    previous = '';
   return blocks.map((b) => {
     const shape = b.outputShape.join('x');
     if (shape !== previous) {
@@ -116,12 +122,18 @@ export function skipBlocks(graph: Graph, blocks: readonly ResidualBlock[], names
   const replaced = new Map<string, GraphNode | undefined>(); // node name -> its replacement (undefined: dropped)
   for (const name of names) {
     const block = byName.get(name);
-    if (!block) throw new GraphError(`no residual block ${name} (blocks: ${blocks.map((b) => b.name).join(', ') || 'none'})`);
+    if (!block)
+      throw new GraphError(`no residual block ${name} (blocks: ${blocks.map((b) => b.name).join(', ') || 'none'})`);
     const end = graph.nodes.find((n) => n.name === block.end)!;
     if (block.projection) {
       const proj = graph.nodes.find((n) => n.name === block.projection)!;
       replaced.set(proj.name, undefined);
-      replaced.set(end.name, { ...proj, inputs: [...proj.inputs], output: block.output, relu: 'relu' in end && end.relu } as GraphNode);
+      replaced.set(end.name, {
+        ...proj,
+        inputs: [...proj.inputs],
+        output: block.output,
+        relu: 'relu' in end && end.relu,
+      } as GraphNode);
     } else {
       replaced.set(end.name, undefined);
       rename.set(block.output, block.input);
@@ -136,7 +148,7 @@ export function skipBlocks(graph: Graph, blocks: readonly ResidualBlock[], names
     const n = replaced.has(node.name) ? replaced.get(node.name) : node;
     if (!n) continue;
     const inputs = n.inputs.map(resolve);
-    nodes.push(n === node && inputs.every((t, i) => t === node.inputs[i]) ? node : { ...n, inputs } as GraphNode);
+    nodes.push(n === node && inputs.every((t, i) => t === node.inputs[i]) ? node : ({ ...n, inputs } as GraphNode));
   }
   const output = resolve(graph.output);
   // Keep what the output still needs.

@@ -136,7 +136,8 @@ export function samePadding(inSize: number, kernel: number, stride: number): [nu
 function checkQuantized(name: string, q: QuantizedWeights | undefined, count: number, channels: number): void {
   if (!q) return;
   if (q.values.length !== count) throw new GraphError(`${name}: ${q.values.length} int8 values for ${count} weights`);
-  if (q.scales.length !== channels) throw new GraphError(`${name}: ${q.scales.length} int8 scales for ${channels} output channels`);
+  if (q.scales.length !== channels)
+    throw new GraphError(`${name}: ${q.scales.length} int8 scales for ${channels} output channels`);
 }
 
 /**
@@ -147,8 +148,13 @@ export class GraphBuilder {
   readonly shapes = new Map<string, Shape>();
   readonly nodes: GraphNode[] = [];
 
-  constructor(readonly name: string, readonly input: string, inputShape: Shape) {
-    for (const d of inputShape) if (!(Number.isInteger(d) && d > 0)) throw new GraphError(`input ${input}: bad shape [${inputShape}]`);
+  constructor(
+    readonly name: string,
+    readonly input: string,
+    inputShape: Shape,
+  ) {
+    for (const d of inputShape)
+      if (!(Number.isInteger(d) && d > 0)) throw new GraphError(`input ${input}: bad shape [${inputShape}]`);
     this.shapes.set(input, [...inputShape]);
   }
 
@@ -161,46 +167,114 @@ export class GraphBuilder {
   private add<N extends GraphNode>(node: N, shape: Shape): string {
     if (this.shapes.has(node.output)) throw new GraphError(`${node.name}: tensor ${node.output} defined twice`);
     if (!(shape[0] > 0 && shape[1] > 0 && shape[2] > 0)) {
-      throw new GraphError(`${node.name}: output shape [${shape}] is empty (input ${node.inputs.map((i) => `[${this.shape(i)}]`).join(', ')})`);
+      throw new GraphError(
+        `${node.name}: output shape [${shape}] is empty (input ${node.inputs.map((i) => `[${this.shape(i)}]`).join(', ')})`,
+      );
     }
     this.shapes.set(node.output, shape);
     this.nodes.push(node);
     return node.output;
   }
 
-  conv2d(name: string, input: string, p: { weights: Float32Array; bias?: Float32Array; kernel: [number, number]; filters: number; strides?: [number, number]; pads?: Pads; relu?: boolean; quantized?: QuantizedWeights }): string {
+  conv2d(
+    name: string,
+    input: string,
+    p: {
+      weights: Float32Array;
+      bias?: Float32Array;
+      kernel: [number, number];
+      filters: number;
+      strides?: [number, number];
+      pads?: Pads;
+      relu?: boolean;
+      quantized?: QuantizedWeights;
+    },
+  ): string {
     const [h, w, cin] = this.shape(input);
     const [kh, kw] = p.kernel;
     const strides = p.strides ?? [1, 1];
     const pads = p.pads ?? [0, 0, 0, 0];
     if (p.weights.length !== kh * kw * cin * p.filters) {
-      throw new GraphError(`${name}: kernel holds ${p.weights.length} values, expected ${kh}x${kw}x${cin}x${p.filters} = ${kh * kw * cin * p.filters} for input [${h}, ${w}, ${cin}]`);
+      throw new GraphError(
+        `${name}: kernel holds ${p.weights.length} values, expected ${kh}x${kw}x${cin}x${p.filters} = ${kh * kw * cin * p.filters} for input [${h}, ${w}, ${cin}]`,
+      );
     }
     const bias = p.bias ?? new Float32Array(p.filters);
-    if (bias.length !== p.filters) throw new GraphError(`${name}: bias holds ${bias.length} values, expected ${p.filters}`);
-    const shape: Shape = [outSize(h, kh, strides[0], pads[0], pads[2]), outSize(w, kw, strides[1], pads[1], pads[3]), p.filters];
+    if (bias.length !== p.filters)
+      throw new GraphError(`${name}: bias holds ${bias.length} values, expected ${p.filters}`);
+    const shape: Shape = [
+      outSize(h, kh, strides[0], pads[0], pads[2]),
+      outSize(w, kw, strides[1], pads[1], pads[3]),
+      p.filters,
+    ];
     checkQuantized(name, p.quantized, p.weights.length, p.filters);
-    return this.add({ op: 'conv2d', name, inputs: [input], output: name, kernel: [kh, kw], strides, pads, weights: p.weights, bias, relu: p.relu ?? false, ...(p.quantized && { quantized: p.quantized }) }, shape);
+    return this.add(
+      {
+        op: 'conv2d',
+        name,
+        inputs: [input],
+        output: name,
+        kernel: [kh, kw],
+        strides,
+        pads,
+        weights: p.weights,
+        bias,
+        relu: p.relu ?? false,
+        ...(p.quantized && { quantized: p.quantized }),
+      },
+      shape,
+    );
   }
 
-  batchNorm(name: string, input: string, p: { gamma?: Float32Array; beta?: Float32Array; mean: Float32Array; variance: Float32Array; epsilon: number }): string {
+  batchNorm(
+    name: string,
+    input: string,
+    p: { gamma?: Float32Array; beta?: Float32Array; mean: Float32Array; variance: Float32Array; epsilon: number },
+  ): string {
     const s = this.shape(input);
     const c = s[2];
     const gamma = p.gamma ?? new Float32Array(c).fill(1);
     const beta = p.beta ?? new Float32Array(c);
-    for (const [what, v] of [['gamma', gamma], ['beta', beta], ['moving mean', p.mean], ['moving variance', p.variance]] as const) {
-      if (v.length !== c) throw new GraphError(`${name}: ${what} holds ${v.length} values, expected ${c} (the input's channels)`);
+    for (const [what, v] of [
+      ['gamma', gamma],
+      ['beta', beta],
+      ['moving mean', p.mean],
+      ['moving variance', p.variance],
+    ] as const) {
+      if (v.length !== c)
+        throw new GraphError(`${name}: ${what} holds ${v.length} values, expected ${c} (the input's channels)`);
     }
     if (!(p.epsilon >= 0)) throw new GraphError(`${name}: epsilon ${p.epsilon} must be >= 0`);
     const c0 = p.variance.findIndex((v) => !(v + p.epsilon > 0));
-    if (c0 >= 0) throw new GraphError(`${name}: moving variance ${p.variance[c0]} of channel ${c0} plus epsilon ${p.epsilon} must be > 0 (it divides the input)`);
-    return this.add({ op: 'batchnorm', name, inputs: [input], output: name, gamma, beta, mean: p.mean, variance: p.variance, epsilon: p.epsilon }, [...s]);
+    if (c0 >= 0)
+      throw new GraphError(
+        `${name}: moving variance ${p.variance[c0]} of channel ${c0} plus epsilon ${p.epsilon} must be > 0 (it divides the input)`,
+      );
+    return this.add(
+      {
+        op: 'batchnorm',
+        name,
+        inputs: [input],
+        output: name,
+        gamma,
+        beta,
+        mean: p.mean,
+        variance: p.variance,
+        epsilon: p.epsilon,
+      },
+      [...s],
+    );
   }
 
   pad(name: string, input: string, pads: Pads): string {
     const [h, w, c] = this.shape(input);
-    if (pads.some((p) => !(Number.isInteger(p) && p >= 0))) throw new GraphError(`${name}: padding [${pads}] must be non-negative integers`);
-    return this.add({ op: 'pad', name, inputs: [input], output: name, pads }, [h + pads[0] + pads[2], w + pads[1] + pads[3], c]);
+    if (pads.some((p) => !(Number.isInteger(p) && p >= 0)))
+      throw new GraphError(`${name}: padding [${pads}] must be non-negative integers`);
+    return this.add({ op: 'pad', name, inputs: [input], output: name, pads }, [
+      h + pads[0] + pads[2],
+      w + pads[1] + pads[3],
+      c,
+    ]);
   }
 
   relu(name: string, input: string): string {
@@ -208,35 +282,74 @@ export class GraphBuilder {
   }
 
   addTensors(name: string, a: string, b: string, relu = false): string {
-    const sa = this.shape(a), sb = this.shape(b);
+    const sa = this.shape(a),
+      sb = this.shape(b);
     if (sa.join() !== sb.join()) throw new GraphError(`${name}: cannot add [${sa}] (${a}) and [${sb}] (${b})`);
     return this.add({ op: 'add', name, inputs: [a, b], output: name, relu }, [...sa]);
   }
 
-  maxPool(name: string, input: string, p: { size: [number, number]; strides: [number, number]; pads?: Pads; padValue?: 'zero' | 'ignore' }): string {
+  maxPool(
+    name: string,
+    input: string,
+    p: { size: [number, number]; strides: [number, number]; pads?: Pads; padValue?: 'zero' | 'ignore' },
+  ): string {
     const [h, w, c] = this.shape(input);
     const pads = p.pads ?? [0, 0, 0, 0];
     if (Math.max(pads[0], pads[2]) >= p.size[0] || Math.max(pads[1], pads[3]) >= p.size[1]) {
       throw new GraphError(`${name}: padding [${pads}] must be smaller than the pool size [${p.size}]`);
     }
-    const shape: Shape = [outSize(h, p.size[0], p.strides[0], pads[0], pads[2]), outSize(w, p.size[1], p.strides[1], pads[1], pads[3]), c];
-    return this.add({ op: 'maxpool', name, inputs: [input], output: name, size: p.size, strides: p.strides, pads, padValue: p.padValue ?? 'ignore' }, shape);
+    const shape: Shape = [
+      outSize(h, p.size[0], p.strides[0], pads[0], pads[2]),
+      outSize(w, p.size[1], p.strides[1], pads[1], pads[3]),
+      c,
+    ];
+    return this.add(
+      {
+        op: 'maxpool',
+        name,
+        inputs: [input],
+        output: name,
+        size: p.size,
+        strides: p.strides,
+        pads,
+        padValue: p.padValue ?? 'ignore',
+      },
+      shape,
+    );
   }
 
   globalAvgPool(name: string, input: string): string {
     return this.add({ op: 'globalavgpool', name, inputs: [input], output: name }, [1, 1, this.shape(input)[2]]);
   }
 
-  dense(name: string, input: string, p: { weights: Float32Array; bias?: Float32Array; units: number; relu?: boolean; quantized?: QuantizedWeights }): string {
+  dense(
+    name: string,
+    input: string,
+    p: { weights: Float32Array; bias?: Float32Array; units: number; relu?: boolean; quantized?: QuantizedWeights },
+  ): string {
     const [h, w, c] = this.shape(input);
     const inFeatures = h * w * c;
     if (p.weights.length !== inFeatures * p.units) {
-      throw new GraphError(`${name}: kernel holds ${p.weights.length} values, expected ${inFeatures}x${p.units} for input [${h}, ${w}, ${c}]`);
+      throw new GraphError(
+        `${name}: kernel holds ${p.weights.length} values, expected ${inFeatures}x${p.units} for input [${h}, ${w}, ${c}]`,
+      );
     }
     const bias = p.bias ?? new Float32Array(p.units);
     if (bias.length !== p.units) throw new GraphError(`${name}: bias holds ${bias.length} values, expected ${p.units}`);
     checkQuantized(name, p.quantized, p.weights.length, p.units);
-    return this.add({ op: 'dense', name, inputs: [input], output: name, weights: p.weights, bias, relu: p.relu ?? false, ...(p.quantized && { quantized: p.quantized }) }, [1, 1, p.units]);
+    return this.add(
+      {
+        op: 'dense',
+        name,
+        inputs: [input],
+        output: name,
+        weights: p.weights,
+        bias,
+        relu: p.relu ?? false,
+        ...(p.quantized && { quantized: p.quantized }),
+      },
+      [1, 1, p.units],
+    );
   }
 
   softmax(name: string, input: string): string {

@@ -21,7 +21,11 @@ interface Fusion {
  * tensor's producer when the node is its only reader (and it is not the graph's output); `order(tensor)`
  * the index of its producer in the graph (-1 for the graph's input).
  */
-type Rule = (node: GraphNode, sole: (tensor: string) => GraphNode | undefined, order: (tensor: string) => number) => Fusion | undefined;
+type Rule = (
+  node: GraphNode,
+  sole: (tensor: string) => GraphNode | undefined,
+  order: (tensor: string) => number,
+) => Fusion | undefined;
 
 /**
  * Applies `rule` to every node of `graph`, with one producer map and one reader count for the pass. Each
@@ -32,7 +36,8 @@ function fusePairs(graph: Graph, rule: Rule): { graph: Graph; count: number } {
   const made = new Map(graph.nodes.map((n) => [n.output, n]));
   const readers = new Map<string, number>();
   for (const n of graph.nodes) for (const t of n.inputs) readers.set(t, (readers.get(t) ?? 0) + 1);
-  const sole = (tensor: string) => (tensor !== graph.output && readers.get(tensor) === 1 ? made.get(tensor) : undefined);
+  const sole = (tensor: string) =>
+    tensor !== graph.output && readers.get(tensor) === 1 ? made.get(tensor) : undefined;
   const index = new Map(graph.nodes.map((n, i) => [n.output, i]));
   const order = (tensor: string) => index.get(tensor) ?? -1;
   const dropped = new Set<GraphNode>();
@@ -55,7 +60,8 @@ function fusePairs(graph: Graph, rule: Rule): { graph: Graph; count: number } {
 const foldBatchNorm: Rule = (bn, sole) => {
   if (bn.op !== 'batchnorm') return undefined;
   const layer = sole(bn.inputs[0]!);
-  if (!layer || (layer.op !== 'conv2d' && layer.op !== 'dense') || layer.relu || layer.inputs.length > 1) return undefined;
+  if (!layer || (layer.op !== 'conv2d' && layer.op !== 'dense') || layer.relu || layer.inputs.length > 1)
+    return undefined;
   const channels = bn.gamma.length;
   const scale = new Float64Array(channels);
   for (let c = 0; c < channels; c++) scale[c] = bn.gamma[c]! / Math.sqrt(bn.variance[c]! + bn.epsilon);
@@ -64,7 +70,10 @@ const foldBatchNorm: Rule = (bn, sole) => {
   const bias = new Float32Array(channels);
   for (let c = 0; c < channels; c++) bias[c] = (layer.bias[c]! - bn.mean[c]!) * scale[c]! + bn.beta[c]!;
   // New weights: int8 values the layer was loaded with no longer stand for them.
-  return { first: layer, merged: { ...layer, weights, bias, output: bn.output, quantized: undefined } as Conv2dNode | DenseNode };
+  return {
+    first: layer,
+    merged: { ...layer, weights, bias, output: bn.output, quantized: undefined } as Conv2dNode | DenseNode,
+  };
 };
 
 /** pad -> conv or max pool: the padding becomes the op's own (zeros: a max pool then pads with 0, not -inf). */
@@ -73,7 +82,11 @@ const foldPadding: Rule = (next, sole) => {
   const pad = sole(next.inputs[0]!);
   if (pad?.op !== 'pad') return undefined;
   const inputs = [pad.inputs[0]!, ...next.inputs.slice(1)];
-  if (next.op === 'conv2d') return { first: pad, merged: { ...next, inputs, pads: next.pads.map((p, i) => p + pad.pads[i]!) as Conv2dNode['pads'] } };
+  if (next.op === 'conv2d')
+    return {
+      first: pad,
+      merged: { ...next, inputs, pads: next.pads.map((p, i) => p + pad.pads[i]!) as Conv2dNode['pads'] },
+    };
   if (next.pads.some((p) => p !== 0)) return undefined;
   return { first: pad, merged: { ...next, inputs, pads: [...pad.pads], padValue: 'zero' } };
 };
@@ -93,12 +106,18 @@ const fuseResidual: Rule = (add, sole, order) => {
   // branch2c, not the shortcut's 1x1), so the block's add + ReLU sits in its last conv.
   const candidates = add.inputs
     .map((input, i) => ({ i, conv: sole(input) }))
-    .filter((c): c is { i: number; conv: Conv2dNode } => c.conv?.op === 'conv2d' && !c.conv.relu && c.conv.inputs.length === 1)
+    .filter(
+      (c): c is { i: number; conv: Conv2dNode } =>
+        c.conv?.op === 'conv2d' && !c.conv.relu && c.conv.inputs.length === 1,
+    )
     .sort((a, b) => order(b.conv.inputs[0]!) - order(a.conv.inputs[0]!));
   const pick = candidates[0];
   if (!pick) return undefined;
   const { conv } = pick;
-  return { first: conv, merged: { ...conv, inputs: [...conv.inputs, add.inputs[1 - pick.i]!], relu: add.relu, output: add.output } };
+  return {
+    first: conv,
+    merged: { ...conv, inputs: [...conv.inputs, add.inputs[1 - pick.i]!], relu: add.relu, output: add.output },
+  };
 };
 
 export interface OptimizeReport {
@@ -116,6 +135,11 @@ export function optimize(graph: Graph): { graph: Graph; report: OptimizeReport }
   const residual = fusePairs(relu.graph, fuseResidual);
   return {
     graph: residual.graph,
-    report: { batchNormsFolded: bn.count, paddingsFolded: pad.count, relusFused: relu.count, residualsFused: residual.count },
+    report: {
+      batchNormsFolded: bn.count,
+      paddingsFolded: pad.count,
+      relusFused: relu.count,
+      residualsFused: residual.count,
+    },
   };
 }

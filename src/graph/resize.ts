@@ -17,16 +17,47 @@ function replay(graph: Graph, height: number, width: number): Graph {
     switch (n.op) {
       case 'conv2d':
         if (n.inputs.length > 1) throw new Error(`${n.name}: resize the graph before the passes fuse residuals`);
-        b.conv2d(n.name, x, { weights: n.weights, bias: n.bias, kernel: n.kernel, filters: n.bias.length, strides: n.strides, pads: n.pads, relu: n.relu, quantized: n.quantized });
+        b.conv2d(n.name, x, {
+          weights: n.weights,
+          bias: n.bias,
+          kernel: n.kernel,
+          filters: n.bias.length,
+          strides: n.strides,
+          pads: n.pads,
+          relu: n.relu,
+          quantized: n.quantized,
+        });
         break;
-      case 'batchnorm': b.batchNorm(n.name, x, n); break;
-      case 'pad': b.pad(n.name, x, n.pads); break;
-      case 'relu': b.relu(n.name, x); break;
-      case 'add': b.addTensors(n.name, x, n.inputs[1]!, n.relu); break;
-      case 'maxpool': b.maxPool(n.name, x, n); break;
-      case 'globalavgpool': b.globalAvgPool(n.name, x); break;
-      case 'dense': b.dense(n.name, x, { weights: n.weights, bias: n.bias, units: n.bias.length, relu: n.relu, quantized: n.quantized }); break;
-      case 'softmax': b.softmax(n.name, x); break;
+      case 'batchnorm':
+        b.batchNorm(n.name, x, n);
+        break;
+      case 'pad':
+        b.pad(n.name, x, n.pads);
+        break;
+      case 'relu':
+        b.relu(n.name, x);
+        break;
+      case 'add':
+        b.addTensors(n.name, x, n.inputs[1]!, n.relu);
+        break;
+      case 'maxpool':
+        b.maxPool(n.name, x, n);
+        break;
+      case 'globalavgpool':
+        b.globalAvgPool(n.name, x);
+        break;
+      case 'dense':
+        b.dense(n.name, x, {
+          weights: n.weights,
+          bias: n.bias,
+          units: n.bias.length,
+          relu: n.relu,
+          quantized: n.quantized,
+        });
+        break;
+      case 'softmax':
+        b.softmax(n.name, x);
+        break;
     }
   }
   const out = b.finish(graph.output);
@@ -44,7 +75,8 @@ const fits = (graph: Graph, h: number, w: number) => {
 
 /** The smallest square input the network runs at. */
 export function smallestInput(graph: Graph): number {
-  let lo = 1, hi = Math.max(...graph.shapes.get(graph.input)!.slice(0, 2));
+  let lo = 1,
+    hi = Math.max(...graph.shapes.get(graph.input)!.slice(0, 2));
   while (!fits(graph, hi, hi)) hi *= 2;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
@@ -56,12 +88,15 @@ export function smallestInput(graph: Graph): number {
 
 /** `graph` at input size [height, width]; an InputError naming the smallest size when it is too small. */
 export function resizeGraph(graph: Graph, [height, width]: [number, number]): Graph {
-  if (![height, width].every((d) => Number.isInteger(d) && d > 0 && d <= 16384)) throw new InputError(`inputSize must be whole numbers of pixels from 1 to 16384, got ${height}x${width}`);
+  if (![height, width].every((d) => Number.isInteger(d) && d > 0 && d <= 16384))
+    throw new InputError(`inputSize must be whole numbers of pixels from 1 to 16384, got ${height}x${width}`);
   const [h0, w0] = graph.shapes.get(graph.input)!;
   if (h0 === height && w0 === width) return graph;
   if (!fits(graph, height, width)) {
     const min = smallestInput(graph);
-    throw new InputError(`inputSize ${height}x${width} is too small for ${graph.name}: its last stage would have no pixel left; the smallest input is ${min}x${min}`);
+    throw new InputError(
+      `inputSize ${height}x${width} is too small for ${graph.name}: its last stage would have no pixel left; the smallest input is ${min}x${min}`,
+    );
   }
   return replay(graph, height, width);
 }

@@ -15,8 +15,18 @@ export function parsePreprocessing(value: string, where: string): Preprocessing 
   } catch {
     // reported below
   }
-  const triple = (v: unknown) => Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x));
-  const ok = p && typeof p === 'object' && [p.resizeTo, p.cropTo, p.scale].every((v) => typeof v === 'number' && v > 0) && (p.order === 'RGB' || p.order === 'BGR') && triple(p.mean) && triple(p.std);
-  if (!ok) throw new ModelFormatError(`${where}: preprocessing ${JSON.stringify(value.slice(0, 80))} is not caffe, torch or a JSON object with resizeTo, cropTo, scale (> 0), order (RGB or BGR), mean and std (3 numbers each)`);
+  const triple = (v: unknown) =>
+    Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === 'number' && Number.isFinite(x));
+  const ok =
+    p &&
+    typeof p === 'object' &&
+    [p.resizeTo, p.cropTo, p.scale].every((v) => typeof v === 'number' && v > 0) &&
+    (p.order === 'RGB' || p.order === 'BGR') &&
+    triple(p.mean) &&
+    triple(p.std);
+  if (!ok)
+    throw new ModelFormatError(
+      `${where}: preprocessing ${JSON.stringify(value.slice(0, 80))} is not caffe, torch or a JSON object with resizeTo, cropTo, scale (> 0), order (RGB or BGR), mean and std (3 numbers each)`,
+    );
   return p as unknown as Preprocessing;
 }

@@ -9,5 +9,7 @@ import { firstNonFinite } from '../util/vectors.js';
 export function finiteTensor(values: Float32Array, where: string, tensor: string): Float32Array {
   const i = firstNonFinite(values);
   if (i < 0) return values;
-  throw new ModelFormatError(`${where}: tensor ${tensor} holds ${values[i]} at index ${i} of ${values.length}; every weight must be finite (the file is damaged, or was saved from a model whose training diverged)`);
+  throw new ModelFormatError(
+    `${where}: tensor ${tensor} holds ${values[i]} at index ${i} of ${values.length}; every weight must be finite (the file is damaged, or was saved from a model whose training diverged)`,
+  );
 }

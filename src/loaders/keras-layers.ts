@@ -35,7 +35,8 @@ export class KerasLayerContext {
   }
   pair(v: unknown, what: string): [number, number] {
     const a = Array.isArray(v) ? v : [v, v];
-    if (a.length !== 2 || !a.every((x) => Number.isInteger(x) && x >= 0)) this.fail(`${what} ${JSON.stringify(v)} is not a pair of integers`);
+    if (a.length !== 2 || !a.every((x) => Number.isInteger(x) && x >= 0))
+      this.fail(`${what} ${JSON.stringify(v)} is not a pair of integers`);
     return [a[0], a[1]];
   }
   /** A fused activation after the layer's op (linear: none). */
@@ -63,7 +64,8 @@ function zeroPadding2D(c: KerasLayerContext): string {
   let pads: Pads;
   if (Number.isInteger(p)) pads = [p, p, p, p];
   else if (Array.isArray(p) && p.length === 2 && p.every(Number.isInteger)) pads = [p[0], p[1], p[0], p[1]];
-  else if (Array.isArray(p) && p.length === 2 && p.every((x: unknown) => Array.isArray(x) && x.length === 2)) pads = [p[0][0], p[1][0], p[0][1], p[1][1]];
+  else if (Array.isArray(p) && p.length === 2 && p.every((x: unknown) => Array.isArray(x) && x.length === 2))
+    pads = [p[0][0], p[1][0], p[0][1], p[1][1]];
   else return c.fail(`padding ${JSON.stringify(p)} not understood`);
   return c.b.pad(c.name, c.one(), pads);
 }
@@ -83,7 +85,10 @@ function conv2D(c: KerasLayerContext): string {
   const out = c.b.conv2d(c.name, x, {
     weights: c.take('kernel', [kh, kw, cin, filters]),
     bias: cfg.use_bias === false ? undefined : c.take('bias', [filters]),
-    kernel: [kh, kw], filters, strides, pads,
+    kernel: [kh, kw],
+    filters,
+    strides,
+    pads,
   });
   return c.activation(out, cfg.activation);
 }
@@ -93,7 +98,8 @@ function batchNormalization(c: KerasLayerContext): string {
   const x = c.one();
   const ch = c.b.shape(x)[2];
   const axis = Array.isArray(cfg.axis) ? cfg.axis : [cfg.axis ?? -1];
-  if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== 3)) c.fail(`axis ${JSON.stringify(cfg.axis)} is not supported (channels axis only)`);
+  if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== 3))
+    c.fail(`axis ${JSON.stringify(cfg.axis)} is not supported (channels axis only)`);
   return c.b.batchNorm(c.name, x, {
     gamma: cfg.scale === false ? undefined : c.take('gamma', [ch]),
     beta: cfg.center === false ? undefined : c.take('beta', [ch]),
@@ -113,7 +119,8 @@ function activation(c: KerasLayerContext): string {
 
 function relu(c: KerasLayerContext): string {
   const { cfg } = c;
-  if ((cfg.max_value ?? null) !== null || (cfg.negative_slope ?? 0) !== 0 || (cfg.threshold ?? 0) !== 0) c.fail('only plain ReLU is supported');
+  if ((cfg.max_value ?? null) !== null || (cfg.negative_slope ?? 0) !== 0 || (cfg.threshold ?? 0) !== 0)
+    c.fail('only plain ReLU is supported');
   return c.b.relu(c.name, c.one());
 }
 
@@ -121,7 +128,12 @@ function maxPooling2D(c: KerasLayerContext): string {
   const x = c.one();
   const size = c.pair(c.cfg.pool_size ?? [2, 2], 'pool_size');
   const strides = c.pair(c.cfg.strides ?? size, 'strides');
-  return c.b.maxPool(c.name, x, { size, strides, pads: c.windowPads(x, size, strides, c.cfg.padding ?? 'valid'), padValue: 'ignore' });
+  return c.b.maxPool(c.name, x, {
+    size,
+    strides,
+    pads: c.windowPads(x, size, strides, c.cfg.padding ?? 'valid'),
+    padValue: 'ignore',
+  });
 }
 
 function add(c: KerasLayerContext): string {

@@ -8,12 +8,41 @@ import { samePadding, type DenseNode, type GraphBuilder, type Pads } from '../gr
 import { OIHW_TO_HWIO, permute, TRANSPOSE } from '../util/layout.js';
 
 export type Long = { toNumber(): number };
-export const num = (v: number | Long | null | undefined, fallback = 0): number => (v == null ? fallback : typeof v === 'number' ? v : v.toNumber());
+export const num = (v: number | Long | null | undefined, fallback = 0): number =>
+  v == null ? fallback : typeof v === 'number' ? v : v.toNumber();
 
-export interface OnnxTensor { dims: number[]; data: Float32Array | number[] }
-export interface RawTensor { name?: string; dims?: Array<number | Long>; dataType?: number; floatData?: number[]; int32Data?: number[]; int64Data?: Array<number | Long>; rawData?: Uint8Array; doubleData?: number[]; dataLocation?: number }
-interface OnnxAttribute { name: string; f?: number; i?: number | Long; s?: Uint8Array; ints?: Array<number | Long>; floats?: number[]; t?: RawTensor }
-export interface OnnxNode { name?: string; opType: string; domain?: string; input: string[]; output: string[]; attribute: OnnxAttribute[] }
+export interface OnnxTensor {
+  dims: number[];
+  data: Float32Array | number[];
+}
+export interface RawTensor {
+  name?: string;
+  dims?: Array<number | Long>;
+  dataType?: number;
+  floatData?: number[];
+  int32Data?: number[];
+  int64Data?: Array<number | Long>;
+  rawData?: Uint8Array;
+  doubleData?: number[];
+  dataLocation?: number;
+}
+interface OnnxAttribute {
+  name: string;
+  f?: number;
+  i?: number | Long;
+  s?: Uint8Array;
+  ints?: Array<number | Long>;
+  floats?: number[];
+  t?: RawTensor;
+}
+export interface OnnxNode {
+  name?: string;
+  opType: string;
+  domain?: string;
+  input: string[];
+  output: string[];
+  attribute: OnnxAttribute[];
+}
 
 /** What the whole graph's handlers share: the builder, constants, produced tensors, the opset. */
 export interface OnnxGraphState {
@@ -32,7 +61,11 @@ export class OnnxNodeContext {
   readonly name: string;
   private readonly attrs: Map<string, OnnxAttribute>;
 
-  constructor(readonly node: OnnxNode, index: number, readonly g: OnnxGraphState) {
+  constructor(
+    readonly node: OnnxNode,
+    index: number,
+    readonly g: OnnxGraphState,
+  ) {
     this.label = `node ${node.name || `#${index}`} (${node.opType})`;
     this.name = node.name || node.output[0]!;
     this.attrs = new Map(node.attribute.map((a) => [a.name, a]));
@@ -60,7 +93,10 @@ export class OnnxNodeContext {
   /** The activation at input `i`. */
   act(i: number): string {
     const t = this.g.tensor.get(this.node.input[i] ?? '');
-    if (!t) this.fail(`input ${this.node.input[i]} is ${this.g.init.has(this.node.input[i] ?? '') ? 'a constant where an activation is expected' : 'not produced by an earlier node'}`);
+    if (!t)
+      this.fail(
+        `input ${this.node.input[i]} is ${this.g.init.has(this.node.input[i] ?? '') ? 'a constant where an activation is expected' : 'not produced by an earlier node'}`,
+      );
     return t;
   }
   /** The initializer at input `i`. */
@@ -81,27 +117,40 @@ function conv(c: OnnxNodeContext): string {
   if (W.dims.length !== 4) c.fail(`weight ${c.node.input[1]} has shape [${W.dims}], expected [O, I, kH, kW]`);
   const [o, i, kh, kw] = W.dims as [number, number, number, number];
   if (c.int('group', 1) !== 1) c.fail(`group ${c.int('group', 1)} is not supported (grouped convolution)`);
-  if (c.ints('dilations', [1, 1]).some((d) => d !== 1)) c.fail(`dilations ${c.ints('dilations', [])} are not supported`);
+  if (c.ints('dilations', [1, 1]).some((d) => d !== 1))
+    c.fail(`dilations ${c.ints('dilations', [])} are not supported`);
   if (i !== cin) c.fail(`weight has ${i} input channels, the input has ${cin}`);
   const strides = c.ints('strides', [1, 1]) as [number, number];
   const autoPad = c.str('auto_pad', 'NOTSET');
   let pads: Pads;
-  if (autoPad === 'NOTSET') { const p = c.ints('pads', [0, 0, 0, 0]); pads = [p[0]!, p[1]!, p[2]!, p[3]!]; }
-  else if (autoPad === 'VALID') pads = [0, 0, 0, 0];
+  if (autoPad === 'NOTSET') {
+    const p = c.ints('pads', [0, 0, 0, 0]);
+    pads = [p[0]!, p[1]!, p[2]!, p[3]!];
+  } else if (autoPad === 'VALID') pads = [0, 0, 0, 0];
   else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
-    const [t, bt] = samePadding(h, kh, strides[0]), [l, r] = samePadding(w, kw, strides[1]);
+    const [t, bt] = samePadding(h, kh, strides[0]),
+      [l, r] = samePadding(w, kw, strides[1]);
     pads = autoPad === 'SAME_UPPER' ? [t, l, bt, r] : [bt, r, t, l];
   } else return c.fail(`auto_pad ${autoPad} is not supported`);
   const bias = c.node.input[2] ? (c.constant(2, 'the bias').data as Float32Array) : undefined;
-  return c.g.b.conv2d(c.name, x, { weights: permute(W.data as Float32Array, [o, i, kh, kw], OIHW_TO_HWIO), bias, kernel: [kh, kw], filters: o, strides, pads });
+  return c.g.b.conv2d(c.name, x, {
+    weights: permute(W.data as Float32Array, [o, i, kh, kw], OIHW_TO_HWIO),
+    bias,
+    kernel: [kh, kw],
+    filters: o,
+    strides,
+    pads,
+  });
 }
 
 function batchNormalization(c: OnnxNodeContext): string {
   c.allowOnly(['epsilon', 'momentum', 'training_mode', 'spatial']);
   if (c.int('training_mode', 0) !== 0) c.fail('training_mode 1 is not supported (inference only)');
   return c.g.b.batchNorm(c.name, c.act(0), {
-    gamma: c.constant(1, 'scale').data as Float32Array, beta: c.constant(2, 'B').data as Float32Array,
-    mean: c.constant(3, 'input_mean').data as Float32Array, variance: c.constant(4, 'input_var').data as Float32Array,
+    gamma: c.constant(1, 'scale').data as Float32Array,
+    beta: c.constant(2, 'B').data as Float32Array,
+    mean: c.constant(3, 'input_mean').data as Float32Array,
+    variance: c.constant(4, 'input_var').data as Float32Array,
     epsilon: c.float('epsilon', 1e-5),
   });
 }
@@ -114,7 +163,8 @@ function add(c: OnnxNodeContext): string {
   const x = tensor.get(a0!) ?? tensor.get(a1!);
   const bias = init.get(a0!) ?? init.get(a1!);
   const dense = x ? denseOf.get(x) : undefined;
-  if (!dense || !bias || bias.data.length !== dense.bias.length) c.fail('adding a constant is only supported as the bias of a MatMul');
+  if (!dense || !bias || bias.data.length !== dense.bias.length)
+    c.fail('adding a constant is only supported as the bias of a MatMul');
   dense.bias = Float32Array.from(bias.data as Float32Array, (v, j) => v + dense.bias[j]!);
   return x!;
 }
@@ -123,10 +173,12 @@ function add(c: OnnxNodeContext): string {
 function pad(c: OnnxNodeContext): string {
   c.allowOnly(['mode', 'pads', 'value']);
   const x = c.act(0);
-  if (c.str('mode', 'constant') !== 'constant') c.fail(`mode ${c.str('mode', '')} is not supported (only constant zero padding)`);
+  if (c.str('mode', 'constant') !== 'constant')
+    c.fail(`mode ${c.str('mode', '')} is not supported (only constant zero padding)`);
   const p = c.node.input[1] ? Array.from(c.constant(1, 'the pads').data, Number) : c.ints('pads', []);
   const value = c.node.input[2] ? c.constant(2, 'the padding value').data[0] : c.float('value', 0);
-  if (p.length !== 8 || p[0] || p[1] || p[4] || p[5] || value !== 0) c.fail(`only zero padding of height and width is supported (pads [${p}], value ${value})`);
+  if (p.length !== 8 || p[0] || p[1] || p[4] || p[5] || value !== 0)
+    c.fail(`only zero padding of height and width is supported (pads [${p}], value ${value})`);
   return c.g.b.pad(c.name, x, [p[2]!, p[3]!, p[6]!, p[7]!]);
 }
 
@@ -136,7 +188,12 @@ function maxPool(c: OnnxNodeContext): string {
   if (c.ints('dilations', [1, 1]).some((d) => d !== 1)) c.fail('dilations are not supported');
   if (c.str('auto_pad', 'NOTSET') !== 'NOTSET') c.fail(`auto_pad ${c.str('auto_pad', '')} is not supported`);
   const p = c.ints('pads', [0, 0, 0, 0]);
-  return c.g.b.maxPool(c.name, c.act(0), { size: c.ints('kernel_shape', []) as [number, number], strides: c.ints('strides', [1, 1]) as [number, number], pads: [p[0]!, p[1]!, p[2]!, p[3]!], padValue: 'ignore' });
+  return c.g.b.maxPool(c.name, c.act(0), {
+    size: c.ints('kernel_shape', []) as [number, number],
+    strides: c.ints('strides', [1, 1]) as [number, number],
+    pads: [p[0]!, p[1]!, p[2]!, p[3]!],
+    padValue: 'ignore',
+  });
 }
 
 function reduceMean(c: OnnxNodeContext): string {
@@ -149,10 +206,12 @@ function reduceMean(c: OnnxNodeContext): string {
 function passThrough(c: OnnxNodeContext): string {
   const x = c.act(0);
   const [h, w, ch] = c.g.b.shape(x);
-  if (c.node.opType === 'Flatten' && (c.int('axis', 1) !== 1 || h * w !== 1)) c.fail('only flattening [N, C, 1, 1] to [N, C] is supported');
+  if (c.node.opType === 'Flatten' && (c.int('axis', 1) !== 1 || h * w !== 1))
+    c.fail('only flattening [N, C, 1, 1] to [N, C] is supported');
   if (c.node.opType === 'Reshape') {
     const target = c.constant(1, 'the shape').data as number[];
-    if (target.length !== 2 || h * w !== 1 || (target[1] !== ch && target[1] !== -1)) c.fail(`only reshaping [N, C, 1, 1] to [N, C] is supported, not to [${target}]`);
+    if (target.length !== 2 || h * w !== 1 || (target[1] !== ch && target[1] !== -1))
+      c.fail(`only reshaping [N, C, 1, 1] to [N, C] is supported, not to [${target}]`);
   }
   return x;
 }
@@ -166,12 +225,13 @@ function dense(c: OnnxNodeContext): string {
   let transB = false;
   if (c.node.opType === 'Gemm') {
     c.allowOnly(['alpha', 'beta', 'transA', 'transB']);
-    if (c.int('transA', 0) !== 0 || c.float('alpha', 1) !== 1 || c.float('beta', 1) !== 1) c.fail('only transA = 0, alpha = beta = 1 are supported');
+    if (c.int('transA', 0) !== 0 || c.float('alpha', 1) !== 1 || c.float('beta', 1) !== 1)
+      c.fail('only transA = 0, alpha = beta = 1 are supported');
     transB = c.int('transB', 0) === 1;
   }
   const units = transB ? W.dims[0]! : W.dims[1]!;
   if (W.data.length !== units * ch) c.fail(`B has shape [${W.dims}], input has ${ch} features`);
-  const weights = transB ? permute(W.data as Float32Array, [units, ch], TRANSPOSE) : W.data as Float32Array;
+  const weights = transB ? permute(W.data as Float32Array, [units, ch], TRANSPOSE) : (W.data as Float32Array);
   const bias = c.node.opType === 'Gemm' && c.node.input[2] ? (c.constant(2, 'C').data as Float32Array) : undefined;
   const out = c.g.b.dense(c.name, x, { weights, bias, units });
   c.g.denseOf.set(out, c.g.b.nodes[c.g.b.nodes.length - 1] as DenseNode);

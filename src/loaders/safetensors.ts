@@ -15,11 +15,32 @@ import { parsePreprocessing } from './declared-preprocessing.js';
 import { finiteTensor } from './finite.js';
 
 const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
-const KNOWN_DTYPES = new Set(['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U8', 'U16', 'U32', 'U64', 'BOOL', 'F8_E4M3', 'F8_E5M2']);
+const KNOWN_DTYPES = new Set([
+  'F64',
+  'F32',
+  'F16',
+  'BF16',
+  'I64',
+  'I32',
+  'I16',
+  'I8',
+  'U8',
+  'U16',
+  'U32',
+  'U64',
+  'BOOL',
+  'F8_E4M3',
+  'F8_E5M2',
+]);
 const MAX_HEADER = 100 * 2 ** 20;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-interface TensorEntry { dtype: string; shape: number[]; begin: number; end: number }
+interface TensorEntry {
+  dtype: string;
+  shape: number[];
+  begin: number;
+  end: number;
+}
 
 /** The `__metadata__` format of a head-only file (src/train/head.ts): a classifier, not a network. */
 export const HEAD_FORMAT = 'webgpu-resnet-head/1';
@@ -29,21 +50,33 @@ export class SafetensorsFile {
   readonly metadata: Record<string, string> = {};
   private readonly data: Uint8Array;
 
-  constructor(bytes: Uint8Array, readonly where: string) {
-    if (bytes.length < 8) throw new ModelFormatError(`${where}: ${bytes.length} bytes, too short for a safetensors file (8-byte header length first)`);
+  constructor(
+    bytes: Uint8Array,
+    readonly where: string,
+  ) {
+    if (bytes.length < 8)
+      throw new ModelFormatError(
+        `${where}: ${bytes.length} bytes, too short for a safetensors file (8-byte header length first)`,
+      );
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const lo = view.getUint32(0, true), hi = view.getUint32(4, true);
+    const lo = view.getUint32(0, true),
+      hi = view.getUint32(4, true);
     const headerLength = hi * 2 ** 32 + lo;
     if (headerLength > bytes.length - 8 || headerLength > MAX_HEADER) {
-      throw new ModelFormatError(`${where}: header length ${headerLength} runs past the end of the file (${bytes.length} bytes) or over ${MAX_HEADER} bytes; not a safetensors file or truncated`);
+      throw new ModelFormatError(
+        `${where}: header length ${headerLength} runs past the end of the file (${bytes.length} bytes) or over ${MAX_HEADER} bytes; not a safetensors file or truncated`,
+      );
     }
     let header: unknown;
     try {
       header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
     } catch (err) {
-      throw new ModelFormatError(`${where}: the ${headerLength}-byte header is not valid JSON (${(err as Error).message})`);
+      throw new ModelFormatError(
+        `${where}: the ${headerLength}-byte header is not valid JSON (${(err as Error).message})`,
+      );
     }
-    if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new ModelFormatError(`${where}: the header must be a JSON object`);
+    if (typeof header !== 'object' || header === null || Array.isArray(header))
+      throw new ModelFormatError(`${where}: the header must be a JSON object`);
     this.data = bytes.subarray(8 + headerLength);
     for (const [name, value] of Object.entries(header as Record<string, unknown>)) {
       if (name === '__metadata__') {
@@ -57,35 +90,57 @@ export class SafetensorsFile {
       const ctx = `${where}: tensor ${name}`;
       if (typeof v?.dtype !== 'string') throw new ModelFormatError(`${ctx}: no dtype`);
       if (!KNOWN_DTYPES.has(v.dtype)) throw new ModelFormatError(`${ctx}: unknown dtype ${JSON.stringify(v.dtype)}`);
-      if (!Array.isArray(v.shape) || v.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new ModelFormatError(`${ctx}: bad shape ${JSON.stringify(v.shape)}`);
+      if (!Array.isArray(v.shape) || v.shape.some((d) => !Number.isSafeInteger(d) || d < 0))
+        throw new ModelFormatError(`${ctx}: bad shape ${JSON.stringify(v.shape)}`);
       const offsets = v.data_offsets;
-      if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+      if (
+        !Array.isArray(offsets) ||
+        offsets.length !== 2 ||
+        !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
+        offsets[0] > offsets[1]
+      ) {
         throw new ModelFormatError(`${ctx}: bad data_offsets ${JSON.stringify(offsets)}`);
       }
       const [begin, end] = offsets as [number, number];
-      if (end > this.data.length) throw new ModelFormatError(`${ctx}: data_offsets [${begin}, ${end}] run past the data section (${this.data.length} bytes)`);
+      if (end > this.data.length)
+        throw new ModelFormatError(
+          `${ctx}: data_offsets [${begin}, ${end}] run past the data section (${this.data.length} bytes)`,
+        );
       let count = 1;
       for (const d of v.shape as number[]) {
         count *= d;
-        if (!Number.isSafeInteger(count)) throw new ModelFormatError(`${ctx}: shape ${JSON.stringify(v.shape)} has more elements than can be addressed`);
+        if (!Number.isSafeInteger(count))
+          throw new ModelFormatError(
+            `${ctx}: shape ${JSON.stringify(v.shape)} has more elements than can be addressed`,
+          );
       }
       const per = DTYPE_BYTES[v.dtype] ?? { F64: 8, I64: 8, U64: 8, I32: 4, U32: 4, I16: 2, U16: 2 }[v.dtype] ?? 1;
       if (count * per !== end - begin) {
-        throw new ModelFormatError(`${ctx}: ${end - begin} bytes for shape [${v.shape}] of ${v.dtype}, expected ${count * per}`);
+        throw new ModelFormatError(
+          `${ctx}: ${end - begin} bytes for shape [${v.shape}] of ${v.dtype}, expected ${count * per}`,
+        );
       }
       this.entries.set(name, { dtype: v.dtype, shape: v.shape as number[], begin, end });
     }
     const sorted = [...this.entries.entries()].sort((a, b) => a[1].begin - b[1].begin);
     for (let i = 1; i < sorted.length; i++) {
-      const [prevName, prev] = sorted[i - 1]!, [name, cur] = sorted[i]!;
-      if (cur.begin < prev.end) throw new ModelFormatError(`${where}: tensors ${prevName} [${prev.begin}, ${prev.end}] and ${name} [${cur.begin}, ${cur.end}] overlap`);
+      const [prevName, prev] = sorted[i - 1]!,
+        [name, cur] = sorted[i]!;
+      if (cur.begin < prev.end)
+        throw new ModelFormatError(
+          `${where}: tensors ${prevName} [${prev.begin}, ${prev.end}] and ${name} [${cur.begin}, ${cur.end}] overlap`,
+        );
     }
   }
 
   private entry(name: string, shape?: number[]): TensorEntry {
     const e = this.entries.get(name);
-    if (!e) throw new ModelFormatError(`${this.where}: tensor ${name} is missing${shape ? ` (expected shape [${shape}])` : ''}`);
-    if (shape && e.shape.join() !== shape.join()) throw new ModelFormatError(`${this.where}: tensor ${name} has shape [${e.shape}], expected [${shape}]`);
+    if (!e)
+      throw new ModelFormatError(
+        `${this.where}: tensor ${name} is missing${shape ? ` (expected shape [${shape}])` : ''}`,
+      );
+    if (shape && e.shape.join() !== shape.join())
+      throw new ModelFormatError(`${this.where}: tensor ${name} has shape [${e.shape}], expected [${shape}]`);
     return e;
   }
 
@@ -94,8 +149,12 @@ export class SafetensorsFile {
     const e = this.entry(name);
     if (e.dtype !== 'I8') return undefined;
     const scales = this.get(`${name}_scale`, [e.shape[0] ?? 1]);
-    if (scales.some((s) => !Number.isFinite(s) || s < 0)) throw new ModelFormatError(`${this.where}: tensor ${name}_scale has a negative or non-finite scale`);
-    return { values: new Int8Array(this.data.buffer.slice(this.data.byteOffset + e.begin, this.data.byteOffset + e.end)), scales };
+    if (scales.some((s) => !Number.isFinite(s) || s < 0))
+      throw new ModelFormatError(`${this.where}: tensor ${name}_scale has a negative or non-finite scale`);
+    return {
+      values: new Int8Array(this.data.buffer.slice(this.data.byteOffset + e.begin, this.data.byteOffset + e.end)),
+      scales,
+    };
   }
 
   /** The tensor converted to f32 (I8: times its scales); `shape` (when given) must match. */
@@ -110,7 +169,10 @@ export class SafetensorsFile {
       const per = values.length / Math.max(1, scales.length);
       return Float32Array.from(values, (q, i) => q * scales[Math.floor(i / per)]!);
     }
-    if (!(e.dtype in DTYPE_BYTES)) throw new ModelFormatError(`${this.where}: tensor ${name} is ${e.dtype}; only F32, F16, BF16 and (with a _scale tensor) I8 weights are supported`);
+    if (!(e.dtype in DTYPE_BYTES))
+      throw new ModelFormatError(
+        `${this.where}: tensor ${name} is ${e.dtype}; only F32, F16, BF16 and (with a _scale tensor) I8 weights are supported`,
+      );
     const raw = this.data.subarray(e.begin, e.end);
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     const n = e.dtype === 'F32' ? raw.length / 4 : raw.length / 2;
@@ -149,14 +211,26 @@ function inferDepth(names: Iterable<string>, where: string): number {
     blocks[s] = Math.max(blocks[s]!, Number(m[2]) + 1);
     if (m[3]) bottleneck = true;
   }
-  if (blocks.every((n) => n === 0)) throw new ModelFormatError(`${where}: no layer1..layer4 tensors: not a torchvision/timm ResNet state_dict`);
+  if (blocks.every((n) => n === 0))
+    throw new ModelFormatError(`${where}: no layer1..layer4 tensors: not a torchvision/timm ResNet state_dict`);
   const depth = depthOf(bottleneck ? 'bottleneck' : 'basic', blocks);
-  if (!depth) throw new ModelFormatError(`${where}: ${bottleneck ? 'bottleneck' : 'basic'} blocks per stage [${blocks}] match no ResNet (${Object.entries(RESNET_SPECS).map(([d, s]) => `${d}: ${s.block} [${s.stages}]`).join('; ')})`);
+  if (!depth)
+    throw new ModelFormatError(
+      `${where}: ${bottleneck ? 'bottleneck' : 'basic'} blocks per stage [${blocks}] match no ResNet (${Object.entries(
+        RESNET_SPECS,
+      )
+        .map(([d, s]) => `${d}: ${s.block} [${s.stages}]`)
+        .join('; ')})`,
+    );
   return depth;
 }
 
 /** What a compact file's `__metadata__` declares (every key optional; a malformed one is an error naming it). */
-function declared(metadata: Record<string, string>, where: string, classes: number): DeclaredSettings & { depth?: number; definition?: ResNetDefinition } {
+function declared(
+  metadata: Record<string, string>,
+  where: string,
+  classes: number,
+): DeclaredSettings & { depth?: number; definition?: ResNetDefinition } {
   const bad = (key: string, why: string): never => {
     throw new ModelFormatError(`${where}: __metadata__ ${key} ${why}`);
   };
@@ -169,18 +243,32 @@ function declared(metadata: Record<string, string>, where: string, classes: numb
   };
   const out: DeclaredSettings & { depth?: number; definition?: ResNetDefinition } = {};
   const { depth, definition, precision } = metadata;
-  if (depth !== undefined) out.depth = RESNET_SPECS[Number(depth)] ? Number(depth) : bad('depth', `${JSON.stringify(depth)} is not 18, 34, 50, 101 or 152`);
-  if (definition !== undefined) out.definition = definition === 'torchvision' || definition === 'keras-v1' ? definition : bad('definition', `${JSON.stringify(definition)} is not torchvision or keras-v1`);
-  if (precision !== undefined) out.precision = precision === 'f32' || precision === 'f16' || precision === 'int8' ? precision : bad('precision', `${JSON.stringify(precision)} is not f32, f16 or int8`);
-  if (metadata.preprocessing !== undefined) out.preprocessing = parsePreprocessing(metadata.preprocessing, `${where}: __metadata__`);
+  if (depth !== undefined)
+    out.depth = RESNET_SPECS[Number(depth)]
+      ? Number(depth)
+      : bad('depth', `${JSON.stringify(depth)} is not 18, 34, 50, 101 or 152`);
+  if (definition !== undefined)
+    out.definition =
+      definition === 'torchvision' || definition === 'keras-v1'
+        ? definition
+        : bad('definition', `${JSON.stringify(definition)} is not torchvision or keras-v1`);
+  if (precision !== undefined)
+    out.precision =
+      precision === 'f32' || precision === 'f16' || precision === 'int8'
+        ? precision
+        : bad('precision', `${JSON.stringify(precision)} is not f32, f16 or int8`);
+  if (metadata.preprocessing !== undefined)
+    out.preprocessing = parsePreprocessing(metadata.preprocessing, `${where}: __metadata__`);
   if (metadata.input_size !== undefined) {
     const size = json('input_size');
-    if (!Array.isArray(size) || size.length !== 2 || !size.every((d) => Number.isInteger(d) && d > 0)) bad('input_size', 'must be a JSON array [height, width] of positive integers');
+    if (!Array.isArray(size) || size.length !== 2 || !size.every((d) => Number.isInteger(d) && d > 0))
+      bad('input_size', 'must be a JSON array [height, width] of positive integers');
     out.inputSize = size as [number, number];
   }
   if (metadata.labels !== undefined) {
     const labels = json('labels');
-    if (!Array.isArray(labels) || labels.length !== classes || labels.some((l) => typeof l !== 'string')) bad('labels', `must be a JSON array of ${classes} strings (one per class)`);
+    if (!Array.isArray(labels) || labels.length !== classes || labels.some((l) => typeof l !== 'string'))
+      bad('labels', `must be a JSON array of ${classes} strings (one per class)`);
     out.labels = labels as string[];
   }
   return out;
@@ -188,22 +276,44 @@ function declared(metadata: Record<string, string>, where: string, classes: numb
 
 export function loadSafetensorsResNet(bytes: Uint8Array, where: string, options: ResNetWeightsOptions = {}): Graph {
   const file = new SafetensorsFile(bytes, where);
-  if (file.metadata.format === HEAD_FORMAT) throw new ModelFormatError(`${where}: a head-only file (a classifier for a base network's features): load a base and pass this as head (CLI: --head)`);
+  if (file.metadata.format === HEAD_FORMAT)
+    throw new ModelFormatError(
+      `${where}: a head-only file (a classifier for a base network's features): load a base and pass this as head (CLI: --head)`,
+    );
   const depth = inferDepth(file.entries.keys(), where);
   const classes = file.entries.get('fc.bias')?.shape[0] ?? 1000;
   const { depth: declaredDepth, definition, ...settings } = declared(file.metadata, where, classes);
-  if (declaredDepth !== undefined && declaredDepth !== depth) throw new ModelFormatError(`${where}: __metadata__ says ResNet-${declaredDepth}, the tensors are a ResNet-${depth}`);
+  if (declaredDepth !== undefined && declaredDepth !== depth)
+    throw new ModelFormatError(
+      `${where}: __metadata__ says ResNet-${declaredDepth}, the tensors are a ResNet-${depth}`,
+    );
   if (options.depth !== undefined && options.depth !== depth) {
-    throw new ModelFormatError(`${where}: these weights are a ResNet-${depth}, not the ResNet-${options.depth} asked for`);
+    throw new ModelFormatError(
+      `${where}: these weights are a ResNet-${depth}, not the ResNet-${options.depth} asked for`,
+    );
   }
   const used = new Set<string>();
   const folded = file.entries.has('conv1.bias') && !file.entries.has('bn1.weight');
-  const graph = buildResNet((name, shape) => {
-    used.add(name);
-    return file.get(name, shape);
-  }, { depth, definition: options.definition ?? definition ?? 'torchvision', classes, folded, quantized: (name) => file.quantized(name) });
+  const graph = buildResNet(
+    (name, shape) => {
+      used.add(name);
+      return file.get(name, shape);
+    },
+    {
+      depth,
+      definition: options.definition ?? definition ?? 'torchvision',
+      classes,
+      folded,
+      quantized: (name) => file.quantized(name),
+    },
+  );
   const scaleOfUsed = (k: string) => k.endsWith('_scale') && used.has(k.slice(0, -'_scale'.length));
-  const extra = [...file.entries.keys()].filter((k) => !used.has(k) && !scaleOfUsed(k) && !k.endsWith('num_batches_tracked'));
-  if (extra.length) throw new ModelFormatError(`${where}: tensors no ResNet-${depth} layer uses: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', ...' : ''}`);
+  const extra = [...file.entries.keys()].filter(
+    (k) => !used.has(k) && !scaleOfUsed(k) && !k.endsWith('num_batches_tracked'),
+  );
+  if (extra.length)
+    throw new ModelFormatError(
+      `${where}: tensors no ResNet-${depth} layer uses: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', ...' : ''}`,
+    );
   return Object.keys(settings).length ? { ...graph, declared: settings } : graph;
 }

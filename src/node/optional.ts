@@ -15,10 +15,16 @@ export async function importPeer<T>(name: keyof typeof PEERS, neededFor: string,
     return await load();
   } catch (err) {
     const code = (err as { code?: string }).code;
-    const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || new RegExp(`Cannot find (module|package) '${name}'`).test((err as Error).message);
+    const missing =
+      code === 'ERR_MODULE_NOT_FOUND' ||
+      code === 'MODULE_NOT_FOUND' ||
+      new RegExp(`Cannot find (module|package) '${name}'`).test((err as Error).message);
     const install = `npm install ${name}@${PEERS[name]}`;
-    throw new DependencyError(missing
-      ? `${neededFor} needs the npm package "${name}", which is not installed: run \`${install}\` (it is an optional peer dependency, so browser apps do not install it)`
-      : `${neededFor} needs the npm package "${name}", which is installed but failed to load (${(err as Error).message.split('\n')[0]}); reinstall it: \`${install}\``, { cause: err });
+    throw new DependencyError(
+      missing
+        ? `${neededFor} needs the npm package "${name}", which is not installed: run \`${install}\` (it is an optional peer dependency, so browser apps do not install it)`
+        : `${neededFor} needs the npm package "${name}", which is installed but failed to load (${(err as Error).message.split('\n')[0]}); reinstall it: \`${install}\``,
+      { cause: err },
+    );
   }
 }

@@ -19,11 +19,20 @@ export function addReluKernel(node: AddNode, shape: Shape): Kernel {
   const vec = size % 4 === 0;
   const per = vec ? size / 4 : size;
   const t = vec ? 'vec4<f32>' : 'f32';
-  const { wgsl, resources } = bindKernel(ADD_RELU_BINDINGS, { params: params(), a: activations(node.inputs[0]!, t), b: activations(node.inputs[1]!, t), output: activations(node.output, t) });
+  const { wgsl, resources } = bindKernel(ADD_RELU_BINDINGS, {
+    params: params(),
+    a: activations(node.inputs[0]!, t),
+    b: activations(node.inputs[1]!, t),
+    output: activations(node.output, t),
+  });
   return {
     label: node.name,
     bindings: ADD_RELU_BINDINGS,
-    shader: shader('add_relu', { wgsl, per, relu: node.relu }, () => wgsl + specialize('add_relu.wgsl', addRelu, { T: t, PER_IMAGE: per, RELU: node.relu, WORKGROUP_SIZE })),
+    shader: shader(
+      'add_relu',
+      { wgsl, per, relu: node.relu },
+      () => wgsl + specialize('add_relu.wgsl', addRelu, { T: t, PER_IMAGE: per, RELU: node.relu, WORKGROUP_SIZE }),
+    ),
     resources,
     workgroups: (batch, max) => elementwiseWorkgroups(batch * per, max),
     flopsPerImage: size * (node.relu ? 2 : 1),

@@ -40,10 +40,14 @@ export const PARAMS_STRUCT = 'struct Params { batch: u32 }';
 function declaration(name: string, { binding, kind }: BindingSlot, type: string | undefined): string {
   const at = `@group(0) @binding(${binding})`;
   switch (kind) {
-    case 'uniform': return `${at} var<uniform> ${name}: ${type ?? 'Params'};`;
-    case 'activations': return `${at} var<storage, read_write> ${name}: array<${type ?? 'f32'}>;`;
-    case 'constants': return `${at} var<storage, read> ${name}: array<${type ?? 'f32'}>;`;
-    case 'texture': return `${at} var ${name}: texture_2d<f32>;`;
+    case 'uniform':
+      return `${at} var<uniform> ${name}: ${type ?? 'Params'};`;
+    case 'activations':
+      return `${at} var<storage, read_write> ${name}: array<${type ?? 'f32'}>;`;
+    case 'constants':
+      return `${at} var<storage, read> ${name}: array<${type ?? 'f32'}>;`;
+    case 'texture':
+      return `${at} var ${name}: texture_2d<f32>;`;
   }
 }
 
@@ -52,7 +56,11 @@ function declaration(name: string, { binding, kind }: BindingSlot, type: string 
  * the default), in binding order, after any `enable` directives and, where the default uniform is used,
  * `struct Params`.
  */
-export function declareBindings<N extends string>(iface: KernelInterface<N>, types: Partial<Record<N, string | undefined>>, enable: readonly string[] = []): string {
+export function declareBindings<N extends string>(
+  iface: KernelInterface<N>,
+  types: Partial<Record<N, string | undefined>>,
+  enable: readonly string[] = [],
+): string {
   const used = (Object.keys(types) as N[]).sort((a, b) => iface[a].binding - iface[b].binding);
   for (const name of used) if (!(name in iface)) throw new Error(`declareBindings: no binding named ${name}`);
   const lines = enable.map((e) => `enable ${e};`);
@@ -62,13 +70,24 @@ export function declareBindings<N extends string>(iface: KernelInterface<N>, typ
 }
 
 /** The declarations of the bindings in `bound` (see declareBindings) and the executor's resource list for them. */
-export function bindKernel<N extends string>(iface: KernelInterface<N>, bound: Partial<Record<N, Bound>>, enable: readonly string[] = []): { wgsl: string; resources: Array<[number, Resource]> } {
+export function bindKernel<N extends string>(
+  iface: KernelInterface<N>,
+  bound: Partial<Record<N, Bound>>,
+  enable: readonly string[] = [],
+): { wgsl: string; resources: Array<[number, Resource]> } {
   const used = (Object.keys(bound) as N[]).filter((name) => bound[name] !== undefined);
-  const wgsl = declareBindings(iface, Object.fromEntries(used.map((n) => [n, bound[n]!.type])) as Partial<Record<N, string>>, enable);
+  const wgsl = declareBindings(
+    iface,
+    Object.fromEntries(used.map((n) => [n, bound[n]!.type])) as Partial<Record<N, string>>,
+    enable,
+  );
   return { wgsl, resources: used.map((name) => [iface[name].binding, bound[name]!.resource]) };
 }
 
 /** Shorthands for the resources a table binds. */
 export const params = (): Bound => ({ resource: { kind: 'params' } });
 export const activations = (id: string, type = 'f32'): Bound => ({ resource: { kind: 'tensor', id }, type });
-export const constants = (name: string, pack: () => Float32Array | Uint32Array, type = 'vec4<f32>'): Bound => ({ resource: { kind: 'constant', name, pack }, type });
+export const constants = (name: string, pack: () => Float32Array | Uint32Array, type = 'vec4<f32>'): Bound => ({
+  resource: { kind: 'constant', name, pack },
+  type,
+});

@@ -29,17 +29,30 @@ export const CAM_BINDINGS = {
  * `features`: the pool's input tensor, of `shape`; `dense`: the classifier, reading `denseInputs` values;
  * `logits`: its output tensor. (Shapes only: a plan is made from them, the weights may be gone.)
  */
-export function classActivationMapsKernel(features: string, shape: Shape, dense: DenseNode, denseInputs: number, logits: string, storage: WeightStorage = 'f32'): Kernel {
+export function classActivationMapsKernel(
+  features: string,
+  shape: Shape,
+  dense: DenseNode,
+  denseInputs: number,
+  logits: string,
+  storage: WeightStorage = 'f32',
+): Kernel {
   const [h, w, c] = shape;
   const classes = dense.bias.length;
   if (c % 4 !== 0 || denseInputs !== c) {
-    throw new GraphError(`${dense.name}: class activation maps need the dense layer to read the ${c} channels of ${features} directly (a multiple of 4)`);
+    throw new GraphError(
+      `${dense.name}: class activation maps need the dense layer to read the ${c} channels of ${features} directly (a multiple of 4)`,
+    );
   }
   const nv = ceilDiv(classes, 4);
   const scaled = storage === 'int8';
   const { wgsl, resources } = bindKernel(CAM_BINDINGS, {
     features: activations(features, 'vec4<f32>'),
-    weights: constants(`${dense.name}/weights${storage === 'f32' ? '' : ` (${storage})`}`, () => packColumns(storage, dense, c, classes), COLUMN_ELEMENT[storage]),
+    weights: constants(
+      `${dense.name}/weights${storage === 'f32' ? '' : ` (${storage})`}`,
+      () => packColumns(storage, dense, c, classes),
+      COLUMN_ELEMENT[storage],
+    ),
     logits: activations(logits),
     output: activations(CAM_TENSOR, 'vec4<f32>'),
     scale: scaled ? constants(`${dense.name}/scale (int8)`, () => epilogueScales(dense, c, classes)) : undefined,
@@ -48,9 +61,20 @@ export function classActivationMapsKernel(features: string, shape: Shape, dense:
     label: 'class activation maps',
     bindings: CAM_BINDINGS,
     detail: `${h}x${w}x${c} x ${dense.name} -> ${h}x${w}x${classes}`,
-    shader: shader('class_activation_maps', { wgsl, hw: h * w, c, classes, storage }, () => wgsl +
-      specialize('class_activation_maps.wgsl', cam, { SCALED: scaled, HW: h * w, C4: c / 4, NV: nv, CLASSES: classes }) +
-      specialize('weights_vec4.wgsl', weightsVec4, { F16: storage === 'f16', INT8: scaled })),
+    shader: shader(
+      'class_activation_maps',
+      { wgsl, hw: h * w, c, classes, storage },
+      () =>
+        wgsl +
+        specialize('class_activation_maps.wgsl', cam, {
+          SCALED: scaled,
+          HW: h * w,
+          C4: c / 4,
+          NV: nv,
+          CLASSES: classes,
+        }) +
+        specialize('weights_vec4.wgsl', weightsVec4, { F16: storage === 'f16', INT8: scaled }),
+    ),
     resources,
     scratch: [{ id: CAM_TENSOR, shape: [h * w + 1, 1, nv * 4] }],
     workgroups: (batch) => [ceilDiv(nv, 64), h * w + 1, batch],

@@ -40,7 +40,12 @@ export function chooseSimdTile(pixels: number, sg: number): SimdTile {
  * `storage` (packSimdWeights): f32 reads one k per load; f16 a pair of halves along k per u32, so one read
  * serves two k; int8 four q along k per u32 (int8x4 of shaders/weights_vec4.wgsl), one read for the whole K step.
  */
-export function simdStatements(tile: SimdTile, sg: number, vecA: boolean, storage: WeightStorage = 'f32'): Record<'PIXELS' | 'ACCUMULATORS' | 'STEP' | 'STORES', string> {
+export function simdStatements(
+  tile: SimdTile,
+  sg: number,
+  vecA: boolean,
+  storage: WeightStorage = 'f32',
+): Record<'PIXELS' | 'ACCUMULATORS' | 'STEP' | 'STORES', string> {
   const f16 = storage === 'f16';
   const { r: R, c4: C4 } = tile;
   const loads = (4 * C4) / sg;
@@ -51,19 +56,28 @@ export function simdStatements(tile: SimdTile, sg: number, vecA: boolean, storag
   for (let r = 0; r < R; r++) {
     pixels.push(`  let p${r} = pixelOf(slice * M + min(first + ${r}u * WG, M - 1u));`);
     for (let v = 0; v < C4; v++) acc.push(`  var acc${r}_${v} = vec4<f32>(0.0);`);
-    step.push(vecA
-      ? `    let a${r} = readA4(p${r}, k);`
-      : `    let a${r} = vec4<f32>(readA(p${r}, k), readA(p${r}, k + 1u), readA(p${r}, k + 2u), readA(p${r}, k + 3u));`);
+    step.push(
+      vecA
+        ? `    let a${r} = readA4(p${r}, k);`
+        : `    let a${r} = vec4<f32>(readA(p${r}, k), readA(p${r}, k + 1u), readA(p${r}, k + 2u), readA(p${r}, k + 3u));`,
+    );
   }
   for (let j = 0; j < 4; j++) {
     for (let h = 0; h < loads; h++) {
       if (storage === 'int8') {
-        if (j === 0) step.push(`    let w0123_${h} = int8x4(weights[slice * WSLICE + (k / 4u) * WROW + c0 + ${h * sg}u + lane]);`);
+        if (j === 0)
+          step.push(`    let w0123_${h} = int8x4(weights[slice * WSLICE + (k / 4u) * WROW + c0 + ${h * sg}u + lane]);`);
         step.push(`    let w${j}_${h} = w0123_${h}.${'xyzw'[j]};`);
-      } else if (!f16) step.push(`    let w${j}_${h} = weights[slice * WSLICE + (k + ${j}u) * WROW + c0 + ${h * sg}u + lane];`);
-      else if (j % 2 === 0) step.push(`    let w${j}_${h}_${j + 1} = unpack2x16float(weights[slice * WSLICE + (k / 2u + ${j / 2}u) * WROW + c0 + ${h * sg}u + lane]);`);
+      } else if (!f16)
+        step.push(`    let w${j}_${h} = weights[slice * WSLICE + (k + ${j}u) * WROW + c0 + ${h * sg}u + lane];`);
+      else if (j % 2 === 0)
+        step.push(
+          `    let w${j}_${h}_${j + 1} = unpack2x16float(weights[slice * WSLICE + (k / 2u + ${j / 2}u) * WROW + c0 + ${h * sg}u + lane]);`,
+        );
     }
-    if (f16) for (let h = 0; h < loads; h++) step.push(`    let w${j}_${h} = w${j - (j % 2)}_${h}_${j - (j % 2) + 1}.${j % 2 ? 'y' : 'x'};`);
+    if (f16)
+      for (let h = 0; h < loads; h++)
+        step.push(`    let w${j}_${h} = w${j - (j % 2)}_${h}_${j - (j % 2) + 1}.${j % 2 ? 'y' : 'x'};`);
     for (let v = 0; v < C4; v++) {
       const lanes = [0, 1, 2, 3].map((t) => {
         const q = 4 * v + t;
@@ -81,7 +95,9 @@ export function simdStatements(tile: SimdTile, sg: number, vecA: boolean, storag
     }
     stores.push(`  if (first + ${r}u * WG < M) {`);
     for (let v = 0; v < C4; v++) {
-      stores.push(`    if (c0 / 4u + ${v}u < NV) { store(slice * M + first + ${r}u * WG, c0 / 4u + ${v}u, acc${r}_${v}); }`);
+      stores.push(
+        `    if (c0 / 4u + ${v}u < NV) { store(slice * M + first + ${r}u * WG, c0 / 4u + ${v}u, acc${r}_${v}); }`,
+      );
     }
     stores.push('  }');
   }
@@ -89,7 +105,8 @@ export function simdStatements(tile: SimdTile, sg: number, vecA: boolean, storag
 }
 
 /** Words of one slice of packed weights (packSimdWeights): K rounded up to 4, in the storage's rows. */
-export const simdSliceWords = (storage: WeightStorage, k: number, row: number): number => (Math.ceil(k / 4) * 4 * row) / { f32: 1, f16: 2, int8: 4 }[storage];
+export const simdSliceWords = (storage: WeightStorage, k: number, row: number): number =>
+  (Math.ceil(k / 4) * 4 * row) / { f32: 1, f16: 2, int8: 4 }[storage];
 
 /** Floats per packed weight row: cout rounded up to whole workgroup column tiles (4 * c4). */
 export const simdRow = (cout: number, c4: number): number => Math.ceil(cout / (4 * c4)) * 4 * c4;
@@ -99,7 +116,13 @@ export const simdRow = (cout: number, c4: number): number => Math.ceil(cout / (4
  * multiple of 4: f32 [k][row]; f16 [k / 2][row] u32s, rows 2i and 2i + 1 as halves (low: 2i); int8
  * [k / 4][row] u32s, rows 4i .. 4i + 3 as bytes (low: 4i).
  */
-export function packSimdWeights(storage: WeightStorage, layer: { weights: Float32Array; quantized?: QuantizedWeights }, k: number, cout: number, c4: number): Float32Array | Uint32Array {
+export function packSimdWeights(
+  storage: WeightStorage,
+  layer: { weights: Float32Array; quantized?: QuantizedWeights },
+  k: number,
+  cout: number,
+  c4: number,
+): Float32Array | Uint32Array {
   const row = simdRow(cout, c4);
   const rows = Math.ceil(k / 4) * 4;
   if (storage === 'int8') {
@@ -107,7 +130,8 @@ export function packSimdWeights(storage: WeightStorage, layer: { weights: Float3
     const q = (r: number, c: number) => (r < k && c < cout ? values[r * cout + c]! : 0);
     const data = new Uint32Array((rows / 4) * row);
     for (let r = 0; r < rows; r += 4) {
-      for (let c = 0; c < row; c++) data[(r / 4) * row + c] = packInt8x4(q(r, c), q(r + 1, c), q(r + 2, c), q(r + 3, c));
+      for (let c = 0; c < row; c++)
+        data[(r / 4) * row + c] = packInt8x4(q(r, c), q(r + 1, c), q(r + 2, c), q(r + 3, c));
     }
     return data;
   }

@@ -66,7 +66,10 @@ export function chooseTiling(m: number, cout: number, k: number, policy: TilingP
 
 /** The split-K factor that brings `tile`'s workgroups near policy.target, each over >= minSteps BK steps. */
 function splitFor(tile: ConvTile, m: number, nv: number, k: number, policy: TilingPolicy): number {
-  return Math.max(1, Math.min(Math.floor(policy.target / tilesOf(tile, m, nv)), Math.floor(ceilDiv(k, tile.bk) / policy.minSteps)));
+  return Math.max(
+    1,
+    Math.min(Math.floor(policy.target / tilesOf(tile, m, nv)), Math.floor(ceilDiv(k, tile.bk) / policy.minSteps)),
+  );
 }
 
 /** Most tilings timed per GEMM shape by the load-time autotune (src/runtime/autotune.ts). */
@@ -78,23 +81,32 @@ export const MAX_CANDIDATES = 5;
  * the first's split halved and doubled; `sliced` GEMMs (Winograd's) never split. Distinct, at most
  * MAX_CANDIDATES.
  */
-export function tilingCandidates(m: number, cout: number, k: number, sliced: boolean, policy: TilingPolicy = DEFAULT_POLICY): Tiling[] {
+export function tilingCandidates(
+  m: number,
+  cout: number,
+  k: number,
+  sliced: boolean,
+  policy: TilingPolicy = DEFAULT_POLICY,
+): Tiling[] {
   const nv = ceilDiv(cout, 4);
   const chosen = chooseTiling(m, cout, k, policy);
   const withSplit = (t: Tiling): Tiling => (sliced ? { tile: t.tile, split: 1 } : t);
   const list = [withSplit(chosen)];
   for (const tile of Object.values(policy.tiles ?? TILES)) {
-    if (tile.bm <= 2 * Math.max(m, 16) && tile.bn4 <= 2 * nv) list.push(withSplit({ tile, split: splitFor(tile, m, nv, k, policy) }));
+    if (tile.bm <= 2 * Math.max(m, 16) && tile.bn4 <= 2 * nv)
+      list.push(withSplit({ tile, split: splitFor(tile, m, nv, k, policy) }));
   }
   if (!sliced && chosen.split > 1) list.push({ tile: chosen.tile, split: Math.ceil(chosen.split / 2) });
-  if (!sliced && 2 * chosen.split * policy.minSteps <= ceilDiv(k, chosen.tile.bk)) list.push({ tile: chosen.tile, split: 2 * chosen.split });
+  if (!sliced && 2 * chosen.split * policy.minSteps <= ceilDiv(k, chosen.tile.bk))
+    list.push({ tile: chosen.tile, split: 2 * chosen.split });
   const distinct: Tiling[] = [];
   for (const t of list) if (!distinct.some((d) => JSON.stringify(d) === JSON.stringify(t))) distinct.push(t);
   return distinct.slice(0, MAX_CANDIDATES);
 }
 
 /** A tiling in a few words: "64x64, split-K 4". */
-export const describeTiling = ({ tile, split }: Tiling): string => `${tile.bm}x${4 * tile.bn4}${split > 1 ? `, split-K ${split}` : ''}`;
+export const describeTiling = ({ tile, split }: Tiling): string =>
+  `${tile.bm}x${4 * tile.bn4}${split > 1 ? `, split-K ${split}` : ''}`;
 
 /** Why `tiling` cannot run (a tile that does not divide among its invocations, a bad split), or undefined. */
 export function tilingProblem({ tile, split }: Tiling): string | undefined {

@@ -30,7 +30,11 @@ export function denseKernel(node: DenseNode, inShape: Shape, outShape: Shape, st
   const scaled = storage === 'int8';
   const { wgsl, resources } = bindKernel(DENSE_BINDINGS, {
     input: activations(node.inputs[0]!),
-    weights: constants(`${node.name}/weights${storage === 'f32' ? '' : ` (${storage})`}`, () => packColumns(storage, node, inFeatures, out), COLUMN_ELEMENT[storage]),
+    weights: constants(
+      `${node.name}/weights${storage === 'f32' ? '' : ` (${storage})`}`,
+      () => packColumns(storage, node, inFeatures, out),
+      COLUMN_ELEMENT[storage],
+    ),
     bias: constants(`${node.name}/bias`, () => padColumns(node.bias, 1, out)),
     output: activations(node.output),
     scale: scaled ? constants(`${node.name}/scale (int8)`, () => epilogueScales(node, inFeatures, out)) : undefined,
@@ -39,9 +43,14 @@ export function denseKernel(node: DenseNode, inShape: Shape, outShape: Shape, st
     label: node.name,
     detail: storage === 'f32' ? undefined : `${storage} weights`,
     bindings: DENSE_BINDINGS,
-    shader: shader('dense', { wgsl, inFeatures, out, relu: node.relu, storage }, () => wgsl +
-      specialize('dense.wgsl', dense, { IN: inFeatures, OUT: out, NV: nv, RELU: node.relu, SCALED: scaled }) +
-      specialize('weights_vec4.wgsl', weightsVec4, { F16: storage === 'f16', INT8: scaled })),
+    shader: shader(
+      'dense',
+      { wgsl, inFeatures, out, relu: node.relu, storage },
+      () =>
+        wgsl +
+        specialize('dense.wgsl', dense, { IN: inFeatures, OUT: out, NV: nv, RELU: node.relu, SCALED: scaled }) +
+        specialize('weights_vec4.wgsl', weightsVec4, { F16: storage === 'f16', INT8: scaled }),
+    ),
     resources,
     workgroups: (batch) => [nv, batch, 1],
     flopsPerImage: 2 * inFeatures * out,
@@ -51,7 +60,10 @@ export function denseKernel(node: DenseNode, inShape: Shape, outShape: Shape, st
 /** Softmax over each image's vector. */
 export function softmaxKernel(node: SoftmaxNode, outShape: Shape): Kernel {
   const c = outShape[2];
-  const { wgsl, resources } = bindKernel(SOFTMAX_BINDINGS, { input: activations(node.inputs[0]!), output: activations(node.output) });
+  const { wgsl, resources } = bindKernel(SOFTMAX_BINDINGS, {
+    input: activations(node.inputs[0]!),
+    output: activations(node.output),
+  });
   return {
     label: node.name,
     bindings: SOFTMAX_BINDINGS,

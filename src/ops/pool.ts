@@ -16,7 +16,11 @@ export const POOL_BINDINGS = {
 
 /** The bindings of a pool over `t` elements (f32 or vec4). */
 const poolBindings = (node: { inputs: string[]; output: string }, t: string) =>
-  bindKernel(POOL_BINDINGS, { params: params(), input: activations(node.inputs[0]!, t), output: activations(node.output, t) });
+  bindKernel(POOL_BINDINGS, {
+    params: params(),
+    input: activations(node.inputs[0]!, t),
+    output: activations(node.output, t),
+  });
 
 export function maxPoolKernel(node: MaxPoolNode, inShape: Shape, outShape: Shape): Kernel {
   const [inH, inW, c] = inShape;
@@ -26,9 +30,20 @@ export function maxPoolKernel(node: MaxPoolNode, inShape: Shape, outShape: Shape
   const t = vec ? 'vec4<f32>' : 'f32';
   const { wgsl, resources } = poolBindings(node, t);
   const defines = {
-    T: t, CV: cv, IN_H: inH, IN_W: inW, OUT_H: outH, OUT_W: outW,
-    KH: node.size[0], KW: node.size[1], STRIDE_H: node.strides[0], STRIDE_W: node.strides[1],
-    PAD_T: node.pads[0], PAD_L: node.pads[1], PAD_ZERO: node.padValue === 'zero', WORKGROUP_SIZE,
+    T: t,
+    CV: cv,
+    IN_H: inH,
+    IN_W: inW,
+    OUT_H: outH,
+    OUT_W: outW,
+    KH: node.size[0],
+    KW: node.size[1],
+    STRIDE_H: node.strides[0],
+    STRIDE_W: node.strides[1],
+    PAD_T: node.pads[0],
+    PAD_L: node.pads[1],
+    PAD_ZERO: node.padValue === 'zero',
+    WORKGROUP_SIZE,
   };
   return {
     label: node.name,
@@ -50,7 +65,11 @@ export function globalAvgPoolKernel(node: GlobalAvgPoolNode, inShape: Shape): Ke
   return {
     label: node.name,
     bindings: POOL_BINDINGS,
-    shader: shader('global_avg_pool', { wgsl, defines }, () => wgsl + specialize('global_avg_pool.wgsl', globalAvgPool, defines)),
+    shader: shader(
+      'global_avg_pool',
+      { wgsl, defines },
+      () => wgsl + specialize('global_avg_pool.wgsl', globalAvgPool, defines),
+    ),
     resources,
     workgroups: (batch, max) => elementwiseWorkgroups(batch * cv, max),
     flopsPerImage: h * w * c,

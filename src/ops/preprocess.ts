@@ -15,20 +15,35 @@ export const PREPROCESS_BINDINGS = {
  * format, whose texels read as linear values, so the kernel encodes them back to the bytes they were.
  */
 export function preprocessShader(spec: Preprocessing, srgb = false): string {
-  return declareBindings(PREPROCESS_BINDINGS, { source: undefined, resize: 'Resize', output: 'f32' }) +
-    specialize('preprocess.wgsl', source, { CROP: spec.cropTo, PIXEL_SCALE: `${spec.scale}f`, BGR: spec.order === 'BGR', SRGB: srgb });
+  return (
+    declareBindings(PREPROCESS_BINDINGS, { source: undefined, resize: 'Resize', output: 'f32' }) +
+    specialize('preprocess.wgsl', source, {
+      CROP: spec.cropTo,
+      PIXEL_SCALE: `${spec.scale}f`,
+      BGR: spec.order === 'BGR',
+      SRGB: srgb,
+    })
+  );
 }
 
 /** Its uniform block for a `width` x `height` source image and the crop `view` (32 bytes + 2 vec4 = 64 bytes). */
-export function preprocessParams(spec: Preprocessing, width: number, height: number, view: CropView = CENTER_VIEW): ArrayBuffer {
+export function preprocessParams(
+  spec: Preprocessing,
+  width: number,
+  height: number,
+  view: CropView = CENTER_VIEW,
+): ArrayBuffer {
   const [rw, rh] = resizedSize(width, height, spec.resizeTo);
   const [cx, cy] = cropOrigin(rw, rh, spec.cropTo, view);
   const buf = new ArrayBuffer(64);
   const f = new Float32Array(buf);
   const u = new Uint32Array(buf);
-  f[0] = width / rw; f[1] = height / rh;
-  f[2] = Math.max(width / rw, 1); f[3] = Math.max(height / rh, 1);
-  u[4] = cx; u[5] = cy;
+  f[0] = width / rw;
+  f[1] = height / rh;
+  f[2] = Math.max(width / rw, 1);
+  f[3] = Math.max(height / rh, 1);
+  u[4] = cx;
+  u[5] = cy;
   u[6] = view.flip ? 1 : 0;
   f.set([...spec.mean, 0], 8);
   f.set([...spec.std, 1], 12);
@@ -36,4 +51,8 @@ export function preprocessParams(spec: Preprocessing, width: number, height: num
 }
 
 /** The 1-based dispatch size: one invocation per output pixel in 8 x 8 workgroups. */
-export const preprocessWorkgroups = (spec: Preprocessing): [number, number, number] => [Math.ceil(spec.cropTo / 8), Math.ceil(spec.cropTo / 8), 1];
+export const preprocessWorkgroups = (spec: Preprocessing): [number, number, number] => [
+  Math.ceil(spec.cropTo / 8),
+  Math.ceil(spec.cropTo / 8),
+  1,
+];

@@ -16,13 +16,15 @@ export type WeightStorage = 'f32' | 'f16' | 'int8';
 export const WEIGHT_STORAGES: readonly WeightStorage[] = ['f32', 'f16', 'int8'];
 
 /** Whether `value` names a weight storage (a precision): the one check the API, the CLI and the loaders share. */
-export const isWeightStorage = (value: unknown): value is WeightStorage => WEIGHT_STORAGES.includes(value as WeightStorage);
+export const isWeightStorage = (value: unknown): value is WeightStorage =>
+  WEIGHT_STORAGES.includes(value as WeightStorage);
 
 export type { QuantizedWeights };
 
 /** Symmetric per-column int8 quantization of [rows][cols] (round to nearest; an all-zero column gets scale 0). */
 export function quantizeColumns(weights: Float32Array, rows: number, cols: number): QuantizedWeights {
-  if (weights.length !== rows * cols) throw new Error(`quantizeColumns: ${weights.length} values for [${rows}][${cols}]`);
+  if (weights.length !== rows * cols)
+    throw new Error(`quantizeColumns: ${weights.length} values for [${rows}][${cols}]`);
   const max = new Float64Array(cols);
   for (let i = 0; i < weights.length; i++) max[i % cols] = Math.max(max[i % cols]!, Math.abs(weights[i]!));
   const scales = Float32Array.from(max, (m) => m / 127);
@@ -37,7 +39,11 @@ export function quantizeColumns(weights: Float32Array, rows: number, cols: numbe
 const quantizedAtLoad = new WeakMap<Float32Array, QuantizedWeights>();
 
 /** A layer's weights as int8: the ones it was loaded with (an int8 file), else quantized now (once per weights array). */
-export function int8Weights(layer: { weights: Float32Array; quantized?: QuantizedWeights }, rows: number, cols: number): QuantizedWeights {
+export function int8Weights(
+  layer: { weights: Float32Array; quantized?: QuantizedWeights },
+  rows: number,
+  cols: number,
+): QuantizedWeights {
   if (layer.quantized) return layer.quantized;
   let q = quantizedAtLoad.get(layer.weights);
   if (!q) quantizedAtLoad.set(layer.weights, (q = quantizeColumns(layer.weights, rows, cols)));
@@ -48,7 +54,12 @@ export function int8Weights(layer: { weights: Float32Array; quantized?: Quantize
 export const COLUMN_ELEMENT: Record<WeightStorage, string> = { f32: 'vec4<f32>', f16: 'vec2<u32>', int8: 'u32' };
 
 /** [rows][cols] in the column layout: [rows][ceil(cols / 4)] groups of 4 columns, zero padded. */
-export function packColumns(storage: WeightStorage, layer: { weights: Float32Array; quantized?: QuantizedWeights }, rows: number, cols: number): Float32Array | Uint32Array {
+export function packColumns(
+  storage: WeightStorage,
+  layer: { weights: Float32Array; quantized?: QuantizedWeights },
+  rows: number,
+  cols: number,
+): Float32Array | Uint32Array {
   if (storage === 'f32') return padColumns(layer.weights, rows, cols);
   if (storage === 'f16') {
     const padded = padColumns(layer.weights, rows, cols);
@@ -61,7 +72,8 @@ export function packColumns(storage: WeightStorage, layer: { weights: Float32Arr
   const out = new Uint32Array(rows * nv);
   const at = (r: number, c: number) => (c < cols ? values[r * cols + c]! : 0);
   for (let r = 0; r < rows; r++) {
-    for (let n = 0; n < nv; n++) out[r * nv + n] = packInt8x4(at(r, 4 * n), at(r, 4 * n + 1), at(r, 4 * n + 2), at(r, 4 * n + 3));
+    for (let n = 0; n < nv; n++)
+      out[r * nv + n] = packInt8x4(at(r, 4 * n), at(r, 4 * n + 1), at(r, 4 * n + 2), at(r, 4 * n + 3));
   }
   return out;
 }
@@ -72,7 +84,11 @@ export function packInt8x4(a: number, b: number, c: number, d: number): number {
 }
 
 /** The per-column factor the epilogue applies to int8 sums of q: s, zero padded to vec4s. */
-export function epilogueScales(layer: { weights: Float32Array; quantized?: QuantizedWeights }, rows: number, cols: number): Float32Array {
+export function epilogueScales(
+  layer: { weights: Float32Array; quantized?: QuantizedWeights },
+  rows: number,
+  cols: number,
+): Float32Array {
   const { scales } = int8Weights(layer, rows, cols);
   return padColumns(scales, 1, cols);
 }

@@ -14,8 +14,20 @@ export type WinogradTile = 2 | 4;
 
 /** G (m+2 rows, 3 columns) of F(mxm, 3x3): U = G g G^T. */
 const G: Record<WinogradTile, readonly (readonly [number, number, number])[]> = {
-  2: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
-  4: [[1 / 4, 0, 0], [-1 / 6, -1 / 6, -1 / 6], [-1 / 6, 1 / 6, -1 / 6], [1 / 24, 1 / 12, 1 / 6], [1 / 24, -1 / 12, 1 / 6], [0, 0, 1]],
+  2: [
+    [1, 0, 0],
+    [0.5, 0.5, 0.5],
+    [0.5, -0.5, 0.5],
+    [0, 0, 1],
+  ],
+  4: [
+    [1 / 4, 0, 0],
+    [-1 / 6, -1 / 6, -1 / 6],
+    [-1 / 6, 1 / 6, -1 / 6],
+    [1 / 24, 1 / 12, 1 / 6],
+    [1 / 24, -1 / 12, 1 / 6],
+    [0, 0, 1],
+  ],
 };
 
 /** Transform points of F(mxm, 3x3): (m+2)^2, one GEMM each. */
@@ -23,14 +35,25 @@ export const winogradPoints = (m: WinogradTile): number => (m + 2) ** 2;
 
 /** Whether Winograd computes `node`: a 3x3 kernel, stride 1, padded by 1 on every side, input channels a multiple of 4 (vec4 reads). */
 export function winogradFits(node: Pick<Conv2dNode, 'kernel' | 'strides' | 'pads'>, inShape: Shape): boolean {
-  return node.kernel[0] === 3 && node.kernel[1] === 3 && node.strides[0] === 1 && node.strides[1] === 1 && node.pads.every((p) => p === 1) && inShape[2] % 4 === 0;
+  return (
+    node.kernel[0] === 3 &&
+    node.kernel[1] === 3 &&
+    node.strides[0] === 1 &&
+    node.strides[1] === 1 &&
+    node.pads.every((p) => p === 1) &&
+    inShape[2] % 4 === 0
+  );
 }
 
 /** Tiles of m x m output pixels: rows, columns. */
-export const winogradTiles = (outShape: Shape, m: WinogradTile = 2): [number, number] => [Math.ceil(outShape[0] / m), Math.ceil(outShape[1] / m)];
+export const winogradTiles = (outShape: Shape, m: WinogradTile = 2): [number, number] => [
+  Math.ceil(outShape[0] / m),
+  Math.ceil(outShape[1] / m),
+];
 
 /** Tiles of m x m output pixels in one image. */
-export const winogradTileCount = (outShape: Shape, m: WinogradTile): number => winogradTiles(outShape, m)[0] * winogradTiles(outShape, m)[1];
+export const winogradTileCount = (outShape: Shape, m: WinogradTile): number =>
+  winogradTiles(outShape, m)[0] * winogradTiles(outShape, m)[1];
 
 /**
  * The transformed filters: (m+2)^2 matrices [cin][cout] (transform point xi = (m+2) a + b:
@@ -43,9 +66,15 @@ export function winogradWeights(weights: Float32Array, cin: number, cout: number
   const plane = cin * cout;
   const gg = new Float64Array(alpha * 3); // (G g)[a][j] of one pair of channels
   for (let o = 0; o < plane; o++) {
-    const g00 = weights[o]!, g01 = weights[plane + o]!, g02 = weights[2 * plane + o]!;
-    const g10 = weights[3 * plane + o]!, g11 = weights[4 * plane + o]!, g12 = weights[5 * plane + o]!;
-    const g20 = weights[6 * plane + o]!, g21 = weights[7 * plane + o]!, g22 = weights[8 * plane + o]!;
+    const g00 = weights[o]!,
+      g01 = weights[plane + o]!,
+      g02 = weights[2 * plane + o]!;
+    const g10 = weights[3 * plane + o]!,
+      g11 = weights[4 * plane + o]!,
+      g12 = weights[5 * plane + o]!;
+    const g20 = weights[6 * plane + o]!,
+      g21 = weights[7 * plane + o]!,
+      g22 = weights[8 * plane + o]!;
     for (let a = 0; a < alpha; a++) {
       const [ga0, ga1, ga2] = rows[a]!;
       gg[3 * a] = ga0 * g00 + ga1 * g10 + ga2 * g20;
@@ -54,7 +83,9 @@ export function winogradWeights(weights: Float32Array, cin: number, cout: number
     }
     // then times G^T
     for (let a = 0; a < alpha; a++) {
-      const r0 = gg[3 * a]!, r1 = gg[3 * a + 1]!, r2 = gg[3 * a + 2]!;
+      const r0 = gg[3 * a]!,
+        r1 = gg[3 * a + 1]!,
+        r2 = gg[3 * a + 2]!;
       for (let b = 0; b < alpha; b++) {
         const [gb0, gb1, gb2] = rows[b]!;
         u[alpha * a + b]![o] = r0 * gb0 + r1 * gb1 + r2 * gb2;

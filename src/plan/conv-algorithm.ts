@@ -28,7 +28,10 @@ export const CONV_STRATEGIES: readonly ConvStrategy[] = ['tiled', 'simd'];
 export type ConvGather = 'pointwise' | 'window' | 'rows';
 
 /** The decision for one conv, all a kernel is built from. */
-export type ConvAlgorithm = { gather: ConvGather; winograd?: WinogradTile } & ({ strategy: 'tiled'; tiling: Tiling } | { strategy: 'simd'; subgroupSize: number });
+export type ConvAlgorithm = { gather: ConvGather; winograd?: WinogradTile } & (
+  | { strategy: 'tiled'; tiling: Tiling }
+  | { strategy: 'simd'; subgroupSize: number }
+);
 
 /** The device's side of the decision, made once per device. */
 export interface ConvLowering {
@@ -47,7 +50,9 @@ export interface ConvLowering {
 function fixedSubgroupSize(device: GPUDevice, info: Partial<GPUAdapterInfo> | undefined): number | undefined {
   const min = (info as { subgroupMinSize?: number } | undefined)?.subgroupMinSize;
   const max = (info as { subgroupMaxSize?: number } | undefined)?.subgroupMaxSize;
-  return isCpuAdapter(info) && device.features.has('subgroups') && min && min === max && 32 % min === 0 ? min : undefined;
+  return isCpuAdapter(info) && device.features.has('subgroups') && min && min === max && 32 % min === 0
+    ? min
+    : undefined;
 }
 
 /**
@@ -56,15 +61,27 @@ function fixedSubgroupSize(device: GPUDevice, info: Partial<GPUAdapterInfo> | un
  * SwiftShader), tiled elsewhere. SwiftShader's shader compiler crashes on the unrolled scalar-gather
  * stem, so there the stem stays tiled.
  */
-export function convLoweringFor(device: GPUDevice, info: Partial<GPUAdapterInfo> | undefined, requested?: ConvStrategy): ConvLowering {
-  if (requested !== undefined && !CONV_STRATEGIES.includes(requested)) throw new InputError(`convStrategy must be 'tiled' or 'simd', got ${JSON.stringify(requested)}`);
+export function convLoweringFor(
+  device: GPUDevice,
+  info: Partial<GPUAdapterInfo> | undefined,
+  requested?: ConvStrategy,
+): ConvLowering {
+  if (requested !== undefined && !CONV_STRATEGIES.includes(requested))
+    throw new InputError(`convStrategy must be 'tiled' or 'simd', got ${JSON.stringify(requested)}`);
   if (requested === 'tiled') return { convStrategy: 'tiled' };
   const size = fixedSubgroupSize(device, info);
   if (!size) {
-    if (requested === 'simd') throw new InputError("convStrategy 'simd' needs a CPU adapter with the 'subgroups' feature and one fixed subgroup size (such as Mesa lavapipe); this adapter has none: use 'tiled'");
+    if (requested === 'simd')
+      throw new InputError(
+        "convStrategy 'simd' needs a CPU adapter with the 'subgroups' feature and one fixed subgroup size (such as Mesa lavapipe); this adapter has none: use 'tiled'",
+      );
     return { convStrategy: 'tiled' };
   }
-  return { convStrategy: 'simd', subgroupSize: size, simdStem: !/swiftshader/i.test(`${info?.architecture ?? ''} ${info?.description ?? ''}`) };
+  return {
+    convStrategy: 'simd',
+    subgroupSize: size,
+    simdStem: !/swiftshader/i.test(`${info?.architecture ?? ''} ${info?.description ?? ''}`),
+  };
 }
 
 /** What a conv's decision may be pinned to: by tests and tuning, and by the planner to shrink split-K scratch. */
@@ -105,22 +122,50 @@ export const WINOGRAD_MIN_TILED_TILES = TILES.skinny.bm;
  * onnxruntime on the same weights, and its weights grow 1.6 times); F(4x4)'s error is 10-20 times the
  * direct f16 conv's (test/kernels.test.ts), F(2x2)'s 1.4-2 times. int8 weights: always direct.
  */
-function chooseWinograd(node: Conv2dNode, inShape: Shape, outShape: Shape, strategy: ConvStrategy, storage: WeightStorage, setting: boolean | WinogradTile, override: ConvOverride): WinogradTile | undefined {
-  if (setting === false || storage === 'int8' || !winogradFits(node, inShape) || (override.tiling?.split ?? 1) !== 1) return undefined;
+function chooseWinograd(
+  node: Conv2dNode,
+  inShape: Shape,
+  outShape: Shape,
+  strategy: ConvStrategy,
+  storage: WeightStorage,
+  setting: boolean | WinogradTile,
+  override: ConvOverride,
+): WinogradTile | undefined {
+  if (setting === false || storage === 'int8' || !winogradFits(node, inShape) || (override.tiling?.split ?? 1) !== 1)
+    return undefined;
   if (storage === 'f16') return typeof setting === 'number' ? 2 : undefined;
   if (typeof setting === 'number') return setting;
-  if (strategy === 'tiled' && override.winograd !== true && winogradTileCount(outShape, 2) < WINOGRAD_MIN_TILED_TILES) return undefined;
+  if (strategy === 'tiled' && override.winograd !== true && winogradTileCount(outShape, 2) < WINOGRAD_MIN_TILED_TILES)
+    return undefined;
   return winogradTileCount(outShape, 4) >= WINOGRAD_F4_MIN_TILES[strategy] ? 4 : 2;
 }
 
 /** The algorithm for `node` in a plan for `batch` images on a device lowered as `lowering` (default: tiled). */
-export function chooseConvAlgorithm(node: Conv2dNode, inShape: Shape, outShape: Shape, context: { lowering?: Partial<ConvLowering>; batch?: number; policy?: TilingPolicy; storage?: WeightStorage }, override: ConvOverride = {}): ConvAlgorithm {
+export function chooseConvAlgorithm(
+  node: Conv2dNode,
+  inShape: Shape,
+  outShape: Shape,
+  context: { lowering?: Partial<ConvLowering>; batch?: number; policy?: TilingPolicy; storage?: WeightStorage },
+  override: ConvOverride = {},
+): ConvAlgorithm {
   const { lowering = {}, batch = 1, policy, storage = 'f32' } = context;
   const cin = inShape[2];
   const gather = override.gather ?? chooseGather(node, cin);
   const stem = cin % 4 !== 0;
-  const strategy = override.strategy ?? (lowering.convStrategy === 'simd' && stem && lowering.simdStem === false ? 'tiled' : lowering.convStrategy ?? 'tiled');
-  const m = chooseWinograd(node, inShape, outShape, strategy, storage, override.winograd ?? lowering.winograd ?? true, override);
+  const strategy =
+    override.strategy ??
+    (lowering.convStrategy === 'simd' && stem && lowering.simdStem === false
+      ? 'tiled'
+      : (lowering.convStrategy ?? 'tiled'));
+  const m = chooseWinograd(
+    node,
+    inShape,
+    outShape,
+    strategy,
+    storage,
+    override.winograd ?? lowering.winograd ?? true,
+    override,
+  );
   const winograd = m ? { winograd: m } : {};
   if (strategy === 'simd') {
     const subgroupSize = override.subgroupSize ?? lowering.subgroupSize;
@@ -129,8 +174,11 @@ export function chooseConvAlgorithm(node: Conv2dNode, inShape: Shape, outShape: 
   }
   const [kh, kw] = node.kernel;
   const tiling = m
-    ? { tile: (override.tiling ?? chooseTiling(batch * winogradTileCount(outShape, m), outShape[2], cin, policy)).tile, split: 1 }
-    : override.tiling ?? chooseTiling(batch * outShape[0] * outShape[1], outShape[2], kh * kw * cin, policy);
+    ? {
+        tile: (override.tiling ?? chooseTiling(batch * winogradTileCount(outShape, m), outShape[2], cin, policy)).tile,
+        split: 1,
+      }
+    : (override.tiling ?? chooseTiling(batch * outShape[0] * outShape[1], outShape[2], kh * kw * cin, policy));
   const problem = tilingProblem(tiling);
   if (problem) throw new Error(`${node.name}: ${problem}`);
   return { gather, strategy, tiling, ...winograd };

@@ -35,7 +35,8 @@ export function overLimit(plan: Plan, layout: ArenaLayout, batch: number, limits
 /** The largest n in 0..upTo with fits(n), for a `fits` that holds up to some n and fails above it (0: not even 1). */
 export function largestFitting(upTo: number, fits: (n: number) => boolean): number {
   if (fits(upTo)) return upTo;
-  let lo = 0, hi = upTo; // fits(lo) (or lo = 0), !fits(hi)
+  let lo = 0,
+    hi = upTo; // fits(lo) (or lo = 0), !fits(hi)
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
     if (fits(mid)) lo = mid;

@@ -33,7 +33,10 @@ export class PlanCache {
   /** largestBatch's answers: variant -> upTo -> batch. */
   private readonly largest = new Map<Variant, Map<number, number>>();
 
-  constructor(readonly planner: Planner, private readonly limits: DeviceLimits & { minStorageBufferOffsetAlignment: number }) {}
+  constructor(
+    readonly planner: Planner,
+    private readonly limits: DeviceLimits & { minStorageBufferOffsetAlignment: number },
+  ) {}
 
   private make(batch: number, variant: Variant): Planned {
     const plan = this.planner(batch, variant);

@@ -84,18 +84,40 @@ function lowerNode(node: GraphNode, shapes: Map<string, Shape>, options: PlanOpt
   const outShape = shapes.get(node.output)!;
   switch (node.op) {
     case 'conv2d': {
-      const { weightStorage = options.weightStorage, gemmShader = options.gemmShader, ...pinned } = options.conv?.[node.name] ?? {};
-      const lowering = { convStrategy: options.convStrategy, subgroupSize: options.subgroupSize, simdStem: options.simdStem, winograd: options.winograd };
-      const algorithm = chooseConvAlgorithm(node, inShape, outShape, { lowering, batch: options.batch, policy: options.policy, storage: weightStorage }, pinned);
+      const {
+        weightStorage = options.weightStorage,
+        gemmShader = options.gemmShader,
+        ...pinned
+      } = options.conv?.[node.name] ?? {};
+      const lowering = {
+        convStrategy: options.convStrategy,
+        subgroupSize: options.subgroupSize,
+        simdStem: options.simdStem,
+        winograd: options.winograd,
+      };
+      const algorithm = chooseConvAlgorithm(
+        node,
+        inShape,
+        outShape,
+        { lowering, batch: options.batch, policy: options.policy, storage: weightStorage },
+        pinned,
+      );
       return conv2dKernels(node, inShape, outShape, algorithm, { weightStorage, gemmShader });
     }
-    case 'maxpool': return [maxPoolKernel(node, inShape, outShape)];
-    case 'globalavgpool': return [globalAvgPoolKernel(node, inShape)];
-    case 'dense': return [denseKernel(node, inShape, outShape, options.weightStorage)];
-    case 'softmax': return [softmaxKernel(node, outShape)];
-    case 'add': return [addReluKernel(node, outShape)];
+    case 'maxpool':
+      return [maxPoolKernel(node, inShape, outShape)];
+    case 'globalavgpool':
+      return [globalAvgPoolKernel(node, inShape)];
+    case 'dense':
+      return [denseKernel(node, inShape, outShape, options.weightStorage)];
+    case 'softmax':
+      return [softmaxKernel(node, outShape)];
+    case 'add':
+      return [addReluKernel(node, outShape)];
     default:
-      throw new GraphError(`${node.name}: a standalone ${node.op} is not supported (it must follow a conv${node.op === 'relu' ? ', dense or add' : ''})`);
+      throw new GraphError(
+        `${node.name}: a standalone ${node.op} is not supported (it must follow a conv${node.op === 'relu' ? ', dense or add' : ''})`,
+      );
   }
 }
 
@@ -120,14 +142,28 @@ export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
   if (!outNode) throw new GraphError(`output ${graph.output} is never produced`);
   visit(outNode); // only what the output needs runs
 
-  const steps: Kernel[] = order.flatMap((node) => lowerNode(node, graph.shapes, options).map((kernel) => Object.assign(kernel, { layer: node.name })));
+  const steps: Kernel[] = order.flatMap((node) =>
+    lowerNode(node, graph.shapes, options).map((kernel) => Object.assign(kernel, { layer: node.name })),
+  );
   const logits = outNode.op === 'softmax' ? outNode.inputs[0] : undefined;
   const { pool, dense } = classifierHead(order);
   const features = pool?.output;
   let cam: string | undefined;
   if (options.classActivationMaps) {
-    if (!pool || !dense || dense.output !== logits) throw new GraphError('class activation maps need the network to end in a global average pool, one dense layer and a softmax');
-    steps.push(classActivationMapsKernel(pool.inputs[0]!, graph.shapes.get(pool.inputs[0]!)!, dense, shapeSize(graph.shapes.get(dense.inputs[0]!)!), dense.output, options.weightStorage));
+    if (!pool || !dense || dense.output !== logits)
+      throw new GraphError(
+        'class activation maps need the network to end in a global average pool, one dense layer and a softmax',
+      );
+    steps.push(
+      classActivationMapsKernel(
+        pool.inputs[0]!,
+        graph.shapes.get(pool.inputs[0]!)!,
+        dense,
+        shapeSize(graph.shapes.get(dense.inputs[0]!)!),
+        dense.output,
+        options.weightStorage,
+      ),
+    );
     cam = CAM_TENSOR;
   }
   // A tensor lives from the step that first names it (its writer; the graph input before step 0) to the last that names it.
@@ -141,7 +177,10 @@ export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
       if (life) life.last = i;
       else {
         const shape = scratch.get(r.id) ?? graph.shapes.get(r.id);
-        if (!shape) throw new Error(`${step.label}: tensor ${r.id} has no shape (neither a graph tensor nor the kernel's scratch)`);
+        if (!shape)
+          throw new Error(
+            `${step.label}: tensor ${r.id} has no shape (neither a graph tensor nor the kernel's scratch)`,
+          );
         lives.set(r.id, { id: r.id, shape, first: i, last: i, scratch: scratch.has(r.id) || undefined });
       }
     }
@@ -149,7 +188,12 @@ export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
   lives.get(graph.output)!.last = steps.length;
   // What a run may read back stays alive to the end.
   for (const t of [logits, features, cam]) if (t) lives.get(t)!.last = steps.length;
-  return { steps, tensors: [...lives.values()], input: graph.input, outputs: { probabilities: graph.output, logits, features, ...(cam && { cam }) } };
+  return {
+    steps,
+    tensors: [...lives.values()],
+    input: graph.input,
+    outputs: { probabilities: graph.output, logits, features, ...(cam && { cam }) },
+  };
 }
 
 /**
@@ -164,14 +208,26 @@ export function planWithinMemory(graph: Graph, options: PlanOptions = {}, alignm
   if (!plan.tensors.some((t) => t.scratch)) return plan;
   // the reference: no split-K, pinned tilings (the autotune's) included
   // (a pinned split keeps its conv direct: unsplit, it stays direct)
-  const unsplit = Object.fromEntries(Object.entries(options.conv ?? {}).map(([name, o]) => [name, o.tiling && o.tiling.split > 1 ? { ...o, tiling: { ...o.tiling, split: 1 }, winograd: o.winograd ?? false } : o]));
-  const noSplit = planGraph(graph, { ...options, conv: unsplit, policy: { ...(options.policy ?? DEFAULT_POLICY), target: 0 } });
+  const unsplit = Object.fromEntries(
+    Object.entries(options.conv ?? {}).map(([name, o]) => [
+      name,
+      o.tiling && o.tiling.split > 1 ? { ...o, tiling: { ...o.tiling, split: 1 }, winograd: o.winograd ?? false } : o,
+    ]),
+  );
+  const noSplit = planGraph(graph, {
+    ...options,
+    conv: unsplit,
+    policy: { ...(options.policy ?? DEFAULT_POLICY), target: 0 },
+  });
   const budget = layoutArena(noSplit, batch, alignment).bytes;
   const conv = { ...options.conv };
   for (;;) {
     const layout = layoutArena(plan, batch, alignment);
     if (layout.bytes <= budget) return plan;
-    const over = plan.tensors.filter((t) => { const s = layout.slots.get(t.id)!; return s.offset + s.size > budget; });
+    const over = plan.tensors.filter((t) => {
+      const s = layout.slots.get(t.id)!;
+      return s.offset + s.size > budget;
+    });
     const alive = (t: TensorLife) => over.some((o) => o.first <= t.last && t.first <= o.last);
     const bySize = (a: TensorLife, b: TensorLife) => layout.slots.get(b.id)!.size - layout.slots.get(a.id)!.size;
     // The largest scratch alive where it overflows that can shrink (else the largest anywhere), shrunk by its op.
@@ -190,7 +246,8 @@ export function planWithinMemory(graph: Graph, options: PlanOptions = {}, alignm
  */
 export function layoutArena(plan: Plan, batch: number, alignment = 256): ArenaLayout {
   const align = (n: number) => Math.ceil(n / alignment) * alignment;
-  const sized = plan.tensors.map((t) => ({ ...t, size: shapeSize(t.shape) * 4 * batch }))
+  const sized = plan.tensors
+    .map((t) => ({ ...t, size: shapeSize(t.shape) * 4 * batch }))
     .sort((a, b) => b.size - a.size || a.first - b.first);
   const placed: Array<{ first: number; last: number; offset: number; end: number }> = [];
   const slots = new Map<string, { offset: number; size: number }>();

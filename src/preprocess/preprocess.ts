@@ -44,10 +44,14 @@ export const TORCH_PREPROCESSING: Preprocessing = {
 };
 
 /** The preprocessings the engine ships, by the names files and the CLI use: the one reading of a name. */
-export const NAMED_PREPROCESSING: Readonly<Record<'caffe' | 'torch', Preprocessing>> = { caffe: CAFFE_PREPROCESSING, torch: TORCH_PREPROCESSING };
+export const NAMED_PREPROCESSING: Readonly<Record<'caffe' | 'torch', Preprocessing>> = {
+  caffe: CAFFE_PREPROCESSING,
+  torch: TORCH_PREPROCESSING,
+};
 
 /** The shipped preprocessing `name` stands for, or undefined. */
-export const namedPreprocessing = (name: string): Preprocessing | undefined => (Object.hasOwn(NAMED_PREPROCESSING, name) ? NAMED_PREPROCESSING[name as 'caffe'] : undefined);
+export const namedPreprocessing = (name: string): Preprocessing | undefined =>
+  Object.hasOwn(NAMED_PREPROCESSING, name) ? NAMED_PREPROCESSING[name as 'caffe'] : undefined;
 
 /** Size of the image after the shorter side is scaled to `resizeTo` (aspect ratio kept, rounded). */
 export function resizedSize(width: number, height: number, resizeTo: number): [number, number] {
@@ -71,9 +75,15 @@ export interface CropView {
 export const CENTER_VIEW: CropView = { at: [0.5, 0.5], flip: false };
 
 /** Top-left corner of the crop (centered unless `view` says where), in resized coordinates. */
-export function cropOrigin(resizedWidth: number, resizedHeight: number, cropTo: number, view: CropView = CENTER_VIEW): [number, number] {
+export function cropOrigin(
+  resizedWidth: number,
+  resizedHeight: number,
+  cropTo: number,
+  view: CropView = CENTER_VIEW,
+): [number, number] {
   const [ax, ay] = view.at;
-  if (!(ax >= 0 && ax <= 1 && ay >= 0 && ay <= 1)) throw new InputError(`a crop's position must be shares in [0, 1], got [${ax}, ${ay}]`);
+  if (!(ax >= 0 && ax <= 1 && ay >= 0 && ay <= 1))
+    throw new InputError(`a crop's position must be shares in [0, 1], got [${ax}, ${ay}]`);
   return [Math.floor((resizedWidth - cropTo) * ax), Math.floor((resizedHeight - cropTo) * ay)];
 }
 
@@ -123,7 +133,9 @@ export function preprocessImage(
   const { width, height, channels, data } = image;
   if (!(width >= 1 && height >= 1)) throw new InputError(`image has no pixels (${width}x${height})`);
   if (data.length < width * height * channels) {
-    throw new InputError(`image data holds ${data.length} bytes, ${width}x${height}x${channels} needs ${width * height * channels}`);
+    throw new InputError(
+      `image data holds ${data.length} bytes, ${width}x${height}x${channels} needs ${width * height * channels}`,
+    );
   }
   const crop = spec.cropTo;
   const [rw, rh] = resizedSize(width, height, spec.resizeTo);
@@ -141,16 +153,24 @@ export function preprocessImage(
     const rowBase = y * width * channels;
     const tmpBase = (y - rowLo) * crop * 3;
     for (let x = 0; x < crop; x++) {
-      let r = 0, g = 0, b = 0;
-      const s = tx.start[x]!, n = tx.count[x]!, wBase = x * tx.maxTaps;
+      let r = 0,
+        g = 0,
+        b = 0;
+      const s = tx.start[x]!,
+        n = tx.count[x]!,
+        wBase = x * tx.maxTaps;
       for (let t = 0; t < n; t++) {
         const w = tx.weights[wBase + t]!;
         const p = rowBase + (s + t) * channels;
         if (gray) {
           const v = data[p]! * w;
-          r += v; g += v; b += v;
+          r += v;
+          g += v;
+          b += v;
         } else {
-          r += data[p]! * w; g += data[p + 1]! * w; b += data[p + 2]! * w;
+          r += data[p]! * w;
+          g += data[p + 1]! * w;
+          b += data[p + 2]! * w;
         }
       }
       tmp[tmpBase + x * 3] = r;
@@ -161,15 +181,23 @@ export function preprocessImage(
 
   // Vertical pass, then normalization and channel order.
   const [c0, c1, c2] = spec.order === 'BGR' ? [2, 1, 0] : [0, 1, 2];
-  const m = spec.mean, sd = spec.std, k = spec.scale;
+  const m = spec.mean,
+    sd = spec.std,
+    k = spec.scale;
   for (let y = 0; y < crop; y++) {
-    const s = ty.start[y]!, n = ty.count[y]!, wBase = y * ty.maxTaps;
+    const s = ty.start[y]!,
+      n = ty.count[y]!,
+      wBase = y * ty.maxTaps;
     for (let x = 0; x < crop; x++) {
-      let r = 0, g = 0, b = 0;
+      let r = 0,
+        g = 0,
+        b = 0;
       for (let t = 0; t < n; t++) {
         const w = ty.weights[wBase + t]!;
         const p = ((s + t - rowLo) * crop + x) * 3;
-        r += tmp[p]! * w; g += tmp[p + 1]! * w; b += tmp[p + 2]! * w;
+        r += tmp[p]! * w;
+        g += tmp[p + 1]! * w;
+        b += tmp[p + 2]! * w;
       }
       const rgb = [r, g, b];
       const o = offset + (y * crop + (view.flip ? crop - 1 - x : x)) * 3;

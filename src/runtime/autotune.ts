@@ -18,7 +18,15 @@ import { random } from '../util/random.js';
 import { isCpuAdapter } from './device.js';
 import type { KeptConstants } from './constants.js';
 import { Executor, type ProfileStep } from './executor.js';
-import { adapterIdentity, adapterKey, answerFor, readStore, recordAnswer, writeStore, type TuningStore } from './tuning-answers.js';
+import {
+  adapterIdentity,
+  adapterKey,
+  answerFor,
+  readStore,
+  recordAnswer,
+  writeStore,
+  type TuningStore,
+} from './tuning-answers.js';
 
 /** Tilings pinned per batch size and conv node: what the planner takes as `conv` overrides. */
 export type TunedTilings = Map<number, Record<string, ConvOverride>>;
@@ -48,16 +56,31 @@ export interface AutotuneReport {
  * timed), else batch 1 where timestamps are exact (`precise`: Node, which turns Dawn's rounding off),
  * the adapter is a GPU that names itself and the tiled kernels run.
  */
-export function autotuneBatches(asked: boolean | readonly number[] | undefined, lowering: Pick<ConvLowering, 'convStrategy'>, device: { features: { has(feature: string): boolean } }, info: Partial<GPUAdapterInfo> | undefined, precise: boolean): number[] | string | undefined {
+export function autotuneBatches(
+  asked: boolean | readonly number[] | undefined,
+  lowering: Pick<ConvLowering, 'convStrategy'>,
+  device: { features: { has(feature: string): boolean } },
+  info: Partial<GPUAdapterInfo> | undefined,
+  precise: boolean,
+): number[] | string | undefined {
   if (asked === false) return undefined;
-  const why = lowering.convStrategy !== 'tiled' ? "the simd kernels have no tiles (convStrategy: 'tiled' runs the tiled ones)" : !device.features.has('timestamp-query') ? "the device lacks 'timestamp-query'" : undefined;
+  const why =
+    lowering.convStrategy !== 'tiled'
+      ? "the simd kernels have no tiles (convStrategy: 'tiled' runs the tiled ones)"
+      : !device.features.has('timestamp-query')
+        ? "the device lacks 'timestamp-query'"
+        : undefined;
   if (asked === undefined) return why || !precise || isCpuAdapter(info) || !adapterIdentity(info) ? undefined : [1];
   if (why) return `autotune: nothing to time here: ${why}`;
   return asked === true ? [1] : [...new Set(asked)];
 }
 
 /** One GEMM shape of a plan: its key, its convs, the tilings to time (the policy's first). */
-interface GemmShape { key: string; layers: string[]; candidates: Tiling[] }
+interface GemmShape {
+  key: string;
+  layers: string[];
+  candidates: Tiling[];
+}
 
 /** The distinct GEMM shapes of `plan`'s tiled convs (the main GEMM step of each; Winograd's by their slices). */
 function gemmShapes(graph: Graph, plan: Plan, batch: number, adapter: string, storage: WeightStorage): GemmShape[] {
@@ -68,8 +91,21 @@ function gemmShapes(graph: Graph, plan: Plan, batch: number, adapter: string, st
     const node = graph.nodes.find((n) => n.name === step.layer) as Conv2dNode;
     const [inShape, outShape] = [graph.shapes.get(node.inputs[0]!)!, graph.shapes.get(node.output)!];
     const tile = algorithm.winograd;
-    const [m, k] = tile ? [batch * winogradTileCount(outShape, tile), inShape[2]] : [batch * outShape[0] * outShape[1], node.kernel[0] * node.kernel[1] * inShape[2]];
-    const key = JSON.stringify([adapter, batch, inShape, outShape, node.kernel, node.strides, node.pads, algorithm.gather, tile ?? 0, storage]);
+    const [m, k] = tile
+      ? [batch * winogradTileCount(outShape, tile), inShape[2]]
+      : [batch * outShape[0] * outShape[1], node.kernel[0] * node.kernel[1] * inShape[2]];
+    const key = JSON.stringify([
+      adapter,
+      batch,
+      inShape,
+      outShape,
+      node.kernel,
+      node.strides,
+      node.pads,
+      algorithm.gather,
+      tile ?? 0,
+      storage,
+    ]);
     const known = byKey.get(key);
     if (known) known.layers.push(node.name);
     else byKey.set(key, { key, layers: [node.name], candidates: tilingCandidates(m, outShape[2], k, !!tile) });
@@ -105,7 +141,16 @@ export interface AutotuneJob {
 }
 
 /** Times the tilings of the job's tiled convs for each of its batch sizes (the device needs 'timestamp-query'). */
-export async function autotuneTilings({ device, graph, batches, planFor, info, storage, kept, store }: AutotuneJob): Promise<Autotuned> {
+export async function autotuneTilings({
+  device,
+  graph,
+  batches,
+  planFor,
+  info,
+  storage,
+  kept,
+  store,
+}: AutotuneJob): Promise<Autotuned> {
   const started = performance.now();
   const adapter = adapterKey(device, info);
   if (store) await readStore(store);
@@ -123,12 +168,27 @@ export async function autotuneTilings({ device, graph, batches, planFor, info, s
         const a = answerFor(s.key, s.candidates);
         if (!a) continue; // skipped: the policy's
         for (const layer of s.layers) pinned[layer] = { tiling: a.tiling };
-        if (a.tiling !== a.from) changed.push({ batch, layers: s.layers, from: describeTiling(a.from), to: describeTiling(a.tiling), fromMs: a.fromMs, toMs: a.toMs });
+        if (a.tiling !== a.from)
+          changed.push({
+            batch,
+            layers: s.layers,
+            from: describeTiling(a.from),
+            to: describeTiling(a.tiling),
+            fromMs: a.fromMs,
+            toMs: a.toMs,
+          });
       }
       tuned.set(batch, pinned);
     }
     const count = [...shapes.values()].flat().length;
-    const report: AutotuneReport = { batches, shapes: count, timed: timing?.skipped ? 0 : untimed.length, ms: timing ? performance.now() - started : 0, changed: asPlanned(changed, planFor(tuned)), ...(timing?.skipped && { skipped: timing.skipped }) };
+    const report: AutotuneReport = {
+      batches,
+      shapes: count,
+      timed: timing?.skipped ? 0 : untimed.length,
+      ms: timing ? performance.now() - started : 0,
+      changed: asPlanned(changed, planFor(tuned)),
+      ...(timing?.skipped && { skipped: timing.skipped }),
+    };
     return { tuned, sharedExecutor: timing?.executor, report };
   } catch (err) {
     timing?.executor.dispose();
@@ -151,22 +211,39 @@ function asPlanned(changed: AutotuneReport['changed'], planner: Planner): Autotu
 }
 
 /** Whether every duration is a multiple of 0.1 ms: timestamps rounded (Chrome's default), useless for tiles. */
-const rounded = (steps: ProfileStep[]) => steps.length >= 4 && steps.every((s) => Math.abs(s.ms * 1e4 - Math.round(s.ms * 1e4)) < 1e-3);
+const rounded = (steps: ProfileStep[]) =>
+  steps.length >= 4 && steps.every((s) => Math.abs(s.ms * 1e4 - Math.round(s.ms * 1e4)) < 1e-3);
 
 /**
  * The rounds: round r gives each untimed shape its r-th candidate, profiles each batch that has one, and
  * records each shape's time; the answers when done. Returns the first round's executor (it holds the
  * weights), or with `skipped` and no answers recorded where the timestamps are rounded.
  */
-async function timeRounds(device: GPUDevice, graph: Graph, shapes: Map<number, GemmShape[]>, untimed: GemmShape[], planFor: (tuned: TunedTilings) => Planner, kept?: KeptConstants): Promise<{ executor: Executor; skipped?: string }> {
+async function timeRounds(
+  device: GPUDevice,
+  graph: Graph,
+  shapes: Map<number, GemmShape[]>,
+  untimed: GemmShape[],
+  planFor: (tuned: TunedTilings) => Planner,
+  kept?: KeptConstants,
+): Promise<{ executor: Executor; skipped?: string }> {
   const rounds = Math.max(...untimed.map((s) => s.candidates.length));
   const times = new Map(untimed.map((s) => [s.key, s.candidates.map(() => Infinity)]));
-  const inputs = new Map([...shapes.keys()].map((b) => [b, randomInput(b * graph.shapes.get(graph.input)!.reduce((x, y) => x * y, 1))]));
+  const inputs = new Map(
+    [...shapes.keys()].map((b) => [b, randomInput(b * graph.shapes.get(graph.input)!.reduce((x, y) => x * y, 1))]),
+  );
   const candidate = (s: GemmShape, r: number) => (times.has(s.key) ? s.candidates[r] : undefined);
   let first: Executor | undefined;
   try {
     for (let r = 0; r < rounds; r++) {
-      const tuned: TunedTilings = new Map([...shapes].map(([b, list]) => [b, Object.fromEntries(list.flatMap((s) => s.layers.flatMap((l) => (candidate(s, r) ? [[l, { tiling: candidate(s, r)! }]] : []))))]));
+      const tuned: TunedTilings = new Map(
+        [...shapes].map(([b, list]) => [
+          b,
+          Object.fromEntries(
+            list.flatMap((s) => s.layers.flatMap((l) => (candidate(s, r) ? [[l, { tiling: candidate(s, r)! }]] : []))),
+          ),
+        ]),
+      );
       const executor = await Executor.create(device, planFor(tuned), r === 0 ? kept : undefined, first);
       if (r === 0) first = executor;
       try {
@@ -175,16 +252,24 @@ async function timeRounds(device: GPUDevice, graph: Graph, shapes: Map<number, G
           if (r === 0) await executor.profile(inputs.get(batch)!, batch); // warm-up
           const profiles: ProfileStep[][] = [];
           for (let p = 0; p < PROFILES; p++) profiles.push(await executor.profile(inputs.get(batch)!, batch));
-          if (rounded(profiles[0]!)) return { executor: first!, skipped: 'the GPU timestamps are rounded to 0.1 ms (Chrome does so unless its WebGPU developer features are on): the built-in tilings are used' };
+          if (rounded(profiles[0]!))
+            return {
+              executor: first!,
+              skipped:
+                'the GPU timestamps are rounded to 0.1 ms (Chrome does so unless its WebGPU developer features are on): the built-in tilings are used',
+            };
           const layerMs = new Map<string, number>(); // each step's fastest, summed per layer; a negative duration spoils its layer
           profiles[0]!.forEach((step, i) => {
             const ms = Math.min(...profiles.map((p) => p[i]!.ms));
             layerMs.set(step.layer, (layerMs.get(step.layer) ?? 0) + (ms >= 0 ? ms : Infinity));
           });
-          for (const s of list) if (candidate(s, r)) times.get(s.key)![r] = s.layers.reduce((sum, l) => sum + (layerMs.get(l) ?? Infinity), 0);
+          for (const s of list)
+            if (candidate(s, r))
+              times.get(s.key)![r] = s.layers.reduce((sum, l) => sum + (layerMs.get(l) ?? Infinity), 0);
         }
       } finally {
-        if (r === 0) executor.releaseArenas(); // later rounds make their own
+        if (r === 0)
+          executor.releaseArenas(); // later rounds make their own
         else executor.dispose();
       }
     }

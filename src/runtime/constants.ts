@@ -19,7 +19,10 @@ export class ConstantStore {
   private readonly buffers = new Map<string, GPUBuffer>();
   private sealed = false;
 
-  constructor(private readonly device: GPUDevice, private readonly kept?: KeptConstants) {}
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly kept?: KeptConstants,
+  ) {}
 
   /** Packs and uploads every constant `plan` names that is not on the GPU yet. */
   upload(plan: Plan): void {
@@ -28,12 +31,22 @@ export class ConstantStore {
         if (r.kind !== 'constant' || this.buffers.has(r.name)) continue;
         let data = this.kept?.get(r.name);
         if (!data) {
-          if (this.sealed) throw new Error(`constant ${r.name} was not uploaded at load, and the weights it is packed from are released`);
+          if (this.sealed)
+            throw new Error(
+              `constant ${r.name} was not uploaded at load, and the weights it is packed from are released`,
+            );
           data = r.pack();
           this.kept?.set(r.name, data);
         }
-        const buffer = this.device.createBuffer({ label: r.name, size: Math.max(16, data.byteLength), usage: BUFFER.STORAGE | BUFFER.COPY_DST, mappedAtCreation: true });
-        new Uint8Array(buffer.getMappedRange(), 0, data.byteLength).set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+        const buffer = this.device.createBuffer({
+          label: r.name,
+          size: Math.max(16, data.byteLength),
+          usage: BUFFER.STORAGE | BUFFER.COPY_DST,
+          mappedAtCreation: true,
+        });
+        new Uint8Array(buffer.getMappedRange(), 0, data.byteLength).set(
+          new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+        );
         buffer.unmap();
         holders.set(buffer, 1);
         this.buffers.set(r.name, buffer);

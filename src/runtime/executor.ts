@@ -40,7 +40,12 @@ export class Executor {
   /** Set when the device is lost: every later call fails with it. */
   private lostMessage: string | undefined;
 
-  private constructor(readonly device: GPUDevice, planner: Planner, readonly kept?: KeptConstants, pipelines?: PipelineCache) {
+  private constructor(
+    readonly device: GPUDevice,
+    planner: Planner,
+    readonly kept?: KeptConstants,
+    pipelines?: PipelineCache,
+  ) {
     this.plans = new PlanCache(planner, device.limits);
     this.constants = new ConstantStore(device, kept);
     this.pipelines = pipelines ?? new PipelineCache(device);
@@ -57,8 +62,14 @@ export class Executor {
    * constants and compiled pipelines that executor holds are shared, not made again (a model with another
    * head, the autotune's executors).
    */
-  static async create(device: GPUDevice, planner: Planner, kept?: KeptConstants, sharing?: Executor): Promise<Executor> {
-    if (sharing && sharing.device !== device) throw new Error('an executor shares constants and pipelines only on its own device');
+  static async create(
+    device: GPUDevice,
+    planner: Planner,
+    kept?: KeptConstants,
+    sharing?: Executor,
+  ): Promise<Executor> {
+    if (sharing && sharing.device !== device)
+      throw new Error('an executor shares constants and pipelines only on its own device');
     const executor = new Executor(device, planner, kept, sharing?.pipelines.sharing());
     if (sharing) executor.constants.adopt(sharing.constants);
     try {
@@ -118,7 +129,14 @@ export class Executor {
     if (err instanceof InputError) return err; // the caller's mistake, not the GPU's
     if (!this.lostMessage) {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await whileGPU(Promise.race([this.device.lost, new Promise((r) => { timer = setTimeout(r, 200); })]));
+      await whileGPU(
+        Promise.race([
+          this.device.lost,
+          new Promise((r) => {
+            timer = setTimeout(r, 200);
+          }),
+        ]),
+      );
       clearTimeout(timer);
     }
     return this.lostMessage ? new GPUUnavailableError(this.lostMessage, { cause: err }) : err;
@@ -142,12 +160,14 @@ export class Executor {
   /** The state for `batch` images of `variant`, made on first use (allocation failures become a clear error). */
   private async prepare(batch: number, variant: Variant): Promise<BatchState> {
     const byBatch = this.states.get(variant);
-    if (byBatch) { // most recently used last
+    if (byBatch) {
+      // most recently used last
       this.states.delete(variant);
       this.states.set(variant, byBatch);
     }
     const known = byBatch?.get(batch);
-    if (known) { // most recently used last
+    if (known) {
+      // most recently used last
       byBatch!.delete(batch);
       byBatch!.set(batch, known);
       return known;
@@ -163,7 +183,9 @@ export class Executor {
     const [oom, invalid] = await whileGPU(Promise.all([device.popErrorScope(), device.popErrorScope()]));
     if (oom || invalid) {
       destroyBatchState(state);
-      throw new GPUUnavailableError(`batch ${batch}: could not prepare the run (${oom ? 'out of GPU memory' : 'invalid GPU resources'}): ${(oom ?? invalid)!.message}`);
+      throw new GPUUnavailableError(
+        `batch ${batch}: could not prepare the run (${oom ? 'out of GPU memory' : 'invalid GPU resources'}): ${(oom ?? invalid)!.message}`,
+      );
     }
     if (byBatch) {
       byBatch.set(batch, state);
@@ -187,13 +209,22 @@ export class Executor {
    * Every step of the network into `encoder`: one compute pass (after `before`, which may dispatch into
    * it first), or with `timestamps`, one pass per step with its start and end written to the query set.
    */
-  private encode(encoder: GPUCommandEncoder, state: BatchState, batch: number, options: { before?: (pass: GPUComputePassEncoder) => void; timestamps?: GPUQuerySet } = {}): void {
+  private encode(
+    encoder: GPUCommandEncoder,
+    state: BatchState,
+    batch: number,
+    options: { before?: (pass: GPUComputePassEncoder) => void; timestamps?: GPUQuerySet } = {},
+  ): void {
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
     const { timestamps } = options;
     let pass = timestamps ? undefined : encoder.beginComputePass({ label: 'resnet' });
     if (pass) options.before?.(pass);
     state.plan.steps.forEach((step, i) => {
-      if (timestamps) pass = encoder.beginComputePass({ label: step.label, timestampWrites: { querySet: timestamps, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } });
+      if (timestamps)
+        pass = encoder.beginComputePass({
+          label: step.label,
+          timestampWrites: { querySet: timestamps, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+        });
       pass!.setPipeline(state.pipelines[i]!);
       pass!.setBindGroup(0, state.bindGroups[i]!);
       pass!.dispatchWorkgroups(...step.workgroups(batch, max));
@@ -215,9 +246,19 @@ export class Executor {
    * `whileRunning` runs on the CPU while the GPU works; if it throws, the result is dropped (after the
    * GPU is done with the buffers) and its error is the call's.
    */
-  private async finish(encoder: GPUCommandEncoder, state: BatchState, slot: { offset: number; size: number }, what: string, into?: OutputTarget, whileRunning?: () => void): Promise<Float32Array | undefined> {
+  private async finish(
+    encoder: GPUCommandEncoder,
+    state: BatchState,
+    slot: { offset: number; size: number },
+    what: string,
+    into?: OutputTarget,
+    whileRunning?: () => void,
+  ): Promise<Float32Array | undefined> {
     const { device } = this;
-    const temp = !into && slot.size > state.staging.size ? device.createBuffer({ label: 'readback', size: slot.size, usage: BUFFER.MAP_READ | BUFFER.COPY_DST }) : undefined;
+    const temp =
+      !into && slot.size > state.staging.size
+        ? device.createBuffer({ label: 'readback', size: slot.size, usage: BUFFER.MAP_READ | BUFFER.COPY_DST })
+        : undefined;
     const read = temp ?? state.staging;
     encoder.copyBufferToBuffer(state.arena, slot.offset, into?.buffer ?? read, into?.offset ?? 0, slot.size);
     device.pushErrorScope('validation');
@@ -272,7 +313,10 @@ export class Executor {
   profile(input: Float32Array, batch: number, variant = INTACT): Promise<ProfileStep[]> {
     return this.enqueue(async () => {
       const { device } = this;
-      if (!device.features.has('timestamp-query')) throw new GPUUnavailableError("profiling needs the adapter feature 'timestamp-query', which this adapter does not offer");
+      if (!device.features.has('timestamp-query'))
+        throw new GPUUnavailableError(
+          "profiling needs the adapter feature 'timestamp-query', which this adapter does not offer",
+        );
       const state = await this.prepare(batch, variant);
       const { steps } = state.plan;
       this.upload(state, input);
@@ -289,7 +333,13 @@ export class Executor {
         await whileGPU(read.mapAsync(MAP_MODE_READ));
         const t = new BigUint64Array(read.getMappedRange().slice(0));
         read.unmap();
-        return steps.map((step, i) => ({ label: step.label, layer: step.layer ?? step.label, detail: step.detail ?? '', ms: Number(t[2 * i + 1]! - t[2 * i]!) / 1e6, flops: step.flopsPerImage * batch }));
+        return steps.map((step, i) => ({
+          label: step.label,
+          layer: step.layer ?? step.label,
+          detail: step.detail ?? '',
+          ms: Number(t[2 * i + 1]! - t[2 * i]!) / 1e6,
+          flops: step.flopsPerImage * batch,
+        }));
       } finally {
         querySet.destroy();
         resolve.destroy();
@@ -304,7 +354,14 @@ export class Executor {
    * requested output, or with `into`, copies it into that buffer and reads nothing back. `output: 'input'`
    * returns the preprocessed input tensor itself. `view`: the crop (default the center), see CropView.
    */
-  runTexture(texture: GPUTexture, spec: Preprocessing, output: OutputKind | 'input', into?: OutputTarget, variant = INTACT, view = CENTER_VIEW): Promise<Float32Array | undefined> {
+  runTexture(
+    texture: GPUTexture,
+    spec: Preprocessing,
+    output: OutputKind | 'input',
+    into?: OutputTarget,
+    variant = INTACT,
+    view = CENTER_VIEW,
+  ): Promise<Float32Array | undefined> {
     return this.enqueue(async () => {
       const state = await this.prepare(1, variant);
       const preprocess = await this.textureInput.prepare(texture, spec, state.arena, this.slotOf(state, 'input'), view);
@@ -316,7 +373,13 @@ export class Executor {
       } else {
         this.encode(encoder, state, 1, { before: preprocess });
       }
-      return this.finish(encoder, state, this.slotOf(state, output), output === 'input' ? 'preprocessing' : 'inference from a texture', into);
+      return this.finish(
+        encoder,
+        state,
+        this.slotOf(state, output),
+        output === 'input' ? 'preprocessing' : 'inference from a texture',
+        into,
+      );
     });
   }
 

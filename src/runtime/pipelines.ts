@@ -15,7 +15,10 @@ export class PipelineCache {
   private readonly used = new Set<string>();
 
   /** `byKey`: compiled pipelines, shared by the caches made with `sharing()`. */
-  constructor(private readonly device: GPUDevice, private readonly byKey = new Map<string, Promise<GPUComputePipeline>>()) {}
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly byKey = new Map<string, Promise<GPUComputePipeline>>(),
+  ) {}
 
   /** A cache that reuses this one's pipelines and adds to them (the autotune's executors, a model with another head). */
   sharing(): PipelineCache {
@@ -28,11 +31,18 @@ export class PipelineCache {
     let pipeline = this.byKey.get(shader.key);
     if (!pipeline) {
       const module = this.device.createShaderModule({ label, code: shader.code() });
-      pipeline = this.device.createComputePipelineAsync({ label, layout: 'auto', compute: { module, entryPoint: 'main' } })
+      pipeline = this.device
+        .createComputePipelineAsync({ label, layout: 'auto', compute: { module, entryPoint: 'main' } })
         .catch(async (err: unknown) => {
           const info = await module.getCompilationInfo?.().catch(() => undefined);
-          const details = info?.messages.filter((m) => m.type === 'error').map((m) => `line ${m.lineNum}: ${m.message}`).join('; ');
-          throw new GPUUnavailableError(`kernel for ${label}: pipeline creation failed: ${details || (err as Error).message}`, { cause: err });
+          const details = info?.messages
+            .filter((m) => m.type === 'error')
+            .map((m) => `line ${m.lineNum}: ${m.message}`)
+            .join('; ');
+          throw new GPUUnavailableError(
+            `kernel for ${label}: pipeline creation failed: ${details || (err as Error).message}`,
+            { cause: err },
+          );
         });
       this.byKey.set(shader.key, pipeline);
       pipeline.catch(() => this.byKey.delete(shader.key));

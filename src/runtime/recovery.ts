@@ -12,7 +12,11 @@ export type DeviceFactory = () => Promise<{ device: GPUDevice; release?: () => v
 export class RecoveringExecutor {
   private recovering: Promise<Executor> | undefined;
 
-  constructor(private executor: Executor, private release: (() => void) | undefined, private readonly recreate: DeviceFactory | undefined) {}
+  constructor(
+    private executor: Executor,
+    private release: (() => void) | undefined,
+    private readonly recreate: DeviceFactory | undefined,
+  ) {}
 
   /** The executor now (possibly on a lost device). */
   get now(): Executor {

@@ -12,7 +12,10 @@ import { BUFFER } from './usage.js';
 export class TextureInput {
   private uniform: GPUBuffer | undefined;
 
-  constructor(private readonly device: GPUDevice, private readonly pipelines: PipelineCache) {}
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly pipelines: PipelineCache,
+  ) {}
 
   /** Bytes it holds on the GPU. */
   get bytes(): number {
@@ -20,18 +23,36 @@ export class TextureInput {
   }
 
   /** Prepares the preprocessing of `texture` (its crop `view`) into `slot` of `arena`; returns what dispatches it into a pass. */
-  async prepare(texture: GPUTexture, spec: Preprocessing, arena: GPUBuffer, slot: { offset: number; size: number }, view: CropView = CENTER_VIEW): Promise<(pass: GPUComputePassEncoder) => void> {
+  async prepare(
+    texture: GPUTexture,
+    spec: Preprocessing,
+    arena: GPUBuffer,
+    slot: { offset: number; size: number },
+    view: CropView = CENTER_VIEW,
+  ): Promise<(pass: GPUComputePassEncoder) => void> {
     const { device } = this;
     const srgb = texture.format.endsWith('-srgb');
-    const pipeline = await this.pipelines.get('preprocess', shader('preprocess', { crop: spec.cropTo, scale: spec.scale, order: spec.order, srgb }, () => preprocessShader(spec, srgb)));
-    this.uniform ??= device.createBuffer({ label: 'preprocess params', size: 64, usage: BUFFER.UNIFORM | BUFFER.COPY_DST });
+    const pipeline = await this.pipelines.get(
+      'preprocess',
+      shader('preprocess', { crop: spec.cropTo, scale: spec.scale, order: spec.order, srgb }, () =>
+        preprocessShader(spec, srgb),
+      ),
+    );
+    this.uniform ??= device.createBuffer({
+      label: 'preprocess params',
+      size: 64,
+      usage: BUFFER.UNIFORM | BUFFER.COPY_DST,
+    });
     device.queue.writeBuffer(this.uniform, 0, preprocessParams(spec, texture.width, texture.height, view));
     const bindGroup = device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
       entries: [
         { binding: PREPROCESS_BINDINGS.source.binding, resource: texture.createView() },
         { binding: PREPROCESS_BINDINGS.resize.binding, resource: { buffer: this.uniform } },
-        { binding: PREPROCESS_BINDINGS.output.binding, resource: { buffer: arena, offset: slot.offset, size: slot.size } },
+        {
+          binding: PREPROCESS_BINDINGS.output.binding,
+          resource: { buffer: arena, offset: slot.offset, size: slot.size },
+        },
       ],
     });
     return (pass) => {

@@ -75,7 +75,13 @@ function storable(key: string): boolean {
 const finiteMs = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 const isTiling = (t: unknown): t is Tiling => {
   const { tile, split } = (t ?? {}) as Partial<Tiling>;
-  return !!tile && Object.values(TILES).some((k) => JSON.stringify(k) === JSON.stringify(tile)) && Number.isInteger(split) && split! >= 1 && split! <= 1024;
+  return (
+    !!tile &&
+    Object.values(TILES).some((k) => JSON.stringify(k) === JSON.stringify(tile)) &&
+    Number.isInteger(split) &&
+    split! >= 1 &&
+    split! <= 1024
+  );
 };
 
 /** Adds `store`'s answers that this process lacks; a store that does not read, or entries that do not, are skipped. */
@@ -86,9 +92,19 @@ export async function readStore(store: TuningStore): Promise<void> {
   } catch {
     return;
   }
-  if (saved.kernels !== KERNELS || typeof saved.answers !== 'object' || !saved.answers || Array.isArray(saved.answers)) return;
+  if (saved.kernels !== KERNELS || typeof saved.answers !== 'object' || !saved.answers || Array.isArray(saved.answers))
+    return;
   for (const [key, a] of Object.entries(saved.answers as Record<string, Partial<Answer> | null>)) {
-    if (answers.has(key) || !storable(key) || !a || !isTiling(a.tiling) || !isTiling(a.from) || !finiteMs(a.fromMs) || !finiteMs(a.toMs)) continue;
+    if (
+      answers.has(key) ||
+      !storable(key) ||
+      !a ||
+      !isTiling(a.tiling) ||
+      !isTiling(a.from) ||
+      !finiteMs(a.fromMs) ||
+      !finiteMs(a.toMs)
+    )
+      continue;
     answers.set(key, { tiling: a.tiling, from: a.from, fromMs: a.fromMs, toMs: a.toMs });
   }
 }

@@ -26,11 +26,15 @@ export interface PlannedView {
 
 export function checkAugment(augment: AugmentOptions | undefined): void {
   if (augment === undefined) return;
-  if (typeof augment !== 'object' || augment === null) throw new InputError(`augment must be an object such as { copies: 2 }, got ${JSON.stringify(augment)}`);
+  if (typeof augment !== 'object' || augment === null)
+    throw new InputError(`augment must be an object such as { copies: 2 }, got ${JSON.stringify(augment)}`);
   const { copies, flip = true, crop = true } = augment;
-  if (!(Number.isInteger(copies) && copies >= 1 && copies <= 16)) throw new InputError(`augment.copies must be an integer from 1 to 16, got ${JSON.stringify(copies)}`);
-  if (typeof flip !== 'boolean' || typeof crop !== 'boolean') throw new InputError('augment.flip and augment.crop must be true or false');
-  if (!flip && !crop) throw new InputError('augment with neither flip nor crop would only repeat each image: set one of them');
+  if (!(Number.isInteger(copies) && copies >= 1 && copies <= 16))
+    throw new InputError(`augment.copies must be an integer from 1 to 16, got ${JSON.stringify(copies)}`);
+  if (typeof flip !== 'boolean' || typeof crop !== 'boolean')
+    throw new InputError('augment.flip and augment.crop must be true or false');
+  if (!flip && !crop)
+    throw new InputError('augment with neither flip nor crop would only repeat each image: set one of them');
 }
 
 /** `copies` views of each of `examples` (training images), drawn from `seed`: the same seed, the same views. */

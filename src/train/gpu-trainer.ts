@@ -10,7 +10,22 @@ import { TrainingError } from '../errors.js';
 import { whileGPU } from '../runtime/keep-alive.js';
 import { PipelineCache } from '../runtime/pipelines.js';
 import { BUFFER, MAP_MODE_READ } from '../runtime/usage.js';
-import { LOGITS_WORKGROUP, logitsShader, quads, softmaxShader, standardizeShader, standardizeWorkgroups, statsShader, STEP_BYTES, TRAIN_STANDARDIZE_BINDINGS, TRAIN_LOGITS_BINDINGS, TRAIN_SOFTMAX_BINDINGS, TRAIN_STATS_BINDINGS, TRAIN_UPDATE_BINDINGS, updateShader } from './kernels.js';
+import {
+  LOGITS_WORKGROUP,
+  logitsShader,
+  quads,
+  softmaxShader,
+  standardizeShader,
+  standardizeWorkgroups,
+  statsShader,
+  STEP_BYTES,
+  TRAIN_STANDARDIZE_BINDINGS,
+  TRAIN_LOGITS_BINDINGS,
+  TRAIN_SOFTMAX_BINDINGS,
+  TRAIN_STATS_BINDINGS,
+  TRAIN_UPDATE_BINDINGS,
+  updateShader,
+} from './kernels.js';
 import { shuffled } from '../util/random.js';
 
 /** What is trained on: n examples of f features (a GPU buffer [n][f], left as it is), their labels. */
@@ -61,7 +76,11 @@ export interface TrainedHead {
 
 const storage = (device: GPUDevice, label: string, data: ArrayBufferView | number) => {
   const size = typeof data === 'number' ? data : data.byteLength;
-  const buffer = device.createBuffer({ label, size: Math.max(16, Math.ceil(size / 4) * 4), usage: BUFFER.STORAGE | BUFFER.COPY_DST | BUFFER.COPY_SRC });
+  const buffer = device.createBuffer({
+    label,
+    size: Math.max(16, Math.ceil(size / 4) * 4),
+    usage: BUFFER.STORAGE | BUFFER.COPY_DST | BUFFER.COPY_SRC,
+  });
   if (typeof data !== 'number') device.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, data.byteLength);
   return buffer;
 };
@@ -88,8 +107,15 @@ export class GpuHeadTrainer {
     return b;
   }
 
-  private bindGroup(pipeline: GPUComputePipeline, table: Record<string, { binding: number }>, resources: Record<string, GPUBuffer | GPUBufferBinding>): GPUBindGroup {
-    const entries = Object.entries(resources).map(([name, r]) => ({ binding: table[name]!.binding, resource: 'buffer' in r ? r : { buffer: r } }));
+  private bindGroup(
+    pipeline: GPUComputePipeline,
+    table: Record<string, { binding: number }>,
+    resources: Record<string, GPUBuffer | GPUBufferBinding>,
+  ): GPUBindGroup {
+    const entries = Object.entries(resources).map(([name, r]) => ({
+      binding: table[name]!.binding,
+      resource: 'buffer' in r ? r : { buffer: r },
+    }));
     return this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries });
   }
 
@@ -100,7 +126,14 @@ export class GpuHeadTrainer {
     const encoder = this.device.createCommandEncoder({ label: 'train stats' });
     const pass = encoder.beginComputePass();
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, this.bindGroup(pipeline, TRAIN_STATS_BINDINGS, { features: data.features, examples: this.buffer('train examples', data.train), stats }));
+    pass.setBindGroup(
+      0,
+      this.bindGroup(pipeline, TRAIN_STATS_BINDINGS, {
+        features: data.features,
+        examples: this.buffer('train examples', data.train),
+        stats,
+      }),
+    );
     pass.dispatchWorkgroups(Math.ceil(data.f / 64));
     pass.end();
     this.device.queue.submit([encoder.finish()]);
@@ -108,7 +141,11 @@ export class GpuHeadTrainer {
   }
 
   /** Encodes every example's standardized row into `rows`. */
-  private async standardizer(data: TrainingData, stats: GPUBuffer, rows: GPUBuffer): Promise<(pass: GPUComputePassEncoder) => void> {
+  private async standardizer(
+    data: TrainingData,
+    stats: GPUBuffer,
+    rows: GPUBuffer,
+  ): Promise<(pass: GPUComputePassEncoder) => void> {
     const pipeline = await this.pipelines.get('train standardize', standardizeShader(data.f, data.n));
     const group = this.bindGroup(pipeline, TRAIN_STANDARDIZE_BINDINGS, { features: data.features, stats, rows });
     const workgroups = standardizeWorkgroups(data.f, data.n);
@@ -121,14 +158,37 @@ export class GpuHeadTrainer {
 
   async fit(data: TrainingData, settings: GpuFitSettings): Promise<TrainedHead> {
     const { device } = this;
-    const { paramBytes, batch, steps, stats, order, params, best, loss, correct, uniforms, read, groups, evaluation, encodeStep } = await this.plan(data, settings);
+    const {
+      paramBytes,
+      batch,
+      steps,
+      stats,
+      order,
+      params,
+      best,
+      loss,
+      correct,
+      uniforms,
+      read,
+      groups,
+      evaluation,
+      encodeStep,
+    } = await this.plan(data, settings);
     const history: EpochRecord[] = [];
-    let bestLoss = Infinity, bestEpoch = 0, keepBest = false, t = 0;
+    let bestLoss = Infinity,
+      bestEpoch = 0,
+      keepBest = false,
+      t = 0;
     for (let epoch = 1; epoch <= settings.epochs; epoch++) {
       const shuffledTrain = shuffled(data.train, settings.seed, epoch);
       device.queue.writeBuffer(order, 0, shuffledTrain.buffer, shuffledTrain.byteOffset, shuffledTrain.byteLength);
       const count = (s: number) => Math.min(batch, data.train.length - s * batch);
-      for (let s = 0; s < steps; s++) device.queue.writeBuffer(uniforms, s * STEP_BYTES, stepWords(s * batch, count(s), settings.learningRate, settings.weightDecay, ++t));
+      for (let s = 0; s < steps; s++)
+        device.queue.writeBuffer(
+          uniforms,
+          s * STEP_BYTES,
+          stepWords(s * batch, count(s), settings.learningRate, settings.weightDecay, ++t),
+        );
       const encoder = device.createCommandEncoder({ label: `epoch ${epoch}` });
       if (keepBest) encoder.copyBufferToBuffer(params, 0, best, 0, paramBytes); // the epoch before was the best so far
       const pass = encoder.beginComputePass();
@@ -141,14 +201,26 @@ export class GpuHeadTrainer {
       const record = await this.epochRecord(read, data, epoch);
       history.push(record);
       settings.onEpoch?.(record);
-      if (!Number.isFinite(record.loss) || (record.validationLoss !== undefined && !Number.isFinite(record.validationLoss))) {
-        throw new TrainingError(`training diverged at epoch ${epoch} (the loss is not finite): use a lower learningRate than ${settings.learningRate}`);
+      if (
+        !Number.isFinite(record.loss) ||
+        (record.validationLoss !== undefined && !Number.isFinite(record.validationLoss))
+      ) {
+        throw new TrainingError(
+          `training diverged at epoch ${epoch} (the loss is not finite): use a lower learningRate than ${settings.learningRate}`,
+        );
       }
       keepBest = record.validationLoss !== undefined && record.validationLoss < bestLoss;
       if (keepBest) [bestLoss, bestEpoch] = [record.validationLoss!, epoch];
       if (record.validationLoss !== undefined && epoch - bestEpoch >= settings.patience) break;
     }
-    return this.result(data, keepBest || !data.validation.length ? params : best, stats, read, history, keepBest || !data.validation.length ? history.length : bestEpoch);
+    return this.result(
+      data,
+      keepBest || !data.validation.length ? params : best,
+      stats,
+      read,
+      history,
+      keepBest || !data.validation.length ? history.length : bestEpoch,
+    );
   }
 
   /** Buffers, pipelines and a bind group set per minibatch for one fit; every example's row standardized. */
@@ -172,9 +244,17 @@ export class GpuHeadTrainer {
     const dz = this.buffer('dz', 16 * c4 * batch);
     const loss = this.buffer('loss per example', data.n * 4);
     const correct = this.buffer('correct per example', data.n * 4);
-    const uniforms = device.createBuffer({ label: 'train steps', size: (steps + 1) * STEP_BYTES, usage: BUFFER.UNIFORM | BUFFER.COPY_DST });
+    const uniforms = device.createBuffer({
+      label: 'train steps',
+      size: (steps + 1) * STEP_BYTES,
+      usage: BUFFER.UNIFORM | BUFFER.COPY_DST,
+    });
     this.buffers.push(uniforms);
-    const read = device.createBuffer({ label: 'train readback', size: Math.max(8 * data.n, paramBytes + 8 * data.f), usage: BUFFER.MAP_READ | BUFFER.COPY_DST });
+    const read = device.createBuffer({
+      label: 'train readback',
+      size: Math.max(8 * data.n, paramBytes + 8 * data.f),
+      usage: BUFFER.MAP_READ | BUFFER.COPY_DST,
+    });
     this.buffers.push(read);
     const [logitsPipeline, softmaxPipeline, evalPipeline, updatePipeline, standardize] = await Promise.all([
       this.pipelines.get('train logits', logitsShader(data.f, data.classes)),
@@ -185,11 +265,42 @@ export class GpuHeadTrainer {
     ]);
     const slot = (s: number) => ({ buffer: uniforms, offset: s * STEP_BYTES, size: 24 });
     const bind = (s: number, examples: GPUBuffer, train: boolean) => ({
-      logits: this.bindGroup(logitsPipeline, TRAIN_LOGITS_BINDINGS, { step: slot(s), rows, order: examples, params, logits }),
+      logits: this.bindGroup(logitsPipeline, TRAIN_LOGITS_BINDINGS, {
+        step: slot(s),
+        rows,
+        order: examples,
+        params,
+        logits,
+      }),
       softmax: train
-        ? this.bindGroup(softmaxPipeline, TRAIN_SOFTMAX_BINDINGS, { step: slot(s), logits, labels, classWeight, order: examples, dz, loss, correct })
-        : this.bindGroup(evalPipeline, TRAIN_SOFTMAX_BINDINGS, { step: slot(s), logits, labels, order: examples, loss, correct }),
-      update: train ? this.bindGroup(updatePipeline, TRAIN_UPDATE_BINDINGS, { step: slot(s), rows, order: examples, dz, params, moments }) : undefined,
+        ? this.bindGroup(softmaxPipeline, TRAIN_SOFTMAX_BINDINGS, {
+            step: slot(s),
+            logits,
+            labels,
+            classWeight,
+            order: examples,
+            dz,
+            loss,
+            correct,
+          })
+        : this.bindGroup(evalPipeline, TRAIN_SOFTMAX_BINDINGS, {
+            step: slot(s),
+            logits,
+            labels,
+            order: examples,
+            loss,
+            correct,
+          }),
+      update: train
+        ? this.bindGroup(updatePipeline, TRAIN_UPDATE_BINDINGS, {
+            step: slot(s),
+            rows,
+            order: examples,
+            dz,
+            params,
+            moments,
+          })
+        : undefined,
     });
     const groups = Array.from({ length: steps }, (_, s) => bind(s, order, true));
     const evaluation = data.validation.length ? bind(steps, validation, false) : undefined;
@@ -211,7 +322,22 @@ export class GpuHeadTrainer {
       pass.setBindGroup(0, g.update);
       pass.dispatchWorkgroups(Math.ceil(((f4 + 1) * c4) / 64));
     };
-    return { paramBytes, batch, steps, stats, order, params, best, loss, correct, uniforms, read, groups, evaluation, encodeStep };
+    return {
+      paramBytes,
+      batch,
+      steps,
+      stats,
+      order,
+      params,
+      best,
+      loss,
+      correct,
+      uniforms,
+      read,
+      groups,
+      evaluation,
+      encodeStep,
+    };
   }
 
   /** Reads the epoch's losses and right answers, and averages them over each split. */
@@ -222,13 +348,24 @@ export class GpuHeadTrainer {
     const correct = new Uint32Array(bytes, 4 * data.n, data.n);
     const mean = (split: Uint32Array, v: ArrayLike<number>) => split.reduce((s, i) => s + v[i]!, 0) / split.length;
     const record: EpochRecord = { epoch, loss: mean(data.train, loss), accuracy: mean(data.train, correct) };
-    if (data.validation.length) Object.assign(record, { validationLoss: mean(data.validation, loss), validationAccuracy: mean(data.validation, correct) });
+    if (data.validation.length)
+      Object.assign(record, {
+        validationLoss: mean(data.validation, loss),
+        validationAccuracy: mean(data.validation, correct),
+      });
     read.unmap();
     return record;
   }
 
   /** The parameters in `from` (padded to 4 features and 4 classes) without the padding, and the statistics, read back. */
-  private async result(data: TrainingData, from: GPUBuffer, stats: GPUBuffer, read: GPUBuffer, history: EpochRecord[], epoch: number): Promise<TrainedHead> {
+  private async result(
+    data: TrainingData,
+    from: GPUBuffer,
+    stats: GPUBuffer,
+    read: GPUBuffer,
+    history: EpochRecord[],
+    epoch: number,
+  ): Promise<TrainedHead> {
     const { f, classes: c } = data;
     const cp = 4 * quads(c);
     const paramFloats = (4 * quads(f) + 1) * cp;
@@ -243,9 +380,12 @@ export class GpuHeadTrainer {
     for (let i = 0; i < f; i++) weights.set(values.subarray(i * cp, i * cp + c), i * c);
     const biasAt = 4 * quads(f) * cp;
     return {
-      weights, bias: values.slice(biasAt, biasAt + c),
-      mean: values.slice(paramFloats, paramFloats + f), scale: values.slice(paramFloats + f, paramFloats + 2 * f),
-      history, epoch,
+      weights,
+      bias: values.slice(biasAt, biasAt + c),
+      mean: values.slice(paramFloats, paramFloats + f),
+      scale: values.slice(paramFloats + f, paramFloats + 2 * f),
+      history,
+      epoch,
     };
   }
 
@@ -254,4 +394,3 @@ export class GpuHeadTrainer {
     this.buffers.length = 0;
   }
 }
-

@@ -7,11 +7,23 @@ import type { Head } from './head.js';
 import { shuffled } from '../util/random.js';
 
 /** Each class's examples shuffled (by `seed`), `share` of them (at least one, where a class has two) held out to validate. */
-export function splitExamples(examples: Uint32Array, classOf: Uint32Array, classes: number, share: number, seed: number): { train: Uint32Array; validation: Uint32Array } {
-  const train: number[] = [], validation: number[] = [];
+export function splitExamples(
+  examples: Uint32Array,
+  classOf: Uint32Array,
+  classes: number,
+  share: number,
+  seed: number,
+): { train: Uint32Array; validation: Uint32Array } {
+  const train: number[] = [],
+    validation: number[] = [];
   for (let c = 0; c < classes; c++) {
-    const mine = shuffled(examples.filter((i) => classOf[i] === c), seed, -1 - c);
-    const held = share > 0 && mine.length >= 2 ? Math.min(mine.length - 1, Math.max(1, Math.round(mine.length * share))) : 0;
+    const mine = shuffled(
+      examples.filter((i) => classOf[i] === c),
+      seed,
+      -1 - c,
+    );
+    const held =
+      share > 0 && mine.length >= 2 ? Math.min(mine.length - 1, Math.max(1, Math.round(mine.length * share))) : 0;
     validation.push(...mine.subarray(0, held));
     train.push(...mine.subarray(held));
   }
@@ -43,7 +55,13 @@ export function foldStandardization(trained: TrainedHead, labels: readonly strin
  * for every class, so logits (x.m_c - |m_c|^2 / 2) / t rank the classes by distance. t, the mean squared
  * distance of the training examples to their class's mean, keeps the probabilities readable.
  */
-export function nearestMeanHead(features: Float32Array, f: number, classOf: Uint32Array, train: Uint32Array, labels: readonly string[]): Head {
+export function nearestMeanHead(
+  features: Float32Array,
+  f: number,
+  classOf: Uint32Array,
+  train: Uint32Array,
+  labels: readonly string[],
+): Head {
   const c = labels.length;
   const means = new Float64Array(c * f);
   const counts = new Float64Array(c);
@@ -53,7 +71,8 @@ export function nearestMeanHead(features: Float32Array, f: number, classOf: Uint
   }
   for (let k = 0; k < c * f; k++) means[k] = means[k]! / counts[Math.floor(k / f)]!;
   let spread = 0;
-  for (const i of train) for (let k = 0; k < f; k++) spread += (features[i * f + k]! - means[classOf[i]! * f + k]!) ** 2;
+  for (const i of train)
+    for (let k = 0; k < f; k++) spread += (features[i * f + k]! - means[classOf[i]! * f + k]!) ** 2;
   const t = Math.max(spread / train.length, 1e-6);
   const weights = new Float32Array(f * c);
   const bias = new Float32Array(c);
@@ -72,7 +91,8 @@ export function nearestMeanHead(features: Float32Array, f: number, classOf: Uint
 export function predictions(head: Head, features: Float32Array, f: number, examples: Uint32Array): Uint32Array {
   const c = head.labels.length;
   return examples.map((i) => {
-    let best = 0, bestLogit = -Infinity;
+    let best = 0,
+      bestLogit = -Infinity;
     for (let j = 0; j < c; j++) {
       let z = head.bias[j]!;
       for (let k = 0; k < f; k++) z += features[i * f + k]! * head.weights[k * c + j]!;

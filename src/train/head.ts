@@ -20,18 +20,24 @@ export interface Head {
   bias: Float32Array;
 }
 
-
 /** Features a head reads (its rows). */
 export const headFeatures = (head: Head): number => head.weights.length / head.labels.length;
 
 /** A head's shape checked: labels, weights and bias agree, every value finite. */
 export function checkHead(head: Head): Head {
   const c = head.labels.length;
-  if (!Array.isArray(head.labels) || c < 2 || head.labels.some((l) => typeof l !== 'string' || !l)) throw new InputError('a head needs at least 2 class labels, each a non-empty string');
-  if (new Set(head.labels).size !== c) throw new InputError(`a head's labels must differ: ${head.labels.filter((l, i) => head.labels.indexOf(l) !== i).join(', ')} appears twice`);
-  if (!(head.bias instanceof Float32Array) || head.bias.length !== c) throw new InputError(`a head's bias holds ${head.bias?.length} values for ${c} labels`);
-  if (!(head.weights instanceof Float32Array) || head.weights.length % c !== 0 || head.weights.length === 0) throw new InputError(`a head's weights hold ${head.weights?.length} values, not a multiple of its ${c} labels`);
-  if (![...head.weights, ...head.bias].every(Number.isFinite)) throw new InputError('a head\'s weights and bias must be finite');
+  if (!Array.isArray(head.labels) || c < 2 || head.labels.some((l) => typeof l !== 'string' || !l))
+    throw new InputError('a head needs at least 2 class labels, each a non-empty string');
+  if (new Set(head.labels).size !== c)
+    throw new InputError(
+      `a head's labels must differ: ${head.labels.filter((l, i) => head.labels.indexOf(l) !== i).join(', ')} appears twice`,
+    );
+  if (!(head.bias instanceof Float32Array) || head.bias.length !== c)
+    throw new InputError(`a head's bias holds ${head.bias?.length} values for ${c} labels`);
+  if (!(head.weights instanceof Float32Array) || head.weights.length % c !== 0 || head.weights.length === 0)
+    throw new InputError(`a head's weights hold ${head.weights?.length} values, not a multiple of its ${c} labels`);
+  if (![...head.weights, ...head.bias].every(Number.isFinite))
+    throw new InputError("a head's weights and bias must be finite");
   return head;
 }
 
@@ -42,12 +48,33 @@ export function checkHead(head: Head): Head {
  */
 export function graphWithHead(graph: Graph, head: Head, name = 'head'): Graph {
   const { pool, dense } = classifierHead(graph.nodes);
-  if (!pool || !dense) throw new InputError(`${graph.name} does not end in a global average pool and one dense layer, so it takes no head`);
+  if (!pool || !dense)
+    throw new InputError(
+      `${graph.name} does not end in a global average pool and one dense layer, so it takes no head`,
+    );
   const features = graph.shapes.get(pool.output)![2];
-  if (headFeatures(head) !== features) throw new InputError(`this head reads ${headFeatures(head)} features; the network gives ${features} (${graph.name}): train the head on this base`);
+  if (headFeatures(head) !== features)
+    throw new InputError(
+      `this head reads ${headFeatures(head)} features; the network gives ${features} (${graph.name}): train the head on this base`,
+    );
   const classes = head.labels.length;
-  const replacement: DenseNode = { op: 'dense', name, inputs: [...dense.inputs], output: name, weights: head.weights, bias: head.bias, relu: false };
-  const nodes = graph.nodes.map((n): GraphNode => (n === dense ? replacement : n.inputs.includes(dense.output) ? { ...n, inputs: n.inputs.map((i) => (i === dense.output ? name : i)) } as GraphNode : n));
+  const replacement: DenseNode = {
+    op: 'dense',
+    name,
+    inputs: [...dense.inputs],
+    output: name,
+    weights: head.weights,
+    bias: head.bias,
+    relu: false,
+  };
+  const nodes = graph.nodes.map(
+    (n): GraphNode =>
+      n === dense
+        ? replacement
+        : n.inputs.includes(dense.output)
+          ? ({ ...n, inputs: n.inputs.map((i) => (i === dense.output ? name : i)) } as GraphNode)
+          : n,
+  );
   const shapes = new Map(graph.shapes);
   shapes.delete(dense.output);
   shapes.set(name, [1, 1, classes]);
@@ -62,10 +89,13 @@ export function headToSafetensors(head: Head, base?: string): Uint8Array {
   checkHead(head);
   const c = head.labels.length;
   const f = headFeatures(head);
-  return writeSafetensors([
-    { name: 'fc.weight', shape: [c, f], data: permute(head.weights, [f, c], TRANSPOSE) },
-    { name: 'fc.bias', shape: [c], data: head.bias },
-  ], { format: HEAD_FORMAT, labels: JSON.stringify(head.labels), features: String(f), ...(base && { base }) });
+  return writeSafetensors(
+    [
+      { name: 'fc.weight', shape: [c, f], data: permute(head.weights, [f, c], TRANSPOSE) },
+      { name: 'fc.bias', shape: [c], data: head.bias },
+    ],
+    { format: HEAD_FORMAT, labels: JSON.stringify(head.labels), features: String(f), ...(base && { base }) },
+  );
 }
 
 /** Whether safetensors bytes are a head-only file (its metadata says so). */
@@ -76,7 +106,10 @@ export function isHeadFile(file: SafetensorsFile): boolean {
 /** The head of a head-only file. */
 export function headFromSafetensors(bytes: Uint8Array, where: string): Head {
   const file = new SafetensorsFile(bytes, where);
-  if (!isHeadFile(file)) throw new ModelFormatError(`${where}: not a head file (its __metadata__ format is ${JSON.stringify(file.metadata.format)}, not ${HEAD_FORMAT})`);
+  if (!isHeadFile(file))
+    throw new ModelFormatError(
+      `${where}: not a head file (its __metadata__ format is ${JSON.stringify(file.metadata.format)}, not ${HEAD_FORMAT})`,
+    );
   let labels: unknown;
   try {
     labels = JSON.parse(file.metadata.labels ?? '');
@@ -84,7 +117,8 @@ export function headFromSafetensors(bytes: Uint8Array, where: string): Head {
     throw new ModelFormatError(`${where}: __metadata__ labels is not valid JSON`);
   }
   const bias = file.get('fc.bias');
-  if (!Array.isArray(labels) || labels.length !== bias.length) throw new ModelFormatError(`${where}: __metadata__ labels must be a JSON array of ${bias.length} strings`);
+  if (!Array.isArray(labels) || labels.length !== bias.length)
+    throw new ModelFormatError(`${where}: __metadata__ labels must be a JSON array of ${bias.length} strings`);
   const f = Number(file.metadata.features);
   const weights = permute(file.get('fc.weight', [bias.length, f]), [bias.length, f], TRANSPOSE);
   try {

@@ -60,40 +60,97 @@ export const STEP_BYTES = 256;
 export const quads = (n: number): number => Math.ceil(n / 4);
 
 export function statsShader(f: number, count: number): Shader {
-  return shader('train_stats', { f, count }, () =>
-    declareBindings(TRAIN_STATS_BINDINGS, { features: 'f32', examples: 'u32', stats: 'f32' }) + specialize('train_stats.wgsl', stats, { F: f, COUNT: count }));
+  return shader(
+    'train_stats',
+    { f, count },
+    () =>
+      declareBindings(TRAIN_STATS_BINDINGS, { features: 'f32', examples: 'u32', stats: 'f32' }) +
+      specialize('train_stats.wgsl', stats, { F: f, COUNT: count }),
+  );
 }
 
 /** Every example's standardized row ([count][F rounded up to 4]). */
 export function standardizeShader(f: number, count: number): Shader {
-  return shader('train_standardize', { f, count }, () =>
-    declareBindings(TRAIN_STANDARDIZE_BINDINGS, { features: 'f32', stats: 'f32', rows: 'f32' }) + specialize('train_standardize.wgsl', standardize, { F: f, FP: 4 * quads(f), COUNT: count }));
+  return shader(
+    'train_standardize',
+    { f, count },
+    () =>
+      declareBindings(TRAIN_STANDARDIZE_BINDINGS, { features: 'f32', stats: 'f32', rows: 'f32' }) +
+      specialize('train_standardize.wgsl', standardize, { F: f, FP: 4 * quads(f), COUNT: count }),
+  );
 }
 
 /** Workgroups of the standardize kernel for `count` rows: 64 features by a share of the rows. */
-export const standardizeWorkgroups = (f: number, count: number): [number, number] => [Math.ceil((4 * quads(f)) / 64), Math.min(count, 65535)];
+export const standardizeWorkgroups = (f: number, count: number): [number, number] => [
+  Math.ceil((4 * quads(f)) / 64),
+  Math.min(count, 65535),
+];
 
 /** Logits in tiles of 4 rows x 4 classes: one invocation per tile. */
 /** Invocations per workgroup of train_logits.wgsl (8 measured on lavapipe: 44 ms an epoch against 55 with 64, 1,000 x 2048 x 20). */
 export const LOGITS_WORKGROUP = 8;
 
 export function logitsShader(f: number, c: number): Shader {
-  return shader('train_logits', { f, c }, () =>
-    declareBindings(TRAIN_LOGITS_BINDINGS, { step: 'Step', rows: 'vec4<f32>', order: 'u32', params: 'vec4<f32>', logits: 'vec4<f32>' }) + STEP_STRUCT +
-    specialize('train_logits.wgsl', logits, { F4: quads(f), C4: quads(c), WORKGROUP: LOGITS_WORKGROUP }));
+  return shader(
+    'train_logits',
+    { f, c },
+    () =>
+      declareBindings(TRAIN_LOGITS_BINDINGS, {
+        step: 'Step',
+        rows: 'vec4<f32>',
+        order: 'u32',
+        params: 'vec4<f32>',
+        logits: 'vec4<f32>',
+      }) +
+      STEP_STRUCT +
+      specialize('train_logits.wgsl', logits, { F4: quads(f), C4: quads(c), WORKGROUP: LOGITS_WORKGROUP }),
+  );
 }
 
 /** Softmax, loss and dz of a minibatch (train), or the loss of examples being evaluated (no class weights, no dz). */
 export function softmaxShader(c: number, batch: number, train: boolean): Shader {
-  const types = { step: 'Step', logits: 'f32', labels: 'u32', ...(train && { classWeight: 'f32' }), order: 'u32', ...(train && { dz: 'f32' }), loss: 'f32', correct: 'u32' };
-  return shader('train_softmax', { c, batch, train }, () => declareBindings(TRAIN_SOFTMAX_BINDINGS, types) + STEP_STRUCT + specialize('train_softmax.wgsl', softmax, { C: c, CP: 4 * quads(c), BATCH: batch, TRAIN: train }));
+  const types = {
+    step: 'Step',
+    logits: 'f32',
+    labels: 'u32',
+    ...(train && { classWeight: 'f32' }),
+    order: 'u32',
+    ...(train && { dz: 'f32' }),
+    loss: 'f32',
+    correct: 'u32',
+  };
+  return shader(
+    'train_softmax',
+    { c, batch, train },
+    () =>
+      declareBindings(TRAIN_SOFTMAX_BINDINGS, types) +
+      STEP_STRUCT +
+      specialize('train_softmax.wgsl', softmax, { C: c, CP: 4 * quads(c), BATCH: batch, TRAIN: train }),
+  );
 }
 
 /** The gradient over minibatches of `batch` rows and the AdamW update, in tiles of 4 features x 4 classes: one invocation per tile. */
 export function updateShader(f: number, c: number, batch: number): Shader {
-  return shader('train_update', { f, c, batch }, () =>
-    declareBindings(TRAIN_UPDATE_BINDINGS, { step: 'Step', rows: 'vec4<f32>', order: 'u32', dz: 'vec4<f32>', params: 'vec4<f32>', moments: 'vec4<f32>' }) + STEP_STRUCT +
-    specialize('train_update.wgsl', update, { F4: quads(f), C4: quads(c), BATCH: batch, P4: (4 * quads(f) + 1) * quads(c) }));
+  return shader(
+    'train_update',
+    { f, c, batch },
+    () =>
+      declareBindings(TRAIN_UPDATE_BINDINGS, {
+        step: 'Step',
+        rows: 'vec4<f32>',
+        order: 'u32',
+        dz: 'vec4<f32>',
+        params: 'vec4<f32>',
+        moments: 'vec4<f32>',
+      }) +
+      STEP_STRUCT +
+      specialize('train_update.wgsl', update, {
+        F4: quads(f),
+        C4: quads(c),
+        BATCH: batch,
+        P4: (4 * quads(f) + 1) * quads(c),
+      }),
+  );
 }
 
 /** The Step uniform every training kernel reads (see stepWords in gpu-trainer.ts). */

@@ -13,9 +13,14 @@ export const TRANSPOSE = [1, 0] as const;
  * `data` of shape `dims` (row-major) with its axes reordered: output axis k is input axis perm[k], so
  * the output's shape is perm.map((p) => dims[p]). Up to 4 axes.
  */
-export function permute<T extends Float32Array | Int8Array>(data: T, dims: readonly number[], perm: readonly number[]): T {
+export function permute<T extends Float32Array | Int8Array>(
+  data: T,
+  dims: readonly number[],
+  perm: readonly number[],
+): T {
   const rank = dims.length;
-  if (rank > 4 || perm.length !== rank || [...perm].sort().some((p, i) => p !== i)) throw new Error(`bad permutation [${perm}] of [${dims}]`);
+  if (rank > 4 || perm.length !== rank || [...perm].sort().some((p, i) => p !== i))
+    throw new Error(`bad permutation [${perm}] of [${dims}]`);
   const count = dims.reduce((a, b) => a * b, 1);
   if (data.length !== count) throw new Error(`permute: ${data.length} values for shape [${dims}]`);
   const inStride = dims.map((_, i) => dims.slice(i + 1).reduce((a, b) => a * b, 1));
@@ -25,10 +30,12 @@ export function permute<T extends Float32Array | Int8Array>(data: T, dims: reado
   const s = [...Array<number>(pad).fill(0), ...perm.map((p) => inStride[p]!)];
   const out = (data instanceof Int8Array ? new Int8Array(count) : new Float32Array(count)) as T;
   let o = 0;
-  for (let a = 0; a < n[0]!; a++) for (let b = 0; b < n[1]!; b++) for (let c = 0; c < n[2]!; c++) {
-    const base = a * s[0]! + b * s[1]! + c * s[2]!;
-    for (let d = 0; d < n[3]!; d++) out[o++] = data[base + d * s[3]!]!;
-  }
+  for (let a = 0; a < n[0]!; a++)
+    for (let b = 0; b < n[1]!; b++)
+      for (let c = 0; c < n[2]!; c++) {
+        const base = a * s[0]! + b * s[1]! + c * s[2]!;
+        for (let d = 0; d < n[3]!; d++) out[o++] = data[base + d * s[3]!]!;
+      }
   return out;
 }
 

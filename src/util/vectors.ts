@@ -6,7 +6,10 @@ import { InputError } from '../errors.js';
  * of x * 0 (independent, so the CPU overlaps them) stay 0 for finite data; only then is the index looked for.
  */
 export function firstNonFinite(a: Float32Array): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let s0 = 0,
+    s1 = 0,
+    s2 = 0,
+    s3 = 0;
   const n4 = a.length - (a.length % 4);
   for (let i = 0; i < n4; i += 4) {
     s0 += a[i]! * 0;
@@ -21,7 +24,9 @@ export function firstNonFinite(a: Float32Array): number {
 /** Cosine similarity of two vectors of the same length (e.g. two embeddings): 1 same direction, 0 orthogonal. */
 export function cosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) throw new InputError(`cannot compare vectors of ${a.length} and ${b.length} values`);
-  let dot = 0, na = 0, nb = 0;
+  let dot = 0,
+    na = 0,
+    nb = 0;
   for (let i = 0; i < a.length; i++) {
     dot += a[i]! * b[i]!;
     na += a[i]! * a[i]!;

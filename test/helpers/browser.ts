@@ -19,11 +19,26 @@ export interface Engine {
 }
 
 export const ENGINES: readonly Engine[] = [
-  { name: 'chromium', label: 'Chromium (Dawn/Tint, SwiftShader)', executable: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium' },
-  { name: 'firefox', label: 'Firefox (wgpu/naga, lavapipe)', executable: process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr' },
+  {
+    name: 'chromium',
+    label: 'Chromium (Dawn/Tint, SwiftShader)',
+    executable: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  },
+  {
+    name: 'firefox',
+    label: 'Firefox (wgpu/naga, lavapipe)',
+    executable: process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr',
+  },
 ];
 
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 /** Firefox prefs for a quiet, offline test profile. */
 const FIREFOX_PREFS: Record<string, unknown> = {
   'app.update.enabled': false,
@@ -57,8 +72,19 @@ function missing(engine: Engine): string {
 export function launchBrowser(engine: Engine, { webgpu = true, camera }: LaunchOptions = {}): Promise<Browser> {
   if (!existsSync(engine.executable)) throw new Error(missing(engine));
   if (engine.name === 'chromium') {
-    const cameraArgs = camera ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-video-capture=${camera.y4m}`] : [];
-    return puppeteer.launch({ executablePath: engine.executable, headless: true, protocolTimeout: PROTOCOL_TIMEOUT, args: [...CHROMIUM_ARGS, ...(webgpu ? ['--enable-unsafe-webgpu'] : []), ...cameraArgs] });
+    const cameraArgs = camera
+      ? [
+          '--use-fake-device-for-media-stream',
+          '--use-fake-ui-for-media-stream',
+          `--use-file-for-fake-video-capture=${camera.y4m}`,
+        ]
+      : [];
+    return puppeteer.launch({
+      executablePath: engine.executable,
+      headless: true,
+      protocolTimeout: PROTOCOL_TIMEOUT,
+      args: [...CHROMIUM_ARGS, ...(webgpu ? ['--enable-unsafe-webgpu'] : []), ...cameraArgs],
+    });
   }
   const prefs = {
     ...FIREFOX_PREFS,
@@ -66,13 +92,22 @@ export function launchBrowser(engine: Engine, { webgpu = true, camera }: LaunchO
     ...(webgpu ? { 'gfx.webgpu.ignore-blocklist': true } : {}),
     ...(camera ? { 'media.navigator.streams.fake': true, 'media.navigator.permission.disabled': true } : {}),
   };
-  return puppeteer.launch({ browser: 'firefox', executablePath: engine.executable, headless: true, protocolTimeout: PROTOCOL_TIMEOUT, extraPrefsFirefox: prefs });
+  return puppeteer.launch({
+    browser: 'firefox',
+    executablePath: engine.executable,
+    headless: true,
+    protocolTimeout: PROTOCOL_TIMEOUT,
+    extraPrefsFirefox: prefs,
+  });
 }
 
 /** Starts scripts/demo-server.mjs on a free port; resolves to its URL and a stop function. */
 export async function startDemoServer(): Promise<{ url: string; stop: () => void }> {
   const root = packageRoot();
-  const server: ChildProcess = spawn(process.execPath, [join(root, 'scripts', 'demo-server.mjs'), '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const server: ChildProcess = spawn(process.execPath, [join(root, 'scripts', 'demo-server.mjs'), '--port', '0'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     server.stdout!.on('data', (d: Buffer) => {
       const m = /http:\/\/127\.0\.0\.1:\d+\//.exec(d.toString());
@@ -88,21 +123,31 @@ export const status = (page: Page): Promise<string> => page.$eval('[data-testid=
 
 /** Waits until the status is one of `states` or an error, and returns it. */
 export async function waitForStatus(page: Page, states: string[], timeout = 600_000): Promise<string> {
-  await page.waitForFunction((wanted: string[]) => {
-    const t = document.querySelector('[data-testid=status]')?.textContent ?? '';
-    return wanted.includes(t) || t.startsWith('error');
-  }, { timeout, polling: 100 }, states);
+  await page.waitForFunction(
+    (wanted: string[]) => {
+      const t = document.querySelector('[data-testid=status]')?.textContent ?? '';
+      return wanted.includes(t) || t.startsWith('error');
+    },
+    { timeout, polling: 100 },
+    states,
+  );
   return status(page);
 }
 
 /** Text of the first element matching `selector`. */
 export const text = (page: Page, selector: string): Promise<string> => page.$eval(selector, (e) => e.textContent ?? '');
 /** An attribute of the first element matching `selector` (null when absent). */
-export const attribute = (page: Page, selector: string, name: string): Promise<string | null> => page.$eval(selector, (e, n) => e.getAttribute(n), name);
+export const attribute = (page: Page, selector: string, name: string): Promise<string | null> =>
+  page.$eval(selector, (e, n) => e.getAttribute(n), name);
 
 /** The prediction rows, in rank order. */
 export const predictions = (page: Page): Promise<{ index: number; p: number }[]> =>
-  page.$$eval('[data-testid=prediction]', (els) => els.map((e) => ({ index: Number((e as HTMLElement).dataset.index), p: Number((e as HTMLElement).dataset.probability) })));
+  page.$$eval('[data-testid=prediction]', (els) =>
+    els.map((e) => ({
+      index: Number((e as HTMLElement).dataset.index),
+      p: Number((e as HTMLElement).dataset.probability),
+    })),
+  );
 
 /** Picks `file` in the page's file input, waits for the result; returns the status. */
 export async function pickFile(page: Page, file: string): Promise<string> {
@@ -126,8 +171,10 @@ const STALLS = `window.stalls = [];
 { let last = performance.now();
   setInterval(() => { const now = performance.now(); const gap = now - last - 10; if (gap > 50) window.stalls.push(gap); last = now; }, 10); }`;
 export const watchStalls = (page: Page) => page.evaluateOnNewDocument(STALLS);
-export const longestStall = (page: Page): Promise<number> => page.evaluate(() => Math.max(0, ...(window as unknown as { stalls: number[] }).stalls));
-export const resetStalls = (page: Page): Promise<void> => page.evaluate(() => void ((window as unknown as { stalls: number[] }).stalls.length = 0));
+export const longestStall = (page: Page): Promise<number> =>
+  page.evaluate(() => Math.max(0, ...(window as unknown as { stalls: number[] }).stalls));
+export const resetStalls = (page: Page): Promise<void> =>
+  page.evaluate(() => void ((window as unknown as { stalls: number[] }).stalls.length = 0));
 
 /**
  * Replaces the page's camera by a canvas stream showing the photo at `src` (a URL on the demo server) at

@@ -10,14 +10,18 @@ import { runProcess, type Ran } from './processes.js';
 
 /** `npm pack` of the project into `folder`; the tarball's path. */
 export async function packProject(folder: string): Promise<string> {
-  const packed = await runProcess('npm', ['pack', '--pack-destination', folder, '--json', '--silent'], { cwd: packageRoot() });
+  const packed = await runProcess('npm', ['pack', '--pack-destination', folder, '--json', '--silent'], {
+    cwd: packageRoot(),
+  });
   expect(packed.code, packed.stderr).toBe(0);
   return join(folder, JSON.parse(packed.stdout.slice(packed.stdout.indexOf('[')))[0].filename as string);
 }
 
 /** `npm install` in `app` (its package.json as written), failing the test with npm's output if it fails. */
 export async function npmInstall(app: string, extra: string[] = []): Promise<Ran> {
-  const ran = await runProcess('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...extra], { cwd: app });
+  const ran = await runProcess('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...extra], {
+    cwd: app,
+  });
   expect(ran.code, ran.stderr).toBe(0);
   return ran;
 }
@@ -36,12 +40,16 @@ export async function folderBytes(folder: string): Promise<number> {
 /** README.md and docs/*.md: the documents whose code a user copies. */
 export async function documents(): Promise<Array<{ file: string; text: string }>> {
   const docs = (await readdir(join(packageRoot(), 'docs'))).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`);
-  return Promise.all(['README.md', ...docs].map(async (file) => ({ file, text: await readFile(join(packageRoot(), file), 'utf8') })));
+  return Promise.all(
+    ['README.md', ...docs].map(async (file) => ({ file, text: await readFile(join(packageRoot(), file), 'utf8') })),
+  );
 }
 
 /** Every ```ts block of the documents, with the file it is in. */
 export async function tsBlocks(): Promise<Array<{ file: string; code: string }>> {
-  return (await documents()).flatMap(({ file, text }) => [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => ({ file, code: m[1]! })));
+  return (await documents()).flatMap(({ file, text }) =>
+    [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => ({ file, code: m[1]! })),
+  );
 }
 
 /**

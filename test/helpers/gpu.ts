@@ -22,7 +22,12 @@ export async function releaseTestDevice(): Promise<void> {
 }
 
 /** Runs `graph` (whose nodes the caller built) through the real planner and executor. */
-export async function runGraph(graph: Graph, input: Float32Array, batch: number, options: PlanOptions = {}): Promise<Float32Array> {
+export async function runGraph(
+  graph: Graph,
+  input: Float32Array,
+  batch: number,
+  options: PlanOptions = {},
+): Promise<Float32Array> {
   const device = await testDevice();
   const exec = await Executor.create(device, (b) => planGraph(graph, { ...options, batch: b }));
   try {
@@ -33,7 +38,10 @@ export async function runGraph(graph: Graph, input: Float32Array, batch: number,
 }
 
 /** Counts the buffers `device` creates and destroys while `work` runs; `leaked()` names those not destroyed (yet). */
-export async function trackingBuffers<T>(device: GPUDevice, work: () => Promise<T>): Promise<{ result: T; leaked: () => string[] }> {
+export async function trackingBuffers<T>(
+  device: GPUDevice,
+  work: () => Promise<T>,
+): Promise<{ result: T; leaked: () => string[] }> {
   const created = new Set<GPUBuffer>();
   const destroyed = new Set<GPUBuffer>();
   const create = device.createBuffer.bind(device);
@@ -41,7 +49,10 @@ export async function trackingBuffers<T>(device: GPUDevice, work: () => Promise<
     const b = create(desc);
     created.add(b);
     const destroy = b.destroy.bind(b);
-    b.destroy = () => { destroyed.add(b); destroy(); };
+    b.destroy = () => {
+      destroyed.add(b);
+      destroy();
+    };
     return b;
   };
   try {

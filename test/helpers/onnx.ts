@@ -5,7 +5,9 @@ import { ModelProto } from '../../src/loaders/onnx-schema.js';
 
 /** `onnx` with one more node of type `opType` (named "extra") after the graph's output, which it becomes. */
 export function appendNode(onnx: Uint8Array, opType: string): Uint8Array {
-  const model = ModelProto.toObject(ModelProto.decode(onnx), { arrays: true }) as { graph: { node: object[]; output: Array<{ name: string }> } };
+  const model = ModelProto.toObject(ModelProto.decode(onnx), { arrays: true }) as {
+    graph: { node: object[]; output: Array<{ name: string }> };
+  };
   const last = model.graph.output[0]!;
   model.graph.node.push({ name: 'extra', opType, input: [last.name], output: ['extra_out'] });
   last.name = 'extra_out';
@@ -17,10 +19,16 @@ export function appendNode(onnx: Uint8Array, opType: string): Uint8Array {
  * [3, height, width]: the logits (the graph's output without its softmax), or with `output`, that tensor.
  * The independent reference the engine is checked against.
  */
-export async function ortRun(graph: Graph, input: Float32Array, options: { batch?: number; size?: [number, number]; output?: string } = {}): Promise<Float32Array> {
+export async function ortRun(
+  graph: Graph,
+  input: Float32Array,
+  options: { batch?: number; size?: [number, number]; output?: string } = {},
+): Promise<Float32Array> {
   const { batch = 1, size: [h, w] = [224, 224], output } = options;
   const ort = await import('onnxruntime-node');
-  const onnx = output ? graphToOnnx({ ...graph, output }, { producer: 'webgpu-resnet tests' }) : graphToOnnx(graph, { softmax: false, producer: 'webgpu-resnet tests' });
+  const onnx = output
+    ? graphToOnnx({ ...graph, output }, { producer: 'webgpu-resnet tests' })
+    : graphToOnnx(graph, { softmax: false, producer: 'webgpu-resnet tests' });
   const session = await ort.InferenceSession.create(onnx);
   try {
     const out = await session.run({ [session.inputNames[0]!]: new ort.Tensor('float32', input, [batch, 3, h, w]) });

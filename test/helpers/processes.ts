@@ -4,13 +4,21 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { packageRoot } from '../../src/node/paths.js';
 
-export interface Ran { code: number; stdout: string; stderr: string }
+export interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs `file` to its end; never rejects (a failure is in `code`). */
 export function runProcess(file: string, args: string[], options: ExecFileOptions = {}): Promise<Ran> {
   return new Promise((done) => {
     execFile(file, args, { maxBuffer: 64 << 20, ...options }, (err, stdout, stderr) => {
-      done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) });
+      done({
+        code: err ? Number((err as { code?: number }).code ?? 1) : 0,
+        stdout: String(stdout),
+        stderr: String(stderr),
+      });
     });
   });
 }
@@ -30,7 +38,10 @@ export async function offlineNpm(folder: string): Promise<{ env: NodeJS.ProcessE
   const bin = join(folder, 'no-npm');
   const calls = join(folder, 'npm-calls');
   await mkdir(bin, { recursive: true });
-  await writeFile(join(bin, 'npm'), `#!/bin/sh\necho "npm $*" >> "${calls}"\necho "npm error code ENOTFOUND" >&2\nexit 1\n`);
+  await writeFile(
+    join(bin, 'npm'),
+    `#!/bin/sh\necho "npm $*" >> "${calls}"\necho "npm error code ENOTFOUND" >&2\nexit 1\n`,
+  );
   await chmod(join(bin, 'npm'), 0o755);
   return { env: { ...process.env, PATH: `${bin}${delimiter}${process.env.PATH}` }, calls };
 }
