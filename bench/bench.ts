@@ -16,17 +16,17 @@ import { createModel } from '../src/api/create.js';
 import { resizeGraph } from '../src/graph/resize.js';
 import { graphToOnnx } from '../src/export/onnx.js';
 import { writeSafetensors } from '../src/export/safetensors.js';
+import type { Precision } from '../src/api/options.js';
 import {
   loadFromMemory,
   type InMemoryModel,
   type InMemorySafetensors,
   type LoadedGraph,
-  type Precision,
-} from '../src/load.js';
+} from '../src/loaders/formats.js';
 import { acquireNodeDevice } from '../src/node/gpu.js';
-import { decodeImage, defaultModelPath } from '../src/node.js';
+import { defaultModelPath, nodePlatform } from '../src/node.js';
 import { describeAdapter } from '../src/runtime/device.js';
-import type { ConvStrategy } from '../src/plan/conv-algorithm.js';
+import type { ConvStrategy } from '../src/kernels/conv-types.js';
 import { ortWebGPU } from './peers/ort-webgpu.js';
 import type { Peer } from './peers/peer.js';
 import { tfjsWebGPU } from './peers/tfjs-webgpu.js';
@@ -253,7 +253,7 @@ let loaded: LoadedGraph;
       ...(args.winograd !== undefined && { winograd: args.winograd }),
       ...(args.autotune !== undefined && { autotune: args.autotune }),
     },
-    { decode: decodeImage, acquireDevice: acquireNodeDevice },
+    nodePlatform(),
   );
   const loadMs = performance.now() - t0;
   engineInfo = { ...model.info, adapter };

@@ -5,7 +5,7 @@
  * input), so outputs of two runtimes can be compared. For timing on machines the ~100 MB of pretrained
  * weights cannot reach; never for accuracy.
  */
-import type { InMemoryModel } from '../src/load.js';
+import type { InMemoryModel } from '../src/loaders/formats.js';
 import { random } from '../src/util/random.js';
 
 interface Spec {

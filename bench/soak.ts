@@ -8,8 +8,7 @@
 import { pathToFileURL } from 'node:url';
 import { buildResNet } from '../src/arch/resnet.js';
 import { createModel } from '../src/api/create.js';
-import { acquireNodeDevice } from '../src/node/gpu.js';
-import { decodeImage, loadResNet, type NodeImage, type ResNetModel } from '../src/node.js';
+import { loadResNet, type NodeImage, nodePlatform, type ResNetModel } from '../src/node.js';
 import { generate } from '../scripts/golden-model.js';
 
 export interface SoakReport {
@@ -35,11 +34,7 @@ export async function soak(options: {
       definition: 'torchvision',
       inputSize: size,
     });
-    model = await createModel(
-      { graph, format: 'safetensors' },
-      {},
-      { decode: decodeImage, acquireDevice: acquireNodeDevice },
-    );
+    model = await createModel({ graph, format: 'safetensors' }, {}, nodePlatform());
   }
   const [h, w, c] = model.info.inputShape;
   const reports: SoakReport[] = [];

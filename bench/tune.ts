@@ -2,15 +2,15 @@
  * Tiling-policy sweep for the tiled conv kernels (GPUs): ResNet-50 (Keras topology, synthetic weights)
  * planned with each policy, end-to-end median per batch size, and the largest output difference from the
  * default policy's (every policy must compute the same network). Measures what chooseTiling's defaults
- * (src/ops/conv2d.ts) should be; not part of the engine.
+ * (src/kernels/conv.ts) should be; not part of the engine.
  *   node dist/tune.js [--weights model.json] [--batch 1,8,32] [--runs 15] [--policies default,no split-K] [--json]
  */
 import { readFile } from 'node:fs/promises';
 import { optimize } from '../src/graph/passes.js';
-import { loadFromMemory } from '../src/load.js';
+import { loadFromMemory } from '../src/loaders/formats.js';
 import { acquireNodeDevice } from '../src/node/gpu.js';
 import { defaultModelPath } from '../src/node/paths.js';
-import { DEFAULT_POLICY, TILES, type ConvTile, type TilingPolicy } from '../src/ops/conv-tiling.js';
+import { DEFAULT_POLICY, TILES, type ConvTile, type TilingPolicy } from '../src/kernels/conv-tiling.js';
 import prefetchGemm from './kernels/conv_gemm_prefetch.wgsl';
 import { INTACT } from '../src/plan/plan-cache.js';
 import { planWithinMemory } from '../src/plan/planner.js';

@@ -89,8 +89,10 @@ class TeachPanel {
   /** Records a frame every RECORD_EVERY_MS into the class until the pointer or key is released. */
   private record(target: TeachClass): void {
     const { video } = this;
-    if (!this.stream || video.readyState < 2)
-      return this.onError('start the camera first, then hold the button while it shows the class');
+    if (!this.stream || video.readyState < 2) {
+      this.onError('start the camera first, then hold the button while it shows the class');
+      return;
+    }
     const scale = KEEP_SHORT_SIDE / Math.min(video.videoWidth, video.videoHeight);
     const grab = () =>
       void createImageBitmap(video, {
@@ -113,8 +115,14 @@ class TeachPanel {
 
   private addClass(name: string): void {
     name = name.trim();
-    if (!name) return this.onError('a class needs a name');
-    if (this.classes.some((c) => c.name === name)) return this.onError(`there is already a class named ${name}`);
+    if (!name) {
+      this.onError('a class needs a name');
+      return;
+    }
+    if (this.classes.some((c) => c.name === name)) {
+      this.onError(`there is already a class named ${name}`);
+      return;
+    }
     const row = document.createElement('div');
     row.className = 'teach-class';
     row.dataset.testid = 'teach-class';

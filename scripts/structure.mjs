@@ -2,7 +2,8 @@
 // The structure of src/: which unit (a folder of src/, or a file at its root) imports which, drawn as a
 // Mermaid graph into docs/structure.md, with the two things that must stay at zero: import circles
 // (files that reach themselves through their imports, type imports included) and upward arrows (a unit
-// importing one placed above it in LAYERS). WGSL files are imported by the kernels alone.
+// importing one placed above it in LAYERS). WGSL files are imported by the kernels alone; no line of src/ is
+// over 120 characters and no file over 350 lines.
 //   node scripts/structure.mjs           writes docs/structure.md, prints the counts
 //   node scripts/structure.mjs --check   fails when a count is not zero or docs/structure.md is stale
 //   node scripts/structure.mjs --layers layers.json   the same against another order (earlier trees)
@@ -70,7 +71,7 @@ function importsOf(file) {
   const specifiers = [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*)['"](\.[^'"]+)['"]/g)].map((m) => m[1]);
   return specifiers.map((s) => {
     const path = normalize(join(dirname(file), s));
-    if (path.endsWith('.js')) return path.slice(0, -3) + '.ts';
+    if (path.endsWith('.js')) return `${path.slice(0, -3)}.ts`;
     return existsSync(`${path}.ts`) ? `${path}.ts` : path;
   });
 }
@@ -133,6 +134,14 @@ for (const [file, imports] of graph) {
   }
 }
 const cycles = circles();
+/** Small pieces: no line over MAX_LINE characters, no file over MAX_FILE lines (functions: Biome's rule). */
+const MAX_LINE = 120;
+const MAX_FILE = 350;
+const sizes = all.map((f) => ({ file: relative(src, f), lines: readFileSync(f, 'utf8').split('\n') }));
+const longLines = sizes.flatMap(({ file, lines }) =>
+  lines.flatMap((l, i) => (l.length > MAX_LINE ? [`${file}:${i + 1} (${l.length})`] : [])),
+);
+const largeFiles = sizes.filter((s) => s.lines.length > MAX_FILE).map((s) => `${s.file} (${s.lines.length})`);
 const units = [...new Set(all.map(unitOf))].sort(
   (a, b) => (level.get(a) ?? 99) - (level.get(b) ?? 99) || a.localeCompare(b),
 );
@@ -149,6 +158,7 @@ const lines = [
   `- import circles (files): ${cycles.length}`,
   `- upward arrows (imports of a unit at or above the importer's level): ${upward.length}`,
   `- WGSL imported outside ${shaderUnit}: ${shaderImports.length}`,
+  `- lines over ${MAX_LINE} characters: ${longLines.length}; files over ${MAX_FILE} lines: ${largeFiles.length}`,
   '',
   '```mermaid',
   'flowchart BT',
@@ -165,6 +175,8 @@ const report = [
   `import circles: ${cycles.length}${cycles.map((c) => `\n  ${c.join(' <-> ')}`).join('')}`,
   `upward arrows: ${upward.length}${upward.map((u) => `\n  ${u}`).join('')}`,
   `WGSL outside ${shaderUnit}: ${shaderImports.length}${shaderImports.map((u) => `\n  ${u}`).join('')}`,
+  `lines over ${MAX_LINE} characters: ${longLines.length}${longLines.map((u) => `\n  ${u}`).join('')}`,
+  `files over ${MAX_FILE} lines: ${largeFiles.length}${largeFiles.map((u) => `\n  ${u}`).join('')}`,
   ...(unplaced.size ? [`units not in LAYERS: ${[...unplaced].join(', ')}`] : []),
 ].join('\n');
 console.log(report);
@@ -172,7 +184,8 @@ const doc = join(root, 'docs', 'structure.md');
 if (args.includes('--check')) {
   const stale = !existsSync(doc) || readFileSync(doc, 'utf8') !== text;
   if (stale) console.log('docs/structure.md is stale: run node scripts/structure.mjs');
-  if (cycles.length || upward.length || shaderImports.length || unplaced.size || stale) process.exit(1);
+  const over = longLines.length || largeFiles.length;
+  if (cycles.length || upward.length || shaderImports.length || unplaced.size || over || stale) process.exit(1);
 } else if (!layersFile) {
   writeFileSync(doc, text);
 }

@@ -1,6 +1,6 @@
 // Standalone residual add (+ ReLU) for plans where a conv epilogue cannot take the add:
 // out = max(a + b, 0), elementwise, vec4 when the size allows.
-// Bindings (declared from ADD_RELU_BINDINGS in src/ops/add-relu.ts): params, a, b, output (T elements).
+// Bindings (declared from ADD_RELU_BINDINGS in src/kernels/add-relu.ts): params, a, b, output (T elements).
 
 const PER_IMAGE = ${PER_IMAGE}u; // elements of one image, in units of T
 const WORKGROUP_SIZE = ${WORKGROUP_SIZE}u;

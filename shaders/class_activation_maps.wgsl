@@ -4,7 +4,7 @@
 // product of f with the dense weights, read by weight4 of weights_vec4.wgsl in any storage; int8 sums
 // times `scale`). Output per image: HW rows of NV vec4 (the maps, position-major, classes along the row),
 // then one row holding the logits, copied, so that one readback has both.
-// Bindings (declared from CAM_BINDINGS in src/ops/class-activation-maps.ts): features (NHWC, vec4),
+// Bindings (declared from CAM_BINDINGS in src/kernels/class-activation-maps.ts): features (NHWC, vec4),
 // weights ([C][NV] column layout, W_T), logits ([batch][CLASSES]), output ([batch][HW + 1][NV] vec4); scale (int8).
 
 const HW = ${HW}u;

@@ -1,5 +1,6 @@
-// The constants of every conv kernel. src/ops/conv2d.ts builds each kernel from its bindings (declared
-// from the table CONV_BINDINGS there, with this kernel's element types), this file, a gather
+// The constants of every conv kernel. src/kernels/conv.ts and conv-winograd.ts build each kernel from its
+// bindings (declared from the table CONV_BINDINGS in src/kernels/conv-parts.ts, with this kernel's element types),
+// this file, a gather
 // (conv_gather_*.wgsl: reads the A operand), a main loop (conv_gemm.wgsl, conv_simd.wgsl, or
 // conv_splitk.wgsl for the split-K sum) and conv_epilogue.wgsl (writes the C operand). Those files use
 // only the names declared here and in the table, and the functions the others define:

@@ -1,5 +1,6 @@
-// The C side of a conv (conv_bindings.wgsl): store(m, n4, acc) writes output channels 4 * n4 .. + 3 of
-// output pixel m: the int8 scale (SCALED), bias, then the optional residual add, then the optional ReLU, written once to the NHWC
+// The C side of a conv (conv_constants.wgsl): store(m, n4, acc) writes output channels 4 * n4 .. + 3 of
+// output pixel m: the int8 scale (SCALED), bias, then the optional residual add, then the optional ReLU, written once
+// to the NHWC
 // output. In PARTIAL mode (the first kernel of a split-K conv) it writes the raw sums instead, as vec4 row
 // m of the partial-sum tensor (the main loop passes z * M + m), and the epilogue runs in conv_splitk.wgsl.
 

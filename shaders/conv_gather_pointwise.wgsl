@@ -1,6 +1,6 @@
 // A-operand gather of a pointwise (1x1, unpadded) conv: row m of A is the input pixel under output pixel
 // m, its CIN channels contiguous in NHWC. Stride 1 reads the input as the matrix itself; stride S picks
-// every S-th pixel. Uses `input` and OHW (conv_bindings.wgsl); defines pixelOf, readA and, with VEC_A
+// every S-th pixel. Uses `input` and OHW (conv_constants.wgsl); defines pixelOf, readA and, with VEC_A
 // (CIN a multiple of 4, `input` as vec4), readA4.
 
 const CIN = ${CIN}u;

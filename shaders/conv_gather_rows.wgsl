@@ -1,7 +1,7 @@
 // A-operand gather of a windowed conv over few input channels (the 7x7/2 stem over RGB): one row of the
 // receptive field, KW pixels x CIN channels, is contiguous in NHWC, so k = kh * ROW + j reads input row
 // iy at offset j from the window's left edge: one index computation per value, whatever CIN is. Outside
-// the image it reads 0 (branch-free: clamped index + select). Uses `input` (scalar, conv_bindings.wgsl)
+// the image it reads 0 (branch-free: clamped index + select). Uses `input` (scalar, conv_constants.wgsl)
 // and pixelOf, IN_H, IN_W (conv_window.wgsl); defines readA.
 
 const CIN = ${CIN}u;

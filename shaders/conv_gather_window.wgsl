@@ -2,7 +2,7 @@
 // A is the receptive field of output pixel m, k = (kh * KW + kw) * CIN + ci, gathered from NHWC input;
 // outside the image it reads 0. With VEC_A (CIN a multiple of 4, `input` as vec4) four consecutive k are
 // one vec4 load. Reads are branch-free (a clamped index and a select), so every invocation runs the same
-// instructions. Uses `input` (conv_bindings.wgsl) and pixelOf, IN_H, IN_W (conv_window.wgsl); defines
+// instructions. Uses `input` (conv_constants.wgsl) and pixelOf, IN_H, IN_W (conv_window.wgsl); defines
 // readA and, with VEC_A, readA4.
 
 const CIN = ${CIN}u;

@@ -7,7 +7,7 @@
 // stores stay contiguous.
 // Split-K: workgroup z covers K range [z * KS, (z + 1) * KS) and writes its partial sums to rows
 // z * M + m of the output (conv_epilogue.wgsl in PARTIAL mode); conv_splitk.wgsl adds them up.
-// Uses params, K, NV, OHW (conv_bindings.wgsl), weight4 (weights_vec4.wgsl: the weights as [K][NV] vec4
+// Uses params, K, NV, OHW (conv_constants.wgsl), weight4 (weights_vec4.wgsl: the weights as [K][NV] vec4
 // in any storage), pixelOf, readA, readA4 (a gather) and store (conv_epilogue.wgsl).
 
 const BM4 = ${BM4}u; // rows per tile / 4
@@ -18,7 +18,7 @@ const WG_N = ${WG_N}u;
 const TM4 = ${TM4}u; // row groups of 4 per invocation (BM4 / WG_M)
 const TN4 = ${TN4}u; // vec4 columns per invocation (BN4 / WG_N)
 const KS = ${KS}u; // K per split (a multiple of BK; K itself without split-K)
-// SLICED (Winograd's batched GEMM, src/ops/winograd.ts): workgroup z is slice z instead of a split of
+// SLICED (Winograd's batched GEMM, src/kernels/winograd.ts): workgroup z is slice z instead of a split of
 // K: its rows of A and C are z * M + m, its weights start at z * K * NV, and it covers all of K.
 const SLICED = ${SLICED};
 const WG_SIZE = WG_M * WG_N;
@@ -72,7 +72,11 @@ fn loadTileB(n40: u32, k0: u32, kEnd: u32, li: u32, slice: u32) {
 }
 
 @compute @workgroup_size(WG_N, WG_M)
-fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) li: u32, @builtin(workgroup_id) wid: vec3<u32>) {
+fn main(
+  @builtin(local_invocation_id) lid: vec3<u32>,
+  @builtin(local_invocation_index) li: u32,
+  @builtin(workgroup_id) wid: vec3<u32>,
+) {
   let M = params.batch * OHW;
   let m0 = wid.y * BM4 * 4u;
   let n40 = wid.x * BN4;

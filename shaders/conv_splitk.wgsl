@@ -1,5 +1,5 @@
 // Second kernel of a split-K conv: sums the SPLIT partial results of conv_gemm.wgsl (vec4 rows z * M + m
-// of `input`, binding 1 of conv_bindings.wgsl) and applies the conv's epilogue (bias, residual, ReLU)
+// of `input`, binding 1 of CONV_BINDINGS, conv_constants.wgsl) and applies the conv's epilogue (bias, residual, ReLU)
 // through store() of conv_epilogue.wgsl. One invocation per output vec4.
 
 const SPLIT = ${SPLIT}u;

@@ -1,6 +1,6 @@
 // Receptive-field geometry shared by the windowed gathers (conv_gather_window.wgsl, conv_gather_rows.wgsl):
 // where output pixel m's window starts in the NHWC input. The window may start in the padding (negative).
-// Uses OHW (conv_bindings.wgsl); defines Pixel, pixelOf and the input geometry.
+// Uses OHW (conv_constants.wgsl); defines Pixel, pixelOf and the input geometry.
 
 const IN_H = ${IN_H}u;
 const IN_W = ${IN_W}u;

@@ -1,7 +1,7 @@
 // Fully connected layer y = x W + b (+ ReLU), W packed [IN][NV] as vec4 along the outputs, in any storage
 // (weight4, weights_vec4.wgsl, joined after this file); int8 sums are multiplied by `scale` per output.
 // One workgroup per (image, 4 outputs): its invocations split the IN inputs, then reduce in workgroup memory.
-// Bindings (declared from DENSE_BINDINGS in src/ops/dense.ts): input, weights (W_T), bias, output; scale (int8).
+// Bindings (declared from DENSE_BINDINGS in src/kernels/dense.ts): input, weights (W_T), bias, output; scale (int8).
 
 const IN = ${IN}u;
 const OUT = ${OUT}u;

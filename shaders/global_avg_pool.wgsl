@@ -1,5 +1,5 @@
 // Global average pooling: NHWC [N, H, W, C] -> [N, C], one invocation per (image, channel group).
-// Bindings (declared from POOL_BINDINGS in src/ops/pool.ts): params, input, output (T elements).
+// Bindings (declared from POOL_BINDINGS in src/kernels/pool.ts): params, input, output (T elements).
 
 const C = ${CV}u; // channels, in units of T
 const HW = ${HW}u;

@@ -1,6 +1,6 @@
 // Max pooling over NHWC, one invocation per output element (a vec4 of channels when C % 4 == 0).
 // Padded positions hold 0 (PAD_ZERO: Keras ZeroPadding2D folded in) or are skipped (-inf).
-// Bindings (declared from POOL_BINDINGS in src/ops/pool.ts): params, input, output (T elements).
+// Bindings (declared from POOL_BINDINGS in src/kernels/pool.ts): params, input, output (T elements).
 
 const C = ${CV}u; // channels, in units of T
 const IN_H = ${IN_H}u;

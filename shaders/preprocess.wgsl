@@ -5,7 +5,7 @@
 // One invocation per output pixel; the source is an rgba8unorm or bgra8unorm texture, or their -srgb
 // forms (alpha ignored).
 
-// Bindings (declared from PREPROCESS_BINDINGS in src/ops/preprocess.ts): source (the image), resize (a
+// Bindings (declared from PREPROCESS_BINDINGS in src/kernels/preprocess.ts): source (the image), resize (a
 // Resize uniform), output (the network's input slot, f32). With SRGB (an -srgb texture, whose texels read
 // as linear values), each texel is encoded back to sRGB first: the bytes the image holds.
 

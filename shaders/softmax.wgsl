@@ -1,5 +1,5 @@
 // Softmax over each row of [N, C], one workgroup per row: max, then sum of exp, then normalize.
-// Bindings (declared from SOFTMAX_BINDINGS in src/ops/dense.ts): input, output.
+// Bindings (declared from SOFTMAX_BINDINGS in src/kernels/dense.ts): input, output.
 
 const C = ${C}u;
 const WG = 256u;

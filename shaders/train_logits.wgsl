@@ -1,10 +1,11 @@
 // Training a classification head: the logits of examples order[start .. start + count), z = x W + b, x
-// their rows of standardized features (train_standardize.wgsl). Each invocation computes a tile of 4 rows x 4 classes: per 4
+// their rows of standardized features (train_standardize.wgsl). Each invocation computes a tile of 4 rows x 4 classes:
+// per 4
 // features, 4 vec4 loads of x and 4 of W feed 16 vec4 FMAs. (Measured on lavapipe against a class per
 // invocation with 8 rows, with and without subgroup broadcasts of the rows: this is as fast as either,
-// and needs no subgroups.) Workgroups are small (LOGITS_WORKGROUP in src/train/kernels.ts): a minibatch of
+// and needs no subgroups.) Workgroups are small (LOGITS_WORKGROUP in src/kernels/train.ts): a minibatch of
 // 32 rows and 20 classes is 40 invocations, and on a CPU adapter one workgroup runs on one core.
-// Bindings (declared from TRAIN_LOGITS_BINDINGS in src/train/kernels.ts): step (a Step uniform), rows
+// Bindings (declared from TRAIN_LOGITS_BINDINGS in src/kernels/train.ts): step (a Step uniform), rows
 // ([examples][F4] vec4), order (example indices), params (W [F4 * 4][C4] vec4, then b [C4]), logits
 // ([count][C4]).
 

@@ -4,7 +4,7 @@
 // minibatch's w: the gradient of the class-weighted mean loss with respect to the logits, for
 // train_update.wgsl (the padding classes past C, and the rows from count to BATCH, get 0). One
 // invocation per row.
-// Bindings (declared from TRAIN_SOFTMAX_BINDINGS in src/train/kernels.ts): step (a Step uniform), logits
+// Bindings (declared from TRAIN_SOFTMAX_BINDINGS in src/kernels/train.ts): step (a Step uniform), logits
 // ([rows][C4 * 4]), labels, classWeight ([C]), order, dz ([rows][C4 * 4]), loss ([N]), correct ([N]).
 
 const C = ${C}u;

@@ -2,7 +2,7 @@
 // epoch: rows[j] = (x_j - mean) * scale, padded with 0 from F to FP (a multiple of 4: the training kernels
 // read vec4s). The minibatch kernels then read rows through each epoch's order of example indices.
 // Workgroup (x, y): 64 features of rows y, y + groups.y, ...
-// Bindings (declared from TRAIN_STANDARDIZE_BINDINGS in src/train/kernels.ts): features ([COUNT][F]),
+// Bindings (declared from TRAIN_STANDARDIZE_BINDINGS in src/kernels/train.ts): features ([COUNT][F]),
 // stats (means, then scales), rows ([COUNT][FP]).
 
 const F = ${F}u;
@@ -10,7 +10,11 @@ const FP = ${FP}u;
 const COUNT = ${COUNT}u;
 
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+fn main(
+  @builtin(global_invocation_id) gid: vec3<u32>,
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) groups: vec3<u32>,
+) {
   let f = gid.x;
   if (f >= FP) {
     return;

@@ -3,7 +3,7 @@
 // standardized features have mean 0 and variance 1 / F: an example's vector has length about 1, and a
 // step of the optimizer moves the logits by about the same for any feature count. A constant feature
 // gets scale 0: standardized, it is 0 everywhere and the head ignores it.
-// Bindings (declared from TRAIN_STATS_BINDINGS in src/train/kernels.ts): features ([N][F]), examples
+// Bindings (declared from TRAIN_STATS_BINDINGS in src/kernels/train.ts): features ([N][F]), examples
 // (the training examples' indices), stats (the F means, then the F scales).
 
 const F = ${F}u;

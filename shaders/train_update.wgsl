@@ -1,10 +1,12 @@
 // Training a classification head, the backward half of a step and the update: the gradient of 4
 // features x 4 classes of W (dW = x^T dz over the BATCH examples from order[step.start], x their rows
-// of standardized features; dz from train_softmax.wgsl, 0 past the minibatch's count), or of 4 classes of b (db = the sum of dz),
+// of standardized features; dz from train_softmax.wgsl, 0 past the minibatch's count), or of 4 classes of b (db = the
+// sum of dz),
 // then AdamW: moments m and v, bias-corrected, and the weights (not the bias) decayed by lr * decay.
 // Invocation (g, q): feature group g < F4 (g = F4: the bias), class group q.
-// Bindings (declared from TRAIN_UPDATE_BINDINGS in src/train/kernels.ts): step (a Step uniform), rows
-// ([examples][F4] vec4), order (example indices), dz ([BATCH][C4] vec4), params (W [F4 * 4][C4], then b [C4]), moments (m for every
+// Bindings (declared from TRAIN_UPDATE_BINDINGS in src/kernels/train.ts): step (a Step uniform), rows
+// ([examples][F4] vec4), order (example indices), dz ([BATCH][C4] vec4), params (W [F4 * 4][C4], then b [C4]), moments
+// (m for every
 // parameter, then v).
 
 const F4 = ${F4}u;

@@ -1,4 +1,4 @@
-// weight4(i): one element of a weight matrix in the column layout (src/ops/weight-storage.ts), as four
+// weight4(i): one element of a weight matrix in the column layout (src/kernels/weight-storage.ts), as four
 // floats: at i = k * NV + n, row k's columns 4n .. 4n + 3. `weights` is declared by the kernel with
 // element type W_T: vec4<f32> (f32), vec2<u32> (f16: two halves per u32) or u32 (int8: four q per u32,
 // read as the integers q; the kernel's epilogue multiplies the column sums by the scales).

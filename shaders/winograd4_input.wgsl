@@ -1,4 +1,5 @@
-// Winograd F(4x4, 3x3), first kernel of a 3x3 stride-1 conv padded by 1 (src/ops/winograd.ts, assembled in src/ops/conv2d.ts): each
+// Winograd F(4x4, 3x3), first kernel of a 3x3 stride-1 conv padded by 1 (src/kernels/winograd.ts, assembled in
+// src/kernels/conv-winograd.ts): each
 // 4x4 block of output pixels (a tile) reads a 6x6 window of the input (winograd_window.wgsl), and its
 // transform V = B^T d B is written as 36 rows, one per transform point xi = 6 * row + column:
 // output[xi * job.stride + job.at] (the GEMM of point xi then reads slice xi as its A).

@@ -1,4 +1,5 @@
-// Winograd F(4x4, 3x3), last kernel (src/ops/winograd.ts, assembled in src/ops/conv2d.ts): the 36 GEMM results of a tile and 4
+// Winograd F(4x4, 3x3), last kernel (src/kernels/winograd.ts, assembled in src/kernels/conv-winograd.ts): the 36 GEMM
+// results of a tile and 4
 // output channels (input[xi * job.stride + job.at], xi = 6 * row + column) transformed back to the
 // tile's 4x4 output pixels, Y = A^T Mxi A with A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0;
 // 0 1 -1 8 -8 1], each written through the conv's epilogue (store of conv_epilogue.wgsl: bias, residual,

@@ -1,4 +1,5 @@
-// Winograd F(2x2, 3x3), last kernel (src/ops/winograd.ts, assembled in src/ops/conv2d.ts): the 16 GEMM results of a tile and 4
+// Winograd F(2x2, 3x3), last kernel (src/kernels/winograd.ts, assembled in src/kernels/conv-winograd.ts): the 16 GEMM
+// results of a tile and 4
 // output channels (input[xi * job.stride + job.at], xi = 4 * row + column) transformed back to the
 // tile's 2x2 output pixels, Y = A^T Mxi A with A^T = [1 1 1 0; 0 1 -1 -1], each written through the conv's
 // epilogue (store of conv_epilogue.wgsl: bias, residual, ReLU); pixels past the image's edge (odd sizes)

@@ -1,4 +1,4 @@
-// Winograd F(mxm, 3x3) (src/ops/winograd.ts): the tiles of m x m output pixels and the entry point of the
+// Winograd F(mxm, 3x3) (src/kernels/winograd.ts): the tiles of m x m output pixels and the entry point of the
 // transforms, one invocation per tile and 4 channels (CHANNELS4: the input's for winograd_input.wgsl and
 // winograd4_input.wgsl, the output's for winograd_output.wgsl and winograd4_output.wgsl, each of which
 // defines transform(job)). The transformed tensors hold vec4 [points][rows][CHANNELS4], rows = batch * TILES:

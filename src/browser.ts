@@ -4,14 +4,16 @@
  * the GPU as textures and preprocessed there), weights from a URL or memory.
  */
 import './webgpu-names.js';
-import { GPUUnavailableError, InputError } from './errors.js';
 import { createModel, type OwnedDevice } from './api/create.js';
-import type { TuningStore } from './runtime/autotune.js';
 import type { ResNetModel } from './api/model.js';
-import { isUrl, loadFromMemory, type LoadOptionsBase } from './load.js';
+import type { LoadOptionsBase } from './api/options.js';
+import { GPUUnavailableError, InputError } from './errors.js';
+import { isUrl, loadFromMemory, sourceOptions } from './loaders/formats.js';
 import { loadFromUrl } from './loaders/url-model.js';
 import type { RawImage } from './preprocess/preprocess.js';
 import { requestDevice } from './runtime/device.js';
+import { TuningAnswers, type TuningStore } from './runtime/tuning-answers.js';
+import { Trainer } from './train/trainer.js';
 
 export * from './index.js';
 export { clearModelCache } from './loaders/url-cache.js';
@@ -49,13 +51,15 @@ export async function decodeBrowserImage(image: BrowserImage): Promise<RawImage>
   const ctx = typeof OffscreenCanvas === 'undefined' ? null : new OffscreenCanvas(width, height).getContext('2d');
   if (!ctx)
     throw new InputError(
-      "this runtime has no 2D canvas to read the image's pixels (outside a page?): pass ImageData ({ data, width, height }) instead",
+      "this runtime has no 2D canvas to read the image's pixels (outside a page?): pass ImageData ({ data, width, " +
+        'height }) instead',
     );
   ctx.drawImage(image as CanvasImageSource, 0, 0);
   return { data: ctx.getImageData(0, 0, width, height).data, width, height, channels: 4 };
 }
 
-const TEXTURE_USAGE = 0x4 | 0x2 | 0x10; // TEXTURE_BINDING | COPY_DST | RENDER_ATTACHMENT (copyExternalImageToTexture needs it)
+/** TEXTURE_BINDING | COPY_DST | RENDER_ATTACHMENT (copyExternalImageToTexture needs it) */
+const TEXTURE_USAGE = 0x4 | 0x2 | 0x10;
 
 /**
  * Puts a browser image on `device` as an rgba8unorm texture, for model.classifyTexture / inferTexture
@@ -69,7 +73,8 @@ export function imageToTexture(
   if (!width || !height) throw new InputError('the image has no pixels (not loaded yet?)');
   if (typeof device.queue.copyExternalImageToTexture !== 'function') {
     throw new InputError(
-      "this WebGPU implementation has no copyExternalImageToTexture (Deno's has none): pass ImageData to classify, or write the pixels into a texture yourself",
+      "this WebGPU implementation has no copyExternalImageToTexture (Deno's has none): pass ImageData to classify, " +
+        'or write the pixels into a texture yourself',
     );
   }
   const texture = device.createTexture({ size: [width, height], format: 'rgba8unorm', usage: TEXTURE_USAGE });
@@ -120,7 +125,8 @@ export async function uploadBrowserImage(device: GPUDevice, image: BrowserImage)
 async function acquireBrowserDevice(): Promise<OwnedDevice> {
   if (typeof navigator === 'undefined' || !navigator.gpu) {
     throw new GPUUnavailableError(
-      'this browser has no WebGPU (navigator.gpu is undefined): use a recent Chrome/Edge, or enable WebGPU in your browser flags',
+      'this browser has no WebGPU (navigator.gpu is undefined): use a recent Chrome/Edge, or enable WebGPU in your ' +
+        'browser flags',
     );
   }
   const { adapter, device } = await requestDevice(navigator.gpu);
@@ -136,17 +142,22 @@ export async function loadResNet(options: LoadOptions): Promise<ResNetModel<Brow
     );
   const loaded =
     typeof source === 'string' || source instanceof URL
-      ? await loadFromUrl(isUrl(source) ? source : pageUrl(String(source)), options)
-      : await loadFromMemory(source, options);
+      ? await loadFromUrl(isUrl(source) ? source : pageUrl(String(source)), sourceOptions(options))
+      : await loadFromMemory(source, sourceOptions(options));
   return createModel(loaded, options, {
     decode: decodeBrowserImage,
     upload: uploadBrowserImage,
     acquireDevice: acquireBrowserDevice,
-    tuningStore: localTuningStore(),
+    tuning: () => (pageTuning ??= new TuningAnswers(localTuningStore())),
+    trainer: (model) => new Trainer(model),
   });
 }
 
-/** The autotune's answers in the page's localStorage (none in a worker, or where storage is refused: they then last the page). */
+/** The autotune's answers for this page (or worker), made on first use. */
+let pageTuning: TuningAnswers | undefined;
+
+/** The autotune's answers in the page's localStorage (none in a worker, or where storage is refused: they then last
+ * the page). */
 function localTuningStore(): TuningStore | undefined {
   let storage: Storage | undefined;
   try {
@@ -167,7 +178,8 @@ function pageUrl(path: string): URL {
   const base = globalThis.location?.href;
   if (!base)
     throw new InputError(
-      `source "${path}" is not a URL, and there is no page to resolve it against (no location): pass a full URL (a file: URL for a local file)`,
+      `source "${path}" is not a URL, and there is no page to resolve it against (no location): pass a full URL (a ` +
+        `file: URL for a local file)`,
     );
   return new URL(path, base);
 }

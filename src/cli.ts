@@ -13,7 +13,7 @@ import {
   modelCacheDir,
   type NodeImage,
 } from './node.js';
-import { WEIGHT_STORAGES } from './ops/weight-storage.js';
+import { WEIGHT_STORAGES } from './kernels/weight-storage.js';
 import type { ResNetModel } from './api/model.js';
 import { loadOptions, parse, report, UsageError, type Parsed } from './cli/args.js';
 import { blocks, classify, embed, infer, info } from './cli/commands.js';
@@ -33,13 +33,16 @@ const USAGE = `usage:
   webgpu-resnet blocks [--weights <file>] [--json]
   webgpu-resnet info [--weights <file>] [--input-size <n>] [--precision <p>] [--preprocessing caffe|torch] [--json]
   webgpu-resnet infer --input <raw float32 file> --shape <dims, e.g. 2,3,224,224> [--layout nhwc|nchw (nhwc)]
-                      [--weights <file>] [--output probabilities|logits|features (probabilities)] [--skip-blocks <names>] [--json]
+                      [--weights <file>] [--output probabilities|logits|features (probabilities)]
+                      [--skip-blocks <names>] [--json]
   webgpu-resnet fetch [--verify] [--force] [--json]
   webgpu-resnet convert [<weights>] --precision f32|f16|int8 --out <file.safetensors> [--input-size <n>] [--json]
-  webgpu-resnet eval <folder|image...> --labels <csv> [--precision f32,f16,int8 (f32)] [--batch <n> (4)] [--weights <file>] [--json]
+  webgpu-resnet eval <folder|image...> --labels <csv> [--precision f32,f16,int8 (f32)] [--batch <n> (4)]
+                     [--weights <file>] [--json]
   webgpu-resnet eval <folder of class folders> [--precision ...] [--weights <file>] [--json]
-  webgpu-resnet train <folder of class folders> --out <file.safetensors> [--weights <base>] [--epochs <n> (60)] [--val <share> (0.2)]
-                      [--augment <views per image> (0)] [--precision f32|f16|int8 (f32)] [--head-only] [--json]
+  webgpu-resnet train <folder of class folders> --out <file.safetensors> [--weights <base>] [--epochs <n> (60)]
+                      [--val <share> (0.2)] [--augment <views per image> (0)] [--precision f32|f16|int8 (f32)]
+                      [--head-only] [--json]
 Every command that loads a model also takes --weights, --depth, --definition, --precision, --preprocessing,
 --input-size, --crop-pct and --verbose; those that run it, --conv-strategy tiled|simd (default: chosen for
 the adapter; tiled runs the GPU kernels anywhere). A flag a command does not take is an error (exit 2).
@@ -124,7 +127,9 @@ async function runModelCommand(args: Parsed): Promise<number> {
     if (args.flags.has('--verbose')) {
       const p = model.preprocessing;
       console.error(
-        `webgpu-resnet: ${model.info.name}, input ${model.info.inputShape.join('x')}, ${model.info.precision} weights; preprocessing: resize ${p.resizeTo}, crop ${p.cropTo}, ${p.order}, x${p.scale}, mean [${p.mean}], std [${p.std}]`,
+        `webgpu-resnet: ${model.info.name}, input ${model.info.inputShape.join('x')}, ${model.info.precision} ` +
+          `weights; preprocessing: resize ${p.resizeTo}, crop ${p.cropTo}, ${p.order}, x${p.scale}, mean ` +
+          `[${p.mean}], std [${p.std}]`,
       );
     }
     switch (args.command) {

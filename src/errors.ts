@@ -38,7 +38,8 @@ export class GPUUnavailableError extends ResNetError {}
 /** The pretrained model could not be downloaded into the model cache; the message names the folder. */
 export class ModelDownloadError extends ResNetError {}
 
-/** A damaged file in the model cache that could not be downloaded or written again; the message names it and the repair. */
+/** A damaged file in the model cache that could not be downloaded or written again; the message names it and the
+ * repair. */
 export class ModelCacheError extends ResNetError {}
 
 /** A run whose output holds NaN or Infinity; the message names the output, the image and the first bad value. */

@@ -29,21 +29,23 @@ export {
   type RawImage,
 } from './preprocess/preprocess.js';
 export { IMAGENET_LABELS } from './labels.js';
+export type { HeadSource, Precision } from './api/options.js';
 export type {
-  HeadSource,
   InMemoryModel,
   InMemoryOnnx,
   InMemorySafetensors,
   ModelSource,
   LoadProgress,
-  Precision,
   WeightsFormat,
-} from './load.js';
-export { Trainer, type FitOptions, type FitResult, type EpochRecord, type AugmentOptions } from './train/trainer.js';
-export { headFromSafetensors, headToSafetensors, type Head } from './train/head.js';
+} from './loaders/formats.js';
+export type { FitOptions, FitResult, EpochRecord, AugmentOptions, ModelTrainer } from './api/training.js';
+export { Trainer } from './train/trainer.js';
+export type { Head } from './graph/head.js';
+export { headFromSafetensors } from './loaders/head-file.js';
+export { headToSafetensors } from './export/head-file.js';
 export type { ProfileStep } from './runtime/executor.js';
 export type { AutotuneReport } from './runtime/autotune.js';
-export type { Shape } from './graph/ir.js';
+export type { Shape } from './ir/tensor.js';
 export { nchwToNhwc } from './util/layout.js';
 export { blendMap, mapRegion, upsampleMap, type Explanation, type ExplainOptions } from './api/explain.js';
 export { turbo } from './util/colormap.js';

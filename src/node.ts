@@ -5,10 +5,19 @@
  */
 import './webgpu-names.js';
 import { resolve } from 'node:path';
-import { ModelCacheError } from './errors.js';
-import { createModel } from './api/create.js';
+import { createModel, type Platform } from './api/create.js';
 import type { ResNetModel } from './api/model.js';
-import { formatOf, graphFromBytes, isUrl, loadFromMemory, type LoadedGraph, type LoadOptionsBase } from './load.js';
+import type { LoadOptionsBase } from './api/options.js';
+import { ModelCacheError } from './errors.js';
+import {
+  formatOf,
+  graphFromBytes,
+  isUrl,
+  type LoadedGraph,
+  loadFromMemory,
+  type SourceOptions,
+  sourceOptions,
+} from './loaders/formats.js';
 import { loadFromUrl } from './loaders/url-model.js';
 import { loadTfjsLayersModel } from './loaders/tfjs-layers.js';
 import { acquireNodeDevice } from './node/gpu.js';
@@ -21,7 +30,8 @@ export * from './index.js';
 export { decodeImage } from './node/image.js';
 export { defaultModelPath } from './node/paths.js';
 import { weightsFromEnv } from './node/paths.js';
-import { nodeTuningStore } from './node/tuning-store.js';
+import { nodeTuningAnswers } from './node/tuning-store.js';
+import { Trainer } from './train/trainer.js';
 export {
   fetchPretrained,
   modelCacheDir,
@@ -36,16 +46,17 @@ export type NodeImage = string | Uint8Array;
 
 export interface LoadOptions extends LoadOptionsBase {}
 
-/** The graph IR of the weights `options` name (the raw graph, before the passes), read on the CPU: no GPU needed. */
-export async function loadGraph(options: LoadOptions): Promise<LoadedGraph> {
-  const { source, onProgress } = options;
+/** The graph IR of the weights `source` names (the raw graph, before the passes), read on the CPU: no GPU needed. */
+export async function loadGraph(options: SourceOptions & Pick<LoadOptions, 'source'>): Promise<LoadedGraph> {
+  const { source } = options;
+  const { onProgress } = options;
   if (source === undefined) {
     const path = weightsFromEnv() ?? (await fetchPretrained({ onProgress }));
     const { source: folder, file } = await splitModelPath(path);
     return { graph: await loadTfjsLayersModel(folder, file, onProgress), format: 'tfjs-layers' };
   }
   if (typeof source === 'string' || source instanceof URL) {
-    if (isUrl(source)) return loadFromUrl(source, options);
+    if (isUrl(source)) return loadFromUrl(source, sourceOptions(options));
     const path = source as string;
     await refuseDamaged(path);
     const format = formatOf(path);
@@ -54,9 +65,9 @@ export async function loadGraph(options: LoadOptions): Promise<LoadedGraph> {
     let loaded = 0;
     const bytes = await folder.read(file, (delta) => onProgress?.({ loadedBytes: (loaded += delta), totalBytes: 0 }));
     onProgress?.({ loadedBytes: bytes.length, totalBytes: bytes.length });
-    return { graph: graphFromBytes(format, bytes, resolve(path), options), format };
+    return { graph: graphFromBytes(format, bytes, resolve(path), sourceOptions(options)), format };
   }
-  return loadFromMemory(source, options);
+  return loadFromMemory(source, sourceOptions(options));
 }
 
 /** A file the model cache wrote (with a record beside it) must still be what was written. */
@@ -76,11 +87,18 @@ async function readBytes(path: string): Promise<Uint8Array> {
 
 /** Loads a ResNet and prepares it on the GPU (weights uploaded, every pipeline compiled). */
 export async function loadResNet(options: LoadOptions = {}): Promise<ResNetModel<NodeImage>> {
-  return createModel(await loadGraph(options), options, {
+  const loaded = await loadGraph({ source: options.source, ...sourceOptions(options) });
+  return createModel(loaded, options, nodePlatform());
+}
+
+/** What Node supplies a model (src/api/create.ts): files and sharp for images, Dawn for the device, the model cache
+ * for the autotune's answers. */
+export function nodePlatform(): Platform<NodeImage> {
+  return {
     decode: decodeImage,
     acquireDevice: acquireNodeDevice,
     readFile: readBytes,
-    tuningStore: nodeTuningStore(),
-    preciseTimestamps: true,
-  });
+    tuning: () => nodeTuningAnswers(),
+    trainer: (model) => new Trainer(model),
+  };
 }

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import type { Browser, CDPSession, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compactPretrainedPath } from '../src/node/compact-cache.js';
-import { packageRoot } from '../src/node/paths.js';
 import { ENGINES, launchBrowser, startDemoServer } from './helpers/browser.js';
 import { sharedPath } from './helpers/needs.js';
 

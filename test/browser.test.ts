@@ -27,6 +27,10 @@ import {
   type Engine,
 } from './helpers/browser.js';
 
+/** What the test page exposes, used inside page.evaluate (no types cross into the page). */
+// biome-ignore lint/suspicious/noExplicitAny: values that live in the browser page
+type PageAny = any;
+
 const root = packageRoot();
 const sample = (f: string) => join(root, 'demo', 'samples', f);
 const IMAGES = ['000_n01440764_tench.JPEG', '340_n02391049_zebra.JPEG', '510_n03095699_container_ship.JPEG'];
@@ -91,7 +95,11 @@ async function logitsInPage(
     async (x: number[], file: string) => {
       const { model, loadResNet, imageToTexture } = (
         window as unknown as {
-          webgpuResnet: { model: any; loadResNet: any; imageToTexture: (d: GPUDevice, i: ImageBitmap) => GPUTexture };
+          webgpuResnet: {
+            model: PageAny;
+            loadResNet: PageAny;
+            imageToTexture: (d: GPUDevice, i: ImageBitmap) => GPUTexture;
+          };
         }
       ).webgpuResnet;
       const f32 = Array.from((await model.infer(new Float32Array(x), { output: 'logits' })) as Float32Array);
@@ -163,7 +171,7 @@ describe.each(ENGINES.map((e) => [e.label, e] as const))('demo page in %s', (_la
       async (files: string[]) => {
         const { model, imageToTexture } = (
           window as unknown as {
-            webgpuResnet: { model: any; imageToTexture: (d: GPUDevice, i: ImageBitmap) => GPUTexture };
+            webgpuResnet: { model: PageAny; imageToTexture: (d: GPUDevice, i: ImageBitmap) => GPUTexture };
           }
         ).webgpuResnet;
         const out = [];

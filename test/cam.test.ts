@@ -6,7 +6,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeSafetensors } from '../src/export/safetensors.js';
-import type { Graph } from '../src/graph/ir.js';
+import type { Graph } from '../src/graph/graph.js';
 import { lesionRaw, ortRun } from './helpers/onnx.js';
 import { loadResNet } from '../src/node.js';
 import { packageRoot } from '../src/node/paths.js';

@@ -162,7 +162,7 @@ describe('webgpu-resnet CLI', () => {
     const got: Top = JSON.parse(fromFile.stdout).top;
     const want: Top = JSON.parse(asked.stdout).top;
     expect(got.map((p) => p.index)).toEqual(want.map((p) => p.index));
-    got.forEach((p, i) => expect(p.probability).toBeCloseTo(want[i]!.probability, 5));
+    for (const [i, p] of got.entries()) expect(p.probability).toBeCloseTo(want[i]!.probability, 5);
     const info = JSON.parse((await run('info', '--weights', out, '--json')).stdout);
     expect(info.inputShape).toEqual([288, 288, 3]);
   });
@@ -284,7 +284,7 @@ describe('webgpu-resnet CLI', () => {
     const keras = await tops();
     const fromOnnx = await tops('--weights', onnx, '--preprocessing', 'caffe');
     expect(fromOnnx.map((t) => t.index)).toEqual(keras.map((t) => t.index));
-    fromOnnx.forEach((t, i) => expect(t.probability).toBeCloseTo(keras[i]!.probability, 4));
+    for (const [i, t] of fromOnnx.entries()) expect(t.probability).toBeCloseTo(keras[i]!.probability, 4);
     console.log(
       `Keras ResNet-50 as ONNX with --preprocessing caffe: top-1 ${fromOnnx.map((t) => `${t.index} (${t.probability.toFixed(4)})`).join(', ')}; Keras model.json: ${keras.map((t) => t.index).join(', ')}`,
     );

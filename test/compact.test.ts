@@ -7,7 +7,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { compactSafetensors } from '../src/export/compact.js';
 import { writeSafetensors } from '../src/export/safetensors.js';
-import type { Graph, GraphNode } from '../src/graph/ir.js';
+import type { Graph } from '../src/graph/graph.js';
+import type { GraphNode } from '../src/operators/index.js';
 import { optimize } from '../src/graph/passes.js';
 import {
   IMAGENET_LABELS,

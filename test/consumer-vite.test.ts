@@ -143,6 +143,7 @@ describe(`a Vite ${VITE} app from ${CREATE_VITE}'s vanilla-ts template`, () => {
     const url = await new Promise<string>((done, fail) => {
       let text = '';
       preview!.stdout!.on('data', (d: Buffer) => {
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: the escape that starts a terminal colour
         const m = /http:\/\/127\.0\.0\.1:\d+\//.exec((text += d.toString()).replace(/\x1b\[[0-9;]*m/g, ''));
         if (m) done(m[0]);
       });

@@ -10,14 +10,16 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ModelFormatError } from '../src/errors.js';
 import { graphToOnnx } from '../src/export/onnx.js';
-import { GraphBuilder, type Pads } from '../src/graph/ir.js';
-import { loadFromMemory } from '../src/load.js';
+import { GraphBuilder } from '../src/graph/graph.js';
+import type { Pads } from '../src/ir/tensor.js';
+import { loadFromMemory } from '../src/loaders/formats.js';
+import { conv2d, dense, maxPool } from '../src/operators/index.js';
 import { defaultModelPath } from '../src/node/paths.js';
-import { convLoweringFor } from '../src/plan/conv-algorithm.js';
+import { convLoweringFor } from '../src/operators/conv-algorithm.js';
 import { goldenModel } from '../scripts/golden-model.js';
 import { writeSafetensors } from '../src/export/safetensors.js';
 import { releaseTestDevice, runGraph, testAdapterInfo, testDevice } from './helpers/gpu.js';
-import { conv2dRef, denseRef, maxPoolRef, randomArray, relativeError } from './helpers/reference.js';
+import { randomArray, referenceRun, relativeError } from './helpers/reference.js';
 
 afterAll(releaseTestDevice);
 const counts: string[] = [];
@@ -58,15 +60,10 @@ describe('kernels on random shapes', () => {
             pads: c.pads,
           };
           const b = new GraphBuilder('t', 'x', [c.h, c.w, c.cin]);
-          const y = b.conv2d('conv', 'x', { weights, bias, filters: c.cout, relu: c.relu, ...p });
+          const graph = b.finish(b.add(conv2d('conv', 'x', { weights, bias, filters: c.cout, relu: c.relu, ...p })));
           // the adapter's own lowering (simd on lavapipe) or the GPU one (tiled, split-K), in turn
-          const got = await runGraph(b.finish(y), x, c.batch, c.engineLowering ? lowering : {});
-          const want = conv2dRef({ data: x, batch: c.batch, h: c.h, w: c.w, c: c.cin }, weights, bias, {
-            ...p,
-            cout: c.cout,
-            relu: c.relu,
-          });
-          expect(relativeError(got, want.data)).toBeLessThan(1e-5);
+          const got = await runGraph(graph, x, c.batch, c.engineLowering ? lowering : {});
+          expect(relativeError(got, referenceRun(graph, x, c.batch))).toBeLessThan(1e-5);
         },
       ),
       { numRuns },
@@ -101,8 +98,9 @@ describe('kernels on random shapes', () => {
             padValue: c.padValue,
           };
           const b = new GraphBuilder('t', 'x', [c.h, c.w, c.c]);
-          const got = await runGraph(b.finish(b.maxPool('pool', 'x', p)), x, c.batch);
-          expect(relativeError(got, maxPoolRef({ data: x, batch: c.batch, h: c.h, w: c.w, c: c.c }, p).data)).toBe(0);
+          const graph = b.finish(b.add(maxPool('pool', 'x', p)));
+          const got = await runGraph(graph, x, c.batch);
+          expect(relativeError(got, referenceRun(graph, x, c.batch))).toBe(0);
         },
       ),
       { numRuns },
@@ -126,12 +124,9 @@ describe('kernels on random shapes', () => {
           const weights = randomArray(c.inF * c.units, c.seed + 1, 1 / Math.sqrt(c.inF));
           const bias = randomArray(c.units, c.seed + 2, 0.1);
           const b = new GraphBuilder('t', 'x', [1, 1, c.inF]);
-          const got = await runGraph(
-            b.finish(b.dense('fc', 'x', { weights, bias, units: c.units, relu: c.relu })),
-            x,
-            c.batch,
-          );
-          expect(relativeError(got, denseRef(x, c.batch, weights, bias, c.units, c.relu))).toBeLessThan(1e-5);
+          const graph = b.finish(b.add(dense('fc', 'x', { weights, bias, units: c.units, relu: c.relu })));
+          const got = await runGraph(graph, x, c.batch);
+          expect(relativeError(got, referenceRun(graph, x, c.batch))).toBeLessThan(1e-5);
         },
       ),
       { numRuns },

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelFormatError } from '../src/errors.js';
 import { loadResNet } from '../src/node.js';
-import { packageRoot } from '../src/node/paths.js';
 import { compareLogits, goldenInput, goldenModel, u } from '../scripts/golden-model.js';
 import { writeSafetensors } from '../src/export/safetensors.js';
 import { graphToOnnx, type OnnxExportOptions } from '../src/export/onnx.js';

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { writeSafetensors } from '../src/export/safetensors.js';
-import type { Graph } from '../src/graph/ir.js';
+import type { Graph } from '../src/graph/graph.js';
 import { resizeGraph } from '../src/graph/resize.js';
 import { InputError } from '../src/errors.js';
 import { loadGraph, loadResNet } from '../src/node.js';

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { residualBlocks, skipBlocks } from '../src/graph/blocks.js';
-import type { Graph } from '../src/graph/ir.js';
+import type { Graph } from '../src/graph/graph.js';
 import { optimize } from '../src/graph/passes.js';
 import { cosineSimilarity, type ResNetModel } from '../src/index.js';
 import { InputError } from '../src/errors.js';

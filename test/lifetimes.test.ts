@@ -6,7 +6,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GPUUnavailableError, ResNetError } from '../src/errors.js';
 import { acquireNodeDevice } from '../src/node/gpu.js';
-import { loadResNet } from '../src/node.js';
+import { loadResNet, nodePlatform } from '../src/node.js';
+import { createModel } from '../src/api/create.js';
+import { INTACT } from '../src/plan/plan-cache.js';
+import type { RecoveringExecutor } from '../src/runtime/recovery.js';
 import { soak } from '../bench/soak.js';
 import { goldenModel } from '../scripts/golden-model.js';
 import { writeSafetensors } from '../src/export/safetensors.js';
@@ -117,6 +120,56 @@ describe('device loss', () => {
     expect(await model.infer(input(6))).toEqual(want);
     expect(model.device).not.toBe(first);
     model.dispose();
+  });
+});
+
+/** `device` as a device whose storage buffer offsets align to `alignment` bytes (a multiple of its own). */
+function withAlignment(device: GPUDevice, alignment: number): GPUDevice {
+  const limits = new Proxy(device.limits, {
+    get: (target, key) => (key === 'minStorageBufferOffsetAlignment' ? alignment : Reflect.get(target, key)),
+  });
+  return new Proxy(device, {
+    get(target, key) {
+      if (key === 'limits') return limits;
+      const value = Reflect.get(target, key, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+describe('recovery on a device with other limits', () => {
+  it("a recovered model plans with the new device's limits (its storage buffer offset alignment), with the same results", async () => {
+    const platform = nodePlatform();
+    let devices = 0;
+    const loaded = { graph: goldenModel(18).graph, format: 'safetensors' as const };
+    const model = await createModel(
+      loaded,
+      { recover: true, convStrategy: 'tiled' },
+      {
+        ...platform,
+        // the second device (the one recovery makes) aligns offsets to 4096 bytes instead of 256
+        acquireDevice: async () => {
+          const owned = await platform.acquireDevice();
+          return ++devices === 1 ? owned : { ...owned, device: withAlignment(owned.device, 4096) };
+        },
+      },
+    );
+    try {
+      const runner = (model as unknown as { runner: RecoveringExecutor }).runner;
+      const want = await model.infer(input(8));
+      const first = model.device.limits.minStorageBufferOffsetAlignment;
+      expect(first).toBeLessThan(4096);
+      expect(runner.now.plans.get(1, INTACT).plan.alignment).toBe(first);
+      model.device.destroy();
+      await model.lost;
+      expect(await model.infer(input(8))).toEqual(want);
+      expect(devices).toBe(2);
+      const { plan, layout } = runner.now.plans.get(1, INTACT);
+      expect(plan.alignment).toBe(4096);
+      for (const [id, slot] of layout.slots) expect(slot.offset % 4096, id).toBe(0);
+    } finally {
+      model.dispose();
+    }
   });
 });
 

@@ -11,8 +11,9 @@ import { goldenModel } from '../scripts/golden-model.js';
 import { GraphError, ModelFormatError, NonFiniteOutputError } from '../src/errors.js';
 import { graphToOnnx } from '../src/export/onnx.js';
 import { writeSafetensors, type TensorToWrite } from '../src/export/safetensors.js';
-import { GraphBuilder } from '../src/graph/ir.js';
-import { loadFromMemory } from '../src/load.js';
+import { GraphBuilder } from '../src/graph/graph.js';
+import { loadFromMemory } from '../src/loaders/formats.js';
+import { batchNorm } from '../src/operators/index.js';
 import { loadOnnxResNet } from '../src/loaders/onnx.js';
 import { loadSafetensorsResNet } from '../src/loaders/safetensors.js';
 import { loadResNet } from '../src/node.js';
@@ -127,7 +128,9 @@ describe('non-finite weights are refused at load, naming the tensor', () => {
   it('a BatchNorm whose variance plus epsilon is not positive (it would divide by zero or take a negative root)', () => {
     const b = new GraphBuilder('bn', 'x', [4, 4, 2]);
     expect(() =>
-      b.batchNorm('bn1', b.input, { mean: new Float32Array(2), variance: Float32Array.of(1, -0.5), epsilon: 1e-3 }),
+      b.add(
+        batchNorm('bn1', b.input, { mean: new Float32Array(2), variance: Float32Array.of(1, -0.5), epsilon: 1e-3 }),
+      ),
     ).toThrow(
       new GraphError('bn1: moving variance -0.5 of channel 1 plus epsilon 0.001 must be > 0 (it divides the input)'),
     );

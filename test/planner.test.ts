@@ -5,15 +5,16 @@
 import { describe, expect, it } from 'vitest';
 import { buildResNet } from '../src/arch/resnet.js';
 import { optimize } from '../src/graph/passes.js';
-import { layoutArena, planGraph, planWithinMemory } from '../src/plan/planner.js';
+import { planGraph, planWithinMemory } from '../src/plan/planner.js';
+import { layoutArena } from '../src/plan/arena.js';
 import { largestFitting, overLimit } from '../src/plan/limits.js';
-import { CONV_BINDINGS } from '../src/ops/conv2d.js';
-import { ADD_RELU_BINDINGS } from '../src/ops/add-relu.js';
-import type { KernelInterface } from '../src/ops/bindings.js';
-import { CAM_BINDINGS } from '../src/ops/class-activation-maps.js';
-import { DENSE_BINDINGS, SOFTMAX_BINDINGS } from '../src/ops/dense.js';
-import { POOL_BINDINGS } from '../src/ops/pool.js';
-import { PREPROCESS_BINDINGS, preprocessShader } from '../src/ops/preprocess.js';
+import { CONV_BINDINGS } from '../src/kernels/conv-parts.js';
+import { ADD_RELU_BINDINGS } from '../src/kernels/add-relu.js';
+import type { KernelInterface } from '../src/kernels/bindings.js';
+import { CAM_BINDINGS } from '../src/kernels/class-activation-maps.js';
+import { DENSE_BINDINGS, SOFTMAX_BINDINGS } from '../src/kernels/dense.js';
+import { POOL_BINDINGS } from '../src/kernels/pool.js';
+import { PREPROCESS_BINDINGS, preprocessShader } from '../src/kernels/preprocess.js';
 import { CAFFE_PREPROCESSING } from '../src/preprocess/preprocess.js';
 import {
   logitsShader,
@@ -26,8 +27,9 @@ import {
   TRAIN_STATS_BINDINGS,
   TRAIN_UPDATE_BINDINGS,
   updateShader,
-} from '../src/train/kernels.js';
-import { GraphBuilder } from '../src/graph/ir.js';
+} from '../src/kernels/train.js';
+import { GraphBuilder } from '../src/graph/graph.js';
+import { add, conv2d, relu } from '../src/operators/index.js';
 import { GraphError } from '../src/errors.js';
 import {
   chooseTiling,
@@ -37,7 +39,7 @@ import {
   tilingCandidates,
   tilingProblem,
   type Tiling,
-} from '../src/ops/conv-tiling.js';
+} from '../src/kernels/conv-tiling.js';
 
 const { graph } = optimize(
   buildResNet((_, shape) => new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.01), {
@@ -201,8 +203,8 @@ describe('Winograd F(2x2,3x3) and F(4x4,3x3)', () => {
 /** conv -> add(conv, input) + ReLU, not optimized: the add runs as a kernel of its own. */
 function standaloneAdd() {
   const b = new GraphBuilder('add', 'x', [8, 8, 4]);
-  const conv = b.conv2d('conv', 'x', { weights: new Float32Array(16).fill(0.5), kernel: [1, 1], filters: 4 });
-  return b.finish(b.addTensors('sum', conv, 'x', true));
+  const conv = b.add(conv2d('conv', 'x', { weights: new Float32Array(16).fill(0.5), kernel: [1, 1], filters: 4 }));
+  return b.finish(b.add(add('sum', conv, 'x', true)));
 }
 
 describe('kernel interfaces', () => {
@@ -349,7 +351,7 @@ describe('kernel interfaces', () => {
       `${made} kernels, ${byKey.size} distinct shaders; longest key ${Math.max(...[...byKey.keys()].map((k) => k.length))} characters`,
     );
     // planning alone generates no WGSL: a specialization that throws while generating is never reached
-    const probe = planGraph(graph, { convStrategy: 'tiled', batch: 5, gemmShader: '${NOT_A_DEFINE}' });
+    const probe = planGraph(graph, { convStrategy: 'tiled', batch: 5, gemmShader: `$${'{NOT_A_DEFINE}'}` });
     expect(probe.steps.length).toBeGreaterThan(50);
     expect(() => probe.steps.find((s) => s.label.startsWith('layer'))!.shader.code()).toThrow(
       /no value for \$\{NOT_A_DEFINE\}/,
@@ -411,7 +413,7 @@ describe('device limits', () => {
 describe('graph errors', () => {
   it('an op the planner cannot run alone is a GraphError (a ModelFormatError) naming the node', () => {
     const b = new GraphBuilder('t', 'x', [4, 4, 3]);
-    const g = b.finish(b.relu('lonely', 'x'));
+    const g = b.finish(b.add(relu('lonely', 'x')));
     expect(() => planGraph(g)).toThrow(GraphError);
     expect(() => planGraph(g)).toThrow(
       'lonely: a standalone relu is not supported (it must follow a conv, dense or add)',

@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError, ModelFormatError } from '../src/errors.js';
 import { decodeImage } from '../src/node/image.js';
 import { defaultModelPath, packageRoot } from '../src/node/paths.js';
 import { loadResNet, type NodeImage } from '../src/node.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { headFromSafetensors } from '../src/train/head.js';
+import { headFromSafetensors } from '../src/loaders/head-file.js';
 import { packageRoot } from '../src/node/paths.js';
 import {
   attribute,

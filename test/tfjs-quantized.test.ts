@@ -34,7 +34,7 @@ function affine(w: Float32Array, bits: 8 | 16): { q: Uint8Array | Uint16Array; s
   const levels = 2 ** bits - 1;
   const scale = max > min ? (max - min) / levels : 1;
   const q = bits === 8 ? new Uint8Array(w.length) : new Uint16Array(w.length);
-  w.forEach((v, i) => (q[i] = Math.round((v - min) / scale)));
+  for (const [i, v] of w.entries()) q[i] = Math.round((v - min) / scale);
   return { q, scale, min };
 }
 

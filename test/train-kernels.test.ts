@@ -58,7 +58,7 @@ function reference(
   p: Problem,
   s: { epochs: number; learningRate: number; weightDecay: number; batchSize: number; seed: number },
 ) {
-  const { n, f, c } = p;
+  const { f, c } = p;
   const mean = new Float64Array(f),
     inv = new Float64Array(f);
   for (let j = 0; j < f; j++) {

@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError, ModelFormatError, TrainingError, type ResNetModel } from '../src/index.js';
 import { loadResNet, type NodeImage } from '../src/node.js';
 import { writeSafetensors } from '../src/export/safetensors.js';
-import { HEAD_FORMAT, headFromSafetensors, headToSafetensors } from '../src/train/head.js';
+import { headToSafetensors } from '../src/export/head-file.js';
+import { headFromSafetensors } from '../src/loaders/head-file.js';
+import { HEAD_FORMAT } from '../src/loaders/safetensors.js';
 import { planViews } from '../src/train/augment.js';
 import { sharedPath } from './helpers/needs.js';
 
@@ -123,7 +125,7 @@ describe('training new classes', () => {
     try {
       const [a, b] = [await again.classify(test[2]!.file), await custom.classify(test[2]!.file)];
       expect(a.map((p) => p.label)).toEqual(b.map((p) => p.label));
-      a.forEach((p, i) => expect(p.probability).toBeCloseTo(b[i]!.probability, 6));
+      for (const [i, p] of a.entries()) expect(p.probability).toBeCloseTo(b[i]!.probability, 6);
     } finally {
       again.dispose();
     }
@@ -260,12 +262,12 @@ describe('bad input to training', () => {
 
   it('a learning rate that diverges is a TrainingError and no model comes of it', async () => {
     const trainer = model.trainer();
-    images.slice(0, 10).forEach((image, k) =>
+    for (const [k, image] of images.slice(0, 10).entries()) {
       trainer.addFeatures(
         features.get(image.file)!.map((v) => v * (k + 1) * 1e15),
         k % 2 ? 'a' : 'b',
-      ),
-    );
+      );
+    }
     await expect(trainer.fit({ learningRate: 1e38, epochs: 5, validationSplit: 0 })).rejects.toThrow(TrainingError);
   });
 

@@ -10,8 +10,7 @@ import { createModel } from '../src/api/create.js';
 import { loadFromUrl } from '../src/loaders/url-model.js';
 import { cachingSource, clearModelCache, WEIGHTS_CACHE } from '../src/loaders/url-cache.js';
 import { memorySource } from '../src/loaders/source.js';
-import { acquireNodeDevice } from '../src/node/gpu.js';
-import { decodeImage } from '../src/node/image.js';
+import { nodePlatform } from '../src/node.js';
 import { goldenInput, goldenModel } from '../scripts/golden-model.js';
 
 /** A CacheStorage over Maps, as much of the API as the engine uses. */
@@ -54,7 +53,7 @@ afterAll(() => {
 describe('weight cache for URL sources', () => {
   it('a second load reads no weight file from the network and says so; clearModelCache empties it', async () => {
     const caches = memoryCaches();
-    const platform = { decode: decodeImage, acquireDevice: acquireNodeDevice };
+    const platform = nodePlatform();
     const input = goldenInput().subarray(0, 3 * 224 * 224);
     const logits: Float32Array[] = [];
     for (const expected of ['network', 'cache'] as const) {
@@ -81,7 +80,10 @@ describe('weight cache for URL sources', () => {
     const network = memorySource(files, 'https://example.test/m');
     const counted = {
       describe: network.describe,
-      read: (p: string, on?: (d: number) => void) => (reads++, network.read(p, on)),
+      read: (p: string, on?: (d: number) => void) => {
+        reads++;
+        return network.read(p, on);
+      },
     };
     const caches = memoryCaches();
     const url = network.describe('a.bin');

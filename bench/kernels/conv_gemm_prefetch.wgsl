@@ -23,7 +23,7 @@ const WG_N = ${WG_N}u;
 const TM4 = ${TM4}u; // row groups of 4 per invocation (BM4 / WG_M)
 const TN4 = ${TN4}u; // vec4 columns per invocation (BN4 / WG_N)
 const KS = ${KS}u; // K per split (a multiple of BK; K itself without split-K)
-// SLICED (Winograd's batched GEMM, src/ops/winograd.ts): workgroup z is slice z instead of a split of
+// SLICED (Winograd's batched GEMM, src/kernels/winograd.ts): workgroup z is slice z instead of a split of
 // K: its rows of A and C are z * M + m, its weights start at z * K * NV, and it covers all of K.
 const SLICED = ${SLICED};
 const WG_SIZE = WG_M * WG_N;

@@ -63,7 +63,7 @@ export async function ortWebGPU(gpu: GPU, onnx: Uint8Array, size = 224): Promise
   const dist = process.env.ORT_WEB_DIST ?? dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
   const ort = (await import(pathToFileURL(join(dist, 'ort.webgpu.min.mjs')).href)) as Ort;
   ort.env.wasm.numThreads = 1;
-  ort.env.wasm.wasmPaths = pathToFileURL(dist + '/').href;
+  ort.env.wasm.wasmPaths = pathToFileURL(`${dist}/`).href;
   ort.env.logLevel = 'error';
   let session: import('onnxruntime-web').InferenceSession | undefined;
   return {

@@ -2,7 +2,7 @@
  * Peer: TensorFlow.js's WebGPU backend running the same Keras model (topology and weights), on the same
  * Dawn instance.
  */
-import type { InMemoryModel } from '../../src/load.js';
+import type { InMemoryModel } from '../../src/loaders/formats.js';
 import { provideNavigatorGpu, type Peer } from './peer.js';
 
 export async function tfjsWebGPU(gpu: GPU, files: InMemoryModel): Promise<Peer> {

@@ -84,7 +84,8 @@ export function finiteOutput(values: Float32Array, what: string, perImage: numbe
   const i = firstNonFinite(values);
   if (i < 0) return values;
   throw new NonFiniteOutputError(
-    `the ${what} of image ${Math.floor(i / perImage)} are not finite (value ${i % perImage} is ${values[i]}): the network overflowed float32 on this input, ` +
+    `the ${what} of image ${Math.floor(i / perImage)} are not finite (value ${i % perImage} is ${values[i]}): the ` +
+      `network overflowed float32 on this input, ` +
       "so its weights (finite when loaded) are far outside a trained network's range, or the GPU computed garbage",
   );
 }

@@ -1,6 +1,6 @@
 /**
  * Class activation maps as the caller gets them (ResNetModel.explain): the `cam` output of a run (every
- * class's map, then the logits; src/ops/class-activation-maps.ts) -> one Explanation per class asked for,
+ * class's map, then the logits; src/kernels/class-activation-maps.ts) -> one Explanation per class asked for,
  * and a bilinear upsampling of a map to an image's size for display.
  */
 import { InputError } from '../errors.js';
@@ -25,7 +25,8 @@ export interface Explanation {
   /** The map's size: the last stage's resolution (7 x 7 for a 224 input). */
   height: number;
   width: number;
-  /** The class activation map, row-major: sum over channels of the class's dense weight times the last stage's output. */
+  /** The class activation map, row-major: sum over channels of the class's dense weight times the last stage's output.
+   * */
   map: Float32Array;
 }
 
@@ -106,7 +107,8 @@ export function upsampleMap(
   return out;
 }
 
-/** The part of a width x height image the model sees (its center crop under `preprocessing`), in the image's own pixels (unrounded). */
+/** The part of a width x height image the model sees (its center crop under `preprocessing`), in the image's own
+ * pixels (unrounded). */
 export function mapRegion(
   width: number,
   height: number,

@@ -5,10 +5,17 @@
  * decoding and default weights (src/api/create.ts builds the model for both).
  */
 import { InputError } from '../errors.js';
+import type { Head } from '../graph/head.js';
 import type { PlanOutputs } from '../plan/planner.js';
-import { CENTER_VIEW, preprocessImage, type CropView, type Preprocessing } from '../preprocess/preprocess.js';
+import { CENTER_VIEW, type CropView, type Preprocessing, preprocessImage } from '../preprocess/preprocess.js';
 import type { OutputTarget, ProfileStep } from '../runtime/executor.js';
 import type { RecoveringExecutor } from '../runtime/recovery.js';
+import { nchwToNhwc } from '../util/layout.js';
+import { normalizeL2, topIndices } from '../util/vectors.js';
+import { checkOutput, checkTarget, checkTensor, checkTexture, checkTopK, finiteOutput } from './checks.js';
+import { runInChunks } from './chunks.js';
+import { type Classifier, type ExplainOptions, type Explanation, readExplanations } from './explain.js';
+import type { ModelTrainer } from './training.js';
 import type {
   BlockInfo,
   EmbedOptions,
@@ -17,28 +24,32 @@ import type {
   InferOptions,
   LesionOptions,
   ModelInfo,
-  ModelParts,
   Prediction,
 } from './types.js';
-import { nchwToNhwc } from '../util/layout.js';
-import { firstNonFinite, normalizeL2, topIndices } from '../util/vectors.js';
-import { checkOutput, checkTarget, checkTensor, checkTexture, checkTopK, finiteOutput } from './checks.js';
-import { readExplanations, type Classifier, type ExplainOptions, type Explanation } from './explain.js';
 import { Variants } from './variants.js';
-import type { Head } from '../train/head.js';
-import { Trainer } from '../train/trainer.js';
 
-export type {
-  BlockInfo,
-  EmbedOptions,
-  ImageDecoder,
-  ImageUploader,
-  InferOptions,
-  LesionOptions,
-  ModelInfo,
-  ModelParts,
-  Prediction,
-} from './types.js';
+export type * from './types.js';
+
+/** What makes model.trainer()'s trainer (the entries pass src/train/trainer.ts's). */
+export type ModelTrainerFactory<I> = (model: ResNetModel<I>) => ModelTrainer<I, ResNetModel<I>>;
+
+/** What src/api/assemble.ts hands the model. */
+export interface ModelParts<I> {
+  runner: RecoveringExecutor;
+  decode: ImageDecoder<I>;
+  /** Where the platform can put its images on the GPU (browsers): classify, embed and explain go that way. */
+  upload?: ImageUploader<I>;
+  labels: readonly string[];
+  preprocessing: Preprocessing;
+  info: ModelInfo;
+  blocks: readonly BlockInfo[];
+  outputs: PlanOutputs;
+  /** Where the network ends in a global average pool and one dense layer: what explain needs. */
+  classifier?: Classifier;
+  /** A model sharing this one's network on the GPU, with another classifier (ResNetModel.withHead). */
+  withHead?: (head: Head) => Promise<ResNetModel<I>>;
+  trainer: ModelTrainerFactory<I>;
+}
 
 export class ResNetModel<I = never> {
   readonly info: ModelInfo;
@@ -53,6 +64,7 @@ export class ResNetModel<I = never> {
   private readonly variants: Variants;
   private readonly classifier?: Classifier;
   private readonly derive?: ModelParts<I>['withHead'];
+  private readonly makeTrainer: ModelTrainerFactory<I>;
   private disposed = false;
 
   constructor(parts: ModelParts<I>) {
@@ -66,17 +78,9 @@ export class ResNetModel<I = never> {
       outputs: this.outputs,
       classifier: this.classifier,
       withHead: this.derive,
+      trainer: this.makeTrainer,
     } = parts);
-    this.blocks = parts.blocks.map((b) => ({
-      name: b.name,
-      stage: b.stage,
-      index: b.index,
-      projection: b.projection !== undefined,
-      shortcut: b.projection,
-      inputShape: [...b.inputShape],
-      outputShape: [...b.outputShape],
-      layers: [...b.layers],
-    }));
+    this.blocks = parts.blocks;
     this.variants = new Variants(this.blocks, this.info.name);
   }
 
@@ -103,7 +107,8 @@ export class ResNetModel<I = never> {
     if (this.disposed) throw new InputError('this model was disposed; load a new one with loadResNet()');
   }
 
-  /** The largest batch one run takes on this device (up to `upTo`); `infer` splits larger batches into runs of this size. */
+  /** The largest batch one run takes on this device (up to `upTo`); `infer` splits larger batches into runs of this
+   * size. */
   maxBatch(upTo = 4096, options: LesionOptions = {}): number {
     return this.runner.now.largestBatch(upTo, this.variants.of(options.skipBlocks));
   }
@@ -113,7 +118,8 @@ export class ResNetModel<I = never> {
     return this.runner.now.arenaLayout(batch, this.variants.of(options.skipBlocks)).bytes;
   }
 
-  /** Decodes and preprocesses one image into the model's input tensor (NHWC); `view`: another crop than the center, or mirrored. */
+  /** Decodes and preprocesses one image into the model's input tensor (NHWC); `view`: another crop than the center, or
+   * mirrored. */
   async preprocess(image: I, view: CropView = CENTER_VIEW): Promise<Float32Array> {
     this.check();
     this.checkImageSize();
@@ -125,7 +131,9 @@ export class ResNetModel<I = never> {
     const [h, w] = this.info.inputShape;
     if (this.preprocessing.cropTo !== h || h !== w) {
       throw new InputError(
-        `images are center-cropped to a square: this model's input is ${h}x${w} and its preprocessing crops ${this.preprocessing.cropTo}x${this.preprocessing.cropTo} (load with a square inputSize, or run tensors with infer)`,
+        `images are center-cropped to a square: this model's input is ${h}x${w} and its preprocessing crops ` +
+          `${this.preprocessing.cropTo}x${this.preprocessing.cropTo} (load with a square inputSize, or run tensors ` +
+          `with infer)`,
       );
     }
   }
@@ -154,7 +162,7 @@ export class ResNetModel<I = never> {
    */
   async imageTexture(image: I): Promise<GPUTexture | undefined> {
     this.check();
-    return this.upload && this.upload((await this.runner.current()).device, image);
+    return this.upload?.((await this.runner.current()).device, image);
   }
 
   /** Top-`topK` classes of one image, most probable first (with `skipBlocks`: of the network without those blocks). */
@@ -212,51 +220,10 @@ export class ResNetModel<I = never> {
     const output = checkOutput(options.output, ['probabilities', 'logits', 'features'], this.outputs);
     const variant = this.variants.of(options.skipBlocks);
     const nhwc = layout === 'nhwc' ? input : nchwToNhwc(input, batch, c, h, w);
-    const per = h * w * c;
-    const perOut = output === 'features' ? this.info.features : this.info.classes;
-    const executor = await this.runner.current();
-    const nonFinite = () => {
-      const i = firstNonFinite(input);
-      if (i >= 0) throw new InputError(`input[${i}] is ${input[i]}: every value must be finite`);
-    };
-    // A batch too large for the device's binding or buffer size runs in chunks (0: not even one image fits,
-    // and the run below reports which tensor is too large).
-    const chunk = executor.largestBatch(batch, variant) || batch;
-    if (options.into) {
-      // kept on the GPU: each chunk's output copied into its place in the caller's buffer
-      const { buffer, offset = 0 } = checkTarget(options.into, batch * perOut * 4);
-      nonFinite();
-      for (let b0 = 0; b0 < batch; b0 += chunk) {
-        const n = Math.min(chunk, batch - b0);
-        await executor.run(nhwc.subarray(b0 * per, (b0 + n) * per), n, {
-          output,
-          variant,
-          into: { buffer, offset: offset + b0 * perOut * 4 },
-        });
-      }
-      return undefined;
-    }
-    if (chunk >= batch) {
-      // Every value must be finite; checked on the CPU while the GPU runs (the result is dropped if not).
-      return finiteOutput(
-        await executor.run(nhwc, batch, { output, variant, whileRunning: nonFinite }),
-        output,
-        perOut,
-      );
-    }
-    nonFinite();
-    const out = new Float32Array(batch * perOut);
-    const runs: Array<Promise<void>> = [];
-    for (let b0 = 0; b0 < batch; b0 += chunk) {
-      const n = Math.min(chunk, batch - b0);
-      runs.push(
-        executor
-          .run(nhwc.subarray(b0 * per, (b0 + n) * per), n, { output, variant })
-          .then((r) => out.set(r, b0 * perOut)),
-      );
-    }
-    await Promise.all(runs);
-    return finiteOutput(out, output, perOut);
+    const perOutput = output === 'features' ? this.info.features : this.info.classes;
+    const into = options.into && checkTarget(options.into, batch * perOutput * 4);
+    const chunked = { nhwc, given: input, batch, perImage: h * w * c, perOutput };
+    return runInChunks(await this.runner.current(), chunked, { output, variant, into });
   }
 
   /**
@@ -302,15 +269,8 @@ export class ResNetModel<I = never> {
     return this.withImage(
       image,
       (t) => this.explainTexture(t, options),
-      async (x) => {
-        const raw = await (await this.runner.current()).run(x, 1, { output: 'cam', variant });
-        return readExplanations(
-          finiteOutput(raw, 'class activation maps and logits', raw.length),
-          this.classifier!,
-          this.labels,
-          options,
-        );
-      },
+      async (x) =>
+        this.explanations(await (await this.runner.current()).run(x, 1, { output: 'cam', variant }), options),
     );
   }
 
@@ -320,24 +280,27 @@ export class ResNetModel<I = never> {
     checkTexture(texture);
     this.checkImageSize();
     const raw = await (await this.runner.current()).runTexture(texture, this.preprocessing, 'cam', undefined, variant);
-    return readExplanations(
-      finiteOutput(raw!, 'class activation maps and logits', raw!.length),
-      this.classifier!,
-      this.labels,
-      options,
-    );
+    return this.explanations(raw!, options);
+  }
+
+  /** The explanations in a run's `cam` output (every value finite). */
+  private explanations(raw: Float32Array, options: ExplainOptions): Explanation[] {
+    const maps = finiteOutput(raw, 'class activation maps and logits', raw.length);
+    return readExplanations(maps, this.classifier!, this.labels, options);
   }
 
   private explainVariant(options: ExplainOptions & LesionOptions) {
     this.check();
     if (!this.classifier)
       throw new InputError(
-        `${this.info.name} does not end in a global average pool and one dense layer, so it has no class activation maps`,
+        `${this.info.name} does not end in a global average pool and one dense layer, so it has no class ` +
+          `activation maps`,
       );
     return this.variants.of(options.skipBlocks, true);
   }
 
-  /** GPU time of each dispatch for one run of `batch` images (adapter must offer 'timestamp-query'); with `explain`, including the class activation maps. */
+  /** GPU time of each dispatch for one run of `batch` images (adapter must offer 'timestamp-query'); with `explain`,
+   * including the class activation maps. */
   async profile(batch = 1, options: LesionOptions & { explain?: boolean } = {}): Promise<ProfileStep[]> {
     this.check();
     const variant = this.variants.of(options.skipBlocks, options.explain ?? false);
@@ -360,9 +323,9 @@ export class ResNetModel<I = never> {
   }
 
   /** Trains a new classification head on this model's features, on the GPU (see Trainer). */
-  trainer(): Trainer<I> {
+  trainer(): ModelTrainer<I, ResNetModel<I>> {
     this.check();
-    return new Trainer(this);
+    return this.makeTrainer(this);
   }
 
   /** Destroys every GPU buffer of this model (and the device the engine created). Calling it twice is harmless. */

@@ -1,16 +1,11 @@
-/** The public model's types: predictions, options, what a model says of itself, and what builds one. */
+/** The public model's types: predictions, options, what a model says of itself, how it takes images. */
 import type { OptimizeReport } from '../graph/passes.js';
-import type { ResidualBlock } from '../graph/blocks.js';
-import type { Shape } from '../graph/ir.js';
-import type { Precision } from '../load.js';
-import type { ConvStrategy } from '../plan/conv-algorithm.js';
+import type { Shape } from '../ir/tensor.js';
+import type { ConvStrategy } from '../kernels/conv-types.js';
 import type { PlanOutputs } from '../plan/planner.js';
-import type { Preprocessing, RawImage } from '../preprocess/preprocess.js';
-import type { RecoveringExecutor } from '../runtime/recovery.js';
+import type { RawImage } from '../preprocess/preprocess.js';
 import type { AutotuneReport } from '../runtime/autotune.js';
-import type { Classifier } from './explain.js';
-import type { Head } from '../train/head.js';
-import type { ResNetModel } from './model.js';
+import type { Precision } from './options.js';
 
 export interface Prediction {
   /** Class index (0-999 for ImageNet). */
@@ -55,7 +50,8 @@ export interface BlockInfo {
   index: number;
   /** Whether the shortcut is a 1x1 projection (the block changes shape) rather than the identity. */
   projection: boolean;
-  /** The projection conv's layer name (e.g. res4a_branch1), for a projection shortcut; it stays when the block is deleted. */
+  /** The projection conv's layer name (e.g. res4a_branch1), for a projection shortcut; it stays when the block is
+   * deleted. */
   shortcut?: string;
   inputShape: Shape;
   outputShape: Shape;
@@ -95,20 +91,3 @@ export type ImageDecoder<I> = (image: I) => Promise<RawImage>;
  * The model destroys the texture when done.
  */
 export type ImageUploader<I> = (device: GPUDevice, image: I) => Promise<GPUTexture | undefined>;
-
-/** What src/api/create.ts hands the model. */
-export interface ModelParts<I> {
-  runner: RecoveringExecutor;
-  decode: ImageDecoder<I>;
-  /** Where the platform can put its images on the GPU (browsers): classify, embed and explain go that way. */
-  upload?: ImageUploader<I>;
-  labels: readonly string[];
-  preprocessing: Preprocessing;
-  info: ModelInfo;
-  blocks: readonly ResidualBlock[];
-  outputs: PlanOutputs;
-  /** Where the network ends in a global average pool and one dense layer: what explain needs. */
-  classifier?: Classifier;
-  /** A model sharing this one's network on the GPU, with another classifier (ResNetModel.withHead). */
-  withHead?: (head: Head) => Promise<ResNetModel<I>>;
-}

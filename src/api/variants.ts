@@ -30,9 +30,9 @@ export class Variants {
       throw new InputError('skipBlocks must be an array of block names such as "layer3.2"');
     const unknown = skip.filter((s) => !this.index.has(s));
     if (unknown.length) {
-      throw new InputError(
-        `unknown residual block${unknown.length > 1 ? 's' : ''} ${unknown.map((u) => JSON.stringify(u)).join(', ')}: this ${this.network} has ${this.describe()}`,
-      );
+      const names = unknown.map((u) => JSON.stringify(u)).join(', ');
+      const blocks = `block${unknown.length > 1 ? 's' : ''}`;
+      throw new InputError(`unknown residual ${blocks} ${names}: this ${this.network} has ${this.describe()}`);
     }
     const positions = [...new Set(skip.map((s) => this.index.get(s)!))].sort((a, b) => a - b);
     if (!positions.length && !classActivationMaps) return INTACT;

@@ -9,7 +9,9 @@
  * A `folded` state_dict (src/export/compact.ts) has BatchNorm already in each conv's weight and bias, and
  * may carry int8 weights (`quantized`), kept on the nodes as they are.
  */
-import { GraphBuilder, type Graph, type QuantizedWeights } from '../graph/ir.js';
+import { type Graph, GraphBuilder } from '../graph/graph.js';
+import type { QuantizedWeights } from '../ir/tensor.js';
+import * as op from '../operators/index.js';
 import { OIHW_TO_HWIO, permute, TRANSPOSE } from '../util/layout.js';
 
 export type ResNetDefinition = 'torchvision' | 'keras-v1';
@@ -64,30 +66,34 @@ export function buildResNet(get: ParamReader, options: ResNetBuildOptions): Grap
     const q = options.quantized?.(`${name}.weight`);
     const quantized = q && { values: permute(q.values, dims, OIHW_TO_HWIO), scales: q.scales };
     const bias = options.folded ? get(`${name}.bias`, [cout]) : undefined;
-    return b.conv2d(name, x, {
-      weights: w,
-      bias,
-      quantized,
-      kernel: [k, k],
-      filters: cout,
-      strides: [stride, stride],
-      pads: [pad, pad, pad, pad],
-    });
+    return b.add(
+      op.conv2d(name, x, {
+        weights: w,
+        bias,
+        quantized,
+        kernel: [k, k],
+        filters: cout,
+        strides: [stride, stride],
+        pads: [pad, pad, pad, pad],
+      }),
+    );
   };
   const bn = (name: string, x: string): string => {
     if (options.folded) return x;
     const c = b.shape(x)[2];
-    return b.batchNorm(name, x, {
-      gamma: get(`${name}.weight`, [c]),
-      beta: get(`${name}.bias`, [c]),
-      mean: get(`${name}.running_mean`, [c]),
-      variance: get(`${name}.running_var`, [c]),
-      epsilon,
-    });
+    return b.add(
+      op.batchNorm(name, x, {
+        gamma: get(`${name}.weight`, [c]),
+        beta: get(`${name}.bias`, [c]),
+        mean: get(`${name}.running_mean`, [c]),
+        variance: get(`${name}.running_var`, [c]),
+        epsilon,
+      }),
+    );
   };
 
-  let x = b.relu('relu', bn('bn1', conv('conv1', 'input', 64, 7, 2)));
-  x = b.maxPool('maxpool', x, { size: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], padValue: 'ignore' });
+  let x = b.add(op.relu('relu', bn('bn1', conv('conv1', 'input', 64, 7, 2))));
+  x = b.add(op.maxPool('maxpool', x, { size: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], padValue: 'ignore' }));
   const planes = [64, 128, 256, 512];
   const expansion = spec.block === 'bottleneck' ? 4 : 1;
   spec.stages.forEach((blocks, s) => {
@@ -98,27 +104,29 @@ export function buildResNet(get: ParamReader, options: ResNetBuildOptions): Grap
       const outC = planes[s]! * expansion;
       let y: string;
       if (spec.block === 'basic') {
-        y = b.relu(`${p}.relu1`, bn(`${p}.bn1`, conv(`${p}.conv1`, x, planes[s]!, 3, stride)));
+        y = b.add(op.relu(`${p}.relu1`, bn(`${p}.bn1`, conv(`${p}.conv1`, x, planes[s]!, 3, stride))));
         y = bn(`${p}.bn2`, conv(`${p}.conv2`, y, planes[s]!, 3, 1));
       } else {
         const [s1, s3] = options.definition === 'torchvision' ? [1, stride] : [stride, 1];
-        y = b.relu(`${p}.relu1`, bn(`${p}.bn1`, conv(`${p}.conv1`, x, planes[s]!, 1, s1)));
-        y = b.relu(`${p}.relu2`, bn(`${p}.bn2`, conv(`${p}.conv2`, y, planes[s]!, 3, s3)));
+        y = b.add(op.relu(`${p}.relu1`, bn(`${p}.bn1`, conv(`${p}.conv1`, x, planes[s]!, 1, s1))));
+        y = b.add(op.relu(`${p}.relu2`, bn(`${p}.bn2`, conv(`${p}.conv2`, y, planes[s]!, 3, s3))));
         y = bn(`${p}.bn3`, conv(`${p}.conv3`, y, outC, 1, 1));
       }
       const shortcut =
         stride !== 1 || inC !== outC ? bn(`${p}.downsample.1`, conv(`${p}.downsample.0`, x, outC, 1, stride)) : x;
-      x = b.relu(`${p}.relu`, b.addTensors(`${p}.add`, y, shortcut));
+      x = b.add(op.relu(`${p}.relu`, b.add(op.add(`${p}.add`, y, shortcut))));
     }
   });
-  x = b.globalAvgPool('avgpool', x);
+  x = b.add(op.globalAvgPool('avgpool', x));
   const inF = b.shape(x)[2];
   const fcq = options.quantized?.('fc.weight');
-  const logits = b.dense('fc', x, {
-    weights: permute(get('fc.weight', [classes, inF]), [classes, inF], TRANSPOSE),
-    quantized: fcq && { values: permute(fcq.values, [classes, inF], TRANSPOSE), scales: fcq.scales },
-    bias: get('fc.bias', [classes]),
-    units: classes,
-  });
-  return b.finish(b.softmax('softmax', logits));
+  const logits = b.add(
+    op.dense('fc', x, {
+      weights: permute(get('fc.weight', [classes, inF]), [classes, inF], TRANSPOSE),
+      quantized: fcq && { values: permute(fcq.values, [classes, inF], TRANSPOSE), scales: fcq.scales },
+      bias: get('fc.bias', [classes]),
+      units: classes,
+    }),
+  );
+  return b.finish(b.add(op.softmax('softmax', logits)));
 }

@@ -1,7 +1,7 @@
 /** Command-line parsing shared by the CLI's commands: flags, their checks, and how errors are printed. */
 import { parseArgs } from 'node:util';
 import type { LoadOptions } from '../node.js';
-import { isWeightStorage, WEIGHT_STORAGES, type WeightStorage } from '../ops/weight-storage.js';
+import { isWeightStorage, WEIGHT_STORAGES, type WeightStorage } from '../kernels/weight-storage.js';
 import { namedPreprocessing } from '../preprocess/preprocess.js';
 import { loadProgressBar } from './progress.js';
 
@@ -93,7 +93,7 @@ export function parse(argv: string[]): Parsed {
     return ALIASES[name] && allowed[ALIASES[name]] ? `${ALIASES[name]}${value}` : a;
   });
   const options = Object.fromEntries(Object.entries(allowed).map(([flag, type]) => [flag.slice(2), { type }]));
-  let parsed;
+  let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
   } catch (err) {
@@ -110,7 +110,8 @@ export function parse(argv: string[]): Parsed {
   return { command, positional: parsed.positionals, flags };
 }
 
-/** A numeric flag's value (`fallback` when absent); a value `valid` refuses is a UsageError: "<flag> must be <what>, got <value>". */
+/** A numeric flag's value (`fallback` when absent); a value `valid` refuses is a UsageError: "<flag> must be <what>,
+ * got <value>". */
 export function numberFlag(
   args: Parsed,
   flag: string,

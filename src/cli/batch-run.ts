@@ -46,14 +46,14 @@ export async function* inBatches(
     );
     if (good.length) {
       const input = new Float32Array(good.length * per);
-      good.forEach((r, j) => input.set(r.x, j * per));
+      for (const [j, r] of good.entries()) input.set(r.x, j * per);
       const out = await model.infer(input, {
         batch: good.length,
         output: options.output,
         skipBlocks: options.skipBlocks,
       });
       const width = out.length / good.length;
-      good.forEach((r, j) => (items.get(r.file)!.values = out.subarray(j * width, (j + 1) * width)));
+      for (const [j, r] of good.entries()) items.get(r.file)!.values = out.subarray(j * width, (j + 1) * width);
     }
     yield group.map((f) => items.get(f)!);
   }
@@ -105,7 +105,8 @@ export function imageProgress(
     const seconds = (performance.now() - start) / 1000;
     const rate = done / seconds;
     stream.write(
-      `\r${bar(done / total)} ${done}/${total} images, ${rate.toFixed(1)} images/s, ${clock((total - done) / rate)} left${done === total ? '\n' : ''}`,
+      `\r${bar(done / total)} ${done}/${total} images, ${rate.toFixed(1)} images/s, ` +
+        `${clock((total - done) / rate)} left${done === total ? '\n' : ''}`,
     );
   };
 }

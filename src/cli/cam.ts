@@ -1,5 +1,6 @@
 /**
- * `webgpu-resnet cam <image|folder...> [--list <file>] [--class-index N] [--top-k K] [--out <file.png|folder>] [--json]`: where the
+ * `webgpu-resnet cam <image|folder...> [--list <file>] [--class-index N] [--top-k K] [--out <file.png|folder>]
+ * [--json]`: where the
  * network looks (class activation maps): an overlay PNG per image and class, and with --json one line per
  * image and class: {"file","class","label","probability","logit","bias","height","width","map":[...]}.
  */
@@ -55,7 +56,8 @@ export async function cam(args: Parsed, model: ResNetModel<NodeImage>): Promise<
           );
         } else {
           console.log(
-            `${basename(file)}: ${e.label} (${e.classIndex}) ${(100 * e.probability).toFixed(2)}%, ${e.height}x${e.width} map${png ? ` -> ${png}` : ''}`,
+            `${basename(file)}: ${e.label} (${e.classIndex}) ${(100 * e.probability).toFixed(2)}%, ` +
+              `${e.height}x${e.width} map${png ? ` -> ${png}` : ''}`,
           );
         }
       }

@@ -1,4 +1,5 @@
-/** The CLI's model commands: classify, embed (over files, folders and lists), blocks, infer (each returns the process exit code). */
+/** The CLI's model commands: classify, embed (over files, folders and lists), blocks, infer (each returns the process
+ * exit code). */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { InputError } from '../errors.js';
@@ -59,10 +60,15 @@ async function runOver(
   }
   if (out)
     console.error(
-      `webgpu-resnet: ${files.length - failures} of ${files.length} images done${skipped ? ` (${skipped} already in the output, skipped)` : ''}${failures ? `, ${failures} failed (error lines in the output)` : ''}`,
+      `webgpu-resnet: ${files.length - failures} of ${files.length} images done` +
+        (skipped ? ` (${skipped} already in the output, skipped)` : '') +
+        (failures ? `, ${failures} failed (error lines in the output)` : ''),
     );
   return { failures, done };
 }
+
+/** The first values of a vector, 4 decimals each. */
+const fixed4 = (v: Float32Array) => Array.from(v, (x) => x.toFixed(4)).join(', ');
 
 export async function classify(args: Parsed, model: ResNetModel<NodeImage>): Promise<number> {
   const top = positiveIntegerFlag(args, '--top-k', 5);
@@ -94,7 +100,10 @@ export async function embed(args: Parsed, model: ResNetModel<NodeImage>): Promis
     (item) => ({ file: item.file, embedding: Array.from(vector(item)) }),
     (item) => {
       const v = vector(item);
-      return `${basename(item.file)}: ${v.length} values, L2 norm ${Math.hypot(...v).toFixed(4)} [${Array.from(v.subarray(0, 4), (x) => x.toFixed(4)).join(', ')}, ...]`;
+      return (
+        `${basename(item.file)}: ${v.length} values, L2 norm ${Math.hypot(...v).toFixed(4)} ` +
+        `[${Array.from(v.subarray(0, 4), (x) => x.toFixed(4)).join(', ')}, ...]`
+      );
     },
   );
   if (!args.flags.has('--json') && done.length > 1 && done.length <= 20) {
@@ -102,7 +111,8 @@ export async function embed(args: Parsed, model: ResNetModel<NodeImage>): Promis
     for (let i = 0; i < done.length; i++)
       for (let j = i + 1; j < done.length; j++) {
         console.log(
-          `  ${cosineSimilarity(done[i]!.values!, done[j]!.values!).toFixed(4)}  ${basename(done[i]!.file)} ~ ${basename(done[j]!.file)}`,
+          `  ${cosineSimilarity(done[i]!.values!, done[j]!.values!).toFixed(4)}  ${basename(done[i]!.file)} ~ ` +
+            `${basename(done[j]!.file)}`,
         );
       }
   }
@@ -117,13 +127,17 @@ export function info(args: Parsed, model: ResNetModel<NodeImage>): number {
     return 0;
   }
   console.log(
-    `${i.name}: input ${i.inputShape.join('x')}, ${i.classes} classes, ${i.features} features, ${model.blocks.length} residual blocks`,
+    `${i.name}: input ${i.inputShape.join('x')}, ${i.classes} classes, ${i.features} features, ` +
+      `${model.blocks.length} residual blocks`,
   );
   console.log(
-    `weights: ${i.precision}, ${(i.weightBytes / 1e6).toFixed(1)} MB on the GPU; arena ${(i.arenaBytesBatch1 / 1e6).toFixed(1)} MB at batch 1; ${i.dispatches} dispatches, ${i.pipelines} pipelines (${i.convStrategy} convs)`,
+    `weights: ${i.precision}, ${(i.weightBytes / 1e6).toFixed(1)} MB on the GPU; arena ` +
+      `${(i.arenaBytesBatch1 / 1e6).toFixed(1)} MB at batch 1; ${i.dispatches} dispatches, ${i.pipelines} ` +
+      `pipelines (${i.convStrategy} convs)`,
   );
   console.log(
-    `preprocessing: resize the shorter side to ${p.resizeTo}, center crop ${p.cropTo}, ${p.order}, x${p.scale}, mean [${p.mean.join(', ')}], std [${p.std.join(', ')}]`,
+    `preprocessing: resize the shorter side to ${p.resizeTo}, center crop ${p.cropTo}, ${p.order}, x${p.scale}, ` +
+      `mean [${p.mean.join(', ')}], std [${p.std.join(', ')}]`,
   );
   console.log(`adapter: ${i.adapter}`);
   return 0;
@@ -137,7 +151,8 @@ export function blocks(args: Parsed, model: ResNetModel<NodeImage>): number {
   console.log(`${model.info.name}: ${model.blocks.length} residual blocks (delete with --skip-blocks)`);
   for (const b of model.blocks) {
     console.log(
-      `  ${b.name.padEnd(9)} ${b.inputShape.join('x').padStart(11)} -> ${b.outputShape.join('x').padEnd(11)} ${b.projection ? 'projection' : 'identity  '}  ${b.layers.join(', ')}`,
+      `  ${b.name.padEnd(9)} ${b.inputShape.join('x').padStart(11)} -> ${b.outputShape.join('x').padEnd(11)} ` +
+        `${b.projection ? 'projection' : 'identity  '}  ${b.layers.join(', ')}`,
     );
   }
   return 0;
@@ -161,7 +176,9 @@ export async function infer(args: Parsed, model: ResNetModel<NodeImage>): Promis
   const want = layout === 'nhwc' ? [h, w, c] : [c, h, w];
   if (shape.slice(1).join() !== want.join()) {
     throw new InputError(
-      `--shape ${shape.join(',')} does not match the model's input N,${want} (${layout}); --input-size ${layout === 'nhwc' ? shape[1] : shape[2]}x${layout === 'nhwc' ? shape[2] : shape[3]} plans the network for that size`,
+      `--shape ${shape.join(',')} does not match the model's input N,${want} (${layout}); --input-size ` +
+        `${layout === 'nhwc' ? shape[1] : shape[2]}x${layout === 'nhwc' ? shape[2] : shape[3]} plans the network ` +
+        `for that size`,
     );
   }
   const bytes = await readFile(inputPath).catch((err: NodeJS.ErrnoException) => {
@@ -180,9 +197,7 @@ export async function infer(args: Parsed, model: ResNetModel<NodeImage>): Promis
     console.log(JSON.stringify({ shape: [batch, classes], data: Array.from(result) }));
   } else if (output === 'features') {
     for (let b = 0; b < batch; b++)
-      console.log(
-        `image ${b}: ${classes} features [${Array.from(result.subarray(b * classes, b * classes + 4), (v) => v.toFixed(4)).join(', ')}, ...]`,
-      );
+      console.log(`image ${b}: ${classes} features [${fixed4(result.subarray(b * classes, b * classes + 4))}, ...]`);
   } else {
     for (let b = 0; b < batch; b++) {
       const top = model.top(result.subarray(b * classes, (b + 1) * classes), 5);

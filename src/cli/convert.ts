@@ -4,11 +4,12 @@
  * that `--weights` / `source` load with no other option.
  */
 import { readFile } from 'node:fs/promises';
-import { readHead } from '../load.js';
-import { compactOf } from '../export/compact.js';
+import { compactOf } from '../api/compact.js';
+import { readHead } from '../api/options.js';
 import { writeWhole } from '../node/cache-integrity.js';
+import { sourceOptions } from '../loaders/formats.js';
 import { loadGraph, PRETRAINED } from '../node.js';
-import { isWeightStorage, WEIGHT_STORAGES, type WeightStorage } from '../ops/weight-storage.js';
+import { isWeightStorage, WEIGHT_STORAGES, type WeightStorage } from '../kernels/weight-storage.js';
 import { loadOptions, UsageError, type Parsed } from './args.js';
 
 export async function convert(args: Parsed): Promise<number> {
@@ -22,7 +23,7 @@ export async function convert(args: Parsed): Promise<number> {
     throw new UsageError('give the weights once: convert <weights> or --weights <weights>');
   const options = loadOptions(args);
   const source = args.positional[0] ?? options.source;
-  const loaded = await loadGraph({ ...options, source, precision: undefined });
+  const loaded = await loadGraph({ ...sourceOptions(options), source });
   const sourceName = typeof source === 'string' ? source : `${PRETRAINED.spec} (ResNet50/model.json)`;
   const head =
     options.head === undefined
@@ -38,7 +39,8 @@ export async function convert(args: Parsed): Promise<number> {
     console.log(JSON.stringify({ out, bytes: bytes.length, precision, format: loaded.format, floatBytes }));
   } else {
     console.log(
-      `${out}: ${graph.name}, ${precision} weights, ${(bytes.length / 1e6).toFixed(1)} MB (the weights as f32: ${(floatBytes / 1e6).toFixed(1)} MB)`,
+      `${out}: ${graph.name}, ${precision} weights, ${(bytes.length / 1e6).toFixed(1)} MB (the weights as f32: ` +
+        `${(floatBytes / 1e6).toFixed(1)} MB)`,
     );
   }
   return 0;

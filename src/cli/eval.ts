@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { loadResNet } from '../node.js';
-import { isWeightStorage, WEIGHT_STORAGES, type WeightStorage } from '../ops/weight-storage.js';
+import { isWeightStorage, WEIGHT_STORAGES, type WeightStorage } from '../kernels/weight-storage.js';
 import { topIndices } from '../util/vectors.js';
 import { loadOptions, positiveIntegerFlag, UsageError, type Parsed } from './args.js';
 import { imageProgress, inBatches } from './batch-run.js';
@@ -140,11 +140,15 @@ export async function evaluate(args: Parsed): Promise<number> {
   } else {
     const pct = (n: number, of: number) => `${n}/${of} (${((100 * n) / of).toFixed(1)}%)`;
     console.log(
-      `precision  images  top-1             top-5             top-1 agreement with ${rows[0]!.precision}  images/s  GPU weights`,
+      `precision  images  top-1             top-5             top-1 agreement with ${rows[0]!.precision}  images/s ` +
+        ` GPU weights`,
     );
+    const agreement = (r: (typeof rows)[number]) => (r.agreement === undefined ? '-' : pct(r.agreement, r.images));
     for (const r of rows) {
       console.log(
-        `${r.precision.padEnd(9)}  ${String(r.images).padEnd(6)}  ${pct(r.top1, r.images).padEnd(16)}  ${pct(r.top5, r.images).padEnd(16)}  ${(r.agreement === undefined ? '-' : pct(r.agreement, r.images)).padEnd(28)}  ${r.imagesPerSecond.toFixed(2).padEnd(8)}  ${(r.weightBytes / 1e6).toFixed(1)} MB`,
+        `${r.precision.padEnd(9)}  ${String(r.images).padEnd(6)}  ${pct(r.top1, r.images).padEnd(16)}  ` +
+          `${pct(r.top5, r.images).padEnd(16)}  ${agreement(r).padEnd(28)}  ` +
+          `${r.imagesPerSecond.toFixed(2).padEnd(8)}  ${(r.weightBytes / 1e6).toFixed(1)} MB`,
       );
     }
   }

@@ -23,7 +23,8 @@ async function walk(folder: string): Promise<string[]> {
   return files;
 }
 
-/** The images named by `paths` (folders expanded) and `listFile`, in order, each once. A path that does not exist stays (it becomes an error line). */
+/** The images named by `paths` (folders expanded) and `listFile`, in order, each once. A path that does not exist
+ * stays (it becomes an error line). */
 export async function collectImages(paths: string[], listFile?: string): Promise<string[]> {
   const named = [...paths];
   if (listFile !== undefined) {
@@ -82,7 +83,8 @@ export async function classFolders(
     .sort();
   if (classes.length < 2)
     throw new UsageError(
-      `${folder} needs one sub-folder per class, at least 2; it has ${classes.length}${classes.length ? ` (${classes[0]})` : ''}`,
+      `${folder} needs one sub-folder per class, at least 2; it has ${classes.length}` +
+        (classes.length ? ` (${classes[0]})` : ''),
     );
   const images: Array<{ file: string; label: string }> = [];
   for (const label of classes) {

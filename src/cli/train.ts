@@ -7,11 +7,13 @@
  * it with `--head` over its base). --augment N: N more views (random crops and mirrors) of each training
  * image. Prints the class counts, a line per epoch, and the validation split's confusion matrix.
  */
-import { compactOf } from '../export/compact.js';
+import type { ResNetModel } from '../api/model.js';
+import { compactOf } from '../api/compact.js';
+import type { FitResult } from '../api/training.js';
+import { headToSafetensors } from '../export/head-file.js';
+import { sourceOptions } from '../loaders/formats.js';
 import { loadGraph, loadResNet, PRETRAINED } from '../node.js';
 import { writeWhole } from '../node/cache-integrity.js';
-import { headToSafetensors } from '../train/head.js';
-import type { FitResult } from '../train/trainer.js';
 import { loadOptions, numberFlag, positiveIntegerFlag, UsageError, type Parsed } from './args.js';
 import { classFolders } from './image-list.js';
 import { imageProgress } from './batch-run.js';
@@ -35,7 +37,7 @@ export async function train(args: Parsed): Promise<number> {
   const options = loadOptions(args);
   const { precision, ...loadBase } = options;
   const model = await loadResNet(loadBase);
-  let result: FitResult<string | Uint8Array> | undefined;
+  let result: FitResult<ResNetModel<string | Uint8Array>> | undefined;
   try {
     const trainer = model.trainer();
     for (const { file, label } of images) trainer.add(file, label);
@@ -50,7 +52,8 @@ export async function train(args: Parsed): Promise<number> {
       validationSplit,
       ...(copies > 0 && { augment: { copies } }),
       onEmbedded: (done, all) => {
-        if (all !== total) [progress, total] = [json ? undefined : imageProgress(all), all]; // the views come after the images
+        // the views come after the images
+        if (all !== total) [progress, total] = [json ? undefined : imageProgress(all), all];
         progress?.(done);
       },
       onEpoch: (e) => {
@@ -60,7 +63,8 @@ export async function train(args: Parsed): Promise<number> {
             ? ''
             : `, validation loss ${e.validationLoss.toFixed(4)} accuracy ${(100 * e.validationAccuracy!).toFixed(1)}%`;
         console.error(
-          `epoch ${String(e.epoch).padStart(3)}: loss ${e.loss.toFixed(4)} accuracy ${(100 * e.accuracy).toFixed(1)}%${validation}`,
+          `epoch ${String(e.epoch).padStart(3)}: loss ${e.loss.toFixed(4)} accuracy ` +
+            `${(100 * e.accuracy).toFixed(1)}%${validation}`,
         );
       },
     });
@@ -73,14 +77,22 @@ export async function train(args: Parsed): Promise<number> {
   const base = typeof loadBase.source === 'string' ? loadBase.source : PRETRAINED.spec;
   const bytes = args.flags.has('--head-only')
     ? headToSafetensors(result.head, base)
-    : compactOf(await loadGraph(loadBase), precision ?? 'f32', loadBase, base, result.head).bytes;
+    : compactOf(
+        await loadGraph({ ...sourceOptions(loadBase), source: loadBase.source }),
+        precision ?? 'f32',
+        loadBase,
+        base,
+        result.head,
+      ).bytes;
   await writeWhole(out, bytes);
   report(result, out, bytes.length, json);
   return result.skipped.length ? 1 : 0;
 }
 
-function report(result: FitResult<string | Uint8Array>, out: string, bytes: number, json: boolean): void {
+function report(result: FitResult<ResNetModel<string | Uint8Array>>, out: string, bytes: number, json: boolean): void {
   const { head, history, epoch, validation, milliseconds } = result;
+  const augmented = result.augmented ? ` (${result.augmented} augmented views among the training examples)` : '';
+  const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   if (json) {
     console.log(
       JSON.stringify({
@@ -99,15 +111,18 @@ function report(result: FitResult<string | Uint8Array>, out: string, bytes: numb
     return;
   }
   console.log(
-    `${out}: ${head.labels.length} classes, ${(bytes / 1e6).toFixed(2)} MB; the head of epoch ${epoch} of ${history.length}${result.augmented ? ` (${result.augmented} augmented views among the training examples)` : ''}; embedding ${(milliseconds.embedding / 1000).toFixed(1)} s, training ${(milliseconds.training / 1000).toFixed(1)} s`,
+    `${out}: ${head.labels.length} classes, ${(bytes / 1e6).toFixed(2)} MB; the head of epoch ${epoch} of ` +
+      `${history.length}${augmented}; ` +
+      `embedding ${seconds(milliseconds.embedding)}, training ${seconds(milliseconds.training)}`,
   );
   if (!validation) return;
   const width = Math.max(...head.labels.map((l) => l.length), 9);
   console.log(
-    `validation: ${(100 * validation.accuracy).toFixed(1)}% of ${validation.examples} images; confusion (rows: the true class, columns: the predicted)`,
+    `validation: ${(100 * validation.accuracy).toFixed(1)}% of ${validation.examples} images; confusion (rows: the ` +
+      `true class, columns: the predicted)`,
   );
   console.log(`${''.padEnd(width)}  ${head.labels.map((l) => l.slice(0, 8).padStart(8)).join(' ')}`);
-  validation.confusion.forEach((row, i) =>
-    console.log(`${head.labels[i]!.padEnd(width)}  ${row.map((n) => String(n).padStart(8)).join(' ')}`),
-  );
+  validation.confusion.forEach((row, i) => {
+    console.log(`${head.labels[i]!.padEnd(width)}  ${row.map((n) => String(n).padStart(8)).join(' ')}`);
+  });
 }

@@ -9,11 +9,9 @@
 import { ModelFormatError } from '../errors.js';
 import { RESNET_SPECS, type ResNetDefinition } from '../arch/resnet.js';
 import { residualBlocks } from '../graph/blocks.js';
-import { optimize } from '../graph/passes.js';
-import { modelSettings, type LoadedGraph, type LoadOptionsBase } from '../load.js';
-import { graphWithHead, type Head } from '../train/head.js';
-import { weightDepth, type Conv2dNode, type DenseNode, type Graph } from '../graph/ir.js';
-import { int8Weights, type WeightStorage } from '../ops/weight-storage.js';
+import { type Graph, weightDepth } from '../graph/graph.js';
+import type { Conv2dNode, DenseNode } from '../operators/index.js';
+import { int8Weights, type WeightStorage } from '../kernels/weight-storage.js';
 import type { Preprocessing } from '../preprocess/preprocess.js';
 import { floatToHalf } from '../util/half.js';
 import { HWIO_TO_OIHW, permute, TRANSPOSE } from '../util/layout.js';
@@ -42,7 +40,8 @@ function torchvisionNames(graph: Graph): { names: Map<string, string>; depth: nu
   const perBlock = spec?.block === 'bottleneck' ? 3 : 2;
   if (!spec || blocks.length !== spec.stages.reduce((a, b) => a + b, 0) || dense.length !== 1) {
     throw new ModelFormatError(
-      `${graph.name}: not a ResNet-18/34/50/101/152 in the torchvision layout (${blocks.length} residual blocks, ${dense.length} dense layers), so it cannot be written as a compact safetensors file`,
+      `${graph.name}: not a ResNet-18/34/50/101/152 in the torchvision layout (${blocks.length} residual blocks, ` +
+        `${dense.length} dense layers), so it cannot be written as a compact safetensors file`,
     );
   }
   const names = new Map<string, string>([
@@ -56,7 +55,7 @@ function torchvisionNames(graph: Graph): { names: Map<string, string>; depth: nu
       throw new ModelFormatError(
         `${graph.name}: block ${block.name} has ${branch.length} convs on its residual branch, expected ${perBlock}`,
       );
-    branch.forEach((l, i) => names.set(l, `${block.name}.conv${i + 1}`));
+    for (const [i, l] of branch.entries()) names.set(l, `${block.name}.conv${i + 1}`);
     if (block.projection) names.set(block.projection, `${block.name}.downsample.0`);
     const first = convs.find((c) => c.name === branch[0])!;
     if (perBlock === 3 && first.strides[0] === 2) definition = 'keras-v1';
@@ -124,34 +123,4 @@ export function compactSafetensors(graph: Graph, options: CompactOptions): Uint8
     ...(options.inputSize && { input_size: JSON.stringify(options.inputSize) }),
     ...(options.source && { source: options.source }),
   });
-}
-
-/**
- * The compact file of loaded weights, in `precision`: the graph optimized, preprocessing and labels as
- * `options` and the weights settle them (what `webgpu-resnet convert` writes). Also returns the optimized
- * graph (for the sizes convert prints).
- */
-export function compactOf(
-  given: LoadedGraph,
-  precision: WeightStorage,
-  options: LoadOptionsBase,
-  source: string,
-  head?: Head,
-): { bytes: Uint8Array; graph: Graph } {
-  // with a head (a trained one), the file holds it in place of the weights' classifier, and its labels
-  const loaded = head ? { ...given, graph: graphWithHead(given.graph, head) } : given;
-  const settings = modelSettings(loaded, { ...options, precision: undefined, labels: head?.labels ?? options.labels });
-  const { graph } = optimize(loaded.graph);
-  const classes = graph.shapes.get(graph.output)![2];
-  const labels = settings.labels ?? Array.from({ length: classes }, (_, i) => `class ${i}`);
-  return {
-    bytes: compactSafetensors(graph, {
-      precision,
-      preprocessing: settings.preprocessing,
-      labels,
-      source,
-      inputSize: settings.inputSize,
-    }),
-    graph,
-  };
 }

@@ -13,7 +13,9 @@
  * shape), block B from 0 within it. In the Keras ResNet-50 `layer3.2` is res4c (stage S + 1, letter B).
  */
 import { GraphError } from '../errors.js';
-import type { Graph, GraphNode, Shape } from './ir.js';
+import type { Shape } from '../ir/tensor.js';
+import { type Conv2dNode, type GraphNode, inputsOf, withInputs } from '../operators/index.js';
+import type { Graph } from './graph.js';
 
 export interface ResidualBlock {
   /** `layerS.B`. */
@@ -39,7 +41,7 @@ function nonNegative(tensor: string, made: Map<string, GraphNode>): boolean {
   if (!node) return false;
   if ((node.op === 'conv2d' || node.op === 'dense' || node.op === 'add') && node.relu) return true;
   if (node.op === 'relu' || node.op === 'softmax') return true;
-  return node.op === 'maxpool' && nonNegative(node.inputs[0]!, made);
+  return node.op === 'maxpool' && nonNegative(node.input, made);
 }
 
 /**
@@ -56,31 +58,35 @@ function branch(graph: Graph, x: string, main: string, made: Map<string, GraphNo
     if (!node) return undefined; // the graph input: a path that does not pass through x
     if (found.has(node)) continue;
     found.add(node);
-    stack.push(...node.inputs);
+    stack.push(...inputsOf(node));
   }
   return graph.nodes.filter((n) => found.has(n));
 }
+
+/** A 1x1 projection shortcut's conv: no residual of its own, no ReLU. */
+const isProjectionConv = (node: GraphNode | undefined): node is Conv2dNode =>
+  node?.op === 'conv2d' && !node.residual && !node.relu;
 
 /** The residual blocks of an optimized graph, in order. Blocks that do not have the shape above are not listed. */
 export function residualBlocks(graph: Graph): ResidualBlock[] {
   const made = new Map(graph.nodes.map((n) => [n.output, n]));
   const uses = new Map<string, number>();
-  for (const n of graph.nodes) for (const i of n.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
+  for (const n of graph.nodes) for (const i of inputsOf(n)) uses.set(i, (uses.get(i) ?? 0) + 1);
   const blocks: Array<Omit<ResidualBlock, 'name' | 'stage' | 'index'>> = [];
   for (const end of graph.nodes) {
     // [main input, shortcut] pairs to try: a fused conv holds the shortcut second; an add, either one.
     let pairs: Array<[string, string]>;
-    if (end.op === 'conv2d' && end.inputs.length === 2) pairs = [[end.inputs[0]!, end.inputs[1]!]];
-    else if (end.op === 'add')
+    if (end.op === 'conv2d' && end.residual) pairs = [[end.input, end.residual]];
+    else if (end.op === 'add') {
       pairs = [
-        [end.inputs[0]!, end.inputs[1]!],
-        [end.inputs[1]!, end.inputs[0]!],
+        [end.input, end.addend],
+        [end.addend, end.input],
       ];
-    else continue;
+    } else continue;
     for (const [main, shortcut] of pairs) {
       const proj = made.get(shortcut);
-      const isProjection = proj?.op === 'conv2d' && proj.inputs.length === 1 && !proj.relu && uses.get(shortcut) === 1;
-      const x = isProjection ? proj.inputs[0]! : shortcut;
+      const isProjection = isProjectionConv(proj) && uses.get(shortcut) === 1;
+      const x = isProjection ? proj.input : shortcut;
       if (!isProjection && !nonNegative(x, made)) continue; // relu(x) = x is what an identity skip relies on
       const nodes = end.op === 'conv2d' ? branch(graph, x, main, made)?.concat(end) : branch(graph, x, main, made);
       if (!nodes || nodes.length === 0) continue;
@@ -128,12 +134,7 @@ export function skipBlocks(graph: Graph, blocks: readonly ResidualBlock[], names
     if (block.projection) {
       const proj = graph.nodes.find((n) => n.name === block.projection)!;
       replaced.set(proj.name, undefined);
-      replaced.set(end.name, {
-        ...proj,
-        inputs: [...proj.inputs],
-        output: block.output,
-        relu: 'relu' in end && end.relu,
-      } as GraphNode);
+      replaced.set(end.name, { ...proj, output: block.output, relu: 'relu' in end && end.relu } as GraphNode);
     } else {
       replaced.set(end.name, undefined);
       rename.set(block.output, block.input);
@@ -147,8 +148,7 @@ export function skipBlocks(graph: Graph, blocks: readonly ResidualBlock[], names
   for (const node of graph.nodes) {
     const n = replaced.has(node.name) ? replaced.get(node.name) : node;
     if (!n) continue;
-    const inputs = n.inputs.map(resolve);
-    nodes.push(n === node && inputs.every((t, i) => t === node.inputs[i]) ? node : ({ ...n, inputs } as GraphNode));
+    nodes.push(withInputs(n, resolve));
   }
   const output = resolve(graph.output);
   // Keep what the output still needs.
@@ -159,7 +159,7 @@ export function skipBlocks(graph: Graph, blocks: readonly ResidualBlock[], names
     const node = made.get(stack.pop()!);
     if (!node || live.has(node)) continue;
     live.add(node);
-    stack.push(...node.inputs);
+    stack.push(...inputsOf(node));
   }
   const kept = nodes.filter((n) => live.has(n));
   const tensors = new Set([graph.input, ...kept.map((n) => n.output)]);

@@ -8,9 +8,12 @@
  * nothing else) become one node. Passes return a new graph and leave theirs as it was (unchanged nodes
  * and weights are shared). `optimize` runs them all in that order.
  */
-import type { Conv2dNode, DenseNode, Graph, GraphNode } from './ir.js';
+import type { Pads } from '../ir/tensor.js';
+import { type Conv2dNode, type GraphNode, inputsOf } from '../operators/index.js';
+import type { Graph } from './graph.js';
 
-/** A pair to merge: `first`, the producer of an input of the node the rule looked at, disappears; `merged` takes that node's place. */
+/** A pair to merge: `first`, the producer of an input of the node the rule looked at, disappears; `merged` takes that
+ * node's place. */
 interface Fusion {
   first: GraphNode;
   merged: GraphNode;
@@ -35,7 +38,7 @@ type Rule = (
 function fusePairs(graph: Graph, rule: Rule): { graph: Graph; count: number } {
   const made = new Map(graph.nodes.map((n) => [n.output, n]));
   const readers = new Map<string, number>();
-  for (const n of graph.nodes) for (const t of n.inputs) readers.set(t, (readers.get(t) ?? 0) + 1);
+  for (const n of graph.nodes) for (const t of inputsOf(n)) readers.set(t, (readers.get(t) ?? 0) + 1);
   const sole = (tensor: string) =>
     tensor !== graph.output && readers.get(tensor) === 1 ? made.get(tensor) : undefined;
   const index = new Map(graph.nodes.map((n, i) => [n.output, i]));
@@ -59,9 +62,9 @@ function fusePairs(graph: Graph, rule: Rule): { graph: Graph; count: number } {
 /** conv/dense -> batchnorm: the BN's scale and shift folded into the weights and bias (in float64). */
 const foldBatchNorm: Rule = (bn, sole) => {
   if (bn.op !== 'batchnorm') return undefined;
-  const layer = sole(bn.inputs[0]!);
-  if (!layer || (layer.op !== 'conv2d' && layer.op !== 'dense') || layer.relu || layer.inputs.length > 1)
-    return undefined;
+  const layer = sole(bn.input);
+  if (!layer || (layer.op !== 'conv2d' && layer.op !== 'dense') || layer.relu) return undefined;
+  if (layer.op === 'conv2d' && layer.residual) return undefined;
   const channels = bn.gamma.length;
   const scale = new Float64Array(channels);
   for (let c = 0; c < channels; c++) scale[c] = bn.gamma[c]! / Math.sqrt(bn.variance[c]! + bn.epsilon);
@@ -70,54 +73,47 @@ const foldBatchNorm: Rule = (bn, sole) => {
   const bias = new Float32Array(channels);
   for (let c = 0; c < channels; c++) bias[c] = (layer.bias[c]! - bn.mean[c]!) * scale[c]! + bn.beta[c]!;
   // New weights: int8 values the layer was loaded with no longer stand for them.
-  return {
-    first: layer,
-    merged: { ...layer, weights, bias, output: bn.output, quantized: undefined } as Conv2dNode | DenseNode,
-  };
+  return { first: layer, merged: { ...layer, weights, bias, output: bn.output, quantized: undefined } };
 };
 
 /** pad -> conv or max pool: the padding becomes the op's own (zeros: a max pool then pads with 0, not -inf). */
 const foldPadding: Rule = (next, sole) => {
   if (next.op !== 'conv2d' && next.op !== 'maxpool') return undefined;
-  const pad = sole(next.inputs[0]!);
+  const pad = sole(next.input);
   if (pad?.op !== 'pad') return undefined;
-  const inputs = [pad.inputs[0]!, ...next.inputs.slice(1)];
-  if (next.op === 'conv2d')
-    return {
-      first: pad,
-      merged: { ...next, inputs, pads: next.pads.map((p, i) => p + pad.pads[i]!) as Conv2dNode['pads'] },
-    };
+  const input = pad.input;
+  if (next.op === 'conv2d') {
+    return { first: pad, merged: { ...next, input, pads: next.pads.map((p, i) => p + pad.pads[i]!) as Pads } };
+  }
   if (next.pads.some((p) => p !== 0)) return undefined;
-  return { first: pad, merged: { ...next, inputs, pads: [...pad.pads], padValue: 'zero' } };
+  return { first: pad, merged: { ...next, input, pads: [...pad.pads], padValue: 'zero' } };
 };
 
 /** conv/dense/add -> relu: the op's activation. */
 const fuseRelu: Rule = (relu, sole) => {
   if (relu.op !== 'relu') return undefined;
-  const prev = sole(relu.inputs[0]!);
+  const prev = sole(relu.input);
   if (!prev || (prev.op !== 'conv2d' && prev.op !== 'dense' && prev.op !== 'add') || prev.relu) return undefined;
   return { first: prev, merged: { ...prev, relu: true, output: relu.output } };
 };
 
-/** add(conv(x), r) [+ ReLU] -> conv(x) reading r in its epilogue. */
+/** add(conv(x), r) [+ ReLU] -> conv(x) reading r as its residual, in its epilogue. */
 const fuseResidual: Rule = (add, sole, order) => {
   if (add.op !== 'add') return undefined;
   // Of two convs (a projection block), take the one on the longer path (its input is produced later:
   // branch2c, not the shortcut's 1x1), so the block's add + ReLU sits in its last conv.
-  const candidates = add.inputs
-    .map((input, i) => ({ i, conv: sole(input) }))
+  const sides = [
+    { conv: sole(add.input), other: add.addend },
+    { conv: sole(add.addend), other: add.input },
+  ];
+  const candidates = sides
     .filter(
-      (c): c is { i: number; conv: Conv2dNode } =>
-        c.conv?.op === 'conv2d' && !c.conv.relu && c.conv.inputs.length === 1,
+      (c): c is { conv: Conv2dNode; other: string } => c.conv?.op === 'conv2d' && !c.conv.relu && !c.conv.residual,
     )
-    .sort((a, b) => order(b.conv.inputs[0]!) - order(a.conv.inputs[0]!));
+    .sort((a, b) => order(b.conv.input) - order(a.conv.input));
   const pick = candidates[0];
   if (!pick) return undefined;
-  const { conv } = pick;
-  return {
-    first: conv,
-    merged: { ...conv, inputs: [...conv.inputs, add.inputs[1 - pick.i]!], relu: add.relu, output: add.output },
-  };
+  return { first: pick.conv, merged: { ...pick.conv, residual: pick.other, relu: add.relu, output: add.output } };
 };
 
 export interface OptimizeReport {

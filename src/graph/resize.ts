@@ -1,65 +1,22 @@
 /**
  * The same network for another input size. A ResNet is convolutional up to its global average pool, so
- * its graph runs at any size large enough for the last stage to keep one pixel: the raw graph (as
- * loaded, before the passes) is replayed through GraphBuilder with the new input shape, which infers and
- * checks every tensor's shape again. Paddings stay as loaded (explicit zero padding, and 'same' convs
+ * its graph runs at any size large enough for the last stage to keep one pixel: the graph is replayed
+ * through GraphBuilder with the new input shape, which infers and checks every tensor's shape again (each
+ * node's operator does: nothing here knows a node's fields). Paddings stay as loaded (explicit zero padding, and
+ * 'same' convs
  * that are size-agnostic: stride 1, or 1x1 kernels), as in every ResNet this engine loads.
  */
 import { InputError } from '../errors.js';
-import { GraphBuilder, type Graph } from './ir.js';
+import { type Graph, GraphBuilder } from './graph.js';
 
-/** `graph` (raw, as loaded) with input [height, width]; a GraphError when a tensor would be empty. */
+/**
+ * `graph` with input [height, width]: every node added again, its operator inferring and checking its
+ * shape at the new size (a GraphError when a tensor would be empty).
+ */
 function replay(graph: Graph, height: number, width: number): Graph {
   const channels = graph.shapes.get(graph.input)![2];
   const b = new GraphBuilder(graph.name, graph.input, [height, width, channels]);
-  for (const n of graph.nodes) {
-    const x = n.inputs[0]!;
-    switch (n.op) {
-      case 'conv2d':
-        if (n.inputs.length > 1) throw new Error(`${n.name}: resize the graph before the passes fuse residuals`);
-        b.conv2d(n.name, x, {
-          weights: n.weights,
-          bias: n.bias,
-          kernel: n.kernel,
-          filters: n.bias.length,
-          strides: n.strides,
-          pads: n.pads,
-          relu: n.relu,
-          quantized: n.quantized,
-        });
-        break;
-      case 'batchnorm':
-        b.batchNorm(n.name, x, n);
-        break;
-      case 'pad':
-        b.pad(n.name, x, n.pads);
-        break;
-      case 'relu':
-        b.relu(n.name, x);
-        break;
-      case 'add':
-        b.addTensors(n.name, x, n.inputs[1]!, n.relu);
-        break;
-      case 'maxpool':
-        b.maxPool(n.name, x, n);
-        break;
-      case 'globalavgpool':
-        b.globalAvgPool(n.name, x);
-        break;
-      case 'dense':
-        b.dense(n.name, x, {
-          weights: n.weights,
-          bias: n.bias,
-          units: n.bias.length,
-          relu: n.relu,
-          quantized: n.quantized,
-        });
-        break;
-      case 'softmax':
-        b.softmax(n.name, x);
-        break;
-    }
-  }
+  for (const node of graph.nodes) b.add(node);
   const out = b.finish(graph.output);
   return graph.declared ? { ...out, declared: graph.declared } : out;
 }
@@ -95,7 +52,8 @@ export function resizeGraph(graph: Graph, [height, width]: [number, number]): Gr
   if (!fits(graph, height, width)) {
     const min = smallestInput(graph);
     throw new InputError(
-      `inputSize ${height}x${width} is too small for ${graph.name}: its last stage would have no pixel left; the smallest input is ${min}x${min}`,
+      `inputSize ${height}x${width} is too small for ${graph.name}: its last stage would have no pixel left; the ` +
+        `smallest input is ${min}x${min}`,
     );
   }
   return replay(graph, height, width);

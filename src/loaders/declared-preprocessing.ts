@@ -26,7 +26,8 @@ export function parsePreprocessing(value: string, where: string): Preprocessing 
     triple(p.std);
   if (!ok)
     throw new ModelFormatError(
-      `${where}: preprocessing ${JSON.stringify(value.slice(0, 80))} is not caffe, torch or a JSON object with resizeTo, cropTo, scale (> 0), order (RGB or BGR), mean and std (3 numbers each)`,
+      `${where}: preprocessing ${JSON.stringify(value.slice(0, 80))} is not caffe, torch or a JSON object with ` +
+        `resizeTo, cropTo, scale (> 0), order (RGB or BGR), mean and std (3 numbers each)`,
     );
   return p as unknown as Preprocessing;
 }

@@ -4,12 +4,13 @@ import { firstNonFinite } from '../util/vectors.js';
 
 /**
  * `values` (one tensor of a weights file, decoded to float32), or a ModelFormatError naming the tensor and
- * the first NaN/Infinity in it. Checked once per tensor at load (about 10 ms for ResNet-50's 25.6 M values).
+ * the first NaN/Infinity in it. Checked once per tensor at load (docs/results.md, "Load").
  */
 export function finiteTensor(values: Float32Array, where: string, tensor: string): Float32Array {
   const i = firstNonFinite(values);
   if (i < 0) return values;
   throw new ModelFormatError(
-    `${where}: tensor ${tensor} holds ${values[i]} at index ${i} of ${values.length}; every weight must be finite (the file is damaged, or was saved from a model whose training diverged)`,
+    `${where}: tensor ${tensor} holds ${values[i]} at index ${i} of ${values.length}; every weight must be finite ` +
+      `(the file is damaged, or was saved from a model whose training diverged)`,
   );
 }

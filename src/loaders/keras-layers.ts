@@ -4,7 +4,14 @@
  * returning the tensor the layer's output becomes. Any other class is an error naming the layer.
  */
 import { GraphError } from '../errors.js';
-import { samePadding, type GraphBuilder, type Pads } from '../graph/ir.js';
+import type { GraphBuilder } from '../graph/graph.js';
+import { type Pads, samePadding } from '../ir/tensor.js';
+import * as op from '../operators/index.js';
+
+/** A value of the Keras config JSON (model.json's modelTopology): read field by field, each checked where it is used.
+ * */
+// biome-ignore lint/suspicious/noExplicitAny: untyped JSON, every field is checked where it is read
+export type KerasJson = any;
 
 /** One layer as its handler sees it. */
 export class KerasLayerContext {
@@ -14,7 +21,7 @@ export class KerasLayerContext {
     readonly b: GraphBuilder,
     readonly name: string,
     readonly cls: string,
-    readonly cfg: Record<string, any>, // the Keras config JSON
+    readonly cfg: Record<string, KerasJson>,
     readonly inbound: string[],
     private readonly weight: (layer: string, param: string, shape: number[]) => Float32Array,
   ) {
@@ -42,8 +49,8 @@ export class KerasLayerContext {
   /** A fused activation after the layer's op (linear: none). */
   activation(t: string, act: string | undefined): string {
     if (!act || act === 'linear') return t;
-    if (act === 'relu') return this.b.relu(`${this.name}/relu`, t);
-    if (act === 'softmax') return this.b.softmax(`${this.name}/softmax`, t);
+    if (act === 'relu') return this.b.add(op.relu(`${this.name}/relu`, t));
+    if (act === 'softmax') return this.b.add(op.softmax(`${this.name}/softmax`, t));
     return this.fail(`activation ${act} is not supported (linear, relu, softmax)`);
   }
   /** Keras padding 'valid' or 'same' for a window of `size` and `strides` over the input `x`. */
@@ -67,7 +74,7 @@ function zeroPadding2D(c: KerasLayerContext): string {
   else if (Array.isArray(p) && p.length === 2 && p.every((x: unknown) => Array.isArray(x) && x.length === 2))
     pads = [p[0][0], p[1][0], p[0][1], p[1][1]];
   else return c.fail(`padding ${JSON.stringify(p)} not understood`);
-  return c.b.pad(c.name, c.one(), pads);
+  return c.b.add(op.pad(c.name, c.one(), pads));
 }
 
 function conv2D(c: KerasLayerContext): string {
@@ -82,14 +89,16 @@ function conv2D(c: KerasLayerContext): string {
   const filters = cfg.filters;
   if (!(Number.isInteger(filters) && filters > 0)) c.fail(`filters ${filters} must be a positive integer`);
   const pads = c.windowPads(x, [kh, kw], strides, cfg.padding);
-  const out = c.b.conv2d(c.name, x, {
-    weights: c.take('kernel', [kh, kw, cin, filters]),
-    bias: cfg.use_bias === false ? undefined : c.take('bias', [filters]),
-    kernel: [kh, kw],
-    filters,
-    strides,
-    pads,
-  });
+  const out = c.b.add(
+    op.conv2d(c.name, x, {
+      weights: c.take('kernel', [kh, kw, cin, filters]),
+      bias: cfg.use_bias === false ? undefined : c.take('bias', [filters]),
+      kernel: [kh, kw],
+      filters,
+      strides,
+      pads,
+    }),
+  );
   return c.activation(out, cfg.activation);
 }
 
@@ -100,20 +109,22 @@ function batchNormalization(c: KerasLayerContext): string {
   const axis = Array.isArray(cfg.axis) ? cfg.axis : [cfg.axis ?? -1];
   if (axis.length !== 1 || (axis[0] !== -1 && axis[0] !== 3))
     c.fail(`axis ${JSON.stringify(cfg.axis)} is not supported (channels axis only)`);
-  return c.b.batchNorm(c.name, x, {
-    gamma: cfg.scale === false ? undefined : c.take('gamma', [ch]),
-    beta: cfg.center === false ? undefined : c.take('beta', [ch]),
-    mean: c.take('moving_mean', [ch]),
-    variance: c.take('moving_variance', [ch]),
-    epsilon: cfg.epsilon ?? 0.001,
-  });
+  return c.b.add(
+    op.batchNorm(c.name, x, {
+      gamma: cfg.scale === false ? undefined : c.take('gamma', [ch]),
+      beta: cfg.center === false ? undefined : c.take('beta', [ch]),
+      mean: c.take('moving_mean', [ch]),
+      variance: c.take('moving_variance', [ch]),
+      epsilon: cfg.epsilon ?? 0.001,
+    }),
+  );
 }
 
 function activation(c: KerasLayerContext): string {
   const act = c.cfg.activation;
   if (act === 'linear') return c.one();
-  if (act === 'relu') return c.b.relu(c.name, c.one());
-  if (act === 'softmax') return c.b.softmax(c.name, c.one());
+  if (act === 'relu') return c.b.add(op.relu(c.name, c.one()));
+  if (act === 'softmax') return c.b.add(op.softmax(c.name, c.one()));
   return c.fail(`activation ${act} is not supported (linear, relu, softmax)`);
 }
 
@@ -121,29 +132,31 @@ function relu(c: KerasLayerContext): string {
   const { cfg } = c;
   if ((cfg.max_value ?? null) !== null || (cfg.negative_slope ?? 0) !== 0 || (cfg.threshold ?? 0) !== 0)
     c.fail('only plain ReLU is supported');
-  return c.b.relu(c.name, c.one());
+  return c.b.add(op.relu(c.name, c.one()));
 }
 
 function maxPooling2D(c: KerasLayerContext): string {
   const x = c.one();
   const size = c.pair(c.cfg.pool_size ?? [2, 2], 'pool_size');
   const strides = c.pair(c.cfg.strides ?? size, 'strides');
-  return c.b.maxPool(c.name, x, {
-    size,
-    strides,
-    pads: c.windowPads(x, size, strides, c.cfg.padding ?? 'valid'),
-    padValue: 'ignore',
-  });
+  return c.b.add(
+    op.maxPool(c.name, x, {
+      size,
+      strides,
+      pads: c.windowPads(x, size, strides, c.cfg.padding ?? 'valid'),
+      padValue: 'ignore',
+    }),
+  );
 }
 
 function add(c: KerasLayerContext): string {
   if (c.inbound.length !== 2) c.fail(`Add of ${c.inbound.length} inputs is not supported (2 only)`);
-  return c.b.addTensors(c.name, c.inbound[0]!, c.inbound[1]!);
+  return c.b.add(op.add(c.name, c.inbound[0]!, c.inbound[1]!));
 }
 
 function globalAveragePooling2D(c: KerasLayerContext): string {
   if (c.cfg.keepdims) c.fail('keepdims is not supported');
-  return c.b.globalAvgPool(c.name, c.one());
+  return c.b.add(op.globalAvgPool(c.name, c.one()));
 }
 
 function dense(c: KerasLayerContext): string {
@@ -151,11 +164,13 @@ function dense(c: KerasLayerContext): string {
   const s = c.b.shape(x);
   if (s[0] !== 1 || s[1] !== 1) c.fail(`input [${s}] must be a vector (put a pooling or Flatten layer before it)`);
   const units = c.cfg.units;
-  const out = c.b.dense(c.name, x, {
-    weights: c.take('kernel', [s[2], units]),
-    bias: c.cfg.use_bias === false ? undefined : c.take('bias', [units]),
-    units,
-  });
+  const out = c.b.add(
+    op.dense(c.name, x, {
+      weights: c.take('kernel', [s[2], units]),
+      bias: c.cfg.use_bias === false ? undefined : c.take('bias', [units]),
+      units,
+    }),
+  );
   return c.activation(out, c.cfg.activation);
 }
 

@@ -4,7 +4,10 @@
  * returning the tensor its output becomes. Anything else is an error naming the node.
  */
 import { GraphError } from '../errors.js';
-import { samePadding, type DenseNode, type GraphBuilder, type Pads } from '../graph/ir.js';
+import type { GraphBuilder } from '../graph/graph.js';
+import { type Pads, samePadding } from '../ir/tensor.js';
+import * as op from '../operators/index.js';
+import type { DenseNode } from '../operators/index.js';
 import { OIHW_TO_HWIO, permute, TRANSPOSE } from '../util/layout.js';
 
 export type Long = { toNumber(): number };
@@ -95,7 +98,10 @@ export class OnnxNodeContext {
     const t = this.g.tensor.get(this.node.input[i] ?? '');
     if (!t)
       this.fail(
-        `input ${this.node.input[i]} is ${this.g.init.has(this.node.input[i] ?? '') ? 'a constant where an activation is expected' : 'not produced by an earlier node'}`,
+        `input ${this.node.input[i]} is ` +
+          (this.g.init.has(this.node.input[i] ?? '')
+            ? 'a constant where an activation is expected'
+            : 'not produced by an earlier node'),
       );
     return t;
   }
@@ -133,32 +139,36 @@ function conv(c: OnnxNodeContext): string {
     pads = autoPad === 'SAME_UPPER' ? [t, l, bt, r] : [bt, r, t, l];
   } else return c.fail(`auto_pad ${autoPad} is not supported`);
   const bias = c.node.input[2] ? (c.constant(2, 'the bias').data as Float32Array) : undefined;
-  return c.g.b.conv2d(c.name, x, {
-    weights: permute(W.data as Float32Array, [o, i, kh, kw], OIHW_TO_HWIO),
-    bias,
-    kernel: [kh, kw],
-    filters: o,
-    strides,
-    pads,
-  });
+  return c.g.b.add(
+    op.conv2d(c.name, x, {
+      weights: permute(W.data as Float32Array, [o, i, kh, kw], OIHW_TO_HWIO),
+      bias,
+      kernel: [kh, kw],
+      filters: o,
+      strides,
+      pads,
+    }),
+  );
 }
 
 function batchNormalization(c: OnnxNodeContext): string {
   c.allowOnly(['epsilon', 'momentum', 'training_mode', 'spatial']);
   if (c.int('training_mode', 0) !== 0) c.fail('training_mode 1 is not supported (inference only)');
-  return c.g.b.batchNorm(c.name, c.act(0), {
-    gamma: c.constant(1, 'scale').data as Float32Array,
-    beta: c.constant(2, 'B').data as Float32Array,
-    mean: c.constant(3, 'input_mean').data as Float32Array,
-    variance: c.constant(4, 'input_var').data as Float32Array,
-    epsilon: c.float('epsilon', 1e-5),
-  });
+  return c.g.b.add(
+    op.batchNorm(c.name, c.act(0), {
+      gamma: c.constant(1, 'scale').data as Float32Array,
+      beta: c.constant(2, 'B').data as Float32Array,
+      mean: c.constant(3, 'input_mean').data as Float32Array,
+      variance: c.constant(4, 'input_var').data as Float32Array,
+      epsilon: c.float('epsilon', 1e-5),
+    }),
+  );
 }
 
 function add(c: OnnxNodeContext): string {
   const [a0, a1] = c.node.input;
   const { tensor, init, denseOf, b } = c.g;
-  if (tensor.has(a0!) && tensor.has(a1!)) return b.addTensors(c.name, c.act(0), c.act(1));
+  if (tensor.has(a0!) && tensor.has(a1!)) return b.add(op.add(c.name, c.act(0), c.act(1)));
   // MatMul + Add(bias): the bias joins the dense layer
   const x = tensor.get(a0!) ?? tensor.get(a1!);
   const bias = init.get(a0!) ?? init.get(a1!);
@@ -169,7 +179,8 @@ function add(c: OnnxNodeContext): string {
   return x!;
 }
 
-/** Zero padding of H and W (as an exporter writes Keras' ZeroPadding2D): pads from the input (opset >= 11) or the attribute. */
+/** Zero padding of H and W (as an exporter writes Keras' ZeroPadding2D): pads from the input (opset >= 11) or the
+ * attribute. */
 function pad(c: OnnxNodeContext): string {
   c.allowOnly(['mode', 'pads', 'value']);
   const x = c.act(0);
@@ -179,7 +190,7 @@ function pad(c: OnnxNodeContext): string {
   const value = c.node.input[2] ? c.constant(2, 'the padding value').data[0] : c.float('value', 0);
   if (p.length !== 8 || p[0] || p[1] || p[4] || p[5] || value !== 0)
     c.fail(`only zero padding of height and width is supported (pads [${p}], value ${value})`);
-  return c.g.b.pad(c.name, x, [p[2]!, p[3]!, p[6]!, p[7]!]);
+  return c.g.b.add(op.pad(c.name, x, [p[2]!, p[3]!, p[6]!, p[7]!]));
 }
 
 function maxPool(c: OnnxNodeContext): string {
@@ -188,18 +199,20 @@ function maxPool(c: OnnxNodeContext): string {
   if (c.ints('dilations', [1, 1]).some((d) => d !== 1)) c.fail('dilations are not supported');
   if (c.str('auto_pad', 'NOTSET') !== 'NOTSET') c.fail(`auto_pad ${c.str('auto_pad', '')} is not supported`);
   const p = c.ints('pads', [0, 0, 0, 0]);
-  return c.g.b.maxPool(c.name, c.act(0), {
-    size: c.ints('kernel_shape', []) as [number, number],
-    strides: c.ints('strides', [1, 1]) as [number, number],
-    pads: [p[0]!, p[1]!, p[2]!, p[3]!],
-    padValue: 'ignore',
-  });
+  return c.g.b.add(
+    op.maxPool(c.name, c.act(0), {
+      size: c.ints('kernel_shape', []) as [number, number],
+      strides: c.ints('strides', [1, 1]) as [number, number],
+      pads: [p[0]!, p[1]!, p[2]!, p[3]!],
+      padValue: 'ignore',
+    }),
+  );
 }
 
 function reduceMean(c: OnnxNodeContext): string {
   const axes = c.node.input[1] ? (c.constant(1, 'axes').data as number[]) : c.ints('axes', []);
   if ([...axes].sort().join() !== '2,3') c.fail(`only a mean over H and W (axes [2, 3]) is supported, not [${axes}]`);
-  return c.g.b.globalAvgPool(c.name, c.act(0));
+  return c.g.b.add(op.globalAvgPool(c.name, c.act(0)));
 }
 
 /** Flatten / Reshape of [N, C, 1, 1] to [N, C], Identity, Dropout: the tensor as it is. */
@@ -233,7 +246,7 @@ function dense(c: OnnxNodeContext): string {
   if (W.data.length !== units * ch) c.fail(`B has shape [${W.dims}], input has ${ch} features`);
   const weights = transB ? permute(W.data as Float32Array, [units, ch], TRANSPOSE) : (W.data as Float32Array);
   const bias = c.node.opType === 'Gemm' && c.node.input[2] ? (c.constant(2, 'C').data as Float32Array) : undefined;
-  const out = c.g.b.dense(c.name, x, { weights, bias, units });
+  const out = c.g.b.add(op.dense(c.name, x, { weights, bias, units }));
   c.g.denseOf.set(out, c.g.b.nodes[c.g.b.nodes.length - 1] as DenseNode);
   return out;
 }
@@ -241,17 +254,17 @@ function dense(c: OnnxNodeContext): string {
 function softmax(c: OnnxNodeContext): string {
   const axis = c.int('axis', c.g.opset >= 13 ? -1 : 1);
   if (axis !== -1 && axis !== 1) c.fail(`softmax over axis ${axis} is not supported`);
-  return c.g.b.softmax(c.name, c.act(0));
+  return c.g.b.add(op.softmax(c.name, c.act(0)));
 }
 
 export const ONNX_OPS: Record<string, Handler> = {
   Conv: conv,
   BatchNormalization: batchNormalization,
-  Relu: (c) => c.g.b.relu(c.name, c.act(0)),
+  Relu: (c) => c.g.b.add(op.relu(c.name, c.act(0))),
   Add: add,
   Pad: pad,
   MaxPool: maxPool,
-  GlobalAveragePool: (c) => c.g.b.globalAvgPool(c.name, c.act(0)),
+  GlobalAveragePool: (c) => c.g.b.add(op.globalAvgPool(c.name, c.act(0))),
   ReduceMean: reduceMean,
   Flatten: passThrough,
   Reshape: passThrough,

@@ -6,7 +6,8 @@
  * operator or attribute value is an error naming the node.
  */
 import { GraphError, ModelFormatError } from '../errors.js';
-import { GraphBuilder, type Graph } from '../graph/ir.js';
+import { type Graph, GraphBuilder } from '../graph/graph.js';
+import { softmax } from '../operators/index.js';
 import { halfToFloat } from '../util/half.js';
 import { parsePreprocessing } from './declared-preprocessing.js';
 import { finiteTensor } from './finite.js';
@@ -20,7 +21,7 @@ import {
   type OnnxTensor,
   type RawTensor,
 } from './onnx-ops.js';
-import { ModelProto, ONNX_DOUBLE, ONNX_FLOAT, ONNX_FLOAT16, ONNX_INT32, ONNX_INT64 } from './onnx-schema.js';
+import { ModelProto, ONNX_DOUBLE, ONNX_FLOAT, ONNX_FLOAT16, ONNX_INT32, ONNX_INT64 } from '../onnx/schema.js';
 
 function readTensor(t: RawTensor, where: string): OnnxTensor {
   const name = t.name ?? '(unnamed)';
@@ -30,7 +31,7 @@ function readTensor(t: RawTensor, where: string): OnnxTensor {
     throw new ModelFormatError(
       `${where}: initializer ${name} keeps its data in an external file; save the model with the weights inside`,
     );
-  const raw = t.rawData && t.rawData.length ? t.rawData : undefined;
+  const raw = t.rawData?.length ? t.rawData : undefined;
   const view = raw ? new DataView(raw.buffer, raw.byteOffset, raw.byteLength) : undefined;
   let data: Float32Array | number[];
   switch (t.dataType) {
@@ -66,7 +67,8 @@ function readTensor(t: RawTensor, where: string): OnnxTensor {
       break;
     default:
       throw new ModelFormatError(
-        `${where}: initializer ${name} has ONNX data type ${t.dataType}; supported: float, double, float16 (weights), int64/int32 (shapes)`,
+        `${where}: initializer ${name} has ONNX data type ${t.dataType}; supported: float, double, float16 ` +
+          `(weights), int64/int32 (shapes)`,
       );
   }
   if (data.length !== count)
@@ -98,7 +100,7 @@ export function loadOnnxResNet(bytes: Uint8Array, where: string): Graph {
     throw new ModelFormatError(`${where}: not an ONNX model (${(err as Error).message})`);
   }
   const graph = model.graph;
-  if (!graph || !graph.node?.length) throw new ModelFormatError(`${where}: no graph in this ONNX file`);
+  if (!graph?.node?.length) throw new ModelFormatError(`${where}: no graph in this ONNX file`);
   const opset = (model.opsetImport ?? []).find((o) => !o.domain || o.domain === 'ai.onnx');
   const version = num(opset?.version);
   if (version < 11)
@@ -111,13 +113,15 @@ export function loadOnnxResNet(bytes: Uint8Array, where: string): Graph {
   const inputs = (graph.input ?? []).filter((i) => !init.has(i.name));
   if (inputs.length !== 1)
     throw new ModelFormatError(
-      `${where}: expected one graph input (an NCHW image batch), found ${inputs.length}: ${inputs.map((i) => i.name).join(', ')}`,
+      `${where}: expected one graph input (an NCHW image batch), found ${inputs.length}: ` +
+        `${inputs.map((i) => i.name).join(', ')}`,
     );
   const dims = inputs[0]!.type?.tensorType?.shape?.dim ?? [];
   const shape = dims.map((d) => num(d.dimValue, -1));
   if (shape.length !== 4 || shape.slice(1).some((d) => d <= 0)) {
     throw new ModelFormatError(
-      `${where}: input ${inputs[0]!.name} has shape [${dims.map((d) => d.dimParam ?? num(d.dimValue, -1))}]; expected NCHW [N, C, H, W] with fixed C, H, W`,
+      `${where}: input ${inputs[0]!.name} has shape [${dims.map((d) => d.dimParam ?? num(d.dimValue, -1))}]; ` +
+        `expected NCHW [N, C, H, W] with fixed C, H, W`,
     );
   }
   const b = new GraphBuilder(graph.name || 'onnx', inputs[0]!.name, [shape[2]!, shape[3]!, shape[1]!]);
@@ -142,7 +146,8 @@ export function loadOnnxResNet(bytes: Uint8Array, where: string): Graph {
     let output = state.tensor.get(outputs[0]!.name);
     if (!output) throw new GraphError(`graph output ${outputs[0]!.name} is not produced by any node`);
     // Logits out: add the softmax, so classify() gets probabilities and output: 'logits' still reads these.
-    if (b.nodes.find((n) => n.output === output)?.op !== 'softmax') output = b.softmax(`${output}/softmax`, output);
+    if (b.nodes.find((n) => n.output === output)?.op !== 'softmax')
+      output = b.add(softmax(`${output}/softmax`, output));
     const finished = b.finish(output);
     const named = model.metadataProps?.find((p) => p.key === 'preprocessing')?.value;
     return named === undefined

@@ -9,7 +9,8 @@
  */
 import { ModelFormatError } from '../errors.js';
 import { buildResNet, depthOf, RESNET_SPECS, type ResNetDefinition } from '../arch/resnet.js';
-import type { DeclaredSettings, Graph, QuantizedWeights } from '../graph/ir.js';
+import type { DeclaredSettings, Graph } from '../graph/graph.js';
+import type { QuantizedWeights } from '../ir/tensor.js';
 import { halfToFloat } from '../util/half.js';
 import { parsePreprocessing } from './declared-preprocessing.js';
 import { finiteTensor } from './finite.js';
@@ -42,7 +43,7 @@ interface TensorEntry {
   end: number;
 }
 
-/** The `__metadata__` format of a head-only file (src/train/head.ts): a classifier, not a network. */
+/** The `__metadata__` format of a head-only file (src/graph/head.ts): a classifier, not a network. */
 export const HEAD_FORMAT = 'webgpu-resnet-head/1';
 
 export class SafetensorsFile {
@@ -64,7 +65,8 @@ export class SafetensorsFile {
     const headerLength = hi * 2 ** 32 + lo;
     if (headerLength > bytes.length - 8 || headerLength > MAX_HEADER) {
       throw new ModelFormatError(
-        `${where}: header length ${headerLength} runs past the end of the file (${bytes.length} bytes) or over ${MAX_HEADER} bytes; not a safetensors file or truncated`,
+        `${where}: header length ${headerLength} runs past the end of the file (${bytes.length} bytes) or over ` +
+          `${MAX_HEADER} bytes; not a safetensors file or truncated`,
       );
     }
     let header: unknown;
@@ -144,7 +146,8 @@ export class SafetensorsFile {
     return e;
   }
 
-  /** An I8 tensor and its per-output-channel (first axis) scales `<name>_scale`; undefined when the tensor is not I8. */
+  /** An I8 tensor and its per-output-channel (first axis) scales `<name>_scale`; undefined when the tensor is not I8.
+   * */
   quantized(name: string): QuantizedWeights | undefined {
     const e = this.entry(name);
     if (e.dtype !== 'I8') return undefined;
@@ -171,7 +174,8 @@ export class SafetensorsFile {
     }
     if (!(e.dtype in DTYPE_BYTES))
       throw new ModelFormatError(
-        `${this.where}: tensor ${name} is ${e.dtype}; only F32, F16, BF16 and (with a _scale tensor) I8 weights are supported`,
+        `${this.where}: tensor ${name} is ${e.dtype}; only F32, F16, BF16 and (with a _scale tensor) I8 weights ` +
+          `are supported`,
       );
     const raw = this.data.subarray(e.begin, e.end);
     const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -278,7 +282,8 @@ export function loadSafetensorsResNet(bytes: Uint8Array, where: string, options:
   const file = new SafetensorsFile(bytes, where);
   if (file.metadata.format === HEAD_FORMAT)
     throw new ModelFormatError(
-      `${where}: a head-only file (a classifier for a base network's features): load a base and pass this as head (CLI: --head)`,
+      `${where}: a head-only file (a classifier for a base network's features): load a base and pass this as head ` +
+        `(CLI: --head)`,
     );
   const depth = inferDepth(file.entries.keys(), where);
   const classes = file.entries.get('fc.bias')?.shape[0] ?? 1000;
@@ -313,7 +318,8 @@ export function loadSafetensorsResNet(bytes: Uint8Array, where: string, options:
   );
   if (extra.length)
     throw new ModelFormatError(
-      `${where}: tensors no ResNet-${depth} layer uses: ${extra.slice(0, 5).join(', ')}${extra.length > 5 ? ', ...' : ''}`,
+      `${where}: tensors no ResNet-${depth} layer uses: ${extra.slice(0, 5).join(', ')}` +
+        (extra.length > 5 ? ', ...' : ''),
     );
   return Object.keys(settings).length ? { ...graph, declared: settings } : graph;
 }

@@ -21,7 +21,8 @@ export function checkRelativePath(path: string, from: string): void {
     path.split('/').some((part) => part === '..' || part === '.')
   ) {
     throw new ModelFormatError(
-      `${from}: refusing file path ${JSON.stringify(path)}: weight files must sit in the model's folder (no '..', no absolute paths or URLs)`,
+      `${from}: refusing file path ${JSON.stringify(path)}: weight files must sit in the model's folder (no '..', ` +
+        `no absolute paths or URLs)`,
     );
   }
 }
@@ -48,7 +49,8 @@ export function memorySource(files: Record<string, Uint8Array | ArrayBuffer | st
   };
 }
 
-/** Files under a base URL, fetched (fetchWhole); the length is checked against Content-Length when the server sends one. */
+/** Files under a base URL, fetched (fetchWhole); the length is checked against Content-Length when the server sends
+ * one. */
 export function urlSource(base: string | URL): FileSource {
   const baseUrl = new URL('.', base);
   const resolve = (path: string) => new URL(path, baseUrl).href;
@@ -58,7 +60,8 @@ export function urlSource(base: string | URL): FileSource {
   };
 }
 
-/** The whole body of `url`; a failed request, an HTTP error or a body cut short is a ModelFormatError naming the URL. */
+/** The whole body of `url`; a failed request, an HTTP error or a body cut short is a ModelFormatError naming the URL.
+ * */
 export async function fetchWhole(url: string, onBytes?: (delta: number) => void): Promise<Uint8Array> {
   let response: Response;
   try {

@@ -6,8 +6,8 @@
  * float32 or quantized by tensorflowjs_converter (src/loaders/tfjs-weights.ts).
  */
 import { GraphError, ModelFormatError } from '../errors.js';
-import { GraphBuilder, type Graph } from '../graph/ir.js';
-import { KERAS_LAYERS, KerasLayerContext } from './keras-layers.js';
+import { type Graph, GraphBuilder } from '../graph/graph.js';
+import { KERAS_LAYERS, type KerasJson, KerasLayerContext } from './keras-layers.js';
 import { checkRelativePath, type FileSource } from './source.js';
 import { finiteTensor } from './finite.js';
 import { decodeWeight, weightBytes, type WeightSpec } from './tfjs-weights.js';
@@ -30,7 +30,7 @@ interface WeightGroup {
 interface KerasLayer {
   class_name: string;
   name?: string;
-  config: Record<string, any>;
+  config: Record<string, KerasJson>;
   inbound_nodes?: unknown;
 }
 
@@ -42,7 +42,7 @@ export async function loadTfjsLayersModel(
 ): Promise<Graph> {
   const where = source.describe(modelPath);
   const text = new TextDecoder().decode(await source.read(modelPath));
-  let json: any;
+  let json: KerasJson;
   try {
     json = JSON.parse(text);
   } catch (err) {
@@ -66,7 +66,7 @@ export async function loadTfjsLayersModel(
 
   const weights = await readWeights(source, where, groups, onProgress);
   try {
-    return buildGraph(where, config.config, layers, weights);
+    return buildGraph(config.config, layers, weights);
   } catch (err) {
     if (err instanceof GraphError) throw new ModelFormatError(`${where}: ${err.message}`, { cause: err });
     throw err;
@@ -85,9 +85,14 @@ function wrongShard(source: FileSource, paths: string[], sizes: number[], expect
   const odd = sizes.findIndex((s, i) => i < n - 1 && s !== shardSize);
   const i = odd >= 0 ? odd : n - 1;
   const want = odd >= 0 ? shardSize : expected - (n - 1) * shardSize;
-  const whole = `weight group ${g + 1} is ${sizes.reduce((a, b) => a + b, 0)} bytes in ${n} shard${n > 1 ? 's' : ''}, its manifest describes ${expected}`;
+  const whole =
+    `weight group ${g + 1} is ${sizes.reduce((a, b) => a + b, 0)} bytes in ${n} ` +
+    `shard${n > 1 ? 's' : ''}, its manifest describes ${expected}`;
   if (!(want > 0)) return `${source.describe(paths[0]!)}: ${whole}; the shards are from another model`;
-  return `${source.describe(paths[i]!)} is ${sizes[i]} bytes, expected ${want} (${sizes[i]! < want ? 'truncated' : 'too long'}; ${whole}); copy or download the model files again`;
+  return (
+    `${source.describe(paths[i]!)} is ${sizes[i]} bytes, expected ${want} ` +
+    `(${sizes[i]! < want ? 'truncated' : 'too long'}; ${whole}); copy or download the model files again`
+  );
 }
 
 async function readWeights(
@@ -149,12 +154,13 @@ async function readWeights(
   return out;
 }
 
-function buildGraph(where: string, modelConfig: any, layers: KerasLayer[], weights: Map<string, Float32Array>): Graph {
+function buildGraph(modelConfig: KerasJson, layers: KerasLayer[], weights: Map<string, Float32Array>): Graph {
   const inputs = modelConfig.input_layers;
   const outputs = modelConfig.output_layers;
   if (!Array.isArray(inputs) || inputs.length !== 1 || !Array.isArray(outputs) || outputs.length !== 1) {
     throw new GraphError(
-      `the model must have exactly one input and one output layer (found ${JSON.stringify(inputs)} -> ${JSON.stringify(outputs)})`,
+      `the model must have exactly one input and one output layer (found ${JSON.stringify(inputs)} -> ` +
+        `${JSON.stringify(outputs)})`,
     );
   }
   const used = new Set<string>();
@@ -206,7 +212,7 @@ function buildGraph(where: string, modelConfig: any, layers: KerasLayer[], weigh
 }
 
 /** The graph builder an InputLayer starts: its input shape must be [batch, H, W, C] with fixed sizes. */
-function inputLayer(ctx: string, model: string, name: string, cfg: Record<string, any>): GraphBuilder {
+function inputLayer(ctx: string, model: string, name: string, cfg: Record<string, KerasJson>): GraphBuilder {
   const shape = cfg.batch_input_shape ?? cfg.batch_shape;
   if (!Array.isArray(shape) || shape.length !== 4 || !shape.slice(1).every((d: unknown) => Number.isInteger(d))) {
     throw new GraphError(
@@ -220,7 +226,8 @@ function parseInbound(layer: KerasLayer, ctx: string): string[] {
   const nodes = layer.inbound_nodes;
   if (!Array.isArray(nodes) || nodes.length !== 1 || !Array.isArray(nodes[0])) {
     throw new GraphError(
-      `${ctx}: inbound_nodes ${JSON.stringify(nodes)?.slice(0, 80)} not understood (a layer must be called exactly once, Keras 2 format)`,
+      `${ctx}: inbound_nodes ${JSON.stringify(nodes)?.slice(0, 80)} not understood (a layer must be called exactly ` +
+        `once, Keras 2 format)`,
     );
   }
   return (nodes[0] as unknown[]).map((entry) => {

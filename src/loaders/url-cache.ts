@@ -5,7 +5,7 @@
  * trouble) is dropped and fetched again. Keyed by URL: a new model version needs a new URL, or
  * clearModelCache().
  */
-import type { WeightsOrigin } from '../load.js';
+import type { WeightsOrigin } from './formats.js';
 import type { FileSource } from './source.js';
 
 /** The Cache API bucket the engine keeps weight files in. */

@@ -1,5 +1,6 @@
-/** A model from a URL: its files fetched (through the browser's weight cache, src/loaders/url-cache.ts, where there is one) and read by format. */
-import { formatOf, graphFromBytes, type LoadedGraph, type LoadOptionsBase } from '../load.js';
+/** A model from a URL: its files fetched (through the browser's weight cache, src/loaders/url-cache.ts, where there is
+ * one) and read by format. */
+import { formatOf, graphFromBytes, type LoadedGraph, type SourceOptions } from './formats.js';
 import { loadTfjsLayersModel } from './tfjs-layers.js';
 import { urlSource } from './source.js';
 import { cachingSource, defaultCacheStorage } from './url-cache.js';
@@ -7,7 +8,7 @@ import { cachingSource, defaultCacheStorage } from './url-cache.js';
 /** Loads from a URL; with a CacheStorage (the browser's, unless `cache: false`), through the weight cache. */
 export async function loadFromUrl(
   url: string | URL,
-  options: LoadOptionsBase = {},
+  options: SourceOptions = {},
   storage = options.cache === false ? undefined : defaultCacheStorage(),
 ): Promise<LoadedGraph> {
   const href = url instanceof URL ? url.href : url;

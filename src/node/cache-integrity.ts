@@ -3,9 +3,9 @@
  * file is written and checked when it is read back, so a damaged file (a flipped bit, a cut-short copy) is
  * found before the engine computes anything with it.
  *
- * Hashing the 102 MB pretrained model costs about 140 ms here (SHA-256 with the CPU's SHA extensions),
- * a few percent of a load; so a load compares each file's size, mtime, ctime and inode with those seen at
- * its last full check (about 1 ms) and hashes only the files where one changed. Writing a file, even one
+ * Hashing the 102 MB pretrained model costs a few percent of a load (docs/results.md, "Load"); so a load
+ * compares each file's size, mtime, ctime and inode with those seen at its last full check (a
+ * millisecond) and hashes only the files where one changed. Writing a file, even one
  * whose mtime is put back afterwards, changes its ctime. `fetch --verify` hashes everything.
  */
 import { createHash } from 'node:crypto';
@@ -56,7 +56,8 @@ export async function recordFiles(root: string, names: readonly string[], verifi
   return records;
 }
 
-/** Writes `data` to a temporary file beside `path` and renames it into place: readers see all of it or none. Creates the folder (a fresh model cache has no compact/ yet; convert and train write where they are told). */
+/** Writes `data` to a temporary file beside `path` and renames it into place: readers see all of it or none. Creates
+ * the folder (a fresh model cache has no compact/ yet; convert and train write where they are told). */
 export async function writeWhole(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;

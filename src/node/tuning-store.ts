@@ -1,10 +1,11 @@
 /**
- * The autotune's answers across processes in Node (src/runtime/autotune.ts): autotune.json in the model
- * cache folder, written to a temporary file beside it and renamed into place (a reader never sees half).
+ * The autotune's answers in Node (src/runtime/tuning-answers.ts): one TuningAnswers per model cache folder
+ * for the process, kept beyond it in autotune.json in that folder, written to a temporary file beside it and
+ * renamed into place (a reader never sees half).
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TuningStore } from '../runtime/autotune.js';
+import { TuningAnswers, type TuningStore } from '../runtime/tuning-answers.js';
 import { modelCacheDir } from './model-cache.js';
 
 let writes = 0;
@@ -24,4 +25,13 @@ export function nodeTuningStore(dir = modelCacheDir()): TuningStore {
       }
     },
   };
+}
+
+const byFolder = new Map<string, TuningAnswers>();
+
+/** This process's answers for the model cache folder `dir` (made on first use, reading its file). */
+export function nodeTuningAnswers(dir = modelCacheDir()): TuningAnswers {
+  let answers = byFolder.get(dir);
+  if (!answers) byFolder.set(dir, (answers = new TuningAnswers(nodeTuningStore(dir))));
+  return answers;
 }

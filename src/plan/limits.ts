@@ -3,7 +3,8 @@
  * binding, the arena within one buffer, every dispatch within the workgroup count per dimension), and the
  * largest batch that does.
  */
-import type { ArenaLayout, Plan } from './planner.js';
+import type { ArenaLayout } from './arena.js';
+import type { Plan } from './planner.js';
 
 /** The limits a plan is checked against (a GPUDevice's `limits` has them all). */
 export interface DeviceLimits {
@@ -12,21 +13,31 @@ export interface DeviceLimits {
   maxComputeWorkgroupsPerDimension: number;
 }
 
-/** Why `plan`, laid out as `layout`, does not fit a device with `limits` at `batch` images, or undefined when it fits. */
+/** Why `plan`, laid out as `layout`, does not fit a device with `limits` at `batch` images, or undefined when it fits.
+ * */
 export function overLimit(plan: Plan, layout: ArenaLayout, batch: number, limits: DeviceLimits): string | undefined {
   for (const [id, slot] of layout.slots) {
     if (slot.size > limits.maxStorageBufferBindingSize) {
-      return `batch ${batch}: tensor ${id} needs ${slot.size} bytes, more than this device binds at once (${limits.maxStorageBufferBindingSize}); use a smaller batch`;
+      return (
+        `batch ${batch}: tensor ${id} needs ${slot.size} bytes, more than this device binds at once ` +
+        `(${limits.maxStorageBufferBindingSize}); use a smaller batch`
+      );
     }
   }
   if (layout.bytes > limits.maxBufferSize) {
-    return `batch ${batch}: the activation arena needs ${layout.bytes} bytes, more than this device's maxBufferSize (${limits.maxBufferSize}); use a smaller batch`;
+    return (
+      `batch ${batch}: the activation arena needs ${layout.bytes} bytes, more than this device's ` +
+      `maxBufferSize (${limits.maxBufferSize}); use a smaller batch`
+    );
   }
   const max = limits.maxComputeWorkgroupsPerDimension;
   for (const step of plan.steps) {
     const groups = step.workgroups(batch, max);
     if (groups.some((g) => g > max)) {
-      return `batch ${batch}: ${step.label} needs [${groups}] workgroups, more than this device's ${max} per dimension; use a smaller batch`;
+      return (
+        `batch ${batch}: ${step.label} needs [${groups}] workgroups, more than this device's ${max} per ` +
+        `dimension; use a smaller batch`
+      );
     }
   }
   return undefined;

@@ -8,7 +8,8 @@
  * by it.
  */
 import { largestFitting, overLimit, type DeviceLimits } from './limits.js';
-import { layoutArena, type ArenaLayout, type Plan } from './planner.js';
+import { type ArenaLayout, layoutArena } from './arena.js';
+import type { Plan } from './planner.js';
 
 export interface Variant {
   /** Names of the residual blocks deleted, in network order; [] is the network as loaded. */
@@ -20,8 +21,11 @@ export interface Variant {
 /** The network as loaded: no residual block deleted. */
 export const INTACT: Variant = Object.freeze({ skipped: Object.freeze([]), classActivationMaps: false });
 
-/** Plans the network (a variant of it) for a batch size. */
-export type Planner = (batch: number, variant: Variant) => Plan;
+/**
+ * Plans the network (a variant of it) for a batch size, on a device whose storage buffer offsets align to
+ * `alignment` bytes (the planner weighs split-K's scratch against the arena it lays out).
+ */
+export type Planner = (batch: number, variant: Variant, alignment: number) => Plan;
 
 interface Planned {
   plan: Plan;
@@ -39,8 +43,14 @@ export class PlanCache {
   ) {}
 
   private make(batch: number, variant: Variant): Planned {
-    const plan = this.planner(batch, variant);
-    return { plan, layout: layoutArena(plan, batch, this.limits.minStorageBufferOffsetAlignment) };
+    const alignment = this.limits.minStorageBufferOffsetAlignment;
+    const plan = this.planner(batch, variant, alignment);
+    if (plan.alignment !== undefined && plan.alignment !== alignment) {
+      throw new Error(
+        `a plan for offsets aligned to ${plan.alignment} bytes on a device that aligns them to ${alignment}`,
+      );
+    }
+    return { plan, layout: layoutArena(plan, batch, alignment) };
   }
 
   /** The plan and arena layout for `batch` images of `variant`, made once and kept. */

@@ -1,32 +1,20 @@
 /**
- * Plan: graph IR (after the load-time passes) -> an ordered list of kernels for one batch size, tensor
- * lifetimes, and an activation arena in which tensors whose lifetimes do not overlap share memory.
- * The batch matters on GPUs: it sets the GEMM sizes, and so the conv tiles and split-K factors.
+ * Plan: graph IR (after the load-time passes) -> an ordered list of kernels for one batch size (each node
+ * lowered by its operator, src/operators/), tensor lifetimes, and an activation arena in which tensors whose
+ * lifetimes do not overlap share memory (src/plan/arena.ts). The batch matters on GPUs: it sets the GEMM
+ * sizes, and so the conv tiles and split-K factors.
  */
 import { GraphError } from '../errors.js';
-import type { Graph, GraphNode, Shape } from '../graph/ir.js';
-import { classifierHead, shapeSize } from '../graph/ir.js';
-import { addReluKernel } from '../ops/add-relu.js';
-import { conv2dKernels, type ConvBuildOptions } from '../ops/conv2d.js';
-import { chooseConvAlgorithm, type ConvOverride, type ConvStrategy } from './conv-algorithm.js';
-import { DEFAULT_POLICY, type TilingPolicy } from '../ops/conv-tiling.js';
-import { CAM_TENSOR, classActivationMapsKernel } from '../ops/class-activation-maps.js';
-import { denseKernel, softmaxKernel } from '../ops/dense.js';
-import type { Kernel } from '../ops/kernel.js';
-import type { WinogradTile } from '../ops/winograd.js';
-import type { WeightStorage } from '../ops/weight-storage.js';
-import { globalAvgPoolKernel, maxPoolKernel } from '../ops/pool.js';
+import { classifierHead, type Graph } from '../graph/graph.js';
+import { type Shape, shapeSize } from '../ir/tensor.js';
+import { CAM_TENSOR, classActivationMapsKernel } from '../kernels/class-activation-maps.js';
+import { DEFAULT_POLICY } from '../kernels/conv-tiling.js';
+import type { Kernel } from '../kernels/kernel.js';
+import { halfSplit } from '../operators/conv-algorithm.js';
+import { type GraphNode, inputsOf, type LowerOptions, operatorOf } from '../operators/index.js';
+import { layoutArena, type TensorLife } from './arena.js';
 
-export interface TensorLife {
-  id: string;
-  shape: Shape;
-  /** Step that writes it (-1: the input, written before the first step). */
-  first: number;
-  /** Last step that reads it (steps.length: read back after the last step). */
-  last: number;
-  /** A kernel's scratch (split-K partial sums), not a graph tensor. */
-  scratch?: boolean;
-}
+export type { TensorLife };
 
 /** What a run can read back, by the names of the public API (ResNetModel.infer's `output`). */
 export interface PlanOutputs {
@@ -45,84 +33,18 @@ export interface Plan {
   tensors: TensorLife[];
   input: string;
   outputs: PlanOutputs;
+  /** The storage buffer offset alignment planWithinMemory weighed the arena at (its device's). */
+  alignment?: number;
 }
 
-export interface ArenaLayout {
-  bytes: number;
-  /** Byte offset and size of each tensor in the arena. */
-  slots: Map<string, { offset: number; size: number }>;
-}
-
-export interface PlanOptions {
-  /** The batch size to plan for (default 1). */
-  batch?: number;
-  /** Conv main loop: 'tiled' for GPUs (default), 'simd' for CPU adapters (needs subgroupSize). */
-  convStrategy?: ConvStrategy;
-  /** Winograd for the 3x3 stride-1 convs (default true: where it pays; 2 or 4: that output tile wherever it fits; false: none). */
-  winograd?: boolean | WinogradTile;
-  subgroupSize?: number;
-  /** With 'simd': whether convs over few input channels (the stem) take it too; else they stay tiled. */
-  simdStem?: boolean;
-  /** Also compute the class activation maps after the network (output 'cam'): needs a global average pool read by one dense layer. */
+export interface PlanOptions extends LowerOptions {
+  /** Also compute the class activation maps after the network (output 'cam'): needs a global average pool read by one
+   * dense layer. */
   classActivationMaps?: boolean;
-  /** How conv and dense weights are stored on the GPU (LoadOptions.precision; default 'f32'). */
-  weightStorage?: WeightStorage;
-  /** Tiled convs: the tiling policy (for tuning runs). */
-  policy?: TilingPolicy;
-  /** Tiled convs: the main loop's WGSL (experiments in bench/kernels/; default shaders/conv_gemm.wgsl). */
-  gemmShader?: string;
-  /**
-   * Per conv node name: a pinned decision (src/plan/conv-algorithm.ts) or build option; tests pin a
-   * strategy or tiling, and planWithinMemory a lower split-K factor.
-   */
-  conv?: Record<string, ConvOverride & ConvBuildOptions>;
 }
 
-/** The kernels that run `node`; ops the passes should have removed are an error naming the node. */
-function lowerNode(node: GraphNode, shapes: Map<string, Shape>, options: PlanOptions = {}): Kernel[] {
-  const inShape = shapes.get(node.inputs[0]!)!;
-  const outShape = shapes.get(node.output)!;
-  switch (node.op) {
-    case 'conv2d': {
-      const {
-        weightStorage = options.weightStorage,
-        gemmShader = options.gemmShader,
-        ...pinned
-      } = options.conv?.[node.name] ?? {};
-      const lowering = {
-        convStrategy: options.convStrategy,
-        subgroupSize: options.subgroupSize,
-        simdStem: options.simdStem,
-        winograd: options.winograd,
-      };
-      const algorithm = chooseConvAlgorithm(
-        node,
-        inShape,
-        outShape,
-        { lowering, batch: options.batch, policy: options.policy, storage: weightStorage },
-        pinned,
-      );
-      return conv2dKernels(node, inShape, outShape, algorithm, { weightStorage, gemmShader });
-    }
-    case 'maxpool':
-      return [maxPoolKernel(node, inShape, outShape)];
-    case 'globalavgpool':
-      return [globalAvgPoolKernel(node, inShape)];
-    case 'dense':
-      return [denseKernel(node, inShape, outShape, options.weightStorage)];
-    case 'softmax':
-      return [softmaxKernel(node, outShape)];
-    case 'add':
-      return [addReluKernel(node, outShape)];
-    default:
-      throw new GraphError(
-        `${node.name}: a standalone ${node.op} is not supported (it must follow a conv${node.op === 'relu' ? ', dense or add' : ''})`,
-      );
-  }
-}
-
-/** Orders the nodes (stable topological sort), lowers each to kernels, and computes tensor lifetimes. */
-export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
+/** The nodes the output needs, in a stable topological order; a cycle or a tensor never produced is a GraphError. */
+function executionOrder(graph: Graph): GraphNode[] {
   const producer = new Map(graph.nodes.map((n) => [n.output, n]));
   const order: GraphNode[] = [];
   const state = new Map<GraphNode, 'visiting' | 'done'>();
@@ -130,7 +52,7 @@ export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
     if (state.get(node) === 'done') return;
     if (state.get(node) === 'visiting') throw new GraphError(`${node.name}: the graph has a cycle`);
     state.set(node, 'visiting');
-    for (const input of node.inputs) {
+    for (const input of inputsOf(node)) {
       const p = producer.get(input);
       if (p) visit(p);
       else if (input !== graph.input) throw new GraphError(`${node.name}: input ${input} is never produced`);
@@ -141,32 +63,32 @@ export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
   const outNode = producer.get(graph.output);
   if (!outNode) throw new GraphError(`output ${graph.output} is never produced`);
   visit(outNode); // only what the output needs runs
+  return order;
+}
 
-  const steps: Kernel[] = order.flatMap((node) =>
-    lowerNode(node, graph.shapes, options).map((kernel) => Object.assign(kernel, { layer: node.name })),
-  );
-  const logits = outNode.op === 'softmax' ? outNode.inputs[0] : undefined;
+/** The kernels of `node`, by its operator, each marked as computing it. */
+function lower(node: GraphNode, shapes: Map<string, Shape>, options: PlanOptions): Kernel[] {
+  const inputs = inputsOf(node).map((t) => shapes.get(t)!);
+  const kernels = operatorOf(node).lower(node, inputs, shapes.get(node.output)!, options);
+  return kernels.map((kernel) => Object.assign(kernel, { layer: node.name }));
+}
+
+/** The class activation maps' kernel, after a network that ends in a global average pool, one dense layer and a
+ * softmax. */
+function camKernel(graph: Graph, order: GraphNode[], logits: string | undefined, options: PlanOptions): Kernel {
   const { pool, dense } = classifierHead(order);
-  const features = pool?.output;
-  let cam: string | undefined;
-  if (options.classActivationMaps) {
-    if (!pool || !dense || dense.output !== logits)
-      throw new GraphError(
-        'class activation maps need the network to end in a global average pool, one dense layer and a softmax',
-      );
-    steps.push(
-      classActivationMapsKernel(
-        pool.inputs[0]!,
-        graph.shapes.get(pool.inputs[0]!)!,
-        dense,
-        shapeSize(graph.shapes.get(dense.inputs[0]!)!),
-        dense.output,
-        options.weightStorage,
-      ),
+  if (!pool || !dense || dense.output !== logits) {
+    throw new GraphError(
+      'class activation maps need the network to end in a global average pool, one dense layer and a softmax',
     );
-    cam = CAM_TENSOR;
   }
-  // A tensor lives from the step that first names it (its writer; the graph input before step 0) to the last that names it.
+  const features = graph.shapes.get(pool.input)!;
+  const denseInputs = shapeSize(graph.shapes.get(dense.input)!);
+  return classActivationMapsKernel(pool.input, features, dense, denseInputs, dense.output, options.weightStorage);
+}
+
+/** Each tensor's life: from the step that first names it (its writer; the graph input before step 0) to the last. */
+function lifetimes(graph: Graph, steps: Kernel[]): Map<string, TensorLife> {
   const lives = new Map<string, TensorLife>();
   lives.set(graph.input, { id: graph.input, shape: graph.shapes.get(graph.input)!, first: -1, last: -1 });
   steps.forEach((step, i) => {
@@ -174,20 +96,31 @@ export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
     for (const [, r] of step.resources) {
       if (r.kind !== 'tensor') continue;
       const life = lives.get(r.id);
-      if (life) life.last = i;
-      else {
-        const shape = scratch.get(r.id) ?? graph.shapes.get(r.id);
-        if (!shape)
-          throw new Error(
-            `${step.label}: tensor ${r.id} has no shape (neither a graph tensor nor the kernel's scratch)`,
-          );
-        lives.set(r.id, { id: r.id, shape, first: i, last: i, scratch: scratch.has(r.id) || undefined });
+      if (life) {
+        life.last = i;
+        continue;
       }
+      const shape = scratch.get(r.id) ?? graph.shapes.get(r.id);
+      if (!shape)
+        throw new Error(`${step.label}: tensor ${r.id} has no shape (neither a graph tensor nor the kernel's scratch)`);
+      lives.set(r.id, { id: r.id, shape, first: i, last: i, scratch: scratch.has(r.id) || undefined });
     }
   });
-  lives.get(graph.output)!.last = steps.length;
+  return lives;
+}
+
+/** Orders the nodes (stable topological sort), lowers each to kernels, and computes tensor lifetimes. */
+export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
+  const order = executionOrder(graph);
+  const steps = order.flatMap((node) => lower(node, graph.shapes, options));
+  const outNode = order.at(-1)!;
+  const logits = outNode.op === 'softmax' ? outNode.input : undefined;
+  const features = classifierHead(order).pool?.output;
+  const cam = options.classActivationMaps ? CAM_TENSOR : undefined;
+  if (cam) steps.push(camKernel(graph, order, logits, options));
+  const lives = lifetimes(graph, steps);
   // What a run may read back stays alive to the end.
-  for (const t of [logits, features, cam]) if (t) lives.get(t)!.last = steps.length;
+  for (const t of [graph.output, logits, features, cam]) if (t) lives.get(t)!.last = steps.length;
   return {
     steps,
     tensors: [...lives.values()],
@@ -204,22 +137,9 @@ export function planGraph(graph: Graph, options: PlanOptions = {}): Plan {
  */
 export function planWithinMemory(graph: Graph, options: PlanOptions = {}, alignment = 256): Plan {
   const batch = options.batch ?? 1;
-  let plan = planGraph(graph, options);
+  let plan: Plan = { ...planGraph(graph, options), alignment };
   if (!plan.tensors.some((t) => t.scratch)) return plan;
-  // the reference: no split-K, pinned tilings (the autotune's) included
-  // (a pinned split keeps its conv direct: unsplit, it stays direct)
-  const unsplit = Object.fromEntries(
-    Object.entries(options.conv ?? {}).map(([name, o]) => [
-      name,
-      o.tiling && o.tiling.split > 1 ? { ...o, tiling: { ...o.tiling, split: 1 }, winograd: o.winograd ?? false } : o,
-    ]),
-  );
-  const noSplit = planGraph(graph, {
-    ...options,
-    conv: unsplit,
-    policy: { ...(options.policy ?? DEFAULT_POLICY), target: 0 },
-  });
-  const budget = layoutArena(noSplit, batch, alignment).bytes;
+  const budget = layoutArena(planWithoutSplit(graph, options), batch, alignment).bytes;
   const conv = { ...options.conv };
   for (;;) {
     const layout = layoutArena(plan, batch, alignment);
@@ -230,38 +150,30 @@ export function planWithinMemory(graph: Graph, options: PlanOptions = {}, alignm
     });
     const alive = (t: TensorLife) => over.some((o) => o.first <= t.last && t.first <= o.last);
     const bySize = (a: TensorLife, b: TensorLife) => layout.slots.get(b.id)!.size - layout.slots.get(a.id)!.size;
-    // The largest scratch alive where it overflows that can shrink (else the largest anywhere), shrunk by its op.
-    const shrinkable = plan.tensors.filter((t) => t.scratch && plan.steps[t.first]!.lessScratch?.());
+    // The largest split-K scratch alive where it overflows (else the largest anywhere) gets half the split.
+    const smaller = (t: TensorLife) => {
+      const algorithm = t.scratch ? plan.steps[t.first]!.algorithm : undefined;
+      return algorithm && halfSplit(algorithm);
+    };
+    const shrinkable = plan.tensors.filter(smaller);
     const victim = shrinkable.filter(alive).sort(bySize)[0] ?? shrinkable.sort(bySize)[0];
     if (!victim) return plan; // nothing shrinks further: the smallest this plan gets
     const writer = plan.steps[victim.first]!;
-    conv[writer.label] = { ...conv[writer.label], ...writer.lessScratch!() };
-    plan = planGraph(graph, { ...options, conv });
+    conv[writer.label] = { ...conv[writer.label], ...smaller(victim) };
+    plan = { ...planGraph(graph, { ...options, conv }), alignment };
   }
 }
 
 /**
- * Packs the tensors of `plan` for `batch` images into one arena: largest first, each at the lowest
- * aligned offset that does not overlap a tensor alive at the same time.
+ * The same plan without split-K: the policy's target 0, pinned tilings (the autotune's) unsplit (a pinned
+ * split keeps its conv direct: unsplit, it stays direct).
  */
-export function layoutArena(plan: Plan, batch: number, alignment = 256): ArenaLayout {
-  const align = (n: number) => Math.ceil(n / alignment) * alignment;
-  const sized = plan.tensors
-    .map((t) => ({ ...t, size: shapeSize(t.shape) * 4 * batch }))
-    .sort((a, b) => b.size - a.size || a.first - b.first);
-  const placed: Array<{ first: number; last: number; offset: number; end: number }> = [];
-  const slots = new Map<string, { offset: number; size: number }>();
-  let bytes = 0;
-  for (const t of sized) {
-    const busy = placed.filter((p) => p.first <= t.last && t.first <= p.last).sort((a, b) => a.offset - b.offset);
-    let offset = 0;
-    for (const p of busy) {
-      if (offset + t.size <= p.offset) break;
-      offset = Math.max(offset, align(p.end));
-    }
-    placed.push({ first: t.first, last: t.last, offset, end: offset + t.size });
-    slots.set(t.id, { offset, size: t.size });
-    bytes = Math.max(bytes, align(offset + t.size));
-  }
-  return { bytes, slots };
+function planWithoutSplit(graph: Graph, options: PlanOptions): Plan {
+  const unsplit = Object.fromEntries(
+    Object.entries(options.conv ?? {}).map(([name, o]) => {
+      const split = o.tiling && o.tiling.split > 1;
+      return [name, split ? { ...o, tiling: { ...o.tiling!, split: 1 }, winograd: o.winograd ?? false } : o];
+    }),
+  );
+  return planGraph(graph, { ...options, conv: unsplit, policy: { ...(options.policy ?? DEFAULT_POLICY), target: 0 } });
 }

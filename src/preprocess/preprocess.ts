@@ -66,7 +66,8 @@ export function resizedSize(width: number, height: number, resizeTo: number): [n
  * caller asks otherwise (training's augmentation: random crops and flips).
  */
 export interface CropView {
-  /** The crop's top-left corner as a share of the room the resized image leaves around it, x and y in [0, 1] ([0.5, 0.5]: the center). */
+  /** The crop's top-left corner as a share of the room the resized image leaves around it, x and y in [0, 1] ([0.5,
+   * 0.5]: the center). */
   at: readonly [number, number];
   /** Mirrored left to right. */
   flip: boolean;

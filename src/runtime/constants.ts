@@ -12,7 +12,8 @@ import { BUFFER } from './usage.js';
 /** Packed constants kept on the CPU for recovery, by name. */
 export type KeptConstants = Map<string, Float32Array | Uint32Array>;
 
-/** Stores holding each buffer: a buffer adopted by another store (a model sharing weights) lives until the last lets go. */
+/** Stores holding each buffer: a buffer adopted by another store (a model sharing weights) lives until the last lets
+ * go. */
 const holders = new WeakMap<GPUBuffer, number>();
 
 export class ConstantStore {

@@ -16,7 +16,8 @@ const WANTED_LIMITS = [
 /** Features worth naming when an adapter says nothing else about itself. */
 const NAMED_FEATURES: readonly GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
 
-/** The WebGPU implementation's host, from the user agent: Firefox, Edge, Chrome, Safari, else Node or 'unknown browser'. */
+/** The WebGPU implementation's host, from the user agent: Firefox, Edge, Chrome, Safari, else Node or 'unknown
+ * browser'. */
 export function webgpuHost(userAgent = globalThis.navigator?.userAgent ?? ''): string {
   for (const [pattern, host] of [
     [/Firefox\//, 'Firefox'],
@@ -59,11 +60,4 @@ export async function requestDevice(gpu: GPU): Promise<{ adapter: GPUAdapter; de
   );
   const device = await whileGPU(adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'webgpu-resnet' }));
   return { adapter, device };
-}
-
-/** True for adapters that run shaders on the CPU (Mesa lavapipe/llvmpipe, SwiftShader, WARP). */
-export function isCpuAdapter(info: Partial<GPUAdapterInfo> | undefined): boolean {
-  if (!info) return false;
-  const text = `${info.vendor ?? ''} ${info.architecture ?? ''} ${info.device ?? ''} ${info.description ?? ''}`;
-  return info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader|warp|software rasterizer/i.test(text);
 }

@@ -1,39 +1,32 @@
 /**
  * Executor: runs plans on one device. Its parts: a PlanCache (plans and layouts per variant and batch,
  * device-limit answers), a ConstantStore (weights, uploaded once), a PipelineCache (one pipeline per
- * distinct shader) and, per variant and batch size used, a BatchState (arena, params, readback, bind
- * groups, recorded once). What it does itself: one call at a time (a queue), each call one upload, one
- * command encoder with every dispatch, one submit and one readback of the requested output; and when the
- * device is lost, every pending and later call fails saying so.
- *
- * Arenas of variants other than the intact network ([]) are released beyond the VARIANT_STATES most
- * recently used ones, and each variant keeps the arenas of its BATCH_STATES most recently used batch
- * sizes (others are made again when used); plans stay.
+ * distinct shader) and BatchStates (per variant and batch size used: arena, params, readback, bind groups,
+ * recorded once). What it does itself: one call at a time (a queue), each call one upload, one command
+ * encoder with every dispatch, one submit and one readback of the requested output; and when the device is
+ * lost, every pending and later call fails saying so.
  */
 import { GPUUnavailableError, InputError } from '../errors.js';
+import type { ArenaLayout } from '../plan/arena.js';
 import { INTACT, PlanCache, type Planner, type Variant } from '../plan/plan-cache.js';
-import type { ArenaLayout } from '../plan/planner.js';
 import { CENTER_VIEW, type Preprocessing } from '../preprocess/preprocess.js';
-import { batchStateBytes, createBatchState, destroyBatchState, type BatchState } from './batch-state.js';
+import { type BatchState, BatchStates, createBatchState, destroyBatchState } from './batch-state.js';
+import { mapRead } from './buffers.js';
 import { ConstantStore, type KeptConstants } from './constants.js';
 import { whileGPU } from './keep-alive.js';
 import { PipelineCache } from './pipelines.js';
+import { encodeSteps, profileSteps } from './profile.js';
+import type { OutputKind, OutputTarget, ProfileStep, RunOptions } from './run-types.js';
 import { TextureInput } from './texture-input.js';
-import { BUFFER, MAP_MODE_READ } from './usage.js';
-
-/** Arenas kept for variants other than INTACT; older ones are released. */
-const VARIANT_STATES = 4;
-/** Batch sizes whose arenas a variant keeps; the least recently used beyond them are released (made again when used). */
-const BATCH_STATES = 4;
+import { BUFFER } from './usage.js';
 
 export type { OutputKind, OutputTarget, ProfileStep, RunOptions } from './run-types.js';
-import type { OutputKind, OutputTarget, ProfileStep, RunOptions } from './run-types.js';
 
 export class Executor {
   readonly plans: PlanCache;
   private readonly constants: ConstantStore;
   private readonly pipelines: PipelineCache;
-  private readonly states = new Map<Variant, Map<number, BatchState>>(); // variants in order of last use
+  private readonly states = new BatchStates();
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
   private readonly textureInput: TextureInput;
@@ -51,7 +44,8 @@ export class Executor {
     this.pipelines = pipelines ?? new PipelineCache(device);
     this.textureInput = new TextureInput(device, this.pipelines);
     device.lost.then((info) => {
-      this.lostMessage = `the GPU device was lost (${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''}); load the model again, or load it with recover: true`;
+      const why = `${info.reason ?? 'unknown'}${info.message ? `: ${info.message}` : ''}`;
+      this.lostMessage = `the GPU device was lost (${why}); load the model again, or load it with recover: true`;
     });
   }
 
@@ -60,7 +54,7 @@ export class Executor {
    * and keeping the packed bytes in `kept`) and compiles its pipelines. Then no constant is packed again:
    * the caller may release the weights (every other plan names the same constants). With `sharing`, the
    * constants and compiled pipelines that executor holds are shared, not made again (a model with another
-   * head, the autotune's executors).
+   * head, the autotune's executors). Plans are made for this device's limits.
    */
   static async create(
     device: GPUDevice,
@@ -68,8 +62,9 @@ export class Executor {
     kept?: KeptConstants,
     sharing?: Executor,
   ): Promise<Executor> {
-    if (sharing && sharing.device !== device)
+    if (sharing && sharing.device !== device) {
       throw new Error('an executor shares constants and pipelines only on its own device');
+    }
     const executor = new Executor(device, planner, kept, sharing?.pipelines.sharing());
     if (sharing) executor.constants.adopt(sharing.constants);
     try {
@@ -102,9 +97,7 @@ export class Executor {
 
   /** Bytes of GPU memory held now: constants, plus arena, params and readback of each state kept. */
   get gpuBytes(): number {
-    let total = this.constants.bytes + this.textureInput.bytes;
-    for (const byBatch of this.states.values()) for (const s of byBatch.values()) total += batchStateBytes(s);
-    return total;
+    return this.constants.bytes + this.textureInput.bytes + this.states.bytes;
   }
 
   /** The arena layout for `batch` images (computed, not allocated). */
@@ -129,14 +122,10 @@ export class Executor {
     if (err instanceof InputError) return err; // the caller's mistake, not the GPU's
     if (!this.lostMessage) {
       let timer: ReturnType<typeof setTimeout> | undefined;
-      await whileGPU(
-        Promise.race([
-          this.device.lost,
-          new Promise((r) => {
-            timer = setTimeout(r, 200);
-          }),
-        ]),
-      );
+      const wait = new Promise((r) => {
+        timer = setTimeout(r, 200);
+      });
+      await whileGPU(Promise.race([this.device.lost, wait]));
       clearTimeout(timer);
     }
     return this.lostMessage ? new GPUUnavailableError(this.lostMessage, { cause: err }) : err;
@@ -159,19 +148,8 @@ export class Executor {
 
   /** The state for `batch` images of `variant`, made on first use (allocation failures become a clear error). */
   private async prepare(batch: number, variant: Variant): Promise<BatchState> {
-    const byBatch = this.states.get(variant);
-    if (byBatch) {
-      // most recently used last
-      this.states.delete(variant);
-      this.states.set(variant, byBatch);
-    }
-    const known = byBatch?.get(batch);
-    if (known) {
-      // most recently used last
-      byBatch!.delete(batch);
-      byBatch!.set(batch, known);
-      return known;
-    }
+    const known = this.states.get(batch, variant);
+    if (known) return known;
     const tooLarge = this.plans.overLimit(batch, variant);
     if (tooLarge) throw new GPUUnavailableError(tooLarge);
     const pipelines = await this.compile(batch, variant);
@@ -183,54 +161,11 @@ export class Executor {
     const [oom, invalid] = await whileGPU(Promise.all([device.popErrorScope(), device.popErrorScope()]));
     if (oom || invalid) {
       destroyBatchState(state);
-      throw new GPUUnavailableError(
-        `batch ${batch}: could not prepare the run (${oom ? 'out of GPU memory' : 'invalid GPU resources'}): ${(oom ?? invalid)!.message}`,
-      );
+      const why = oom ? 'out of GPU memory' : 'invalid GPU resources';
+      throw new GPUUnavailableError(`batch ${batch}: could not prepare the run (${why}): ${(oom ?? invalid)!.message}`);
     }
-    if (byBatch) {
-      byBatch.set(batch, state);
-      for (const [old, s] of [...byBatch].slice(0, Math.max(0, byBatch.size - BATCH_STATES))) {
-        destroyBatchState(s);
-        byBatch.delete(old);
-      }
-    } else this.states.set(variant, new Map([[batch, state]]));
-    const lesioned = [...this.states.keys()].filter((v) => v !== INTACT);
-    for (const old of lesioned.slice(0, Math.max(0, lesioned.length - VARIANT_STATES))) this.release(old);
+    this.states.add(batch, variant, state);
     return state;
-  }
-
-  /** Releases the GPU buffers of every batch state of `variant`. */
-  private release(variant: Variant): void {
-    for (const s of this.states.get(variant)?.values() ?? []) destroyBatchState(s);
-    this.states.delete(variant);
-  }
-
-  /**
-   * Every step of the network into `encoder`: one compute pass (after `before`, which may dispatch into
-   * it first), or with `timestamps`, one pass per step with its start and end written to the query set.
-   */
-  private encode(
-    encoder: GPUCommandEncoder,
-    state: BatchState,
-    batch: number,
-    options: { before?: (pass: GPUComputePassEncoder) => void; timestamps?: GPUQuerySet } = {},
-  ): void {
-    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
-    const { timestamps } = options;
-    let pass = timestamps ? undefined : encoder.beginComputePass({ label: 'resnet' });
-    if (pass) options.before?.(pass);
-    state.plan.steps.forEach((step, i) => {
-      if (timestamps)
-        pass = encoder.beginComputePass({
-          label: step.label,
-          timestampWrites: { querySet: timestamps, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
-        });
-      pass!.setPipeline(state.pipelines[i]!);
-      pass!.setBindGroup(0, state.bindGroups[i]!);
-      pass!.dispatchWorkgroups(...step.workgroups(batch, max));
-      if (timestamps) pass!.end();
-    });
-    if (!timestamps) pass!.end();
   }
 
   /** The arena slot of a run's output, or of the input tensor. */
@@ -251,14 +186,13 @@ export class Executor {
     state: BatchState,
     slot: { offset: number; size: number },
     what: string,
-    into?: OutputTarget,
-    whileRunning?: () => void,
+    options: { into?: OutputTarget; whileRunning?: () => void } = {},
   ): Promise<Float32Array | undefined> {
     const { device } = this;
-    const temp =
-      !into && slot.size > state.staging.size
-        ? device.createBuffer({ label: 'readback', size: slot.size, usage: BUFFER.MAP_READ | BUFFER.COPY_DST })
-        : undefined;
+    const { into, whileRunning } = options;
+    const usage = BUFFER.MAP_READ | BUFFER.COPY_DST;
+    const large = !into && slot.size > state.staging.size;
+    const temp = large ? device.createBuffer({ label: 'readback', size: slot.size, usage }) : undefined;
     const read = temp ?? state.staging;
     encoder.copyBufferToBuffer(state.arena, slot.offset, into?.buffer ?? read, into?.offset ?? 0, slot.size);
     device.pushErrorScope('validation');
@@ -266,26 +200,23 @@ export class Executor {
     const error = device.popErrorScope().then((e) => {
       if (e) throw new GPUUnavailableError(`${what} failed: ${e.message}`);
     });
-    const done: Promise<unknown> = into ? error : Promise.all([read.mapAsync(MAP_MODE_READ, 0, slot.size), error]);
+    const done = Promise.all([into ? undefined : mapRead(read, 0, slot.size), error]);
     try {
       try {
         whileRunning?.();
       } catch (err) {
         await whileGPU(done).catch(() => undefined);
-        if (!into && read.mapState === 'mapped') read.unmap();
         throw err;
       }
-      await whileGPU(done);
-      if (into) return undefined;
-      const result = new Float32Array(read.getMappedRange(0, slot.size).slice(0));
-      read.unmap();
-      return result;
+      const [bytes] = await whileGPU(done);
+      return bytes && new Float32Array(bytes);
     } finally {
       temp?.destroy();
     }
   }
 
-  /** Writes the input tensor into its arena slot (a copy first where it lives in a SharedArrayBuffer, which Dawn cannot take). */
+  /** Writes the input tensor into its arena slot (a copy first where it lives in a SharedArrayBuffer, which Dawn
+   * cannot take). */
   private upload(state: BatchState, input: Float32Array): void {
     const slot = this.slotOf(state, 'input');
     const data = input.buffer instanceof ArrayBuffer ? input : new Float32Array(input);
@@ -296,13 +227,13 @@ export class Executor {
   run(input: Float32Array, batch: number, options: RunOptions & { into: OutputTarget }): Promise<undefined>;
   run(input: Float32Array, batch: number, options?: RunOptions): Promise<Float32Array>;
   run(input: Float32Array, batch: number, options: RunOptions = {}): Promise<Float32Array | undefined> {
-    const { output = 'probabilities', variant = INTACT, whileRunning, into } = options;
+    const { output = 'probabilities', variant = INTACT } = options;
     return this.enqueue(async () => {
       const state = await this.prepare(batch, variant);
       this.upload(state, input);
       const encoder = this.device.createCommandEncoder({ label: 'inference' });
-      this.encode(encoder, state, batch);
-      return this.finish(encoder, state, this.slotOf(state, output), 'inference', into, whileRunning);
+      encodeSteps(this.device, encoder, state, batch);
+      return this.finish(encoder, state, this.slotOf(state, output), 'inference', options);
     });
   }
 
@@ -312,39 +243,14 @@ export class Executor {
    */
   profile(input: Float32Array, batch: number, variant = INTACT): Promise<ProfileStep[]> {
     return this.enqueue(async () => {
-      const { device } = this;
-      if (!device.features.has('timestamp-query'))
+      if (!this.device.features.has('timestamp-query')) {
         throw new GPUUnavailableError(
           "profiling needs the adapter feature 'timestamp-query', which this adapter does not offer",
         );
-      const state = await this.prepare(batch, variant);
-      const { steps } = state.plan;
-      this.upload(state, input);
-      const n = steps.length;
-      const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * n });
-      const resolve = device.createBuffer({ size: 16 * n, usage: BUFFER.QUERY_RESOLVE | BUFFER.COPY_SRC });
-      const read = device.createBuffer({ size: 16 * n, usage: BUFFER.MAP_READ | BUFFER.COPY_DST });
-      try {
-        const encoder = device.createCommandEncoder({ label: 'profile' });
-        this.encode(encoder, state, batch, { timestamps: querySet });
-        encoder.resolveQuerySet(querySet, 0, 2 * n, resolve, 0);
-        encoder.copyBufferToBuffer(resolve, 0, read, 0, 16 * n);
-        device.queue.submit([encoder.finish()]);
-        await whileGPU(read.mapAsync(MAP_MODE_READ));
-        const t = new BigUint64Array(read.getMappedRange().slice(0));
-        read.unmap();
-        return steps.map((step, i) => ({
-          label: step.label,
-          layer: step.layer ?? step.label,
-          detail: step.detail ?? '',
-          ms: Number(t[2 * i + 1]! - t[2 * i]!) / 1e6,
-          flops: step.flopsPerImage * batch,
-        }));
-      } finally {
-        querySet.destroy();
-        resolve.destroy();
-        read.destroy();
       }
+      const state = await this.prepare(batch, variant);
+      this.upload(state, input);
+      return profileSteps(this.device, state, batch);
     });
   }
 
@@ -371,28 +277,24 @@ export class Executor {
         preprocess(pass);
         pass.end();
       } else {
-        this.encode(encoder, state, 1, { before: preprocess });
+        encodeSteps(this.device, encoder, state, 1, { before: preprocess });
       }
-      return this.finish(
-        encoder,
-        state,
-        this.slotOf(state, output),
-        output === 'input' ? 'preprocessing' : 'inference from a texture',
-        into,
-      );
+      const what = output === 'input' ? 'preprocessing' : 'inference from a texture';
+      return this.finish(encoder, state, this.slotOf(state, output), what, { into });
     });
   }
 
-  /** Destroys every arena (and its batch state); constants and pipelines stay, and the next call makes its arena again. */
+  /** Destroys every arena (and its batch state); constants and pipelines stay, and the next call makes its arena
+   * again. */
   releaseArenas(): void {
-    for (const variant of [...this.states.keys()]) this.release(variant);
+    this.states.release();
   }
 
   /** Destroys every GPU buffer this executor created. Safe to call twice. */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const variant of [...this.states.keys()]) this.release(variant);
+    this.states.release();
     this.constants.destroy();
     this.textureInput.destroy();
   }

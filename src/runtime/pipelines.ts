@@ -1,5 +1,5 @@
 /**
- * Compute pipelines by shader key (src/ops/shader.ts): each distinct shader is compiled once
+ * Compute pipelines by shader key (src/kernels/shader.ts): each distinct shader is compiled once
  * (createComputePipelineAsync, entry point `main`, layout 'auto'), its code generated then, and shared
  * by every cache made with `sharing()` (one device: a model, the autotune's executors, a model with
  * another head); kernels that specialize to the same shader share one pipeline. A failed compilation is
@@ -7,7 +7,7 @@
  * tries again).
  */
 import { GPUUnavailableError } from '../errors.js';
-import type { Shader } from '../ops/shader.js';
+import type { Shader } from '../kernels/shader.js';
 import { whileGPU } from './keep-alive.js';
 
 export class PipelineCache {
@@ -20,7 +20,8 @@ export class PipelineCache {
     private readonly byKey = new Map<string, Promise<GPUComputePipeline>>(),
   ) {}
 
-  /** A cache that reuses this one's pipelines and adds to them (the autotune's executors, a model with another head). */
+  /** A cache that reuses this one's pipelines and adds to them (the autotune's executors, a model with another head).
+   * */
   sharing(): PipelineCache {
     return new PipelineCache(this.device, this.byKey);
   }

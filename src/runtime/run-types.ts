@@ -17,7 +17,8 @@ export interface RunOptions {
 
 /** GPU time of one dispatch: its kernel's label and detail, milliseconds, and floating-point operations. */
 export interface ProfileStep {
-  /** The dispatch: its layer's name, with a suffix for a layer's further kernels (`/sum`, `/winograd in`, `/winograd out`). */
+  /** The dispatch: its layer's name, with a suffix for a layer's further kernels (`/sum`, `/winograd in`, `/winograd
+   * out`). */
   label: string;
   /** The graph node (layer) it computes. */
   layer: string;

@@ -1,11 +1,17 @@
 /**
- * The GPU preprocessing step of a texture run (shaders/preprocess.wgsl through src/ops/preprocess.ts):
+ * The GPU preprocessing step of a texture run (shaders/preprocess.wgsl through src/kernels/preprocess.ts):
  * its pipeline (one per preprocessing spec, from the executor's PipelineCache), its uniform buffer, and a
  * dispatch that resizes, crops and normalizes a texture straight into the input slot of an arena.
  */
-import { PREPROCESS_BINDINGS, preprocessParams, preprocessShader, preprocessWorkgroups } from '../ops/preprocess.js';
+import {
+  PREPROCESS_BINDINGS,
+  preprocessParams,
+  preprocessShader,
+  preprocessWorkgroups,
+} from '../kernels/preprocess.js';
 import { CENTER_VIEW, type CropView, type Preprocessing } from '../preprocess/preprocess.js';
-import { shader } from '../ops/shader.js';
+import { shader } from '../kernels/shader.js';
+import { bindGroupOf } from './buffers.js';
 import type { PipelineCache } from './pipelines.js';
 import { BUFFER } from './usage.js';
 
@@ -22,7 +28,8 @@ export class TextureInput {
     return this.uniform?.size ?? 0;
   }
 
-  /** Prepares the preprocessing of `texture` (its crop `view`) into `slot` of `arena`; returns what dispatches it into a pass. */
+  /** Prepares the preprocessing of `texture` (its crop `view`) into `slot` of `arena`; returns what dispatches it into
+   * a pass. */
   async prepare(
     texture: GPUTexture,
     spec: Preprocessing,
@@ -44,16 +51,10 @@ export class TextureInput {
       usage: BUFFER.UNIFORM | BUFFER.COPY_DST,
     });
     device.queue.writeBuffer(this.uniform, 0, preprocessParams(spec, texture.width, texture.height, view));
-    const bindGroup = device.createBindGroup({
-      layout: pipeline.getBindGroupLayout(0),
-      entries: [
-        { binding: PREPROCESS_BINDINGS.source.binding, resource: texture.createView() },
-        { binding: PREPROCESS_BINDINGS.resize.binding, resource: { buffer: this.uniform } },
-        {
-          binding: PREPROCESS_BINDINGS.output.binding,
-          resource: { buffer: arena, offset: slot.offset, size: slot.size },
-        },
-      ],
+    const bindGroup = bindGroupOf(device, pipeline, PREPROCESS_BINDINGS, {
+      source: texture.createView(),
+      resize: { buffer: this.uniform },
+      output: { buffer: arena, offset: slot.offset, size: slot.size },
     });
     return (pass) => {
       pass.setPipeline(pipeline);

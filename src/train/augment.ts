@@ -5,18 +5,10 @@
  * framed and turned a few ways. Only the training split's images get views: validation stays the photos
  * as they are.
  */
+import type { AugmentOptions } from '../api/training.js';
 import { InputError } from '../errors.js';
 import { CENTER_VIEW, type CropView } from '../preprocess/preprocess.js';
 import { random } from '../util/random.js';
-
-export interface AugmentOptions {
-  /** Views of each training image besides the image itself (1 to 16). */
-  copies: number;
-  /** Mirror left to right: half the views at random (without crop: every other view, starting with the first) (default true). */
-  flip?: boolean;
-  /** Crop anywhere in the resized image rather than at its center (default true). */
-  crop?: boolean;
-}
 
 /** One view to embed: example `example` (an index into the trainer's examples) seen through `view`. */
 export interface PlannedView {

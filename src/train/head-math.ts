@@ -3,10 +3,11 @@
  * folded into the weights, the nearest-class-mean head, and a head's predictions.
  */
 import type { TrainedHead } from './gpu-trainer.js';
-import type { Head } from './head.js';
+import type { Head } from '../graph/head.js';
 import { shuffled } from '../util/random.js';
 
-/** Each class's examples shuffled (by `seed`), `share` of them (at least one, where a class has two) held out to validate. */
+/** Each class's examples shuffled (by `seed`), `share` of them (at least one, where a class has two) held out to
+ * validate. */
 export function splitExamples(
   examples: Uint32Array,
   classOf: Uint32Array,

@@ -5,66 +5,25 @@
  * mean; the feature standardization is folded into the head, so the new model's classify, explain (mean
  * of a map + bias = logit) and embed work as any model's. `model.trainer()` makes one.
  */
-import { InputError, TrainingError } from '../errors.js';
 import type { ResNetModel } from '../api/model.js';
-import { whileGPU } from '../runtime/keep-alive.js';
-import { BUFFER, MAP_MODE_READ } from '../runtime/usage.js';
-import { firstNonFinite } from '../util/vectors.js';
-import { GpuHeadTrainer, type EpochRecord } from './gpu-trainer.js';
-import { checkHead, type Head } from './head.js';
-import { checkAugment, planViews, type AugmentOptions } from './augment.js';
+import type { EpochRecord, FitOptions, FitResult, ModelTrainer } from '../api/training.js';
+import { InputError, TrainingError } from '../errors.js';
+import { checkHead, type Head } from '../graph/head.js';
 import { CENTER_VIEW, type CropView } from '../preprocess/preprocess.js';
+import { readBuffer, storageBuffer } from '../runtime/buffers.js';
+import { firstNonFinite } from '../util/vectors.js';
+import { checkAugment, planViews } from './augment.js';
+import { GpuHeadTrainer } from './gpu-trainer.js';
 import { foldStandardization, nearestMeanHead, predictions, splitExamples } from './head-math.js';
-
-export type { AugmentOptions, EpochRecord };
-
-export interface FitOptions {
-  /** 'softmax' (default): a linear softmax head trained by AdamW; 'mean': the nearest class mean (for 1-5 examples a class). */
-  method?: 'softmax' | 'mean';
-  /** Default 60. */
-  epochs?: number;
-  /** AdamW's step size (default 0.01) and decoupled weight decay (default 1e-4). */
-  learningRate?: number;
-  weightDecay?: number;
-  /** Examples per step (default 32). */
-  batchSize?: number;
-  /** The share of each class held out to validate (default 0.2; 0: none). Early stopping watches its loss. */
-  validationSplit?: number;
-  /** Epochs without a lower validation loss before stopping (default 10). */
-  patience?: number;
-  /** Weigh each class's examples so every class counts the same in the loss (default true). */
-  balance?: boolean;
-  /** The seed of the split and of the minibatch order: the same seed, the same head (default 1). */
-  seed?: number;
-  /** After each epoch: loss and accuracy on the training examples, and on the validation split. */
-  onEpoch?: (record: EpochRecord) => void;
-  /** While embedding the images: how many are done (with `augment`, the total grows by the views once the images are done). */
-  onEmbedded?: (done: number, total: number) => void;
-  /** More views of each training image (random crops, mirrors), each embedded and trained on as an example (default none). */
-  augment?: AugmentOptions;
-}
-
-export interface FitResult<I> {
-  /** The model with the new head: shares the base's network on the GPU. */
-  model: ResNetModel<I>;
-  head: Head;
-  history: EpochRecord[];
-  /** The epoch the head is from (the best by validation loss, else the last). */
-  epoch: number;
-  /** The validation split's accuracy and confusion matrix (rows: the true class, columns: the predicted), by `head.labels`. */
-  validation?: { accuracy: number; confusion: number[][]; examples: number };
-  /** Training rows that are augmented views of the training images (0 without `augment`). */
-  augmented: number;
-  /** Examples whose image could not be read: left out, with the reason. */
-  skipped: Array<{ index: number; label: string; error: string }>;
-  milliseconds: { embedding: number; training: number };
-}
 
 interface Example<I> {
   image?: I;
   features?: Float32Array;
   label: string;
 }
+
+/** A count of names, and the first one ("1 (cat)"). */
+const countOf = (names: readonly string[]) => `${names.length}${names.length ? ` (${names[0]})` : ''}`;
 
 const DEFAULTS = {
   method: 'softmax',
@@ -78,7 +37,7 @@ const DEFAULTS = {
   seed: 1,
 } as const;
 
-export class Trainer<I> {
+export class Trainer<I> implements ModelTrainer<I, ResNetModel<I>> {
   private readonly examples: Array<Example<I>> = [];
 
   constructor(private readonly model: ResNetModel<I>) {}
@@ -108,16 +67,15 @@ export class Trainer<I> {
     return counts;
   }
 
-  /** Embeds the examples (and, with `augment`, more views of the training images), trains the head and returns the model with it. */
-  async fit(options: FitOptions = {}): Promise<FitResult<I>> {
+  /** Embeds the examples (and, with `augment`, more views of the training images), trains the head and returns the
+   * model with it. */
+  async fit(options: FitOptions = {}): Promise<FitResult<ResNetModel<I>>> {
     const o = { ...DEFAULTS, ...options };
     checkFitOptions(o);
     checkAugment(o.augment);
     const labels = [...this.counts.keys()];
     if (labels.length < 2)
-      throw new InputError(
-        `training needs at least 2 classes with examples, got ${labels.length}${labels.length ? ` (${labels[0]})` : ''}`,
-      );
+      throw new InputError(`training needs at least 2 classes with examples, got ${countOf(labels)}`);
     const f = this.model.info.features;
     const gpu = new GpuHeadTrainer(this.model.device);
     let features: GPUBuffer | undefined;
@@ -126,11 +84,12 @@ export class Trainer<I> {
       const embedded = await this.embedAll(labels, o);
       features = embedded.features;
       const { rows, classOf, split, skipped, exampleOf } = embedded;
-      const raw = await readBack(this.model.device, features, rows * f);
+      const raw = new Float32Array(await readBuffer(this.model.device, features, 0, rows * f * 4));
       const bad = firstNonFinite(raw);
       if (bad >= 0)
         throw new TrainingError(
-          `the embedding of example ${exampleOf(Math.floor(bad / f))} (${labels[classOf[Math.floor(bad / f)]!]}) is not finite: the network overflowed on that image`,
+          `the embedding of example ${exampleOf(Math.floor(bad / f))} (${labels[classOf[Math.floor(bad / f)]!]}) ` +
+            `is not finite: the network overflowed on that image`,
         );
       const t1 = performance.now();
       let head: Head,
@@ -257,7 +216,8 @@ export class Trainer<I> {
     const pending: EmbedJob[] = [];
     const flush = async () => {
       if (!pending.length) return;
-      const tensor = new Float32Array(pending.length * h * w * c); // an image that cannot be read stays zeros, and is left out
+      // an image that cannot be read stays zeros, and is left out
+      const tensor = new Float32Array(pending.length * h * w * c);
       for (const [k, job] of pending.entries()) {
         try {
           tensor.set(await model.preprocess(this.examples[job.example]!.image!, job.view), k * h * w * c);
@@ -315,9 +275,6 @@ interface EmbedJob {
   view: CropView;
 }
 
-const storageBuffer = (device: GPUDevice, label: string, size: number) =>
-  device.createBuffer({ label, size, usage: BUFFER.STORAGE | BUFFER.COPY_DST | BUFFER.COPY_SRC });
-
 function checkLabel(label: string): string {
   if (typeof label !== 'string' || !label.trim())
     throw new InputError(`a label must be a non-empty string, got ${JSON.stringify(label)}`);
@@ -338,20 +295,6 @@ function checkFitOptions(o: Required<Omit<FitOptions, 'onEpoch' | 'onEmbedded' |
     throw bad('validationSplit must be in [0, 1)', o.validationSplit);
   if (!(Number.isInteger(o.patience) && o.patience >= 1)) throw bad('patience must be a positive integer', o.patience);
   if (!Number.isInteger(o.seed)) throw bad('seed must be an integer', o.seed);
-}
-
-/** A GPU buffer's first `count` floats, read back. */
-async function readBack(device: GPUDevice, buffer: GPUBuffer, count: number): Promise<Float32Array> {
-  const read = device.createBuffer({ size: count * 4, usage: BUFFER.MAP_READ | BUFFER.COPY_DST });
-  try {
-    const encoder = device.createCommandEncoder();
-    encoder.copyBufferToBuffer(buffer, 0, read, 0, count * 4);
-    device.queue.submit([encoder.finish()]);
-    await whileGPU(read.mapAsync(MAP_MODE_READ));
-    return new Float32Array(read.getMappedRange().slice(0));
-  } finally {
-    read.destroy();
-  }
 }
 
 function confusionOf(

@@ -1,4 +1,5 @@
-/** Seeded randomness: the same seed gives the same training splits and minibatch orders, test tensors and bench weights. */
+/** Seeded randomness: the same seed gives the same training splits and minibatch orders, test tensors and bench
+ * weights. */
 
 /** mulberry32: a small, fast 32-bit generator; numbers in [0, 1). */
 export function random(seed: number): () => number {

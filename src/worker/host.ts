@@ -1,23 +1,25 @@
 /**
  * The worker side of webgpu-resnet/worker: this script runs in a dedicated Worker, owns the GPU device
- * and the model, and answers the page's requests (src/worker/protocol.ts). Images arrive transferred:
- * ImageBitmaps, VideoFrames and ImageData go to the GPU as textures and through the preprocessing kernel,
- * as on the page (so the same answers); frames and bitmaps are closed when done.
+ * and the model, and answers the page's requests (src/worker/protocol.ts: one handler per method of
+ * WorkerMethods). Images arrive transferred: ImageBitmaps, VideoFrames and ImageData go to the GPU as
+ * textures and through the preprocessing kernel, as on the page (so the same answers); frames and bitmaps
+ * are closed when done.
  */
-import { loadResNet, type BrowserImage, type LoadOptions } from '../browser.js';
 import type { ResNetModel } from '../api/model.js';
+import { readHead } from '../api/options.js';
+import { type BrowserImage, loadResNet } from '../browser.js';
 import { InputError } from '../errors.js';
-import { readHead } from '../load.js';
-import type { Head } from '../train/head.js';
-import type { FitOptions } from '../train/trainer.js';
-import { errorToMessage, type Answer, type Loaded, type Request, type Trained } from './protocol.js';
-
-type Image = ImageBitmap | VideoFrame | ImageData | Blob;
-interface ImageOptions {
-  topK?: number;
-  skipBlocks?: string[];
-  normalize?: boolean;
-}
+import {
+  type Answer,
+  type Crossing,
+  errorToMessage,
+  type Loaded,
+  METHODS,
+  type Method,
+  type Request,
+  type WorkerImage,
+  type WorkerMethods,
+} from './protocol.js';
 
 /** The model as loaded, and the one that answers (the same, or one with a trained head: train, useHead). */
 let base: ResNetModel<BrowserImage> | undefined;
@@ -37,16 +39,13 @@ function answerWith(next: ResNetModel<BrowserImage> | undefined): void {
 }
 
 /** A Blob decoded into an ImageBitmap; other images as they are. */
-const decode = async (image: Image): Promise<BrowserImage> =>
+const decode = async (image: WorkerImage): Promise<BrowserImage> =>
   typeof Blob !== 'undefined' && image instanceof Blob ? await createImageBitmap(image) : (image as BrowserImage);
 
 /** Frames and bitmaps closed (ImageData has nothing to close). */
 function close(image: BrowserImage): void {
-  if (
-    (typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap) ||
-    (typeof VideoFrame !== 'undefined' && image instanceof VideoFrame)
-  )
-    image.close();
+  const bitmap = typeof ImageBitmap !== 'undefined' && image instanceof ImageBitmap;
+  if (bitmap || (typeof VideoFrame !== 'undefined' && image instanceof VideoFrame)) image.close();
 }
 
 /**
@@ -54,7 +53,7 @@ function close(image: BrowserImage): void {
  * a Blob is decoded into an ImageBitmap first. Frames and bitmaps are closed when done.
  */
 async function withImage<T>(
-  image: Image,
+  image: WorkerImage,
   run: (m: ResNetModel<BrowserImage>, i: BrowserImage) => Promise<T>,
 ): Promise<T> {
   const m = loaded();
@@ -66,90 +65,77 @@ async function withImage<T>(
   }
 }
 
-const classify = (image: Image, options: ImageOptions = {}) => withImage(image, (m, i) => m.classify(i, options));
-const embed = (image: Image, options: ImageOptions = {}) => withImage(image, (m, i) => m.embed(i, options));
-const explain = (image: Image, options: ImageOptions & { classIndex?: number } = {}) =>
-  withImage(image, (m, i) => m.explain(i, options));
-
-/** New classes from the examples, trained on the base's features; the worker answers with them from now on. */
-async function train(
-  id: number,
-  examples: Array<{ image: Image; label: string }>,
-  options: FitOptions = {},
-): Promise<Trained> {
-  loaded();
-  const trainer = base!.trainer();
-  const opened: BrowserImage[] = [];
-  try {
-    for (const { image, label } of examples) {
-      const decoded = await decode(image);
-      opened.push(decoded);
-      trainer.add(decoded, label);
-    }
-    const { model: trained, ...result } = await trainer.fit({
-      ...options,
-      onEpoch: (epoch) => post({ id, epoch }),
-      onEmbedded: (embedded, total) => post({ id, embedded, total }),
-    });
-    answerWith(trained);
+/** Every method of the protocol; the callbacks in a request's options post their calls back to the page. */
+const HANDLERS: { [M in Method]: WorkerMethods[M] } = {
+  async load(options) {
+    if (model) throw new InputError('this worker already holds a model');
+    model = base = await loadResNet(options);
+    const result: Loaded = {
+      info: model.info,
+      blocks: [...model.blocks],
+      labels: [...model.labels],
+      preprocessing: model.preprocessing,
+    };
     return result;
-  } finally {
-    opened.forEach(close);
-  }
-}
-
-/** Answers with `head` (trained, or a head file's bytes) from now on; undefined: with the weights' own classifier. */
-async function useHead(head: Head | Uint8Array | undefined): Promise<string[]> {
-  loaded();
-  const next = head === undefined ? base! : await base!.withHead(await readHead(head));
-  answerWith(next);
-  return [...next.labels];
-}
-
-async function handle({ id, method, args }: Request): Promise<unknown> {
-  switch (method) {
-    case 'load': {
-      if (model) throw new InputError('this worker already holds a model');
-      const options = args[0] as LoadOptions;
-      model = base = await loadResNet({ ...options, onProgress: (p) => post({ id, progress: p }) });
-      const result: Loaded = {
-        info: model.info,
-        blocks: [...model.blocks],
-        labels: [...model.labels],
-        preprocessing: model.preprocessing,
-      };
+  },
+  classify: (image, options = {}) => withImage(image, (m, i) => m.classify(i, options)),
+  embed: (image, options = {}) => withImage(image, (m, i) => m.embed(i, options)),
+  explain: (image, options = {}) => withImage(image, (m, i) => m.explain(i, options)),
+  infer: (input, options) => loaded().infer(input, options),
+  profile: (batch, options) => loaded().profile(batch, options),
+  /** New classes from the examples, trained on the base's features; the worker answers with them from now on. */
+  async train(examples, options = {}) {
+    loaded();
+    const trainer = base!.trainer();
+    const opened: BrowserImage[] = [];
+    try {
+      for (const { image, label } of examples) {
+        const decoded = await decode(image);
+        opened.push(decoded);
+        trainer.add(decoded, label);
+      }
+      const { model: trained, ...result } = await trainer.fit(options);
+      answerWith(trained);
       return result;
+    } finally {
+      opened.forEach(close);
     }
-    case 'classify':
-      return classify(args[0] as Image, args[1] as ImageOptions);
-    case 'embed':
-      return embed(args[0] as Image, args[1] as ImageOptions);
-    case 'explain':
-      return explain(args[0] as Image, args[1] as ImageOptions & { classIndex?: number });
-    case 'infer':
-      return loaded().infer(args[0] as Float32Array, args[1] as object);
-    case 'profile':
-      return loaded().profile(args[0] as number, args[1] as object);
-    case 'train':
-      return train(id, args[0] as Array<{ image: Image; label: string }>, args[1] as FitOptions);
-    case 'useHead':
-      return useHead(args[0] as Head | Uint8Array | undefined);
-    case 'dispose':
-      answerWith(undefined);
-      base?.dispose();
-      base = undefined;
-      return undefined;
-  }
+  },
+  /** Answers with `head` (trained, or a head file's bytes) from now on; undefined: with the weights' own classifier. */
+  async useHead(head) {
+    loaded();
+    const next = head === undefined ? base! : await base!.withHead(await readHead(head));
+    answerWith(next);
+    return [...next.labels];
+  },
+  async dispose() {
+    answerWith(undefined);
+    base?.dispose();
+    base = undefined;
+  },
+};
+
+/** The request's arguments with its callbacks made again: each posts its call back to the page. */
+function withListeners({ id, method, args }: Request): unknown[] {
+  const spec = (METHODS[method] as Crossing<Method>).listeners;
+  if (!spec) return args;
+  const options = { ...((args[spec.at] as object | undefined) ?? {}) } as Record<string, unknown>;
+  for (const name of spec.names) options[name] = (...a: unknown[]) => post({ id, listener: name, args: a });
+  const out = [...args];
+  out[spec.at] = options;
+  return out;
 }
 
 self.addEventListener('message', (event: MessageEvent<Request>) => {
   const request = event.data;
-  handle(request).then(
-    (value) =>
-      post(
-        { id: request.id, ok: true, value },
-        value instanceof Float32Array && value.byteLength === value.buffer.byteLength ? [value.buffer] : [],
-      ),
+  const handler = Object.hasOwn(HANDLERS, request.method)
+    ? (HANDLERS[request.method] as (...args: unknown[]) => Promise<unknown>)
+    : () => Promise.reject(new Error(`no method ${request.method}`));
+  handler(...withListeners(request)).then(
+    (value) => {
+      const whole = value instanceof Float32Array && value.byteLength === value.buffer.byteLength;
+      post({ id: request.id, ok: true, value }, whole ? [value.buffer] : []);
+    },
     (err: unknown) => post({ id: request.id, ok: false, error: errorToMessage(err) }),
   );
 });

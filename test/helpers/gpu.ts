@@ -1,6 +1,6 @@
 /** Test helpers: one Dawn device for a test file, and single-kernel runs through the real executor. */
 import { acquireNodeDevice } from '../../src/node/gpu.js';
-import type { Graph } from '../../src/graph/ir.js';
+import type { Graph } from '../../src/graph/graph.js';
 import { planGraph, type PlanOptions } from '../../src/plan/planner.js';
 import { Executor } from '../../src/runtime/executor.js';
 

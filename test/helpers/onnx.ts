@@ -1,7 +1,8 @@
 /** ONNX in the tests: edits of files written by src/export/onnx.ts, and onnxruntime-node as the reference. */
 import { graphToOnnx } from '../../src/export/onnx.js';
-import type { Graph, GraphNode } from '../../src/graph/ir.js';
-import { ModelProto } from '../../src/loaders/onnx-schema.js';
+import type { Graph } from '../../src/graph/graph.js';
+import { ModelProto } from '../../src/onnx/schema.js';
+import type { GraphNode } from '../../src/operators/index.js';
 
 /** `onnx` with one more node of type `opType` (named "extra") after the graph's output, which it becomes. */
 export function appendNode(onnx: Uint8Array, opType: string): Uint8Array {
@@ -44,7 +45,8 @@ export function lesionRaw(graph: Graph, names: string[]): Graph {
     const block = names.find((p) => n.name === `${p}.relu`);
     if (!block) return n;
     const add = graph.nodes.find((a) => a.name === `${block}.add`)!;
-    return { ...n, inputs: [add.inputs[1]!] }; // addTensors(add, y, shortcut)
+    if (add.op !== 'add' || n.op !== 'relu') throw new Error(`${block}: not a raw block's add + relu`);
+    return { ...n, input: add.addend }; // add(y, shortcut)
   });
   return { ...graph, nodes };
 }

@@ -59,7 +59,8 @@ export function simdStatements(
     step.push(
       vecA
         ? `    let a${r} = readA4(p${r}, k);`
-        : `    let a${r} = vec4<f32>(readA(p${r}, k), readA(p${r}, k + 1u), readA(p${r}, k + 2u), readA(p${r}, k + 3u));`,
+        : `    let a${r} = vec4<f32>(readA(p${r}, k), readA(p${r}, k + 1u), readA(p${r}, k + 2u), readA(p${r}, k + ` +
+            `3u));`,
     );
   }
   for (let j = 0; j < 4; j++) {
@@ -72,7 +73,8 @@ export function simdStatements(
         step.push(`    let w${j}_${h} = weights[slice * WSLICE + (k + ${j}u) * WROW + c0 + ${h * sg}u + lane];`);
       else if (j % 2 === 0)
         step.push(
-          `    let w${j}_${h}_${j + 1} = unpack2x16float(weights[slice * WSLICE + (k / 2u + ${j / 2}u) * WROW + c0 + ${h * sg}u + lane]);`,
+          `    let w${j}_${h}_${j + 1} = unpack2x16float(weights[slice * WSLICE + (k / 2u + ${j / 2}u) * WROW + c0 ` +
+            `+ ${h * sg}u + lane]);`,
         );
     }
     if (f16)

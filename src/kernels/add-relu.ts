@@ -1,10 +1,19 @@
 import addRelu from '../../shaders/add_relu.wgsl';
-import type { AddNode, Shape } from '../graph/ir.js';
+import type { Shape } from '../ir/tensor.js';
 import { elementwiseWorkgroups, WORKGROUP_SIZE } from './dispatch.js';
 import type { Kernel } from './kernel.js';
 import { activations, bindKernel, params, type KernelInterface } from './bindings.js';
 import { shader } from './shader.js';
 import { specialize } from './wgsl.js';
+
+/** An add as its kernel reads it (src/operators/add.ts's node is one). */
+export interface AddSpec {
+  name: string;
+  input: string;
+  addend: string;
+  output: string;
+  relu: boolean;
+}
 
 export const ADD_RELU_BINDINGS = {
   params: { binding: 0, kind: 'uniform' },
@@ -14,15 +23,15 @@ export const ADD_RELU_BINDINGS = {
 } as const satisfies KernelInterface;
 
 /** Elementwise a + b (+ ReLU), for residual adds the planner could not fuse into a conv epilogue. */
-export function addReluKernel(node: AddNode, shape: Shape): Kernel {
+export function addReluKernel(node: AddSpec, shape: Shape): Kernel {
   const size = shape[0] * shape[1] * shape[2];
   const vec = size % 4 === 0;
   const per = vec ? size / 4 : size;
   const t = vec ? 'vec4<f32>' : 'f32';
   const { wgsl, resources } = bindKernel(ADD_RELU_BINDINGS, {
     params: params(),
-    a: activations(node.inputs[0]!, t),
-    b: activations(node.inputs[1]!, t),
+    a: activations(node.input, t),
+    b: activations(node.addend, t),
     output: activations(node.output, t),
   });
   return {

@@ -1,6 +1,6 @@
 /**
  * A kernel's interface, declared once: a table names each binding, its number and its kind; `bindKernel`
- * writes the WGSL declarations of the bindings an op uses (with the element types of this
+ * writes the WGSL declarations of the bindings a kernel uses (with the element types of this
  * specialization) and the matching resource list the executor binds. No binding number is written
  * anywhere else, in WGSL or TypeScript.
  *
@@ -8,7 +8,11 @@
  * in one arena buffer, and WebGPU refuses a dispatch that binds one buffer both as read-only storage and
  * as writable storage (a usage conflict), so every arena binding is declared writable.
  */
-import type { Resource } from './kernel.js';
+/** What a binding holds: the per-batch `params` uniform, a tensor of the arena, or a constant (packed once). */
+export type Resource =
+  | { kind: 'params' }
+  | { kind: 'tensor'; id: string }
+  | { kind: 'constant'; name: string; pack: () => Float32Array | Uint32Array };
 
 export type BindingKind =
   /** `params: Params` (`struct Params { batch: u32 }`, declared here once), or another uniform struct. */
@@ -28,7 +32,7 @@ export interface BindingSlot {
 /** A kernel's bindings by name (the name is the WGSL variable's). */
 export type KernelInterface<N extends string = string> = Readonly<Record<N, BindingSlot>>;
 
-/** What an op binds at one slot: the resource, and the WGSL element type (storage) or struct (uniform). */
+/** What a kernel binds at one slot: the resource, and the WGSL element type (storage) or struct (uniform). */
 export interface Bound {
   resource: Resource;
   type?: string;

@@ -7,7 +7,7 @@
  * (shaders/winograd_output.wgsl, winograd4_output.wgsl). Multiplies per output pixel: 9 direct, 4 with
  * F(2x2, 3x3) (16 per 2x2), 2.25 with F(4x4, 3x3) (36 per 4x4; its points 0, +-1, +-2 and infinity).
  */
-import type { Conv2dNode, Shape } from '../graph/ir.js';
+import type { Pads, Shape } from '../ir/tensor.js';
 
 /** The output tile's side: F(2x2, 3x3) or F(4x4, 3x3). */
 export type WinogradTile = 2 | 4;
@@ -33,8 +33,12 @@ const G: Record<WinogradTile, readonly (readonly [number, number, number])[]> = 
 /** Transform points of F(mxm, 3x3): (m+2)^2, one GEMM each. */
 export const winogradPoints = (m: WinogradTile): number => (m + 2) ** 2;
 
-/** Whether Winograd computes `node`: a 3x3 kernel, stride 1, padded by 1 on every side, input channels a multiple of 4 (vec4 reads). */
-export function winogradFits(node: Pick<Conv2dNode, 'kernel' | 'strides' | 'pads'>, inShape: Shape): boolean {
+/** Whether Winograd computes `node`: a 3x3 kernel, stride 1, padded by 1 on every side, input channels a multiple of 4
+ * (vec4 reads). */
+export function winogradFits(
+  node: { kernel: [number, number]; strides: [number, number]; pads: Pads },
+  inShape: Shape,
+): boolean {
   return (
     node.kernel[0] === 3 &&
     node.kernel[1] === 3 &&

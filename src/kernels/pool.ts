@@ -1,11 +1,27 @@
 import globalAvgPool from '../../shaders/global_avg_pool.wgsl';
 import maxpool from '../../shaders/maxpool.wgsl';
-import type { GlobalAvgPoolNode, MaxPoolNode, Shape } from '../graph/ir.js';
+import type { Pads, Shape } from '../ir/tensor.js';
 import { elementwiseWorkgroups, WORKGROUP_SIZE } from './dispatch.js';
 import type { Kernel } from './kernel.js';
 import { activations, bindKernel, params, type KernelInterface } from './bindings.js';
 import { shader } from './shader.js';
 import { specialize } from './wgsl.js';
+
+/** A tensor in, a tensor out: what a pool's kernel reads of its node. */
+interface PoolTensors {
+  name: string;
+  input: string;
+  output: string;
+}
+
+/** A max pool as its kernel reads it (src/operators/maxpool.ts's node is one). */
+export interface MaxPoolSpec extends PoolTensors {
+  size: [number, number];
+  strides: [number, number];
+  pads: Pads;
+  /** What padded positions hold: 0 (Keras ZeroPadding2D folded in) or nothing (-inf, PyTorch). */
+  padValue: 'zero' | 'ignore';
+}
 
 /** Max pooling and the global average pool: the batch, the input, the output. */
 export const POOL_BINDINGS = {
@@ -15,14 +31,14 @@ export const POOL_BINDINGS = {
 } as const satisfies KernelInterface;
 
 /** The bindings of a pool over `t` elements (f32 or vec4). */
-const poolBindings = (node: { inputs: string[]; output: string }, t: string) =>
+const poolBindings = (node: PoolTensors, t: string) =>
   bindKernel(POOL_BINDINGS, {
     params: params(),
-    input: activations(node.inputs[0]!, t),
+    input: activations(node.input, t),
     output: activations(node.output, t),
   });
 
-export function maxPoolKernel(node: MaxPoolNode, inShape: Shape, outShape: Shape): Kernel {
+export function maxPoolKernel(node: MaxPoolSpec, inShape: Shape, outShape: Shape): Kernel {
   const [inH, inW, c] = inShape;
   const [outH, outW] = outShape;
   const vec = c % 4 === 0;
@@ -55,7 +71,7 @@ export function maxPoolKernel(node: MaxPoolNode, inShape: Shape, outShape: Shape
   };
 }
 
-export function globalAvgPoolKernel(node: GlobalAvgPoolNode, inShape: Shape): Kernel {
+export function globalAvgPoolKernel(node: PoolTensors, inShape: Shape): Kernel {
   const [h, w, c] = inShape;
   const vec = c % 4 === 0;
   const cv = vec ? c / 4 : c;

@@ -6,9 +6,9 @@
  *    four q per u32 read as integers (int8x4, shaders/weights_vec4.wgsl: shifts with sign extension), and
  *    the kernel's epilogue multiplies each output channel's f32 sum by s.
  * shaders/weights_vec4.wgsl reads the column layout (weight4(i): a row's 4 consecutive columns) in
- * all three; the simd conv packs its own layout (src/ops/conv-simd.ts) from the same values.
+ * all three; the simd conv packs its own layout (src/kernels/conv-simd.ts) from the same values.
  */
-import type { QuantizedWeights } from '../graph/ir.js';
+import type { QuantizedWeights } from '../ir/tensor.js';
 import { packHalves } from '../util/half.js';
 import { padColumns } from './dispatch.js';
 
@@ -38,7 +38,8 @@ export function quantizeColumns(weights: Float32Array, rows: number, cols: numbe
 
 const quantizedAtLoad = new WeakMap<Float32Array, QuantizedWeights>();
 
-/** A layer's weights as int8: the ones it was loaded with (an int8 file), else quantized now (once per weights array). */
+/** A layer's weights as int8: the ones it was loaded with (an int8 file), else quantized now (once per weights array).
+ * */
 export function int8Weights(
   layer: { weights: Float32Array; quantized?: QuantizedWeights },
   rows: number,

@@ -6,7 +6,8 @@
 import cam from '../../shaders/class_activation_maps.wgsl';
 import weightsVec4 from '../../shaders/weights_vec4.wgsl';
 import { GraphError } from '../errors.js';
-import type { DenseNode, Shape } from '../graph/ir.js';
+import type { Shape } from '../ir/tensor.js';
+import type { DenseSpec } from './dense.js';
 import { ceilDiv } from './dispatch.js';
 import type { Kernel } from './kernel.js';
 import { activations, bindKernel, constants, type KernelInterface } from './bindings.js';
@@ -32,7 +33,7 @@ export const CAM_BINDINGS = {
 export function classActivationMapsKernel(
   features: string,
   shape: Shape,
-  dense: DenseNode,
+  dense: DenseSpec,
   denseInputs: number,
   logits: string,
   storage: WeightStorage = 'f32',
@@ -41,7 +42,8 @@ export function classActivationMapsKernel(
   const classes = dense.bias.length;
   if (c % 4 !== 0 || denseInputs !== c) {
     throw new GraphError(
-      `${dense.name}: class activation maps need the dense layer to read the ${c} channels of ${features} directly (a multiple of 4)`,
+      `${dense.name}: class activation maps need the dense layer to read the ${c} channels of ${features} directly ` +
+        `(a multiple of 4)`,
     );
   }
   const nv = ceilDiv(classes, 4);

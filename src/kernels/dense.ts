@@ -1,13 +1,25 @@
 import dense from '../../shaders/dense.wgsl';
 import softmax from '../../shaders/softmax.wgsl';
 import weightsVec4 from '../../shaders/weights_vec4.wgsl';
-import type { DenseNode, Shape, SoftmaxNode } from '../graph/ir.js';
+import type { QuantizedWeights, Shape } from '../ir/tensor.js';
 import { ceilDiv, padColumns } from './dispatch.js';
 import type { Kernel } from './kernel.js';
 import { activations, bindKernel, constants, type KernelInterface } from './bindings.js';
 import { shader } from './shader.js';
 import { specialize } from './wgsl.js';
 import { COLUMN_ELEMENT, epilogueScales, packColumns, type WeightStorage } from './weight-storage.js';
+
+/** A dense layer as its kernel reads it (src/operators/dense.ts's node is one): weights [in][out]. */
+export interface DenseSpec {
+  name: string;
+  input: string;
+  output: string;
+  weights: Float32Array;
+  bias: Float32Array;
+  relu: boolean;
+  /** Set when the weights were loaded as int8 (then `weights` holds their float values). */
+  quantized?: QuantizedWeights;
+}
 
 export const DENSE_BINDINGS = {
   input: { binding: 1, kind: 'activations' },
@@ -22,14 +34,15 @@ export const SOFTMAX_BINDINGS = {
   output: { binding: 2, kind: 'activations' },
 } as const satisfies KernelInterface;
 
-/** Fully connected layer over a [1, 1, IN] vector per image; weights [IN][OUT] in `storage` (src/ops/weight-storage.ts). */
-export function denseKernel(node: DenseNode, inShape: Shape, outShape: Shape, storage: WeightStorage = 'f32'): Kernel {
+/** Fully connected layer over a [1, 1, IN] vector per image; weights [IN][OUT] in `storage`
+ * (src/kernels/weight-storage.ts). */
+export function denseKernel(node: DenseSpec, inShape: Shape, outShape: Shape, storage: WeightStorage = 'f32'): Kernel {
   const inFeatures = inShape[0] * inShape[1] * inShape[2];
   const out = outShape[2];
   const nv = ceilDiv(out, 4);
   const scaled = storage === 'int8';
   const { wgsl, resources } = bindKernel(DENSE_BINDINGS, {
-    input: activations(node.inputs[0]!),
+    input: activations(node.input),
     weights: constants(
       `${node.name}/weights${storage === 'f32' ? '' : ` (${storage})`}`,
       () => packColumns(storage, node, inFeatures, out),
@@ -58,10 +71,10 @@ export function denseKernel(node: DenseNode, inShape: Shape, outShape: Shape, st
 }
 
 /** Softmax over each image's vector. */
-export function softmaxKernel(node: SoftmaxNode, outShape: Shape): Kernel {
+export function softmaxKernel(node: { name: string; input: string; output: string }, outShape: Shape): Kernel {
   const c = outShape[2];
   const { wgsl, resources } = bindKernel(SOFTMAX_BINDINGS, {
-    input: activations(node.inputs[0]!),
+    input: activations(node.input),
     output: activations(node.output),
   });
   return {

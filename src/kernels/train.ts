@@ -9,9 +9,9 @@ import standardize from '../../shaders/train_standardize.wgsl';
 import logits from '../../shaders/train_logits.wgsl';
 import softmax from '../../shaders/train_softmax.wgsl';
 import update from '../../shaders/train_update.wgsl';
-import { declareBindings, type KernelInterface } from '../ops/bindings.js';
-import { shader, type Shader } from '../ops/shader.js';
-import { specialize } from '../ops/wgsl.js';
+import { declareBindings, type KernelInterface } from './bindings.js';
+import { shader, type Shader } from './shader.js';
+import { specialize } from './wgsl.js';
 
 export const TRAIN_STATS_BINDINGS = {
   features: { binding: 0, kind: 'constants' },
@@ -86,8 +86,10 @@ export const standardizeWorkgroups = (f: number, count: number): [number, number
   Math.min(count, 65535),
 ];
 
-/** Logits in tiles of 4 rows x 4 classes: one invocation per tile. */
-/** Invocations per workgroup of train_logits.wgsl (8 measured on lavapipe: 44 ms an epoch against 55 with 64, 1,000 x 2048 x 20). */
+/**
+ * Invocations per workgroup of train_logits.wgsl (logits in tiles of 4 rows x 4 classes: one invocation per
+ * tile); 8 measured faster than 64 on lavapipe (docs/results.md, "Training").
+ */
 export const LOGITS_WORKGROUP = 8;
 
 export function logitsShader(f: number, c: number): Shader {
@@ -129,7 +131,8 @@ export function softmaxShader(c: number, batch: number, train: boolean): Shader 
   );
 }
 
-/** The gradient over minibatches of `batch` rows and the AdamW update, in tiles of 4 features x 4 classes: one invocation per tile. */
+/** The gradient over minibatches of `batch` rows and the AdamW update, in tiles of 4 features x 4 classes: one
+ * invocation per tile. */
 export function updateShader(f: number, c: number, batch: number): Shader {
   return shader(
     'train_update',

@@ -15,7 +15,8 @@ export function shader(op: string, inputs: object, build: () => string): Shader 
   return { key: `${op}:${JSON.stringify(inputs)}`, code: () => (code ??= build()) };
 }
 
-/** A short fingerprint of a text (FNV-1a, 32 bits, and its length): for WGSL given whole, as an experiment's main loop. */
+/** A short fingerprint of a text (FNV-1a, 32 bits, and its length): for WGSL given whole, as an experiment's main
+ * loop. */
 export function hashText(text: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;

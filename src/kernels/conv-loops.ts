@@ -1,0 +1,121 @@
+/**
+ * The conv main loops (how the products of a GEMM are summed): the tiled loop for GPUs
+ * (shaders/conv_gemm.wgsl: tiles in workgroup memory) and the simd loop for CPU adapters
+ * (shaders/conv_simd.wgsl: weights shared across a subgroup by register shuffles, src/kernels/conv-simd.ts).
+ */
+import { type Bound, constants } from './bindings.js';
+import type { Gemm } from './conv-parts.js';
+import { CONV_SHADERS } from './conv-shaders.js';
+import { chooseSimdTile, packSimdWeights, simdRow, simdSliceWords, simdStatements } from './conv-simd.js';
+import { describeTiling, type Tiling } from './conv-tiling.js';
+import { ceilDiv } from './dispatch.js';
+import type { Kernel } from './kernel.js';
+import { COLUMN_ELEMENT, packColumns, type WeightStorage } from './weight-storage.js';
+import { specialize } from './wgsl.js';
+
+/** What a main loop contributes to a kernel: its code, the weights as it reads them, and its dispatch. */
+export interface MainLoop {
+  /** Its WGSL (made on demand). */
+  code: () => string;
+  weights: Bound;
+  workgroups: Kernel['workgroups'];
+  subgroups: boolean;
+  describe: string;
+}
+
+/** Slices: Winograd's 16 or 36 GEMMs in one dispatch (workgroup z: slice z), each with its own weights [k][cout]. */
+export interface Slices {
+  count: number;
+  weights: () => Float32Array[];
+  name: string;
+}
+
+const weightsCode = (storage: WeightStorage) =>
+  specialize('weights_vec4.wgsl', CONV_SHADERS.weightsVec4, { F16: storage === 'f16', INT8: storage === 'int8' });
+
+export function tiledLoop(
+  g: Gemm,
+  tiling: Tiling,
+  storage: WeightStorage,
+  gemmShader = CONV_SHADERS.gemm,
+  slices?: Slices,
+): MainLoop {
+  const { spec, k, nv, ohw } = g;
+  const cout = g.outShape[2];
+  const { tile, split } = tiling;
+  if (slices && split > 1) throw new Error(`${spec.name}: a sliced GEMM cannot also split K`);
+  const ks = ceilDiv(ceilDiv(k, tile.bk), split) * tile.bk;
+  const pack = slices
+    ? () => concat(slices.weights().map((w) => packColumns(storage, { weights: w }, k, cout)))
+    : () => packColumns(storage, spec, k, cout);
+  const defines = {
+    VEC_A: g.vecA,
+    BM4: tile.bm / 4,
+    BN4: tile.bn4,
+    BK: tile.bk,
+    WG_M: tile.wgM,
+    WG_N: tile.wgN,
+    TM4: tile.bm / 4 / tile.wgM,
+    TN4: tile.bn4 / tile.wgN,
+    KS: split > 1 ? ks : k,
+    SLICED: slices !== undefined,
+  };
+  const name = `${spec.name}/${slices?.name ?? 'weights'}${storage === 'f32' ? '' : ` (${storage})`}`;
+  return {
+    code: () => weightsCode(storage) + specialize('conv_gemm.wgsl', gemmShader, defines),
+    weights: constants(name, pack, COLUMN_ELEMENT[storage]),
+    workgroups: (batch) => [ceilDiv(nv, tile.bn4), ceilDiv(batch * ohw, tile.bm), slices?.count ?? split],
+    subgroups: false,
+    describe: `${slices ? `${slices.count} GEMMs, ` : ''}tile ${describeTiling(tiling)}`,
+  };
+}
+
+/** The slices' packed weights, one after another. */
+function concat(parts: Array<Float32Array | Uint32Array>): Float32Array | Uint32Array {
+  const length = parts.reduce((n, p) => n + p.length, 0);
+  const out = new (parts[0]!.constructor as Float32ArrayConstructor | Uint32ArrayConstructor)(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+export function simdLoop(g: Gemm, sg: number, storage: WeightStorage, slices?: Slices): MainLoop {
+  const { spec, k, nv, ohw } = g;
+  const cout = g.outShape[2];
+  const st = chooseSimdTile(ohw, sg || 8);
+  if (!(sg > 0 && (4 * st.c4) % sg === 0 && st.wg % sg === 0)) {
+    const got = sg || 'none';
+    throw new Error(
+      `${spec.name}: the simd strategy needs a subgroup size dividing ${4 * st.c4} and ${st.wg} (got ${got})`,
+    );
+  }
+  const layout = `simd, ${st.c4} vec4 columns${storage === 'f32' ? '' : `, ${storage}`}`;
+  const row = simdRow(cout, st.c4);
+  const pack = slices
+    ? () => concat(slices.weights().map((w) => packSimdWeights(storage, { weights: w }, k, cout, st.c4)))
+    : () => packSimdWeights(storage, spec, k, cout, st.c4);
+  const defines = {
+    WG: st.wg,
+    R: st.r,
+    WROW: row,
+    SG: sg,
+    C4: st.c4,
+    WSLICE: simdSliceWords(storage, k, row),
+    ...simdStatements(st, sg, g.vecA, storage),
+  };
+  return {
+    code: () =>
+      specialize('conv_simd.wgsl', CONV_SHADERS.simd, defines) + (storage === 'int8' ? weightsCode(storage) : ''),
+    weights: constants(
+      `${spec.name}/${slices?.name ?? 'weights'} (${layout})`,
+      pack,
+      storage === 'f32' ? 'f32' : 'u32',
+    ),
+    workgroups: (batch) => [ceilDiv(batch * ohw, st.wg * st.r), ceilDiv(nv, st.c4), slices?.count ?? 1],
+    subgroups: true,
+    describe: slices ? `${slices.count} GEMMs, simd` : 'simd',
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * conv2d: NHWC input, HWIO weights [kh][kw][cin][cout], a bias, then (after the passes fuse them) a
+ * residual tensor added and a ReLU. Lowered to the conv kernels (src/kernels/conv.ts) as
+ * src/operators/conv-algorithm.ts decides.
+ */
+import { GraphError } from '../errors.js';
+import type { NodeBase } from '../ir/node.js';
+import { outSize, type Pads, type QuantizedWeights, type RefTensor, type Shape } from '../ir/tensor.js';
+import { convKernels } from '../kernels/conv.js';
+import { CONV_INPUTS, type ConvSpec } from '../kernels/conv-types.js';
+import { ints } from '../onnx/writer.js';
+import { HWIO_TO_OIHW, permute } from '../util/layout.js';
+import { chooseConvAlgorithm } from './conv-algorithm.js';
+import { checkQuantized, type Operator, refTensor } from './operator.js';
+
+export interface Conv2dNode extends NodeBase, ConvSpec {
+  op: 'conv2d';
+}
+
+export interface Conv2dParams {
+  weights: Float32Array;
+  bias?: Float32Array;
+  kernel: [number, number];
+  filters: number;
+  strides?: [number, number];
+  pads?: Pads;
+  relu?: boolean;
+  quantized?: QuantizedWeights;
+}
+
+/** A conv node (bias zeros, stride 1, no padding, no ReLU unless given). */
+export function conv2d(name: string, input: string, p: Conv2dParams): Conv2dNode {
+  const bias = p.bias ?? new Float32Array(p.filters);
+  if (bias.length !== p.filters)
+    throw new GraphError(`${name}: bias holds ${bias.length} values, expected ${p.filters}`);
+  return {
+    op: 'conv2d',
+    name,
+    input,
+    output: name,
+    kernel: p.kernel,
+    strides: p.strides ?? [1, 1],
+    pads: p.pads ?? [0, 0, 0, 0],
+    weights: p.weights,
+    bias,
+    relu: p.relu ?? false,
+    ...(p.quantized && { quantized: p.quantized }),
+  };
+}
+
+function infer(node: Conv2dNode, [input, residual]: readonly Shape[]): Shape {
+  const [h, w, cin] = input!;
+  const [kh, kw] = node.kernel;
+  const cout = node.bias.length;
+  const count = kh * kw * cin * cout;
+  if (node.weights.length !== count) {
+    const expected = `${kh}x${kw}x${cin}x${cout} = ${count} for input [${h}, ${w}, ${cin}]`;
+    throw new GraphError(`${node.name}: kernel holds ${node.weights.length} values, expected ${expected}`);
+  }
+  checkQuantized(node.name, node.quantized, count, cout);
+  const [sh, sw] = node.strides;
+  const shape: Shape = [
+    outSize(h, kh, sh, node.pads[0], node.pads[2]),
+    outSize(w, kw, sw, node.pads[1], node.pads[3]),
+    cout,
+  ];
+  if (residual && residual.join() !== shape.join()) {
+    throw new GraphError(`${node.name}: the residual [${residual}] is not the output's shape [${shape}]`);
+  }
+  return shape;
+}
+
+function reference(node: Conv2dNode, [x, residual]: readonly RefTensor[]): RefTensor {
+  const [h, w, cin] = x!.shape;
+  const [kh, kw] = node.kernel;
+  const [sh, sw] = node.strides;
+  const [pt, pl] = node.pads;
+  const cout = node.bias.length;
+  const out = refTensor(x!.batch, infer(node, [x!.shape]));
+  const [oh, ow] = out.shape;
+  for (let n = 0; n < x!.batch; n++) {
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        for (let co = 0; co < cout; co++) {
+          let s = node.bias[co]!;
+          for (let ky = 0; ky < kh; ky++) {
+            const iy = oy * sh - pt + ky;
+            if (iy < 0 || iy >= h) continue;
+            for (let kx = 0; kx < kw; kx++) {
+              const ix = ox * sw - pl + kx;
+              if (ix < 0 || ix >= w) continue;
+              const xb = ((n * h + iy) * w + ix) * cin;
+              const wb = (ky * kw + kx) * cin * cout + co;
+              for (let ci = 0; ci < cin; ci++) s += x!.data[xb + ci]! * node.weights[wb + ci * cout]!;
+            }
+          }
+          const o = ((n * oh + oy) * ow + ox) * cout + co;
+          if (residual) s += residual.data[o]!;
+          out.data[o] = node.relu ? Math.max(s, 0) : s;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+export const CONV2D: Operator<Conv2dNode> = {
+  inputs: CONV_INPUTS,
+  weighted: true,
+  infer,
+  lower(node, [inShape], outShape, options) {
+    const {
+      weightStorage = options.weightStorage,
+      gemmShader = options.gemmShader,
+      ...pinned
+    } = options.conv?.[node.name] ?? {};
+    const { convStrategy, subgroupSize, simdStem, winograd, batch, policy } = options;
+    const lowering = { convStrategy, subgroupSize, simdStem, winograd };
+    const context = { lowering, batch, policy, storage: weightStorage };
+    const algorithm = chooseConvAlgorithm(node, inShape!, outShape, context, pinned);
+    return convKernels(node, inShape!, outShape, algorithm, { weightStorage, gemmShader });
+  },
+  reference,
+  toOnnx(onnx, node, [input]) {
+    const cin = input![2];
+    const cout = node.bias.length;
+    const [kh, kw] = node.kernel;
+    const weights = permute(node.weights, [kh, kw, cin, cout], HWIO_TO_OIHW);
+    const args = [onnx.name(node.input), onnx.param(`${node.name}.weight`, [cout, cin, kh, kw], weights)];
+    if (node.bias.some((v) => v !== 0)) args.push(onnx.param(`${node.name}.bias`, [cout], node.bias));
+    const attribute = [ints('kernel_shape', node.kernel), ints('strides', node.strides), ints('pads', node.pads)];
+    const residual = node.residual && onnx.name(node.residual);
+    onnx.emit({ name: node.name, opType: 'Conv', input: args, attribute }, node.output, residual, node.relu);
+  },
+};
