@@ -1,7 +1,7 @@
 /**
  * The head-training kernels (shaders/train_*.wgsl through src/train/gpu-trainer.ts) against a float64
  * reference written plainly here: standardization, class-weighted softmax cross-entropy, minibatch AdamW
- * with decoupled weight decay, on the same minibatch order (src/train/random.ts), on sizes that are
+ * with decoupled weight decay, on the same minibatch order (src/util/random.ts), on sizes that are
  * multiples of nothing; then the standardization folded into the head.
  */
 import { afterAll, describe, expect, it } from 'vitest';
