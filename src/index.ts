@@ -1,4 +1,7 @@
 /** Platform-neutral exports, shared by the Node and browser entries. */
+import type { ResNetModel } from './api/model.js';
+import type { FitResultOf } from './api/training.js';
+
 export {
   ResNetModel,
   type Prediction,
@@ -38,7 +41,9 @@ export type {
   LoadProgress,
   WeightsFormat,
 } from './loaders/formats.js';
-export type { FitOptions, FitResult, EpochRecord, AugmentOptions, ModelTrainer } from './api/training.js';
+export type { FitOptions, EpochRecord, AugmentOptions, ModelTrainer } from './api/training.js';
+/** What `trainer().fit` resolves to, for a model of images `I`. */
+export type FitResult<I = never> = FitResultOf<ResNetModel<I>>;
 export { Trainer } from './train/trainer.js';
 export type { Head } from './graph/head.js';
 export { headFromSafetensors } from './loaders/head-file.js';

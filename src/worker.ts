@@ -102,15 +102,19 @@ export async function createWorkerModel(options: WorkerModelOptions): Promise<Wo
     new Worker(new URL('./resnet-worker.js', import.meta.url), { type: 'module', name: 'webgpu-resnet' });
   const { call, end } = connect(worker);
   const { worker: _given, ...loadOptions } = options;
-  // A URL is resolved here: inside the worker, relative URLs would be relative to the worker's script.
-  const { source: given } = loadOptions;
-  const source =
-    typeof given === 'string' || given instanceof URL ? new URL(given, globalThis.location?.href).href : given;
-  const loaded = await call('load', [{ ...loadOptions, source }]).catch((err: unknown) => {
+  const load = async () => {
+    // A URL is resolved here: inside the worker, relative URLs would be relative to the worker's script.
+    const { source: given } = loadOptions;
+    const url = typeof given === 'string' || given instanceof URL;
+    const source = url ? new URL(given, globalThis.location?.href).href : given;
+    return call('load', [{ ...loadOptions, source }]);
+  };
+  const loaded = await load().catch((err: unknown) => {
     worker.terminate();
     throw err;
   });
   let labels: readonly string[] = loaded.labels;
+  let ended = false;
   const forwarded = Object.fromEntries(
     (Object.keys(METHODS) as Method[])
       .filter((m) => m !== 'load')
@@ -135,6 +139,8 @@ export async function createWorkerModel(options: WorkerModelOptions): Promise<Wo
       return labels;
     },
     dispose() {
+      if (ended) return;
+      ended = true;
       void forwarded.dispose().finally(() => worker.terminate());
       end();
     },

@@ -29,7 +29,7 @@ import {
   updateShader,
 } from '../src/kernels/train.js';
 import { GraphBuilder } from '../src/graph/graph.js';
-import { add, conv2d, relu } from '../src/operators/index.js';
+import { add, conv2d, isWeighted, relu } from '../src/operators/index.js';
 import { GraphError } from '../src/errors.js';
 import {
   chooseTiling,
@@ -327,6 +327,26 @@ describe('kernel interfaces', () => {
     ];
     for (const table of tables) expect(seen.has(Object.keys(table).join()), Object.keys(table).join()).toBe(true);
     console.log(`binding tables checked: ${tables.map((t) => `{${Object.keys(t).join(', ')}}`).join('; ')}`);
+  });
+
+  it('keys come from the node but not its weights: int8 values loaded with it, or released after upload, key the same pipelines', () => {
+    const keys = (g: typeof graph) =>
+      planGraph(g, { convStrategy: 'tiled', batch: 2, weightStorage: 'int8' }).steps.map((s) => s.shader.key);
+    const quantized = {
+      ...graph,
+      nodes: graph.nodes.map((n) =>
+        isWeighted(n) ? { ...n, quantized: { values: new Int8Array(n.weights.length), scales: n.bias.slice() } } : n,
+      ),
+    };
+    const released = {
+      ...graph,
+      nodes: graph.nodes.map((n) => (isWeighted(n) ? { ...n, weights: new Float32Array(0) } : n)),
+    };
+    expect(keys(quantized)).toEqual(keys(graph));
+    expect(keys(released)).toEqual(keys(graph));
+    // a field of the node that shapes the code is in the key
+    const noRelu = { ...graph, nodes: graph.nodes.map((n) => (n.op === 'conv2d' ? { ...n, relu: false } : n)) };
+    expect(keys(noRelu).filter((k, i) => k !== keys(graph)[i]).length).toBeGreaterThan(10);
   });
 
   it('shaders are made only when asked for, and equal keys mean equal code (pipelines are cached by key)', () => {

@@ -8,7 +8,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError, ModelFormatError, TrainingError, type ResNetModel } from '../src/index.js';
+import { type Head, InputError, ModelFormatError, TrainingError, type ResNetModel } from '../src/index.js';
+import { relativeError } from './helpers/reference.js';
 import { loadResNet, type NodeImage } from '../src/node.js';
 import { writeSafetensors } from '../src/export/safetensors.js';
 import { headToSafetensors } from '../src/export/head-file.js';
@@ -207,6 +208,31 @@ describe('training new classes', () => {
       head.labels[head.labels.indexOf(mine.coarse)],
     );
     custom.dispose();
+  });
+
+  it('a model loaded with a head takes another (withHead) and runs that one, not the head it was loaded with', async () => {
+    const f = model.info.features;
+    const head = (labels: string[], seed: number): Head => ({
+      labels,
+      weights: Float32Array.from({ length: f * labels.length }, (_, i) => Math.sin(i * seed) * 0.01),
+      bias: Float32Array.from(labels, (_, c) => c * 0.1),
+    });
+    const [a, b] = [head(['a1', 'a2', 'a3'], 1.3), head(['b1', 'b2'], 2.7)];
+    const withA = await loadResNet({ head: a });
+    const withB = await withA.withHead(b);
+    try {
+      const x = await model.preprocess(images[0]!.file);
+      const pooled = await withA.infer(x, { output: 'features' });
+      const want = Float32Array.from(b.labels, (_, c) =>
+        pooled.reduce((sum, v, j) => sum + v * b.weights[j * b.labels.length + c]!, b.bias[c]!),
+      );
+      expect(relativeError(await withB.infer(x, { output: 'logits' }), want)).toBeLessThan(1e-5);
+      expect(withB.labels).toEqual(b.labels);
+      expect(withA.labels).toEqual(a.labels);
+    } finally {
+      withB.dispose();
+      withA.dispose();
+    }
   });
 
   it('training 1,000 examples x 20 classes x 100 epochs on the GPU (synthetic features)', async () => {

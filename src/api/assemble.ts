@@ -119,8 +119,16 @@ export function assemble<I>(
   const runner = new RecoveringExecutor(executor, base.lease.hold(), assembly.recreate);
   const { decode, upload, trainer } = base.platform;
   let heads = 0;
+  // a name no node of the base has: its weights on the GPU are named after it (a loaded head is `head`)
+  const taken = new Set(base.graph.nodes.map((n) => n.name));
+  const headName = () => {
+    let name: string;
+    do name = `head${++heads > 1 ? heads : ''}`;
+    while (taken.has(name));
+    return name;
+  };
   const withHead = async (head: Head): Promise<ResNetModel<I>> => {
-    const headed = graphWithHead(base.graph, checkHead(head), `head${++heads > 1 ? heads : ''}`);
+    const headed = graphWithHead(base.graph, checkHead(head), headName());
     // after a recovery, on the new device
     const shared = await Executor.create(runner.now.device, assembly.plannerOf(base, headed), undefined, runner.now);
     return assemble(base, headed, shared, head.labels, { plannerOf: assembly.plannerOf });

@@ -61,8 +61,8 @@ const defaultPreprocessing = (format: WeightsFormat): Preprocessing =>
   format === 'tfjs-layers' ? CAFFE_PREPROCESSING : TORCH_PREPROCESSING;
 
 /** The input size asked for, as [height, width]. */
-function askedSize(inputSize: LoadOptionsBase['inputSize']): [number, number] | undefined {
-  if (inputSize === undefined) return undefined;
+function askedSize(inputSize: LoadOptionsBase['inputSize'] | null): [number, number] | undefined {
+  if (inputSize === undefined || inputSize === null) return undefined;
   const asked = typeof inputSize === 'number' ? ([inputSize, inputSize] as [number, number]) : inputSize;
   if (!(Array.isArray(asked) && asked.length === 2)) {
     throw new InputError(`inputSize must be a number or [height, width], got ${JSON.stringify(inputSize)}`);

@@ -54,8 +54,8 @@ export interface FitOptions {
   augment?: AugmentOptions;
 }
 
-/** What `fit` returns; `M` is the model type (ResNetModel<I>). */
-export interface FitResult<M = unknown> {
+/** What `fit` returns; `M` is the model type (ResNetModel<I>: src/index.ts exports it as FitResult<I>). */
+export interface FitResultOf<M = unknown> {
   /** The model with the new head: shares the base's network on the GPU. */
   model: M;
   head: Head;
@@ -82,5 +82,5 @@ export interface ModelTrainer<I, M> {
   readonly counts: Map<string, number>;
   /** Embeds the examples (and, with `augment`, more views of the training images), trains the head and returns the
    * model with it. */
-  fit(options?: FitOptions): Promise<FitResult<M>>;
+  fit(options?: FitOptions): Promise<FitResultOf<M>>;
 }

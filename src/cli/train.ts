@@ -9,7 +9,7 @@
  */
 import type { ResNetModel } from '../api/model.js';
 import { compactOf } from '../api/compact.js';
-import type { FitResult } from '../api/training.js';
+import type { FitResultOf } from '../api/training.js';
 import { headToSafetensors } from '../export/head-file.js';
 import { sourceOptions } from '../loaders/formats.js';
 import { loadGraph, loadResNet, PRETRAINED } from '../node.js';
@@ -37,7 +37,7 @@ export async function train(args: Parsed): Promise<number> {
   const options = loadOptions(args);
   const { precision, ...loadBase } = options;
   const model = await loadResNet(loadBase);
-  let result: FitResult<ResNetModel<string | Uint8Array>> | undefined;
+  let result: FitResultOf<ResNetModel<string | Uint8Array>> | undefined;
   try {
     const trainer = model.trainer();
     for (const { file, label } of images) trainer.add(file, label);
@@ -89,7 +89,12 @@ export async function train(args: Parsed): Promise<number> {
   return result.skipped.length ? 1 : 0;
 }
 
-function report(result: FitResult<ResNetModel<string | Uint8Array>>, out: string, bytes: number, json: boolean): void {
+function report(
+  result: FitResultOf<ResNetModel<string | Uint8Array>>,
+  out: string,
+  bytes: number,
+  json: boolean,
+): void {
   const { head, history, epoch, validation, milliseconds } = result;
   const augmented = result.augmented ? ` (${result.augmented} augmented views among the training examples)` : '';
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;

@@ -18,17 +18,25 @@ export type InputField<N> = {
 }[keyof N];
 
 /**
- * A node's structure as text: every field but its name, its output, the weights' values (typed arrays are
- * left out: their sizes follow from the shapes) and the fields in `ignore`, with each input field as
- * whether it is there. Kernels of nodes with equal keys and input shapes are made the same way: a field a
+ * A node's structure as text: every field but its name, its output, the weights' values (typed arrays, and
+ * objects of nothing else such as int8 weights, are left out: their sizes follow from the shapes, and how
+ * they are stored is the kernel's own input) and the fields in `ignore`, with each input field as whether
+ * it is there. Kernels of nodes with equal keys and input shapes are made the same way: a field a
  * new operator adds is in the key without anyone listing it (`ignore` may only name fields a kernel's code
  * does not depend on: forgetting one costs a second compilation, never a shared wrong one).
  */
+/** Whether `value` is an object holding typed arrays and nothing else (weights' values). */
+const onlyArrays = (value: unknown): boolean =>
+  typeof value === 'object' &&
+  value !== null &&
+  !Array.isArray(value) &&
+  Object.values(value).every(ArrayBuffer.isView);
+
 export function structuralKey(node: object, inputFields: readonly string[], ignore: readonly string[] = []): string {
   const skip = new Set(['name', 'output', ...inputFields, ...ignore]);
   const inputs = inputFields.map((f) => (node as Record<string, unknown>)[f] !== undefined);
   return JSON.stringify([inputs, node], function (this: unknown, key: string, value: unknown) {
     if (this === node && skip.has(key)) return undefined;
-    return ArrayBuffer.isView(value) ? undefined : value;
+    return ArrayBuffer.isView(value) || onlyArrays(value) ? undefined : value;
   });
 }

@@ -158,7 +158,9 @@ function outputTransform(w: Winograd): Kernel {
     output: activations(g.spec.output, outputType(g)),
   });
   const [file, source] = TRANSFORMS[m].output;
-  const inputs = { outShape: g.outShape, node: structuralKey(g.spec, CONV_INPUTS, ['kernel', 'strides', 'pads']), m };
+  const node = structuralKey(g.spec, CONV_INPUTS, ['kernel', 'strides', 'pads']);
+  // the input's shape too: conv_constants.wgsl's K (9 x CIN) is in its code
+  const inputs = { inShape: g.inShape, outShape: g.outShape, node, m };
   const code = () =>
     out.code +
     tileCode(w, g.nv) +

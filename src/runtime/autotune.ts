@@ -168,7 +168,7 @@ function asPlanned(changed: AutotuneReport['changed'], planner: Planner, alignme
   const plans = new Map<number, Plan>();
   return changed.flatMap((c) => {
     if (!plans.has(c.batch)) plans.set(c.batch, planner(c.batch, INTACT, alignment));
-    const step = plans.get(c.batch)!.steps.find((s) => s.label === c.layers[0]);
+    const step = plans.get(c.batch)!.steps.find((s) => s.gemm && s.layer === c.layers[0]);
     const to = step?.algorithm?.strategy === 'tiled' ? describeTiling(step.algorithm.tiling) : c.to;
     return to === c.from ? [] : [{ ...c, to }];
   });

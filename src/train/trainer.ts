@@ -6,7 +6,7 @@
  * of a map + bias = logit) and embed work as any model's. `model.trainer()` makes one.
  */
 import type { ResNetModel } from '../api/model.js';
-import type { EpochRecord, FitOptions, FitResult, ModelTrainer } from '../api/training.js';
+import type { EpochRecord, FitOptions, FitResultOf, ModelTrainer } from '../api/training.js';
 import { InputError, TrainingError } from '../errors.js';
 import { checkHead, type Head } from '../graph/head.js';
 import { CENTER_VIEW, type CropView } from '../preprocess/preprocess.js';
@@ -69,7 +69,7 @@ export class Trainer<I> implements ModelTrainer<I, ResNetModel<I>> {
 
   /** Embeds the examples (and, with `augment`, more views of the training images), trains the head and returns the
    * model with it. */
-  async fit(options: FitOptions = {}): Promise<FitResult<ResNetModel<I>>> {
+  async fit(options: FitOptions = {}): Promise<FitResultOf<ResNetModel<I>>> {
     const o = { ...DEFAULTS, ...options };
     checkFitOptions(o);
     checkAugment(o.augment);
@@ -302,7 +302,7 @@ function confusionOf(
   classOf: Uint32Array,
   examples: Uint32Array,
   classes: number,
-): NonNullable<FitResult<never>['validation']> {
+): NonNullable<FitResultOf['validation']> {
   const confusion = Array.from({ length: classes }, () => new Array<number>(classes).fill(0));
   let right = 0;
   examples.forEach((i, k) => {

@@ -117,7 +117,7 @@ const HANDLERS: { [M in Method]: WorkerMethods[M] } = {
 
 /** The request's arguments with its callbacks made again: each posts its call back to the page. */
 function withListeners({ id, method, args }: Request): unknown[] {
-  const spec = (METHODS[method] as Crossing<Method>).listeners;
+  const spec = Object.hasOwn(METHODS, method) ? (METHODS[method] as Crossing<Method>).listeners : undefined;
   if (!spec) return args;
   const options = { ...((args[spec.at] as object | undefined) ?? {}) } as Record<string, unknown>;
   for (const name of spec.names) options[name] = (...a: unknown[]) => post({ id, listener: name, args: a });
@@ -130,8 +130,9 @@ self.addEventListener('message', (event: MessageEvent<Request>) => {
   const request = event.data;
   const handler = Object.hasOwn(HANDLERS, request.method)
     ? (HANDLERS[request.method] as (...args: unknown[]) => Promise<unknown>)
-    : () => Promise.reject(new Error(`no method ${request.method}`));
-  handler(...withListeners(request)).then(
+    : () => Promise.reject(new Error(`the worker has no method ${JSON.stringify(request.method)} (another version?)`));
+  // a handler that throws before it returns a promise (no model yet) answers with the error too
+  (async () => handler(...withListeners(request)))().then(
     (value) => {
       const whole = value instanceof Float32Array && value.byteLength === value.buffer.byteLength;
       post({ id: request.id, ok: true, value }, whole ? [value.buffer] : []);

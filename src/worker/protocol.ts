@@ -8,7 +8,7 @@
  */
 import type { ExplainOptions, Explanation } from '../api/explain.js';
 import type { BlockInfo, EmbedOptions, InferOptions, LesionOptions, ModelInfo, Prediction } from '../api/model.js';
-import type { FitOptions, FitResult } from '../api/training.js';
+import type { FitOptions, FitResultOf } from '../api/training.js';
 import type { LoadOptions } from '../browser.js';
 import * as ERRORS from '../errors.js';
 import type { Head } from '../graph/head.js';
@@ -19,7 +19,7 @@ import type { ProfileStep } from '../runtime/executor.js';
 export type WorkerImage = ImageBitmap | VideoFrame | ImageData | Blob;
 
 /** What `train` answers: the fit, less the model (the worker classifies with it from then on). */
-export type Trained = Omit<FitResult, 'model'>;
+export type Trained = Omit<FitResultOf, 'model'>;
 
 /** What `load` answers: what the page's WorkerModel shows without asking again. */
 export interface Loaded {
