@@ -107,6 +107,17 @@ export const MAXPOOL_CASES: Array<{ h: number; w: number; c: number; padValue: '
   { h: 9, w: 9, c: 8, padValue: 'ignore', pads: [0, 0, 0, 0], bound: 0 },
 ];
 
+/** Average pool k x k at stride s over [h, w, c] x 2, PyTorch's ceil_mode and count_include_pad (ResNet-D's shortcut first). */
+// biome-ignore format: a table, one case a line
+export const AVGPOOL_CASES: Array<{ h: number; w: number; c: number; k: number; s: number; pads: Pads; ceil: boolean; count: boolean; bound: number }> = [
+  { h: 7, w: 9, c: 5, k: 2, s: 2, pads: [0, 0, 0, 0], ceil: true, count: false, bound: 1e-6 },
+  { h: 14, w: 14, c: 8, k: 2, s: 2, pads: [0, 0, 0, 0], ceil: true, count: false, bound: 1e-6 },
+  { h: 9, w: 6, c: 6, k: 3, s: 2, pads: [1, 1, 1, 1], ceil: true, count: true, bound: 1e-6 },
+  { h: 9, w: 6, c: 6, k: 3, s: 2, pads: [1, 1, 1, 1], ceil: true, count: false, bound: 1e-6 },
+  { h: 5, w: 8, c: 4, k: 3, s: 1, pads: [1, 1, 1, 1], ceil: false, count: true, bound: 1e-6 },
+  { h: 6, w: 7, c: 3, k: 3, s: 2, pads: [1, 0, 0, 1], ceil: true, count: false, bound: 1e-6 },
+];
+
 /** The global average pool over [h, w, c] x 3. */
 // biome-ignore format: a table, one case a line
 export const GLOBALAVGPOOL_CASES: Array<{ h: number; w: number; c: number; bound: number }> = [

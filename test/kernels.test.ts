@@ -3,19 +3,26 @@
  * test/kernel-cases.ts: one table per operator, one line per case. Convs run in every configuration the
  * engine can run on this adapter (both main loops on CPU adapters with subgroups, the tiled one everywhere).
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Graph, GraphBuilder } from '../src/graph/graph.js';
 import type { WeightStorage } from '../src/kernels/weight-storage.js';
 import { convLoweringFor } from '../src/operators/conv-algorithm.js';
-import { add, conv2d, dense, globalAvgPool, isWeighted, maxPool, softmax } from '../src/operators/index.js';
+import { add, avgPool, conv2d, dense, globalAvgPool, isWeighted, maxPool, softmax } from '../src/operators/index.js';
+import type { Pads } from '../src/ir/tensor.js';
+import { nchwToNhwc } from '../src/util/layout.js';
 import { planGraph } from '../src/plan/planner.js';
 import { describeAdapter } from '../src/runtime/device.js';
 import { isCpuAdapter } from '../src/util/adapter.js';
 import { roundToHalf } from '../src/util/half.js';
+import { graphToOnnx } from '../src/export/onnx.js';
+import { loadOnnxResNet } from '../src/loaders/onnx.js';
 import { releaseTestDevice, runGraph, testAdapterInfo, testDevice } from './helpers/gpu.js';
+import { ortRun } from './helpers/onnx.js';
 import { randomArray, referenceRun, relativeError, roundToInt8Columns } from './helpers/reference.js';
 import {
   ADD_CASES,
+  AVGPOOL_CASES,
   CONV_BOUND,
   CONV_CASES,
   type ConvCase,
@@ -30,6 +37,21 @@ import {
 } from './kernel-cases.js';
 
 afterAll(releaseTestDevice);
+
+/** A case PyTorch computed: NCHW input n x c x h x w, AvgPool2d(k, s, p, ceil_mode, count_include_pad), NHWC output. */
+interface TorchPoolCase {
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  k: number;
+  s: number;
+  p: number;
+  ceil: boolean;
+  count: boolean;
+  shape: number[];
+  output: number[];
+}
 
 /** Every conv configuration the engine can run on this adapter. */
 async function configurations(): Promise<ConvConfig[]> {
@@ -168,6 +190,76 @@ describe('pooling, dense, softmax, add+relu', () => {
       const graph = b.finish(b.add(maxPool('pool', 'x', { size: [3, 3], strides: [2, 2], pads, padValue })));
       await expectReference(graph, randomArray(2 * h * w * c, h + c), 2, bound, `${h}x${w}x${c} ${padValue}`);
     }
+  });
+
+  it("average pool k x k / s, PyTorch ceil_mode and count_include_pad (ResNet-D's shortcut), vec4 and scalar channels", async () => {
+    for (const { h, w, c, k, s, pads, ceil, count, bound } of AVGPOOL_CASES) {
+      const b = new GraphBuilder('t', 'x', [h, w, c]);
+      const p = {
+        size: [k, k] as [number, number],
+        strides: [s, s] as [number, number],
+        pads,
+        ceilMode: ceil,
+        countIncludePad: count,
+      };
+      const graph = b.finish(b.add(avgPool('pool', 'x', p)));
+      await expectReference(
+        graph,
+        randomArray(2 * h * w * c, h + c),
+        2,
+        bound,
+        `${h}x${w}x${c} k${k} s${s} [${pads}] ceil ${ceil} count ${count}`,
+      );
+    }
+  });
+
+  it('average pool: the engine and the reference against PyTorch 1.13 (test/fixtures/avgpool-torch.json)', async () => {
+    const { cases } = JSON.parse(readFileSync('test/fixtures/avgpool-torch.json', 'utf8')) as {
+      cases: TorchPoolCase[];
+    };
+    for (const t of cases) {
+      // x[i] = sin(0.37 i) in NCHW, as scripts/avgpool-torch.py made it, here NHWC
+      const nchw = Float32Array.from({ length: t.n * t.c * t.h * t.w }, (_, i) => Math.sin(0.37 * i));
+      const x = nchwToNhwc(nchw, t.n, t.c, t.h, t.w);
+      const b = new GraphBuilder('t', 'x', [t.h, t.w, t.c]);
+      const pads: Pads = [t.p, t.p, t.p, t.p];
+      const p = {
+        size: [t.k, t.k] as [number, number],
+        strides: [t.s, t.s] as [number, number],
+        pads,
+        ceilMode: t.ceil,
+        countIncludePad: t.count,
+      };
+      const graph = b.finish(b.add(avgPool('pool', 'x', p)));
+      const torch = Float32Array.from(t.output);
+      const what = `${t.n}x${t.c}x${t.h}x${t.w} k${t.k} s${t.s} p${t.p} ceil ${t.ceil} count ${t.count}`;
+      expect(graph.shapes.get('pool'), what).toEqual([t.shape[1], t.shape[2], t.shape[3]]);
+      expect(relativeError(referenceRun(graph, x, t.n), torch), what).toBeLessThan(1e-6);
+      expect(relativeError(await runGraph(graph, x, t.n), torch), what).toBeLessThan(1e-6);
+    }
+  });
+
+  it('average pool through ONNX: the operator writes it, the loader reads it back, the engine agrees with onnxruntime', async () => {
+    const b = new GraphBuilder('avg', 'x', [11, 9, 3]);
+    const weights = randomArray(3 * 3 * 3 * 8, 5, 0.3);
+    const conv = b.add(conv2d('conv', 'x', { weights, kernel: [3, 3], filters: 8, pads: [1, 1, 1, 1], relu: true }));
+    const p = { size: [3, 3] as [number, number], strides: [2, 2] as [number, number], ceilMode: true };
+    const pool = b.add(avgPool('pool', conv, { ...p, pads: [1, 1, 1, 1], countIncludePad: false }));
+    const graph = b.finish(pool);
+    const nchw = randomArray(2 * 3 * 11 * 9, 11);
+    const ort = await ortRun(graph, nchw, { batch: 2, size: [11, 9], output: 'pool' }); // NCHW
+    const [h, w, c] = graph.shapes.get('pool')!;
+    const got = await runGraph(graph, nchwToNhwc(nchw, 2, 3, 11, 9), 2);
+    expect(relativeError(got, nchwToNhwc(ort, 2, c, h, w))).toBeLessThan(1e-5);
+    const loaded = loadOnnxResNet(graphToOnnx(graph, { producer: 'webgpu-resnet tests' }), 'memory:avgpool.onnx');
+    const read = loaded.nodes.find((n) => n.op === 'avgpool');
+    expect(read).toMatchObject({
+      size: [3, 3],
+      strides: [2, 2],
+      pads: [1, 1, 1, 1],
+      ceilMode: true,
+      countIncludePad: false,
+    });
   });
 
   it('global average pool', async () => {

@@ -29,7 +29,7 @@ import {
   updateShader,
 } from '../src/kernels/train.js';
 import { GraphBuilder } from '../src/graph/graph.js';
-import { add, conv2d, isWeighted, relu } from '../src/operators/index.js';
+import { add, avgPool, conv2d, isWeighted, relu } from '../src/operators/index.js';
 import { GraphError } from '../src/errors.js';
 import {
   chooseTiling,
@@ -207,6 +207,13 @@ function standaloneAdd() {
   return b.finish(b.add(add('sum', conv, 'x', true)));
 }
 
+/** An average pool, 2x2 stride 2 with ceil mode, of an odd-sized input. */
+function averagePool() {
+  const b = new GraphBuilder('avg', 'x', [7, 9, 8]);
+  const pool = avgPool('pool', 'x', { size: [2, 2], strides: [2, 2], ceilMode: true, countIncludePad: false });
+  return b.finish(b.add(pool));
+}
+
 describe('kernel interfaces', () => {
   /** `@binding(n) var<...> name` declarations of a shader. */
   const declared = (code: string) =>
@@ -238,6 +245,7 @@ describe('kernel interfaces', () => {
       weightStorage: 'int8',
     }),
     'a residual add the passes did not fuse (add + ReLU kernel)': planGraph(standaloneAdd(), { convStrategy: 'tiled' }),
+    "an average pool (ResNet-D's shortcut)": planGraph(averagePool(), { convStrategy: 'tiled' }),
   };
 
   /** The declarations of `code` are exactly the table's entries `resources` names (number and name), and nothing else. */

@@ -1,3 +1,4 @@
+import avgPool from '../../shaders/avg_pool.wgsl';
 import globalAvgPool from '../../shaders/global_avg_pool.wgsl';
 import maxpool from '../../shaders/maxpool.wgsl';
 import type { Pads, Shape } from '../ir/tensor.js';
@@ -23,7 +24,16 @@ export interface MaxPoolSpec extends PoolTensors {
   padValue: 'zero' | 'ignore';
 }
 
-/** Max pooling and the global average pool: the batch, the input, the output. */
+/** An average pool as its kernel reads it (src/operators/avgpool.ts's node is one). */
+export interface AvgPoolSpec extends PoolTensors {
+  size: [number, number];
+  strides: [number, number];
+  pads: Pads;
+  /** Divide by the window clipped to the padded input (PyTorch's count_include_pad), else by the pixels inside. */
+  countIncludePad: boolean;
+}
+
+/** Max and average pooling and the global average pool: the batch, the input, the output. */
 export const POOL_BINDINGS = {
   params: { binding: 0, kind: 'uniform' },
   input: { binding: 1, kind: 'activations' },
@@ -89,5 +99,41 @@ export function globalAvgPoolKernel(node: PoolTensors, inShape: Shape): Kernel {
     resources,
     workgroups: (batch, max) => elementwiseWorkgroups(batch * cv, max),
     flopsPerImage: h * w * c,
+  };
+}
+
+export function avgPoolKernel(node: AvgPoolSpec, inShape: Shape, outShape: Shape): Kernel {
+  const [inH, inW, c] = inShape;
+  const [outH, outW] = outShape;
+  const vec = c % 4 === 0;
+  const cv = vec ? c / 4 : c;
+  const t = vec ? 'vec4<f32>' : 'f32';
+  const { wgsl, resources } = poolBindings(node, t);
+  const [padT, padL, padB, padR] = node.pads;
+  const defines = {
+    T: t,
+    CV: cv,
+    IN_H: inH,
+    IN_W: inW,
+    OUT_H: outH,
+    OUT_W: outW,
+    KH: node.size[0],
+    KW: node.size[1],
+    STRIDE_H: node.strides[0],
+    STRIDE_W: node.strides[1],
+    PAD_T: padT,
+    PAD_L: padL,
+    PAD_B: padB,
+    PAD_R: padR,
+    COUNT_PAD: node.countIncludePad,
+    WORKGROUP_SIZE,
+  };
+  return {
+    label: node.name,
+    bindings: POOL_BINDINGS,
+    shader: shader('avg_pool', { wgsl, defines }, () => wgsl + specialize('avg_pool.wgsl', avgPool, defines)),
+    resources,
+    workgroups: (batch, max) => elementwiseWorkgroups(batch * outH * outW * cv, max),
+    flopsPerImage: outH * outW * c * node.size[0] * node.size[1],
   };
 }

@@ -209,6 +209,22 @@ function maxPool(c: OnnxNodeContext): string {
   );
 }
 
+/** AveragePool (ONNX's count_include_pad defaults to 0; PyTorch exports write it). */
+function averagePool(c: OnnxNodeContext): string {
+  c.allowOnly(['kernel_shape', 'strides', 'pads', 'ceil_mode', 'count_include_pad', 'auto_pad']);
+  if (c.str('auto_pad', 'NOTSET') !== 'NOTSET') c.fail(`auto_pad ${c.str('auto_pad', '')} is not supported`);
+  const p = c.ints('pads', [0, 0, 0, 0]);
+  return c.g.b.add(
+    op.avgPool(c.name, c.act(0), {
+      size: c.ints('kernel_shape', []) as [number, number],
+      strides: c.ints('strides', [1, 1]) as [number, number],
+      pads: [p[0]!, p[1]!, p[2]!, p[3]!],
+      ceilMode: c.int('ceil_mode', 0) === 1,
+      countIncludePad: c.int('count_include_pad', 0) === 1,
+    }),
+  );
+}
+
 function reduceMean(c: OnnxNodeContext): string {
   const axes = c.node.input[1] ? (c.constant(1, 'axes').data as number[]) : c.ints('axes', []);
   if ([...axes].sort().join() !== '2,3') c.fail(`only a mean over H and W (axes [2, 3]) is supported, not [${axes}]`);
@@ -264,6 +280,7 @@ export const ONNX_OPS: Record<string, Handler> = {
   Add: add,
   Pad: pad,
   MaxPool: maxPool,
+  AveragePool: averagePool,
   GlobalAveragePool: (c) => c.g.b.add(op.globalAvgPool(c.name, c.act(0))),
   ReduceMean: reduceMean,
   Flatten: passThrough,

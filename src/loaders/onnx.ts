@@ -1,6 +1,6 @@
 /**
  * ONNX (opset >= 11) -> graph IR for ResNet-family graphs: Conv, BatchNormalization, Relu, Add, MaxPool,
- * GlobalAveragePool or ReduceMean over H and W, Flatten / Reshape to [N, C], Gemm or MatMul (+ Add bias),
+ * AveragePool, GlobalAveragePool or ReduceMean over H and W, Flatten / Reshape to [N, C], Gemm or MatMul (+ Add bias),
  * Softmax, Identity / Dropout. Initializers as raw_data or typed fields (float, double, float16).
  * The input is NCHW [N, 3, H, W]; the engine runs NHWC, so weights are permuted at load. Any other
  * operator or attribute value is an error naming the node.

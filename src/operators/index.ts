@@ -6,6 +6,7 @@
  */
 import type { Shape } from '../ir/tensor.js';
 import { ADD, type AddNode } from './add.js';
+import { AVGPOOL, type AvgPoolNode } from './avgpool.js';
 import { BATCHNORM, type BatchNormNode } from './batchnorm.js';
 import { CONV2D, type Conv2dNode } from './conv2d.js';
 import { DENSE, type DenseNode } from './dense.js';
@@ -23,6 +24,7 @@ export type GraphNode =
   | ReluNode
   | AddNode
   | MaxPoolNode
+  | AvgPoolNode
   | GlobalAvgPoolNode
   | DenseNode
   | SoftmaxNode;
@@ -37,6 +39,7 @@ export const OPERATORS: { readonly [K in OpKind]: Operator<NodeOf<K>> } = {
   relu: RELU,
   add: ADD,
   maxpool: MAXPOOL,
+  avgpool: AVGPOOL,
   globalavgpool: GLOBALAVGPOOL,
   dense: DENSE,
   softmax: SOFTMAX,
@@ -72,6 +75,7 @@ export const inferShape = (node: GraphNode, shapes: readonly Shape[]): Shape => 
 
 export type {
   AddNode,
+  AvgPoolNode,
   BatchNormNode,
   Conv2dNode,
   DenseNode,
@@ -82,6 +86,7 @@ export type {
   SoftmaxNode,
 };
 export { add } from './add.js';
+export { avgPool } from './avgpool.js';
 export { batchNorm } from './batchnorm.js';
 export { conv2d } from './conv2d.js';
 export { dense } from './dense.js';
