@@ -56,7 +56,7 @@ export async function loadGraph(options: SourceOptions & Pick<LoadOptions, 'sour
     return { graph: await loadTfjsLayersModel(folder, file, onProgress), format: 'tfjs-layers' };
   }
   if (typeof source === 'string' || source instanceof URL) {
-    if (isUrl(source)) return loadFromUrl(source, sourceOptions(options));
+    if (isUrl(source)) return loadFromUrl(source, options);
     const path = source as string;
     await refuseDamaged(path);
     const format = formatOf(path);
@@ -65,9 +65,9 @@ export async function loadGraph(options: SourceOptions & Pick<LoadOptions, 'sour
     let loaded = 0;
     const bytes = await folder.read(file, (delta) => onProgress?.({ loadedBytes: (loaded += delta), totalBytes: 0 }));
     onProgress?.({ loadedBytes: bytes.length, totalBytes: bytes.length });
-    return { graph: graphFromBytes(format, bytes, resolve(path), sourceOptions(options)), format };
+    return { graph: graphFromBytes(format, bytes, resolve(path), options), format };
   }
-  return loadFromMemory(source, sourceOptions(options));
+  return loadFromMemory(source, options);
 }
 
 /** A file the model cache wrote (with a record beside it) must still be what was written. */

@@ -10,8 +10,6 @@ import type { KernelInterface, Resource } from './bindings.js';
 import type { ConvAlgorithm } from './conv-types.js';
 import type { Shader } from './shader.js';
 
-export type { Resource };
-
 export interface Kernel {
   /** The node's name, for errors and profiles (a second kernel of a node adds a suffix: `<conv>/sum`). */
   label: string;

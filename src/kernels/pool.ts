@@ -1,6 +1,7 @@
 import avgPool from '../../shaders/avg_pool.wgsl';
 import globalAvgPool from '../../shaders/global_avg_pool.wgsl';
 import maxpool from '../../shaders/maxpool.wgsl';
+import poolWindow from '../../shaders/pool_window.wgsl';
 import type { Pads, Shape } from '../ir/tensor.js';
 import { elementwiseWorkgroups, WORKGROUP_SIZE } from './dispatch.js';
 import type { Kernel } from './kernel.js';
@@ -48,37 +49,56 @@ const poolBindings = (node: PoolTensors, t: string) =>
     output: activations(node.output, t),
   });
 
-export function maxPoolKernel(node: MaxPoolSpec, inShape: Shape, outShape: Shape): Kernel {
-  const [inH, inW, c] = inShape;
-  const [outH, outW] = outShape;
+/**
+ * A window pool over `inShape` into `outShape` (pool_window.wgsl, then `file`'s main loop): the shared
+ * geometry, and the op's own defines (`own`).
+ */
+function windowPoolKernel(
+  node: PoolTensors & { size: [number, number]; strides: [number, number]; pads: Pads },
+  [inH, inW, c]: Shape,
+  [outH, outW]: Shape,
+  op: { name: string; file: string; source: string; own: Record<string, number | boolean> },
+): Kernel {
   const vec = c % 4 === 0;
   const cv = vec ? c / 4 : c;
   const t = vec ? 'vec4<f32>' : 'f32';
   const { wgsl, resources } = poolBindings(node, t);
-  const defines = {
+  const [kh, kw] = node.size;
+  const geometry = {
     T: t,
     CV: cv,
     IN_H: inH,
     IN_W: inW,
     OUT_H: outH,
     OUT_W: outW,
-    KH: node.size[0],
-    KW: node.size[1],
+    KH: kh,
+    KW: kw,
     STRIDE_H: node.strides[0],
     STRIDE_W: node.strides[1],
     PAD_T: node.pads[0],
     PAD_L: node.pads[1],
-    PAD_ZERO: node.padValue === 'zero',
     WORKGROUP_SIZE,
   };
+  const own = { T: t, ...op.own };
+  const code = () => wgsl + specialize('pool_window.wgsl', poolWindow, geometry) + specialize(op.file, op.source, own);
   return {
     label: node.name,
     bindings: POOL_BINDINGS,
-    shader: shader('maxpool', { wgsl, defines }, () => wgsl + specialize('maxpool.wgsl', maxpool, defines)),
+    shader: shader(op.name, { wgsl, geometry, own }, code),
     resources,
     workgroups: (batch, max) => elementwiseWorkgroups(batch * outH * outW * cv, max),
-    flopsPerImage: outH * outW * c * node.size[0] * node.size[1],
+    flopsPerImage: outH * outW * c * kh * kw,
   };
+}
+
+export function maxPoolKernel(node: MaxPoolSpec, inShape: Shape, outShape: Shape): Kernel {
+  const own = { PAD_ZERO: node.padValue === 'zero' };
+  return windowPoolKernel(node, inShape, outShape, { name: 'maxpool', file: 'maxpool.wgsl', source: maxpool, own });
+}
+
+export function avgPoolKernel(node: AvgPoolSpec, inShape: Shape, outShape: Shape): Kernel {
+  const own = { PAD_B: node.pads[2], PAD_R: node.pads[3], COUNT_PAD: node.countIncludePad };
+  return windowPoolKernel(node, inShape, outShape, { name: 'avg_pool', file: 'avg_pool.wgsl', source: avgPool, own });
 }
 
 export function globalAvgPoolKernel(node: PoolTensors, inShape: Shape): Kernel {
@@ -99,41 +119,5 @@ export function globalAvgPoolKernel(node: PoolTensors, inShape: Shape): Kernel {
     resources,
     workgroups: (batch, max) => elementwiseWorkgroups(batch * cv, max),
     flopsPerImage: h * w * c,
-  };
-}
-
-export function avgPoolKernel(node: AvgPoolSpec, inShape: Shape, outShape: Shape): Kernel {
-  const [inH, inW, c] = inShape;
-  const [outH, outW] = outShape;
-  const vec = c % 4 === 0;
-  const cv = vec ? c / 4 : c;
-  const t = vec ? 'vec4<f32>' : 'f32';
-  const { wgsl, resources } = poolBindings(node, t);
-  const [padT, padL, padB, padR] = node.pads;
-  const defines = {
-    T: t,
-    CV: cv,
-    IN_H: inH,
-    IN_W: inW,
-    OUT_H: outH,
-    OUT_W: outW,
-    KH: node.size[0],
-    KW: node.size[1],
-    STRIDE_H: node.strides[0],
-    STRIDE_W: node.strides[1],
-    PAD_T: padT,
-    PAD_L: padL,
-    PAD_B: padB,
-    PAD_R: padR,
-    COUNT_PAD: node.countIncludePad,
-    WORKGROUP_SIZE,
-  };
-  return {
-    label: node.name,
-    bindings: POOL_BINDINGS,
-    shader: shader('avg_pool', { wgsl, defines }, () => wgsl + specialize('avg_pool.wgsl', avgPool, defines)),
-    resources,
-    workgroups: (batch, max) => elementwiseWorkgroups(batch * outH * outW * cv, max),
-    flopsPerImage: outH * outW * c * node.size[0] * node.size[1],
   };
 }

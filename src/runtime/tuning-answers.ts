@@ -46,7 +46,7 @@ const unnamed = new WeakMap<GPUDevice, string>();
 let unnamedDevices = 0;
 
 /** The adapter's info strings as one name, or undefined where it says nothing of itself (Firefox). */
-export function adapterIdentity(info: Partial<GPUAdapterInfo> | undefined): string | undefined {
+function adapterIdentity(info: Partial<GPUAdapterInfo> | undefined): string | undefined {
   const named = info && [info.vendor, info.architecture, info.device, info.description].join('/');
   return named && named !== '///' ? named : undefined;
 }
