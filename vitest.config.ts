@@ -7,6 +7,7 @@ export const LAYERS: Record<string, string[]> = {
   gpu: [
     'resnet50',
     'golden',
+    'family',
     'autotune',
     'lesion',
     'cam',

@@ -6,7 +6,7 @@
  * with synthetic weights at --size pixels (fast enough for CI's short soak).
  */
 import { pathToFileURL } from 'node:url';
-import { buildResNet } from '../src/arch/resnet.js';
+import { buildResNet, standardArchitecture } from '../src/arch/resnet.js';
 import { createModel } from '../src/api/create.js';
 import { loadResNet, type NodeImage, nodePlatform, type ResNetModel } from '../src/node.js';
 import { generate } from '../scripts/golden-model.js';
@@ -30,8 +30,7 @@ export async function soak(options: {
   if ((options.model ?? 'resnet50') === 'resnet50') model = await loadResNet();
   else {
     const graph = buildResNet((name, shape) => generate(name, shape, name.includes('.bn2.')), {
-      depth: 18,
-      definition: 'torchvision',
+      architecture: standardArchitecture(18),
       inputSize: size,
     });
     model = await createModel({ graph, format: 'safetensors' }, {}, nodePlatform());

@@ -3,7 +3,7 @@
  * weights), the golden input and the logit comparison: the golden tests, `npm run golden-check`, the
  * bench's synthetic torchvision models and `npm run golden-weights` rebuild the parameters from it.
  */
-import { buildResNet, RESNET_SPECS } from '../src/arch/resnet.js';
+import { buildResNet, RESNET_SPECS, standardArchitecture } from '../src/arch/resnet.js';
 import type { Graph } from '../src/graph/graph.js';
 
 const mix = (v: number): number => {
@@ -71,31 +71,32 @@ export function goldenModel(depth: number): {
       params.push({ name, shape, data });
       return data;
     },
-    { depth, definition: 'torchvision' },
+    { architecture: standardArchitecture(depth) },
   );
   return { params, graph };
 }
 
-/** The golden input: u("input", i) over [2, 3, 224, 224], NCHW. */
-export function goldenInput(): Float32Array {
-  const out = new Float32Array(2 * 3 * 224 * 224);
+/** The golden input: u("input", i) over [2, 3, size, size], NCHW. */
+export function goldenInput(size = 224): Float32Array {
+  const out = new Float32Array(2 * 3 * size * size);
   for (let i = 0; i < out.length; i++) out[i] = u('input', i);
   return out;
 }
 
-/** max |logit difference| / max |golden logit| over a batch of logits [n][1000], and each image's top-5. */
+/** max |logit difference| / max |golden logit| over a batch of logits [n][classes], and each image's top-5. */
 export function compareLogits(logits: Float32Array, want: { logits: number[][] }): { error: number; top5: number[][] } {
   let diff = 0,
     scale = 0;
   const n = want.logits.length;
+  const classes = want.logits[0]!.length;
   for (let b = 0; b < n; b++)
-    for (let i = 0; i < 1000; i++) {
-      diff = Math.max(diff, Math.abs(logits[b * 1000 + i]! - want.logits[b]![i]!));
+    for (let i = 0; i < classes; i++) {
+      diff = Math.max(diff, Math.abs(logits[b * classes + i]! - want.logits[b]![i]!));
       scale = Math.max(scale, Math.abs(want.logits[b]![i]!));
     }
   const top5 = Array.from({ length: n }, (_, b) =>
-    [...logits.subarray(b * 1000, (b + 1) * 1000).keys()]
-      .sort((x, y) => logits[b * 1000 + y]! - logits[b * 1000 + x]!)
+    [...logits.subarray(b * classes, (b + 1) * classes).keys()]
+      .sort((x, y) => logits[b * classes + y]! - logits[b * classes + x]!)
       .slice(0, 5),
   );
   return { error: diff / scale, top5 };

@@ -3,7 +3,7 @@
  * tiles are few, scratch lifetimes, and split-K never growing the activation arena.
  */
 import { describe, expect, it } from 'vitest';
-import { buildResNet } from '../src/arch/resnet.js';
+import { buildResNet, standardArchitecture } from '../src/arch/resnet.js';
 import { optimize } from '../src/graph/passes.js';
 import { planGraph, planWithinMemory } from '../src/plan/planner.js';
 import { layoutArena } from '../src/plan/arena.js';
@@ -43,8 +43,7 @@ import {
 
 const { graph } = optimize(
   buildResNet((_, shape) => new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(0.01), {
-    depth: 50,
-    definition: 'torchvision',
+    architecture: standardArchitecture(50),
   }),
 );
 const noSplit = (batch: number) =>

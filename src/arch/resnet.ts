@@ -1,14 +1,21 @@
 /**
- * ResNet architectures from a small spec (He et al. 2015): depth -> block kind and stage sizes, in two
- * definitions:
- *  - 'torchvision' (v1.5, also timm): in a bottleneck the stride sits on the 3x3 conv; BatchNorm eps 1e-5;
- *    max pool pads with -inf; state_dict names conv1, bn1, layerS.B.{conv,bn}N, layerS.B.downsample.{0,1}, fc.
- *  - 'keras-v1' (the original): the stride sits on the first 1x1 conv; eps 1e-3; same names otherwise.
- * The builder reads each parameter through `get(name, shape)` in PyTorch layout (conv OIHW, fc [out, in])
- * and emits the raw graph IR (conv, batchnorm, relu, add, ...); the load-time passes then fold and fuse it.
- * A `folded` state_dict (src/export/compact.ts) has BatchNorm already in each conv's weight and bias, and
- * may carry int8 weights (`quantized`), kept on the nodes as they are.
+ * ResNet-family architectures (He et al. 2015 and the variants timm and torchvision build) from a small
+ * description, in PyTorch's state_dict names:
+ *  - block kind and blocks per stage (any number: ResNet-10/14/26 as well as 18..152);
+ *  - definition: 'torchvision' (v1.5, also timm: in a bottleneck the stride sits on the 3x3 conv, BatchNorm
+ *    eps 1e-5) or 'keras-v1' (the stride on the first 1x1 conv, eps 1e-3);
+ *  - stem: 'plain' (conv1 7x7/2) or 'deep' (timm's three 3x3 convs conv1.0 /2, conv1.3, conv1.6 with
+ *    BatchNorm + ReLU conv1.1, conv1.4 between; the tiered stem is the same with other widths);
+ *  - shortcut: 'conv' (downsample.0 1x1 conv stride s + downsample.1 BatchNorm) or 'avgpool' (ResNet-D:
+ *    a 2x2/s average pool, ceil mode, padding not counted, where s > 1, then downsample.1 1x1 conv +
+ *    downsample.2 BatchNorm).
+ * Every width is read from the tensors when `shapeOf` is given (Wide ResNet, tiered stems, any width per
+ * stage), else the standard one. The builder reads each parameter through `get(name, shape)` in PyTorch
+ * layout (conv OIHW, fc [out, in]) and emits the raw graph IR; the load-time passes fold and fuse it. A
+ * `folded` state_dict (src/export/compact.ts) has BatchNorm already in each conv's weight and bias, and may
+ * carry int8 weights (`quantized`), kept on the nodes as they are.
  */
+import { ModelFormatError } from '../errors.js';
 import { type Graph, GraphBuilder } from '../graph/graph.js';
 import type { QuantizedWeights } from '../ir/tensor.js';
 import * as op from '../operators/index.js';
@@ -25,20 +32,39 @@ export const RESNET_SPECS: Record<number, { block: BlockKind; stages: [number, n
   152: { block: 'bottleneck', stages: [3, 8, 36, 3] },
 };
 
-/** The depth whose spec has this block kind and these stage sizes, if any. */
-export function depthOf(block: BlockKind, stages: number[]): number | undefined {
-  for (const [depth, spec] of Object.entries(RESNET_SPECS)) {
-    if (spec.block === block && spec.stages.join() === stages.join()) return Number(depth);
-  }
-  return undefined;
+export interface ResNetArchitecture {
+  block: BlockKind;
+  /** Blocks per stage, four stages. */
+  stages: number[];
+  definition: ResNetDefinition;
+  stem: 'plain' | 'deep';
+  shortcut: 'conv' | 'avgpool';
+}
+
+/** The depth in the ResNet sense: the stem conv, the convs of the residual branches and the classifier. */
+export const depthOf = (arch: Pick<ResNetArchitecture, 'block' | 'stages'>): number =>
+  2 + (arch.block === 'bottleneck' ? 3 : 2) * arch.stages.reduce((a, b) => a + b, 0);
+
+/** The standard architecture of a depth of the 2015 definition. */
+export function standardArchitecture(depth: number, definition: ResNetDefinition = 'torchvision'): ResNetArchitecture {
+  const spec = RESNET_SPECS[depth];
+  if (!spec)
+    throw new ModelFormatError(`ResNet-${depth} is not defined (depths: ${Object.keys(RESNET_SPECS).join(', ')})`);
+  return { block: spec.block, stages: spec.stages, definition, stem: 'plain', shortcut: 'conv' };
+}
+
+/** A short name in timm's style: resnet50, resnet26d (deep stem + avg-pool shortcut), resnet50c (deep stem). */
+export function architectureId(arch: ResNetArchitecture): string {
+  const suffix =
+    arch.stem === 'deep' ? (arch.shortcut === 'avgpool' ? 'd' : 'c') : arch.shortcut === 'avgpool' ? 'a' : '';
+  return `resnet${depthOf(arch)}${suffix}`;
 }
 
 /** Reads one parameter in PyTorch layout; must throw (naming the tensor) when it is missing or misshapen. */
 export type ParamReader = (name: string, shape: number[]) => Float32Array;
 
 export interface ResNetBuildOptions {
-  depth: number;
-  definition: ResNetDefinition;
+  architecture: ResNetArchitecture;
   classes?: number;
   inputSize?: number;
   /** BatchNorm epsilon (default: 1e-5 torchvision, 1e-3 keras-v1). */
@@ -47,86 +73,147 @@ export interface ResNetBuildOptions {
   folded?: boolean;
   /** int8 values of a weight (PyTorch layout) and its per-output-channel scales, where the file has them. */
   quantized?: (name: string) => QuantizedWeights | undefined;
+  /** The shape of a tensor in the file, where there is one: widths come from it. */
+  shapeOf?: (name: string) => readonly number[] | undefined;
+  /** The file, for messages. */
+  where?: string;
 }
 
+const PLANES = [64, 128, 256, 512];
+
 export function buildResNet(get: ParamReader, options: ResNetBuildOptions): Graph {
-  const spec = RESNET_SPECS[options.depth];
-  if (!spec)
-    throw new Error(`ResNet-${options.depth} is not defined (depths: ${Object.keys(RESNET_SPECS).join(', ')})`);
-  const classes = options.classes ?? 1000;
+  const arch = options.architecture;
   const size = options.inputSize ?? 224;
-  const epsilon = options.epsilon ?? (options.definition === 'torchvision' ? 1e-5 : 1e-3);
-  const b = new GraphBuilder(`resnet${options.depth}`, 'input', [size, size, 3]);
-
-  const conv = (name: string, x: string, cout: number, k: number, stride: number): string => {
-    const cin = b.shape(x)[2];
-    const dims = [cout, cin, k, k];
-    const w = permute(get(`${name}.weight`, dims), dims, OIHW_TO_HWIO);
-    const pad = (k - 1) >> 1;
-    const q = options.quantized?.(`${name}.weight`);
-    const quantized = q && { values: permute(q.values, dims, OIHW_TO_HWIO), scales: q.scales };
-    const bias = options.folded ? get(`${name}.bias`, [cout]) : undefined;
-    return b.add(
-      op.conv2d(name, x, {
-        weights: w,
-        bias,
-        quantized,
-        kernel: [k, k],
-        filters: cout,
-        strides: [stride, stride],
-        pads: [pad, pad, pad, pad],
-      }),
-    );
-  };
-  const bn = (name: string, x: string): string => {
-    if (options.folded) return x;
-    const c = b.shape(x)[2];
-    return b.add(
-      op.batchNorm(name, x, {
-        gamma: get(`${name}.weight`, [c]),
-        beta: get(`${name}.bias`, [c]),
-        mean: get(`${name}.running_mean`, [c]),
-        variance: get(`${name}.running_var`, [c]),
-        epsilon,
-      }),
-    );
-  };
-
-  let x = b.add(op.relu('relu', bn('bn1', conv('conv1', 'input', 64, 7, 2))));
-  x = b.add(op.maxPool('maxpool', x, { size: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], padValue: 'ignore' }));
-  const planes = [64, 128, 256, 512];
-  const expansion = spec.block === 'bottleneck' ? 4 : 1;
-  spec.stages.forEach((blocks, s) => {
-    for (let i = 0; i < blocks; i++) {
-      const p = `layer${s + 1}.${i}`;
-      const stride = i === 0 && s > 0 ? 2 : 1;
-      const inC = b.shape(x)[2];
-      const outC = planes[s]! * expansion;
-      let y: string;
-      if (spec.block === 'basic') {
-        y = b.add(op.relu(`${p}.relu1`, bn(`${p}.bn1`, conv(`${p}.conv1`, x, planes[s]!, 3, stride))));
-        y = bn(`${p}.bn2`, conv(`${p}.conv2`, y, planes[s]!, 3, 1));
-      } else {
-        const [s1, s3] = options.definition === 'torchvision' ? [1, stride] : [stride, 1];
-        y = b.add(op.relu(`${p}.relu1`, bn(`${p}.bn1`, conv(`${p}.conv1`, x, planes[s]!, 1, s1))));
-        y = b.add(op.relu(`${p}.relu2`, bn(`${p}.bn2`, conv(`${p}.conv2`, y, planes[s]!, 3, s3))));
-        y = bn(`${p}.bn3`, conv(`${p}.conv3`, y, outC, 1, 1));
-      }
-      const shortcut =
-        stride !== 1 || inC !== outC ? bn(`${p}.downsample.1`, conv(`${p}.downsample.0`, x, outC, 1, stride)) : x;
-      x = b.add(op.relu(`${p}.relu`, b.add(op.add(`${p}.add`, y, shortcut))));
-    }
+  const b = new GraphBuilder(architectureId(arch), 'input', [size, size, 3]);
+  const layers = new LayerReader(b, get, options);
+  let x = stem(layers, arch);
+  arch.stages.forEach((blocks, s) => {
+    for (let i = 0; i < blocks; i++) x = residualBlock(layers, arch, `layer${s + 1}.${i}`, x, s, i);
   });
   x = b.add(op.globalAvgPool('avgpool', x));
-  const inF = b.shape(x)[2];
-  const fcq = options.quantized?.('fc.weight');
-  const logits = b.add(
-    op.dense('fc', x, {
-      weights: permute(get('fc.weight', [classes, inF]), [classes, inF], TRANSPOSE),
-      quantized: fcq && { values: permute(fcq.values, [classes, inF], TRANSPOSE), scales: fcq.scales },
-      bias: get('fc.bias', [classes]),
-      units: classes,
-    }),
-  );
-  return b.finish(b.add(op.softmax('softmax', logits)));
+  return b.finish(b.add(op.softmax('softmax', layers.fc('fc', x, options.classes ?? 1000))));
+}
+
+/** Conv, BatchNorm and dense layers read from the parameters, widths from the file where it has them. */
+class LayerReader {
+  readonly epsilon: number;
+
+  constructor(
+    readonly b: GraphBuilder,
+    private readonly get: ParamReader,
+    private readonly options: ResNetBuildOptions,
+  ) {
+    this.epsilon = options.epsilon ?? (options.architecture.definition === 'torchvision' ? 1e-5 : 1e-3);
+  }
+
+  /** Output channels of conv `name`: its weight's first dimension in the file, else `standard`. */
+  width(name: string, standard: number): number {
+    return this.options.shapeOf?.(`${name}.weight`)?.[0] ?? standard;
+  }
+
+  conv(name: string, x: string, cout: number, k: number, stride: number): string {
+    const cin = this.b.shape(x)[2];
+    const inFile = this.options.shapeOf?.(`${name}.weight`);
+    if (inFile && inFile.length === 4 && inFile[1] !== cin && cin % inFile[1]! === 0 && inFile[1]! > 0)
+      throw new ModelFormatError(
+        `${this.options.where ?? 'weights'}: ${name} is a grouped convolution (${cin / inFile[1]!} groups, ` +
+          `as in ResNeXt), which this engine does not run yet`,
+      );
+    const dims = [cout, cin, k, k];
+    const w = permute(this.get(`${name}.weight`, dims), dims, OIHW_TO_HWIO);
+    const pad = (k - 1) >> 1;
+    const q = this.options.quantized?.(`${name}.weight`);
+    const quantized = q && { values: permute(q.values, dims, OIHW_TO_HWIO), scales: q.scales };
+    const bias = this.options.folded ? this.get(`${name}.bias`, [cout]) : undefined;
+    const params = { weights: w, bias, quantized, kernel: [k, k] as [number, number], filters: cout };
+    return this.b.add(op.conv2d(name, x, { ...params, strides: [stride, stride], pads: [pad, pad, pad, pad] }));
+  }
+
+  bn(name: string, x: string): string {
+    if (this.options.folded) return x;
+    const c = this.b.shape(x)[2];
+    const gamma = this.get(`${name}.weight`, [c]);
+    const beta = this.get(`${name}.bias`, [c]);
+    const mean = this.get(`${name}.running_mean`, [c]);
+    const variance = this.get(`${name}.running_var`, [c]);
+    return this.b.add(op.batchNorm(name, x, { gamma, beta, mean, variance, epsilon: this.epsilon }));
+  }
+
+  convBn(conv: string, bn: string, x: string, cout: number, k: number, stride: number): string {
+    return this.bn(bn, this.conv(conv, x, this.width(conv, cout), k, stride));
+  }
+
+  relu(name: string, x: string): string {
+    return this.b.add(op.relu(name, x));
+  }
+
+  fc(name: string, x: string, classes: number): string {
+    const inF = this.b.shape(x)[2];
+    const q = this.options.quantized?.(`${name}.weight`);
+    return this.b.add(
+      op.dense(name, x, {
+        weights: permute(this.get(`${name}.weight`, [classes, inF]), [classes, inF], TRANSPOSE),
+        quantized: q && { values: permute(q.values, [classes, inF], TRANSPOSE), scales: q.scales },
+        bias: this.get(`${name}.bias`, [classes]),
+        units: classes,
+      }),
+    );
+  }
+}
+
+/** conv1 (+ bn1, ReLU) and the 3x3/2 max pool. */
+function stem(l: LayerReader, arch: ResNetArchitecture): string {
+  let x = 'input';
+  if (arch.stem === 'plain') x = l.conv('conv1', x, l.width('conv1', 64), 7, 2);
+  else {
+    x = l.relu('conv1.2', l.convBn('conv1.0', 'conv1.1', x, 32, 3, 2));
+    x = l.relu('conv1.5', l.convBn('conv1.3', 'conv1.4', x, 32, 3, 1));
+    x = l.conv('conv1.6', x, l.width('conv1.6', 64), 3, 1);
+  }
+  x = l.relu('relu', l.bn('bn1', x));
+  return l.b.add(op.maxPool('maxpool', x, { size: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], padValue: 'ignore' }));
+}
+
+/** Block `p` (`layerS.B`) of stage `s`: y = relu(F(x) + shortcut(x)). */
+function residualBlock(l: LayerReader, arch: ResNetArchitecture, p: string, x: string, s: number, i: number): string {
+  const stride = i === 0 && s > 0 ? 2 : 1;
+  const planes = PLANES[s]!;
+  let y: string;
+  if (arch.block === 'basic') {
+    y = l.relu(`${p}.relu1`, l.convBn(`${p}.conv1`, `${p}.bn1`, x, planes, 3, stride));
+    y = l.convBn(`${p}.conv2`, `${p}.bn2`, y, planes, 3, 1);
+  } else {
+    const [s1, s3] = arch.definition === 'torchvision' ? [1, stride] : [stride, 1];
+    y = l.relu(`${p}.relu1`, l.convBn(`${p}.conv1`, `${p}.bn1`, x, planes, 1, s1));
+    y = l.relu(`${p}.relu2`, l.convBn(`${p}.conv2`, `${p}.bn2`, y, l.b.shape(y)[2], 3, s3));
+    y = l.convBn(`${p}.conv3`, `${p}.bn3`, y, planes * 4, 1, 1);
+  }
+  const outC = l.b.shape(y)[2];
+  return l.relu(`${p}.relu`, l.b.add(op.add(`${p}.add`, y, shortcut(l, arch, p, x, stride, outC))));
+}
+
+/** The identity, or the projection where the block changes shape. */
+function shortcut(
+  l: LayerReader,
+  arch: ResNetArchitecture,
+  p: string,
+  x: string,
+  stride: number,
+  outC: number,
+): string {
+  if (stride === 1 && l.b.shape(x)[2] === outC) return x;
+  const d = `${p}.downsample`;
+  if (arch.shortcut === 'conv') return l.convBn(`${d}.0`, `${d}.1`, x, outC, 1, stride);
+  const pooled =
+    stride === 1
+      ? x
+      : l.b.add(
+          op.avgPool(`${d}.0`, x, {
+            size: [stride, stride],
+            strides: [stride, stride],
+            ceilMode: true,
+            countIncludePad: false,
+          }),
+        );
+  return l.convBn(`${d}.1`, `${d}.2`, pooled, outC, 1, 1);
 }

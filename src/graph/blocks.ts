@@ -4,7 +4,8 @@
  * of Relatively Shallow Networks", NeurIPS 2016).
  *
  * After the passes a block y = relu(F(x) + s(x)) ends in a conv that adds s(x) in its epilogue (or, where
- * nothing was fused, in an add). s is the identity, or a 1x1 projection conv where the shape changes.
+ * nothing was fused, in an add). s is the identity, or a 1x1 projection conv where the shape changes (in
+ * ResNet-D an average pool, then the conv).
  * Deleting the block leaves y = relu(s(x)): for an identity shortcut that is x itself (a ReLU output, so
  * relu(x) = x) and the block's readers read x, with no kernel at all; for a projection the projection
  * conv takes the block's ReLU and writes the block's output. Nodes nobody reads any more are dropped.
@@ -86,7 +87,10 @@ export function residualBlocks(graph: Graph): ResidualBlock[] {
     for (const [main, shortcut] of pairs) {
       const proj = made.get(shortcut);
       const isProjection = isProjectionConv(proj) && uses.get(shortcut) === 1;
-      const x = isProjection ? proj.input : shortcut;
+      // ResNet-D pools before its projection: the pool is the shortcut's too, x what it reads
+      const pool = isProjection ? made.get(proj.input) : undefined;
+      const pooled = pool?.op === 'avgpool' && uses.get(proj!.input) === 1;
+      const x = isProjection ? (pooled ? pool.input : proj.input) : shortcut;
       if (!isProjection && !nonNegative(x, made)) continue; // relu(x) = x is what an identity skip relies on
       const nodes = end.op === 'conv2d' ? branch(graph, x, main, made)?.concat(end) : branch(graph, x, main, made);
       if (!nodes || nodes.length === 0) continue;

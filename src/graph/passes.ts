@@ -101,7 +101,12 @@ const fuseRelu: Rule = (relu, sole) => {
 const fuseResidual: Rule = (add, sole, order) => {
   if (add.op !== 'add') return undefined;
   // Of two convs (a projection block), take the one on the longer path (its input is produced later:
-  // branch2c, not the shortcut's 1x1), so the block's add + ReLU sits in its last conv.
+  // branch2c, not the shortcut's 1x1; a shortcut that pools first, as ResNet-D's, counts from the pool's
+  // input), so the block's add + ReLU sits in its last conv.
+  const pathStart = (t: string) => {
+    const pool = sole(t);
+    return pool?.op === 'avgpool' ? pool.input : t;
+  };
   const sides = [
     { conv: sole(add.input), other: add.addend },
     { conv: sole(add.addend), other: add.input },
@@ -110,7 +115,7 @@ const fuseResidual: Rule = (add, sole, order) => {
     .filter(
       (c): c is { conv: Conv2dNode; other: string } => c.conv?.op === 'conv2d' && !c.conv.relu && !c.conv.residual,
     )
-    .sort((a, b) => order(b.conv.input) - order(a.conv.input));
+    .sort((a, b) => order(pathStart(b.conv.input)) - order(pathStart(a.conv.input)));
   const pick = candidates[0];
   if (!pick) return undefined;
   return { first: pick.conv, merged: { ...pick.conv, residual: pick.other, relu: add.relu, output: add.output } };

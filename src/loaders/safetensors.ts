@@ -8,12 +8,13 @@
  * preprocessing and labels) needs no other option.
  */
 import { ModelFormatError } from '../errors.js';
-import { buildResNet, depthOf, RESNET_SPECS, type ResNetDefinition } from '../arch/resnet.js';
+import { architectureId, buildResNet, depthOf, RESNET_SPECS, type ResNetDefinition } from '../arch/resnet.js';
 import type { DeclaredSettings, Graph } from '../graph/graph.js';
 import type { QuantizedWeights } from '../ir/tensor.js';
 import { halfToFloat } from '../util/half.js';
 import { parsePreprocessing } from './declared-preprocessing.js';
 import { finiteTensor } from './finite.js';
+import { architectureOf, keyLayout } from './state-dict.js';
 
 const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
 const KNOWN_DTYPES = new Set([
@@ -204,31 +205,6 @@ export interface ResNetWeightsOptions {
   definition?: ResNetDefinition;
 }
 
-/** Depth from torchvision-style names: block kind from layer1.0.conv3, stage sizes from layerS.B. */
-function inferDepth(names: Iterable<string>, where: string): number {
-  const blocks = [0, 0, 0, 0];
-  let bottleneck = false;
-  for (const name of names) {
-    const m = /^layer([1-4])\.(\d+)\.(conv3)?/.exec(name);
-    if (!m) continue;
-    const s = Number(m[1]) - 1;
-    blocks[s] = Math.max(blocks[s]!, Number(m[2]) + 1);
-    if (m[3]) bottleneck = true;
-  }
-  if (blocks.every((n) => n === 0))
-    throw new ModelFormatError(`${where}: no layer1..layer4 tensors: not a torchvision/timm ResNet state_dict`);
-  const depth = depthOf(bottleneck ? 'bottleneck' : 'basic', blocks);
-  if (!depth)
-    throw new ModelFormatError(
-      `${where}: ${bottleneck ? 'bottleneck' : 'basic'} blocks per stage [${blocks}] match no ResNet (${Object.entries(
-        RESNET_SPECS,
-      )
-        .map(([d, s]) => `${d}: ${s.block} [${s.stages}]`)
-        .join('; ')})`,
-    );
-  return depth;
-}
-
 /** What a compact file's `__metadata__` declares (every key optional; a malformed one is an error naming it). */
 function declared(
   metadata: Record<string, string>,
@@ -285,9 +261,12 @@ export function loadSafetensorsResNet(bytes: Uint8Array, where: string, options:
       `${where}: a head-only file (a classifier for a base network's features): load a base and pass this as head ` +
         `(CLI: --head)`,
     );
-  const depth = inferDepth(file.entries.keys(), where);
-  const classes = file.entries.get('fc.bias')?.shape[0] ?? 1000;
+  const layout = keyLayout(file.entries.keys());
+  const shapes = new Map([...file.entries].map(([name, e]) => [layout.fromFile(name), e.shape]));
+  const classes = shapes.get('fc.bias')?.[0] ?? 1000;
   const { depth: declaredDepth, definition, ...settings } = declared(file.metadata, where, classes);
+  const architecture = architectureOf(shapes, where, options.definition ?? definition ?? 'torchvision');
+  const depth = depthOf(architecture);
   if (declaredDepth !== undefined && declaredDepth !== depth)
     throw new ModelFormatError(
       `${where}: __metadata__ says ResNet-${declaredDepth}, the tensors are a ResNet-${depth}`,
@@ -298,18 +277,19 @@ export function loadSafetensorsResNet(bytes: Uint8Array, where: string, options:
     );
   }
   const used = new Set<string>();
-  const folded = file.entries.has('conv1.bias') && !file.entries.has('bn1.weight');
+  const folded = !shapes.has('bn1.weight') && (shapes.has('conv1.bias') || shapes.has('conv1.6.bias'));
   const graph = buildResNet(
     (name, shape) => {
-      used.add(name);
-      return file.get(name, shape);
+      used.add(layout.toFile(name));
+      return file.get(layout.toFile(name), shape);
     },
     {
-      depth,
-      definition: options.definition ?? definition ?? 'torchvision',
+      architecture,
       classes,
       folded,
-      quantized: (name) => file.quantized(name),
+      quantized: (name) => file.quantized(layout.toFile(name)),
+      shapeOf: (name) => shapes.get(name),
+      where,
     },
   );
   const scaleOfUsed = (k: string) => k.endsWith('_scale') && used.has(k.slice(0, -'_scale'.length));
@@ -318,7 +298,7 @@ export function loadSafetensorsResNet(bytes: Uint8Array, where: string, options:
   );
   if (extra.length)
     throw new ModelFormatError(
-      `${where}: tensors no ResNet-${depth} layer uses: ${extra.slice(0, 5).join(', ')}` +
+      `${where}: tensors no ${architectureId(architecture)} layer uses: ${extra.slice(0, 5).join(', ')}` +
         (extra.length > 5 ? ', ...' : ''),
     );
   return Object.keys(settings).length ? { ...graph, declared: settings } : graph;

@@ -1,0 +1,129 @@
+/**
+ * Which ResNet a torchvision / timm state_dict holds, from its tensor names and shapes alone: blocks per
+ * stage (layerS.B), the block kind (a conv3 makes a bottleneck), the stem (conv1 or timm's deep conv1.0/.3/.6)
+ * and the projection shortcut (downsample.0 conv, or ResNet-D's average pool then downsample.1 conv). Modules
+ * of ResNet cousins the engine does not run are refused by name, before anything is built.
+ */
+import { ModelFormatError } from '../errors.js';
+import type { ResNetArchitecture, ResNetDefinition } from '../arch/resnet.js';
+
+/** Tensor names of family members the engine does not run: what they are, said in one line. */
+const NOT_RUN: Array<[RegExp, string]> = [
+  [/\.se\.fc1\.weight$/, 'squeeze-and-excitation (SE-ResNet, timm `se`)'],
+  [/\.se\.conv\.weight$/, 'efficient channel attention (ECA-ResNet, timm `eca`)'],
+  [/\.(se|attn)\.(fc|conv|proj)/, 'a channel-attention module'],
+  [/^(stem\.conv|stages\.\d+\.blocks\.\d+\.norm1)/, 'a pre-activation ResNet v2 (timm resnetv2, BiT)'],
+  [/^layer\d\.\d+\.convs\.\d/, 'Res2Net multi-scale convolutions (timm res2net)'],
+  [/^layer\d\.\d+\.conv2\.paths\./, 'selective-kernel convolutions (timm skresnet)'],
+  [/^global_pool\.(attn|pool\.)/, 'an attention pooling head'],
+];
+
+/** What a tensor belongs to when it is a module the engine refuses; undefined otherwise. */
+export function refusedModule(name: string): string | undefined {
+  for (const [pattern, what] of NOT_RUN) if (pattern.test(name)) return what;
+  return undefined;
+}
+
+export function architectureOf(
+  shapes: ReadonlyMap<string, readonly number[]>,
+  where: string,
+  definition: ResNetDefinition,
+): ResNetArchitecture {
+  for (const name of shapes.keys()) {
+    const what = refusedModule(name);
+    if (what)
+      throw new ModelFormatError(
+        `${where}: tensor ${name} belongs to ${what}, which this engine does not run (it runs ResNet, ` +
+          `ResNet-B/C/D, Wide ResNet)`,
+      );
+  }
+  const stages = [0, 0, 0, 0];
+  let bottleneck = false;
+  for (const name of shapes.keys()) {
+    const m = /^layer([1-4])\.(\d+)\.(conv3)?/.exec(name);
+    if (!m) continue;
+    const s = Number(m[1]) - 1;
+    stages[s] = Math.max(stages[s]!, Number(m[2]) + 1);
+    if (m[3]) bottleneck = true;
+  }
+  if (stages.every((n) => n === 0))
+    throw new ModelFormatError(`${where}: no layer1..layer4 tensors: not a torchvision/timm ResNet state_dict`);
+  if (stages.some((n) => n === 0))
+    throw new ModelFormatError(`${where}: blocks per stage [${stages}]: a ResNet has at least one block in each`);
+  const stem = shapes.has('conv1.0.weight') ? 'deep' : 'plain';
+  if (stem === 'plain' && !shapes.has('conv1.weight'))
+    throw new ModelFormatError(
+      `${where}: no stem: neither conv1.weight (7x7) nor conv1.0.weight (timm's deep stem) is in the file`,
+    );
+  const avgDown = [...shapes].some(
+    ([name, shape]) => /^layer\d\.0\.downsample\.1\.weight$/.test(name) && shape.length === 4,
+  );
+  return {
+    block: bottleneck ? 'bottleneck' : 'basic',
+    stages,
+    definition,
+    stem,
+    shortcut: avgDown ? 'avgpool' : 'conv',
+  };
+}
+
+/** How a file names its tensors: torchvision's / timm's names, or Hugging Face transformers' ResNet. */
+export interface KeyLayout {
+  layout: 'torchvision' | 'transformers';
+  /** The file's name for a torchvision name. */
+  toFile(name: string): string;
+  /** The torchvision name of a file's tensor (itself when it has no other). */
+  fromFile(name: string): string;
+}
+
+const IDENTITY: KeyLayout = { layout: 'torchvision', toFile: (n) => n, fromFile: (n) => n };
+
+type Rule = [RegExp, (m: RegExpExecArray) => string];
+
+const applyRules = (rules: Rule[], name: string): string => {
+  for (const [pattern, to] of rules) {
+    const m = pattern.exec(name);
+    if (m) return to(m) + name.slice(m[0].length);
+  }
+  return name;
+};
+
+/** transformers' ResNetForImageClassification names (modeling_resnet.py) -> torchvision's. */
+const HF = '^(?:resnet\\.)?';
+const STAGE = `${HF}encoder\\.stages\\.(\\d+)\\.layers\\.(\\d+)\\.`;
+const tvBlock = (m: RegExpExecArray) => `layer${Number(m[1]) + 1}.${m[2]}`;
+const FROM_TRANSFORMERS: Rule[] = [
+  [new RegExp(`${HF}embedder\\.embedder\\.convolution\\.`), () => 'conv1.'],
+  [new RegExp(`${HF}embedder\\.embedder\\.normalization\\.`), () => 'bn1.'],
+  [new RegExp(`${STAGE}shortcut\\.convolution\\.`), (m) => `${tvBlock(m)}.downsample.0.`],
+  [new RegExp(`${STAGE}shortcut\\.normalization\\.`), (m) => `${tvBlock(m)}.downsample.1.`],
+  [new RegExp(`${STAGE}layer\\.(\\d)\\.convolution\\.`), (m) => `${tvBlock(m)}.conv${Number(m[3]) + 1}.`],
+  [new RegExp(`${STAGE}layer\\.(\\d)\\.normalization\\.`), (m) => `${tvBlock(m)}.bn${Number(m[3]) + 1}.`],
+  [/^classifier\.1\./, () => 'fc.'],
+];
+
+/** torchvision's names -> transformers' (`p`: "resnet." in a ResNetForImageClassification, "" in a ResNetModel). */
+const toTransformers = (p: string): Rule[] => {
+  const hfBlock = (m: RegExpExecArray) => `${p}encoder.stages.${Number(m[1]) - 1}.layers.${m[2]}`;
+  return [
+    [/^conv1\./, () => `${p}embedder.embedder.convolution.`],
+    [/^bn1\./, () => `${p}embedder.embedder.normalization.`],
+    [/^layer(\d)\.(\d+)\.downsample\.0\./, (m) => `${hfBlock(m)}.shortcut.convolution.`],
+    [/^layer(\d)\.(\d+)\.downsample\.1\./, (m) => `${hfBlock(m)}.shortcut.normalization.`],
+    [/^layer(\d)\.(\d+)\.conv(\d)\./, (m) => `${hfBlock(m)}.layer.${Number(m[3]) - 1}.convolution.`],
+    [/^layer(\d)\.(\d+)\.bn(\d)\./, (m) => `${hfBlock(m)}.layer.${Number(m[3]) - 1}.normalization.`],
+    [/^fc\./, () => 'classifier.1.'],
+  ];
+};
+
+/** The layout of a state_dict's names: transformers' when its stem is `[resnet.]embedder.embedder`. */
+export function keyLayout(names: Iterable<string>): KeyLayout {
+  const stem = [...names].find((n) => /^(resnet\.)?embedder\.embedder\.convolution\.weight$/.test(n));
+  if (!stem) return IDENTITY;
+  const rules = toTransformers(stem.startsWith('resnet.') ? 'resnet.' : '');
+  return {
+    layout: 'transformers',
+    toFile: (name) => applyRules(rules, name),
+    fromFile: (name) => applyRules(FROM_TRANSFORMERS, name),
+  };
+}
