@@ -6,12 +6,14 @@
  * outputs), images/s, the ratio peer / engine, load time, time to the first result and GPU bytes.
  * Models: resnet50 is the Keras ResNet-50 (pretrained from the weights cache, or --random-weights: the same
  * topology with synthetic values, for machines the ~100 MB cannot reach); resnet18/34/101/152 are
- * torchvision ResNets with the golden generator's synthetic weights (tfjs runs only the Keras model).
+ * torchvision ResNets with the golden generator's synthetic weights (tfjs runs only the Keras model); pt-<name> a
+ * full-size family member of bench/family-shapes.json (pt-resnet50, pt-resnext50_32x4d, pt-wide_resnet50_2,
+ * pt-resnet50d, pt-seresnet50), its state_dict filled by the same generator.
  * Every peer runs the same network: tfjs the same model.json, ORT an ONNX file exported from the same graph.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { goldenModel } from '../scripts/golden-model.js';
+import { generate, goldenModel } from '../scripts/golden-model.js';
 import { createModel } from '../src/api/create.js';
 import { resizeGraph } from '../src/graph/resize.js';
 import { graphToOnnx } from '../src/export/onnx.js';
@@ -32,7 +34,18 @@ import type { Peer } from './peers/peer.js';
 import { tfjsWebGPU } from './peers/tfjs-webgpu.js';
 import { randomWeights } from './random-weights.js';
 
-const MODELS = ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152'];
+/** Full-size family members (timm and torchvision state_dict names and shapes, scripts/family-torch.py --shapes). */
+const FAMILY: Record<string, Array<[string, number[]]>> = JSON.parse(
+  await readFile(new URL('../bench/family-shapes.json', import.meta.url) /* from bench/ and from dist/ */, 'utf8'),
+);
+const MODELS = [
+  'resnet18',
+  'resnet34',
+  'resnet50',
+  'resnet101',
+  'resnet152',
+  ...Object.keys(FAMILY).map((m) => `pt-${m}`),
+];
 const PEERS = ['tfjs', 'ort'];
 const WINOGRAD_ARGS: Record<string, boolean | 2 | 4> = { on: true, off: false, 2: 2, 4: 4 };
 
@@ -154,6 +167,20 @@ async function subject(args: Args): Promise<Subject> {
       keras: files,
     };
   }
+  if (args.model.startsWith('pt-')) {
+    const names = FAMILY[args.model.slice(3)]!;
+    const last = names.some(([n]) => n.endsWith('.conv3.weight')) ? '.bn3.' : '.bn2.';
+    const params = names.map(([name, shape]) => ({
+      name,
+      shape,
+      data: generate(name, shape, name.startsWith('layer') && name.includes(last)),
+    }));
+    return {
+      description: `${args.model.slice(3)} (torchvision / timm state_dict)`,
+      weights: 'synthetic (golden generator)',
+      source: { safetensors: writeSafetensors(params, { format: 'pt' }) },
+    };
+  }
   const depth = Number(args.model.slice('resnet'.length));
   const { params } = goldenModel(depth);
   return {
@@ -161,6 +188,18 @@ async function subject(args: Args): Promise<Subject> {
     weights: 'synthetic (golden generator)',
     source: { safetensors: writeSafetensors(params, { format: 'pt' }) },
   };
+}
+
+/** A profile row's kind: the conv's window and stride (grouped, Winograd) or the layer's last name part. */
+function profileKind(s: { label: string; detail: string }): string {
+  const window = /(\d+x\d+)\/(\d+)/.exec(s.detail);
+  if (!window) return s.label.split(/[./]/).pop()!.replace(/\d+$/, '');
+  const extra = /groups/.test(s.detail)
+    ? ' grouped'
+    : /GEMMs|winograd/i.test(`${s.label} ${s.detail}`)
+      ? ' Winograd'
+      : '';
+  return `conv ${window[1]}/${window[2]}${extra}`;
 }
 
 const median = (xs: number[]) => {
@@ -297,6 +336,11 @@ let loaded: LoadedGraph;
       log(
         `| ${s.label} | ${s.detail} | ${s.ms.toFixed(3)} | ${s.gflops.toFixed(0)} | ${(100 * s.share).toFixed(1)}% |`,
       );
+    const kinds = new Map<string, number>();
+    for (const s of profile) kinds.set(profileKind(s), (kinds.get(profileKind(s)) ?? 0) + s.ms);
+    log('\n| kind of dispatch | ms | share |\n| --- | --- | --- |');
+    for (const [kind, ms] of [...kinds].sort((a, b) => b[1] - a[1]))
+      log(`| ${kind} | ${ms.toFixed(3)} | ${((100 * ms) / total).toFixed(1)}% |`);
   }
   model.dispose();
 }

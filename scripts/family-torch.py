@@ -3,7 +3,9 @@
 test/family.test.ts: writes test/fixtures/family-golden.json.
 
 Run with Debian's python3-torch and python3-torchvision and timm's source on the path (PyPI is not needed):
-  PYTHONPATH=/path/to/pytorch-image-models /usr/bin/python3 scripts/family-torch.py
+  PYTHONPATH=/path/to/pytorch-image-models /usr/bin/python3 scripts/family-torch.py [network ...]
+With --shapes it writes bench/family-shapes.json instead: the state_dict names and shapes of full-size
+networks (ResNet-50, ResNeXt-50 32x4d, Wide ResNet-50-2, ResNet-50-D, SE-ResNet-50), for the bench.
 
 Every parameter is filled by the deterministic generator of ../shared/golden/README.md (u(name, i) over the
 state_dict key, the same rules by kind: conv weights scaled by their fan-in, BatchNorm near identity, the
@@ -138,7 +140,30 @@ def lesioned_logits(model, names, x):
     return [[float(v) for v in row] for row in logits]
 
 
+# Full-size networks for bench/ (timing with generated weights): only their state_dict names and shapes are written.
+FULL_SIZE = {
+    'resnet50': lambda: TV.resnet50(),
+    'resnext50_32x4d': lambda: TV.resnext50_32x4d(),
+    'wide_resnet50_2': lambda: TV.wide_resnet50_2(),
+    'resnet50d': lambda: timm.create_model('resnet50d'),
+    'seresnet50': lambda: timm.create_model('seresnet50'),
+}
+
+
+def write_shapes():
+    out = {}
+    for key, make in FULL_SIZE.items():
+        state = make().state_dict()
+        out[key] = [[name, list(t.shape)] for name, t in state.items() if not name.endswith('num_batches_tracked')]
+    path = os.path.join(os.path.dirname(__file__), '..', 'bench', 'family-shapes.json')
+    with open(path, 'w') as f:
+        json.dump(out, f)
+    print(f'wrote {path}')
+
+
 def main():
+    if sys.argv[1:] == ['--shapes']:
+        return write_shapes()
     only = set(sys.argv[1:])
     torch.manual_seed(0)
     x = torch.tensor(u('input', 2 * 3 * SIZE * SIZE).astype(np.float32).reshape(2, 3, SIZE, SIZE)).double()

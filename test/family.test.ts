@@ -52,10 +52,10 @@ const RUN = [
   'timm-resnet14c',
   'tv-wide_resnet14_2',
   'timm-wide_resnet14_2',
+  'tv-resnext14_32x4d',
+  'timm-resnext26d_32x4d',
 ];
 const REFUSED: Record<string, RegExp> = {
-  'tv-resnext14_32x4d': /layer1\.0\.conv2 is a grouped convolution \(32 groups, as in ResNeXt\)/,
-  'timm-resnext26d_32x4d': /layer1\.0\.conv2 is a grouped convolution \(32 groups, as in ResNeXt\)/,
   'timm-seresnet14': /tensor layer1\.0\.se\.fc1\.weight belongs to squeeze-and-excitation/,
   'timm-seresnext26d_32x4d': /tensor layer1\.0\.se\.fc1\.weight belongs to squeeze-and-excitation/,
   'timm-seresnet10': /tensor layer1\.0\.se\.fc1\.weight belongs to squeeze-and-excitation/,

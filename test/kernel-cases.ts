@@ -27,6 +27,8 @@ export interface ConvCase {
   batch: number;
   residual: boolean;
   relu: boolean;
+  /** Channel groups (ResNeXt); absent: 1. */
+  groups?: number;
 }
 
 // biome-ignore format: a table, one case a line
@@ -48,6 +50,13 @@ export const CONV_CASES: ConvCase[] = [
   { gather: 'window', h: 7, w: 5, cin: 16, cout: 10, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 3, residual: false, relu: false },
   { gather: 'window', h: 2, w: 9, cin: 4, cout: 12, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 2, residual: true, relu: true },
   { gather: 'window', h: 1, w: 1, cin: 8, cout: 8, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 1, residual: false, relu: true },
+  // grouped (ResNeXt's 3x3): 4 channels per group (vec4 reads), 6 in and 12 out per group, a residual, a 1x1,
+  // more pixels than one workgroup takes (64 x 4) and not a multiple of them
+  { gather: 'window', h: 9, w: 7, cin: 32, cout: 32, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 2, residual: false, relu: true, groups: 8 },
+  { gather: 'window', h: 11, w: 6, cin: 24, cout: 48, k: 3, stride: 2, pads: [1, 1, 1, 1], batch: 2, residual: false, relu: false, groups: 4 },
+  { gather: 'window', h: 5, w: 7, cin: 16, cout: 16, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 3, residual: true, relu: true, groups: 2 },
+  { gather: 'pointwise', h: 6, w: 5, cin: 12, cout: 24, k: 1, stride: 1, pads: [0, 0, 0, 0], batch: 1, residual: false, relu: true, groups: 3 },
+  { gather: 'window', h: 20, w: 15, cin: 16, cout: 32, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 2, residual: false, relu: true, groups: 4 },
 ];
 /** Every conv case's bound: the largest relative error from the reference (with the weights rounded as stored). */
 export const CONV_BOUND = 1e-5;

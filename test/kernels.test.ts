@@ -87,7 +87,7 @@ const describeConfig = (o: ConvConfig) => {
 };
 
 const describeCase = (c: ConvCase) =>
-  `${c.gather} ${c.batch}x${c.h}x${c.w}x${c.cin} -> ${c.cout}, k${c.k} s${c.stride} pad[${c.pads}]${c.residual ? ' +res' : ''}${c.relu ? ' relu' : ''}`;
+  `${c.gather} ${c.batch}x${c.h}x${c.w}x${c.cin} -> ${c.cout}, k${c.k} s${c.stride} pad[${c.pads}]${c.residual ? ' +res' : ''}${c.relu ? ' relu' : ''}${c.groups ? `, ${c.groups} groups` : ''}`;
 
 /** The case's graph: the conv (named `conv`), reading a second 1x1 conv of the input as its residual where asked. */
 function convGraph(c: ConvCase, seed: number): Graph {
@@ -97,7 +97,8 @@ function convGraph(c: ConvCase, seed: number): Graph {
         conv2d('res', 'x', { weights: randomArray(c.cin * c.cout, seed + 3, 0.3), kernel: [1, 1], filters: c.cout }),
       )
     : undefined;
-  const weights = randomArray(c.k * c.k * c.cin * c.cout, seed + 1, 1 / Math.sqrt(c.k * c.k * c.cin));
+  const cing = c.cin / (c.groups ?? 1);
+  const weights = randomArray(c.k * c.k * cing * c.cout, seed + 1, 1 / Math.sqrt(c.k * c.k * cing));
   const bias = randomArray(c.cout, seed + 2, 0.5);
   const p = {
     weights,
@@ -105,6 +106,7 @@ function convGraph(c: ConvCase, seed: number): Graph {
     kernel: [c.k, c.k] as [number, number],
     filters: c.cout,
     strides: [c.stride, c.stride] as [number, number],
+    groups: c.groups,
   };
   const node = conv2d('conv', 'x', { ...p, pads: c.pads, relu: c.relu });
   // (a residual of another shape than the output is refused here: the case needs a shape-preserving conv)

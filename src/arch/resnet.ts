@@ -10,10 +10,10 @@
  *    a 2x2/s average pool, ceil mode, padding not counted, where s > 1, then downsample.1 1x1 conv +
  *    downsample.2 BatchNorm).
  * Every width is read from the tensors when `shapeOf` is given (Wide ResNet, tiered stems, any width per
- * stage), else the standard one. The builder reads each parameter through `get(name, shape)` in PyTorch
- * layout (conv OIHW, fc [out, in]) and emits the raw graph IR; the load-time passes fold and fuse it. A
- * `folded` state_dict (src/export/compact.ts) has BatchNorm already in each conv's weight and bias, and may
- * carry int8 weights (`quantized`), kept on the nodes as they are.
+ * stage) and so are the groups of a grouped conv (ResNeXt), else the standard ones. The builder reads each
+ * parameter through `get(name, shape)` in PyTorch layout (conv OIHW, fc [out, in]) and emits the raw graph
+ * IR; the load-time passes fold and fuse it. A `folded` state_dict (src/export/compact.ts) has BatchNorm
+ * already in each conv's weight and bias, and may carry int8 weights (`quantized`), kept on the nodes as they are.
  */
 import { ModelFormatError } from '../errors.js';
 import { type Graph, GraphBuilder } from '../graph/graph.js';
@@ -113,19 +113,16 @@ class LayerReader {
 
   conv(name: string, x: string, cout: number, k: number, stride: number): string {
     const cin = this.b.shape(x)[2];
-    const inFile = this.options.shapeOf?.(`${name}.weight`);
-    if (inFile && inFile.length === 4 && inFile[1] !== cin && cin % inFile[1]! === 0 && inFile[1]! > 0)
-      throw new ModelFormatError(
-        `${this.options.where ?? 'weights'}: ${name} is a grouped convolution (${cin / inFile[1]!} groups, ` +
-          `as in ResNeXt), which this engine does not run yet`,
-      );
-    const dims = [cout, cin, k, k];
+    // a grouped conv's weight has CIN / groups input channels (ResNeXt's 3x3)
+    const perGroup = this.options.shapeOf?.(`${name}.weight`)?.[1];
+    const groups = perGroup && perGroup < cin && cin % perGroup === 0 ? cin / perGroup : 1;
+    const dims = [cout, cin / groups, k, k];
     const w = permute(this.get(`${name}.weight`, dims), dims, OIHW_TO_HWIO);
     const pad = (k - 1) >> 1;
     const q = this.options.quantized?.(`${name}.weight`);
     const quantized = q && { values: permute(q.values, dims, OIHW_TO_HWIO), scales: q.scales };
     const bias = this.options.folded ? this.get(`${name}.bias`, [cout]) : undefined;
-    const params = { weights: w, bias, quantized, kernel: [k, k] as [number, number], filters: cout };
+    const params = { weights: w, bias, quantized, kernel: [k, k] as [number, number], filters: cout, groups };
     return this.b.add(op.conv2d(name, x, { ...params, strides: [stride, stride], pads: [pad, pad, pad, pad] }));
   }
 

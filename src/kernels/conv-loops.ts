@@ -1,13 +1,15 @@
 /**
  * The conv main loops (how the products of a GEMM are summed): the tiled loop for GPUs
- * (shaders/conv_gemm.wgsl: tiles in workgroup memory) and the simd loop for CPU adapters
- * (shaders/conv_simd.wgsl: weights shared across a subgroup by register shuffles, src/kernels/conv-simd.ts).
+ * (shaders/conv_gemm.wgsl: tiles in workgroup memory), the simd loop for CPU adapters
+ * (shaders/conv_simd.wgsl: weights shared across a subgroup by register shuffles, src/kernels/conv-simd.ts),
+ * and the grouped loop (shaders/conv_grouped.wgsl: a grouped conv's per-group sums, on any adapter).
  */
 import { type Bound, constants } from './bindings.js';
 import type { Gemm } from './conv-parts.js';
 import { CONV_SHADERS } from './conv-shaders.js';
 import { chooseSimdTile, packSimdWeights, simdRow, simdSliceWords, simdStatements } from './conv-simd.js';
 import { describeTiling, type Tiling } from './conv-tiling.js';
+import { GraphError } from '../errors.js';
 import { ceilDiv } from './dispatch.js';
 import type { Kernel } from './kernel.js';
 import { COLUMN_ELEMENT, packColumns, type WeightStorage } from './weight-storage.js';
@@ -117,5 +119,77 @@ export function simdLoop(g: Gemm, sg: number, storage: WeightStorage, slices?: S
     workgroups: (batch) => [ceilDiv(batch * ohw, st.wg * st.r), ceilDiv(nv, st.c4), slices?.count ?? 1],
     subgroups: true,
     describe: slices ? `${slices.count} GEMMs, simd` : 'simd',
+  };
+}
+
+/** The grouped loop's workgroup size. */
+const GROUPED_WG = 64;
+
+/**
+ * Pixels per invocation of the grouped loop for images of `ohw` output pixels: the most of 4, 2, 1 that leaves
+ * at most a quarter of an image's invocation slots idle (7x7 images: 1; 14x14 and larger: 4).
+ */
+export function groupedPixels(ohw: number): number {
+  for (const r of [4, 2, 1]) {
+    const slots = ceilDiv(ohw, GROUPED_WG * r) * GROUPED_WG * r;
+    if (slots - ohw <= slots / 4) return r;
+  }
+  return 1;
+}
+
+/** A grouped conv's loop: a workgroup per 4 output channels (one group) and WG * R output pixels. */
+export function groupedLoop(g: Gemm, storage: WeightStorage, subgroupSize?: number): MainLoop {
+  const { spec, inShape, outShape, k, nv, ohw } = g;
+  const groups = spec.groups ?? 1;
+  const [cin, cout] = [inShape[2], outShape[2]];
+  const coutG = cout / groups;
+  if (coutG % 4 !== 0)
+    throw new GraphError(
+      `${spec.name}: a grouped conv needs a multiple of 4 output channels per group (${groups} groups of ${coutG})`,
+    );
+  const window = specialize('conv_window.wgsl', CONV_SHADERS.window, {
+    IN_H: inShape[0],
+    IN_W: inShape[1],
+    OUT_W: outShape[1],
+    STRIDE_H: spec.strides[0],
+    STRIDE_W: spec.strides[1],
+    PAD_T: spec.pads[0],
+    PAD_L: spec.pads[1],
+  });
+  const [kh, kw] = spec.kernel;
+  const [wg, r] = [GROUPED_WG, groupedPixels(ohw)];
+  const defines = { CIN: cin, CING: cin / groups, COUT_G: coutG, KH: kh, KW: kw, VEC_A: g.vecA, WG: wg, R: r };
+  const statements = groupedStatements(r, g.vecA);
+  const subgroups = g.vecA && subgroupSize !== undefined && subgroupSize >= 4;
+  const name = `${spec.name}/weights${storage === 'f32' ? '' : ` (${storage})`}`;
+  return {
+    code: () =>
+      window +
+      weightsCode(storage) +
+      specialize('conv_grouped.wgsl', CONV_SHADERS.grouped, { ...defines, ...statements, SUBGROUPS: subgroups }),
+    weights: constants(name, () => packColumns(storage, spec, k, cout), COLUMN_ELEMENT[storage]),
+    workgroups: (batch) => [ceilDiv(batch * ohw, wg * r), nv, 1],
+    subgroups,
+    describe: `${groups} groups, ${r} pixels per invocation${subgroups ? ', weights shared in subgroups' : ''}`,
+  };
+}
+
+/** The grouped loop's statements for each of its R pixels, unrolled. */
+function groupedStatements(r: number, vecA: boolean): Record<'PIXELS' | 'WINDOW' | 'STEP' | 'STORES', string> {
+  const each = (indent: string, line: (i: number) => string) =>
+    Array.from({ length: r }, (_, i) => indent + line(i)).join('\n');
+  const step = vecA
+    ? (i: number) =>
+        `let a${i} = select(vec4<f32>(0.0), input[(at${i}.x + c) / 4u], at${i}.y == 1u); ` +
+        `acc${i} += a${i}.x * w0 + a${i}.y * w1 + a${i}.z * w2 + a${i}.w * w3;`
+    : (i: number) => `acc${i} += select(0.0, input[at${i}.x + c], at${i}.y == 1u) * w;`;
+  return {
+    PIXELS: each(
+      '  ',
+      (i) => `let m${i} = base + ${i}u * WG; let p${i} = pixelOf(min(m${i}, M - 1u)); var acc${i} = vec4<f32>(0.0);`,
+    ),
+    WINDOW: each('      ', (i) => `let at${i} = windowAt(p${i}, ky, kx, first);`),
+    STEP: each('        ', step),
+    STORES: each('  ', (i) => `if (m${i} < M) { store(m${i}, n4, acc${i}); }`),
   };
 }

@@ -8,6 +8,7 @@ import epilogue from '../../shaders/conv_epilogue.wgsl';
 import gatherPointwise from '../../shaders/conv_gather_pointwise.wgsl';
 import gatherRows from '../../shaders/conv_gather_rows.wgsl';
 import gatherWindow from '../../shaders/conv_gather_window.wgsl';
+import grouped from '../../shaders/conv_grouped.wgsl';
 import gemm from '../../shaders/conv_gemm.wgsl';
 import simd from '../../shaders/conv_simd.wgsl';
 import splitSum from '../../shaders/conv_splitk.wgsl';
@@ -28,6 +29,7 @@ export const CONV_SHADERS = {
   gatherRows,
   gatherWindow,
   gemm,
+  grouped,
   simd,
   splitSum,
   window,

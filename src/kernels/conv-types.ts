@@ -19,6 +19,9 @@ export interface ConvSpec {
   strides: [number, number];
   pads: Pads;
   relu: boolean;
+  /** Channel groups (ResNeXt's cardinality): output channel o reads input channels of group o / (COUT / groups)
+   * only, and the weights are [kh][kw][CIN / groups][COUT]. Absent: 1. */
+  groups?: number;
   weights: Float32Array;
   bias: Float32Array;
   /** Set when the weights were loaded as int8 (then `weights` holds their float values). */
@@ -43,10 +46,14 @@ export const CONV_STRATEGIES: readonly ConvStrategy[] = ['tiled', 'simd'];
  */
 export type ConvGather = 'pointwise' | 'window' | 'rows';
 
-/** The decision for one conv, all its kernels are built from. */
+/**
+ * The decision for one conv, all its kernels are built from. A grouped conv (groups > 1) runs the grouped
+ * loop (src/kernels/conv-loops.ts) under either strategy: with the simd strategy's subgroups, sharing weights.
+ */
 export type ConvAlgorithm = { gather: ConvGather; winograd?: WinogradTile } & (
   | { strategy: 'tiled'; tiling: Tiling }
   | { strategy: 'simd'; subgroupSize: number }
+  | { strategy: 'grouped'; subgroupSize?: number }
 );
 
 /** How a conv's kernels are built beyond its algorithm: the weights' storage, and (experiments) another main loop. */
@@ -62,15 +69,15 @@ export interface ConvBuildOptions {
 
 /**
  * The GEMM C[M, N] = A[M, K] * B[K, N] a conv computes for one image: M output pixels, N output channels,
- * K = KH * KW * CIN; with Winograd, M tiles and K = CIN in each of its slices.
+ * K = KH * KW * CIN / groups (each output channel's sum); with Winograd, M tiles and K = CIN in each of its slices.
  */
 export function convGemm(
-  spec: Pick<ConvSpec, 'kernel'>,
+  spec: Pick<ConvSpec, 'kernel' | 'groups'>,
   inShape: Shape,
   outShape: Shape,
   winograd?: WinogradTile,
 ): { m: number; n: number; k: number } {
   const [kh, kw] = spec.kernel;
   if (winograd) return { m: winogradTileCount(outShape, winograd), n: outShape[2], k: inShape[2] };
-  return { m: outShape[0] * outShape[1], n: outShape[2], k: kh * kw * inShape[2] };
+  return { m: outShape[0] * outShape[1], n: outShape[2], k: (kh * kw * inShape[2]) / (spec.groups ?? 1) };
 }

@@ -121,6 +121,7 @@ function sliceGemms(w: Winograd, storage: WeightStorage, gemmShader?: string): K
     name: `winograd F${m} weights`,
     weights: () => winogradWeights(g.spec.weights, cin, cout, m),
   };
+  if (algorithm.strategy === 'grouped') throw new Error(`${g.spec.name}: Winograd is not for grouped convs`);
   const loop =
     algorithm.strategy === 'simd'
       ? simdLoop(slice, algorithm.subgroupSize, storage, slices)

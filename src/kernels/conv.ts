@@ -9,7 +9,7 @@
 import { structuralKey } from '../ir/node.js';
 import type { Shape } from '../ir/tensor.js';
 import { activations } from './bindings.js';
-import { simdLoop, tiledLoop } from './conv-loops.js';
+import { groupedLoop, simdLoop, tiledLoop } from './conv-loops.js';
 import {
   CONV_BINDINGS,
   type ConvBound,
@@ -39,7 +39,8 @@ export function convKernels(
   options: ConvBuildOptions = {},
 ): Kernel[] {
   const { m: ohw, k } = convGemm(spec, inShape, outShape);
-  const vecA = inShape[2] % 4 === 0 && algorithm.gather !== 'rows';
+  const cing = inShape[2] / (spec.groups ?? 1);
+  const vecA = inShape[2] % 4 === 0 && cing % 4 === 0 && algorithm.gather !== 'rows';
   const g: Gemm = { spec, inShape, outShape, k, nv: ceilDiv(outShape[2], 4), ohw, vecA };
   const storage = options.weightStorage ?? 'f32';
   if (algorithm.winograd) return winogradKernels(g, algorithm, storage, options.gemmShader);
@@ -59,7 +60,9 @@ function mainKernel(g: Gemm, algorithm: ConvAlgorithm, options: ConvBuildOptions
   const loop =
     algorithm.strategy === 'tiled'
       ? tiledLoop(g, algorithm.tiling, storage, options.gemmShader)
-      : simdLoop(g, algorithm.subgroupSize, storage);
+      : algorithm.strategy === 'simd'
+        ? simdLoop(g, algorithm.subgroupSize, storage)
+        : groupedLoop(g, storage, algorithm.subgroupSize);
   const written: ConvBound =
     split > 1
       ? { output: activations(partialOf(spec), 'vec4<f32>') }
@@ -76,7 +79,8 @@ function mainKernel(g: Gemm, algorithm: ConvAlgorithm, options: ConvBuildOptions
     gemm: options.gemmShader ? hashText(options.gemmShader) : undefined,
   };
   const [kh, kw] = spec.kernel;
-  const code = () => bound.code + gatherCode(g, algorithm.gather) + loop.code() + epilogueCode(g, split > 1, scaled);
+  const gather = () => (algorithm.strategy === 'grouped' ? '' : gatherCode(g, algorithm.gather));
+  const code = () => bound.code + gather() + loop.code() + epilogueCode(g, split > 1, scaled);
   return {
     label: spec.name,
     detail:

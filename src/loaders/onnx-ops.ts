@@ -122,10 +122,12 @@ function conv(c: OnnxNodeContext): string {
   const W = c.constant(1, 'the weight');
   if (W.dims.length !== 4) c.fail(`weight ${c.node.input[1]} has shape [${W.dims}], expected [O, I, kH, kW]`);
   const [o, i, kh, kw] = W.dims as [number, number, number, number];
-  if (c.int('group', 1) !== 1) c.fail(`group ${c.int('group', 1)} is not supported (grouped convolution)`);
+  const groups = c.int('group', 1);
+  if (!(groups >= 1 && cin % groups === 0 && o % groups === 0))
+    c.fail(`group ${groups} does not divide the ${cin} input and ${o} output channels`);
   if (c.ints('dilations', [1, 1]).some((d) => d !== 1))
     c.fail(`dilations ${c.ints('dilations', [])} are not supported`);
-  if (i !== cin) c.fail(`weight has ${i} input channels, the input has ${cin}`);
+  if (i * groups !== cin) c.fail(`weight has ${i} input channels per group (${groups} groups), the input has ${cin}`);
   const strides = c.ints('strides', [1, 1]) as [number, number];
   const autoPad = c.str('auto_pad', 'NOTSET');
   let pads: Pads;
@@ -147,6 +149,7 @@ function conv(c: OnnxNodeContext): string {
       filters: o,
       strides,
       pads,
+      groups,
     }),
   );
 }

@@ -34,7 +34,7 @@ export function architectureOf(
     if (what)
       throw new ModelFormatError(
         `${where}: tensor ${name} belongs to ${what}, which this engine does not run (it runs ResNet, ` +
-          `ResNet-B/C/D, Wide ResNet)`,
+          `ResNet-B/C/D, Wide ResNet, ResNeXt)`,
       );
   }
   const stages = [0, 0, 0, 0];

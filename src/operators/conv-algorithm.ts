@@ -3,8 +3,8 @@
  * simd kernels on CPU adapters with fixed-size subgroups, tiled GEMMs elsewhere, or the strategy the
  * caller asks for (`loadResNet({ convStrategy })`). Per conv (chooseConvAlgorithm): the gather that reads
  * its input, the main loop, Winograd or not, and for the tiled loop the tile and split-K factor for this
- * batch. src/kernels/conv.ts builds the kernels of a decision and decides nothing itself. The measurements
- * behind the thresholds are in docs/results.md.
+ * batch; a grouped conv always runs the grouped loop. src/kernels/conv.ts builds the kernels of a decision
+ * and decides nothing itself. The measurements behind the thresholds are in docs/results.md.
  */
 import { InputError } from '../errors.js';
 import type { Shape } from '../ir/tensor.js';
@@ -139,6 +139,11 @@ export function chooseConvAlgorithm(
 ): ConvAlgorithm {
   const { lowering = {}, batch = 1, policy, storage = 'f32' } = context;
   const cin = inShape[2];
+  if ((spec.groups ?? 1) > 1) {
+    const simd = (override.strategy ?? lowering.convStrategy) === 'simd';
+    const subgroupSize = simd ? (override.subgroupSize ?? lowering.subgroupSize) : undefined;
+    return { gather: 'window', strategy: 'grouped', ...(subgroupSize && { subgroupSize }) };
+  }
   const gather = override.gather ?? chooseGather(spec, cin);
   const stemStaysTiled = lowering.convStrategy === 'simd' && cin % 4 !== 0 && lowering.simdStem === false;
   const strategy = override.strategy ?? (stemStaysTiled ? 'tiled' : (lowering.convStrategy ?? 'tiled'));

@@ -8,7 +8,7 @@ import type { NodeBase } from '../ir/node.js';
 import { outSize, type Pads, type QuantizedWeights, type RefTensor, type Shape } from '../ir/tensor.js';
 import { convKernels } from '../kernels/conv.js';
 import { CONV_INPUTS, type ConvSpec } from '../kernels/conv-types.js';
-import { ints } from '../onnx/writer.js';
+import { int, ints } from '../onnx/writer.js';
 import { HWIO_TO_OIHW, permute } from '../util/layout.js';
 import { chooseConvAlgorithm } from './conv-algorithm.js';
 import { checkQuantized, type Operator, refTensor } from './operator.js';
@@ -26,6 +26,8 @@ export interface Conv2dParams {
   pads?: Pads;
   relu?: boolean;
   quantized?: QuantizedWeights;
+  /** Channel groups (ResNeXt); weights then [kh][kw][cin / groups][filters]. */
+  groups?: number;
 }
 
 /** A conv node (bias zeros, stride 1, no padding, no ReLU unless given). */
@@ -44,6 +46,7 @@ export function conv2d(name: string, input: string, p: Conv2dParams): Conv2dNode
     weights: p.weights,
     bias,
     relu: p.relu ?? false,
+    ...(p.groups !== undefined && p.groups !== 1 && { groups: p.groups }),
     ...(p.quantized && { quantized: p.quantized }),
   };
 }
@@ -52,9 +55,12 @@ function infer(node: Conv2dNode, [input, residual]: readonly Shape[]): Shape {
   const [h, w, cin] = input!;
   const [kh, kw] = node.kernel;
   const cout = node.bias.length;
-  const count = kh * kw * cin * cout;
+  const groups = node.groups ?? 1;
+  if (!(Number.isInteger(groups) && groups >= 1 && cin % groups === 0 && cout % groups === 0))
+    throw new GraphError(`${node.name}: ${groups} groups do not divide ${cin} input and ${cout} output channels`);
+  const count = (kh * kw * cin * cout) / groups;
   if (node.weights.length !== count) {
-    const expected = `${kh}x${kw}x${cin}x${cout} = ${count} for input [${h}, ${w}, ${cin}]`;
+    const expected = `${kh}x${kw}x${cin / groups}x${cout} = ${count} for input [${h}, ${w}, ${cin}]`;
     throw new GraphError(`${node.name}: kernel holds ${node.weights.length} values, expected ${expected}`);
   }
   checkQuantized(node.name, node.quantized, count, cout);
@@ -76,6 +82,7 @@ function reference(node: Conv2dNode, [x, residual]: readonly RefTensor[]): RefTe
   const [sh, sw] = node.strides;
   const [pt, pl] = node.pads;
   const cout = node.bias.length;
+  const cing = cin / (node.groups ?? 1);
   const out = refTensor(x!.batch, infer(node, [x!.shape]));
   const [oh, ow] = out.shape;
   for (let n = 0; n < x!.batch; n++) {
@@ -83,15 +90,16 @@ function reference(node: Conv2dNode, [x, residual]: readonly RefTensor[]): RefTe
       for (let ox = 0; ox < ow; ox++) {
         for (let co = 0; co < cout; co++) {
           let s = node.bias[co]!;
+          const first = Math.floor(co / (cout / (cin / cing))) * cing; // the group's first input channel
           for (let ky = 0; ky < kh; ky++) {
             const iy = oy * sh - pt + ky;
             if (iy < 0 || iy >= h) continue;
             for (let kx = 0; kx < kw; kx++) {
               const ix = ox * sw - pl + kx;
               if (ix < 0 || ix >= w) continue;
-              const xb = ((n * h + iy) * w + ix) * cin;
-              const wb = (ky * kw + kx) * cin * cout + co;
-              for (let ci = 0; ci < cin; ci++) s += x!.data[xb + ci]! * node.weights[wb + ci * cout]!;
+              const xb = ((n * h + iy) * w + ix) * cin + first;
+              const wb = (ky * kw + kx) * cing * cout + co;
+              for (let ci = 0; ci < cing; ci++) s += x!.data[xb + ci]! * node.weights[wb + ci * cout]!;
             }
           }
           const o = ((n * oh + oy) * ow + ox) * cout + co;
@@ -122,13 +130,15 @@ export const CONV2D: Operator<Conv2dNode> = {
   },
   reference,
   toOnnx(onnx, node, [input]) {
-    const cin = input![2];
+    const groups = node.groups ?? 1;
+    const cing = input![2] / groups;
     const cout = node.bias.length;
     const [kh, kw] = node.kernel;
-    const weights = permute(node.weights, [kh, kw, cin, cout], HWIO_TO_OIHW);
-    const args = [onnx.name(node.input), onnx.param(`${node.name}.weight`, [cout, cin, kh, kw], weights)];
+    const weights = permute(node.weights, [kh, kw, cing, cout], HWIO_TO_OIHW);
+    const args = [onnx.name(node.input), onnx.param(`${node.name}.weight`, [cout, cing, kh, kw], weights)];
     if (node.bias.some((v) => v !== 0)) args.push(onnx.param(`${node.name}.bias`, [cout], node.bias));
     const attribute = [ints('kernel_shape', node.kernel), ints('strides', node.strides), ints('pads', node.pads)];
+    if (groups > 1) attribute.push(int('group', groups));
     const residual = node.residual && onnx.name(node.residual);
     onnx.emit({ name: node.name, opType: 'Conv', input: args, attribute }, node.output, residual, node.relu);
   },
