@@ -107,10 +107,19 @@ NETWORKS = {
 }
 
 
+# Members the engine refuses: only their state_dict names and shapes are written (the test checks the refusal).
+REFUSED = {
+    'timm-ecaresnet26t': lambda: timm.create_model('ecaresnet26t', num_classes=CLASSES),
+    'timm-resnetv2_50': lambda: timm.create_model('resnetv2_50', num_classes=CLASSES),
+    'timm-res2net50_26w_4s': lambda: timm.create_model('res2net50_26w_4s', num_classes=CLASSES),
+    'timm-skresnet18': lambda: timm.create_model('skresnet18', num_classes=CLASSES),
+}
+
 # Residual-block lesions (Veit et al. 2016) checked on some networks: the blocks deleted, by state_dict name.
 LESIONS = {
     'timm-resnet26d': [['layer2.0', 'layer3.1'], ['layer1.0']],
     'timm-resnet18d': [['layer4.0']],
+    'timm-seresnext26d_32x4d': [['layer3.0'], ['layer2.1']],
 }
 
 
@@ -197,9 +206,13 @@ def main():
             **({'lesions': lesions} if lesions else {}),
         }
         print(f'{key}: {len(params)} tensors, {sum(int(np.prod(s)) for _, s in params):,} values')
+    refused = {}
+    for key, make in REFUSED.items():
+        state = make().state_dict()
+        refused[key] = [[name, list(t.shape)] for name, t in state.items() if not name.endswith('num_batches_tracked')]
     path = os.path.join(os.path.dirname(__file__), '..', 'test', 'fixtures', 'family-golden.json')
     with open(path, 'w') as f:
-        json.dump({'torch': torch.__version__, 'torchvision': torchvision.__version__, 'timm': timm.__version__,
+        json.dump({'refused': refused,'torch': torch.__version__, 'torchvision': torchvision.__version__, 'timm': timm.__version__,
                    'input': [2, 3, SIZE, SIZE], 'classes': CLASSES, 'models': out}, f)
     print(f'wrote {path}')
 

@@ -151,3 +151,14 @@ export const ADD_CASES: Array<{ h: number; w: number; c: number; relu: boolean; 
   { h: 3, w: 5, c: 3, relu: true, bound: 1e-6 },
   { h: 2, w: 2, c: 5, relu: false, bound: 1e-6 },
 ];
+
+/**
+ * Squeeze-and-excitation gates (src/operators/squeeze-excite.ts) and the gated add that applies them: C
+ * channels through RD; channels a multiple of 4 (vec4) and not, RD over and under the gate's workgroup.
+ */
+// biome-ignore format: a table, one case a line
+export const SE_CASES: Array<{ h: number; w: number; c: number; rd: number; relu: boolean; bound: number }> = [
+  { h: 7, w: 5, c: 64, rd: 8, relu: true, bound: 1e-5 },
+  { h: 3, w: 3, c: 6, rd: 3, relu: false, bound: 1e-5 },
+  { h: 9, w: 11, c: 256, rd: 96, relu: true, bound: 1e-5 },
+];

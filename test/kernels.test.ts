@@ -8,7 +8,17 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { type Graph, GraphBuilder } from '../src/graph/graph.js';
 import type { WeightStorage } from '../src/kernels/weight-storage.js';
 import { convLoweringFor } from '../src/operators/conv-algorithm.js';
-import { add, avgPool, conv2d, dense, globalAvgPool, isWeighted, maxPool, softmax } from '../src/operators/index.js';
+import {
+  add,
+  avgPool,
+  conv2d,
+  dense,
+  globalAvgPool,
+  isWeighted,
+  maxPool,
+  softmax,
+  squeezeExcite,
+} from '../src/operators/index.js';
 import type { Pads } from '../src/ir/tensor.js';
 import { nchwToNhwc } from '../src/util/layout.js';
 import { planGraph } from '../src/plan/planner.js';
@@ -31,6 +41,7 @@ import {
   F16_WINOGRAD_FACTOR,
   GLOBALAVGPOOL_CASES,
   MAXPOOL_CASES,
+  SE_CASES,
   SOFTMAX_BOUND,
   simdConfigs,
   TILED_CONFIGS,
@@ -294,6 +305,23 @@ describe('pooling, dense, softmax, add+relu', () => {
       const a = b.add(conv2d('id', 'x', { weights: eye, kernel: [1, 1], filters: c }));
       const graph = b.finish(b.add(add('add', a, 'x', relu)));
       await expectReference(graph, randomArray(2 * h * w * c, c), 2, bound, `${h}x${w}x${c}`);
+    }
+  });
+
+  it("squeeze-and-excitation gate and the gated add (a conv's output scaled per channel, plus the shortcut)", async () => {
+    for (const [n, { h, w, c, rd, relu, bound }] of SE_CASES.entries()) {
+      const b = new GraphBuilder('t', 'x', [h, w, c]);
+      const y = b.add(conv2d('conv', 'x', { weights: randomArray(c * c, n + 1, 0.3), kernel: [1, 1], filters: c }));
+      const gate = b.add(
+        squeezeExcite('se', y, {
+          fc1: randomArray(c * rd, n + 2, 1 / Math.sqrt(c)),
+          fc1Bias: randomArray(rd, n + 3, 0.2),
+          fc2: randomArray(rd * c, n + 4, 2 / Math.sqrt(rd)),
+          fc2Bias: randomArray(c, n + 5, 0.5),
+        }),
+      );
+      const graph = b.finish(b.add(add('add', y, 'x', relu, gate)));
+      await expectReference(graph, randomArray(2 * h * w * c, c + 7), 2, bound, `${h}x${w}x${c} through ${rd}`);
     }
   });
 });

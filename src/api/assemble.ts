@@ -172,7 +172,7 @@ export function releaseWeights(graph: Graph): void {
   for (const node of graph.nodes) {
     if (!isWeighted(node)) continue;
     node.weights = RELEASED;
-    delete node.quantized;
+    if ('quantized' in node) delete node.quantized;
   }
 }
 

@@ -8,7 +8,8 @@
  *    BatchNorm + ReLU conv1.1, conv1.4 between; the tiered stem is the same with other widths);
  *  - shortcut: 'conv' (downsample.0 1x1 conv stride s + downsample.1 BatchNorm) or 'avgpool' (ResNet-D:
  *    a 2x2/s average pool, ceil mode, padding not counted, where s > 1, then downsample.1 1x1 conv +
- *    downsample.2 BatchNorm).
+ *    downsample.2 BatchNorm);
+ *  - se: a squeeze-and-excitation gate (se.fc1, se.fc2) scaling each block's branch before the residual sum.
  * Every width is read from the tensors when `shapeOf` is given (Wide ResNet, tiered stems, any width per
  * stage) and so are the groups of a grouped conv (ResNeXt), else the standard ones. The builder reads each
  * parameter through `get(name, shape)` in PyTorch layout (conv OIHW, fc [out, in]) and emits the raw graph
@@ -39,6 +40,8 @@ export interface ResNetArchitecture {
   definition: ResNetDefinition;
   stem: 'plain' | 'deep';
   shortcut: 'conv' | 'avgpool';
+  /** A squeeze-and-excitation gate on each block's branch (timm's `layerS.B.se.fc1/fc2`). */
+  se?: boolean;
 }
 
 /** The depth in the ResNet sense: the stem conv, the convs of the residual branches and the classifier. */
@@ -57,7 +60,7 @@ export function standardArchitecture(depth: number, definition: ResNetDefinition
 export function architectureId(arch: ResNetArchitecture): string {
   const suffix =
     arch.stem === 'deep' ? (arch.shortcut === 'avgpool' ? 'd' : 'c') : arch.shortcut === 'avgpool' ? 'a' : '';
-  return `resnet${depthOf(arch)}${suffix}`;
+  return `${arch.se ? 'se' : ''}resnet${depthOf(arch)}${suffix}`;
 }
 
 /** Reads one parameter in PyTorch layout; must throw (naming the tensor) when it is missing or misshapen. */
@@ -140,6 +143,16 @@ class LayerReader {
     return this.bn(bn, this.conv(conv, x, this.width(conv, cout), k, stride));
   }
 
+  /** timm's SEModule `name` over x: fc1 [RD, C, 1, 1] and fc2 [C, RD, 1, 1] with biases, RD from the file. */
+  squeezeExcite(name: string, x: string): string {
+    const c = this.b.shape(x)[2];
+    const rd = this.width(`${name}.fc1`, Math.max(8, Math.round(c / 16)));
+    const fc1 = permute(this.get(`${name}.fc1.weight`, [rd, c, 1, 1]), [rd, c], TRANSPOSE);
+    const fc2 = permute(this.get(`${name}.fc2.weight`, [c, rd, 1, 1]), [c, rd], TRANSPOSE);
+    const fc1Bias = this.get(`${name}.fc1.bias`, [rd]);
+    return this.b.add(op.squeezeExcite(name, x, { fc1, fc1Bias, fc2, fc2Bias: this.get(`${name}.fc2.bias`, [c]) }));
+  }
+
   relu(name: string, x: string): string {
     return this.b.add(op.relu(name, x));
   }
@@ -186,7 +199,9 @@ function residualBlock(l: LayerReader, arch: ResNetArchitecture, p: string, x: s
     y = l.convBn(`${p}.conv3`, `${p}.bn3`, y, planes * 4, 1, 1);
   }
   const outC = l.b.shape(y)[2];
-  return l.relu(`${p}.relu`, l.b.add(op.add(`${p}.add`, y, shortcut(l, arch, p, x, stride, outC))));
+  const gate = arch.se ? l.squeezeExcite(`${p}.se`, y) : undefined;
+  const sum = op.add(`${p}.add`, y, shortcut(l, arch, p, x, stride, outC), false, gate);
+  return l.relu(`${p}.relu`, l.b.add(sum));
 }
 
 /** The identity, or the projection where the block changes shape. */

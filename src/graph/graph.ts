@@ -85,13 +85,14 @@ export class GraphBuilder {
 
 /**
  * The network's depth in the ResNet sense: the most weight layers (conv2d, dense) on any path from the
- * input to the output (ResNet-50: stem + 16 blocks x 3 + fc). Shortcut projections are off that path.
+ * input to the output (ResNet-50: stem + 16 blocks x 3 + fc). Shortcut projections are off that path; a
+ * squeeze-and-excitation gate is not counted (timm's SE-ResNet-50 is 50 deep, as its name says).
  */
 export function weightDepth(graph: Graph): number {
   const depth = new Map<string, number>([[graph.input, 0]]);
   for (const node of graph.nodes) {
     const d = Math.max(...inputsOf(node).map((i) => depth.get(i) ?? 0));
-    depth.set(node.output, d + (isWeighted(node) ? 1 : 0));
+    depth.set(node.output, d + (isWeighted(node) && node.op !== 'squeezeexcite' ? 1 : 0));
   }
   return depth.get(graph.output) ?? 0;
 }

@@ -99,7 +99,7 @@ const fuseRelu: Rule = (relu, sole) => {
 
 /** add(conv(x), r) [+ ReLU] -> conv(x) reading r as its residual, in its epilogue. */
 const fuseResidual: Rule = (add, sole, order) => {
-  if (add.op !== 'add') return undefined;
+  if (add.op !== 'add' || add.gate) return undefined; // a gated add scales its input first: its own kernel
   // Of two convs (a projection block), take the one on the longer path (its input is produced later:
   // branch2c, not the shortcut's 1x1; a shortcut that pools first, as ResNet-D's, counts from the pool's
   // input), so the block's add + ReLU sits in its last conv.

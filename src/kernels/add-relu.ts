@@ -11,6 +11,8 @@ export interface AddSpec {
   name: string;
   input: string;
   addend: string;
+  /** Per-channel factors of `input` ([1, 1, C] per image). */
+  gate?: string;
   output: string;
   relu: boolean;
 }
@@ -20,12 +22,13 @@ export const ADD_RELU_BINDINGS = {
   a: { binding: 1, kind: 'activations' },
   b: { binding: 2, kind: 'activations' },
   output: { binding: 3, kind: 'activations' },
+  gate: { binding: 4, kind: 'activations' },
 } as const satisfies KernelInterface;
 
-/** Elementwise a + b (+ ReLU), for residual adds the planner could not fuse into a conv epilogue. */
+/** Elementwise a (* gate) + b (+ ReLU): residual adds not fused into a conv epilogue, and gated ones. */
 export function addReluKernel(node: AddSpec, shape: Shape): Kernel {
   const size = shape[0] * shape[1] * shape[2];
-  const vec = size % 4 === 0;
+  const vec = node.gate ? shape[2] % 4 === 0 : size % 4 === 0;
   const per = vec ? size / 4 : size;
   const t = vec ? 'vec4<f32>' : 'f32';
   const { wgsl, resources } = bindKernel(ADD_RELU_BINDINGS, {
@@ -33,17 +36,22 @@ export function addReluKernel(node: AddSpec, shape: Shape): Kernel {
     a: activations(node.input, t),
     b: activations(node.addend, t),
     output: activations(node.output, t),
+    gate: node.gate ? activations(node.gate, t) : undefined,
   });
+  const defines = {
+    T: t,
+    PER_IMAGE: per,
+    CHANNELS: !node.gate ? 1 : vec ? shape[2] / 4 : shape[2], // (read with GATE only)
+    GATE: node.gate !== undefined,
+    RELU: node.relu,
+    WORKGROUP_SIZE,
+  };
   return {
     label: node.name,
     bindings: ADD_RELU_BINDINGS,
-    shader: shader(
-      'add_relu',
-      { wgsl, per, relu: node.relu },
-      () => wgsl + specialize('add_relu.wgsl', addRelu, { T: t, PER_IMAGE: per, RELU: node.relu, WORKGROUP_SIZE }),
-    ),
+    shader: shader('add_relu', { wgsl, defines }, () => wgsl + specialize('add_relu.wgsl', addRelu, defines)),
     resources,
     workgroups: (batch, max) => elementwiseWorkgroups(batch * per, max),
-    flopsPerImage: size * (node.relu ? 2 : 1),
+    flopsPerImage: size * ((node.relu ? 2 : 1) + (node.gate ? 1 : 0)),
   };
 }

@@ -13,14 +13,14 @@ import { parsePreprocessing } from './declared-preprocessing.js';
 import { finiteTensor } from './finite.js';
 import {
   num,
-  ONNX_OPS,
   OnnxNodeContext,
   type Long,
   type OnnxGraphState,
   type OnnxNode,
   type OnnxTensor,
   type RawTensor,
-} from './onnx-ops.js';
+} from './onnx-context.js';
+import { ONNX_OPS } from './onnx-ops.js';
 import { ModelProto, ONNX_DOUBLE, ONNX_FLOAT, ONNX_FLOAT16, ONNX_INT32, ONNX_INT64 } from '../onnx/schema.js';
 
 function readTensor(t: RawTensor, where: string): OnnxTensor {
@@ -130,6 +130,7 @@ export function loadOnnxResNet(bytes: Uint8Array, where: string): Graph {
     init,
     tensor: new Map([[inputs[0]!.name, inputs[0]!.name]]),
     denseOf: new Map(),
+    gated: new Map(),
     opset: version,
   };
 

@@ -9,12 +9,11 @@ import type { ResNetArchitecture, ResNetDefinition } from '../arch/resnet.js';
 
 /** Tensor names of family members the engine does not run: what they are, said in one line. */
 const NOT_RUN: Array<[RegExp, string]> = [
-  [/\.se\.fc1\.weight$/, 'squeeze-and-excitation (SE-ResNet, timm `se`)'],
   [/\.se\.conv\.weight$/, 'efficient channel attention (ECA-ResNet, timm `eca`)'],
-  [/\.(se|attn)\.(fc|conv|proj)/, 'a channel-attention module'],
+  [/\.(se\.(conv|proj|fc\.)|attn\.)/, 'a channel-attention module'],
   [/^(stem\.conv|stages\.\d+\.blocks\.\d+\.norm1)/, 'a pre-activation ResNet v2 (timm resnetv2, BiT)'],
   [/^layer\d\.\d+\.convs\.\d/, 'Res2Net multi-scale convolutions (timm res2net)'],
-  [/^layer\d\.\d+\.conv2\.paths\./, 'selective-kernel convolutions (timm skresnet)'],
+  [/^layer\d\.\d+\.conv\d\.paths\./, 'selective-kernel convolutions (timm skresnet)'],
   [/^global_pool\.(attn|pool\.)/, 'an attention pooling head'],
 ];
 
@@ -34,7 +33,7 @@ export function architectureOf(
     if (what)
       throw new ModelFormatError(
         `${where}: tensor ${name} belongs to ${what}, which this engine does not run (it runs ResNet, ` +
-          `ResNet-B/C/D, Wide ResNet, ResNeXt)`,
+          `ResNet-B/C/D, Wide ResNet, ResNeXt, SE-ResNet)`,
       );
   }
   const stages = [0, 0, 0, 0];
@@ -58,13 +57,9 @@ export function architectureOf(
   const avgDown = [...shapes].some(
     ([name, shape]) => /^layer\d\.0\.downsample\.1\.weight$/.test(name) && shape.length === 4,
   );
-  return {
-    block: bottleneck ? 'bottleneck' : 'basic',
-    stages,
-    definition,
-    stem,
-    shortcut: avgDown ? 'avgpool' : 'conv',
-  };
+  const se = [...shapes.keys()].some((name) => /^layer\d\.\d+\.se\.fc1\.weight$/.test(name));
+  const shortcut = avgDown ? 'avgpool' : 'conv';
+  return { block: bottleneck ? 'bottleneck' : 'basic', stages, definition, stem, shortcut, ...(se && { se }) };
 }
 
 /** How a file names its tensors: torchvision's / timm's names, or Hugging Face transformers' ResNet. */

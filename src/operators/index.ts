@@ -16,6 +16,7 @@ import type { Operator } from './operator.js';
 import { PAD, type PadNode } from './pad.js';
 import { RELU, type ReluNode } from './relu.js';
 import { SOFTMAX, type SoftmaxNode } from './softmax.js';
+import { SQUEEZE_EXCITE, type SqueezeExciteNode } from './squeeze-excite.js';
 
 export type GraphNode =
   | Conv2dNode
@@ -27,7 +28,8 @@ export type GraphNode =
   | AvgPoolNode
   | GlobalAvgPoolNode
   | DenseNode
-  | SoftmaxNode;
+  | SoftmaxNode
+  | SqueezeExciteNode;
 
 export type OpKind = GraphNode['op'];
 export type NodeOf<K extends OpKind> = Extract<GraphNode, { op: K }>;
@@ -43,6 +45,7 @@ export const OPERATORS: { readonly [K in OpKind]: Operator<NodeOf<K>> } = {
   globalavgpool: GLOBALAVGPOOL,
   dense: DENSE,
   softmax: SOFTMAX,
+  squeezeexcite: SQUEEZE_EXCITE,
 };
 
 /** The operator of `node`'s kind. */
@@ -84,6 +87,7 @@ export type {
   PadNode,
   ReluNode,
   SoftmaxNode,
+  SqueezeExciteNode,
 };
 export { add } from './add.js';
 export { avgPool } from './avgpool.js';
@@ -95,4 +99,5 @@ export { maxPool } from './maxpool.js';
 export { pad } from './pad.js';
 export { relu } from './relu.js';
 export { softmax } from './softmax.js';
+export { squeezeExcite } from './squeeze-excite.js';
 export type { LowerOptions, Operator } from './operator.js';
