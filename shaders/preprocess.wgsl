@@ -1,5 +1,6 @@
 // Image preprocessing on the GPU, the same arithmetic as src/preprocess/preprocess.ts: resize so the
-// shorter side is RESIZE (triangle filter, widened when shrinking: antialiased), crop CROP x CROP at
+// shorter side is RESIZE (triangle filter, or with BICUBIC Keys' cubic a = -0.5, as PIL's; widened when
+// shrinking: antialiased), crop CROP x CROP at
 // origin (the center, or where training's augmentation puts it; mirrored left to right with flip),
 // then value = (pixel * SCALE - mean) / std per output channel, written NHWC into the network's input.
 // One invocation per output pixel; the source is an rgba8unorm or bgra8unorm texture, or their -srgb
@@ -11,11 +12,12 @@
 
 struct Resize {
   scale: vec2<f32>,     // source pixels per resized pixel, x and y
-  support: vec2<f32>,   // filter half-width in source pixels: max(scale, 1)
+  support: vec2<f32>,   // filter half-width in source pixels: taps (1 or 2) x max(scale, 1)
   origin: vec2<u32>,    // crop origin in resized pixels
   flip: u32,            // 1: mirrored left to right
   mean: vec4<f32>,      // per output channel
   deviation: vec4<f32>,
+  widening: vec2<f32>,  // the filter's widening: max(scale, 1)
 }
 
 const CROP = ${CROP}u;
@@ -34,6 +36,20 @@ fn texel(at: vec2<i32>) -> vec3<f32> {
 #endif
 }
 
+// The filter's weight at distance d (in filter units: source pixels / widening).
+fn filterWeight(d: f32) -> f32 {
+  let x = abs(d);
+#if ${BICUBIC}
+  let a = -0.5;
+  if (x < 1.0) {
+    return ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0;
+  }
+  return select(0.0, (((x - 5.0) * x + 8.0) * x - 4.0) * a, x < 2.0);
+#else
+  return max(0.0, 1.0 - x);
+#endif
+}
+
 @compute @workgroup_size(8, 8)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (gid.x >= CROP || gid.y >= CROP) {
@@ -44,17 +60,24 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let center = (vec2<f32>(vec2<u32>(column, gid.y) + resize.origin) + 0.5) * resize.scale;
   let lo = max(vec2<i32>(floor(center - resize.support + 0.5)), vec2<i32>(0));
   let hi = min(vec2<i32>(floor(center + resize.support + 0.5)), size);
-  var sum = vec3<f32>(0.0);
-  var total = 0.0;
-  for (var y = lo.y; y < hi.y; y++) {
-    let wy = max(0.0, 1.0 - abs((f32(y) - center.y + 0.5) / resize.support.y));
-    for (var x = lo.x; x < hi.x; x++) {
-      let w = wy * max(0.0, 1.0 - abs((f32(x) - center.x + 0.5) / resize.support.x));
-      sum += texel(vec2<i32>(x, y)) * w;
-      total += w;
-    }
+  // separable, as Pillow: each row's horizontal sum clipped to the byte range, then the vertical sum (a
+  // cubic's lobes overshoot at sharp edges; the triangle's never do)
+  var totalX = 0.0;
+  for (var x = lo.x; x < hi.x; x++) {
+    totalX += filterWeight((f32(x) - center.x + 0.5) / resize.widening.x);
   }
-  let rgb = sum / max(total, 1e-20) * 255.0;
+  var sum = vec3<f32>(0.0);
+  var totalY = 0.0;
+  for (var y = lo.y; y < hi.y; y++) {
+    let wy = filterWeight((f32(y) - center.y + 0.5) / resize.widening.y);
+    var row = vec3<f32>(0.0);
+    for (var x = lo.x; x < hi.x; x++) {
+      row += texel(vec2<i32>(x, y)) * filterWeight((f32(x) - center.x + 0.5) / resize.widening.x);
+    }
+    sum += wy * clamp(row / select(totalX, 1e-20, totalX == 0.0), vec3<f32>(0.0), vec3<f32>(1.0));
+    totalY += wy;
+  }
+  let rgb = clamp(sum / select(totalY, 1e-20, totalY == 0.0), vec3<f32>(0.0), vec3<f32>(1.0)) * 255.0;
 #if ${BGR}
   let ordered = rgb.bgr;
 #else

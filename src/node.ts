@@ -4,6 +4,7 @@
  * cache (downloaded there on first use).
  */
 import './webgpu-names.js';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createModel, type Platform } from './api/create.js';
 import type { ResNetModel } from './api/model.js';
@@ -24,7 +25,8 @@ import { acquireNodeDevice } from './node/gpu.js';
 import { decodeImage } from './node/image.js';
 import { fetchPretrained } from './node/model-cache.js';
 import { damageOfRecorded } from './node/compact-cache.js';
-import { splitModelPath } from './node/files.js';
+import { folderSource, splitModelPath } from './node/files.js';
+import { folderConfig, loadModelFolder } from './loaders/model-folder.js';
 
 export * from './index.js';
 export { decodeImage } from './node/image.js';
@@ -59,6 +61,8 @@ export async function loadGraph(options: SourceOptions & Pick<LoadOptions, 'sour
     if (isUrl(source)) return loadFromUrl(source, options);
     const path = source as string;
     await refuseDamaged(path);
+    const hub = await hubFolder(path);
+    if (hub) return loadModelFolder(hub.source, hub.config, options);
     const format = formatOf(path);
     const { source: folder, file } = await splitModelPath(path);
     if (format === 'tfjs-layers') return { graph: await loadTfjsLayersModel(folder, file, onProgress), format };
@@ -68,6 +72,20 @@ export async function loadGraph(options: SourceOptions & Pick<LoadOptions, 'sour
     return { graph: graphFromBytes(format, bytes, resolve(path), options), format };
   }
   return loadFromMemory(source, options);
+}
+
+/** A Hugging Face or timm model folder (a folder with a config.json), or undefined. */
+async function hubFolder(path: string) {
+  if (
+    !(await stat(path).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    return undefined;
+  const source = folderSource(path);
+  const config = await folderConfig(source);
+  return config && { source, config };
 }
 
 /** A file the model cache wrote (with a record beside it) must still be what was written. */

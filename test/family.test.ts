@@ -8,7 +8,10 @@
  * / max |reference logit| must be <= 1e-4 and the top-5 the same. Members the engine does not run yet are
  * refused while the file is read, with the module named.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compareLogits, generate, goldenInput } from '../scripts/golden-model.js';
 import { writeSafetensors } from '../src/export/safetensors.js';
@@ -16,6 +19,7 @@ import { graphToOnnx } from '../src/export/onnx.js';
 import { resizeGraph } from '../src/graph/resize.js';
 import { loadSafetensorsResNet } from '../src/loaders/safetensors.js';
 import { loadResNet } from '../src/node.js';
+import { sharedPath } from './helpers/needs.js';
 
 interface FamilyModel {
   built: string;
@@ -46,21 +50,21 @@ function stateDict(model: FamilyModel): Uint8Array {
   return writeSafetensors(tensors, { format: 'pt' });
 }
 
-/** Networks the engine runs, and those it refuses (with what the message must say). */
-const RUN = [
-  'timm-resnet26',
-  'timm-resnet18d',
-  'timm-resnet26d',
-  'timm-resnet10t',
-  'timm-resnet14c',
-  'tv-wide_resnet14_2',
-  'timm-wide_resnet14_2',
-  'tv-resnext14_32x4d',
-  'timm-resnext26d_32x4d',
-  'timm-seresnet14',
-  'timm-seresnext26d_32x4d',
-  'timm-seresnet10',
-];
+/** Networks the engine runs (with the name `info` gives them), and those it refuses (with what the message must say). */
+const RUN: Record<string, string> = {
+  'timm-resnet26': 'ResNet-26',
+  'timm-resnet18d': 'ResNet-18, deep stem, avg-pool shortcut',
+  'timm-resnet26d': 'ResNet-26, deep stem, avg-pool shortcut',
+  'timm-resnet10t': 'ResNet-10, deep stem, avg-pool shortcut',
+  'timm-resnet14c': 'ResNet-14, deep stem',
+  'tv-wide_resnet14_2': 'Wide ResNet-14-2',
+  'timm-wide_resnet14_2': 'Wide ResNet-14-2',
+  'tv-resnext14_32x4d': 'ResNeXt-14 32x4d',
+  'timm-resnext26d_32x4d': 'ResNeXt-26 32x4d, deep stem, avg-pool shortcut',
+  'timm-seresnet14': 'SE-ResNet-14',
+  'timm-seresnext26d_32x4d': 'SE-ResNeXt-26 32x4d, deep stem, avg-pool shortcut',
+  'timm-seresnet10': 'SE-ResNet-10',
+};
 const REFUSED: Record<string, RegExp> = {
   'timm-ecaresnet26t': /tensor layer1\.0\.se\.conv\.weight belongs to efficient channel attention \(ECA-ResNet/,
   'timm-resnetv2_50': /tensor stem\.conv\.weight belongs to a pre-activation ResNet v2/,
@@ -77,12 +81,12 @@ afterAll(() => {
 });
 
 it('the fixture lists every network once: run, or refused', () => {
-  expect(Object.keys(fixture.models).sort()).toEqual([...RUN].sort());
+  expect(Object.keys(fixture.models).sort()).toEqual(Object.keys(RUN).sort());
   expect(Object.keys(fixture.refused).sort()).toEqual(Object.keys(REFUSED).sort());
 });
 
 describe('ResNet-family networks from timm and torchvision state_dicts', () => {
-  for (const key of RUN) {
+  for (const [key, architecture] of Object.entries(RUN)) {
     it(`${key} matches its library's logits (safetensors with simd and tiled kernels; ONNX)`, async () => {
       const want = fixture.models[key]!;
       const bytes = stateDict(want);
@@ -93,6 +97,7 @@ describe('ResNet-family networks from timm and torchvision state_dicts', () => {
           results.push(`| ${key} | ${want.built} | safetensors, ${convStrategy} | ${check.error.toExponential(2)} |`);
           expect(check.error, convStrategy).toBeLessThanOrEqual(1e-4);
           expect(check.top5, convStrategy).toEqual(want.top5);
+          expect(model.info.architecture).toBe(architecture);
           expect(model.blocks.length).toBe(
             fixture.models[key]!.params.filter(([n]) => /^layer\d\.\d+\.conv1\.weight$/.test(n)).length,
           );
@@ -123,6 +128,7 @@ describe('ResNet-family networks from timm and torchvision state_dicts', () => {
           `| ${key} | ${want.built} | ONNX (onnxruntime ${ortCheck.error.toExponential(2)}) | ${check.error.toExponential(2)} |`,
         );
         expect(check.error, 'onnx').toBeLessThanOrEqual(1e-4);
+        expect(model.info.architecture, 'from ONNX').toBe(architecture);
       } finally {
         model.dispose();
       }
@@ -136,4 +142,146 @@ describe('ResNet-family networks from timm and torchvision state_dicts', () => {
       await expect(loadResNet({ source: { safetensors: bytes } })).rejects.toThrow(message);
     });
   }
+});
+
+/** transformers' ResNetForImageClassification name of a torchvision one (modeling_resnet.py's modules). */
+function transformersName(name: string): string {
+  const block = /^layer(\d)\.(\d+)\.(.*)$/.exec(name);
+  if (!block) {
+    if (name.startsWith('conv1.')) return `resnet.embedder.embedder.convolution.${name.slice(6)}`;
+    if (name.startsWith('bn1.')) return `resnet.embedder.embedder.normalization.${name.slice(4)}`;
+    if (name.startsWith('fc.')) return `classifier.1.${name.slice(3)}`;
+    throw new Error(`no transformers name for ${name}`);
+  }
+  const [, stage, index, rest] = block;
+  const at = `resnet.encoder.stages.${Number(stage) - 1}.layers.${index}`;
+  const part = /^(conv|bn)(\d)\.(.*)$/.exec(rest!);
+  if (part) {
+    const module = part[1] === 'conv' ? 'convolution' : 'normalization';
+    return `${at}.layer.${Number(part[2]) - 1}.${module}.${part[3]}`;
+  }
+  const shortcut = /^downsample\.([01])\.(.*)$/.exec(rest!)!;
+  return `${at}.shortcut.${shortcut[1] === '0' ? 'convolution' : 'normalization'}.${shortcut[2]}`;
+}
+
+describe('model folders as the hubs ship them', () => {
+  const labels = Array.from({ length: 100 }, (_, i) => `class ${i} of the folder`);
+  const photo = () => sharedPath('data', 'imagenet-sample', '250_n02110185_Siberian_husky.JPEG');
+
+  it('a Hugging Face folder (config.json, model.safetensors in transformers names, preprocessor_config.json): logits, labels, bicubic preprocessing on the CPU and the GPU', async () => {
+    const want = fixture.models['timm-resnet26']!;
+    const folder = await mkdtemp(join(tmpdir(), 'webgpu-resnet-hf-'));
+    try {
+      const tensors = want.params.map(([name, shape]) => ({
+        name: transformersName(name),
+        shape,
+        data: generate(name, shape, name.startsWith('layer') && name.includes('.bn3.')),
+      }));
+      await writeFile(join(folder, 'model.safetensors'), writeSafetensors(tensors, { format: 'pt' }));
+      const config = {
+        architectures: ['ResNetForImageClassification'],
+        model_type: 'resnet',
+        depths: [2, 2, 2, 2],
+        hidden_sizes: [256, 512, 1024, 2048],
+        embedding_size: 64,
+        layer_type: 'bottleneck',
+        hidden_act: 'relu',
+        downsample_in_first_stage: false,
+        id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
+      };
+      await writeFile(join(folder, 'config.json'), JSON.stringify(config));
+      const processor = {
+        crop_pct: 0.875,
+        do_normalize: true,
+        do_resize: true,
+        image_mean: [0.485, 0.456, 0.406],
+        image_std: [0.229, 0.224, 0.225],
+        resample: 3,
+        size: size,
+      };
+      await writeFile(join(folder, 'preprocessor_config.json'), JSON.stringify(processor));
+      const model = await loadResNet({ source: folder });
+      try {
+        const check = compareLogits(await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' }), want);
+        results.push(
+          `| timm-resnet26 | as a Hugging Face folder | safetensors (transformers names) | ${check.error.toExponential(2)} |`,
+        );
+        expect(check.error).toBeLessThanOrEqual(1e-4);
+        expect(model.labels).toEqual(labels);
+        expect(model.info).toMatchObject({ architecture: 'ResNet-26', labelsFrom: 'config.json id2label' });
+        expect(model.preprocessing).toMatchObject({
+          cropTo: size,
+          resizeTo: Math.round(size / 0.875),
+          interpolation: 'bicubic',
+        });
+        const top = await model.classify(photo(), { topK: 1 });
+        expect(top[0]!.label).toBe(labels[top[0]!.index]);
+        // the GPU's bicubic resize (shrinking a 3x enlargement) against the CPU path's
+        const bytes = await sharp(photo()).resize({ width: 1500 }).png().toBuffer();
+        const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+        const texture = model.device.createTexture({
+          size: [info.width, info.height],
+          format: 'rgba8unorm',
+          usage: 0x4 | 0x2,
+        });
+        model.device.queue.writeTexture({ texture }, data, { bytesPerRow: info.width * 4 }, [info.width, info.height]);
+        const gpu = (await model.inferTexture(texture, { output: 'input' }))!;
+        texture.destroy();
+        const cpu = await model.preprocess(bytes);
+        let levels = 0;
+        for (let i = 0; i < cpu.length; i++)
+          levels = Math.max(levels, Math.abs(gpu[i]! - cpu[i]!) * 255 * processor.image_std[i % 3]!);
+        console.log(`bicubic preprocessing, GPU vs CPU: ${levels.toFixed(3)} levels of 255 at most`);
+        expect(levels).toBeLessThanOrEqual(1);
+      } finally {
+        model.dispose();
+      }
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('a timm folder (config.json with pretrained_cfg and label_names, model.safetensors): logits, labels, crop_pct', async () => {
+    const want = fixture.models['timm-resnet26d']!;
+    const folder = await mkdtemp(join(tmpdir(), 'webgpu-resnet-timm-'));
+    try {
+      await writeFile(join(folder, 'model.safetensors'), stateDict(want));
+      const pretrained_cfg = {
+        input_size: [3, size, size],
+        interpolation: 'bicubic',
+        crop_pct: 0.95,
+        mean: [0.485, 0.456, 0.406],
+        std: [0.229, 0.224, 0.225],
+        num_classes: 100,
+      };
+      const config = {
+        architecture: 'resnet26d',
+        num_classes: 100,
+        num_features: 2048,
+        label_names: labels,
+        pretrained_cfg,
+      };
+      await writeFile(join(folder, 'config.json'), JSON.stringify(config));
+      const model = await loadResNet({ source: folder });
+      try {
+        const check = compareLogits(await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' }), want);
+        results.push(`| timm-resnet26d | as a timm folder | safetensors | ${check.error.toExponential(2)} |`);
+        expect(check.error).toBeLessThanOrEqual(1e-4);
+        expect(model.labels).toEqual(labels);
+        expect(model.info).toMatchObject({
+          architecture: 'ResNet-26, deep stem, avg-pool shortcut',
+          labelsFrom: 'config.json label_names',
+        });
+        expect(model.preprocessing).toMatchObject({
+          cropTo: size,
+          resizeTo: Math.floor(size / 0.95),
+          interpolation: 'bicubic',
+        });
+      } finally {
+        model.dispose();
+      }
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
 });

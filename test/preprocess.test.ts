@@ -1,4 +1,5 @@
 /** CPU preprocessing: resize (shorter side 256), center crop 224, caffe normalization, channel handling. */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   CAFFE_PREPROCESSING,
@@ -24,7 +25,62 @@ function image(
   return { data, width, height, channels };
 }
 
+interface PilCase {
+  width: number;
+  height: number;
+  resize: number;
+  crop: number;
+  interpolation: 'bilinear' | 'bicubic';
+  /** base64 of the crop's bytes, RGB. */
+  pixels: string;
+}
+const pil: { pillow: string; cases: PilCase[] } = JSON.parse(
+  readFileSync(new URL('./fixtures/resize-pil.json', import.meta.url), 'utf8'),
+);
+/** The engine's resize differs from Pillow's 8-bit one by its rounding (Pillow rounds and clips after each pass). */
+const PIL_BOUND = { max: 1.1, mean: 0.35 };
+
 describe('preprocessing', () => {
+  it("resizes as Pillow's antialiased bilinear and bicubic do (scripts/resize-pil.py), within its 8-bit rounding", () => {
+    const rows: string[] = [];
+    const checks: Array<[number, number, string]> = [];
+    for (const c of pil.cases) {
+      const img = image(c.width, c.height, 3, (x, y, ch) => (x * 7 + y * 13 + ch * 50 + ((x * y) % 31)) % 256);
+      const spec = {
+        ...TORCH_PREPROCESSING,
+        resizeTo: c.resize,
+        cropTo: c.crop,
+        scale: 1,
+        mean: [0, 0, 0],
+        std: [1, 1, 1],
+      };
+      const got = preprocessImage(img, { ...spec, interpolation: c.interpolation } as typeof TORCH_PREPROCESSING);
+      const want = Buffer.from(c.pixels, 'base64');
+      // the filter matters: the other one is further from Pillow than the bound
+      const other = c.interpolation === 'bicubic' ? 'bilinear' : 'bicubic';
+      const wrong = preprocessImage(img, { ...spec, interpolation: other } as typeof TORCH_PREPROCESSING);
+      expect(Math.max(...want.map((v, i) => Math.abs(wrong[i]! - v)))).toBeGreaterThan(PIL_BOUND.max);
+      let max = 0;
+      let sum = 0;
+      for (let i = 0; i < want.length; i++) {
+        const d = Math.abs(got[i]! - want[i]!);
+        max = Math.max(max, d);
+        sum += d;
+      }
+      rows.push(
+        `| ${c.width}x${c.height} -> ${c.resize}, crop ${c.crop} | ${c.interpolation} | ${max.toFixed(2)} | ${(sum / want.length).toFixed(3)} |`,
+      );
+      checks.push([max, sum / want.length, `${c.interpolation} ${c.width}x${c.height}`]);
+    }
+    console.log(
+      `Pillow ${pil.pillow} vs the engine's CPU resize, in 8-bit levels:\n| image | filter | max | mean |\n| --- | --- | --- | --- |\n${rows.join('\n')}`,
+    );
+    for (const [max, mean, what] of checks) {
+      expect(max, what).toBeLessThanOrEqual(PIL_BOUND.max);
+      expect(mean, what).toBeLessThanOrEqual(PIL_BOUND.mean);
+    }
+  });
+
   it('sizes: shorter side to 256, aspect kept; crop centered', () => {
     expect(resizedSize(342, 256, 256)).toEqual([342, 256]);
     expect(resizedSize(500, 375, 256)).toEqual([341, 256]);

@@ -10,6 +10,7 @@ import { checkHead, graphWithHead, type Head } from '../graph/head.js';
 import type { OptimizeReport } from '../graph/passes.js';
 import type { LoadedGraph } from '../loaders/formats.js';
 import { isWeighted } from '../operators/index.js';
+import { describeNetwork } from '../graph/describe.js';
 import type { ConvLowering } from '../operators/conv-algorithm.js';
 import { INTACT, type Planner } from '../plan/plan-cache.js';
 import type { AutotuneReport, TunedTilings } from '../runtime/autotune.js';
@@ -87,6 +88,8 @@ function modelInfo<I>(base: Base<I>, graph: Graph, executor: Executor): ModelInf
   const { plan } = executor.plans.get(1, INTACT);
   return {
     name: graph.name,
+    architecture: describeNetwork(graph),
+    ...(base.settings.labelsFrom && { labelsFrom: base.settings.labelsFrom }),
     adapter: base.adapterName,
     inputShape: [...graph.shapes.get(graph.input)!],
     classes: graph.shapes.get(graph.output)![2],

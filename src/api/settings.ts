@@ -15,6 +15,8 @@ import type { LoadOptionsBase, Precision } from './options.js';
 export interface ModelSettings {
   /** Given, declared by the file, or ImageNet-1k for 1000 classes; else none (the model names them `class i`). */
   labels?: readonly string[];
+  /** Where the labels came from: 'given', what the file declares (e.g. "config.json id2label"), 'ImageNet-1k'. */
+  labelsFrom?: string;
   preprocessing: Preprocessing;
   precision: Precision;
   /** The input size to plan for, when not the weights' own. */
@@ -109,6 +111,13 @@ export function modelSettings({ graph, format }: LoadedGraph, options: LoadOptio
   const inputSize = asked ?? graph.declared?.inputSize;
   return {
     labels: options.labels ?? graph.declared?.labels ?? (classes === 1000 ? IMAGENET_LABELS : undefined),
+    labelsFrom: options.labels
+      ? 'given'
+      : graph.declared?.labels
+        ? (graph.declared.labelsFrom ?? 'the weights file')
+        : classes === 1000
+          ? 'ImageNet-1k'
+          : undefined,
     preprocessing: preprocessingFor(given, inputSize, asked !== undefined, options.cropPct),
     precision,
     inputSize,

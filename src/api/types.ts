@@ -61,6 +61,11 @@ export interface BlockInfo {
 
 export interface ModelInfo {
   name: string;
+  /** The network's family name, from its graph: e.g. "SE-ResNeXt-50 32x4d, deep stem, avg-pool shortcut". */
+  architecture: string;
+  /** Where the labels came from: 'given', the file's own (e.g. "config.json id2label"), 'ImageNet-1k'; absent when
+   * the model names its classes `class i`. */
+  labelsFrom?: string;
   adapter: string;
   inputShape: [number, number, number];
   classes: number;

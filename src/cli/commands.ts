@@ -127,7 +127,8 @@ export function info(args: Parsed, model: ResNetModel<NodeImage>): number {
     return 0;
   }
   console.log(
-    `${i.name}: input ${i.inputShape.join('x')}, ${i.classes} classes, ${i.features} features, ` +
+    `${i.architecture} (${i.name}): input ${i.inputShape.join('x')}, ${i.classes} classes` +
+      `${i.labelsFrom ? ` (labels: ${i.labelsFrom})` : ''}, ${i.features} features, ` +
       `${model.blocks.length} residual blocks`,
   );
   console.log(
@@ -136,7 +137,8 @@ export function info(args: Parsed, model: ResNetModel<NodeImage>): number {
       `pipelines (${i.convStrategy} convs)`,
   );
   console.log(
-    `preprocessing: resize the shorter side to ${p.resizeTo}, center crop ${p.cropTo}, ${p.order}, x${p.scale}, ` +
+    `preprocessing: resize the shorter side to ${p.resizeTo} (${p.interpolation ?? 'bilinear'}), center crop ` +
+      `${p.cropTo}, ${p.order}, x${p.scale}, ` +
       `mean [${p.mean.join(', ')}], std [${p.std.join(', ')}]`,
   );
   console.log(`adapter: ${i.adapter}`);

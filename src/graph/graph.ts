@@ -23,6 +23,8 @@ export interface DeclaredSettings {
   precision?: 'f32' | 'f16' | 'int8';
   preprocessing?: Preprocessing;
   labels?: string[];
+  /** Where in the file the labels are (e.g. "config.json id2label"), for messages and `info`. */
+  labelsFrom?: string;
   /** The input size the weights were converted for ([height, width]; the network runs at any). */
   inputSize?: [number, number];
 }

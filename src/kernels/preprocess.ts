@@ -1,5 +1,12 @@
 import source from '../../shaders/preprocess.wgsl';
-import { CENTER_VIEW, cropOrigin, resizedSize, type CropView, type Preprocessing } from '../preprocess/preprocess.js';
+import {
+  CENTER_VIEW,
+  cropOrigin,
+  RESIZE_FILTERS,
+  resizedSize,
+  type CropView,
+  type Preprocessing,
+} from '../preprocess/preprocess.js';
 import { declareBindings, type KernelInterface } from './bindings.js';
 import { specialize } from './wgsl.js';
 
@@ -22,11 +29,14 @@ export function preprocessShader(spec: Preprocessing, srgb = false): string {
       PIXEL_SCALE: `${spec.scale}f`,
       BGR: spec.order === 'BGR',
       SRGB: srgb,
+      BICUBIC: spec.interpolation === 'bicubic',
     })
   );
 }
 
-/** Its uniform block for a `width` x `height` source image and the crop `view` (32 bytes + 2 vec4 = 64 bytes). */
+export const PREPROCESS_PARAMS_BYTES = 80;
+
+/** Its uniform block for a `width` x `height` source image and the crop `view` (32 bytes + 3 vec4 = 80 bytes). */
 export function preprocessParams(
   spec: Preprocessing,
   width: number,
@@ -35,13 +45,16 @@ export function preprocessParams(
 ): ArrayBuffer {
   const [rw, rh] = resizedSize(width, height, spec.resizeTo);
   const [cx, cy] = cropOrigin(rw, rh, spec.cropTo, view);
-  const buf = new ArrayBuffer(64);
+  const buf = new ArrayBuffer(PREPROCESS_PARAMS_BYTES);
   const f = new Float32Array(buf);
   const u = new Uint32Array(buf);
+  const taps = RESIZE_FILTERS[spec.interpolation ?? 'bilinear'].support;
   f[0] = width / rw;
   f[1] = height / rh;
-  f[2] = Math.max(width / rw, 1);
-  f[3] = Math.max(height / rh, 1);
+  f[2] = taps * Math.max(width / rw, 1);
+  f[3] = taps * Math.max(height / rh, 1);
+  f[16] = Math.max(width / rw, 1);
+  f[17] = Math.max(height / rh, 1);
   u[4] = cx;
   u[5] = cy;
   u[6] = view.flip ? 1 : 0;

@@ -23,11 +23,13 @@ export function parsePreprocessing(value: string, where: string): Preprocessing 
     [p.resizeTo, p.cropTo, p.scale].every((v) => typeof v === 'number' && v > 0) &&
     (p.order === 'RGB' || p.order === 'BGR') &&
     triple(p.mean) &&
-    triple(p.std);
+    triple(p.std) &&
+    (p.interpolation === undefined || p.interpolation === 'bilinear' || p.interpolation === 'bicubic');
   if (!ok)
     throw new ModelFormatError(
       `${where}: preprocessing ${JSON.stringify(value.slice(0, 80))} is not caffe, torch or a JSON object with ` +
-        `resizeTo, cropTo, scale (> 0), order (RGB or BGR), mean and std (3 numbers each)`,
+        `resizeTo, cropTo, scale (> 0), order (RGB or BGR), mean and std (3 numbers each), interpolation (bilinear ` +
+        `or bicubic, optional)`,
     );
   return p as unknown as Preprocessing;
 }

@@ -2,6 +2,7 @@
  * one) and read by format. */
 import { formatOf, graphFromBytes, type LoadedGraph, type SourceOptions } from './formats.js';
 import { loadTfjsLayersModel } from './tfjs-layers.js';
+import { folderConfig, loadModelFolder } from './model-folder.js';
 import { urlSource } from './source.js';
 import { cachingSource, defaultCacheStorage } from './url-cache.js';
 
@@ -12,12 +13,16 @@ export async function loadFromUrl(
   storage = options.cache === false ? undefined : defaultCacheStorage(),
 ): Promise<LoadedGraph> {
   const href = url instanceof URL ? url.href : url;
-  const file = new URL(href).pathname.split('/').pop() || 'model.json';
-  const format = formatOf(file);
+  const last = new URL(href).pathname.split('/').pop();
   const network = urlSource(href);
   const cached = storage && cachingSource(network, storage);
   const source = cached ?? network;
   const origin = () => cached?.origin() ?? 'network';
+  // a folder URL: a Hugging Face or timm folder when it has a config.json, else a TF.js folder
+  const config = last ? undefined : await folderConfig(source);
+  if (config) return { ...(await loadModelFolder(source, config, options)), origin: origin() };
+  const file = last || 'model.json';
+  const format = formatOf(file);
   if (format === 'tfjs-layers') {
     const graph = await loadTfjsLayersModel(source, file, options.onProgress);
     return { graph, format, origin: origin() };

@@ -1,6 +1,6 @@
 /**
- * Image -> input tensor, on the CPU: RGB, resize so the shorter side is `resizeTo` (antialiased bilinear,
- * the triangle filter PIL and torchvision use), center crop `cropTo`, then per-channel normalization.
+ * Image -> input tensor, on the CPU: RGB, resize so the shorter side is `resizeTo` (antialiased bilinear or
+ * bicubic, the filters PIL and torchvision use), center crop `cropTo`, then per-channel normalization.
  * Only the cropped window of the resized image is ever computed.
  */
 import { InputError } from '../errors.js';
@@ -21,6 +21,8 @@ export interface Preprocessing {
   scale: number;
   mean: [number, number, number];
   std: [number, number, number];
+  /** The resize's filter, antialiased as PIL's: 'bilinear' (default) or 'bicubic' (timm's and transformers'). */
+  interpolation?: 'bilinear' | 'bicubic';
 }
 
 /** Keras "caffe" style, what the Keras ResNet-50 was trained with: BGR, mean subtracted, no scaling. */
@@ -95,10 +97,36 @@ interface FilterTaps {
   maxTaps: number;
 }
 
-/** Triangle-filter taps mapping `outCount` outputs (starting at resized index `first`) onto `inSize` sources. */
-function triangleTaps(inSize: number, outSize: number, first: number, outCount: number): FilterTaps {
+/**
+ * The resize filters, as PIL defines them (and torchvision, timm and transformers use through it): the
+ * triangle (bilinear, support 1) and Keys' cubic with a = -0.5 (bicubic, support 2). Shrinking widens a
+ * filter by the scale (antialiasing).
+ */
+export const RESIZE_FILTERS = {
+  bilinear: { support: 1, weight: (x: number) => Math.max(0, 1 - Math.abs(x)) },
+  bicubic: {
+    support: 2,
+    weight(x: number) {
+      const a = -0.5;
+      const d = Math.abs(x);
+      if (d < 1) return ((a + 2) * d - (a + 3)) * d * d + 1;
+      return d < 2 ? (((d - 5) * d + 8) * d - 4) * a : 0;
+    },
+  },
+} as const;
+
+/** Filter taps mapping `outCount` outputs (starting at resized index `first`) onto `inSize` sources. */
+function filterTaps(
+  inSize: number,
+  outSize: number,
+  first: number,
+  outCount: number,
+  interpolation: Preprocessing['interpolation'] = 'bilinear',
+): FilterTaps {
+  const filter = RESIZE_FILTERS[interpolation];
   const scale = inSize / outSize;
-  const support = Math.max(scale, 1);
+  const filterScale = Math.max(scale, 1);
+  const support = filter.support * filterScale;
   const maxTaps = Math.ceil(support) * 2 + 1;
   const start = new Int32Array(outCount);
   const count = new Int32Array(outCount);
@@ -109,16 +137,18 @@ function triangleTaps(inSize: number, outSize: number, first: number, outCount: 
     const hi = Math.min(inSize, Math.floor(center + support + 0.5));
     let total = 0;
     for (let x = lo; x < hi; x++) {
-      const w = Math.max(0, 1 - Math.abs((x - center + 0.5) / support));
+      const w = filter.weight((x - center + 0.5) / filterScale);
       weights[i * maxTaps + (x - lo)] = w;
       total += w;
     }
-    if (total > 0) for (let x = 0; x < hi - lo; x++) weights[i * maxTaps + x]! /= total;
+    if (total !== 0) for (let x = 0; x < hi - lo; x++) weights[i * maxTaps + x]! /= total;
     start[i] = lo;
     count[i] = hi - lo;
   }
   return { start, count, weights, maxTaps };
 }
+
+const clipByte = (v: number): number => Math.min(255, Math.max(0, v));
 
 /**
  * Resize + center crop (or the crop `view` names, mirrored if it says so) + normalize one image into
@@ -142,8 +172,8 @@ export function preprocessImage(
   const [rw, rh] = resizedSize(width, height, spec.resizeTo);
   if (rw < crop || rh < crop) throw new InputError(`resizeTo (${spec.resizeTo}) is smaller than cropTo (${crop})`);
   const [cx, cy] = cropOrigin(rw, rh, crop, view);
-  const tx = triangleTaps(width, rw, cx, crop);
-  const ty = triangleTaps(height, rh, cy, crop);
+  const tx = filterTaps(width, rw, cx, crop, spec.interpolation);
+  const ty = filterTaps(height, rh, cy, crop, spec.interpolation);
 
   // Horizontal pass over the source rows the vertical pass needs: rows x crop x RGB.
   const rowLo = ty.start[0]!;
@@ -174,9 +204,10 @@ export function preprocessImage(
           b += data[p + 2]! * w;
         }
       }
-      tmp[tmpBase + x * 3] = r;
-      tmp[tmpBase + x * 3 + 1] = g;
-      tmp[tmpBase + x * 3 + 2] = b;
+      // clipped to the byte range after each pass, as Pillow does (a cubic's lobes overshoot at edges)
+      tmp[tmpBase + x * 3] = clipByte(r);
+      tmp[tmpBase + x * 3 + 1] = clipByte(g);
+      tmp[tmpBase + x * 3 + 2] = clipByte(b);
     }
   }
 
@@ -200,7 +231,7 @@ export function preprocessImage(
         g += tmp[p + 1]! * w;
         b += tmp[p + 2]! * w;
       }
-      const rgb = [r, g, b];
+      const rgb = [clipByte(r), clipByte(g), clipByte(b)];
       const o = offset + (y * crop + (view.flip ? crop - 1 - x : x)) * 3;
       out[o] = (rgb[c0]! * k - m[0]) / sd[0];
       out[o + 1] = (rgb[c1]! * k - m[1]) / sd[1];

@@ -5,6 +5,7 @@
  */
 import {
   PREPROCESS_BINDINGS,
+  PREPROCESS_PARAMS_BYTES,
   preprocessParams,
   preprocessShader,
   preprocessWorkgroups,
@@ -47,7 +48,7 @@ export class TextureInput {
     );
     this.uniform ??= device.createBuffer({
       label: 'preprocess params',
-      size: 64,
+      size: PREPROCESS_PARAMS_BYTES,
       usage: BUFFER.UNIFORM | BUFFER.COPY_DST,
     });
     device.queue.writeBuffer(this.uniform, 0, preprocessParams(spec, texture.width, texture.height, view));
