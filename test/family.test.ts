@@ -19,6 +19,8 @@ import { graphToOnnx } from '../src/export/onnx.js';
 import { resizeGraph } from '../src/graph/resize.js';
 import { loadSafetensorsResNet } from '../src/loaders/safetensors.js';
 import { loadResNet } from '../src/node.js';
+import { compactOf } from '../src/api/compact.js';
+import { loadFromMemory } from '../src/loaders/formats.js';
 import { sharedPath } from './helpers/needs.js';
 
 interface FamilyModel {
@@ -284,4 +286,64 @@ describe('model folders as the hubs ship them', () => {
       await rm(folder, { recursive: true, force: true });
     }
   });
+});
+
+describe('compact files of family members', () => {
+  const photos = [
+    '000_n01440764_tench.JPEG',
+    '250_n02110185_Siberian_husky.JPEG',
+    '710_n03908714_pencil_sharpener.JPEG',
+    '340_n02391049_zebra.JPEG',
+    '130_n02007558_flamingo.JPEG',
+    '290_n02128925_jaguar.JPEG',
+  ];
+  const top1 = (logits: Float32Array, classes: number) =>
+    Array.from({ length: logits.length / classes }, (_, b) => {
+      const row = logits.subarray(b * classes, (b + 1) * classes);
+      return row.indexOf(Math.max(...row));
+    });
+
+  for (const key of ['timm-seresnext26d_32x4d', 'tv-wide_resnet14_2', 'timm-resnet18d']) {
+    it(`${key}: f16 and int8 compact files load with no option and keep the f32 network's top-1`, async () => {
+      const want = fixture.models[key]!;
+      const bytes = stateDict(want);
+      const f32 = await loadResNet({ source: { safetensors: bytes }, inputSize: size });
+      const images = [input];
+      for (const file of photos) {
+        const x = await f32.preprocess(sharedPath('data', 'imagenet-sample', file));
+        images.push(
+          Float32Array.from(
+            { length: 3 * size * size },
+            (_, i) => x[(i % (size * size)) * 3 + Math.floor(i / (size * size))]!,
+          ),
+        );
+      }
+      const batch = new Float32Array(images.reduce((n, x) => n + x.length, 0));
+      images.reduce((at, x) => (batch.set(x, at), at + x.length), 0);
+      const n = batch.length / (3 * size * size);
+      const run = (m: typeof f32) => m.infer(batch, { batch: n, layout: 'nchw', output: 'logits' });
+      const reference = await run(f32);
+      f32.dispose();
+      const loaded = await loadFromMemory({ safetensors: bytes });
+      for (const precision of ['f16', 'int8'] as const) {
+        const compact = compactOf(loaded, precision, { inputSize: size }, key).bytes;
+        const model = await loadResNet({ source: { safetensors: compact } });
+        try {
+          const got = await run(model);
+          const error = compareLogits(got, {
+            logits: Array.from({ length: n }, (_, b) => Array.from(reference.subarray(b * 100, (b + 1) * 100))),
+          }).error;
+          const agree = top1(got, 100).filter((c, i) => c === top1(reference, 100)[i]).length;
+          results.push(
+            `| ${key} | ${want.built} | compact ${precision} (${compact.length} bytes) vs f32, ${n} images: top-1 ${agree}/${n} | ${error.toExponential(2)} |`,
+          );
+          expect(model.info).toMatchObject({ precision, architecture: RUN[key] });
+          expect(error, precision).toBeLessThanOrEqual(precision === 'f16' ? 5e-3 : 5e-2);
+          expect(agree, precision).toBe(n);
+        } finally {
+          model.dispose();
+        }
+      }
+    });
+  }
 });

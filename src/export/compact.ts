@@ -1,6 +1,7 @@
 /**
  * A loaded ResNet -> a compact safetensors file: torchvision names (conv1, layerS.B.convN,
- * layerS.B.downsample.0, fc), BatchNormalization already folded into each conv (so a conv has `.weight`
+ * layerS.B.downsample.0, fc; a network read from a torchvision or timm state_dict keeps its own, so every
+ * family member the loader reads: deep stems conv1.0/.3/.6, avg-pool shortcuts, se.fc1/fc2), BatchNormalization already folded into each conv (so a conv has `.weight`
  * and `.bias` and there are no bn tensors), weights in f32, f16 or int8 (symmetric per output channel:
  * `<name>.weight` I8 and `<name>.weight_scale` F32, weight = q * scale; biases stay F32), and a
  * `__metadata__` that says everything a loader needs: depth, definition, precision, preprocessing and
@@ -10,7 +11,8 @@ import { ModelFormatError } from '../errors.js';
 import { RESNET_SPECS, type ResNetDefinition } from '../arch/resnet.js';
 import { residualBlocks } from '../graph/blocks.js';
 import { type Graph, weightDepth } from '../graph/graph.js';
-import type { Conv2dNode, DenseNode } from '../operators/index.js';
+import type { Conv2dNode, DenseNode, SqueezeExciteNode } from '../operators/index.js';
+import { resnetDepth } from '../graph/describe.js';
 import { int8Weights, type WeightStorage } from '../kernels/weight-storage.js';
 import type { Preprocessing } from '../preprocess/preprocess.js';
 import { floatToHalf } from '../util/half.js';
@@ -28,6 +30,22 @@ export interface CompactOptions {
   source?: string;
   /** The input size the file is for, when not the weights' own (recorded; a load then plans for it). */
   inputSize?: [number, number];
+}
+
+/** A state_dict name of a conv, dense or squeeze-and-excitation node (torchvision's and timm's). */
+const STATE_DICT_NAME = /^(conv1(\.\d)?|fc|layer\d\.\d+\.(conv\d|downsample\.\d|se))$/;
+
+/**
+ * The names of a graph built from a torchvision / timm state_dict (any family member: its nodes keep the
+ * file's names), or undefined when some weighted node has another name (Keras, ONNX).
+ */
+function stateDictNames(graph: Graph): ReturnType<typeof torchvisionNames> | undefined {
+  const layers = graph.nodes.filter((n) => n.op === 'conv2d' || n.op === 'dense' || n.op === 'squeezeexcite');
+  if (!layers.every((n) => STATE_DICT_NAME.test(n.name))) return undefined;
+  const bottleneck = layers.some((n) => n.name.endsWith('.conv3'));
+  const strided = layers.some((n) => n.op === 'conv2d' && n.name.endsWith('.conv1') && n.strides[0] === 2);
+  const definition: ResNetDefinition = bottleneck && strided ? 'keras-v1' : 'torchvision';
+  return { names: new Map(layers.map((n) => [n.name, n.name])), depth: resnetDepth(graph), definition };
 }
 
 /** torchvision's name for each conv and dense node of an optimized ResNet graph, and its definition. */
@@ -91,16 +109,31 @@ function weightTensors(name: string, node: Conv2dNode | DenseNode, precision: We
   return [{ name: `${name}.weight`, shape, data: precision === 'f16' ? Uint16Array.from(w, floatToHalf) : w }];
 }
 
+/** A squeeze-and-excitation gate's tensors as timm names them (se.fc1/fc2, 1x1 convs with biases), f32 always. */
+function gateTensors(node: SqueezeExciteNode): TensorToWrite[] {
+  const rd = node.reduced;
+  const c = node.bias.length - rd;
+  const fc1 = permute(node.weights.subarray(0, c * rd), [c, rd], TRANSPOSE);
+  const fc2 = permute(node.weights.subarray(c * rd), [rd, c], TRANSPOSE);
+  return [
+    { name: `${node.name}.fc1.weight`, shape: [rd, c, 1, 1], data: fc1 },
+    { name: `${node.name}.fc1.bias`, shape: [rd], data: node.bias.slice(0, rd) },
+    { name: `${node.name}.fc2.weight`, shape: [c, rd, 1, 1], data: fc2 },
+    { name: `${node.name}.fc2.bias`, shape: [c], data: node.bias.slice(rd) },
+  ];
+}
+
 /** The compact safetensors bytes of an optimized ResNet graph (BatchNorm folded, as `optimize` leaves it). */
 export function compactSafetensors(graph: Graph, options: CompactOptions): Uint8Array {
   if (graph.nodes.some((n) => n.op === 'batchnorm'))
     throw new Error('compactSafetensors needs the optimized graph (BatchNorm folded)');
-  const { names, depth, definition } = torchvisionNames(graph);
+  const { names, depth, definition } = stateDictNames(graph) ?? torchvisionNames(graph);
   const classes = graph.shapes.get(graph.output)![2];
   if (options.labels.length !== classes)
     throw new ModelFormatError(`${options.labels.length} labels for ${classes} classes`);
   const tensors: TensorToWrite[] = [];
   for (const node of graph.nodes) {
+    if (node.op === 'squeezeexcite') tensors.push(...gateTensors(node));
     if (node.op !== 'conv2d' && node.op !== 'dense') continue;
     const name = names.get(node.name)!;
     tensors.push(...weightTensors(name, node, options.precision), {

@@ -7,11 +7,19 @@
 import type { Conv2dNode } from '../operators/index.js';
 import { type Graph, weightDepth } from './graph.js';
 
+/** The convs before the stem's max pool (1, or 3 in a deep stem). */
+function stemConvCount(graph: Graph): number {
+  const pool = graph.nodes.findIndex((n) => n.op === 'maxpool');
+  return pool < 0 ? 1 : graph.nodes.slice(0, pool).filter((n) => n.op === 'conv2d').length;
+}
+
+/** The depth in the ResNet sense: weight layers on the longest path, a deep stem counted as one (timm's names). */
+export const resnetDepth = (graph: Graph): number => weightDepth(graph) - Math.max(0, stemConvCount(graph) - 1);
+
 export function describeNetwork(graph: Graph): string {
   const convs = graph.nodes.filter((n): n is Conv2dNode => n.op === 'conv2d');
-  const pool = graph.nodes.findIndex((n) => n.op === 'maxpool');
-  const stemConvs = pool < 0 ? 1 : graph.nodes.slice(0, pool).filter((n) => n.op === 'conv2d').length;
-  const depth = weightDepth(graph) - Math.max(0, stemConvs - 1);
+  const stemConvs = stemConvCount(graph);
+  const depth = resnetDepth(graph);
   const se = graph.nodes.some((n) => n.op === 'squeezeexcite') ? 'SE-' : '';
   const grouped = convs.find((c) => (c.groups ?? 1) > 1);
   const traits = [

@@ -8,7 +8,7 @@
  * preprocessing and labels) needs no other option.
  */
 import { ModelFormatError } from '../errors.js';
-import { architectureId, buildResNet, depthOf, RESNET_SPECS, type ResNetDefinition } from '../arch/resnet.js';
+import { architectureId, buildResNet, depthOf, type ResNetDefinition } from '../arch/resnet.js';
 import type { DeclaredSettings, Graph } from '../graph/graph.js';
 import type { QuantizedWeights } from '../ir/tensor.js';
 import { halfToFloat } from '../util/half.js';
@@ -224,9 +224,7 @@ function declared(
   const out: DeclaredSettings & { depth?: number; definition?: ResNetDefinition } = {};
   const { depth, definition, precision } = metadata;
   if (depth !== undefined)
-    out.depth = RESNET_SPECS[Number(depth)]
-      ? Number(depth)
-      : bad('depth', `${JSON.stringify(depth)} is not 18, 34, 50, 101 or 152`);
+    out.depth = /^[1-9]\d*$/.test(depth) ? Number(depth) : bad('depth', `${JSON.stringify(depth)} is not a depth`);
   if (definition !== undefined)
     out.definition =
       definition === 'torchvision' || definition === 'keras-v1'
