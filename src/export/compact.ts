@@ -3,9 +3,10 @@
  * layerS.B.downsample.0, fc; a network read from a torchvision or timm state_dict keeps its own, so every
  * family member the loader reads: deep stems conv1.0/.3/.6, avg-pool shortcuts, se.fc1/fc2), BatchNormalization
  * already folded into each conv (so a conv has `.weight` and `.bias` and there are no bn tensors), weights
- * in f32, f16 or int8 (symmetric per output channel: `<name>.weight` I8 and `<name>.weight_scale` F32, weight = q * scale; biases stay F32), and a
- * `__metadata__` that says everything a loader needs: depth, definition, precision, preprocessing and
- * labels. src/loaders/safetensors.ts reads it back with no other option.
+ * in f32, f16 or int8 (symmetric per output channel: `<name>.weight` I8 and `<name>.weight_scale` F32,
+ * weight = q * scale; biases stay F32), and a `__metadata__` that says everything a loader needs: depth,
+ * definition, precision, preprocessing and labels. src/loaders/safetensors.ts reads it back with no other
+ * option.
  */
 import { ModelFormatError } from '../errors.js';
 import { RESNET_SPECS, type ResNetDefinition } from '../arch/resnet.js';
