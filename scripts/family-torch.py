@@ -25,7 +25,9 @@ import torch
 import torchvision
 
 import timm
+from timm.layers import BatchNormAct2d, create_conv2d
 from timm.models.resnet import Bottleneck, BasicBlock, ResNet
+from timm.models.resnetv2 import ResNetV2
 
 SIZE = 80
 CLASSES = 100
@@ -104,13 +106,15 @@ NETWORKS = {
     'timm-seresnet14': ("timm ResNet(Bottleneck, 1,1,1,1, attn_layer='se')", lambda: timm_resnet(Bottleneck, (1, 1, 1, 1), block_args=dict(attn_layer='se'))),
     'timm-seresnext26d_32x4d': ("timm seresnext26d_32x4d", lambda: timm.create_model('seresnext26d_32x4d', num_classes=CLASSES)),
     'timm-seresnet10': ("timm ResNet(BasicBlock, 1,1,1,1, attn_layer='se')", lambda: timm_resnet(BasicBlock, (1, 1, 1, 1), block_args=dict(attn_layer='se'))),
+    'timm-resnetv2_18': ("timm resnetv2_18 (pre-activation, basic blocks)", lambda: timm.create_model('resnetv2_18', num_classes=CLASSES)),
+    'timm-resnetv2_14': ("timm ResNetV2(layers 1,1,1,1) (pre-activation bottlenecks)", lambda: ResNetV2(layers=(1, 1, 1, 1), conv_layer=create_conv2d, norm_layer=BatchNormAct2d, num_classes=CLASSES)),
 }
 
 
 # Members the engine refuses: only their state_dict names and shapes are written (the test checks the refusal).
 REFUSED = {
     'timm-ecaresnet26t': lambda: timm.create_model('ecaresnet26t', num_classes=CLASSES),
-    'timm-resnetv2_50': lambda: timm.create_model('resnetv2_50', num_classes=CLASSES),
+    'timm-resnetv2_50x1_bit': lambda: timm.create_model('resnetv2_50x1_bit', num_classes=CLASSES),
     'timm-res2net50_26w_4s': lambda: timm.create_model('res2net50_26w_4s', num_classes=CLASSES),
     'timm-skresnet18': lambda: timm.create_model('skresnet18', num_classes=CLASSES),
 }
@@ -121,6 +125,7 @@ LESIONS = {
     'timm-resnet18d': [['layer4.0']],
     'timm-seresnext26d_32x4d': [['layer3.0'], ['layer2.1']],
 }
+# (ResNetV2's blocks have no ReLU after the sum: deleting an identity block is not y = relu(x); not listed)
 
 
 class Lesion(torch.nn.Module):

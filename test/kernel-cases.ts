@@ -162,3 +162,11 @@ export const SE_CASES: Array<{ h: number; w: number; c: number; rd: number; relu
   { h: 3, w: 3, c: 6, rd: 3, relu: false, bound: 1e-5 },
   { h: 9, w: 11, c: 256, rd: 96, relu: true, bound: 1e-5 },
 ];
+
+/** Standalone BatchNormalization (+ ReLU): a pre-activation ResNet's, with no conv before it; vec4 and scalar channels. */
+// biome-ignore format: a table, one case a line
+export const BATCHNORM_CASES: Array<{ h: number; w: number; c: number; relu: boolean; bound: number }> = [
+  { h: 7, w: 5, c: 64, relu: true, bound: 1e-6 },
+  { h: 3, w: 4, c: 6, relu: false, bound: 1e-6 },
+  { h: 2, w: 9, c: 12, relu: true, bound: 1e-6 },
+];

@@ -11,6 +11,7 @@ import { convLoweringFor } from '../src/operators/conv-algorithm.js';
 import {
   add,
   avgPool,
+  batchNorm,
   conv2d,
   dense,
   globalAvgPool,
@@ -42,6 +43,7 @@ import {
   GLOBALAVGPOOL_CASES,
   MAXPOOL_CASES,
   SE_CASES,
+  BATCHNORM_CASES,
   SOFTMAX_BOUND,
   simdConfigs,
   TILED_CONFIGS,
@@ -305,6 +307,25 @@ describe('pooling, dense, softmax, add+relu', () => {
       const a = b.add(conv2d('id', 'x', { weights: eye, kernel: [1, 1], filters: c }));
       const graph = b.finish(b.add(add('add', a, 'x', relu)));
       await expectReference(graph, randomArray(2 * h * w * c, c), 2, bound, `${h}x${w}x${c}`);
+    }
+  });
+
+  it('standalone batchnorm (+ relu), with no conv before it (pre-activation ResNets)', async () => {
+    for (const [n, { h, w, c, relu: withRelu, bound }] of BATCHNORM_CASES.entries()) {
+      const b = new GraphBuilder('t', 'x', [h, w, c]);
+      // (the ReLU as the passes fuse it: runGraph runs the graph as given)
+      const bn = b.add({
+        ...batchNorm('bn', 'x', {
+          gamma: randomArray(c, n + 1, 1),
+          beta: randomArray(c, n + 2, 0.5),
+          mean: randomArray(c, n + 3, 0.5),
+          variance: randomArray(c, n + 4, 0.4).map((v) => 0.5 + Math.abs(v)),
+          epsilon: 1e-5,
+        }),
+        relu: withRelu,
+      });
+      const graph = b.finish(bn);
+      await expectReference(graph, randomArray(2 * h * w * c, c + 9), 2, bound, `${h}x${w}x${c}`);
     }
   });
 

@@ -18,9 +18,10 @@
  */
 import { ModelFormatError } from '../errors.js';
 import { type Graph, GraphBuilder } from '../graph/graph.js';
-import type { QuantizedWeights } from '../ir/tensor.js';
 import * as op from '../operators/index.js';
-import { OIHW_TO_HWIO, permute, TRANSPOSE } from '../util/layout.js';
+import { LayerReader, type LayerOptions, type ParamReader } from './layers.js';
+
+export type { ParamReader };
 
 export type ResNetDefinition = 'torchvision' | 'keras-v1';
 export type BlockKind = 'basic' | 'bottleneck';
@@ -63,23 +64,10 @@ export function architectureId(arch: ResNetArchitecture): string {
   return `${arch.se ? 'se' : ''}resnet${depthOf(arch)}${suffix}`;
 }
 
-/** Reads one parameter in PyTorch layout; must throw (naming the tensor) when it is missing or misshapen. */
-export type ParamReader = (name: string, shape: number[]) => Float32Array;
-
-export interface ResNetBuildOptions {
+export interface ResNetBuildOptions extends LayerOptions {
   architecture: ResNetArchitecture;
   classes?: number;
   inputSize?: number;
-  /** BatchNorm epsilon (default: 1e-5 torchvision, 1e-3 keras-v1). */
-  epsilon?: number;
-  /** BatchNorm folded into the convs: `<conv>.bias` is read and there are no bn parameters. */
-  folded?: boolean;
-  /** int8 values of a weight (PyTorch layout) and its per-output-channel scales, where the file has them. */
-  quantized?: (name: string) => QuantizedWeights | undefined;
-  /** The shape of a tensor in the file, where there is one: widths come from it. */
-  shapeOf?: (name: string) => readonly number[] | undefined;
-  /** The file, for messages. */
-  where?: string;
 }
 
 const PLANES = [64, 128, 256, 512];
@@ -88,87 +76,14 @@ export function buildResNet(get: ParamReader, options: ResNetBuildOptions): Grap
   const arch = options.architecture;
   const size = options.inputSize ?? 224;
   const b = new GraphBuilder(architectureId(arch), 'input', [size, size, 3]);
-  const layers = new LayerReader(b, get, options);
+  const epsilon = options.epsilon ?? (arch.definition === 'torchvision' ? 1e-5 : 1e-3);
+  const layers = new LayerReader(b, get, { ...options, epsilon });
   let x = stem(layers, arch);
   arch.stages.forEach((blocks, s) => {
     for (let i = 0; i < blocks; i++) x = residualBlock(layers, arch, `layer${s + 1}.${i}`, x, s, i);
   });
   x = b.add(op.globalAvgPool('avgpool', x));
   return b.finish(b.add(op.softmax('softmax', layers.fc('fc', x, options.classes ?? 1000))));
-}
-
-/** Conv, BatchNorm and dense layers read from the parameters, widths from the file where it has them. */
-class LayerReader {
-  readonly epsilon: number;
-
-  constructor(
-    readonly b: GraphBuilder,
-    private readonly get: ParamReader,
-    private readonly options: ResNetBuildOptions,
-  ) {
-    this.epsilon = options.epsilon ?? (options.architecture.definition === 'torchvision' ? 1e-5 : 1e-3);
-  }
-
-  /** Output channels of conv `name`: its weight's first dimension in the file, else `standard`. */
-  width(name: string, standard: number): number {
-    return this.options.shapeOf?.(`${name}.weight`)?.[0] ?? standard;
-  }
-
-  conv(name: string, x: string, cout: number, k: number, stride: number): string {
-    const cin = this.b.shape(x)[2];
-    // a grouped conv's weight has CIN / groups input channels (ResNeXt's 3x3)
-    const perGroup = this.options.shapeOf?.(`${name}.weight`)?.[1];
-    const groups = perGroup && perGroup < cin && cin % perGroup === 0 ? cin / perGroup : 1;
-    const dims = [cout, cin / groups, k, k];
-    const w = permute(this.get(`${name}.weight`, dims), dims, OIHW_TO_HWIO);
-    const pad = (k - 1) >> 1;
-    const q = this.options.quantized?.(`${name}.weight`);
-    const quantized = q && { values: permute(q.values, dims, OIHW_TO_HWIO), scales: q.scales };
-    const bias = this.options.folded ? this.get(`${name}.bias`, [cout]) : undefined;
-    const params = { weights: w, bias, quantized, kernel: [k, k] as [number, number], filters: cout, groups };
-    return this.b.add(op.conv2d(name, x, { ...params, strides: [stride, stride], pads: [pad, pad, pad, pad] }));
-  }
-
-  bn(name: string, x: string): string {
-    if (this.options.folded) return x;
-    const c = this.b.shape(x)[2];
-    const gamma = this.get(`${name}.weight`, [c]);
-    const beta = this.get(`${name}.bias`, [c]);
-    const mean = this.get(`${name}.running_mean`, [c]);
-    const variance = this.get(`${name}.running_var`, [c]);
-    return this.b.add(op.batchNorm(name, x, { gamma, beta, mean, variance, epsilon: this.epsilon }));
-  }
-
-  convBn(conv: string, bn: string, x: string, cout: number, k: number, stride: number): string {
-    return this.bn(bn, this.conv(conv, x, this.width(conv, cout), k, stride));
-  }
-
-  /** timm's SEModule `name` over x: fc1 [RD, C, 1, 1] and fc2 [C, RD, 1, 1] with biases, RD from the file. */
-  squeezeExcite(name: string, x: string): string {
-    const c = this.b.shape(x)[2];
-    const rd = this.width(`${name}.fc1`, Math.max(8, Math.round(c / 16)));
-    const fc1 = permute(this.get(`${name}.fc1.weight`, [rd, c, 1, 1]), [rd, c], TRANSPOSE);
-    const fc2 = permute(this.get(`${name}.fc2.weight`, [c, rd, 1, 1]), [c, rd], TRANSPOSE);
-    const fc1Bias = this.get(`${name}.fc1.bias`, [rd]);
-    return this.b.add(op.squeezeExcite(name, x, { fc1, fc1Bias, fc2, fc2Bias: this.get(`${name}.fc2.bias`, [c]) }));
-  }
-
-  relu(name: string, x: string): string {
-    return this.b.add(op.relu(name, x));
-  }
-
-  fc(name: string, x: string, classes: number): string {
-    const inF = this.b.shape(x)[2];
-    const q = this.options.quantized?.(`${name}.weight`);
-    return this.b.add(
-      op.dense(name, x, {
-        weights: permute(this.get(`${name}.weight`, [classes, inF]), [classes, inF], TRANSPOSE),
-        quantized: q && { values: permute(q.values, [classes, inF], TRANSPOSE), scales: q.scales },
-        bias: this.get(`${name}.bias`, [classes]),
-        units: classes,
-      }),
-    );
-  }
 }
 
 /** conv1 (+ bn1, ReLU) and the 3x3/2 max pool. */

@@ -126,8 +126,12 @@ function gateTensors(node: SqueezeExciteNode): TensorToWrite[] {
 
 /** The compact safetensors bytes of an optimized ResNet graph (BatchNorm folded, as `optimize` leaves it). */
 export function compactSafetensors(graph: Graph, options: CompactOptions): Uint8Array {
-  if (graph.nodes.some((n) => n.op === 'batchnorm'))
-    throw new Error('compactSafetensors needs the optimized graph (BatchNorm folded)');
+  const standalone = graph.nodes.find((n) => n.op === 'batchnorm');
+  if (standalone)
+    throw new ModelFormatError(
+      `${graph.name}: BatchNorm ${standalone.name} follows no conv (a pre-activation ResNet's, or a graph not ` +
+        `optimized), so it cannot be folded: compact files hold convs with folded BatchNorm only`,
+    );
   const { names, depth, definition } = stateDictNames(graph) ?? torchvisionNames(graph);
   const classes = graph.shapes.get(graph.output)![2];
   if (options.labels.length !== classes)

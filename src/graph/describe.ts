@@ -1,7 +1,8 @@
 /**
  * A network's family name, read from its graph (so for every weights format): depth in the ResNet sense,
  * grouped convs (ResNeXt CxWd: cardinality x width per group in the first stage), widened bottlenecks
- * (Wide ResNet), squeeze-and-excitation, the deep stem and the average-pool shortcut of ResNet-C/D.
+ * (Wide ResNet), squeeze-and-excitation, pre-activation (v2: BatchNorms no conv before them could take), the
+ * deep stem and the average-pool shortcut of ResNet-C/D.
  * E.g. "SE-ResNeXt-26 32x4d, deep stem, avg-pool shortcut", "Wide ResNet-50-2", "ResNet-50".
  */
 import type { Conv2dNode } from '../operators/index.js';
@@ -37,5 +38,7 @@ export function describeNetwork(graph: Graph): string {
     const widen = first ? first.bias.length / 64 : 1;
     if (bottleneck && Number.isInteger(widen) && widen > 1) name = `${se}Wide ResNet-${depth}-${widen}`;
   }
-  return [name, ...traits].join(', ');
+  // pre-activation: a BatchNorm that no conv took (after a residual sum), before the last block's sum is read
+  const preActivation = graph.nodes.some((n) => n.op === 'batchnorm');
+  return [preActivation ? `${name} v2 (pre-activation)` : name, ...traits].join(', ');
 }

@@ -2,7 +2,7 @@
  * Load-time rewrites of the graph IR, each exact in real arithmetic:
  *  - foldBatchNorm: a BatchNormalization after a conv or dense becomes that layer's weights and bias;
  *  - foldPadding:   an explicit zero padding before a conv or max pool becomes that op's padding;
- *  - fuseRelu:      a ReLU after a conv, dense or add becomes that op's activation;
+ *  - fuseRelu:      a ReLU after a conv, dense, add or standalone BatchNormalization becomes its activation;
  *  - fuseResidual:  add(conv(x), r) [+ ReLU] becomes conv(x) with r added in its epilogue.
  * Every pass is one rule applied by `fusePairs`: a node and the producer of one of its inputs (read by
  * nothing else) become one node. Passes return a new graph and leave theirs as it was (unchanged nodes
@@ -89,11 +89,12 @@ const foldPadding: Rule = (next, sole) => {
   return { first: pad, merged: { ...next, input, pads: [...pad.pads], padValue: 'zero' } };
 };
 
-/** conv/dense/add -> relu: the op's activation. */
+/** conv/dense/add/batchnorm -> relu: the op's activation. */
 const fuseRelu: Rule = (relu, sole) => {
   if (relu.op !== 'relu') return undefined;
   const prev = sole(relu.input);
-  if (!prev || (prev.op !== 'conv2d' && prev.op !== 'dense' && prev.op !== 'add') || prev.relu) return undefined;
+  const fusable = prev?.op === 'conv2d' || prev?.op === 'dense' || prev?.op === 'add' || prev?.op === 'batchnorm';
+  if (!prev || !fusable || prev.relu) return undefined;
   return { first: prev, merged: { ...prev, relu: true, output: relu.output } };
 };
 

@@ -8,13 +8,14 @@
  * preprocessing and labels) needs no other option.
  */
 import { ModelFormatError } from '../errors.js';
-import { architectureId, buildResNet, depthOf, type ResNetDefinition } from '../arch/resnet.js';
+import { buildResNet, depthOf, type ResNetDefinition } from '../arch/resnet.js';
+import { buildResNetV2 } from '../arch/resnet-v2.js';
 import type { DeclaredSettings, Graph } from '../graph/graph.js';
 import type { QuantizedWeights } from '../ir/tensor.js';
 import { halfToFloat } from '../util/half.js';
 import { parsePreprocessing } from './declared-preprocessing.js';
 import { finiteTensor } from './finite.js';
-import { architectureOf, keyLayout } from './state-dict.js';
+import { architectureOf, keyLayout, preActivationOf } from './state-dict.js';
 
 const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
 const KNOWN_DTYPES = new Set([
@@ -261,10 +262,13 @@ export function loadSafetensorsResNet(bytes: Uint8Array, where: string, options:
     );
   const layout = keyLayout(file.entries.keys());
   const shapes = new Map([...file.entries].map(([name, e]) => [layout.fromFile(name), e.shape]));
-  const classes = shapes.get('fc.bias')?.[0] ?? 1000;
+  const classes = (shapes.get('fc.bias') ?? shapes.get('head.fc.bias'))?.[0] ?? 1000;
   const { depth: declaredDepth, definition, ...settings } = declared(file.metadata, where, classes);
-  const architecture = architectureOf(shapes, where, options.definition ?? definition ?? 'torchvision');
-  const depth = depthOf(architecture);
+  const v2 = preActivationOf(shapes, where);
+  const architecture = v2
+    ? undefined
+    : architectureOf(shapes, where, options.definition ?? definition ?? 'torchvision');
+  const depth = depthOf(v2 ?? architecture!);
   if (declaredDepth !== undefined && declaredDepth !== depth)
     throw new ModelFormatError(
       `${where}: __metadata__ says ResNet-${declaredDepth}, the tensors are a ResNet-${depth}`,
@@ -275,28 +279,27 @@ export function loadSafetensorsResNet(bytes: Uint8Array, where: string, options:
     );
   }
   const used = new Set<string>();
-  const folded = !shapes.has('bn1.weight') && (shapes.has('conv1.bias') || shapes.has('conv1.6.bias'));
-  const graph = buildResNet(
-    (name, shape) => {
-      used.add(layout.toFile(name));
-      return file.get(layout.toFile(name), shape);
-    },
-    {
-      architecture,
-      classes,
-      folded,
-      quantized: (name) => file.quantized(layout.toFile(name)),
-      shapeOf: (name) => shapes.get(name),
-      where,
-    },
-  );
+  const get = (name: string, shape: number[]) => {
+    used.add(layout.toFile(name));
+    return file.get(layout.toFile(name), shape);
+  };
+  const layers = {
+    classes,
+    folded: !shapes.has('bn1.weight') && (shapes.has('conv1.bias') || shapes.has('conv1.6.bias')),
+    quantized: (name: string) => file.quantized(layout.toFile(name)),
+    shapeOf: (name: string) => shapes.get(name),
+    where,
+  };
+  const graph = v2
+    ? buildResNetV2(get, { ...layers, architecture: v2 })
+    : buildResNet(get, { ...layers, architecture: architecture! });
   const scaleOfUsed = (k: string) => k.endsWith('_scale') && used.has(k.slice(0, -'_scale'.length));
   const extra = [...file.entries.keys()].filter(
     (k) => !used.has(k) && !scaleOfUsed(k) && !k.endsWith('num_batches_tracked'),
   );
   if (extra.length)
     throw new ModelFormatError(
-      `${where}: tensors no ${architectureId(architecture)} layer uses: ${extra.slice(0, 5).join(', ')}` +
+      `${where}: tensors no ${graph.name} layer uses: ${extra.slice(0, 5).join(', ')}` +
         (extra.length > 5 ? ', ...' : ''),
     );
   return Object.keys(settings).length ? { ...graph, declared: settings } : graph;

@@ -6,12 +6,12 @@
  */
 import { ModelFormatError } from '../errors.js';
 import type { ResNetArchitecture, ResNetDefinition } from '../arch/resnet.js';
+import type { ResNetV2Architecture } from '../arch/resnet-v2.js';
 
 /** Tensor names of family members the engine does not run: what they are, said in one line. */
 const NOT_RUN: Array<[RegExp, string]> = [
   [/\.se\.conv\.weight$/, 'efficient channel attention (ECA-ResNet, timm `eca`)'],
   [/\.(se\.(conv|proj|fc\.)|attn\.)/, 'a channel-attention module'],
-  [/^(stem\.conv|stages\.\d+\.blocks\.\d+\.norm1)/, 'a pre-activation ResNet v2 (timm resnetv2, BiT)'],
   [/^layer\d\.\d+\.convs\.\d/, 'Res2Net multi-scale convolutions (timm res2net)'],
   [/^layer\d\.\d+\.conv\d\.paths\./, 'selective-kernel convolutions (timm skresnet)'],
   [/^global_pool\.(attn|pool\.)/, 'an attention pooling head'],
@@ -21,6 +21,33 @@ const NOT_RUN: Array<[RegExp, string]> = [
 export function refusedModule(name: string): string | undefined {
   for (const [pattern, what] of NOT_RUN) if (pattern.test(name)) return what;
   return undefined;
+}
+
+/**
+ * The blocks of a pre-activation ResNet (timm's ResNetV2: stem.conv, stages.S.blocks.B.norm1 ...), or
+ * undefined for another state_dict. BiT's (GroupNorm, weight-standardized convs) are refused by name.
+ */
+export function preActivationOf(
+  shapes: ReadonlyMap<string, readonly number[]>,
+  where: string,
+): ResNetV2Architecture | undefined {
+  if (!shapes.has('stem.conv.weight')) return undefined;
+  const stages: number[] = [];
+  let bottleneck = false;
+  for (const name of shapes.keys()) {
+    const m = /^stages\.(\d+)\.blocks\.(\d+)\.(conv3)?/.exec(name);
+    if (!m) continue;
+    stages[Number(m[1])] = Math.max(stages[Number(m[1])] ?? 0, Number(m[2]) + 1);
+    if (m[3]) bottleneck = true;
+  }
+  if (stages.length !== 4 || [...stages].some((n) => !n))
+    throw new ModelFormatError(`${where}: stem.conv without four stages of blocks: not a timm ResNetV2 state_dict`);
+  if (!shapes.has('stages.0.blocks.0.norm1.running_mean'))
+    throw new ModelFormatError(
+      `${where}: tensor stages.0.blocks.0.norm1.weight belongs to a GroupNorm with weight-standardized convs ` +
+        `(BiT, timm resnetv2_*_bit), which this engine does not run (it runs ResNetV2 with BatchNorm)`,
+    );
+  return { block: bottleneck ? 'bottleneck' : 'basic', stages };
 }
 
 export function architectureOf(
@@ -33,7 +60,7 @@ export function architectureOf(
     if (what)
       throw new ModelFormatError(
         `${where}: tensor ${name} belongs to ${what}, which this engine does not run (it runs ResNet, ` +
-          `ResNet-B/C/D, Wide ResNet, ResNeXt, SE-ResNet)`,
+          `ResNet-B/C/D, Wide ResNet, ResNeXt, SE-ResNet, ResNet v2)`,
       );
   }
   const stages = [0, 0, 0, 0];

@@ -1,12 +1,15 @@
 /**
- * batchnorm: per channel, (x - mean) / sqrt(variance + epsilon) * gamma + beta. The passes fold it into
- * the conv or dense layer before it (src/graph/passes.ts); it never runs alone.
+ * batchnorm: per channel, (x - mean) / sqrt(variance + epsilon) * gamma + beta, then (fused by the passes)
+ * an optional ReLU. The passes fold it into the conv or dense layer before it (src/graph/passes.ts); one with
+ * none before it (a pre-activation ResNet's, after the residual sum) runs as its own kernel
+ * (src/kernels/batchnorm.ts).
  */
 import { GraphError } from '../errors.js';
 import type { NodeBase } from '../ir/node.js';
 import type { Shape } from '../ir/tensor.js';
 import { float } from '../onnx/writer.js';
-import { mustFuse, type Operator, refTensor } from './operator.js';
+import { batchNormKernel } from '../kernels/batchnorm.js';
+import { type Operator, refTensor } from './operator.js';
 
 export interface BatchNormNode extends NodeBase {
   op: 'batchnorm';
@@ -15,6 +18,7 @@ export interface BatchNormNode extends NodeBase {
   mean: Float32Array;
   variance: Float32Array;
   epsilon: number;
+  relu?: boolean;
 }
 
 export interface BatchNormParams {
@@ -73,14 +77,14 @@ export const BATCHNORM: Operator<BatchNormNode> = {
   inputs: ['input'],
   weighted: false,
   infer,
-  lower: (node) => mustFuse(node, 'follow a conv or dense layer'),
+  lower: (node, [shape]) => [batchNormKernel(node, shape!)],
   reference(node, [x]) {
     const out = refTensor(x!.batch, x!.shape);
     const c = x!.shape[2];
     x!.data.forEach((v, i) => {
       const k = i % c;
-      out.data[i] =
-        ((v - node.mean[k]!) / Math.sqrt(node.variance[k]! + node.epsilon)) * node.gamma[k]! + node.beta[k]!;
+      const y = ((v - node.mean[k]!) / Math.sqrt(node.variance[k]! + node.epsilon)) * node.gamma[k]! + node.beta[k]!;
+      out.data[i] = node.relu ? Math.max(y, 0) : y;
     });
     return out;
   },
@@ -93,9 +97,11 @@ export const BATCHNORM: Operator<BatchNormNode> = {
       onnx.param(`${node.name}.running_mean`, [c], node.mean),
       onnx.param(`${node.name}.running_var`, [c], node.variance),
     ];
-    onnx.push(
+    onnx.emit(
       { name: node.name, opType: 'BatchNormalization', input, attribute: [float('epsilon', node.epsilon)] },
       node.output,
+      undefined,
+      node.relu,
     );
   },
 };
