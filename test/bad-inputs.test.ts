@@ -374,11 +374,11 @@ describe('safetensors files', () => {
 
 describe('ONNX, depth, options, URLs', () => {
   it('an ONNX model with an unsupported operator', async () => {
-    const onnx = appendNode(graphToOnnx(r18.graph, { softmax: false }), 'Sigmoid');
+    const onnx = appendNode(graphToOnnx(r18.graph, { softmax: false }), 'Tanh');
     await refused(
       () => loadResNet({ source: { onnx } }),
       ModelFormatError,
-      'node extra (Sigmoid): operator Sigmoid is not supported',
+      'node extra (Tanh): operator Tanh is not supported',
     );
   });
   it('ResNet-50 weights loaded as ResNet-18', async () => {

@@ -118,9 +118,14 @@ describe('torchvision ResNets from safetensors and ONNX', () => {
     await expect(loadResNet({ source: { safetensors: good }, depth: 50 })).rejects.toThrow(
       /a ResNet-18, not the ResNet-50 asked for/,
     );
+    const tanh = appendNode(writeOnnx(graph), 'Tanh');
+    await expect(loadResNet({ source: { onnx: tanh } })).rejects.toThrow(
+      /node extra \(Tanh\): operator Tanh is not supported/,
+    );
+    // Sigmoid is read only as the end of a squeeze-and-excitation gate
     const sigmoid = appendNode(writeOnnx(graph), 'Sigmoid');
     await expect(loadResNet({ source: { onnx: sigmoid } })).rejects.toThrow(
-      /node extra \(Sigmoid\): operator Sigmoid is not supported/,
+      /node extra \(Sigmoid\): Sigmoid is supported only as a squeeze-and-excitation gate/,
     );
     await expect(loadResNet({ source: { onnx: writeOnnx(graph, { opset: 9 }) } })).rejects.toThrow(
       /opset 9; opset 11 or newer is supported/,

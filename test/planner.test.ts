@@ -443,7 +443,7 @@ describe('graph errors', () => {
     const g = b.finish(b.add(relu('lonely', 'x')));
     expect(() => planGraph(g)).toThrow(GraphError);
     expect(() => planGraph(g)).toThrow(
-      'lonely: a standalone relu is not supported (it must follow a conv, dense or add)',
+      'lonely: a standalone relu is not supported (it must follow a conv, dense, add or batchnorm)',
     );
   });
 });

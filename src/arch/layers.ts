@@ -41,11 +41,12 @@ export class LayerReader {
     return this.options.shapeOf?.(`${name}.weight`)?.[0] ?? standard;
   }
 
-  conv(name: string, x: string, cout: number, k: number, stride: number): string {
+  /** Conv `name` (`grouped`: its groups from the file's weight, CIN / its second dimension: ResNeXt's 3x3). */
+  conv(name: string, x: string, cout: number, k: number, stride: number, grouped = false): string {
     const cin = this.b.shape(x)[2];
     // a grouped conv's weight has CIN / groups input channels (ResNeXt's 3x3)
     const perGroup = this.options.shapeOf?.(`${name}.weight`)?.[1];
-    const groups = perGroup && perGroup < cin && cin % perGroup === 0 ? cin / perGroup : 1;
+    const groups = grouped && perGroup && perGroup < cin && cin % perGroup === 0 ? cin / perGroup : 1;
     const dims = [cout, cin / groups, k, k];
     const w = permute(this.get(`${name}.weight`, dims), dims, OIHW_TO_HWIO);
     const pad = (k - 1) >> 1;
@@ -66,8 +67,8 @@ export class LayerReader {
     return this.b.add(op.batchNorm(name, x, { gamma, beta, mean, variance, epsilon: this.epsilon }));
   }
 
-  convBn(conv: string, bn: string, x: string, cout: number, k: number, stride: number): string {
-    return this.bn(bn, this.conv(conv, x, this.width(conv, cout), k, stride));
+  convBn(conv: string, bn: string, x: string, cout: number, k: number, stride: number, grouped = false): string {
+    return this.bn(bn, this.conv(conv, x, this.width(conv, cout), k, stride, grouped));
   }
 
   /** timm's SEModule `name` over x: fc1 [RD, C, 1, 1] and fc2 [C, RD, 1, 1] with biases, RD from the file. */

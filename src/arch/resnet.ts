@@ -110,7 +110,7 @@ function residualBlock(l: LayerReader, arch: ResNetArchitecture, p: string, x: s
   } else {
     const [s1, s3] = arch.definition === 'torchvision' ? [1, stride] : [stride, 1];
     y = l.relu(`${p}.relu1`, l.convBn(`${p}.conv1`, `${p}.bn1`, x, planes, 1, s1));
-    y = l.relu(`${p}.relu2`, l.convBn(`${p}.conv2`, `${p}.bn2`, y, l.b.shape(y)[2], 3, s3));
+    y = l.relu(`${p}.relu2`, l.convBn(`${p}.conv2`, `${p}.bn2`, y, l.b.shape(y)[2], 3, s3, true));
     y = l.convBn(`${p}.conv3`, `${p}.bn3`, y, planes * 4, 1, 1);
   }
   const outC = l.b.shape(y)[2];

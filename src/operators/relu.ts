@@ -12,7 +12,7 @@ export const RELU: Operator<ReluNode> = {
   inputs: ['input'],
   weighted: false,
   infer: (_node, [shape]) => [...shape!],
-  lower: (node) => mustFuse(node, 'follow a conv, dense or add'),
+  lower: (node) => mustFuse(node, 'follow a conv, dense, add or batchnorm'),
   reference(_node, [x]) {
     const out = refTensor(x!.batch, x!.shape);
     for (const [i, v] of x!.data.entries()) out.data[i] = Math.max(v, 0);
