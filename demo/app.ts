@@ -96,11 +96,11 @@ async function start(): Promise<void> {
 }
 
 /** Loads the weights on offer (`choice`) or a model file of the user's, in place of the model loaded before. */
-async function load(from: WeightsChoice | File): Promise<void> {
+async function load(from: WeightsChoice | File[]): Promise<void> {
   const progress = el<HTMLProgressElement>('progress');
   const text = el('progress-text');
   const inWorker = new URLSearchParams(location.search).get('worker') !== '0';
-  const name = typeof from === 'string' ? WEIGHTS[from].label : from.name;
+  const name = typeof from === 'string' ? WEIGHTS[from].label : from.map((f) => f.name).join(' + ');
   enable(false);
   model?.engine.dispose();
   model = undefined;
@@ -114,10 +114,10 @@ async function load(from: WeightsChoice | File): Promise<void> {
       downloaded = Math.max(totalBytes, loadedBytes);
       text.textContent = `weights: ${(loadedBytes / 1e6).toFixed(1)} / ${(totalBytes / 1e6).toFixed(1)} MB`;
     });
-    if (typeof from !== 'string') downloaded = from.size; // read from memory: no progress events
+    if (typeof from !== 'string') downloaded = from.reduce((n, f) => n + f.size, 0); // from memory: no progress
     const where =
       typeof from !== 'string'
-        ? 'read from your file'
+        ? `read from your file${from.length > 1 ? 's' : ''}`
         : model.info.weightsFrom === 'cache'
           ? 'read from the browser cache'
           : 'downloaded (kept in the browser cache)';
@@ -129,7 +129,7 @@ async function load(from: WeightsChoice | File): Promise<void> {
           : (model.info.weightsFrom ?? 'network');
     text.textContent =
       `${name}: ${(downloaded / 1e6).toFixed(1)} MB ${where}; ` +
-      `${(model.info.weightBytes / 1e6).toFixed(1)} MB on the GPU, ${model.labels.length} classes, ${model.info.dispatches} dispatches per image (${model.info.convStrategy} convolutions), ${model.inWorker ? 'in a worker' : 'on the main thread'}`;
+      `${model.info.architecture}, ${(model.info.weightBytes / 1e6).toFixed(1)} MB on the GPU, ${model.labels.length} classes${model.info.labelsFrom ? ` (labels: ${model.info.labelsFrom})` : ''}, ${model.info.dispatches} dispatches per image (${model.info.convStrategy} convolutions), ${model.inWorker ? 'in a worker' : 'on the main thread'}`;
     el('adapter').textContent = `adapter: ${model.info.adapter}`;
     el('blocks').querySelector('.block-grid')!.replaceChildren();
     blocks = blockPanel(
@@ -162,10 +162,22 @@ async function load(from: WeightsChoice | File): Promise<void> {
   }
 }
 
-/** A model file of the user's as an in-memory source: ONNX by its extension, else safetensors (a compact file from convert or train). */
-async function fileSource(file: File): Promise<{ onnx: Uint8Array } | { safetensors: Uint8Array }> {
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  return /\.onnx$/i.test(file.name) ? { onnx: bytes } : { safetensors: bytes };
+/**
+ * The user's model files as an in-memory source: a folder's files (a Hugging Face or timm folder: config.json,
+ * model.safetensors, preprocessor_config.json) when there are several or a config.json, else one file: ONNX
+ * by its extension, else safetensors (a compact file from convert or train).
+ */
+async function fileSource(
+  files: File[],
+): Promise<{ onnx: Uint8Array } | { safetensors: Uint8Array } | { folder: Record<string, Uint8Array> }> {
+  const read = async (file: File) => new Uint8Array(await file.arrayBuffer());
+  if (files.length > 1 || files[0]!.name === 'config.json') {
+    const folder: Record<string, Uint8Array> = {};
+    for (const file of files) folder[file.name] = await read(file);
+    return { folder };
+  }
+  const bytes = await read(files[0]!);
+  return /\.onnx$/i.test(files[0]!.name) ? { onnx: bytes } : { safetensors: bytes };
 }
 
 async function listSamples(): Promise<void> {
@@ -306,9 +318,9 @@ function weightsChoice(choice: WeightsChoice): void {
 
 el<HTMLInputElement>('model-file').addEventListener('change', (e) => {
   const input = e.target as HTMLInputElement;
-  const file = input.files?.[0];
+  const files = [...(input.files ?? [])];
   input.value = '';
-  if (file && !busy) void load(file);
+  if (files.length && !busy) void load(files);
 });
 livePanel(
   el('live'),

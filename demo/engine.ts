@@ -9,6 +9,7 @@ import {
   loadResNet,
   type FitOptions,
   type Head,
+  type InMemoryFolder,
   type InMemoryOnnx,
   type InMemorySafetensors,
   type LoadProgress,
@@ -117,7 +118,7 @@ function onMainThread(base: ResNetModel<BrowserImage>): DemoModel {
 
 /** Loads the weights on offer (`choice`), or a model file's bytes, in a worker or on the main thread. */
 export async function startModel(
-  choice: WeightsChoice | InMemorySafetensors | InMemoryOnnx,
+  choice: WeightsChoice | InMemorySafetensors | InMemoryOnnx | InMemoryFolder,
   inWorker: boolean,
   onProgress: (p: LoadProgress) => void,
 ): Promise<DemoModel> {

@@ -34,6 +34,7 @@ export {
 export { IMAGENET_LABELS } from './labels.js';
 export type { HeadSource, Precision } from './api/options.js';
 export type {
+  InMemoryFolder,
   InMemoryModel,
   InMemoryOnnx,
   InMemorySafetensors,

@@ -441,7 +441,7 @@ describe('options of a model', () => {
     await refused(
       () => loadResNet({ source: { weights: {} } as never }),
       InputError,
-      'source must be a URL, a path, { modelJson, weights }, { safetensors } or { onnx }',
+      'source must be a URL, a path, { modelJson, weights }, { safetensors }, { onnx } or { folder: { path: bytes } }',
     );
     await refused(
       () => loadResNet({ source: { safetensors: writeSafetensors(r18.params) }, device: model.device, recover: true }),

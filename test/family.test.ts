@@ -22,6 +22,7 @@ import { loadResNet } from '../src/node.js';
 import { compactOf } from '../src/api/compact.js';
 import { loadFromMemory } from '../src/loaders/formats.js';
 import { sharedPath } from './helpers/needs.js';
+import { writeHuggingFaceFolder } from './helpers/hub-folder.js';
 
 interface FamilyModel {
   built: string;
@@ -151,26 +152,6 @@ describe('ResNet-family networks from timm and torchvision state_dicts', () => {
   }
 });
 
-/** transformers' ResNetForImageClassification name of a torchvision one (modeling_resnet.py's modules). */
-function transformersName(name: string): string {
-  const block = /^layer(\d)\.(\d+)\.(.*)$/.exec(name);
-  if (!block) {
-    if (name.startsWith('conv1.')) return `resnet.embedder.embedder.convolution.${name.slice(6)}`;
-    if (name.startsWith('bn1.')) return `resnet.embedder.embedder.normalization.${name.slice(4)}`;
-    if (name.startsWith('fc.')) return `classifier.1.${name.slice(3)}`;
-    throw new Error(`no transformers name for ${name}`);
-  }
-  const [, stage, index, rest] = block;
-  const at = `resnet.encoder.stages.${Number(stage) - 1}.layers.${index}`;
-  const part = /^(conv|bn)(\d)\.(.*)$/.exec(rest!);
-  if (part) {
-    const module = part[1] === 'conv' ? 'convolution' : 'normalization';
-    return `${at}.layer.${Number(part[2]) - 1}.${module}.${part[3]}`;
-  }
-  const shortcut = /^downsample\.([01])\.(.*)$/.exec(rest!)!;
-  return `${at}.shortcut.${shortcut[1] === '0' ? 'convolution' : 'normalization'}.${shortcut[2]}`;
-}
-
 describe('model folders as the hubs ship them', () => {
   const labels = Array.from({ length: 100 }, (_, i) => `class ${i} of the folder`);
   const photo = () => sharedPath('data', 'imagenet-sample', '250_n02110185_Siberian_husky.JPEG');
@@ -179,34 +160,7 @@ describe('model folders as the hubs ship them', () => {
     const want = fixture.models['timm-resnet26']!;
     const folder = await mkdtemp(join(tmpdir(), 'webgpu-resnet-hf-'));
     try {
-      const tensors = want.params.map(([name, shape]) => ({
-        name: transformersName(name),
-        shape,
-        data: generate(name, shape, name.startsWith('layer') && name.includes('.bn3.')),
-      }));
-      await writeFile(join(folder, 'model.safetensors'), writeSafetensors(tensors, { format: 'pt' }));
-      const config = {
-        architectures: ['ResNetForImageClassification'],
-        model_type: 'resnet',
-        depths: [2, 2, 2, 2],
-        hidden_sizes: [256, 512, 1024, 2048],
-        embedding_size: 64,
-        layer_type: 'bottleneck',
-        hidden_act: 'relu',
-        downsample_in_first_stage: false,
-        id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
-      };
-      await writeFile(join(folder, 'config.json'), JSON.stringify(config));
-      const processor = {
-        crop_pct: 0.875,
-        do_normalize: true,
-        do_resize: true,
-        image_mean: [0.485, 0.456, 0.406],
-        image_std: [0.229, 0.224, 0.225],
-        resample: 3,
-        size: size,
-      };
-      await writeFile(join(folder, 'preprocessor_config.json'), JSON.stringify(processor));
+      const processor = await writeHuggingFaceFolder(folder, want, labels, size);
       const model = await loadResNet({ source: folder });
       try {
         const check = compareLogits(await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' }), want);

@@ -6,7 +6,7 @@
  * again after going back to ImageNet's classes; the page's classifier speaks the new labels.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,6 +25,7 @@ import {
   waitForStatus,
   type Engine,
 } from './helpers/browser.js';
+import { writeHuggingFaceFolder } from './helpers/hub-folder.js';
 
 const root = packageRoot();
 const sample = (f: string) => join(root, 'demo', 'samples', f);
@@ -35,6 +36,9 @@ let server: { url: string; stop: () => void };
 let work: string;
 /** A whole int8 model with the classes zebra / dog / scenery, written by `webgpu-resnet train`. */
 let trainedFile: string;
+/** A Hugging Face folder (test/helpers/hub-folder.ts) with labels of its own. */
+let hfFolder: string;
+const HF_LABELS = Array.from({ length: 100 }, (_, i) => `folder label ${i}`);
 const browsers: Browser[] = [];
 
 beforeAll(async () => {
@@ -45,6 +49,10 @@ beforeAll(async () => {
     await mkdir(join(work, 'classes', label), { recursive: true });
     for (const f of files) await symlink(sample(f), join(work, 'classes', label, f));
   }
+  hfFolder = join(work, 'hf-folder');
+  await mkdir(hfFolder);
+  const fixture = JSON.parse(await readFile(join(root, 'test', 'fixtures', 'family-golden.json'), 'utf8'));
+  await writeHuggingFaceFolder(hfFolder, fixture.models['timm-resnet26'], HF_LABELS, fixture.input[2]);
   trainedFile = join(work, 'trained-int8.safetensors');
   await promisify(execFile)(process.execPath, [
     join(root, 'dist', 'cli.js'),
@@ -242,6 +250,34 @@ describe.each(ENGINES.map((e) => [e.label, e] as const))('the Teach panel in %s'
     expect(await text(page, '#progress-text')).toMatch(/^trained-int8\.safetensors: .* 3 classes/);
     expect(await pickFile(page, sample(DOGS[1]!))).toBe('done');
     expect(await text(page, '[data-testid=prediction] .name span')).toBe('dog');
+    await page.close();
+  });
+
+  it("a Hugging Face folder's files open with the model-file picker: the architecture and the folder's own labels", async () => {
+    const browser = await launchBrowser(engine);
+    browsers.push(browser);
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    expect(await waitForStatus(page, ['ready'])).toBe('ready');
+    const files = ['config.json', 'model.safetensors', 'preprocessor_config.json'].map((f) => join(hfFolder, f));
+    await (
+      (await page.$('[data-testid=model-file]')) as unknown as { uploadFile(...paths: string[]): Promise<void> }
+    ).uploadFile(...files);
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-testid=weights-source]')?.textContent === 'file' ||
+        document.querySelector('[data-testid=status]')?.textContent?.startsWith('error'),
+      { timeout: 600_000, polling: 200 },
+    );
+    expect(await waitForStatus(page, ['ready'])).toBe('ready');
+    const loaded = await text(page, '#progress-text');
+    console.log(`${engine.name}: ${loaded}`);
+    expect(loaded).toMatch(
+      /^config\.json \+ model\.safetensors \+ preprocessor_config\.json: .*ResNet-26, .* 100 classes \(labels: config\.json id2label\)/,
+    );
+    expect(await pickFile(page, sample(ZEBRA))).toBe('done');
+    expect(HF_LABELS).toContain(await text(page, '[data-testid=prediction] .name span'));
+    await page.screenshot({ path: join(root, 'test-output', `demo-${engine.name}-hf-folder.png`), fullPage: true });
     await page.close();
   });
 });

@@ -6,6 +6,7 @@
 import type { ResNetDefinition } from '../arch/resnet.js';
 import { InputError } from '../errors.js';
 import type { Graph } from '../graph/graph.js';
+import { folderConfig, loadModelFolder } from './model-folder.js';
 import { loadOnnxResNet } from './onnx.js';
 import { loadSafetensorsResNet } from './safetensors.js';
 import { type FileSource, memorySource } from './source.js';
@@ -30,7 +31,13 @@ export interface InMemoryOnnx {
   onnx: Uint8Array | ArrayBuffer;
 }
 
-export type ModelSource = string | URL | InMemoryModel | InMemorySafetensors | InMemoryOnnx;
+/** A model folder's files in memory, by path: a Hugging Face or timm folder (config.json + model.safetensors,
+ * preprocessor_config.json) or a TF.js one (model.json + shards). */
+export interface InMemoryFolder {
+  folder: Record<string, Uint8Array | ArrayBuffer | string>;
+}
+
+export type ModelSource = string | URL | InMemoryModel | InMemorySafetensors | InMemoryOnnx | InMemoryFolder;
 
 /** The weight formats: Keras via TF.js layers (model.json + shards), safetensors, ONNX. */
 export type WeightsFormat = 'tfjs-layers' | 'safetensors' | 'onnx';
@@ -88,10 +95,16 @@ export function graphFromBytes(
 }
 
 export async function loadFromMemory(
-  model: InMemoryModel | InMemorySafetensors | InMemoryOnnx,
+  model: InMemoryModel | InMemorySafetensors | InMemoryOnnx | InMemoryFolder,
   options: SourceOptions = {},
 ): Promise<LoadedGraph> {
   const asBytes = (b: Uint8Array | ArrayBuffer) => (b instanceof Uint8Array ? b : new Uint8Array(b));
+  if (model && typeof model === 'object' && 'folder' in model) {
+    const source = memorySource(model.folder, 'folder');
+    const config = await folderConfig(source);
+    if (config) return loadModelFolder(source, config, options);
+    return { graph: await loadTfjsLayersModel(source, 'model.json', options.onProgress), format: 'tfjs-layers' };
+  }
   if (model && typeof model === 'object' && 'safetensors' in model) {
     const graph = graphFromBytes('safetensors', asBytes(model.safetensors), 'memory:safetensors', options);
     return { graph, format: 'safetensors' };
@@ -100,7 +113,9 @@ export async function loadFromMemory(
     return { graph: graphFromBytes('onnx', asBytes(model.onnx), 'memory:onnx', options), format: 'onnx' };
   }
   if (!model || typeof model !== 'object' || !('modelJson' in model) || !('weights' in model)) {
-    throw new InputError('source must be a URL, a path, { modelJson, weights }, { safetensors } or { onnx }');
+    throw new InputError(
+      'source must be a URL, a path, { modelJson, weights }, { safetensors }, { onnx } or { folder: { path: bytes } }',
+    );
   }
   const json = model.modelJson;
   const text = typeof json === 'string' || json instanceof Uint8Array ? json : JSON.stringify(json);

@@ -10,9 +10,8 @@
 import { ModelFormatError } from '../errors.js';
 import type { DeclaredSettings, Graph } from '../graph/graph.js';
 import type { Preprocessing } from '../preprocess/preprocess.js';
-import type { LoadedGraph, SourceOptions } from './formats.js';
 import { loadOnnxResNet } from './onnx.js';
-import { loadSafetensorsResNet } from './safetensors.js';
+import { loadSafetensorsResNet, type ResNetWeightsOptions } from './safetensors.js';
 import type { FileSource } from './source.js';
 
 type Json = Record<string, unknown>;
@@ -105,8 +104,17 @@ function withDeclared(graph: Graph, declared: DeclaredSettings, where: string): 
   return { ...graph, declared: { ...graph.declared, ...given } };
 }
 
-/** The graph of a Hugging Face or timm folder whose config.json is `config`. */
-export async function loadModelFolder(source: FileSource, config: Json, options: SourceOptions): Promise<LoadedGraph> {
+/** What a folder's loader reads besides the files (SourceOptions' part). */
+export interface FolderOptions extends ResNetWeightsOptions {
+  onProgress?: (p: { loadedBytes: number; totalBytes: number }) => void;
+}
+
+/** The graph of a Hugging Face or timm folder whose config.json is `config`, and its weights' format. */
+export async function loadModelFolder(
+  source: FileSource,
+  config: Json,
+  options: FolderOptions,
+): Promise<{ graph: Graph; format: 'safetensors' | 'onnx' }> {
   const where = source.describe('config.json');
   const read = (path: string) =>
     source.read(path, options.onProgress && ((d) => options.onProgress?.({ loadedBytes: d, totalBytes: 0 })));
