@@ -119,6 +119,9 @@ REFUSED = {
     'timm-skresnet18': lambda: timm.create_model('skresnet18', num_classes=CLASSES),
 }
 
+# The pooled features (the global average pool's output: what embed returns) recorded for some networks.
+FEATURES = {'timm-seresnext26d_32x4d', 'timm-resnetv2_14'}
+
 # Residual-block lesions (Veit et al. 2016) checked on some networks: the blocks deleted, by state_dict name.
 LESIONS = {
     'timm-resnet26d': [['layer2.0', 'layer3.1'], ['layer1.0']],
@@ -199,6 +202,10 @@ def main():
         model.load_state_dict(state)
         with torch.no_grad():
             logits = model.double()(x)
+        features = None
+        if key in FEATURES:
+            with torch.no_grad():
+                features = model.forward_features(x).mean((2, 3))
         lesions = {}
         for names in LESIONS.get(key, []):
             lesions[','.join(names)] = lesioned_logits(model, names, x)
@@ -209,6 +216,7 @@ def main():
             'logits': [[float(v) for v in row] for row in logits],
             'top5': [[int(i) for i in row] for row in logits.topk(5).indices],
             **({'lesions': lesions} if lesions else {}),
+            **({'features': [[float(v) for v in row] for row in features]} if features is not None else {}),
         }
         print(f'{key}: {len(params)} tensors, {sum(int(np.prod(s)) for _, s in params):,} values')
     refused = {}

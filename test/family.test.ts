@@ -32,6 +32,8 @@ interface FamilyModel {
   top5: number[][];
   /** Logits with residual blocks deleted (y = relu(shortcut(x))), by the blocks' names joined with commas. */
   lesions?: Record<string, number[][]>;
+  /** The pooled features (the global average pool's output), where recorded. */
+  features?: number[][];
 }
 const fixture: {
   input: number[];
@@ -129,16 +131,18 @@ describe('ResNet-family networks from timm and torchvision state_dicts', () => {
       const ortCheck = compareLogits(out[session.outputNames[0]!]!.data as Float32Array, want);
       await session.release();
       expect(ortCheck.error, 'onnxruntime').toBeLessThanOrEqual(1e-4);
-      const model = await loadResNet({ source: { onnx } });
-      try {
-        const check = compareLogits(await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' }), want);
-        results.push(
-          `| ${key} | ${want.built} | ONNX (onnxruntime ${ortCheck.error.toExponential(2)}) | ${check.error.toExponential(2)} |`,
-        );
-        expect(check.error, 'onnx').toBeLessThanOrEqual(1e-4);
-        expect(model.info.architecture, 'from ONNX').toBe(architecture);
-      } finally {
-        model.dispose();
+      for (const convStrategy of ['simd', 'tiled'] as const) {
+        const model = await loadResNet({ source: { onnx }, convStrategy });
+        try {
+          const check = compareLogits(await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' }), want);
+          results.push(
+            `| ${key} | ${want.built} | ONNX, ${convStrategy} (onnxruntime ${ortCheck.error.toExponential(2)}) | ${check.error.toExponential(2)} |`,
+          );
+          expect(check.error, `onnx ${convStrategy}`).toBeLessThanOrEqual(1e-4);
+          expect(model.info.architecture, 'from ONNX').toBe(architecture);
+        } finally {
+          model.dispose();
+        }
       }
     });
   }
@@ -306,6 +310,32 @@ describe('compact files of family members', () => {
         } finally {
           model.dispose();
         }
+      }
+    });
+  }
+});
+
+describe('embeddings and class activation maps of family members', () => {
+  for (const key of ['timm-seresnext26d_32x4d', 'timm-resnetv2_14']) {
+    it(`${key}: the embedding is timm's pooled features; mean(map) + bias = logit`, async () => {
+      const want = fixture.models[key]!;
+      const model = await loadResNet({ source: { safetensors: stateDict(want) }, inputSize: size });
+      try {
+        const features = await model.infer(input, { batch: 2, layout: 'nchw', output: 'features' });
+        const error = compareLogits(features, { logits: want.features! }).error;
+        results.push(`| ${key} | ${want.built} | embedding vs timm's pooled features | ${error.toExponential(2)} |`);
+        expect(features.length).toBe(2 * 2048);
+        expect(error).toBeLessThanOrEqual(1e-4);
+        const photo = sharedPath('data', 'imagenet-sample', '340_n02391049_zebra.JPEG');
+        const explained = await model.explain(photo, { topK: 3 });
+        const logits = await model.infer(await model.preprocess(photo), { output: 'logits' });
+        const scale = Math.max(...logits.map(Math.abs));
+        for (const e of explained) {
+          const mean = e.map.reduce((a, b) => a + b, 0) / e.map.length;
+          expect(Math.abs(mean + e.bias - logits[e.classIndex]!) / scale, `class ${e.classIndex}`).toBeLessThan(1e-5);
+        }
+      } finally {
+        model.dispose();
       }
     });
   }
