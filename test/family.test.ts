@@ -8,7 +8,8 @@
  * / max |reference logit| must be <= 1e-4 and the top-5 the same. Members the engine does not run yet are
  * refused while the file is read, with the module named.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -202,6 +203,48 @@ describe('model folders as the hubs ship them', () => {
         model.dispose();
       }
     } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('a transformers.js folder over HTTP (a URL ending in /: config.json, onnx/model.onnx, preprocessor_config.json)', async () => {
+    const want = fixture.models['timm-resnet26']!;
+    const folder = await mkdtemp(join(tmpdir(), 'webgpu-resnet-hfjs-'));
+    const server = createServer(async (request, response) => {
+      const path = decodeURIComponent(new URL(request.url!, 'http://x').pathname).replace(/^\/model\//, '');
+      const bytes = await readFile(join(folder, path)).catch(() => undefined);
+      response.writeHead(bytes ? 200 : 404).end(bytes);
+    });
+    try {
+      await writeHuggingFaceFolder(folder, want, labels, size);
+      const graph = loadSafetensorsResNet(await readFile(join(folder, 'model.safetensors')), 'model.safetensors');
+      await rm(join(folder, 'model.safetensors'));
+      await mkdir(join(folder, 'onnx'));
+      await writeFile(
+        join(folder, 'onnx', 'model.onnx'),
+        graphToOnnx(resizeGraph(graph, [size, size]), { softmax: false }),
+      );
+      await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/model/`;
+      const model = await loadResNet({ source: url, cache: false });
+      try {
+        const check = compareLogits(await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' }), want);
+        results.push(
+          `| timm-resnet26 | as a transformers.js folder over HTTP | ONNX | ${check.error.toExponential(2)} |`,
+        );
+        expect(check.error).toBeLessThanOrEqual(1e-4);
+        expect(model.labels).toEqual(labels);
+        expect(model.info).toMatchObject({
+          architecture: 'ResNet-26',
+          labelsFrom: 'config.json id2label',
+          weightsFrom: 'network',
+        });
+        expect(model.preprocessing.interpolation).toBe('bicubic');
+      } finally {
+        model.dispose();
+      }
+    } finally {
+      server.close();
       await rm(folder, { recursive: true, force: true });
     }
   });
