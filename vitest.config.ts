@@ -8,6 +8,7 @@ export const LAYERS: Record<string, string[]> = {
     'resnet50',
     'golden',
     'family',
+    'hub-folders',
     'autotune',
     'lesion',
     'cam',

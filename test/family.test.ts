@@ -1,21 +1,17 @@
 /**
  * ResNet-family networks against the libraries that define them. timm and torchvision build each network
  * (scripts/family-torch.py), fill its state_dict with the golden generator (../shared/golden/README.md) and
- * compute float64 logits on an 80x80 input (test/fixtures/family-golden.json). Here the same state_dict is
- * rebuilt from the names and shapes recorded there, written as a .safetensors file, loaded through the public
- * loader and run with both kernel families; the network the loader read is written as ONNX by the engine's
- * writer, run by onnxruntime (which proves the file is that network) and by the engine. Max |logit difference|
- * / max |reference logit| must be <= 1e-4 and the top-5 the same. Members the engine does not run yet are
- * refused while the file is read, with the module named.
+ * compute float64 logits on an 80x80 input (test/fixtures/family-golden.json, read by test/helpers/family.ts).
+ * Here the same state_dict is rebuilt from the names and shapes recorded there, written as a .safetensors
+ * file, loaded through the public loader and run with both kernel families; the network the loader read is
+ * written as ONNX by the engine's writer, run by onnxruntime (which proves the file is that network) and by
+ * the engine, again with both kernel families. Max |logit difference| / max |reference logit| must be <= 1e-4
+ * and the top-5 the same; lesions, embeddings, class activation maps and compact f16 / int8 files of some
+ * members too. Members the engine does not run are refused while the file is read, with the module named.
+ * Hub folders: test/hub-folders.test.ts.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compareLogits, generate, goldenInput } from '../scripts/golden-model.js';
-import { writeSafetensors } from '../src/export/safetensors.js';
+import { compareLogits } from '../scripts/golden-model.js';
 import { graphToOnnx } from '../src/export/onnx.js';
 import { resizeGraph } from '../src/graph/resize.js';
 import { loadSafetensorsResNet } from '../src/loaders/safetensors.js';
@@ -23,38 +19,7 @@ import { loadResNet } from '../src/node.js';
 import { compactOf } from '../src/api/compact.js';
 import { loadFromMemory } from '../src/loaders/formats.js';
 import { sharedPath } from './helpers/needs.js';
-import { writeHuggingFaceFolder } from './helpers/hub-folder.js';
-
-interface FamilyModel {
-  built: string;
-  block: 'basic' | 'bottleneck';
-  params: Array<[string, number[]]>;
-  logits: number[][];
-  top5: number[][];
-  /** Logits with residual blocks deleted (y = relu(shortcut(x))), by the blocks' names joined with commas. */
-  lesions?: Record<string, number[][]>;
-  /** The pooled features (the global average pool's output), where recorded. */
-  features?: number[][];
-}
-const fixture: {
-  input: number[];
-  models: Record<string, FamilyModel>;
-  /** Members the engine refuses: their state_dict names and shapes. */
-  refused: Record<string, Array<[string, number[]]>>;
-} = JSON.parse(await readFile(new URL('./fixtures/family-golden.json', import.meta.url), 'utf8'));
-const size = fixture.input[2]!;
-const input = goldenInput(size);
-
-/** The state_dict timm or torchvision had, rebuilt: same names, shapes and generated values. */
-function stateDict(model: FamilyModel): Uint8Array {
-  const last = model.block === 'bottleneck' ? '.bn3.' : '.bn2.';
-  const tensors = model.params.map(([name, shape]) => ({
-    name,
-    shape,
-    data: generate(name, shape, name.startsWith('layer') && name.includes(last)),
-  }));
-  return writeSafetensors(tensors, { format: 'pt' });
-}
+import { fixture, input, size, stateDict, type FamilyModel } from './helpers/family.js';
 
 /** Networks the engine runs (with the name `info` gives them), and those it refuses (with what the message must say). */
 const RUN: Record<string, string> = {
@@ -155,143 +120,6 @@ describe('ResNet-family networks from timm and torchvision state_dicts', () => {
       await expect(loadResNet({ source: { safetensors: bytes } })).rejects.toThrow(message);
     });
   }
-});
-
-describe('model folders as the hubs ship them', () => {
-  const labels = Array.from({ length: 100 }, (_, i) => `class ${i} of the folder`);
-  const photo = () => sharedPath('data', 'imagenet-sample', '250_n02110185_Siberian_husky.JPEG');
-
-  it('a Hugging Face folder (config.json, model.safetensors in transformers names, preprocessor_config.json): logits, labels, bicubic preprocessing on the CPU and the GPU', async () => {
-    const want = fixture.models['timm-resnet26']!;
-    const folder = await mkdtemp(join(tmpdir(), 'webgpu-resnet-hf-'));
-    try {
-      const processor = await writeHuggingFaceFolder(folder, want, labels, size);
-      const model = await loadResNet({ source: folder });
-      try {
-        const check = compareLogits(await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' }), want);
-        results.push(
-          `| timm-resnet26 | as a Hugging Face folder | safetensors (transformers names) | ${check.error.toExponential(2)} |`,
-        );
-        expect(check.error).toBeLessThanOrEqual(1e-4);
-        expect(model.labels).toEqual(labels);
-        expect(model.info).toMatchObject({ architecture: 'ResNet-26', labelsFrom: 'config.json id2label' });
-        expect(model.preprocessing).toMatchObject({
-          cropTo: size,
-          resizeTo: Math.round(size / 0.875),
-          interpolation: 'bicubic',
-        });
-        const top = await model.classify(photo(), { topK: 1 });
-        expect(top[0]!.label).toBe(labels[top[0]!.index]);
-        // the GPU's bicubic resize (shrinking a 3x enlargement) against the CPU path's
-        const bytes = await sharp(photo()).resize({ width: 1500 }).png().toBuffer();
-        const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-        const texture = model.device.createTexture({
-          size: [info.width, info.height],
-          format: 'rgba8unorm',
-          usage: 0x4 | 0x2,
-        });
-        model.device.queue.writeTexture({ texture }, data, { bytesPerRow: info.width * 4 }, [info.width, info.height]);
-        const gpu = (await model.inferTexture(texture, { output: 'input' }))!;
-        texture.destroy();
-        const cpu = await model.preprocess(bytes);
-        let levels = 0;
-        for (let i = 0; i < cpu.length; i++)
-          levels = Math.max(levels, Math.abs(gpu[i]! - cpu[i]!) * 255 * processor.image_std[i % 3]!);
-        console.log(`bicubic preprocessing, GPU vs CPU: ${levels.toFixed(3)} levels of 255 at most`);
-        expect(levels).toBeLessThanOrEqual(1);
-      } finally {
-        model.dispose();
-      }
-    } finally {
-      await rm(folder, { recursive: true, force: true });
-    }
-  });
-
-  it('a transformers.js folder over HTTP (a URL ending in /: config.json, onnx/model.onnx, preprocessor_config.json)', async () => {
-    const want = fixture.models['timm-resnet26']!;
-    const folder = await mkdtemp(join(tmpdir(), 'webgpu-resnet-hfjs-'));
-    const server = createServer(async (request, response) => {
-      const path = decodeURIComponent(new URL(request.url!, 'http://x').pathname).replace(/^\/model\//, '');
-      const bytes = await readFile(join(folder, path)).catch(() => undefined);
-      response.writeHead(bytes ? 200 : 404).end(bytes);
-    });
-    try {
-      await writeHuggingFaceFolder(folder, want, labels, size);
-      const graph = loadSafetensorsResNet(await readFile(join(folder, 'model.safetensors')), 'model.safetensors');
-      await rm(join(folder, 'model.safetensors'));
-      await mkdir(join(folder, 'onnx'));
-      await writeFile(
-        join(folder, 'onnx', 'model.onnx'),
-        graphToOnnx(resizeGraph(graph, [size, size]), { softmax: false }),
-      );
-      await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/model/`;
-      const model = await loadResNet({ source: url, cache: false });
-      try {
-        const check = compareLogits(await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' }), want);
-        results.push(
-          `| timm-resnet26 | as a transformers.js folder over HTTP | ONNX | ${check.error.toExponential(2)} |`,
-        );
-        expect(check.error).toBeLessThanOrEqual(1e-4);
-        expect(model.labels).toEqual(labels);
-        expect(model.info).toMatchObject({
-          architecture: 'ResNet-26',
-          labelsFrom: 'config.json id2label',
-          weightsFrom: 'network',
-        });
-        expect(model.preprocessing.interpolation).toBe('bicubic');
-      } finally {
-        model.dispose();
-      }
-    } finally {
-      server.close();
-      await rm(folder, { recursive: true, force: true });
-    }
-  });
-
-  it('a timm folder (config.json with pretrained_cfg and label_names, model.safetensors): logits, labels, crop_pct', async () => {
-    const want = fixture.models['timm-resnet26d']!;
-    const folder = await mkdtemp(join(tmpdir(), 'webgpu-resnet-timm-'));
-    try {
-      await writeFile(join(folder, 'model.safetensors'), stateDict(want));
-      const pretrained_cfg = {
-        input_size: [3, size, size],
-        interpolation: 'bicubic',
-        crop_pct: 0.95,
-        mean: [0.485, 0.456, 0.406],
-        std: [0.229, 0.224, 0.225],
-        num_classes: 100,
-      };
-      const config = {
-        architecture: 'resnet26d',
-        num_classes: 100,
-        num_features: 2048,
-        label_names: labels,
-        pretrained_cfg,
-      };
-      await writeFile(join(folder, 'config.json'), JSON.stringify(config));
-      const model = await loadResNet({ source: folder });
-      try {
-        const check = compareLogits(await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' }), want);
-        results.push(`| timm-resnet26d | as a timm folder | safetensors | ${check.error.toExponential(2)} |`);
-        expect(check.error).toBeLessThanOrEqual(1e-4);
-        expect(model.labels).toEqual(labels);
-        expect(model.info).toMatchObject({
-          architecture: 'ResNet-26, deep stem, avg-pool shortcut',
-          labelsFrom: 'config.json label_names',
-        });
-        expect(model.preprocessing).toMatchObject({
-          cropTo: size,
-          resizeTo: Math.floor(size / 0.95),
-          interpolation: 'bicubic',
-        });
-      } finally {
-        model.dispose();
-      }
-    } finally {
-      await rm(folder, { recursive: true, force: true });
-    }
-  });
 });
 
 describe('compact files of family members', () => {
