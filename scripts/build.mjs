@@ -33,6 +33,7 @@ await Promise.all([
       'make-reference': 'scripts/make-reference.ts',
       'golden-weights': 'scripts/golden-weights.ts',
       'golden-check': 'bench/golden-check.ts',
+      'family-onnx-check': 'bench/family-onnx-check.ts',
       tune: 'bench/tune.ts',
       soak: 'bench/soak.ts',
       lesion: 'bench/lesion.ts',

@@ -179,6 +179,8 @@ def write_shapes():
 
 
 def main():
+    if sys.argv[1:] == ['--no-main']:  # imported by scripts/family-onnx.py
+        return None
     if sys.argv[1:] == ['--shapes']:
         return write_shapes()
     only = set(sys.argv[1:])
