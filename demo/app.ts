@@ -171,9 +171,10 @@ async function fileSource(
   files: File[],
 ): Promise<{ onnx: Uint8Array } | { safetensors: Uint8Array } | { folder: Record<string, Uint8Array> }> {
   const read = async (file: File) => new Uint8Array(await file.arrayBuffer());
-  if (files.length > 1 || files[0]!.name === 'config.json') {
+  if (files.length > 1 || files[0]!.name.endsWith('.json')) {
+    // (picked files come without their folders: transformers.js's onnx/model.onnx arrives as model.onnx)
     const folder: Record<string, Uint8Array> = {};
-    for (const file of files) folder[file.name] = await read(file);
+    for (const file of files) folder[file.name === 'model.onnx' ? 'onnx/model.onnx' : file.name] = await read(file);
     return { folder };
   }
   const bytes = await read(files[0]!);

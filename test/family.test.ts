@@ -11,12 +11,16 @@
  * Hub folders: test/hub-folders.test.ts.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { compareLogits } from '../scripts/golden-model.js';
+import { compareLogits, generate } from '../scripts/golden-model.js';
 import { graphToOnnx } from '../src/export/onnx.js';
 import { resizeGraph } from '../src/graph/resize.js';
 import { loadSafetensorsResNet } from '../src/loaders/safetensors.js';
 import { loadResNet } from '../src/node.js';
 import { compactOf } from '../src/api/compact.js';
+import { describeNetwork } from '../src/graph/describe.js';
+import { optimize } from '../src/graph/passes.js';
+import { writeSafetensors } from '../src/export/safetensors.js';
+import { readFile } from 'node:fs/promises';
 import { loadFromMemory } from '../src/loaders/formats.js';
 import { sharedPath } from './helpers/needs.js';
 import { fixture, input, size, stateDict, type FamilyModel } from './helpers/family.js';
@@ -123,6 +127,26 @@ describe('ResNet-family networks from timm and torchvision state_dicts', () => {
 });
 
 describe('compact files of family members', () => {
+  it('an SE-ResNet-50 read from ONNX writes its gates under timm names (layerS.B.se.fc1/fc2), and the file loads back', async () => {
+    const shapes: Record<string, Array<[string, number[]]>> = JSON.parse(
+      await readFile(new URL('../bench/family-shapes.json', import.meta.url), 'utf8'),
+    );
+    const params = shapes.seresnet50!.map(([name, shape]) => ({
+      name,
+      shape,
+      data: generate(name, shape, name.startsWith('layer') && name.includes('.bn3.')),
+    }));
+    const onnx = graphToOnnx(loadSafetensorsResNet(writeSafetensors(params, { format: 'pt' }), 'se50'), {
+      softmax: false,
+    });
+    const compact = compactOf(await loadFromMemory({ onnx }), 'f32', {}, 'se50.onnx').bytes;
+    const back = loadSafetensorsResNet(compact, 'compact');
+    expect(describeNetwork(optimize(back).graph)).toBe('SE-ResNet-50');
+    const gate = back.nodes.find((n) => n.name === 'layer3.2.se');
+    const want = params.find((p) => p.name === 'layer3.2.se.fc2.bias')!.data;
+    expect(gate?.op === 'squeezeexcite' && Array.from(gate.bias.subarray(gate.reduced))).toEqual(Array.from(want));
+  });
+
   const photos = [
     '000_n01440764_tench.JPEG',
     '250_n02110185_Siberian_husky.JPEG',

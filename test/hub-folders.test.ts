@@ -46,7 +46,7 @@ describe('model folders as the hubs ship them', () => {
         expect(model.info).toMatchObject({ architecture: 'ResNet-26', labelsFrom: 'config.json id2label' });
         expect(model.preprocessing).toMatchObject({
           cropTo: size,
-          resizeTo: Math.round(size / 0.875),
+          resizeTo: 88, // int(80 / 0.9), as transformers' ConvNextImageProcessor
           interpolation: 'bicubic',
         });
         const top = await model.classify(photo(), { topK: 1 });
@@ -126,7 +126,7 @@ describe('model folders as the hubs ship them', () => {
       const pretrained_cfg = {
         input_size: [3, size, size],
         interpolation: 'bicubic',
-        crop_pct: 0.95,
+        crop_pct: 0.9,
         mean: [0.485, 0.456, 0.406],
         std: [0.229, 0.224, 0.225],
         num_classes: 100,
@@ -139,7 +139,11 @@ describe('model folders as the hubs ship them', () => {
         pretrained_cfg,
       };
       await writeFile(join(folder, 'config.json'), JSON.stringify(config));
-      const model = await loadResNet({ source: folder });
+      // the folder's own size asked for keeps its crop_pct; another size uses it too (floor(96 / 0.9) = 106)
+      const other = await loadResNet({ source: folder, inputSize: 96 });
+      expect(other.preprocessing).toMatchObject({ cropTo: 96, resizeTo: 106 });
+      other.dispose();
+      const model = await loadResNet({ source: folder, inputSize: size });
       try {
         const check = compareLogits(await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' }), want);
         results.push(`| timm-resnet26d | as a timm folder | safetensors | ${check.error.toExponential(2)} |`);
@@ -151,7 +155,7 @@ describe('model folders as the hubs ship them', () => {
         });
         expect(model.preprocessing).toMatchObject({
           cropTo: size,
-          resizeTo: Math.floor(size / 0.95),
+          resizeTo: 88, // floor(80 / 0.9), as timm
           interpolation: 'bicubic',
         });
       } finally {

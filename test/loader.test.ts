@@ -152,6 +152,18 @@ describe('TF.js layers loader', () => {
 });
 
 describe('model sources', () => {
+  it("a folder's config.json is a hub's only when it says so: anything else leaves the folder to model.json", async () => {
+    const { folderConfig } = await import('../src/loaders/model-folder.js');
+    const folder = (config: string) => memorySource({ 'config.json': config, 'model.json': '{}' });
+    expect(await folderConfig(folder('{"model_type": "resnet", "id2label": {}}'))).toMatchObject({
+      model_type: 'resnet',
+    });
+    expect(await folderConfig(folder('{"architecture": "resnet50d", "pretrained_cfg": {}}'))).toBeDefined();
+    expect(await folderConfig(folder('{"learning_rate": 0.1}'))).toBeUndefined();
+    expect(await folderConfig(folder('<!doctype html><title>app</title>'))).toBeUndefined();
+    expect(await folderConfig(memorySource({ 'model.json': '{}' }))).toBeUndefined();
+  });
+
   it('loads model.json and shards over HTTP (a 404 and a cut-short file: test/bad-inputs.test.ts)', async () => {
     const { createServer } = await import('node:http');
     const { loadFromUrl } = await import('../src/loaders/url-model.js');

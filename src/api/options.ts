@@ -44,10 +44,10 @@ export interface LoadOptionsBase {
   /**
    * The input size the network is planned for: a number (square) or [height, width]; default: the
    * weights' own (224 for the Keras ResNet-50). A ResNet runs at any size; images are resized so their
-   * shorter side is round(size / cropPct) and center-cropped to the size (square sizes only).
+   * shorter side is floor(size / cropPct) and center-cropped to the size (square sizes only).
    */
   inputSize?: number | [number, number];
-  /** The crop fraction for images at `inputSize` (default 0.875: 224 -> resize 256, crop 224; timm's crop_pct). */
+  /** The crop fraction for images at `inputSize` (default: a hub folder's crop_pct, else 0.875: 224 -> 256 -> 224). */
   cropPct?: number;
   /** Image preprocessing; default: caffe for Keras (TF.js layers) weights, torchvision's for safetensors. */
   preprocessing?: Preprocessing;

@@ -73,8 +73,9 @@ function askedSize(inputSize: LoadOptionsBase['inputSize'] | null): [number, num
 }
 
 /**
- * The preprocessing for another input size, by timm's rule: the shorter side to round(size / crop_pct),
- * then the center crop (a file converted for a size records its own preprocessing, kept as it is).
+ * The preprocessing for another input size, by timm's rule: the shorter side to floor(size / crop_pct), then
+ * the center crop; crop_pct as asked, else the preprocessing's own (a hub folder's), else 0.875. The size the
+ * preprocessing already crops to keeps it as it is (a file converted for a size records its own).
  */
 function preprocessingFor(
   given: Preprocessing,
@@ -82,11 +83,11 @@ function preprocessingFor(
   asked: boolean,
   cropPct?: number,
 ): Preprocessing {
-  const pct = cropPct ?? 0.875;
+  const pct = cropPct ?? given.cropPct ?? 0.875;
   if (!(pct > 0 && pct <= 1)) throw new InputError(`cropPct must be in (0, 1], got ${pct}`);
   const square = inputSize && inputSize[0] === inputSize[1];
-  const resize = square && (asked || cropPct !== undefined || given.cropTo !== inputSize[0]);
-  const p = resize ? { ...given, resizeTo: Math.round(inputSize[0] / pct), cropTo: inputSize[0] } : given;
+  const resize = square && (cropPct !== undefined || given.cropTo !== inputSize[0] || (asked && !given.cropPct));
+  const p = resize ? { ...given, resizeTo: Math.floor(inputSize[0] / pct + 1e-9), cropTo: inputSize[0] } : given;
   if (p.resizeTo < p.cropTo) {
     const why = `preprocessing resizes to ${p.resizeTo} pixels, less than the ${p.cropTo} it crops`;
     throw new InputError(`${why}: resizeTo must be at least cropTo`);
@@ -107,6 +108,10 @@ export function modelSettings({ graph, format }: LoadedGraph, options: LoadOptio
   }
   const classes = graph.shapes.get(graph.output)![2];
   const given = options.preprocessing ?? graph.declared?.preprocessing ?? defaultPreprocessing(format);
+  if (given.interpolation !== undefined && given.interpolation !== 'bilinear' && given.interpolation !== 'bicubic')
+    throw new InputError(
+      `preprocessing.interpolation must be 'bilinear' or 'bicubic', got ${JSON.stringify(given.interpolation)}`,
+    );
   const asked = askedSize(options.inputSize);
   const inputSize = asked ?? graph.declared?.inputSize;
   return {

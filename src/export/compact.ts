@@ -76,10 +76,14 @@ function torchvisionNames(graph: Graph): { names: Map<string, string>; depth: nu
       );
     for (const [i, l] of branch.entries()) names.set(l, `${block.name}.conv${i + 1}`);
     if (block.projection) names.set(block.projection, `${block.name}.downsample.0`);
+    // a squeeze-and-excitation gate: what the block's gated add reads
+    const end = graph.nodes.find((n) => n.name === block.end);
+    if (end?.op === 'add' && end.gate) names.set(end.gate, `${block.name}.se`);
     const first = convs.find((c) => c.name === branch[0])!;
     if (perBlock === 3 && first.strides[0] === 2) definition = 'keras-v1';
   }
-  const unnamed = [...convs, ...dense].filter((n) => !names.has(n.name));
+  const gates = graph.nodes.filter((n) => n.op === 'squeezeexcite');
+  const unnamed = [...convs, ...dense, ...gates].filter((n) => !names.has(n.name));
   if (unnamed.length)
     throw new ModelFormatError(
       `${graph.name}: layers outside the ResNet structure: ${unnamed.map((n) => n.name).join(', ')}`,
@@ -111,16 +115,16 @@ function weightTensors(name: string, node: Conv2dNode | DenseNode, precision: We
 }
 
 /** A squeeze-and-excitation gate's tensors as timm names them (se.fc1/fc2, 1x1 convs with biases), f32 always. */
-function gateTensors(node: SqueezeExciteNode): TensorToWrite[] {
+function gateTensors(node: SqueezeExciteNode, name: string): TensorToWrite[] {
   const rd = node.reduced;
   const c = node.bias.length - rd;
   const fc1 = permute(node.weights.subarray(0, c * rd), [c, rd], TRANSPOSE);
   const fc2 = permute(node.weights.subarray(c * rd), [rd, c], TRANSPOSE);
   return [
-    { name: `${node.name}.fc1.weight`, shape: [rd, c, 1, 1], data: fc1 },
-    { name: `${node.name}.fc1.bias`, shape: [rd], data: node.bias.slice(0, rd) },
-    { name: `${node.name}.fc2.weight`, shape: [c, rd, 1, 1], data: fc2 },
-    { name: `${node.name}.fc2.bias`, shape: [c], data: node.bias.slice(rd) },
+    { name: `${name}.fc1.weight`, shape: [rd, c, 1, 1], data: fc1 },
+    { name: `${name}.fc1.bias`, shape: [rd], data: node.bias.slice(0, rd) },
+    { name: `${name}.fc2.weight`, shape: [c, rd, 1, 1], data: fc2 },
+    { name: `${name}.fc2.bias`, shape: [c], data: node.bias.slice(rd) },
   ];
 }
 
@@ -138,7 +142,7 @@ export function compactSafetensors(graph: Graph, options: CompactOptions): Uint8
     throw new ModelFormatError(`${options.labels.length} labels for ${classes} classes`);
   const tensors: TensorToWrite[] = [];
   for (const node of graph.nodes) {
-    if (node.op === 'squeezeexcite') tensors.push(...gateTensors(node));
+    if (node.op === 'squeezeexcite') tensors.push(...gateTensors(node, names.get(node.name)!));
     if (node.op !== 'conv2d' && node.op !== 'dense') continue;
     const name = names.get(node.name)!;
     tensors.push(...weightTensors(name, node, options.precision), {

@@ -8,6 +8,12 @@
 import type { Conv2dNode } from '../operators/index.js';
 import { type Graph, weightDepth } from './graph.js';
 
+/** Whether an average pool feeds a conv (ResNet-D's shortcut; not an AveragePool head). */
+function avgPoolShortcut(graph: Graph): boolean {
+  const pooled = new Set(graph.nodes.filter((n) => n.op === 'avgpool').map((n) => n.output));
+  return graph.nodes.some((n) => n.op === 'conv2d' && pooled.has(n.input));
+}
+
 /** The convs before the stem's max pool (1, or 3 in a deep stem). */
 function stemConvCount(graph: Graph): number {
   const pool = graph.nodes.findIndex((n) => n.op === 'maxpool');
@@ -23,10 +29,7 @@ export function describeNetwork(graph: Graph): string {
   const depth = resnetDepth(graph);
   const se = graph.nodes.some((n) => n.op === 'squeezeexcite') ? 'SE-' : '';
   const grouped = convs.find((c) => (c.groups ?? 1) > 1);
-  const traits = [
-    ...(stemConvs === 3 ? ['deep stem'] : []),
-    ...(graph.nodes.some((n) => n.op === 'avgpool') ? ['avg-pool shortcut'] : []),
-  ];
+  const traits = [...(stemConvs === 3 ? ['deep stem'] : []), ...(avgPoolShortcut(graph) ? ['avg-pool shortcut'] : [])];
   let name = `${se}ResNet-${depth}`;
   if (grouped) {
     const groups = grouped.groups!;

@@ -24,12 +24,13 @@ export function parsePreprocessing(value: string, where: string): Preprocessing 
     (p.order === 'RGB' || p.order === 'BGR') &&
     triple(p.mean) &&
     triple(p.std) &&
-    (p.interpolation === undefined || p.interpolation === 'bilinear' || p.interpolation === 'bicubic');
+    (p.interpolation === undefined || p.interpolation === 'bilinear' || p.interpolation === 'bicubic') &&
+    (p.cropPct === undefined || (typeof p.cropPct === 'number' && p.cropPct > 0 && p.cropPct <= 1));
   if (!ok)
     throw new ModelFormatError(
       `${where}: preprocessing ${JSON.stringify(value.slice(0, 80))} is not caffe, torch or a JSON object with ` +
         `resizeTo, cropTo, scale (> 0), order (RGB or BGR), mean and std (3 numbers each), interpolation (bilinear ` +
-        `or bicubic, optional)`,
+        `or bicubic, optional), cropPct (in (0, 1], optional)`,
     );
   return p as unknown as Preprocessing;
 }

@@ -24,6 +24,10 @@ function conv(c: OnnxNodeContext): string {
     c.fail(`group ${groups} does not divide the ${cin} input and ${o} output channels`);
   if (c.ints('dilations', [1, 1]).some((d) => d !== 1))
     c.fail(`dilations ${c.ints('dilations', [])} are not supported`);
+  if (groups > 1 && (o / groups) % 4 !== 0)
+    c.fail(
+      `group ${groups}: ${o / groups} output channels per group; grouped convs need a multiple of 4 (not depthwise)`,
+    );
   if (i * groups !== cin) c.fail(`weight has ${i} input channels per group (${groups} groups), the input has ${cin}`);
   const strides = c.ints('strides', [1, 1]) as [number, number];
   const autoPad = c.str('auto_pad', 'NOTSET');

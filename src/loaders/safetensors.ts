@@ -204,6 +204,8 @@ export interface ResNetWeightsOptions {
   depth?: number;
   /** Default 'torchvision' (what torchvision and timm weights are). */
   definition?: ResNetDefinition;
+  /** BatchNorm epsilon, when not the definition's (1e-5 torchvision, 1e-3 keras-v1). */
+  epsilon?: number;
 }
 
 /** What a compact file's `__metadata__` declares (every key optional; a malformed one is an error naming it). */
@@ -285,6 +287,7 @@ export function loadSafetensorsResNet(bytes: Uint8Array, where: string, options:
   };
   const layers = {
     classes,
+    epsilon: options.epsilon,
     folded: !shapes.has('bn1.weight') && (shapes.has('conv1.bias') || shapes.has('conv1.6.bias')),
     quantized: (name: string) => file.quantized(layout.toFile(name)),
     shapeOf: (name: string) => shapes.get(name),

@@ -23,6 +23,8 @@ export interface Preprocessing {
   std: [number, number, number];
   /** The resize's filter, antialiased as PIL's: 'bilinear' (default) or 'bicubic' (timm's and transformers'). */
   interpolation?: 'bilinear' | 'bicubic';
+  /** The crop fraction it was declared with (a hub folder's crop_pct): other input sizes keep it. */
+  cropPct?: number;
 }
 
 /** Keras "caffe" style, what the Keras ResNet-50 was trained with: BGR, mean subtracted, no scaling. */

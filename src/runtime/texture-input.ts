@@ -42,8 +42,10 @@ export class TextureInput {
     const srgb = texture.format.endsWith('-srgb');
     const pipeline = await this.pipelines.get(
       'preprocess',
-      shader('preprocess', { crop: spec.cropTo, scale: spec.scale, order: spec.order, srgb }, () =>
-        preprocessShader(spec, srgb),
+      shader(
+        'preprocess',
+        { crop: spec.cropTo, scale: spec.scale, order: spec.order, srgb, filter: spec.interpolation ?? 'bilinear' },
+        () => preprocessShader(spec, srgb),
       ),
     );
     this.uniform ??= device.createBuffer({

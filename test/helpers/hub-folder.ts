@@ -54,7 +54,7 @@ export async function writeHuggingFaceFolder(
   };
   await writeFile(join(folder, 'config.json'), JSON.stringify(config));
   const processor = {
-    crop_pct: 0.875,
+    crop_pct: 0.9, // (80 / 0.9 = 88.9: transformers rounds down, to 88)
     do_normalize: true,
     do_resize: true,
     image_mean: [0.485, 0.456, 0.406],
