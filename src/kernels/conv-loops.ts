@@ -5,7 +5,7 @@
  * and the grouped loop (shaders/conv_grouped.wgsl: a grouped conv's per-group sums, on any adapter).
  */
 import { type Bound, constants } from './bindings.js';
-import type { Gemm } from './conv-parts.js';
+import { type Gemm, windowOrigin } from './conv-parts.js';
 import { CONV_SHADERS } from './conv-shaders.js';
 import { chooseSimdTile, packSimdWeights, simdRow, simdSliceWords, simdStatements } from './conv-simd.js';
 import { describeTiling, type Tiling } from './conv-tiling.js';
@@ -147,15 +147,7 @@ export function groupedLoop(g: Gemm, storage: WeightStorage, subgroupSize?: numb
     throw new GraphError(
       `${spec.name}: a grouped conv needs a multiple of 4 output channels per group (${groups} groups of ${coutG})`,
     );
-  const window = specialize('conv_window.wgsl', CONV_SHADERS.window, {
-    IN_H: inShape[0],
-    IN_W: inShape[1],
-    OUT_W: outShape[1],
-    STRIDE_H: spec.strides[0],
-    STRIDE_W: spec.strides[1],
-    PAD_T: spec.pads[0],
-    PAD_L: spec.pads[1],
-  });
+  const window = windowOrigin(g);
   const [kh, kw] = spec.kernel;
   const [wg, r] = [GROUPED_WG, groupedPixels(ohw)];
   const defines = { CIN: cin, CING: cin / groups, COUT_G: coutG, KH: kh, KW: kw, VEC_A: g.vecA, WG: wg, R: r };

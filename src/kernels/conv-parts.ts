@@ -76,6 +76,20 @@ export function pointwiseGather(vecA: boolean, [inH, inW, cin]: Shape, outW: num
   return specialize('conv_gather_pointwise.wgsl', CONV_SHADERS.gatherPointwise, defines);
 }
 
+/** shaders/conv_window.wgsl for the conv: where each output pixel's window starts (the windowed gathers' and the
+ * grouped loop's). */
+export function windowOrigin({ spec, inShape, outShape }: Gemm): string {
+  return specialize('conv_window.wgsl', CONV_SHADERS.window, {
+    IN_H: inShape[0],
+    IN_W: inShape[1],
+    OUT_W: outShape[1],
+    STRIDE_H: spec.strides[0],
+    STRIDE_W: spec.strides[1],
+    PAD_T: spec.pads[0],
+    PAD_L: spec.pads[1],
+  });
+}
+
 export function gatherCode(g: Gemm, gather: ConvGather): string {
   const { spec, inShape, outShape } = g;
   const [inH, inW, cin] = inShape;
@@ -87,15 +101,7 @@ export function gatherCode(g: Gemm, gather: ConvGather): string {
     }
     return pointwiseGather(g.vecA, inShape, outW, spec.strides[0]);
   }
-  const origin = specialize('conv_window.wgsl', CONV_SHADERS.window, {
-    IN_H: inH,
-    IN_W: inW,
-    OUT_W: outW,
-    STRIDE_H: spec.strides[0],
-    STRIDE_W: spec.strides[1],
-    PAD_T: spec.pads[0],
-    PAD_L: spec.pads[1],
-  });
+  const origin = windowOrigin(g);
   const kw = spec.kernel[1];
   const rows =
     gather === 'window'
