@@ -1,6 +1,7 @@
 // A-operand gather of a pointwise (1x1, unpadded) conv: row m of A is the input pixel under output pixel
 // m, its CIN channels contiguous in NHWC. Stride 1 reads the input as the matrix itself; stride S picks
-// every S-th pixel. Uses `input` and OHW (conv_constants.wgsl); defines pixelOf, readA and, with VEC_A
+// every S-th pixel. Each value passes through the conv's pre-activation. Uses `input` and OHW
+// (conv_constants.wgsl), preact4 / preact1 (conv_preact.wgsl); defines pixelOf, readA and, with VEC_A
 // (CIN a multiple of 4, `input` as vec4), readA4.
 
 const CIN = ${CIN}u;
@@ -24,14 +25,14 @@ fn pixelOf(m: u32) -> Pixel {
 #if ${VEC_A}
 // A[m, k..k+3], k a multiple of 4.
 fn readA4(p: Pixel, k: u32) -> vec4<f32> {
-  return input[(p.base + k) / 4u];
+  return preact4(input[(p.base + k) / 4u], k / 4u);
 }
 
 fn readA(p: Pixel, k: u32) -> f32 {
-  return input[(p.base + k) / 4u][k % 4u];
+  return preact1(input[(p.base + k) / 4u][k % 4u], k);
 }
 #else
 fn readA(p: Pixel, k: u32) -> f32 {
-  return input[p.base + k];
+  return preact1(input[p.base + k], k);
 }
 #endif

@@ -3,13 +3,13 @@
 // 4y .. 4y + 3 (one group: COUT_G is a multiple of 4) of WG * R output pixels; each invocation R of them,
 // WG apart, so a weight read (the same for the whole workgroup) serves R pixels, and neighbouring
 // invocations read neighbouring pixels. Outside the image a read is a clamped index and a select (zero
-// padding), the same instructions for every invocation. With VEC_A (CING a multiple of 4) four input
+// padding; inside, the value through the conv's pre-activation), the same instructions for every invocation. With VEC_A (CING a multiple of 4) four input
 // channels are one vec4 load. With SUBGROUPS (CPU adapters, whose invocations are SIMD lanes and whose loads
 // each cost tens of cycles) four lanes read the four weight rows of a step and share them by subgroupBroadcast,
 // one load instead of four. The statements per pixel (PIXELS, WINDOW, STEP, STORES) are unrolled by
 // src/kernels/conv-loops.ts: no arrays, so a CPU backend keeps them in registers. Run under either strategy:
 // a group's few channels are too narrow a GEMM for the tiled and simd loops' tiles.
-// Uses params, input, K, NV, OHW (conv_constants.wgsl), pixelOf, IN_H, IN_W (conv_window.wgsl), weight4
+// Uses params, input, K, NV, OHW (conv_constants.wgsl), preact4 / preact1 (conv_preact.wgsl), pixelOf, IN_H, IN_W (conv_window.wgsl), weight4
 // (weights_vec4.wgsl: the [K][COUT] column layout) and store (conv_epilogue.wgsl).
 
 const CIN = ${CIN}u;

@@ -50,6 +50,15 @@ const REFUSED: Record<string, RegExp> = {
   'timm-skresnet18': /tensor layer1\.0\.conv1\.paths\.0\.conv\.weight belongs to selective-kernel convolutions/,
 };
 
+/** onnxruntime's logits for `input` through an ONNX file, against the library's. */
+async function onnxruntimeCheck(onnx: Uint8Array, want: FamilyModel): Promise<ReturnType<typeof compareLogits>> {
+  const ort = await import('onnxruntime-node');
+  const session = await ort.InferenceSession.create(onnx);
+  const out = await session.run({ input: new ort.Tensor('float32', input, [2, 3, size, size]) });
+  await session.release();
+  return compareLogits(out[session.outputNames[0]!]!.data as Float32Array, want);
+}
+
 const results: string[] = [];
 afterAll(() => {
   if (results.length)
@@ -94,13 +103,20 @@ describe('ResNet-family networks from timm and torchvision state_dicts', () => {
           model.dispose();
         }
       }
-      const onnx = graphToOnnx(resizeGraph(loadSafetensorsResNet(bytes, key), [size, size]), { softmax: false });
-      const ort = await import('onnxruntime-node');
-      const session = await ort.InferenceSession.create(onnx);
-      const out = await session.run({ input: new ort.Tensor('float32', input, [2, 3, size, size]) });
-      const ortCheck = compareLogits(out[session.outputNames[0]!]!.data as Float32Array, want);
-      await session.release();
+      const read = resizeGraph(loadSafetensorsResNet(bytes, key), [size, size]);
+      const onnx = graphToOnnx(read, { softmax: false });
+      const ortCheck = await onnxruntimeCheck(onnx, want);
       expect(ortCheck.error, 'onnxruntime').toBeLessThanOrEqual(1e-4);
+      if (key.includes('v2')) {
+        // each block's norm1 (+ ReLU) is applied by the convs reading it; only the final norm runs on its own;
+        // the optimized graph written as ONNX (pre-activations as BatchNormalization + Relu) is the same network
+        const { graph, report } = optimize(read);
+        const blocks = want.params.filter(([n]) => /^stages\.\d\.blocks\.\d+\.norm1\.weight$/.test(n)).length;
+        expect(report.preactivationsFused).toBe(blocks);
+        expect(graph.nodes.filter((n) => n.op === 'batchnorm').map((n) => n.name)).toEqual(['norm']);
+        const fused = await onnxruntimeCheck(graphToOnnx(graph, { softmax: false }), want);
+        expect(fused.error, 'onnxruntime, optimized graph').toBeLessThanOrEqual(1e-4);
+      }
       for (const convStrategy of ['simd', 'tiled'] as const) {
         const model = await loadResNet({ source: { onnx }, convStrategy });
         try {

@@ -29,6 +29,8 @@ export interface ConvCase {
   relu: boolean;
   /** Channel groups (ResNeXt); absent: 1. */
   groups?: number;
+  /** A pre-activation (BatchNorm + ReLU where `relu`) applied as the input is read: 'relu' or 'affine'. */
+  preact?: 'relu' | 'affine';
 }
 
 // biome-ignore format: a table, one case a line
@@ -57,6 +59,14 @@ export const CONV_CASES: ConvCase[] = [
   { gather: 'window', h: 5, w: 7, cin: 16, cout: 16, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 3, residual: true, relu: true, groups: 2 },
   { gather: 'pointwise', h: 6, w: 5, cin: 12, cout: 24, k: 1, stride: 1, pads: [0, 0, 0, 0], batch: 1, residual: false, relu: true, groups: 3 },
   { gather: 'window', h: 20, w: 15, cin: 16, cout: 32, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 2, residual: false, relu: true, groups: 4 },
+  // pre-activation (ResNet v2's norm1 read by the next conv): padded windows (Winograd too), strided 1x1s, grouped
+  // with vec4 and scalar groups, with no ReLU; its padding must stay 0 after the BatchNorm
+  { gather: 'window', h: 9, w: 7, cin: 16, cout: 20, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 2, residual: true, relu: false, preact: 'relu' },
+  { gather: 'window', h: 8, w: 5, cin: 8, cout: 7, k: 3, stride: 2, pads: [0, 1, 1, 0], batch: 2, residual: false, relu: true, preact: 'affine' },
+  { gather: 'pointwise', h: 13, w: 11, cin: 64, cout: 128, k: 1, stride: 2, pads: [0, 0, 0, 0], batch: 2, residual: false, relu: false, preact: 'relu' },
+  { gather: 'pointwise', h: 7, w: 7, cin: 12, cout: 10, k: 1, stride: 1, pads: [0, 0, 0, 0], batch: 3, residual: true, relu: true, preact: 'affine' },
+  { gather: 'window', h: 9, w: 7, cin: 32, cout: 32, k: 3, stride: 1, pads: [1, 1, 1, 1], batch: 2, residual: false, relu: true, groups: 8, preact: 'relu' },
+  { gather: 'window', h: 6, w: 6, cin: 12, cout: 24, k: 3, stride: 2, pads: [1, 1, 1, 1], batch: 1, residual: false, relu: false, groups: 2, preact: 'relu' },
 ];
 /** Every conv case's bound: the largest relative error from the reference (with the weights rounded as stored). */
 export const CONV_BOUND = 1e-5;

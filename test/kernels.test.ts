@@ -100,7 +100,7 @@ const describeConfig = (o: ConvConfig) => {
 };
 
 const describeCase = (c: ConvCase) =>
-  `${c.gather} ${c.batch}x${c.h}x${c.w}x${c.cin} -> ${c.cout}, k${c.k} s${c.stride} pad[${c.pads}]${c.residual ? ' +res' : ''}${c.relu ? ' relu' : ''}${c.groups ? `, ${c.groups} groups` : ''}`;
+  `${c.gather} ${c.batch}x${c.h}x${c.w}x${c.cin} -> ${c.cout}, k${c.k} s${c.stride} pad[${c.pads}]${c.residual ? ' +res' : ''}${c.relu ? ' relu' : ''}${c.groups ? `, ${c.groups} groups` : ''}${c.preact ? `, preact ${c.preact}` : ''}`;
 
 /** The case's graph: the conv (named `conv`), reading a second 1x1 conv of the input as its residual where asked. */
 function convGraph(c: ConvCase, seed: number): Graph {
@@ -122,8 +122,14 @@ function convGraph(c: ConvCase, seed: number): Graph {
     groups: c.groups,
   };
   const node = conv2d('conv', 'x', { ...p, pads: c.pads, relu: c.relu });
+  // a pre-activation shifting about half the values below 0, so its ReLU and the zero padding after it matter
+  const preact = c.preact && {
+    relu: c.preact === 'relu',
+    scale: randomArray(c.cin, seed + 4, 1.5),
+    shift: randomArray(c.cin, seed + 5, 0.5),
+  };
   // (a residual of another shape than the output is refused here: the case needs a shape-preserving conv)
-  return b.finish(b.add(residual ? { ...node, residual } : node));
+  return b.finish(b.add({ ...node, ...(residual && { residual }), ...(preact && { preact }) }));
 }
 
 async function checkConv(c: ConvCase, seed: number, configs: ConvConfig[]): Promise<void> {

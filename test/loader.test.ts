@@ -57,7 +57,13 @@ describe('TF.js layers loader', () => {
       softmax: 1,
     });
     const { graph: optimized, report } = optimize(graph);
-    expect(report).toEqual({ batchNormsFolded: 53, paddingsFolded: 2, relusFused: 49, residualsFused: 16 });
+    expect(report).toEqual({
+      batchNormsFolded: 53,
+      paddingsFolded: 2,
+      relusFused: 49,
+      residualsFused: 16,
+      preactivationsFused: 0,
+    });
     expect(counts(optimized)).toEqual({ conv2d: 53, maxpool: 1, globalavgpool: 1, dense: 1, softmax: 1 });
     // the passes return a new graph: the loaded one is as it was
     expect(counts(graph)).toMatchObject({

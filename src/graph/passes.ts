@@ -3,8 +3,10 @@
  *  - foldBatchNorm: a BatchNormalization after a conv or dense becomes that layer's weights and bias;
  *  - foldPadding:   an explicit zero padding before a conv or max pool becomes that op's padding;
  *  - fuseRelu:      a ReLU after a conv, dense, add or standalone BatchNormalization becomes its activation;
- *  - fuseResidual:  add(conv(x), r) [+ ReLU] becomes conv(x) with r added in its epilogue.
- * Every pass is one rule applied by `fusePairs`: a node and the producer of one of its inputs (read by
+ *  - fuseResidual:  add(conv(x), r) [+ ReLU] becomes conv(x) with r added in its epilogue;
+ *  - fusePreactivation: a standalone BatchNormalization [+ ReLU] read by convs only (a pre-activation ResNet's
+ *                   norm1) is applied by each of them as it reads its input.
+ * The first four are one rule each applied by `fusePairs`: a node and the producer of one of its inputs (read by
  * nothing else) become one node. Passes return a new graph and leave theirs as it was (unchanged nodes
  * and weights are shared). `optimize` runs them all in that order.
  */
@@ -122,26 +124,58 @@ const fuseResidual: Rule = (add, sole, order) => {
   return { first: pick.conv, merged: { ...pick.conv, residual: pick.other, relu: add.relu, output: add.output } };
 };
 
+/**
+ * batchnorm [+ ReLU] -> convs: a BatchNorm no layer before it could take, whose output only convs read as their
+ * input (input channels a multiple of 4), becomes each one's pre-activation (scale and shift folded in float64),
+ * read where the conv reads its input: the pre-activated tensor is never written. Zero padding stays exact: a
+ * conv pads after its pre-activation, as it padded the BatchNorm's output.
+ */
+function fusePreactivation(graph: Graph): { graph: Graph; count: number } {
+  const readers = new Map<string, GraphNode[]>();
+  for (const n of graph.nodes) for (const t of inputsOf(n)) readers.set(t, [...(readers.get(t) ?? []), n]);
+  const replaced = new Map<GraphNode, GraphNode>();
+  const dropped = new Set<GraphNode>();
+  for (const bn of graph.nodes) {
+    if (bn.op !== 'batchnorm' || bn.output === graph.output || bn.gamma.length % 4 !== 0) continue;
+    const convs = readers.get(bn.output) ?? [];
+    const takes = (n: GraphNode) => n.op === 'conv2d' && n.input === bn.output && !n.preact && n.residual !== bn.output;
+    if (!convs.length || !convs.every(takes)) continue;
+    const scale = bn.gamma.map((g, c) => g / Math.sqrt(bn.variance[c]! + bn.epsilon));
+    const shift = bn.beta.map((b, c) => b - (bn.mean[c]! * bn.gamma[c]!) / Math.sqrt(bn.variance[c]! + bn.epsilon));
+    const preact = { relu: bn.relu ?? false, scale, shift };
+    for (const conv of convs) replaced.set(conv, { ...conv, input: bn.input, preact } as GraphNode);
+    dropped.add(bn);
+  }
+  if (!dropped.size) return { graph, count: 0 };
+  const nodes = graph.nodes.filter((n) => !dropped.has(n)).map((n) => replaced.get(n) ?? n);
+  const shapes = new Map(graph.shapes);
+  for (const n of dropped) shapes.delete(n.output);
+  return { graph: { ...graph, shapes, nodes }, count: dropped.size };
+}
+
 export interface OptimizeReport {
   batchNormsFolded: number;
   paddingsFolded: number;
   relusFused: number;
   residualsFused: number;
+  preactivationsFused: number;
 }
 
-/** All four passes, in order: the graph the planner runs, and how much each pass did. `graph` is left as it was. */
+/** All five passes, in order: the graph the planner runs, and how much each pass did. `graph` is left as it was. */
 export function optimize(graph: Graph): { graph: Graph; report: OptimizeReport } {
   const bn = fusePairs(graph, foldBatchNorm);
   const pad = fusePairs(bn.graph, foldPadding);
   const relu = fusePairs(pad.graph, fuseRelu);
   const residual = fusePairs(relu.graph, fuseResidual);
+  const preact = fusePreactivation(residual.graph);
   return {
-    graph: residual.graph,
+    graph: preact.graph,
     report: {
       batchNormsFolded: bn.count,
       paddingsFolded: pad.count,
       relusFused: relu.count,
       residualsFused: residual.count,
+      preactivationsFused: preact.count,
     },
   };
 }

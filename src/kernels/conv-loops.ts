@@ -172,9 +172,9 @@ function groupedStatements(r: number, vecA: boolean): Record<'PIXELS' | 'WINDOW'
     Array.from({ length: r }, (_, i) => indent + line(i)).join('\n');
   const step = vecA
     ? (i: number) =>
-        `let a${i} = select(vec4<f32>(0.0), input[(at${i}.x + c) / 4u], at${i}.y == 1u); ` +
+        `let a${i} = select(vec4<f32>(0.0), preact4(input[(at${i}.x + c) / 4u], (first + c) / 4u), at${i}.y == 1u); ` +
         `acc${i} += a${i}.x * w0 + a${i}.y * w1 + a${i}.z * w2 + a${i}.w * w3;`
-    : (i: number) => `acc${i} += select(0.0, input[at${i}.x + c], at${i}.y == 1u) * w;`;
+    : (i: number) => `acc${i} += select(0.0, preact1(input[at${i}.x + c], first + c), at${i}.y == 1u) * w;`;
   return {
     PIXELS: each(
       '  ',

@@ -3,6 +3,7 @@
  * (CONV_BINDINGS, the one interface of the family) with shaders/conv_constants.wgsl, a gather (how a row of
  * A is read) and shaders/conv_epilogue.wgsl (bias, residual, ReLU on the way out).
  */
+import { GraphError } from '../errors.js';
 import type { Shape } from '../ir/tensor.js';
 import { activations, type Bound, bindKernel, constants, type KernelInterface, params } from './bindings.js';
 import { CONV_SHADERS } from './conv-shaders.js';
@@ -21,6 +22,7 @@ export const CONV_BINDINGS = {
   residual: { binding: 4, kind: 'activations' },
   output: { binding: 5, kind: 'activations' },
   scale: { binding: 6, kind: 'constants' },
+  preact: { binding: 7, kind: 'constants' },
 } as const satisfies KernelInterface;
 export type ConvBound = Partial<Record<keyof typeof CONV_BINDINGS, Bound>>;
 
@@ -70,6 +72,29 @@ export function epilogueBindings(g: Gemm, scaled: boolean): ConvBound {
   };
 }
 
+/** shaders/conv_preact.wgsl: preact4 / preact1 applying the conv's pre-activation (`applied`) or none. */
+export function preactCode({ spec, inShape }: Gemm, applied = true): string {
+  const cin = inShape[2];
+  const preact = applied ? spec.preact : undefined;
+  if (preact && cin % 4 !== 0)
+    throw new GraphError(`${spec.name}: a pre-activation needs input channels a multiple of 4 (got ${cin})`);
+  const defines = { PREACT: preact !== undefined, RELU: preact?.relu ?? false, CIN4: Math.floor(cin / 4) };
+  return specialize('conv_preact.wgsl', CONV_SHADERS.preact, defines);
+}
+
+/** What the pre-activation binds: the scales then the shifts (vec4), where the conv has one. */
+export function preactBinding({ spec }: Gemm): ConvBound {
+  const p = spec.preact;
+  if (!p) return {};
+  const pack = () => {
+    const both = new Float32Array(2 * p.scale.length);
+    both.set(p.scale);
+    both.set(p.shift, p.scale.length);
+    return both;
+  };
+  return { preact: constants(`${spec.name}/preact`, pack) };
+}
+
 /** The gather of a pointwise (1x1, unpadded) conv over an input of `inShape` into rows of `outW` pixels. */
 export function pointwiseGather(vecA: boolean, [inH, inW, cin]: Shape, outW: number, stride: number): string {
   const defines = { VEC_A: vecA, CIN: cin, IN_W: inW, IN_HW: inH * inW, OUT_W: outW, STRIDE: stride };
@@ -92,22 +117,23 @@ export function windowOrigin({ spec, inShape, outShape }: Gemm): string {
 
 export function gatherCode(g: Gemm, gather: ConvGather): string {
   const { spec, inShape, outShape } = g;
-  const [inH, inW, cin] = inShape;
+  const cin = inShape[2];
   const outW = outShape[1];
   if (gather === 'pointwise') {
     const [kh, kw] = spec.kernel;
     if (kh !== 1 || kw !== 1 || spec.pads.some((p) => p !== 0) || spec.strides[0] !== spec.strides[1]) {
       throw new Error(`${spec.name}: the pointwise gather needs a 1x1 kernel, no padding and equal strides`);
     }
-    return pointwiseGather(g.vecA, inShape, outW, spec.strides[0]);
+    return preactCode(g) + pointwiseGather(g.vecA, inShape, outW, spec.strides[0]);
   }
+  if (gather === 'rows' && spec.preact) throw new GraphError(`${spec.name}: the rows gather has no pre-activation`);
   const origin = windowOrigin(g);
   const kw = spec.kernel[1];
   const rows =
     gather === 'window'
       ? specialize('conv_gather_window.wgsl', CONV_SHADERS.gatherWindow, { VEC_A: g.vecA, CIN: cin, KW: kw })
       : specialize('conv_gather_rows.wgsl', CONV_SHADERS.gatherRows, { CIN: cin, ROW: kw * cin });
-  return origin + rows;
+  return preactCode(g) + origin + rows;
 }
 
 /** A GEMM kernel's code inputs without its tiling: the key of the same kernel under any tiling (the autotune's). */

@@ -10,6 +10,7 @@ import gatherRows from '../../shaders/conv_gather_rows.wgsl';
 import gatherWindow from '../../shaders/conv_gather_window.wgsl';
 import grouped from '../../shaders/conv_grouped.wgsl';
 import gemm from '../../shaders/conv_gemm.wgsl';
+import preact from '../../shaders/conv_preact.wgsl';
 import simd from '../../shaders/conv_simd.wgsl';
 import splitSum from '../../shaders/conv_splitk.wgsl';
 import window from '../../shaders/conv_window.wgsl';
@@ -30,6 +31,7 @@ export const CONV_SHADERS = {
   gatherWindow,
   gemm,
   grouped,
+  preact,
   simd,
   splitSum,
   window,

@@ -22,10 +22,23 @@ export interface ConvSpec {
   /** Channel groups (ResNeXt's cardinality): output channel o reads input channels of group o / (COUT / groups)
    * only, and the weights are [kh][kw][CIN / groups][COUT]. Absent: 1. */
   groups?: number;
+  /** BatchNorm (+ ReLU) applied to the input as it is read (a pre-activation ResNet's norm1, fused by
+   * src/graph/passes.ts): zero padding after it. */
+  preact?: Preactivation;
   weights: Float32Array;
   bias: Float32Array;
   /** Set when the weights were loaded as int8 (then `weights` holds their float values). */
   quantized?: QuantizedWeights;
+}
+
+/**
+ * Per input channel c: x * scale[c] + shift[c] (a BatchNorm folded), then a ReLU where `relu`; input channels a
+ * multiple of 4.
+ */
+export interface Preactivation {
+  relu: boolean;
+  scale: Float32Array;
+  shift: Float32Array;
 }
 
 /** The fields of a ConvSpec that name input tensors, in order. */

@@ -15,6 +15,8 @@ import {
   gemmKey,
   outputType,
   pointwiseGather,
+  preactBinding,
+  preactCode,
   storageNote,
 } from './conv-parts.js';
 import { CONV_SHADERS } from './conv-shaders.js';
@@ -94,16 +96,18 @@ function inputTransform(w: Winograd): Kernel {
   const into = convInterface(g, {
     input: activations(g.spec.input, 'vec4<f32>'),
     output: activations(w.v, 'vec4<f32>'),
+    ...preactBinding(g),
   });
   const [file, source] = TRANSFORMS[m].input;
   const window = () =>
     specialize('winograd_window.wgsl', CONV_SHADERS.winogradWindow, { IN_H: inH, IN_W: inW, CIN4: cin / 4 });
-  const inputs = { inShape: g.inShape, outShape: g.outShape, m };
+  const preact = g.spec.preact && { relu: g.spec.preact.relu };
+  const inputs = { inShape: g.inShape, outShape: g.outShape, m, preact };
   return kernelOf(w, `${g.spec.name}/winograd in`, 'input transform', {
     shader: shader(
       'winograd input',
       inputs,
-      () => into.code + tileCode(w, cin / 4) + window() + specialize(file, source, {}),
+      () => into.code + tileCode(w, cin / 4) + preactCode(g) + window() + specialize(file, source, {}),
     ),
     resources: into.resources,
     workgroups: (batch, max) => elementwiseWorkgroups(batch * tiles * (cin / 4), max),
@@ -134,12 +138,12 @@ function sliceGemms(w: Winograd, storage: WeightStorage, gemmShader?: string): K
   const inputs = {
     inShape: g.inShape,
     outShape: g.outShape,
-    node: structuralKey(g.spec, ['input'], ['residual', 'relu']),
+    node: structuralKey(g.spec, ['input'], ['residual', 'relu', 'preact']),
     algorithm,
     storage,
     gemm: gemmShader ? hashText(gemmShader) : undefined,
   };
-  const gather = pointwiseGather(true, slice.inShape, w.tilesW, 1);
+  const gather = preactCode(slice, false) + pointwiseGather(true, slice.inShape, w.tilesW, 1);
   return kernelOf(w, g.spec.name, `${loop.describe}${storageNote(storage)}`, {
     shader: shader('winograd gemm', inputs, () => bound.code + gather + loop.code() + epilogueCode(slice, true, false)),
     resources: bound.resources,
@@ -159,7 +163,7 @@ function outputTransform(w: Winograd): Kernel {
     output: activations(g.spec.output, outputType(g)),
   });
   const [file, source] = TRANSFORMS[m].output;
-  const node = structuralKey(g.spec, CONV_INPUTS, ['kernel', 'strides', 'pads']);
+  const node = structuralKey(g.spec, CONV_INPUTS, ['kernel', 'strides', 'pads', 'preact']);
   // the input's shape too: conv_constants.wgsl's K (9 x CIN) is in its code
   const inputs = { inShape: g.inShape, outShape: g.outShape, node, m };
   const code = () =>

@@ -20,6 +20,8 @@ import {
   gatherCode,
   gemmKey,
   outputType,
+  preactBinding,
+  preactCode,
   storageNote,
 } from './conv-parts.js';
 import { CONV_SHADERS } from './conv-shaders.js';
@@ -68,7 +70,7 @@ function mainKernel(g: Gemm, algorithm: ConvAlgorithm, options: ConvBuildOptions
       ? { output: activations(partialOf(spec), 'vec4<f32>') }
       : { ...epilogueBindings(g, scaled), output: activations(spec.output, outputType(g)) };
   const input = activations(spec.input, g.vecA ? 'vec4<f32>' : 'f32');
-  const bound = convInterface(g, { input, weights: loop.weights, ...written }, loop.subgroups);
+  const bound = convInterface(g, { input, weights: loop.weights, ...written, ...preactBinding(g) }, loop.subgroups);
   // everything its code is made from (not the conv's name: same-shaped convs share pipelines)
   const inputs = {
     inShape,
@@ -79,7 +81,7 @@ function mainKernel(g: Gemm, algorithm: ConvAlgorithm, options: ConvBuildOptions
     gemm: options.gemmShader ? hashText(options.gemmShader) : undefined,
   };
   const [kh, kw] = spec.kernel;
-  const gather = () => (algorithm.strategy === 'grouped' ? '' : gatherCode(g, algorithm.gather));
+  const gather = () => (algorithm.strategy === 'grouped' ? preactCode(g) : gatherCode(g, algorithm.gather));
   const code = () => bound.code + gather() + loop.code() + epilogueCode(g, split > 1, scaled);
   return {
     label: spec.name,
@@ -106,7 +108,7 @@ function splitSum(g: Gemm, split: number, scaled: boolean): Kernel {
     output: activations(spec.output, outputType(g)),
   });
   const inputs = {
-    node: structuralKey(spec, CONV_INPUTS, ['kernel', 'strides', 'pads']),
+    node: structuralKey(spec, CONV_INPUTS, ['kernel', 'strides', 'pads', 'preact']),
     k: g.k,
     outShape,
     scaled,

@@ -8,7 +8,7 @@ import type { NodeBase } from '../ir/node.js';
 import { outSize, type Pads, type QuantizedWeights, type RefTensor, type Shape } from '../ir/tensor.js';
 import { convKernels } from '../kernels/conv.js';
 import { CONV_INPUTS, type ConvSpec } from '../kernels/conv-types.js';
-import { int, ints } from '../onnx/writer.js';
+import { float, int, ints, type OnnxWriter } from '../onnx/writer.js';
 import { HWIO_TO_OIHW, permute } from '../util/layout.js';
 import { chooseConvAlgorithm } from './conv-algorithm.js';
 import { checkQuantized, type Operator, refTensor } from './operator.js';
@@ -64,6 +64,12 @@ function infer(node: Conv2dNode, [input, residual]: readonly Shape[]): Shape {
     throw new GraphError(`${node.name}: kernel holds ${node.weights.length} values, expected ${expected}`);
   }
   checkQuantized(node.name, node.quantized, count, cout);
+  const pre = node.preact;
+  if (pre && (pre.scale.length !== cin || pre.shift.length !== cin || cin % 4 !== 0))
+    throw new GraphError(
+      `${node.name}: the pre-activation holds ${pre.scale.length} scales and ${pre.shift.length} shifts for ${cin} ` +
+        `input channels (it needs one each per channel, channels a multiple of 4)`,
+    );
   const [sh, sw] = node.strides;
   const shape: Shape = [
     outSize(h, kh, sh, node.pads[0], node.pads[2]),
@@ -76,16 +82,29 @@ function infer(node: Conv2dNode, [input, residual]: readonly Shape[]): Shape {
   return shape;
 }
 
-function reference(node: Conv2dNode, [x, residual]: readonly RefTensor[]): RefTensor {
-  const [h, w, cin] = x!.shape;
+/** The input through the conv's pre-activation (x * scale + shift per channel, ReLU), where it has one. */
+function preactivated(node: Conv2dNode, x: RefTensor): RefTensor {
+  const pre = node.preact;
+  if (!pre) return x;
+  const c = x.shape[2];
+  const data = x.data.map((v, i) => {
+    const y = v * pre.scale[i % c]! + pre.shift[i % c]!;
+    return pre.relu ? Math.max(y, 0) : y;
+  });
+  return { ...x, data };
+}
+
+function reference(node: Conv2dNode, [given, residual]: readonly RefTensor[]): RefTensor {
+  const x = preactivated(node, given!);
+  const [h, w, cin] = x.shape;
   const [kh, kw] = node.kernel;
   const [sh, sw] = node.strides;
   const [pt, pl] = node.pads;
   const cout = node.bias.length;
   const cing = cin / (node.groups ?? 1);
-  const out = refTensor(x!.batch, infer(node, [x!.shape]));
+  const out = refTensor(x.batch, infer(node, [x.shape]));
   const [oh, ow] = out.shape;
-  for (let n = 0; n < x!.batch; n++) {
+  for (let n = 0; n < x.batch; n++) {
     for (let oy = 0; oy < oh; oy++) {
       for (let ox = 0; ox < ow; ox++) {
         for (let co = 0; co < cout; co++) {
@@ -99,7 +118,7 @@ function reference(node: Conv2dNode, [x, residual]: readonly RefTensor[]): RefTe
               if (ix < 0 || ix >= w) continue;
               const xb = ((n * h + iy) * w + ix) * cin + first;
               const wb = (ky * kw + kx) * cing * cout + co;
-              for (let ci = 0; ci < cing; ci++) s += x!.data[xb + ci]! * node.weights[wb + ci * cout]!;
+              for (let ci = 0; ci < cing; ci++) s += x.data[xb + ci]! * node.weights[wb + ci * cout]!;
             }
           }
           const o = ((n * oh + oy) * ow + ox) * cout + co;
@@ -110,6 +129,24 @@ function reference(node: Conv2dNode, [x, residual]: readonly RefTensor[]): RefTe
     }
   }
   return out;
+}
+
+/** The conv's ONNX input: its input, or its pre-activation as a BatchNormalization (+ Relu) of it. */
+function preactOnnx(onnx: OnnxWriter, node: Conv2dNode): string {
+  const pre = node.preact;
+  if (!pre) return onnx.name(node.input);
+  const c = pre.scale.length;
+  const name = `${node.name}.preact`;
+  const input = [
+    onnx.name(node.input),
+    onnx.param(`${name}.weight`, [c], pre.scale),
+    onnx.param(`${name}.bias`, [c], pre.shift),
+    onnx.param(`${name}.running_mean`, [c], new Float32Array(c)),
+    onnx.param(`${name}.running_var`, [c], new Float32Array(c).fill(1)),
+  ];
+  const bn = { name, opType: 'BatchNormalization', input, attribute: [float('epsilon', 0)] };
+  onnx.emit(bn, name, undefined, pre.relu);
+  return name;
 }
 
 export const CONV2D: Operator<Conv2dNode> = {
@@ -135,7 +172,7 @@ export const CONV2D: Operator<Conv2dNode> = {
     const cout = node.bias.length;
     const [kh, kw] = node.kernel;
     const weights = permute(node.weights, [kh, kw, cing, cout], HWIO_TO_OIHW);
-    const args = [onnx.name(node.input), onnx.param(`${node.name}.weight`, [cout, cing, kh, kw], weights)];
+    const args = [preactOnnx(onnx, node), onnx.param(`${node.name}.weight`, [cout, cing, kh, kw], weights)];
     if (node.bias.some((v) => v !== 0)) args.push(onnx.param(`${node.name}.bias`, [cout], node.bias));
     const attribute = [ints('kernel_shape', node.kernel), ints('strides', node.strides), ints('pads', node.pads)];
     if (groups > 1) attribute.push(int('group', groups));
