@@ -177,7 +177,18 @@ describe('compact files of family members', () => {
       return row.indexOf(Math.max(...row));
     });
 
-  for (const key of ['timm-seresnext26d_32x4d', 'tv-wide_resnet14_2', 'timm-resnet18d']) {
+  it("a ResNet v2 whose layers have other names than timm's (as in PyTorch's own ONNX exports) is refused by convert, naming why", async () => {
+    const want = fixture.models['timm-resnetv2_18']!;
+    const onnx = graphToOnnx(loadSafetensorsResNet(stateDict(want), 'v2'), { softmax: false });
+    const loaded = await loadFromMemory({ onnx });
+    const nodes = loaded.graph.nodes.map((n, i) => ({ ...n, name: `/node_${i}` }));
+    const renamed = { ...loaded, graph: { ...loaded.graph, nodes } };
+    expect(() => compactOf(renamed, 'f16', {}, 'v2.onnx')).toThrow(
+      /a BatchNorm that follows no conv \(.*: a pre-activation ResNet's.*compact files hold those under timm's ResNetV2 names only/,
+    );
+  });
+
+  for (const key of ['timm-seresnext26d_32x4d', 'tv-wide_resnet14_2', 'timm-resnet18d', 'timm-resnetv2_18']) {
     it(`${key}: f16 and int8 compact files load with no option and keep the f32 network's top-1`, async () => {
       const want = fixture.models[key]!;
       const bytes = stateDict(want);

@@ -67,6 +67,18 @@ export class LayerReader {
     return this.b.add(op.batchNorm(name, x, { gamma, beta, mean, variance, epsilon: this.epsilon }));
   }
 
+  /**
+   * A BatchNorm no conv before it can take (a pre-activation ResNet's norm1 and final norm): its parameters, or
+   * in a folded file (a compact one) its affine form, `<name>.weight` the scale and `<name>.bias` the shift.
+   */
+  standaloneBn(name: string, x: string): string {
+    if (!this.options.folded) return this.bn(name, x);
+    const c = this.b.shape(x)[2];
+    const affine = { gamma: this.get(`${name}.weight`, [c]), beta: this.get(`${name}.bias`, [c]) };
+    const identity = { mean: new Float32Array(c), variance: new Float32Array(c).fill(1), epsilon: 0 };
+    return this.b.add(op.batchNorm(name, x, { ...affine, ...identity }));
+  }
+
   convBn(conv: string, bn: string, x: string, cout: number, k: number, stride: number, grouped = false): string {
     return this.bn(bn, this.conv(conv, x, this.width(conv, cout), k, stride, grouped));
   }

@@ -6,7 +6,9 @@
  * itself, and no ReLU after the sum; a bottleneck's norm2 / norm3 (a basic block's norm2) before its next
  * convs, the stride on the 3x3 (the first 3x3 in a basic block); then the final norm (BatchNorm + ReLU),
  * the global average pool and head.fc, a 1x1 conv with bias. The BatchNorms after a sum run as their own
- * kernel (src/kernels/batchnorm.ts); the others fold into the conv before them.
+ * kernel (src/kernels/batchnorm.ts) or, read by convs only, as they read it (src/graph/passes.ts); the others fold
+ * into the conv before them. A compact file (folded) holds the convs' biases and the standalone BatchNorms' scales
+ * and shifts.
  */
 import { type Graph, GraphBuilder } from '../graph/graph.js';
 import * as op from '../operators/index.js';
@@ -39,7 +41,7 @@ export function buildResNetV2(get: ParamReader, options: ResNetV2BuildOptions): 
   arch.stages.forEach((blocks, s) => {
     for (let i = 0; i < blocks; i++) x = preActBlock(l, arch.block, `stages.${s}.blocks.${i}`, x, s, i);
   });
-  x = l.relu('norm.act', l.bn('norm', x));
+  x = l.relu('norm.act', l.standaloneBn('norm', x));
   x = b.add(op.globalAvgPool('head.global_pool', x));
   const classes = options.classes ?? 1000;
   const c = b.shape(x)[2];
@@ -53,7 +55,7 @@ function preActBlock(l: LayerReader, block: BlockKind, p: string, x: string, s: 
   const stride = i === 0 && s > 0 ? 2 : 1;
   const planes = PLANES[s]!;
   const outC = l.width(`${p}.conv${block === 'bottleneck' ? 3 : 2}`, block === 'bottleneck' ? planes * 4 : planes);
-  const pre = l.relu(`${p}.norm1.act`, l.bn(`${p}.norm1`, x));
+  const pre = l.relu(`${p}.norm1.act`, l.standaloneBn(`${p}.norm1`, x));
   const projects = stride !== 1 || l.b.shape(x)[2] !== outC;
   const shortcut = projects ? l.conv(`${p}.downsample.conv`, pre, outC, 1, stride) : x;
   let y: string;

@@ -35,13 +35,23 @@ export interface CompactOptions {
 
 /** A state_dict name of a conv, dense or squeeze-and-excitation node (torchvision's and timm's). */
 const STATE_DICT_NAME = /^(conv1(\.\d)?|fc|layer\d\.\d+\.(conv\d|downsample\.\d|se))$/;
+/** timm's ResNetV2 names of its convs, its head and its final (standalone) BatchNorm. */
+const V2_NAME = /^(stem\.conv|head\.fc|norm|stages\.\d+\.blocks\.\d+\.(conv\d|downsample\.conv))$/;
 
 /**
  * The names of a graph built from a torchvision / timm state_dict (any family member: its nodes keep the
- * file's names), or undefined when some weighted node has another name (Keras, ONNX).
+ * file's names; timm's ResNetV2 too), or undefined when some weighted node has another name (Keras, ONNX).
  */
 function stateDictNames(graph: Graph): ReturnType<typeof torchvisionNames> | undefined {
-  const layers = graph.nodes.filter((n) => n.op === 'conv2d' || n.op === 'dense' || n.op === 'squeezeexcite');
+  const layers = graph.nodes.filter(
+    (n) => n.op === 'conv2d' || n.op === 'dense' || n.op === 'squeezeexcite' || n.op === 'batchnorm',
+  );
+  if (layers.every((n) => V2_NAME.test(n.name)))
+    return {
+      names: new Map(layers.map((n) => [n.name, n.name])),
+      depth: resnetDepth(graph),
+      definition: 'torchvision',
+    };
   if (!layers.every((n) => STATE_DICT_NAME.test(n.name))) return undefined;
   const bottleneck = layers.some((n) => n.name.endsWith('.conv3'));
   const strided = layers.some((n) => n.op === 'conv2d' && n.name.endsWith('.conv1') && n.strides[0] === 2);
@@ -102,7 +112,7 @@ function weightTensors(name: string, node: Conv2dNode | DenseNode, precision: We
           HWIO_TO_OIHW,
           [cout, rows / (node.kernel[0] * node.kernel[1]), node.kernel[0], node.kernel[1]],
         ]
-      : [[rows, cout], TRANSPOSE, [cout, rows]];
+      : [[rows, cout], TRANSPOSE, name === 'head.fc' ? [cout, rows, 1, 1] : [cout, rows]]; // (timm v2's: a 1x1 conv)
   if (precision === 'int8') {
     const { values, scales } = int8Weights(node, rows, cout);
     return [
@@ -128,19 +138,57 @@ function gateTensors(node: SqueezeExciteNode, name: string): TensorToWrite[] {
   ];
 }
 
+/**
+ * A BatchNorm no conv took, in its affine form (`.weight` the scale, `.bias` the shift: timm's ResNetV2 names,
+ * src/arch/resnet-v2.ts reads them back): the final norm, or a block's norm1 its convs apply as they read.
+ */
+function affineTensors(name: string, scale: Float32Array, shift: Float32Array): TensorToWrite[] {
+  return [
+    { name: `${name}.weight`, shape: [scale.length], data: scale },
+    { name: `${name}.bias`, shape: [shift.length], data: shift },
+  ];
+}
+
+/** The standalone BatchNorm and pre-activation tensors of a ResNetV2 graph (timm's names), each norm once. */
+function preActivationTensors(graph: Graph, names: Map<string, string>): TensorToWrite[] {
+  const out: TensorToWrite[] = [];
+  const written = new Set<string>();
+  for (const node of graph.nodes) {
+    const notV2 = () =>
+      new ModelFormatError(
+        `${graph.name}: ${node.name}'s pre-activation: compact files hold those under timm's ResNetV2 names only ` +
+          `(stages.S.blocks.B.norm1 before conv1 and downsample.conv, norm)`,
+      );
+    if (node.op === 'batchnorm') {
+      if (!names.has(node.name)) throw notV2();
+      const scale = node.gamma.map((g, c) => g / Math.sqrt(node.variance[c]! + node.epsilon));
+      const shift = node.beta.map((b, c) => b - node.mean[c]! * scale[c]!);
+      out.push(...affineTensors(node.name, scale, shift));
+    }
+    if (node.op !== 'conv2d' || !node.preact) continue;
+    const norm = /^(stages\.\d+\.blocks\.\d+)\.(conv1|downsample\.conv)$/.exec(names.get(node.name) ?? '');
+    if (!norm) throw notV2();
+    if (!written.has(norm[1]!)) out.push(...affineTensors(`${norm[1]}.norm1`, node.preact.scale, node.preact.shift));
+    written.add(norm[1]!);
+  }
+  return out;
+}
+
 /** The compact safetensors bytes of an optimized ResNet graph (BatchNorm folded, as `optimize` leaves it). */
 export function compactSafetensors(graph: Graph, options: CompactOptions): Uint8Array {
-  const standalone = graph.nodes.find((n) => n.op === 'batchnorm');
-  if (standalone)
+  const fromStateDict = stateDictNames(graph);
+  const preActivated = graph.nodes.find((n) => n.op === 'batchnorm' || (n.op === 'conv2d' && n.preact));
+  if (preActivated && !fromStateDict)
     throw new ModelFormatError(
-      `${graph.name}: BatchNorm ${standalone.name} follows no conv (a pre-activation ResNet's, or a graph not ` +
-        `optimized), so it cannot be folded: compact files hold convs with folded BatchNorm only`,
+      `${graph.name}: a BatchNorm that follows no conv (${preActivated.name}: a pre-activation ResNet's, or a ` +
+        `graph not optimized): compact files hold those under timm's ResNetV2 names only (read from a timm ` +
+        `state_dict), not this graph's`,
     );
-  const { names, depth, definition } = stateDictNames(graph) ?? torchvisionNames(graph);
+  const { names, depth, definition } = fromStateDict ?? torchvisionNames(graph);
   const classes = graph.shapes.get(graph.output)![2];
   if (options.labels.length !== classes)
     throw new ModelFormatError(`${options.labels.length} labels for ${classes} classes`);
-  const tensors: TensorToWrite[] = [];
+  const tensors: TensorToWrite[] = preActivationTensors(graph, names);
   for (const node of graph.nodes) {
     if (node.op === 'squeezeexcite') tensors.push(...gateTensors(node, names.get(node.name)!));
     if (node.op !== 'conv2d' && node.op !== 'dense') continue;

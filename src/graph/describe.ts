@@ -41,7 +41,7 @@ export function describeNetwork(graph: Graph): string {
     const widen = first ? first.bias.length / 64 : 1;
     if (bottleneck && Number.isInteger(widen) && widen > 1) name = `${se}Wide ResNet-${depth}-${widen}`;
   }
-  // pre-activation: a BatchNorm that no conv took (after a residual sum), before the last block's sum is read
-  const preActivation = graph.nodes.some((n) => n.op === 'batchnorm');
+  // pre-activation: a BatchNorm that no conv took (after a residual sum), or one a conv applies as it reads
+  const preActivation = graph.nodes.some((n) => n.op === 'batchnorm') || convs.some((c) => c.preact);
   return [preActivation ? `${name} v2 (pre-activation)` : name, ...traits].join(', ');
 }

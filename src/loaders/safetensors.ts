@@ -288,7 +288,9 @@ export function loadSafetensorsResNet(bytes: Uint8Array, where: string, options:
   const layers = {
     classes,
     epsilon: options.epsilon,
-    folded: !shapes.has('bn1.weight') && (shapes.has('conv1.bias') || shapes.has('conv1.6.bias')),
+    folded:
+      !shapes.has('bn1.weight') &&
+      (shapes.has('conv1.bias') || shapes.has('conv1.6.bias') || shapes.has('stem.conv.bias')),
     quantized: (name: string) => file.quantized(layout.toFile(name)),
     shapeOf: (name: string) => shapes.get(name),
     where,

@@ -42,7 +42,8 @@ export function preActivationOf(
   }
   if (stages.length !== 4 || [...stages].some((n) => !n))
     throw new ModelFormatError(`${where}: stem.conv without four stages of blocks: not a timm ResNetV2 state_dict`);
-  if (!shapes.has('stages.0.blocks.0.norm1.running_mean'))
+  // BiT's GroupNorm has no running statistics; a compact file's folded norm1 neither, but its convs have biases
+  if (!shapes.has('stages.0.blocks.0.norm1.running_mean') && !shapes.has('stem.conv.bias'))
     throw new ModelFormatError(
       `${where}: tensor stages.0.blocks.0.norm1.weight belongs to a GroupNorm with weight-standardized convs ` +
         `(BiT, timm resnetv2_*_bit), which this engine does not run (it runs ResNetV2 with BatchNorm)`,
