@@ -11,13 +11,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compareLogits } from '../scripts/golden-model.js';
+import { compareLogits, goldenInput, goldenModel } from '../scripts/golden-model.js';
+import { writeSafetensors } from '../src/export/safetensors.js';
 import { graphToOnnx } from '../src/export/onnx.js';
 import { resizeGraph } from '../src/graph/resize.js';
 import { loadSafetensorsResNet } from '../src/loaders/safetensors.js';
 import { loadResNet } from '../src/node.js';
 import { fixture, input, size, stateDict } from './helpers/family.js';
-import { writeHuggingFaceFolder } from './helpers/hub-folder.js';
+import { transformersName, writeHuggingFaceFolder } from './helpers/hub-folder.js';
 import { sharedPath } from './helpers/needs.js';
 
 const results: string[] = [];
@@ -68,6 +69,43 @@ describe('model folders as the hubs ship them', () => {
           levels = Math.max(levels, Math.abs(gpu[i]! - cpu[i]!) * 255 * processor.image_std[i % 3]!);
         console.log(`bicubic preprocessing, GPU vs CPU: ${levels.toFixed(3)} levels of 255 at most`);
         expect(levels).toBeLessThanOrEqual(1);
+      } finally {
+        model.dispose();
+      }
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+
+  it("a Hugging Face folder of a basic-block ResNet-18 (layer.0/.1 in each layer): torchvision's golden logits", async () => {
+    // microsoft/resnet-18's layout: layer_type basic, hidden_sizes 64..512; the golden generator's weights
+    const golden = JSON.parse(await readFile(sharedPath('golden', 'torchvision-resnet-golden.json'), 'utf8'));
+    const tensors = goldenModel(18).params.map((p) => ({ ...p, name: transformersName(p.name) }));
+    expect(tensors.map((t) => t.name)).toContain('resnet.encoder.stages.1.layers.0.layer.1.convolution.weight');
+    const config = {
+      architectures: ['ResNetForImageClassification'],
+      model_type: 'resnet',
+      depths: [2, 2, 2, 2],
+      hidden_sizes: [64, 128, 256, 512],
+      embedding_size: 64,
+      layer_type: 'basic',
+      hidden_act: 'relu',
+      downsample_in_first_stage: false,
+    };
+    const folder = await mkdtemp(join(tmpdir(), 'webgpu-resnet-hf18-'));
+    try {
+      await writeFile(join(folder, 'model.safetensors'), writeSafetensors(tensors, { format: 'pt' }));
+      await writeFile(join(folder, 'config.json'), JSON.stringify(config));
+      const model = await loadResNet({ source: folder });
+      try {
+        const got = await model.infer(goldenInput(), { batch: 2, layout: 'nchw', output: 'logits' });
+        const check = compareLogits(got, golden.models.resnet18);
+        results.push(
+          `| torchvision resnet18 | as a Hugging Face folder | safetensors (transformers names) | ${check.error.toExponential(2)} |`,
+        );
+        expect(check.error).toBeLessThanOrEqual(1e-4);
+        expect(check.top5).toEqual(golden.models.resnet18.top5);
+        expect(model.info.architecture).toBe('ResNet-18');
       } finally {
         model.dispose();
       }
