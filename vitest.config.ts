@@ -9,6 +9,7 @@ export const LAYERS: Record<string, string[]> = {
     'golden',
     'family',
     'hub-folders',
+    'keras-v2',
     'autotune',
     'lesion',
     'cam',
