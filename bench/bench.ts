@@ -8,12 +8,14 @@
  * topology with synthetic values, for machines the ~100 MB cannot reach); resnet18/34/101/152 are
  * torchvision ResNets with the golden generator's synthetic weights (tfjs runs only the Keras model); pt-<name> a
  * full-size family member of bench/family-shapes.json (pt-resnet50, pt-resnext50_32x4d, pt-wide_resnet50_2,
- * pt-resnet50d, pt-seresnet50), its state_dict filled by the same generator.
+ * pt-resnet50d, pt-seresnet50), its state_dict filled by the same generator; keras-resnet50v2 Keras' ResNet50V2
+ * (scripts/keras-resnet-v2.ts, the same generator; tfjs runs it too).
  * Every peer runs the same network: tfjs the same model.json, ORT an ONNX file exported from the same graph.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { generate, goldenModel } from '../scripts/golden-model.js';
+import { kerasResNetV2, savedInMemory } from '../scripts/keras-resnet-v2.js';
 import { createModel } from '../src/api/create.js';
 import { resizeGraph } from '../src/graph/resize.js';
 import { graphToOnnx } from '../src/export/onnx.js';
@@ -45,6 +47,7 @@ const MODELS = [
   'resnet101',
   'resnet152',
   ...Object.keys(FAMILY).map((m) => `pt-${m}`),
+  'keras-resnet50v2',
 ];
 const PEERS = ['tfjs', 'ort'];
 const WINOGRAD_ARGS: Record<string, boolean | 2 | 4> = { on: true, off: false, 2: 2, 4: 4 };
@@ -136,7 +139,8 @@ function parseArgs(argv: string[]): Args {
   if (!MODELS.includes(args.model)) throw new Error(`--model ${args.model}: one of ${MODELS.join(', ')}`);
   for (const p of args.peers)
     if (!PEERS.includes(p)) throw new Error(`unknown peer ${p} (${PEERS.join(', ')}, or none)`);
-  if (args.model !== 'resnet50' && args.peers.includes('tfjs')) args.peers = args.peers.filter((p) => p !== 'tfjs');
+  if (!args.model.includes('resnet50') && args.peers.includes('tfjs'))
+    args.peers = args.peers.filter((p) => p !== 'tfjs');
   return args;
 }
 
@@ -163,6 +167,15 @@ async function subject(args: Args): Promise<Subject> {
     return {
       description: 'ResNet-50 (Keras topology)',
       weights: args.random ? 'random' : 'pretrained',
+      source: files,
+      keras: files,
+    };
+  }
+  if (args.model === 'keras-resnet50v2') {
+    const files = await savedInMemory(kerasResNetV2(50, args.inputSize, 1000));
+    return {
+      description: 'ResNet50V2 (Keras topology)',
+      weights: 'synthetic (golden generator)',
       source: files,
       keras: files,
     };
