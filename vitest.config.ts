@@ -10,6 +10,7 @@ export const LAYERS: Record<string, string[]> = {
     'family',
     'hub-folders',
     'keras-v2',
+    'serve',
     'autotune',
     'lesion',
     'cam',

@@ -29,6 +29,7 @@ await Promise.all([
     entryPoints: {
       node: 'src/node.ts',
       cli: 'src/cli.ts',
+      serve: 'src/serve.ts',
       bench: 'bench/bench.ts',
       'make-reference': 'scripts/make-reference.ts',
       'golden-weights': 'scripts/golden-weights.ts',

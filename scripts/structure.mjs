@@ -39,6 +39,8 @@ export const LAYERS = [
   ['browser.ts', 'node.ts'],
   ['worker/'],
   ['worker.ts'],
+  ['serve/'],
+  ['serve.ts'],
   ['cli/'],
   ['cli.ts'],
 ];

@@ -14,7 +14,8 @@ export interface Parsed {
   flags: Map<string, string | true>;
 }
 
-type FlagKind = 'string' | 'boolean';
+/** 'strings': a flag that may be given several times (its values joined by newlines in Parsed.flags). */
+type FlagKind = 'string' | 'boolean' | 'strings';
 /** What loading a model takes (every command that loads one), and running it on the GPU. */
 const LOAD: Record<string, FlagKind> = {
   '--weights': 'string',
@@ -70,6 +71,19 @@ export const COMMAND_FLAGS: Record<string, Record<string, FlagKind>> = {
     '--head-only': 'boolean',
   },
   fetch: { '--verify': 'boolean', '--force': 'boolean', '--json': 'boolean', '--verbose': 'boolean' },
+  serve: {
+    ...LOAD,
+    '--conv-strategy': 'string',
+    '--model': 'strings',
+    '--host': 'string',
+    '--port': 'string',
+    '--max-batch': 'string',
+    '--max-queue-delay-ms': 'string',
+    '--max-queue': 'string',
+    '--max-body-mb': 'string',
+    '--request-timeout-ms': 'string',
+    '--drain-timeout': 'string',
+  },
 };
 
 /** Older or shorter names, accepted for the canonical ones (the API's names: topK, classIndex). */
@@ -92,7 +106,12 @@ export function parse(argv: string[]): Parsed {
     const [name, value] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('='))] : [a, ''];
     return ALIASES[name] && allowed[ALIASES[name]] ? `${ALIASES[name]}${value}` : a;
   });
-  const options = Object.fromEntries(Object.entries(allowed).map(([flag, type]) => [flag.slice(2), { type }]));
+  const options = Object.fromEntries(
+    Object.entries(allowed).map(([flag, type]) => [
+      flag.slice(2),
+      type === 'strings' ? { type: 'string' as const, multiple: true } : { type },
+    ]),
+  );
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
@@ -106,7 +125,8 @@ export function parse(argv: string[]): Parsed {
   }
   const flags = new Map<string, string | true>();
   for (const [name, value] of Object.entries(parsed.values))
-    if (value !== undefined && value !== false) flags.set(`--${name}`, value as string | true);
+    if (value !== undefined && value !== false)
+      flags.set(`--${name}`, Array.isArray(value) ? value.join('\n') : (value as string | true));
   return { command, positional: parsed.positionals, flags };
 }
 

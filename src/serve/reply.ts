@@ -1,0 +1,48 @@
+/** What the endpoints answer with and what they may read of the server; errors as the protocol's error object. */
+import { GPUUnavailableError, InputError } from '../errors.js';
+import type { ServerMetrics } from './metrics.js';
+import type { ServedModel } from './served-model.js';
+import { ServeError } from './errors.js';
+
+/** An answer: JSON `body`, or `text` / `bytes` of `type`, with extra headers. */
+export interface Reply {
+  status: number;
+  body?: unknown;
+  text?: string;
+  bytes?: Uint8Array;
+  type?: string;
+  headers?: Record<string, string>;
+  /** The error's message, for the access log. */
+  error?: string;
+  /** The model the request was for, for the access log and metrics. */
+  model?: string;
+}
+
+export interface ServerState {
+  version: string;
+  models: ReadonlyMap<string, ServedModel>;
+  metrics: ServerMetrics;
+  /** Every model loaded and the server not draining. */
+  ready(): boolean;
+  /** Runs `work` within the request timeout; on timeout the queued jobs it registered are withdrawn (504). */
+  withDeadline<T>(work: (cancels: Array<() => void>) => Promise<T>): Promise<T>;
+}
+
+/**
+ * An error as the protocol's `{ "error": message }`: a ServeError with its status, the caller's input (InputError)
+ * 400, a GPU lost again after the retry 503, anything else 500.
+ */
+export function errorReply(err: unknown, model?: string): Reply {
+  const message = err instanceof Error ? err.message : String(err);
+  const status =
+    err instanceof ServeError
+      ? err.status
+      : err instanceof InputError
+        ? 400
+        : err instanceof GPUUnavailableError
+          ? 503
+          : 500;
+  const headers: Record<string, string> =
+    err instanceof ServeError && err.retryAfter !== undefined ? { 'Retry-After': String(err.retryAfter) } : {};
+  return { status, body: { error: message }, headers, error: message, ...(model && { model }) };
+}

@@ -1,0 +1,118 @@
+/**
+ * `createServer`: models behind the Open Inference Protocol (REST here; rest.ts, http.ts), with dynamic
+ * batching per model (batcher.ts), Prometheus metrics (metrics.ts), a request timeout and a drain: `drain()`
+ * makes readiness false, stops accepting connections, answers new requests on open ones 503, lets the requests
+ * in flight finish (up to `drainTimeoutMs`) and closes. `webgpu-resnet serve` (src/cli/serve.ts) is this plus
+ * SIGTERM. docs/serve.md says what each option does.
+ */
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ResNetModel } from '../api/model.js';
+import type { NodeImage } from '../node.js';
+import { timedOut } from './errors.js';
+import { requestHandler } from './http.js';
+import { ServerMetrics } from './metrics.js';
+import type { ServerState } from './reply.js';
+import { ServedModel } from './served-model.js';
+
+export interface ServeOptions {
+  /** The models, by the name clients use (`/v2/models/<name>`). */
+  models: Record<string, ResNetModel<NodeImage>>;
+  /** Images per GPU batch at most (default 8; lower where the model's GPU memory allows fewer). */
+  maxBatch?: number;
+  /** How long a request may wait for others to fill its batch, ms (default 5). */
+  maxQueueDelayMs?: number;
+  /** Images that may wait per model (default 64 x maxBatch); beyond, 503 with Retry-After. */
+  maxQueue?: number;
+  /** Largest request body, bytes (default 64 MiB); beyond, 413. */
+  maxBodyBytes?: number;
+  /** A request's time from its body read to its answer, ms (default 30000); beyond, 504. */
+  requestTimeoutMs?: number;
+  /** How long a drain waits for requests in flight, ms (default 30000). */
+  drainTimeoutMs?: number;
+  /** Where the JSON access-log lines go (default: stdout). */
+  log?: (line: string) => void;
+  /** The version the server metadata reports. */
+  version?: string;
+}
+
+export interface InferenceServer {
+  readonly http: Server;
+  readonly metrics: ServerMetrics;
+  /** Listens on `port` (0: any free one) of `host` (default 127.0.0.1); resolves with the port. */
+  listen(port?: number, host?: string): Promise<number>;
+  /** Stops taking requests, lets those in flight finish (at most drainTimeoutMs), closes. Resolves true if all
+   * finished. */
+  drain(): Promise<boolean>;
+}
+
+export function createServer(options: ServeOptions): InferenceServer {
+  const maxBatch = options.maxBatch ?? 8;
+  const batching = {
+    maxBatch,
+    maxQueueDelayMs: options.maxQueueDelayMs ?? 5,
+    maxQueue: options.maxQueue ?? 64 * maxBatch,
+  };
+  const models = new Map<string, ServedModel>();
+  const metrics = new ServerMetrics(() => [...models.values()]);
+  for (const [name, model] of Object.entries(options.models))
+    models.set(name, new ServedModel(name, model, batching, (m, run) => metrics.batch(m, run)));
+  const timeout = options.requestTimeoutMs ?? 30_000;
+  const life = { inFlight: 0, draining: false, settled: () => {} };
+  const state: ServerState = {
+    version: options.version ?? '0',
+    models,
+    metrics,
+    ready: () => !life.draining && models.size > 0,
+    async withDeadline(work) {
+      const cancels: Array<() => void> = [];
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          for (const cancel of cancels) cancel();
+          reject(timedOut(`no answer within the request timeout (${timeout} ms)`));
+        }, timeout);
+      });
+      try {
+        return await Promise.race([work(cancels), deadline]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const http = createHttpServer(requestHandler(state, { maxBodyBytes: options.maxBodyBytes ?? 64 << 20, log }, life));
+  return {
+    http,
+    metrics,
+    listen: (port = 8000, host = '127.0.0.1') =>
+      new Promise((resolve, reject) => {
+        http.once('error', reject);
+        http.listen(port, host, () => resolve((http.address() as AddressInfo).port));
+      }),
+    drain: () => drain(http, life, options.drainTimeoutMs ?? 30_000),
+  };
+}
+
+async function drain(
+  http: Server,
+  life: { inFlight: number; draining: boolean; settled: () => void },
+  timeoutMs: number,
+): Promise<boolean> {
+  life.draining = true;
+  const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+  http.closeIdleConnections();
+  const finished = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    life.settled = () => {
+      if (life.inFlight === 0) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    };
+    life.settled();
+  });
+  http.closeAllConnections();
+  await closed;
+  return finished;
+}
