@@ -11,6 +11,7 @@ export const LAYERS: Record<string, string[]> = {
     'hub-folders',
     'keras-v2',
     'serve',
+    'serve-faults',
     'autotune',
     'lesion',
     'cam',
@@ -22,7 +23,7 @@ export const LAYERS: Record<string, string[]> = {
     'non-finite',
     'train',
   ],
-  cli: ['cli', 'folder-run', 'train-cli'],
+  cli: ['cli', 'folder-run', 'train-cli', 'serve-cli'],
   browser: ['browser', 'browser-app', 'browser-library', 'teach'],
   network: ['install', 'cache-integrity', 'consumer-vite', 'consumer-node'],
 };

@@ -28,6 +28,8 @@ export interface ServeOptions {
   maxBodyBytes?: number;
   /** A request's time from its body read to its answer, ms (default 30000); beyond, 504. */
   requestTimeoutMs?: number;
+  /** A client's time to send its headers and body, ms (default 60000); beyond, node:http answers 408 and closes. */
+  bodyTimeoutMs?: number;
   /** How long a drain waits for requests in flight, ms (default 30000). */
   drainTimeoutMs?: number;
   /** Where the JSON access-log lines go (default: stdout). */
@@ -81,7 +83,12 @@ export function createServer(options: ServeOptions): InferenceServer {
     },
   };
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const http = createHttpServer(requestHandler(state, { maxBodyBytes: options.maxBodyBytes ?? 64 << 20, log }, life));
+  // slow clients: the whole request within bodyTimeoutMs (checked every second by node:http)
+  const requestTimeout = options.bodyTimeoutMs ?? 60_000;
+  const http = createHttpServer(
+    { requestTimeout, headersTimeout: Math.min(requestTimeout, 60_000), connectionsCheckingInterval: 1000 },
+    requestHandler(state, { maxBodyBytes: options.maxBodyBytes ?? 64 << 20, log }, life),
+  );
   return {
     http,
     metrics,
