@@ -13,7 +13,7 @@ import { goldenModel } from '../scripts/golden-model.js';
 import type { ResNetModel } from '../src/api/model.js';
 import { writeSafetensors } from '../src/export/safetensors.js';
 import { loadResNet, type NodeImage } from '../src/node.js';
-import { createServer, type InferenceServer, type ServeOptions } from '../src/serve.js';
+import { createServer, type ServeOptions } from '../src/serve.js';
 import { sharedPath } from './helpers/needs.js';
 import { OPERATIONS, oipValidator, postJson, request } from './helpers/oip.js';
 
