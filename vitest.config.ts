@@ -12,6 +12,7 @@ export const LAYERS: Record<string, string[]> = {
     'keras-v2',
     'serve',
     'serve-faults',
+    'serve-grpc',
     'autotune',
     'lesion',
     'cam',

@@ -44,7 +44,8 @@ const USAGE = `usage:
   webgpu-resnet train <folder of class folders> --out <file.safetensors> [--weights <base>] [--epochs <n> (60)]
                       [--val <share> (0.2)] [--augment <views per image> (0)] [--precision f32|f16|int8 (f32)]
                       [--head-only] [--json]
-  webgpu-resnet serve [--model <name>=<weights> ...] [--port <n> (8000)] [--host <addr> (127.0.0.1)]
+  webgpu-resnet serve [--model <name>=<weights> ...] [--port <n> (8000)] [--grpc-port <n> (8001)]
+                      [--host <addr> (127.0.0.1)]
                       [--max-batch <n> (8)] [--max-queue-delay-ms <ms> (5)] [--max-queue <images> (64 x max-batch)]
                       [--max-body-mb <n> (64)] [--request-timeout-ms <ms> (30000)] [--drain-timeout <s> (30)]
 Every command that loads a model also takes --weights, --depth, --definition, --precision, --preprocessing,
@@ -93,9 +94,10 @@ cam shows where the network looks for a class (class activation maps, Zhou et al
 top-1, or --class, or each of --top k): --out writes the photo's center crop with the map over it (Turbo
 colors, half opacity); --json prints one line per image and class:
 {"file","class","label","probability","logit","bias","height","width","map":[...]} (mean(map) + bias = logit).
-serve answers the Open Inference Protocol (KServe v2, Triton's REST API) with dynamic batching: /v2/health/live,
-/v2/health/ready, /v2, /v2/models/<name>[/ready|/infer], POST /v2/models/<name>/classify (an image's bytes ->
-top-k JSON) and /metrics (Prometheus); one JSON access-log line per request on stdout; SIGTERM drains.
+serve answers the Open Inference Protocol (KServe v2, Triton's REST and gRPC APIs) with dynamic batching:
+/v2/health/live, /v2/health/ready, /v2, /v2/models/<name>[/ready|/infer], POST /v2/models/<name>/classify (an
+image's bytes -> top-k JSON) and /metrics (Prometheus), the gRPC service on --grpc-port; one JSON access-log line
+per request on stdout; SIGTERM drains.
 See docs/serve.md.`;
 
 async function fetchCommand(args: Parsed): Promise<number> {

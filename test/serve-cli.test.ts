@@ -25,7 +25,19 @@ afterAll(() => rm(work, { recursive: true, force: true }));
 
 it('serves two models and drains on SIGTERM under load: no accepted request lost, exit 0', async () => {
   const weights = join(work, 'r18.safetensors');
-  const args = ['serve', '--model', `a=${weights}`, '--model', `b=${weights}`, '--input-size', '96', '--port', '0'];
+  const args = [
+    'serve',
+    '--model',
+    `a=${weights}`,
+    '--model',
+    `b=${weights}`,
+    '--input-size',
+    '96',
+    '--port',
+    '0',
+    '--grpc-port',
+    '0',
+  ];
   const child = spawn(process.execPath, [join(packageRoot(), 'dist', 'cli.js'), ...args, '--drain-timeout', '20']);
   let stdout = '';
   child.stdout.on('data', (d) => {

@@ -77,6 +77,7 @@ export const COMMAND_FLAGS: Record<string, Record<string, FlagKind>> = {
     '--model': 'strings',
     '--host': 'string',
     '--port': 'string',
+    '--grpc-port': 'string',
     '--max-batch': 'string',
     '--max-queue-delay-ms': 'string',
     '--max-queue': 'string',

@@ -27,7 +27,10 @@ function modelSources(args: Parsed): Array<[string, string | undefined]> {
 
 export async function serve(args: Parsed): Promise<number> {
   const sources = modelSources(args);
-  const port = numberFlag(args, '--port', 8000, (n) => Number.isInteger(n) && n >= 0 && n < 65536, 'a port number');
+  const portFlag = (flag: string, fallback: number) =>
+    numberFlag(args, flag, fallback, (n) => Number.isInteger(n) && n >= 0 && n < 65536, 'a port number');
+  const port = portFlag('--port', 8000);
+  const grpcPort = portFlag('--grpc-port', 8001);
   const integer = (flag: string, fallback: number) =>
     numberFlag(args, flag, fallback, (n) => Number.isInteger(n) && n >= 0, 'a non-negative integer');
   const maxBatch = positiveIntegerFlag(args, '--max-batch', 8);
@@ -46,8 +49,11 @@ export async function serve(args: Parsed): Promise<number> {
     const server = createServer({ ...options, models, version: process.env.npm_package_version });
     const host = (args.flags.get('--host') as string | undefined) ?? '127.0.0.1';
     const bound = await server.listen(port, host);
+    const grpcBound = await server.listenGrpc(grpcPort, host);
     const described = Object.entries(models).map(([name, m]) => ({ name, architecture: m.info.architecture }));
-    console.log(JSON.stringify({ event: 'listening', host, port: bound, models: described, ...options }));
+    console.log(
+      JSON.stringify({ event: 'listening', host, port: bound, grpcPort: grpcBound, models: described, ...options }),
+    );
     const signal = await new Promise<string>((resolve) => {
       process.once('SIGTERM', () => resolve('SIGTERM'));
       process.once('SIGINT', () => resolve('SIGINT'));

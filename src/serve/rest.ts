@@ -63,7 +63,7 @@ async function infer(
   const header = headers['inference-header-content-length'];
   const headerLength = header === undefined ? undefined : Number(header);
   const request = readInferRequest(body, headerLength);
-  const outputs = await state.withDeadline((cancels) => run(model, request, cancels));
+  const outputs = await state.withDeadline((cancels) => inferTensors(model, request, cancels));
   const binaryAll = request.parameters.binary_data_output === true;
   const wanted = request.outputs ?? [];
   const parts = outputs.map((t) => {
@@ -87,7 +87,8 @@ async function infer(
   };
 }
 
-async function run(model: ServedModel, request: InferRequest, cancels: Array<() => void>) {
+/** The outputs of one inference request (its input checked, its images batched with others). */
+export async function inferTensors(model: ServedModel, request: InferRequest, cancels: Array<() => void>) {
   const images = await model.images(request);
   if (images.count === 0) throw badRequest('the input holds no images (batch 0)');
   return model.outputs(request, images, cancels);
@@ -103,7 +104,7 @@ async function classify(state: ServerState, model: ServedModel, url: URL, body: 
     parameters: {},
     inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], parameters: {}, values: [body] }],
   };
-  const [probabilities] = await state.withDeadline((cancels) => run(model, request, cancels));
+  const [probabilities] = await state.withDeadline((cancels) => inferTensors(model, request, cancels));
   const predictions = model.model.top(probabilities!.values as Float32Array, k);
   return json(200, { model_name: model.name, predictions });
 }

@@ -1,5 +1,5 @@
 /**
- * `createServer`: models behind the Open Inference Protocol (REST here; rest.ts, http.ts), with dynamic
+ * `createServer`: models behind the Open Inference Protocol (REST: rest.ts, http.ts; gRPC: grpc.ts), with dynamic
  * batching per model (batcher.ts), Prometheus metrics (metrics.ts), a request timeout and a drain: `drain()`
  * makes readiness false, stops accepting connections, answers new requests on open ones 503, lets the requests
  * in flight finish (up to `drainTimeoutMs`) and closes. `webgpu-resnet serve` (src/cli/serve.ts) is this plus
@@ -7,9 +7,11 @@
  */
 import { createServer as createHttpServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ServerCredentials } from '@grpc/grpc-js';
 import type { ResNetModel } from '../api/model.js';
 import type { NodeImage } from '../node.js';
 import { timedOut } from './errors.js';
+import { grpcServer } from './grpc.js';
 import { requestHandler } from './http.js';
 import { ServerMetrics } from './metrics.js';
 import type { ServerState } from './reply.js';
@@ -43,6 +45,8 @@ export interface InferenceServer {
   readonly metrics: ServerMetrics;
   /** Listens on `port` (0: any free one) of `host` (default 127.0.0.1); resolves with the port. */
   listen(port?: number, host?: string): Promise<number>;
+  /** The gRPC service on its own port (0: any free one; default 8001, Triton's); resolves with the port. */
+  listenGrpc(port?: number, host?: string): Promise<number>;
   /** Stops taking requests, lets those in flight finish (at most drainTimeoutMs), closes. Resolves true if all
    * finished. */
   drain(): Promise<boolean>;
@@ -89,6 +93,7 @@ export function createServer(options: ServeOptions): InferenceServer {
     { requestTimeout, headersTimeout: Math.min(requestTimeout, 60_000), connectionsCheckingInterval: 1000 },
     requestHandler(state, { maxBodyBytes: options.maxBodyBytes ?? 64 << 20, log }, life),
   );
+  let grpc: ReturnType<typeof grpcServer> | undefined;
   return {
     http,
     metrics,
@@ -97,9 +102,35 @@ export function createServer(options: ServeOptions): InferenceServer {
         http.once('error', reject);
         http.listen(port, host, () => resolve((http.address() as AddressInfo).port));
       }),
-    drain: () => drain(http, life, options.drainTimeoutMs ?? 30_000),
+    listenGrpc: (port = 8001, host = '127.0.0.1') =>
+      new Promise((resolve, reject) => {
+        grpc = grpcServer(state, () => life.draining);
+        // (insecure: plain HTTP/2, as the REST side is plain HTTP; TLS belongs to the ingress or mesh)
+        grpc.bindAsync(`${host}:${port}`, grpcCredentials(), (err, bound) => (err ? reject(err) : resolve(bound)));
+      }),
+    drain: async () => {
+      const timeout = options.drainTimeoutMs ?? 30_000;
+      const [rest, rpc] = await Promise.all([drain(http, life, timeout), grpc && shutdownGrpc(grpc, timeout)]);
+      return rest && rpc !== false;
+    },
   };
 }
+
+/** Waits for the gRPC calls in flight (at most `timeoutMs`), then closes; true if they all finished. */
+function shutdownGrpc(server: ReturnType<typeof grpcServer>, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve(false);
+    }, timeoutMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
+
+const grpcCredentials = () => ServerCredentials.createInsecure();
 
 async function drain(
   http: Server,

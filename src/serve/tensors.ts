@@ -103,17 +103,34 @@ function readTensor(input: unknown, i: number, binary: Uint8Array): { tensor: Re
     if (!(Number.isSafeInteger(size) && (size as number) >= 0 && (size as number) <= binary.length))
       throw badRequest(`${where}: binary_data_size ${size} is more than the ${binary.length} binary bytes left`);
     const raw = binary.subarray(0, size as number);
-    return {
-      tensor: { name, datatype, shape, parameters, values: binaryValues(raw, datatype, shape, where) },
-      bytes: raw.length,
-    };
+    return { tensor: tensorOf({ name, datatype, shape, parameters }, { raw }), bytes: raw.length };
   }
   if (input.data === undefined) throw badRequest(`${where}: no "data" (and no binary_data_size parameter)`);
-  return {
-    tensor: { name, datatype, shape, parameters, values: jsonValues(input.data, datatype, shape, where) },
-    bytes: 0,
-  };
+  return { tensor: tensorOf({ name, datatype, shape, parameters }, { data: input.data }), bytes: 0 };
 }
+
+/**
+ * A tensor from its header and its values: `raw` bytes (the binary extension's, gRPC's raw_input_contents) or
+ * `data` (JSON data, gRPC's typed contents as an array).
+ */
+export function tensorOf(
+  head: { name: string; datatype: string; shape: number[]; parameters: Record<string, unknown> },
+  values: { raw: Uint8Array } | { data: unknown },
+): RequestTensor {
+  const where = `input ${head.name}`;
+  if (!DATATYPES.includes(head.datatype))
+    throw badRequest(`${where}: datatype ${JSON.stringify(head.datatype)} is not accepted (${DATATYPES.join(', ')})`);
+  const datatype = head.datatype as Datatype;
+  const parsed =
+    'raw' in values
+      ? binaryValues(values.raw, datatype, head.shape, where)
+      : jsonValues(values.data, datatype, head.shape, where);
+  return { ...head, datatype, values: parsed };
+}
+
+/** An output's values as raw bytes (the binary extension's and gRPC's raw_output_contents). */
+export const rawBytes = (values: Float32Array | string[]): Uint8Array =>
+  values instanceof Float32Array ? littleEndian(values) : bytesElements(values);
 
 function binaryValues(raw: Uint8Array, datatype: Datatype, shape: number[], where: string): RequestTensor['values'] {
   const n = count(shape);
@@ -147,6 +164,7 @@ function jsonValues(data: unknown, datatype: Datatype, shape: number[], where: s
   if (flat.length !== n) throw badRequest(`${where}: ${flat.length} values for shape [${shape}] (${n} expected)`);
   if (datatype === 'BYTES') {
     return flat.map((v, i) => {
+      if (v instanceof Uint8Array) return v;
       if (typeof v !== 'string') throw badRequest(`${where}: BYTES element ${i} is not a string (base64)`);
       return new Uint8Array(Buffer.from(v, 'base64'));
     });
@@ -165,7 +183,7 @@ function jsonValues(data: unknown, datatype: Datatype, shape: number[], where: s
 export function outputJson(t: ResponseTensor, binary: boolean): { json: Json; bytes?: Uint8Array } {
   const base = { name: t.name, datatype: t.datatype, shape: t.shape };
   if (!binary) return { json: { ...base, data: Array.from(t.values as ArrayLike<number | string>) } };
-  const bytes = t.values instanceof Float32Array ? littleEndian(t.values) : bytesElements(t.values);
+  const bytes = rawBytes(t.values);
   return { json: { ...base, parameters: { binary_data_size: bytes.length } }, bytes };
 }
 
