@@ -30,6 +30,7 @@ await Promise.all([
       node: 'src/node.ts',
       cli: 'src/cli.ts',
       serve: 'src/serve.ts',
+      'serve-load': 'bench/serve-load.ts',
       bench: 'bench/bench.ts',
       'make-reference': 'scripts/make-reference.ts',
       'golden-weights': 'scripts/golden-weights.ts',

@@ -4,7 +4,7 @@
  * refused, and it exits 0 within --drain-timeout.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -18,19 +18,21 @@ let work: string;
 let photo: Buffer<ArrayBuffer>;
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'webgpu-resnet-serve-'));
-  await writeFile(join(work, 'r18.safetensors'), writeSafetensors(goldenModel(18).params));
+  await mkdir(join(work, 'mnt-models'));
+  await writeFile(join(work, 'mnt-models', 'r18.safetensors'), writeSafetensors(goldenModel(18).params));
   photo = Buffer.from(await readFile(sharedPath('data', 'imagenet-sample', '250_n02110185_Siberian_husky.JPEG')));
 });
 afterAll(() => rm(work, { recursive: true, force: true }));
 
 it('serves two models and drains on SIGTERM under load: no accepted request lost, exit 0', async () => {
-  const weights = join(work, 'r18.safetensors');
+  // a: a weights file; b: a folder holding one, as KServe's storage initializer fills /mnt/models
+  const weights = join(work, 'mnt-models', 'r18.safetensors');
   const args = [
     'serve',
     '--model',
     `a=${weights}`,
     '--model',
-    `b=${weights}`,
+    `b=${join(work, 'mnt-models')}`,
     '--input-size',
     '96',
     '--port',

@@ -3,6 +3,8 @@
  * `resnet50`), each able to recover from a lost GPU device, serves them (src/serve/server.ts) and drains on
  * SIGTERM or SIGINT: readiness false, no new requests, those in flight answered, exit 0 (1 if the drain timed out).
  */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ResNetModel } from '../api/model.js';
 import { loadResNet, type NodeImage } from '../node.js';
 import { createServer } from '../serve/server.js';
@@ -25,6 +27,18 @@ function modelSources(args: Parsed): Array<[string, string | undefined]> {
   return pairs;
 }
 
+/**
+ * A folder KServe's storage initializer filled with one weights file (/mnt/models/<file>) is that file; any other
+ * path (a file, a hub or TF.js folder with its config.json / model.json) is what loadResNet reads.
+ */
+export function weightsIn(path: string): string {
+  if (!statSync(path, { throwIfNoEntry: false })?.isDirectory()) return path;
+  const names = readdirSync(path);
+  if (names.includes('config.json') || names.includes('model.json')) return path;
+  const weights = names.filter((n) => /\.(safetensors|onnx)$/.test(n));
+  return weights.length === 1 ? join(path, weights[0]!) : path;
+}
+
 export async function serve(args: Parsed): Promise<number> {
   const sources = modelSources(args);
   const portFlag = (flag: string, fallback: number) =>
@@ -45,7 +59,11 @@ export async function serve(args: Parsed): Promise<number> {
   const models: Record<string, ResNetModel<NodeImage>> = {};
   try {
     for (const [name, source] of sources)
-      models[name] = await loadResNet({ ...loadOptions(args), ...(source && { source }), recover: true });
+      models[name] = await loadResNet({
+        ...loadOptions(args),
+        ...(source && { source: weightsIn(source) }),
+        recover: true,
+      });
     const server = createServer({ ...options, models, version: process.env.npm_package_version });
     const host = (args.flags.get('--host') as string | undefined) ?? '127.0.0.1';
     const bound = await server.listen(port, host);
