@@ -73,7 +73,10 @@ async function metric(base: string, name: string): Promise<number> {
 async function load(base: string, name: string, body: Buffer, headerLength: number, expected: string, n: number) {
   let right = 0;
   let wrong = 0;
-  const before = { batches: await metric(base, 'webgpu_resnet_batch_size_count'), images: await metric(base, 'webgpu_resnet_batch_size_sum') };
+  const before = {
+    batches: await metric(base, 'webgpu_resnet_batch_size_count'),
+    images: await metric(base, 'webgpu_resnet_batch_size_sum'),
+  };
   const rssStart = await metric(base, 'process_resident_memory_bytes');
   const result = await autocannon({
     url: `${base}/v2/models/${name}/infer`,
@@ -111,16 +114,29 @@ async function load(base: string, name: string, body: Buffer, headerLength: numb
 }
 
 const photo = await readFile(photoFile);
-const x = preprocessImage(await decodeImage(photo), { ...CAFFE_PREPROCESSING, resizeTo: Math.round(size / 0.875), cropTo: size });
+const x = preprocessImage(await decodeImage(photo), {
+  ...CAFFE_PREPROCESSING,
+  resizeTo: Math.round(size / 0.875),
+  cropTo: size,
+});
 const rows = [];
 for (const batch of [maxBatch, 1]) {
   const server = await startServer(batch);
   try {
-    const alone = await (await fetch(`${server.base}/v2/models/${server.name}/classify?top_k=1`, { method: 'POST', body: photo })).json();
+    const alone = await (
+      await fetch(`${server.base}/v2/models/${server.name}/classify?top_k=1`, { method: 'POST', body: photo })
+    ).json();
     const expected = String(alone.predictions[0].index);
     const header = Buffer.from(
       JSON.stringify({
-        inputs: [{ name: 'input', datatype: 'FP32', shape: [1, size, size, 3], parameters: { binary_data_size: x.byteLength } }],
+        inputs: [
+          {
+            name: 'input',
+            datatype: 'FP32',
+            shape: [1, size, size, 3],
+            parameters: { binary_data_size: x.byteLength },
+          },
+        ],
         outputs: [{ name: 'probabilities', parameters: { classification: 1 } }],
       }),
     );
@@ -145,4 +161,12 @@ const table = [
 ].join('\n');
 console.log(table);
 const out = flag('--out', '');
-if (out) await writeFile(out, JSON.stringify({ date: new Date().toISOString(), seconds, size, weights: weights || 'pretrained ResNet-50', rows }, null, 2));
+if (out)
+  await writeFile(
+    out,
+    JSON.stringify(
+      { date: new Date().toISOString(), seconds, size, weights: weights || 'pretrained ResNet-50', rows },
+      null,
+      2,
+    ),
+  );
