@@ -1,5 +1,5 @@
 /**
- * npm run bench:serve [-- --weights <file> --input-size N --seconds 60 --clients 16,64 --max-batch 8 --json]
+ * npm run bench:serve [-- --weights <file> --input-size N --seconds 60 --clients 16,64 --max-batch 8,1 --out <file.json>]
  * Loopback load on `webgpu-resnet serve` (the built CLI in a child process, so its memory is its own): autocannon
  * POSTs a photo, preprocessed, as FP32 in Triton's binary extension, asking for the top-1 (classification 1), and
  * checks every answer against the photo's class as the server's image endpoint gives it alone. For each client
@@ -22,7 +22,8 @@ const flag = (name: string, fallback: string) => {
 };
 const seconds = Number(flag('--seconds', '60'));
 const clients = flag('--clients', '16,64').split(',').map(Number);
-const maxBatch = Number(flag('--max-batch', '8'));
+/** --max-batch values to compare, one server each (default 8 and 1: batching against none). */
+const maxBatches = flag('--max-batch', '8,1').split(',').map(Number);
 const weights = flag('--weights', '');
 const size = Number(flag('--input-size', '224'));
 const photoFile = join(packageRoot(), '..', 'shared', 'data', 'imagenet-sample', '250_n02110185_Siberian_husky.JPEG');
@@ -110,6 +111,9 @@ async function load(base: string, name: string, body: Buffer, headerLength: numb
     meanBatch: batches ? images / batches : 0,
     rssStartMB: Math.round(rssStart / 1e5) / 10,
     rssEndMB: Math.round((await metric(base, 'process_resident_memory_bytes')) / 1e5) / 10,
+    // where it is: the JS heap in use and ArrayBuffers outside it (request bodies, tensors)
+    heapEndMB: Math.round((await metric(base, 'nodejs_heap_size_used_bytes')) / 1e5) / 10,
+    externalEndMB: Math.round((await metric(base, 'nodejs_external_memory_bytes')) / 1e5) / 10,
   };
 }
 
@@ -120,7 +124,7 @@ const x = preprocessImage(await decodeImage(photo), {
   cropTo: size,
 });
 const rows = [];
-for (const batch of [maxBatch, 1]) {
+for (const batch of maxBatches) {
   const server = await startServer(batch);
   try {
     const alone = await (

@@ -115,6 +115,32 @@ describe('the server under faults', () => {
     await s.server.drain();
   });
 
+  it('clients that go away while queued: their images are withdrawn, not computed', async () => {
+    const s = await serving({ maxBatch: 1, maxQueueDelayMs: 0 });
+    const images = async () => {
+      const text = new TextDecoder().decode((await request(`${s.base}/metrics`)).bytes);
+      return Number(/^webgpu_resnet_batch_size_sum\{model="r18"\} (\S+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const aborted = Array.from({ length: 8 }, () =>
+      request(`${s.base}/v2/models/r18/classify`, {
+        method: 'POST',
+        body: photo,
+        signal: AbortSignal.timeout(300),
+      }).then(
+        () => 'answered',
+        () => 'aborted',
+      ),
+    );
+    const seen8 = await Promise.all(aborted);
+    await s.healthy();
+    const computed = await images();
+    seen.push(
+      `| 8 clients gone after 300 ms, then 1 | ${seen8.filter((x) => x === 'aborted').length} aborted; ${computed} images computed in all |`,
+    );
+    expect(computed).toBeLessThan(9);
+    await s.server.drain();
+  });
+
   it('a request past its timeout: 504 naming it; the server goes on', async () => {
     const s = await serving({ requestTimeoutMs: 1 });
     const r = await request(`${s.base}/v2/models/r18/classify`, { method: 'POST', body: photo });

@@ -90,13 +90,13 @@ export function grpcServer(state: ServerState, draining: () => boolean): grpc.Se
   };
   /** A unary handler: `answer` runs unless the server drains; errors become statuses; each call is counted. */
   const unary =
-    (answer: (m: Message) => Promise<Message> | Message) =>
+    (answer: (m: Message, call: grpc.ServerUnaryCall<Message, Message>) => Promise<Message> | Message) =>
     (call: grpc.ServerUnaryCall<Message, Message>, done: grpc.sendUnaryData<Message>) => {
       const started = performance.now();
       const name = String(call.request.model_name ?? call.request.name ?? '-') || '-';
       (async () => {
         if (draining()) throw unavailable('the server is shutting down: try another replica');
-        return answer(call.request);
+        return answer(call.request, call);
       })().then(
         (reply) => {
           state.metrics.request(name, 'grpc', 'OK', (performance.now() - started) / 1000);
@@ -115,10 +115,11 @@ export function grpcServer(state: ServerState, draining: () => boolean): grpc.Se
     ModelReady: unary((m) => ({ ready: state.ready() && Boolean(model(m.name, m.version)) })),
     ServerMetadata: unary(() => ({ name: SERVER_NAME, version: state.version, extensions: EXTENSIONS })),
     ModelMetadata: unary((m) => model(m.name, m.version).metadata()),
-    ModelInfer: unary(async (m) => {
+    ModelInfer: unary(async (m, call) => {
       const served = model(m.model_name, m.model_version);
       const request = inferRequest(m);
-      const outputs = await state.withDeadline((cancels) => inferTensors(served, request, cancels));
+      const gone = new Promise<void>((resolve) => call.once('cancelled', () => resolve()));
+      const outputs = await state.withDeadline((cancels) => inferTensors(served, request, cancels), gone);
       return {
         model_name: served.name,
         model_version: MODEL_VERSION,

@@ -5,7 +5,7 @@
  * for them; while draining every new request is answered 503.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { tooLarge } from './errors.js';
+import { GRPC, ServeError, tooLarge } from './errors.js';
 import { errorReply, type Reply, type ServerState } from './reply.js';
 import { drainingReply, route } from './rest.js';
 
@@ -31,7 +31,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
       chunks.push(chunk);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('aborted', () => reject(new Error('the client closed the connection before the body ended')));
+    req.on('aborted', () =>
+      reject(new ServeError('the client closed the connection before the body ended', 499, GRPC.CANCELLED)),
+    );
     req.on('error', reject);
   });
 }
@@ -70,7 +72,9 @@ export function requestHandler(
       } else {
         const body = await readBody(req, options.maxBodyBytes);
         bytesIn = body.length;
-        reply = await route(state, req.method ?? 'GET', url, req.headers, body);
+        // the client gone before its answer: its queued images are withdrawn
+        const gone = new Promise<void>((resolve) => res.once('close', () => res.writableEnded || resolve()));
+        reply = await route(state, req.method ?? 'GET', url, req.headers, body, gone);
       }
     } catch (err) {
       reply = errorReply(err, /^\/v2\/models\/([^/]+)/.exec(url.pathname)?.[1]);

@@ -24,8 +24,11 @@ export interface ServerState {
   metrics: ServerMetrics;
   /** Every model loaded and the server not draining. */
   ready(): boolean;
-  /** Runs `work` within the request timeout; on timeout the queued jobs it registered are withdrawn (504). */
-  withDeadline<T>(work: (cancels: Array<() => void>) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` within the request timeout; on timeout (504), or when `gone` resolves (the client went away), the
+   * queued jobs it registered are withdrawn, so no batch computes an answer nobody waits for.
+   */
+  withDeadline<T>(work: (cancels: Array<() => void>) => Promise<T>, gone?: Promise<void>): Promise<T>;
 }
 
 /**

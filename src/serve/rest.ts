@@ -27,6 +27,7 @@ export async function route(
   url: URL,
   headers: Record<string, string | string[] | undefined>,
   body: Uint8Array,
+  gone?: Promise<void>,
 ): Promise<Reply> {
   const path = url.pathname;
   if (method === 'GET' && path === '/v2/health/live') return json(200, { live: true });
@@ -49,8 +50,8 @@ export async function route(
     const ready = state.ready();
     return json(ready ? 200 : 503, { name: at.name, ready });
   }
-  if (method === 'POST' && at.action === 'infer') return infer(state, model, headers, body);
-  if (method === 'POST' && at.action === 'classify') return classify(state, model, url, body);
+  if (method === 'POST' && at.action === 'infer') return infer(state, model, headers, body, gone);
+  if (method === 'POST' && at.action === 'classify') return classify(state, model, url, body, gone);
   return errorReply(notFound(`no endpoint ${method} ${path}`), at.name);
 }
 
@@ -59,11 +60,12 @@ async function infer(
   model: ServedModel,
   headers: Record<string, string | string[] | undefined>,
   body: Uint8Array,
+  gone?: Promise<void>,
 ): Promise<Reply> {
   const header = headers['inference-header-content-length'];
   const headerLength = header === undefined ? undefined : Number(header);
   const request = readInferRequest(body, headerLength);
-  const outputs = await state.withDeadline((cancels) => inferTensors(model, request, cancels));
+  const outputs = await state.withDeadline((cancels) => inferTensors(model, request, cancels), gone);
   const binaryAll = request.parameters.binary_data_output === true;
   const wanted = request.outputs ?? [];
   const parts = outputs.map((t) => {
@@ -95,7 +97,13 @@ export async function inferTensors(model: ServedModel, request: InferRequest, ca
 }
 
 /** The plain image endpoint: the body is an image file; `?top_k=` (default 5). */
-async function classify(state: ServerState, model: ServedModel, url: URL, body: Uint8Array): Promise<Reply> {
+async function classify(
+  state: ServerState,
+  model: ServedModel,
+  url: URL,
+  body: Uint8Array,
+  gone?: Promise<void>,
+): Promise<Reply> {
   const k = Number(url.searchParams.get('top_k') ?? 5);
   if (!(Number.isInteger(k) && k >= 1))
     throw badRequest(`top_k must be a positive integer, got ${url.searchParams.get('top_k')}`);
@@ -104,7 +112,7 @@ async function classify(state: ServerState, model: ServedModel, url: URL, body: 
     parameters: {},
     inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], parameters: {}, values: [body] }],
   };
-  const [probabilities] = await state.withDeadline((cancels) => inferTensors(model, request, cancels));
+  const [probabilities] = await state.withDeadline((cancels) => inferTensors(model, request, cancels), gone);
   const predictions = model.model.top(probabilities!.values as Float32Array, k);
   return json(200, { model_name: model.name, predictions });
 }

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { ServerCredentials } from '@grpc/grpc-js';
 import type { ResNetModel } from '../api/model.js';
 import type { NodeImage } from '../node.js';
-import { timedOut } from './errors.js';
+import { GRPC, ServeError, timedOut } from './errors.js';
 import { grpcServer } from './grpc.js';
 import { requestHandler } from './http.js';
 import { ServerMetrics } from './metrics.js';
@@ -70,14 +70,16 @@ export function createServer(options: ServeOptions): InferenceServer {
     models,
     metrics,
     ready: () => !life.draining && models.size > 0,
-    async withDeadline(work) {
+    async withDeadline(work, gone) {
       const cancels: Array<() => void> = [];
       let timer: ReturnType<typeof setTimeout> | undefined;
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
+        const stop = (err: ServeError) => {
           for (const cancel of cancels) cancel();
-          reject(timedOut(`no answer within the request timeout (${timeout} ms)`));
-        }, timeout);
+          reject(err);
+        };
+        timer = setTimeout(() => stop(timedOut(`no answer within the request timeout (${timeout} ms)`)), timeout);
+        gone?.then(() => stop(new ServeError('the client went away before the answer', 499, GRPC.CANCELLED)));
       });
       try {
         return await Promise.race([work(cancels), deadline]);
