@@ -52,7 +52,10 @@ export async function serve(args: Parsed): Promise<number> {
     maxBatch,
     maxQueueDelayMs: integer('--max-queue-delay-ms', 5),
     maxQueue: positiveIntegerFlag(args, '--max-queue', 64 * maxBatch),
-    maxBodyBytes: positiveIntegerFlag(args, '--max-body-mb', 64) << 20,
+    maxBodyBytes:
+      numberFlag(args, '--max-body-mb', 64, (n) => Number.isInteger(n) && n >= 1 && n <= 2047, 'an integer 1..2047') *
+      1024 *
+      1024,
     requestTimeoutMs: positiveIntegerFlag(args, '--request-timeout-ms', 30_000),
     drainTimeoutMs: integer('--drain-timeout', 30) * 1000,
   };

@@ -6,7 +6,7 @@
  * output (logits, features) batch with their own kind. The queue holds at most `maxQueue` images: beyond it a
  * request is refused at once (503), so memory does not climb under a flood.
  */
-import { unavailable } from './errors.js';
+import { tooLarge, unavailable } from './errors.js';
 
 export type OutputKind = 'probabilities' | 'logits' | 'features';
 
@@ -63,12 +63,23 @@ export class Batcher {
     return this.queuedImages;
   }
 
+  /**
+   * Whether `images` more images fit in the queue now: a request larger than the whole queue is refused for good
+   * (413), one that does not fit now for the moment (503). Checked before a request's images are decoded too.
+   */
+  room(images: number): void {
+    const { maxQueue } = this.options;
+    if (images > maxQueue)
+      throw tooLarge(`${images} images are more than the queue holds (${maxQueue}): send them in smaller requests`);
+    if (this.queuedImages + images > maxQueue)
+      throw unavailable(
+        `the queue is full (${this.queuedImages} images waiting, at most ${maxQueue}): try again later`,
+      );
+  }
+
   /** Queues `images` images (NHWC floats); a request over maxBatch runs as several batches, its rows joined. */
   submit(input: Float32Array, images: number, kind: OutputKind): Submitted {
-    if (this.queuedImages + images > this.options.maxQueue)
-      throw unavailable(
-        `the queue is full (${this.queuedImages} images waiting, at most ${this.options.maxQueue}): try again later`,
-      );
+    this.room(images);
     const per = input.length / images;
     const jobs: Job[] = [];
     const parts: Array<Promise<Float32Array>> = [];
@@ -91,6 +102,7 @@ export class Batcher {
         job.cancelled = true;
         this.queuedImages -= job.images;
       }
+      this.live(); // (out of the queue now, not when the batch running ends)
     };
     return { result, cancel };
   }

@@ -80,8 +80,8 @@ function status(err: unknown): Partial<grpc.StatusObject> {
   return { code, details: err instanceof Error ? err.message : String(err) };
 }
 
-export function grpcServer(state: ServerState, draining: () => boolean): grpc.Server {
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 << 20 });
+export function grpcServer(state: ServerState, draining: () => boolean, maxMessageBytes: number): grpc.Server {
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes });
   const model = (name: unknown, version: unknown): ServedModel => {
     const m = state.models.get(String(name));
     if (!m) throw notFound(`no model ${name} (${[...state.models.keys()].join(', ')})`);
@@ -93,7 +93,8 @@ export function grpcServer(state: ServerState, draining: () => boolean): grpc.Se
     (answer: (m: Message, call: grpc.ServerUnaryCall<Message, Message>) => Promise<Message> | Message) =>
     (call: grpc.ServerUnaryCall<Message, Message>, done: grpc.sendUnaryData<Message>) => {
       const started = performance.now();
-      const name = String(call.request.model_name ?? call.request.name ?? '-') || '-';
+      const asked = String(call.request.model_name || call.request.name || '');
+      const name = state.models.has(asked) ? asked : '-'; // (clients do not get to add metric series)
       (async () => {
         if (draining()) throw unavailable('the server is shutting down: try another replica');
         return answer(call.request, call);
@@ -119,7 +120,7 @@ export function grpcServer(state: ServerState, draining: () => boolean): grpc.Se
       const served = model(m.model_name, m.model_version);
       const request = inferRequest(m);
       const gone = new Promise<void>((resolve) => call.once('cancelled', () => resolve()));
-      const outputs = await state.withDeadline((cancels) => inferTensors(served, request, cancels), gone);
+      const outputs = await state.withDeadline((withdrawals) => inferTensors(served, request, withdrawals), gone);
       return {
         model_name: served.name,
         model_version: MODEL_VERSION,

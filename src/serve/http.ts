@@ -5,7 +5,7 @@
  * for them; while draining every new request is answered 503.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { GRPC, ServeError, tooLarge } from './errors.js';
+import { badRequest, GRPC, ServeError, tooLarge } from './errors.js';
 import { errorReply, type Reply, type ServerState } from './reply.js';
 import { drainingReply, route } from './rest.js';
 
@@ -51,6 +51,17 @@ function send(res: ServerResponse, reply: Reply): number {
   return Buffer.byteLength(payload);
 }
 
+/** Paths answered while draining too (readiness says so; liveness and metrics go on). */
+const HEALTH = new Set(['/v2/health/live', '/v2/health/ready', '/metrics']);
+
+function requestUrl(raw: string | undefined): URL {
+  try {
+    return new URL(raw ?? '/', 'http://localhost');
+  } catch {
+    throw badRequest(`the request target ${JSON.stringify(raw)} is not a URL path`);
+  }
+}
+
 const protocolOf = (path: string) => (path.endsWith('/classify') ? 'image' : path === '/metrics' ? 'metrics' : 'rest');
 
 /** The request handler of the server. `inFlight` counts requests being answered; `draining` refuses new ones. */
@@ -61,12 +72,14 @@ export function requestHandler(
 ) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const started = performance.now();
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    // (a request line WHATWG URL refuses, e.g. //[ , is a 400 below, not a crash)
+    let url = new URL('http://localhost/');
     life.inFlight++;
     let reply: Reply;
     let bytesIn = 0;
     try {
-      if (life.draining) {
+      url = requestUrl(req.url);
+      if (life.draining && !HEALTH.has(url.pathname)) {
         reply = drainingReply();
         req.resume();
       } else {
@@ -77,7 +90,9 @@ export function requestHandler(
         reply = await route(state, req.method ?? 'GET', url, req.headers, body, gone);
       }
     } catch (err) {
-      reply = errorReply(err, /^\/v2\/models\/([^/]+)/.exec(url.pathname)?.[1]);
+      // (the model label only for a model the server has: clients do not get to add metric series)
+      const name = /^\/v2\/models\/([^/]+)/.exec(url.pathname)?.[1];
+      reply = errorReply(err, name && state.models.has(name) ? name : undefined);
       if (reply.status === 413) res.setHeader('Connection', 'close');
     }
     const model = reply.model ?? (reply.body as { model_name?: string } | undefined)?.model_name ?? '';

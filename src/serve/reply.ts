@@ -3,6 +3,7 @@ import { GPUUnavailableError, InputError } from '../errors.js';
 import type { ServerMetrics } from './metrics.js';
 import type { ServedModel } from './served-model.js';
 import { ServeError } from './errors.js';
+import type { Withdrawals } from './withdrawals.js';
 
 /** An answer: JSON `body`, or `text` / `bytes` of `type`, with extra headers. */
 export interface Reply {
@@ -28,7 +29,7 @@ export interface ServerState {
    * Runs `work` within the request timeout; on timeout (504), or when `gone` resolves (the client went away), the
    * queued jobs it registered are withdrawn, so no batch computes an answer nobody waits for.
    */
-  withDeadline<T>(work: (cancels: Array<() => void>) => Promise<T>, gone?: Promise<void>): Promise<T>;
+  withDeadline<T>(work: (withdrawals: Withdrawals) => Promise<T>, gone?: Promise<void>): Promise<T>;
 }
 
 /**

@@ -5,6 +5,7 @@
  * functions from a read request to a reply. node:http's plumbing (bodies, limits, logs) is in http.ts.
  */
 import { errorReply, type Reply, type ServerState } from './reply.js';
+import type { Withdrawals } from './withdrawals.js';
 import { badRequest, notFound, unavailable } from './errors.js';
 import { MODEL_VERSION, type ServedModel } from './served-model.js';
 import { type InferRequest, outputJson, readInferRequest } from './tensors.js';
@@ -18,7 +19,14 @@ const json = (status: number, body: unknown): Reply => ({ status, body });
 function modelPath(path: string): { name: string; version?: string; action: string } | undefined {
   const m = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(?:\/(ready|infer|classify))?\/?$/.exec(path);
   if (!m) return undefined;
-  return { name: decodeURIComponent(m[1]!), ...(m[2] && { version: decodeURIComponent(m[2]) }), action: m[3] ?? '' };
+  const decode = (part: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw badRequest(`${JSON.stringify(part)} in the path is not valid percent-encoding`);
+    }
+  };
+  return { name: decode(m[1]!), ...(m[2] && { version: decode(m[2]) }), action: m[3] ?? '' };
 }
 
 export async function route(
@@ -42,7 +50,7 @@ export async function route(
   const at = modelPath(path);
   if (!at) return errorReply(notFound(`no endpoint ${method} ${path}`));
   const model = state.models.get(at.name);
-  if (!model) return errorReply(notFound(`no model ${at.name} (${[...state.models.keys()].join(', ')})`), at.name);
+  if (!model) return errorReply(notFound(`no model ${at.name} (${[...state.models.keys()].join(', ')})`));
   if (at.version !== undefined && at.version !== MODEL_VERSION)
     return errorReply(notFound(`model ${at.name} has no version ${at.version} (${MODEL_VERSION})`), at.name);
   if (method === 'GET' && at.action === '') return json(200, model.metadata());
@@ -65,7 +73,7 @@ async function infer(
   const header = headers['inference-header-content-length'];
   const headerLength = header === undefined ? undefined : Number(header);
   const request = readInferRequest(body, headerLength);
-  const outputs = await state.withDeadline((cancels) => inferTensors(model, request, cancels), gone);
+  const outputs = await state.withDeadline((withdrawals) => inferTensors(model, request, withdrawals), gone);
   const binaryAll = request.parameters.binary_data_output === true;
   const wanted = request.outputs ?? [];
   const parts = outputs.map((t) => {
@@ -90,10 +98,10 @@ async function infer(
 }
 
 /** The outputs of one inference request (its input checked, its images batched with others). */
-export async function inferTensors(model: ServedModel, request: InferRequest, cancels: Array<() => void>) {
+export async function inferTensors(model: ServedModel, request: InferRequest, withdrawals: Withdrawals) {
   const images = await model.images(request);
   if (images.count === 0) throw badRequest('the input holds no images (batch 0)');
-  return model.outputs(request, images, cancels);
+  return model.outputs(request, images, withdrawals);
 }
 
 /** The plain image endpoint: the body is an image file; `?top_k=` (default 5). */
@@ -112,7 +120,7 @@ async function classify(
     parameters: {},
     inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], parameters: {}, values: [body] }],
   };
-  const [probabilities] = await state.withDeadline((cancels) => inferTensors(model, request, cancels), gone);
+  const [probabilities] = await state.withDeadline((withdrawals) => inferTensors(model, request, withdrawals), gone);
   const predictions = model.model.top(probabilities!.values as Float32Array, k);
   return json(200, { model_name: model.name, predictions });
 }

@@ -11,12 +11,15 @@ import type { NodeImage } from '../node.js';
 import { preprocessImage } from '../preprocess/preprocess.js';
 import { Batcher, type BatchRun, type OutputKind } from './batcher.js';
 import { badRequest } from './errors.js';
+import type { Withdrawals } from './withdrawals.js';
 import type { InferRequest, RequestTensor, ResponseTensor } from './tensors.js';
 
 export const MODEL_VERSION = '1';
 
 /** Output name -> what the model computes for it. */
 const OUTPUTS: Record<string, OutputKind> = { probabilities: 'probabilities', logits: 'logits', embedding: 'features' };
+
+const DEFAULT_OUTPUTS = [{ name: 'probabilities', parameters: {} }];
 
 export interface BatchingOptions {
   maxBatch: number;
@@ -83,7 +86,10 @@ export class ServedModel {
     };
   }
 
-  /** The request's one input as preprocessed NHWC images, and how many. */
+  /**
+   * The request's one input as preprocessed NHWC images, and how many; checked against the queue's room for them
+   * (one job per output kind) before any image is decoded.
+   */
   async images(request: InferRequest): Promise<{ input: Float32Array; count: number }> {
     if (request.inputs.length !== 1)
       throw badRequest(`${this.name} takes one input tensor (input, pixels or image), got ${request.inputs.length}`);
@@ -92,6 +98,7 @@ export class ServedModel {
     if (!declared) throw badRequest(`${this.name} has no input ${tensor.name} (input, pixels, image)`);
     if (declared !== tensor.datatype)
       throw badRequest(`input ${tensor.name} must be ${declared}, got ${tensor.datatype}`);
+    this.batcher.room((tensor.shape[0] ?? 0) * this.kindsOf(request).length);
     try {
       if (tensor.name === 'input') return this.floatImages(tensor);
       if (tensor.name === 'pixels') return this.pixelImages(tensor);
@@ -146,21 +153,27 @@ export class ServedModel {
   }
 
   /** The outputs the request asks for (default: probabilities), each computed by a batch of its kind. */
-  async outputs(request: InferRequest, images: { input: Float32Array; count: number }, submitted: Array<() => void>) {
-    const asked = request.outputs ?? [{ name: 'probabilities', parameters: {} }];
-    for (const o of asked)
-      if (!OUTPUTS[o.name])
-        throw badRequest(`${this.name} has no output ${o.name} (${Object.keys(OUTPUTS).join(', ')})`);
-    const kinds = [...new Set(asked.map((o) => OUTPUTS[o.name]!))];
+  async outputs(request: InferRequest, images: { input: Float32Array; count: number }, withdrawals: Withdrawals) {
+    const asked = request.outputs ?? DEFAULT_OUTPUTS;
+    const kinds = this.kindsOf(request);
     const results = new Map<OutputKind, Float32Array>();
     await Promise.all(
       kinds.map(async (kind) => {
         const job = this.batcher.submit(images.input, images.count, kind);
-        submitted.push(job.cancel);
+        withdrawals.add(job.cancel);
         results.set(kind, await job.result);
       }),
     );
     return asked.map((o) => this.tensorOf(o.name, o.parameters, results.get(OUTPUTS[o.name]!)!, images.count));
+  }
+
+  /** What the request's outputs need computed (an unknown output is a 400). */
+  private kindsOf(request: InferRequest): OutputKind[] {
+    const asked = request.outputs ?? DEFAULT_OUTPUTS;
+    for (const o of asked)
+      if (!OUTPUTS[o.name])
+        throw badRequest(`${this.name} has no output ${o.name} (${Object.keys(OUTPUTS).join(', ')})`);
+    return [...new Set(asked.map((o) => OUTPUTS[o.name]!))];
   }
 
   private tensorOf(name: string, parameters: Record<string, unknown>, rows: Float32Array, n: number): ResponseTensor {

@@ -15,6 +15,7 @@ import { grpcServer } from './grpc.js';
 import { requestHandler } from './http.js';
 import { ServerMetrics } from './metrics.js';
 import type { ServerState } from './reply.js';
+import { Withdrawals } from './withdrawals.js';
 import { ServedModel } from './served-model.js';
 
 export interface ServeOptions {
@@ -26,7 +27,7 @@ export interface ServeOptions {
   maxQueueDelayMs?: number;
   /** Images that may wait per model (default 64 x maxBatch); beyond, 503 with Retry-After. */
   maxQueue?: number;
-  /** Largest request body, bytes (default 64 MiB); beyond, 413. */
+  /** Largest request body (REST) or message (gRPC), bytes (default 64 MiB); beyond, 413 / RESOURCE_EXHAUSTED. */
   maxBodyBytes?: number;
   /** A request's time from its body read to its answer, ms (default 30000); beyond, 504. */
   requestTimeoutMs?: number;
@@ -64,6 +65,7 @@ export function createServer(options: ServeOptions): InferenceServer {
   for (const [name, model] of Object.entries(options.models))
     models.set(name, new ServedModel(name, model, batching, (m, run) => metrics.batch(m, run)));
   const timeout = options.requestTimeoutMs ?? 30_000;
+  const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
   const life = { inFlight: 0, draining: false, settled: () => {} };
   const state: ServerState = {
     version: options.version ?? '0',
@@ -71,18 +73,21 @@ export function createServer(options: ServeOptions): InferenceServer {
     metrics,
     ready: () => !life.draining && models.size > 0,
     async withDeadline(work, gone) {
-      const cancels: Array<() => void> = [];
+      const withdrawals = new Withdrawals();
       let timer: ReturnType<typeof setTimeout> | undefined;
       const deadline = new Promise<never>((_, reject) => {
         const stop = (err: ServeError) => {
-          for (const cancel of cancels) cancel();
+          withdrawals.withdraw();
           reject(err);
         };
         timer = setTimeout(() => stop(timedOut(`no answer within the request timeout (${timeout} ms)`)), timeout);
         gone?.then(() => stop(new ServeError('the client went away before the answer', 499, GRPC.CANCELLED)));
       });
       try {
-        return await Promise.race([work(cancels), deadline]);
+        return await Promise.race([work(withdrawals), deadline]);
+      } catch (err) {
+        withdrawals.withdraw(); // (a failed request leaves none of its jobs queued)
+        throw err;
       } finally {
         clearTimeout(timer);
       }
@@ -93,7 +98,7 @@ export function createServer(options: ServeOptions): InferenceServer {
   const requestTimeout = options.bodyTimeoutMs ?? 60_000;
   const http = createHttpServer(
     { requestTimeout, headersTimeout: Math.min(requestTimeout, 60_000), connectionsCheckingInterval: 1000 },
-    requestHandler(state, { maxBodyBytes: options.maxBodyBytes ?? 64 << 20, log }, life),
+    requestHandler(state, { maxBodyBytes, log }, life),
   );
   let grpc: ReturnType<typeof grpcServer> | undefined;
   return {
@@ -106,7 +111,7 @@ export function createServer(options: ServeOptions): InferenceServer {
       }),
     listenGrpc: (port = 8001, host = '127.0.0.1') =>
       new Promise((resolve, reject) => {
-        grpc = grpcServer(state, () => life.draining);
+        grpc = grpcServer(state, () => life.draining, maxBodyBytes);
         // (insecure: plain HTTP/2, as the REST side is plain HTTP; TLS belongs to the ingress or mesh)
         grpc.bindAsync(`${host}:${port}`, grpcCredentials(), (err, bound) => (err ? reject(err) : resolve(bound)));
       }),
