@@ -14,6 +14,7 @@ import { residualBlocks } from '../graph/blocks.js';
 import { type Graph, weightDepth } from '../graph/graph.js';
 import type { Conv2dNode, DenseNode, SqueezeExciteNode } from '../operators/index.js';
 import { resnetDepth } from '../graph/describe.js';
+import { scaleShift } from '../kernels/batchnorm.js';
 import { int8Weights, type WeightStorage } from '../kernels/weight-storage.js';
 import type { Preprocessing } from '../preprocess/preprocess.js';
 import { floatToHalf } from '../util/half.js';
@@ -161,8 +162,7 @@ function preActivationTensors(graph: Graph, names: Map<string, string>): TensorT
       );
     if (node.op === 'batchnorm') {
       if (!names.has(node.name)) throw notV2();
-      const scale = node.gamma.map((g, c) => g / Math.sqrt(node.variance[c]! + node.epsilon));
-      const shift = node.beta.map((b, c) => b - node.mean[c]! * scale[c]!);
+      const { scale, shift } = scaleShift(node);
       out.push(...affineTensors(node.name, scale, shift));
     }
     if (node.op !== 'conv2d' || !node.preact) continue;

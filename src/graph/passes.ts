@@ -11,6 +11,7 @@
  * and weights are shared). `optimize` runs them all in that order.
  */
 import type { Pads } from '../ir/tensor.js';
+import { scaleShift } from '../kernels/batchnorm.js';
 import { type Conv2dNode, type GraphNode, inputsOf } from '../operators/index.js';
 import type { Graph } from './graph.js';
 
@@ -54,6 +55,15 @@ function fusePairs(graph: Graph, rule: Rule): { graph: Graph; count: number } {
     dropped.add(fusion.first);
     replaced.set(node, fusion.merged);
   }
+  return rewritten(graph, dropped, replaced);
+}
+
+/** `graph` without the `dropped` nodes (and their tensors), each of `replaced` in its node's place. */
+function rewritten(
+  graph: Graph,
+  dropped: ReadonlySet<GraphNode>,
+  replaced: ReadonlyMap<GraphNode, GraphNode>,
+): { graph: Graph; count: number } {
   if (!dropped.size) return { graph, count: 0 };
   const nodes = graph.nodes.filter((n) => !dropped.has(n)).map((n) => replaced.get(n) ?? n);
   const shapes = new Map(graph.shapes);
@@ -140,17 +150,11 @@ function fusePreactivation(graph: Graph): { graph: Graph; count: number } {
     const convs = readers.get(bn.output) ?? [];
     const takes = (n: GraphNode) => n.op === 'conv2d' && n.input === bn.output && !n.preact && n.residual !== bn.output;
     if (!convs.length || !convs.every(takes)) continue;
-    const scale = bn.gamma.map((g, c) => g / Math.sqrt(bn.variance[c]! + bn.epsilon));
-    const shift = bn.beta.map((b, c) => b - (bn.mean[c]! * bn.gamma[c]!) / Math.sqrt(bn.variance[c]! + bn.epsilon));
-    const preact = { relu: bn.relu ?? false, scale, shift };
+    const preact = { relu: bn.relu ?? false, ...scaleShift(bn) };
     for (const conv of convs) replaced.set(conv, { ...conv, input: bn.input, preact } as GraphNode);
     dropped.add(bn);
   }
-  if (!dropped.size) return { graph, count: 0 };
-  const nodes = graph.nodes.filter((n) => !dropped.has(n)).map((n) => replaced.get(n) ?? n);
-  const shapes = new Map(graph.shapes);
-  for (const n of dropped) shapes.delete(n.output);
-  return { graph: { ...graph, shapes, nodes }, count: dropped.size };
+  return rewritten(graph, dropped, replaced);
 }
 
 export interface OptimizeReport {

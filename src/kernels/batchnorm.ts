@@ -28,8 +28,14 @@ export const BATCHNORM_BINDINGS = {
   output: { binding: 4, kind: 'activations' },
 } as const satisfies KernelInterface;
 
-/** gamma / sqrt(variance + epsilon) and beta - mean * that, per channel (computed in float64). */
-function scaleShift(node: BatchNormSpec): { scale: Float32Array; shift: Float32Array } {
+/**
+ * gamma / sqrt(variance + epsilon) and beta - mean * that, per channel (computed in float64): the BatchNorm as
+ * x * scale + shift (this kernel's, a conv's pre-activation, a compact file's affine norms).
+ */
+export function scaleShift(node: Omit<BatchNormSpec, 'name' | 'input' | 'output'>): {
+  scale: Float32Array;
+  shift: Float32Array;
+} {
   const scale = Float32Array.from(node.gamma, (g, c) => g / Math.sqrt(node.variance[c]! + node.epsilon));
   const shift = Float32Array.from(
     node.beta,
