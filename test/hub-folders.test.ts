@@ -18,7 +18,7 @@ import { resizeGraph } from '../src/graph/resize.js';
 import { loadSafetensorsResNet } from '../src/loaders/safetensors.js';
 import { loadResNet } from '../src/node.js';
 import { fixture, input, size, stateDict } from './helpers/family.js';
-import { transformersName, writeHuggingFaceFolder } from './helpers/hub-folder.js';
+import { transformersConfig, transformersName, writeHuggingFaceFolder } from './helpers/hub-folder.js';
 import { sharedPath } from './helpers/needs.js';
 
 const results: string[] = [];
@@ -78,24 +78,14 @@ describe('model folders as the hubs ship them', () => {
   });
 
   it("a Hugging Face folder of a basic-block ResNet-18 (layer.0/.1 in each layer): torchvision's golden logits", async () => {
-    // microsoft/resnet-18's layout: layer_type basic, hidden_sizes 64..512; the golden generator's weights
+    // microsoft/resnet-18's layout (transformersConfig('basic')); the golden generator's weights
     const golden = JSON.parse(await readFile(sharedPath('golden', 'torchvision-resnet-golden.json'), 'utf8'));
     const tensors = goldenModel(18).params.map((p) => ({ ...p, name: transformersName(p.name) }));
     expect(tensors.map((t) => t.name)).toContain('resnet.encoder.stages.1.layers.0.layer.1.convolution.weight');
-    const config = {
-      architectures: ['ResNetForImageClassification'],
-      model_type: 'resnet',
-      depths: [2, 2, 2, 2],
-      hidden_sizes: [64, 128, 256, 512],
-      embedding_size: 64,
-      layer_type: 'basic',
-      hidden_act: 'relu',
-      downsample_in_first_stage: false,
-    };
     const folder = await mkdtemp(join(tmpdir(), 'webgpu-resnet-hf18-'));
     try {
       await writeFile(join(folder, 'model.safetensors'), writeSafetensors(tensors, { format: 'pt' }));
-      await writeFile(join(folder, 'config.json'), JSON.stringify(config));
+      await writeFile(join(folder, 'config.json'), JSON.stringify(transformersConfig('basic')));
       const model = await loadResNet({ source: folder });
       try {
         const got = await model.infer(goldenInput(), { batch: 2, layout: 'nchw', output: 'logits' });

@@ -14,6 +14,7 @@ import { ceilDiv } from './dispatch.js';
 import type { Kernel } from './kernel.js';
 import { COLUMN_ELEMENT, packColumns, type WeightStorage } from './weight-storage.js';
 import { specialize } from './wgsl.js';
+import { concatArrays } from '../util/vectors.js';
 
 /** What a main loop contributes to a kernel: its code, the weights as it reads them, and its dispatch. */
 export interface MainLoop {
@@ -48,7 +49,7 @@ export function tiledLoop(
   if (slices && split > 1) throw new Error(`${spec.name}: a sliced GEMM cannot also split K`);
   const ks = ceilDiv(ceilDiv(k, tile.bk), split) * tile.bk;
   const pack = slices
-    ? () => concat(slices.weights().map((w) => packColumns(storage, { weights: w }, k, cout)))
+    ? () => concatArrays(slices.weights().map((w) => packColumns(storage, { weights: w }, k, cout)))
     : () => packColumns(storage, spec, k, cout);
   const defines = {
     VEC_A: g.vecA,
@@ -72,18 +73,6 @@ export function tiledLoop(
   };
 }
 
-/** The slices' packed weights, one after another. */
-function concat(parts: Array<Float32Array | Uint32Array>): Float32Array | Uint32Array {
-  const length = parts.reduce((n, p) => n + p.length, 0);
-  const out = new (parts[0]!.constructor as Float32ArrayConstructor | Uint32ArrayConstructor)(length);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 export function simdLoop(g: Gemm, sg: number, storage: WeightStorage, slices?: Slices): MainLoop {
   const { spec, k, nv, ohw } = g;
   const cout = g.outShape[2];
@@ -97,7 +86,7 @@ export function simdLoop(g: Gemm, sg: number, storage: WeightStorage, slices?: S
   const layout = `simd, ${st.c4} vec4 columns${storage === 'f32' ? '' : `, ${storage}`}`;
   const row = simdRow(cout, st.c4);
   const pack = slices
-    ? () => concat(slices.weights().map((w) => packSimdWeights(storage, { weights: w }, k, cout, st.c4)))
+    ? () => concatArrays(slices.weights().map((w) => packSimdWeights(storage, { weights: w }, k, cout, st.c4)))
     : () => packSimdWeights(storage, spec, k, cout, st.c4);
   const defines = {
     WG: st.wg,

@@ -7,6 +7,7 @@
  * request is refused at once (503), so memory does not climb under a flood.
  */
 import { tooLarge, unavailable } from './errors.js';
+import { concatArrays } from '../util/vectors.js';
 
 export type OutputKind = 'probabilities' | 'logits' | 'features';
 
@@ -95,7 +96,7 @@ export class Batcher {
     for (const job of jobs) this.queue.push(job);
     this.queuedImages += images;
     this.schedule();
-    const result = parts.length === 1 ? parts[0]! : Promise.all(parts).then(joinRows);
+    const result = parts.length === 1 ? parts[0]! : Promise.all(parts).then(concatArrays);
     const cancel = () => {
       for (const job of jobs) {
         if (job.cancelled || !this.queue.includes(job)) continue;
@@ -159,12 +160,7 @@ export class Batcher {
 
   private async runBatch(batch: Job[]): Promise<void> {
     const images = batch.reduce((n, j) => n + j.images, 0);
-    const input = new Float32Array(batch.reduce((n, j) => n + j.input.length, 0));
-    let at = 0;
-    for (const j of batch) {
-      input.set(j.input, at);
-      at += j.input.length;
-    }
+    const input = concatArrays(batch.map((j) => j.input));
     const started = performance.now();
     try {
       const out = await this.options.run(input, images, batch[0]!.kind);
@@ -180,14 +176,4 @@ export class Batcher {
     const waits = batch.map((j) => started - j.enqueued);
     this.options.onBatch?.({ images, requests: batch.length, waits, computeMs: performance.now() - started });
   }
-}
-
-function joinRows(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -13,6 +13,7 @@ import { Batcher, type BatchRun, type OutputKind } from './batcher.js';
 import { badRequest } from './errors.js';
 import type { Withdrawals } from './withdrawals.js';
 import type { InferRequest, RequestTensor, ResponseTensor } from './tensors.js';
+import { concatArrays } from '../util/vectors.js';
 
 export const MODEL_VERSION = '1';
 
@@ -147,9 +148,7 @@ export class ServedModel {
     const encoded = t.values as Uint8Array[];
     if (t.shape.length !== 1) throw badRequest(`input image: shape [${t.shape}] must be [N]`);
     const each = await Promise.all(encoded.map((bytes) => this.model.preprocess(bytes)));
-    const out = new Float32Array(each.reduce((n, x) => n + x.length, 0));
-    for (const [i, x] of each.entries()) out.set(x, i * x.length);
-    return { input: out, count: encoded.length };
+    return { input: concatArrays(each), count: encoded.length };
   }
 
   /** The outputs the request asks for (default: probabilities), each computed by a batch of its kind. */

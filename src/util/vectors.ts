@@ -46,3 +46,15 @@ export function normalizeL2(v: Float32Array): Float32Array {
 export function topIndices(values: Float32Array, k: number): number[] {
   return [...values.keys()].sort((a, b) => values[b]! - values[a]!).slice(0, k);
 }
+
+/** The arrays one after another in one new array of the first one's type (e.g. a batch's rows). */
+export function concatArrays<T extends Float32Array | Uint32Array>(parts: readonly T[]): T {
+  const length = parts.reduce((n, p) => n + p.length, 0);
+  const out = new (parts[0]!.constructor as new (n: number) => T)(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -28,6 +28,24 @@ export function transformersName(name: string): string {
   return `${at}.shortcut.${shortcut[1] === '0' ? 'convolution' : 'normalization'}.${shortcut[2]}`;
 }
 
+/**
+ * config.json of a transformers ResNetForImageClassification with two blocks per stage: bottleneck
+ * (hidden_sizes 256..2048, as microsoft/resnet-50's) or basic (64..512, as microsoft/resnet-18's).
+ */
+export function transformersConfig(layerType: 'basic' | 'bottleneck', labels?: string[]): Record<string, unknown> {
+  return {
+    architectures: ['ResNetForImageClassification'],
+    model_type: 'resnet',
+    depths: [2, 2, 2, 2],
+    hidden_sizes: layerType === 'basic' ? [64, 128, 256, 512] : [256, 512, 1024, 2048],
+    embedding_size: 64,
+    layer_type: layerType,
+    hidden_act: 'relu',
+    downsample_in_first_stage: false,
+    ...(labels && { id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])) }),
+  };
+}
+
 /** Writes the folder of `model` (a plain bottleneck ResNet of the fixture) into `folder`; returns its processor config. */
 export async function writeHuggingFaceFolder(
   folder: string,
@@ -41,18 +59,7 @@ export async function writeHuggingFaceFolder(
     data: generate(name, shape, name.startsWith('layer') && name.includes('.bn3.')),
   }));
   await writeFile(join(folder, 'model.safetensors'), writeSafetensors(tensors, { format: 'pt' }));
-  const config = {
-    architectures: ['ResNetForImageClassification'],
-    model_type: 'resnet',
-    depths: [2, 2, 2, 2],
-    hidden_sizes: [256, 512, 1024, 2048],
-    embedding_size: 64,
-    layer_type: 'bottleneck',
-    hidden_act: 'relu',
-    downsample_in_first_stage: false,
-    id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
-  };
-  await writeFile(join(folder, 'config.json'), JSON.stringify(config));
+  await writeFile(join(folder, 'config.json'), JSON.stringify(transformersConfig('bottleneck', labels)));
   const processor = {
     crop_pct: 0.9, // (80 / 0.9 = 88.9: transformers rounds down, to 88)
     do_normalize: true,
