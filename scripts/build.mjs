@@ -36,6 +36,7 @@ await Promise.all([
       'golden-weights': 'scripts/golden-weights.ts',
       'golden-check': 'bench/golden-check.ts',
       'family-onnx-check': 'bench/family-onnx-check.ts',
+      'simd-designs': 'bench/simd-designs.ts',
       tune: 'bench/tune.ts',
       soak: 'bench/soak.ts',
       lesion: 'bench/lesion.ts',
