@@ -108,6 +108,7 @@ NETWORKS = {
     'timm-seresnet10': ("timm ResNet(BasicBlock, 1,1,1,1, attn_layer='se')", lambda: timm_resnet(BasicBlock, (1, 1, 1, 1), block_args=dict(attn_layer='se'))),
     'timm-resnetv2_18': ("timm resnetv2_18 (pre-activation, basic blocks)", lambda: timm.create_model('resnetv2_18', num_classes=CLASSES)),
     'timm-resnetv2_14': ("timm ResNetV2(layers 1,1,1,1) (pre-activation bottlenecks)", lambda: ResNetV2(layers=(1, 1, 1, 1), conv_layer=create_conv2d, norm_layer=BatchNormAct2d, num_classes=CLASSES)),
+    'timm-resnetv2_14d': ("timm ResNetV2(layers 1,1,1,1, stem_type='deep', avg_down=True) (as resnetv2_50d)", lambda: ResNetV2(layers=(1, 1, 1, 1), conv_layer=create_conv2d, norm_layer=BatchNormAct2d, stem_type='deep', avg_down=True, num_classes=CLASSES)),
 }
 
 
@@ -117,6 +118,7 @@ REFUSED = {
     'timm-resnetv2_50x1_bit': lambda: timm.create_model('resnetv2_50x1_bit', num_classes=CLASSES),
     'timm-res2net50_26w_4s': lambda: timm.create_model('res2net50_26w_4s', num_classes=CLASSES),
     'timm-skresnet18': lambda: timm.create_model('skresnet18', num_classes=CLASSES),
+    'timm-resnet50_gn': lambda: timm.create_model('resnet50_gn', num_classes=CLASSES),
 }
 
 # The pooled features (the global average pool's output: what embed returns) recorded for some networks.

@@ -170,6 +170,21 @@ describe('model sources', () => {
     expect(await folderConfig(memorySource({ 'model.json': '{}' }))).toBeUndefined();
   });
 
+  it("a timm folder of an anti-aliased ResNet (no weights of its own to show it) is refused by config.json's name", async () => {
+    const { loadModelFolder } = await import('../src/loaders/model-folder.js');
+    const folder = (architecture: string) =>
+      loadModelFolder(memorySource({ 'config.json': '{}' }, 'hub'), { architecture, pretrained_cfg: {} }, {});
+    await expect(folder('resnetblur18')).rejects.toThrow(
+      'hub:config.json: architecture resnetblur18 anti-aliases its strided convs with a blur pool (BlurPool2d), ' +
+        "which has no weights (the state_dict reads as a plain ResNet's) and which this engine does not run",
+    );
+    await expect(folder('timm/seresnextaa101d_32x8d.sw_in12k_ft_in1k')).rejects.toThrow(
+      /architecture timm\/seresnextaa101d_32x8d\.sw_in12k_ft_in1k anti-aliases its strided convs with an average pool/,
+    );
+    // a plain one goes on to its weights
+    await expect(folder('resnet50d')).rejects.toThrow(/hub:model\.safetensors: missing/);
+  });
+
   it('loads model.json and shards over HTTP (a 404 and a cut-short file: test/bad-inputs.test.ts)', async () => {
     const { createServer } = await import('node:http');
     const { loadFromUrl } = await import('../src/loaders/url-model.js');

@@ -20,6 +20,10 @@ export interface ResNetV2Architecture {
   block: BlockKind;
   /** Blocks per stage. */
   stages: number[];
+  /** 'deep': timm's stem.conv1 /2, conv2, conv3 (3x3, widths from the tensors; norm1, norm2 + ReLU between). */
+  stem?: 'plain' | 'deep';
+  /** 'avgpool': a 2x2/s average pool (ceil mode, padding not counted) before downsample.conv (stride 1). */
+  shortcut?: 'conv' | 'avgpool';
 }
 
 export interface ResNetV2BuildOptions extends LayerOptions {
@@ -34,12 +38,17 @@ export function buildResNetV2(get: ParamReader, options: ResNetV2BuildOptions): 
   const arch = options.architecture;
   const size = options.inputSize ?? 224;
   const depth = 2 + (arch.block === 'bottleneck' ? 3 : 2) * arch.stages.reduce((a, b) => a + b, 0);
-  const b = new GraphBuilder(`resnetv2_${depth}`, 'input', [size, size, 3]);
+  const b = new GraphBuilder(`resnetv2_${depth}${arch.stem === 'deep' ? 'd' : ''}`, 'input', [size, size, 3]);
   const l = new LayerReader(b, get, options);
-  let x = l.conv('stem.conv', 'input', l.width('stem.conv', 64), 7, 2);
+  let x: string;
+  if (arch.stem === 'deep') {
+    x = l.relu('stem.norm1.act', l.convBn('stem.conv1', 'stem.norm1', 'input', l.width('stem.conv1', 32), 3, 2));
+    x = l.relu('stem.norm2.act', l.convBn('stem.conv2', 'stem.norm2', x, l.width('stem.conv2', 32), 3, 1));
+    x = l.conv('stem.conv3', x, l.width('stem.conv3', 64), 3, 1);
+  } else x = l.conv('stem.conv', 'input', l.width('stem.conv', 64), 7, 2);
   x = b.add(op.maxPool('stem.pool', x, { size: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], padValue: 'ignore' }));
   arch.stages.forEach((blocks, s) => {
-    for (let i = 0; i < blocks; i++) x = preActBlock(l, arch.block, `stages.${s}.blocks.${i}`, x, s, i);
+    for (let i = 0; i < blocks; i++) x = preActBlock(l, arch, `stages.${s}.blocks.${i}`, x, s, i);
   });
   x = l.relu('norm.act', l.standaloneBn('norm', x));
   x = b.add(op.globalAvgPool('head.global_pool', x));
@@ -51,13 +60,14 @@ export function buildResNetV2(get: ParamReader, options: ResNetV2BuildOptions): 
 }
 
 /** Block `p` of stage `s`: y = F(bn_relu(x)) + shortcut, the shortcut x or downsample.conv(bn_relu(x)). */
-function preActBlock(l: LayerReader, block: BlockKind, p: string, x: string, s: number, i: number): string {
+function preActBlock(l: LayerReader, arch: ResNetV2Architecture, p: string, x: string, s: number, i: number): string {
+  const { block } = arch;
   const stride = i === 0 && s > 0 ? 2 : 1;
   const planes = PLANES[s]!;
   const outC = l.width(`${p}.conv${block === 'bottleneck' ? 3 : 2}`, block === 'bottleneck' ? planes * 4 : planes);
   const pre = l.relu(`${p}.norm1.act`, l.standaloneBn(`${p}.norm1`, x));
   const projects = stride !== 1 || l.b.shape(x)[2] !== outC;
-  const shortcut = projects ? l.conv(`${p}.downsample.conv`, pre, outC, 1, stride) : x;
+  const shortcut = projects ? projection(l, arch, `${p}.downsample`, pre, outC, stride) : x;
   let y: string;
   if (block === 'basic') {
     y = l.conv(`${p}.conv1`, pre, l.width(`${p}.conv1`, planes), 3, stride);
@@ -68,4 +78,13 @@ function preActBlock(l: LayerReader, block: BlockKind, p: string, x: string, s: 
     y = l.conv(`${p}.conv3`, l.relu(`${p}.norm3.act`, l.bn(`${p}.norm3`, y)), outC, 1, 1);
   }
   return l.b.add(op.add(`${p}.add`, y, shortcut));
+}
+
+/** downsample.conv (1x1/stride), or ResNet-D's average pool (where the stride is 2) and the 1x1/1 conv. */
+function projection(l: LayerReader, arch: ResNetV2Architecture, d: string, x: string, outC: number, stride: number) {
+  if (arch.shortcut !== 'avgpool') return l.conv(`${d}.conv`, x, outC, 1, stride);
+  const pool = { size: [stride, stride] as [number, number], strides: [stride, stride] as [number, number] };
+  const pooled =
+    stride === 1 ? x : l.b.add(op.avgPool(`${d}.pool`, x, { ...pool, ceilMode: true, countIncludePad: false }));
+  return l.conv(`${d}.conv`, pooled, outC, 1, 1);
 }

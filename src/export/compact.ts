@@ -37,7 +37,7 @@ export interface CompactOptions {
 /** A state_dict name of a conv, dense or squeeze-and-excitation node (torchvision's and timm's). */
 const STATE_DICT_NAME = /^(conv1(\.\d)?|fc|layer\d\.\d+\.(conv\d|downsample\.\d|se))$/;
 /** timm's ResNetV2 names of its convs, its head and its final (standalone) BatchNorm. */
-const V2_NAME = /^(stem\.conv|head\.fc|norm|stages\.\d+\.blocks\.\d+\.(conv\d|downsample\.conv))$/;
+const V2_NAME = /^(stem\.conv\d?|head\.fc|norm|stages\.\d+\.blocks\.\d+\.(conv\d|downsample\.conv|norm1))$/;
 
 /**
  * The names of a graph built from a torchvision / timm state_dict (any family member: its nodes keep the

@@ -145,6 +145,26 @@ export interface FolderOptions extends ResNetWeightsOptions {
   onProgress?: (p: { loadedBytes: number; totalBytes: number }) => void;
 }
 
+/**
+ * timm architectures whose difference from a plain ResNet has no weights, so their state_dict reads as that
+ * ResNet's and would answer wrongly: the anti-aliased ones (resnetblur*: BlurPool2d, resnetaa* / seresnetaa* /
+ * seresnextaa*: an average pool before each strided conv). Refused by the name config.json gives.
+ */
+function refuseParameterFree(architecture: unknown, where: string): void {
+  if (typeof architecture !== 'string') return;
+  const name = architecture.replace(/^timm\//, '').split('.')[0]!;
+  const what = /^resnetblur/.test(name)
+    ? 'anti-aliases its strided convs with a blur pool (BlurPool2d)'
+    : /^(se)?res(net|next)aa/.test(name)
+      ? 'anti-aliases its strided convs with an average pool (aa_layer)'
+      : undefined;
+  if (what)
+    throw new ModelFormatError(
+      `${where}: architecture ${architecture} ${what}, which has no weights (the state_dict reads as a plain ` +
+        `ResNet's) and which this engine does not run`,
+    );
+}
+
 /** The graph of a Hugging Face or timm folder whose config.json is `config`, and its weights' format. */
 export async function loadModelFolder(
   source: FileSource,
@@ -159,6 +179,7 @@ export async function loadModelFolder(
     return bytes;
   };
   if (config.model_type !== undefined) return transformersFolder(source, config, { ...options, where }, read);
+  refuseParameterFree(config.architecture, where);
   const cfg = (config.pretrained_cfg ?? {}) as Json;
   const names = config.label_names ?? cfg.label_names;
   if (names !== undefined && !(Array.isArray(names) && names.every((n) => typeof n === 'string')))

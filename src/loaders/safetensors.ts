@@ -290,7 +290,7 @@ export function loadSafetensorsResNet(bytes: Uint8Array, where: string, options:
     epsilon: options.epsilon,
     folded:
       !shapes.has('bn1.weight') &&
-      (shapes.has('conv1.bias') || shapes.has('conv1.6.bias') || shapes.has('stem.conv.bias')),
+      ['conv1', 'conv1.6', 'stem.conv', 'stem.conv3'].some((conv) => shapes.has(`${conv}.bias`)),
     quantized: (name: string) => file.quantized(layout.toFile(name)),
     shapeOf: (name: string) => shapes.get(name),
     where,

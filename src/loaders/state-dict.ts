@@ -24,14 +24,16 @@ export function refusedModule(name: string): string | undefined {
 }
 
 /**
- * The blocks of a pre-activation ResNet (timm's ResNetV2: stem.conv, stages.S.blocks.B.norm1 ...), or
- * undefined for another state_dict. BiT's (GroupNorm, weight-standardized convs) are refused by name.
+ * The blocks of a pre-activation ResNet (timm's ResNetV2: stem.conv or the deep stem.conv1..3,
+ * stages.S.blocks.B.norm1 ...), or undefined for another state_dict. BiT's (GroupNorm, weight-standardized
+ * convs) are refused by name.
  */
 export function preActivationOf(
   shapes: ReadonlyMap<string, readonly number[]>,
   where: string,
 ): ResNetV2Architecture | undefined {
-  if (!shapes.has('stem.conv.weight')) return undefined;
+  const deep = shapes.has('stem.conv1.weight') && shapes.has('stem.conv3.weight');
+  if (!shapes.has('stem.conv.weight') && !deep) return undefined;
   const stages: number[] = [];
   let bottleneck = false;
   for (const name of shapes.keys()) {
@@ -43,12 +45,30 @@ export function preActivationOf(
   if (stages.length !== 4 || [...stages].some((n) => !n))
     throw new ModelFormatError(`${where}: stem.conv without four stages of blocks: not a timm ResNetV2 state_dict`);
   // BiT's GroupNorm has no running statistics; a compact file's folded norm1 neither, but its convs have biases
-  if (!shapes.has('stages.0.blocks.0.norm1.running_mean') && !shapes.has('stem.conv.bias'))
+  const compact = shapes.has('stem.conv.bias') || shapes.has('stem.conv1.bias');
+  if (!shapes.has('stages.0.blocks.0.norm1.running_mean') && !compact)
     throw new ModelFormatError(
       `${where}: tensor stages.0.blocks.0.norm1.weight belongs to a GroupNorm with weight-standardized convs ` +
         `(BiT, timm resnetv2_*_bit), which this engine does not run (it runs ResNetV2 with BatchNorm)`,
     );
-  return { block: bottleneck ? 'bottleneck' : 'basic', stages };
+  // timm's deep and tiered ResNetV2 stems (resnetv2_50d, _50t) all come with the average-pool shortcut, whose
+  // pool has no tensor to show it: a deep stem stands for both, as in every ResNetV2 timm registers
+  return { block: bottleneck ? 'bottleneck' : 'basic', stages, ...(deep && { stem: 'deep', shortcut: 'avgpool' }) };
+}
+
+/**
+ * A norm with a scale but no running statistics is a GroupNorm (timm's resnet50_gn) or another norm this
+ * engine does not run; said so, not "running_mean is missing". (A compact file's folded norms leave no bn.)
+ */
+function refuseNormsWithoutStatistics(shapes: ReadonlyMap<string, readonly number[]>, where: string): void {
+  for (const name of shapes.keys()) {
+    const norm = /^(.*\bbn\d*|.*\bdownsample\.1|conv1\.[14])\.weight$/.exec(name)?.[1];
+    if (norm && shapes.get(name)!.length === 1 && !shapes.has(`${norm}.running_mean`))
+      throw new ModelFormatError(
+        `${where}: tensor ${name} is a norm without running statistics (${norm}.running_mean): a GroupNorm ` +
+          `ResNet (timm resnet*_gn) or another norm, which this engine does not run (it runs BatchNorm ResNets)`,
+      );
+  }
 }
 
 export function architectureOf(
@@ -64,6 +84,7 @@ export function architectureOf(
           `ResNet-B/C/D, Wide ResNet, ResNeXt, SE-ResNet, ResNet v2)`,
       );
   }
+  refuseNormsWithoutStatistics(shapes, where);
   const stages = [0, 0, 0, 0];
   let bottleneck = false;
   for (const name of shapes.keys()) {
