@@ -119,6 +119,8 @@ REFUSED = {
     'timm-res2net50_26w_4s': lambda: timm.create_model('res2net50_26w_4s', num_classes=CLASSES),
     'timm-skresnet18': lambda: timm.create_model('skresnet18', num_classes=CLASSES),
     'timm-resnet50_gn': lambda: timm.create_model('resnet50_gn', num_classes=CLASSES),
+    'timm-resnetrs50': lambda: timm.create_model('resnetrs50', num_classes=CLASSES),
+    'timm-resnext26ts': lambda: timm.create_model('resnext26ts', num_classes=CLASSES),
 }
 
 # The pooled features (the global average pool's output: what embed returns) recorded for some networks.

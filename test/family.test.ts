@@ -50,6 +50,9 @@ const REFUSED: Record<string, RegExp> = {
   'timm-res2net50_26w_4s': /tensor layer1\.0\.convs\.0\.weight belongs to Res2Net multi-scale convolutions/,
   'timm-skresnet18': /tensor layer1\.0\.conv1\.paths\.0\.conv\.weight belongs to selective-kernel convolutions/,
   'timm-resnet50_gn': /tensor bn1\.weight is a norm without running statistics \(bn1\.running_mean\): a GroupNorm/,
+  'timm-resnetrs50':
+    /tensor maxpool\.0\.weight belongs to a strided conv in place of the stem's max pool \(timm ResNet-RS/,
+  'timm-resnext26ts': /tensor stages\.0\.0\.\S+ belongs to timm's ByobNet blocks/,
 };
 
 /** onnxruntime's logits for `input` through an ONNX file, against the library's. */

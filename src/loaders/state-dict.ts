@@ -15,6 +15,8 @@ const NOT_RUN: Array<[RegExp, string]> = [
   [/^layer\d\.\d+\.convs\.\d/, 'Res2Net multi-scale convolutions (timm res2net)'],
   [/^layer\d\.\d+\.conv\d\.paths\./, 'selective-kernel convolutions (timm skresnet)'],
   [/^global_pool\.(attn|pool\.)/, 'an attention pooling head'],
+  [/^maxpool\.\d+\./, "a strided conv in place of the stem's max pool (timm ResNet-RS, replace_stem_pool)"],
+  [/^stages\.\d+\.\d+\./, "timm's ByobNet blocks (stages.S.B: resnet26ts, resnext26ts, gcresnet*, ...)"],
 ];
 
 /** What a tensor belongs to when it is a module the engine refuses; undefined otherwise. */
