@@ -93,6 +93,13 @@ export class LayerReader {
     return this.b.add(op.squeezeExcite(name, x, { fc1, fc1Bias, fc2, fc2Bias: this.get(`${name}.fc2.bias`, [c]) }));
   }
 
+  /** ResNet-D's pool before a projection: a stride x stride average pool (ceil mode, padding not counted); x at 1. */
+  avgPoolDown(name: string, x: string, stride: number): string {
+    if (stride === 1) return x;
+    const window: [number, number] = [stride, stride];
+    return this.b.add(op.avgPool(name, x, { size: window, strides: window, ceilMode: true, countIncludePad: false }));
+  }
+
   relu(name: string, x: string): string {
     return this.b.add(op.relu(name, x));
   }

@@ -83,8 +83,5 @@ function preActBlock(l: LayerReader, arch: ResNetV2Architecture, p: string, x: s
 /** downsample.conv (1x1/stride), or ResNet-D's average pool (where the stride is 2) and the 1x1/1 conv. */
 function projection(l: LayerReader, arch: ResNetV2Architecture, d: string, x: string, outC: number, stride: number) {
   if (arch.shortcut !== 'avgpool') return l.conv(`${d}.conv`, x, outC, 1, stride);
-  const pool = { size: [stride, stride] as [number, number], strides: [stride, stride] as [number, number] };
-  const pooled =
-    stride === 1 ? x : l.b.add(op.avgPool(`${d}.pool`, x, { ...pool, ceilMode: true, countIncludePad: false }));
-  return l.conv(`${d}.conv`, pooled, outC, 1, 1);
+  return l.conv(`${d}.conv`, l.avgPoolDown(`${d}.pool`, x, stride), outC, 1, 1);
 }

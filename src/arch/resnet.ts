@@ -131,16 +131,5 @@ function shortcut(
   if (stride === 1 && l.b.shape(x)[2] === outC) return x;
   const d = `${p}.downsample`;
   if (arch.shortcut === 'conv') return l.convBn(`${d}.0`, `${d}.1`, x, outC, 1, stride);
-  const pooled =
-    stride === 1
-      ? x
-      : l.b.add(
-          op.avgPool(`${d}.0`, x, {
-            size: [stride, stride],
-            strides: [stride, stride],
-            ceilMode: true,
-            countIncludePad: false,
-          }),
-        );
-  return l.convBn(`${d}.1`, `${d}.2`, pooled, outC, 1, 1);
+  return l.convBn(`${d}.1`, `${d}.2`, l.avgPoolDown(`${d}.0`, x, stride), outC, 1, 1);
 }

@@ -15,7 +15,7 @@ import type { QuantizedWeights } from '../ir/tensor.js';
 import { halfToFloat } from '../util/half.js';
 import { parsePreprocessing } from './declared-preprocessing.js';
 import { finiteTensor } from './finite.js';
-import { architectureOf, keyLayout, preActivationOf } from './state-dict.js';
+import { architectureOf, isFolded, keyLayout, preActivationOf } from './state-dict.js';
 
 const DTYPE_BYTES: Record<string, number> = { F32: 4, F16: 2, BF16: 2 };
 const KNOWN_DTYPES = new Set([
@@ -288,9 +288,7 @@ export function loadSafetensorsResNet(bytes: Uint8Array, where: string, options:
   const layers = {
     classes,
     epsilon: options.epsilon,
-    folded:
-      !shapes.has('bn1.weight') &&
-      ['conv1', 'conv1.6', 'stem.conv', 'stem.conv3'].some((conv) => shapes.has(`${conv}.bias`)),
+    folded: isFolded(shapes),
     quantized: (name: string) => file.quantized(layout.toFile(name)),
     shapeOf: (name: string) => shapes.get(name),
     where,

@@ -26,6 +26,16 @@ export function refusedModule(name: string): string | undefined {
 }
 
 /**
+ * Whether a state_dict is folded (a compact file `convert` wrote): its stem conv has a bias and no bn1 follows
+ * it (torchvision's conv1, timm's deep conv1.6, ResNetV2's stem.conv or deep stem.conv3).
+ */
+export function isFolded(shapes: ReadonlyMap<string, readonly number[]>): boolean {
+  return (
+    !shapes.has('bn1.weight') && ['conv1', 'conv1.6', 'stem.conv', 'stem.conv3'].some((c) => shapes.has(`${c}.bias`))
+  );
+}
+
+/**
  * The blocks of a pre-activation ResNet (timm's ResNetV2: stem.conv or the deep stem.conv1..3,
  * stages.S.blocks.B.norm1 ...), or undefined for another state_dict. BiT's (GroupNorm, weight-standardized
  * convs) are refused by name.
@@ -47,8 +57,7 @@ export function preActivationOf(
   if (stages.length !== 4 || [...stages].some((n) => !n))
     throw new ModelFormatError(`${where}: stem.conv without four stages of blocks: not a timm ResNetV2 state_dict`);
   // BiT's GroupNorm has no running statistics; a compact file's folded norm1 neither, but its convs have biases
-  const compact = shapes.has('stem.conv.bias') || shapes.has('stem.conv1.bias');
-  if (!shapes.has('stages.0.blocks.0.norm1.running_mean') && !compact)
+  if (!shapes.has('stages.0.blocks.0.norm1.running_mean') && !isFolded(shapes))
     throw new ModelFormatError(
       `${where}: tensor stages.0.blocks.0.norm1.weight belongs to a GroupNorm with weight-standardized convs ` +
         `(BiT, timm resnetv2_*_bit), which this engine does not run (it runs ResNetV2 with BatchNorm)`,
