@@ -11,8 +11,8 @@ import * as grpc from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { GPUUnavailableError, InputError } from '../errors.js';
 import { packageRoot } from '../node/paths.js';
-import { GRPC, notFound, ServeError, unavailable } from './errors.js';
-import type { ServerState } from './reply.js';
+import { GRPC, ServeError, unavailable } from './errors.js';
+import { type ServerState, servedModel } from './reply.js';
 import { EXTENSIONS, inferTensors, SERVER_NAME } from './rest.js';
 import { MODEL_VERSION, type ServedModel } from './served-model.js';
 import { type InferRequest, rawBytes, type RequestTensor, tensorOf } from './tensors.js';
@@ -82,12 +82,8 @@ function status(err: unknown): Partial<grpc.StatusObject> {
 
 export function grpcServer(state: ServerState, draining: () => boolean, maxMessageBytes: number): grpc.Server {
   const server = new grpc.Server({ 'grpc.max_receive_message_length': maxMessageBytes });
-  const model = (name: unknown, version: unknown): ServedModel => {
-    const m = state.models.get(String(name));
-    if (!m) throw notFound(`no model ${name} (${[...state.models.keys()].join(', ')})`);
-    if (version && version !== MODEL_VERSION) throw notFound(`model ${name} has no version ${version}`);
-    return m;
-  };
+  const model = (name: unknown, version: unknown): ServedModel =>
+    servedModel(state, String(name), version ? String(version) : undefined);
   /** A unary handler: `answer` runs unless the server drains; errors become statuses; each call is counted. */
   const unary =
     (answer: (m: Message, call: grpc.ServerUnaryCall<Message, Message>) => Promise<Message> | Message) =>

@@ -1,8 +1,8 @@
 /** What the endpoints answer with and what they may read of the server; errors as the protocol's error object. */
 import { GPUUnavailableError, InputError } from '../errors.js';
 import type { ServerMetrics } from './metrics.js';
-import type { ServedModel } from './served-model.js';
-import { ServeError } from './errors.js';
+import { MODEL_VERSION, type ServedModel } from './served-model.js';
+import { notFound, ServeError } from './errors.js';
 import type { Withdrawals } from './withdrawals.js';
 
 /** An answer: JSON `body`, or `text` / `bytes` of `type`, with extra headers. */
@@ -30,6 +30,15 @@ export interface ServerState {
    * queued jobs it registered are withdrawn, so no batch computes an answer nobody waits for.
    */
   withDeadline<T>(work: (withdrawals: Withdrawals) => Promise<T>, gone?: Promise<void>): Promise<T>;
+}
+
+/** The served model `name` (at `version`, when one is asked), else a 404 / NOT_FOUND naming what there is. */
+export function servedModel(state: ServerState, name: string, version?: string): ServedModel {
+  const model = state.models.get(name);
+  if (!model) throw notFound(`no model ${name} (${[...state.models.keys()].join(', ')})`);
+  if (version && version !== MODEL_VERSION)
+    throw notFound(`model ${name} has no version ${version} (${MODEL_VERSION})`);
+  return model;
 }
 
 /**

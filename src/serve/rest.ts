@@ -4,7 +4,7 @@
  * endpoint (`POST /v2/models/<name>/classify`: an image's bytes in, top-k JSON out) and `/metrics`, as
  * functions from a read request to a reply. node:http's plumbing (bodies, limits, logs) is in http.ts.
  */
-import { errorReply, type Reply, type ServerState } from './reply.js';
+import { errorReply, type Reply, type ServerState, servedModel } from './reply.js';
 import type { Withdrawals } from './withdrawals.js';
 import { badRequest, notFound, unavailable } from './errors.js';
 import { MODEL_VERSION, type ServedModel } from './served-model.js';
@@ -49,10 +49,7 @@ export async function route(
     return { status: 200, text: await state.metrics.registry.metrics(), type: state.metrics.registry.contentType };
   const at = modelPath(path);
   if (!at) return errorReply(notFound(`no endpoint ${method} ${path}`));
-  const model = state.models.get(at.name);
-  if (!model) return errorReply(notFound(`no model ${at.name} (${[...state.models.keys()].join(', ')})`));
-  if (at.version !== undefined && at.version !== MODEL_VERSION)
-    return errorReply(notFound(`model ${at.name} has no version ${at.version} (${MODEL_VERSION})`), at.name);
+  const model = servedModel(state, at.name, at.version);
   if (method === 'GET' && at.action === '') return json(200, model.metadata());
   if (method === 'GET' && at.action === 'ready') {
     const ready = state.ready();
