@@ -3,7 +3,18 @@ import { defineConfig } from 'vitest/config';
 
 /** Test files by layer (every file in exactly one: checked below). */
 export const LAYERS: Record<string, string[]> = {
-  unit: ['planner', 'half', 'preprocess', 'kernels', 'fuzz', 'loader', 'url-cache', 'train-kernels', 'deploy'],
+  unit: [
+    'planner',
+    'kernel-interfaces',
+    'half',
+    'preprocess',
+    'kernels',
+    'fuzz',
+    'loader',
+    'url-cache',
+    'train-kernels',
+    'deploy',
+  ],
   gpu: [
     'resnet50',
     'golden',
