@@ -31,6 +31,7 @@ export const LAYERS: Record<string, string[]> = {
     'input-size',
     'lifetimes',
     'bad-inputs',
+    'bad-files',
     'tfjs-quantized',
     'non-finite',
     'train',
