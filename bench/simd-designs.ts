@@ -13,7 +13,8 @@
  *     the whole subgroup), weights as vec4 along K so one read per lane serves 4 k.
  *   uniform-RxC: lanes = pixels as in broadcast, but each weight row read as vec4s at one address for the whole
  *     subgroup instead of one value per lane shared by subgroupBroadcast.
- * --ablate A|W|AW times the broadcast designs with A's and/or W's reads replaced by register arithmetic (unchecked).
+ * --ablate A|W|AW[-workgroup] times the broadcast designs with A's and/or W's reads replaced by register arithmetic
+ * or by reads of workgroup memory (unchecked).
  */
 import { acquireNodeDevice } from '../src/node/gpu.js';
 import { describeAdapter } from '../src/runtime/device.js';
@@ -34,9 +35,14 @@ const shapes = (arg('--shapes') ?? '3136x256x256,784x512x512,196x1024x1024,49x20
   const [m, k, n] = s.split('x').map(Number);
   return { m: m!, k: k!, n: n! };
 });
-/** --ablate A, W or AW: the broadcast designs read that operand from registers instead of memory, to time the
- * loop without those reads; their products are then wrong, so the CPU check is skipped. */
+/**
+ * --ablate A, W or AW: the broadcast designs read that operand from registers instead of the storage buffer, to
+ * time the loop without those reads; with -workgroup (AW-workgroup) from workgroup memory, never filled, to time
+ * such reads without the copies and barriers that would fill them. Products are then wrong: no CPU check.
+ */
 const ablate = arg('--ablate') ?? '';
+const ablated = (operand: 'A' | 'W') =>
+  ablate.split('-')[0]!.includes(operand) ? (ablate.endsWith('-workgroup') ? 'workgroup' : 'registers') : undefined;
 const designNames = (arg('--designs') ?? 'broadcast-4x4,broadcast-4x8,blocked-4x4,lanes-8x4,lanes-8x8').split(',');
 
 const header = (m: number, k: number, n: number, a: string, w: string) =>
@@ -56,16 +62,18 @@ function workgroupFor(m: number, r: number): number {
   return best;
 }
 
-/** The A operand's read in the broadcast loop: from memory, or (--ablate A) made up in registers. */
+/** The A operand's read in the broadcast loop: from memory, or (--ablate) from registers or workgroup memory. */
 function readA(i: number, blocked: boolean): string {
-  if (ablate.includes('A')) return `let a${i} = aSeed + vec4<f32>(f32(k + ${i}u));`;
+  if (ablated('A') === 'workgroup') return `let a${i} = As[((m${i} % 64u) * 64u + k / 4u) & 1023u];`;
+  if (ablated('A')) return `let a${i} = aSeed + vec4<f32>(f32(k + ${i}u));`;
   return blocked
     ? `let a${i} = A4[((m${i} / 8u) * (K / 4u) + k / 4u) * 8u + lane];`
     : `let a${i} = A4[(m${i} * K + k) / 4u];`;
 }
 
 function readW(j: number, h: number): string {
-  if (ablate.includes('W')) return `let w${j}_${h} = f32(k + ${j + h}u) * wSeed;`;
+  if (ablated('W') === 'workgroup') return `let w${j}_${h} = Ws[((k + ${j}u) * 16u + ${h * 8}u + lane) & 4095u];`;
+  if (ablated('W')) return `let w${j}_${h} = f32(k + ${j + h}u) * wSeed;`;
   return `let w${j}_${h} = W[(k + ${j}u) * N + c0 + ${h * 8}u + lane];`;
 }
 
@@ -103,6 +111,8 @@ function broadcast(m: number, k: number, n: number, r: number, c4: number, block
       );
   const code =
     header(m, k, n, 'C4: array<vec4<f32>>', 'W: array<f32>') +
+    (ablated('A') === 'workgroup' ? 'var<workgroup> As: array<vec4<f32>, 1024>;\n' : '') +
+    (ablated('W') === 'workgroup' ? 'var<workgroup> Ws: array<f32, 4096>;\n' : '') +
     `@compute @workgroup_size(${wg}) fn main(@builtin(local_invocation_id) lid: vec3<u32>, ` +
     `@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {\n` +
     `let first = wid.x * ${wg * r}u + lid.x; let c0 = wid.y * ${4 * c4}u;\n${lines.join('\n')}\n}`;
@@ -264,7 +274,8 @@ for (const shape of shapes) {
 release();
 if (process.argv.includes('--json')) console.log(JSON.stringify({ adapter: describeAdapter(adapter), ablate, rows }));
 else {
-  const note = ablate ? `\nreads of ${ablate} replaced by register arithmetic: timings only, products unchecked` : '';
+  const by = ablate.endsWith('-workgroup') ? 'reads of workgroup memory' : 'register arithmetic';
+  const note = ablate ? `\nreads of ${ablate.split('-')[0]} replaced by ${by}: timings only, products unchecked` : '';
   console.log(`adapter: ${describeAdapter(adapter)}${note}\n\n| M x K x N | ${designNames.join(' | ')} |`);
   console.log(`| --- |${designNames.map(() => ' --- |').join('')}`);
   for (const shape of new Set(rows.map((r) => r.shape))) {
