@@ -13,6 +13,8 @@
  *     the whole subgroup), weights as vec4 along K so one read per lane serves 4 k.
  *   uniform-RxC: lanes = pixels as in broadcast, but each weight row read as vec4s at one address for the whole
  *     subgroup instead of one value per lane shared by subgroupBroadcast.
+ *   staged-RxC: broadcast-RxC with the workgroup's weight rows copied into workgroup memory (32 KB of rows at a
+ *     time, between barriers) and read from there; stagedu-RxC reads them there at one address per subgroup.
  * --ablate A|W|AW[-workgroup] times the broadcast designs with A's and/or W's reads replaced by register arithmetic
  * or by reads of workgroup memory (unchecked).
  */
@@ -157,6 +159,59 @@ function uniformWeights(m: number, k: number, n: number, r: number, c4: number):
   return { code, dispatch: [Math.ceil(m / (wg * r)), n / (4 * c4), 1] };
 }
 
+/** broadcast-RxC with the workgroup's weight rows copied into workgroup memory, KC rows at a time, between barriers. */
+function staged(m: number, k: number, n: number, r: number, c4: number, uniform: boolean): Design {
+  const wg = workgroupFor(m, r);
+  const nc = 4 * c4;
+  const kc = Math.min(8192 / nc, k);
+  const lines: string[] = [];
+  for (let i = 0; i < r; i++) {
+    lines.push(`let m${i} = min(first + ${i}u * ${wg}u, M - 1u);`);
+    for (let v = 0; v < c4; v++) lines.push(`var acc${i}_${v} = vec4<f32>(0.0);`);
+  }
+  lines.push(`for (var k0 = 0u; k0 < K; k0 += ${kc}u) {`, 'workgroupBarrier();');
+  lines.push(`for (var t = lid.x; t < ${kc * nc}u; t += ${wg}u) {`);
+  lines.push(`  let kk = k0 + t / ${nc}u; Ws[t] = select(0.0, W[min(kk, K - 1u) * N + c0 + t % ${nc}u], kk < K);`);
+  lines.push('}', 'workgroupBarrier();');
+  lines.push(`let kend = min(${kc}u, K - k0);`, 'for (var kk = 0u; kk < kend; kk += 4u) {', 'let k = k0 + kk;');
+  for (let i = 0; i < r; i++) lines.push(`let a${i} = A4[(m${i} * K + k) / 4u];`);
+  for (let j = 0; j < 4; j++) {
+    if (uniform) {
+      for (let v = 0; v < c4; v++) {
+        const at = (t: number) => `Ws[(kk + ${j}u) * ${nc}u + ${4 * v + t}u]`;
+        lines.push(`let b${j}_${v} = vec4<f32>(${[0, 1, 2, 3].map(at).join(', ')});`);
+      }
+      continue;
+    }
+    for (let h = 0; h < nc / 8; h++) lines.push(`let w${j}_${h} = Ws[(kk + ${j}u) * ${nc}u + ${h * 8}u + lane];`);
+    for (let v = 0; v < c4; v++) {
+      const lanes = [0, 1, 2, 3].map(
+        (t) => `subgroupBroadcast(w${j}_${Math.floor((4 * v + t) / 8)}, ${(4 * v + t) % 8}u)`,
+      );
+      lines.push(`let b${j}_${v} = vec4<f32>(${lanes.join(', ')});`);
+    }
+  }
+  for (let i = 0; i < r; i++)
+    for (let v = 0; v < c4; v++) {
+      let e = `acc${i}_${v}`;
+      for (let j = 0; j < 4; j++) e = `fma(vec4<f32>(a${i}.${'xyzw'[j]}), b${j}_${v}, ${e})`;
+      lines.push(`acc${i}_${v} = ${e};`);
+    }
+  lines.push('}', '}');
+  for (let i = 0; i < r; i++)
+    for (let v = 0; v < c4; v++)
+      lines.push(
+        `if (first + ${i}u * ${wg}u < M) { C4[((first + ${i}u * ${wg}u) * N + c0) / 4u + ${v}u] = acc${i}_${v}; }`,
+      );
+  const code =
+    header(m, k, n, 'C4: array<vec4<f32>>', 'W: array<f32>') +
+    `var<workgroup> Ws: array<f32, ${kc * nc}>;\n` +
+    `@compute @workgroup_size(${wg}) fn main(@builtin(local_invocation_id) lid: vec3<u32>, ` +
+    `@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {\n` +
+    `let first = wid.x * ${wg * r}u + lid.x; let c0 = wid.y * ${nc}u;\n${lines.join('\n')}\n}`;
+  return { code, dispatch: [Math.ceil(m / (wg * r)), n / nc, 1] };
+}
+
 function channelLanes(m: number, k: number, n: number, p: number, q: number): Design {
   const lines: string[] = [];
   for (let i = 0; i < p; i++) {
@@ -192,6 +247,7 @@ function design(name: string, m: number, k: number, n: number): Design {
   if (kind === 'broadcast' || kind === 'blocked') return broadcast(m, k, n, a, b, kind === 'blocked');
   if (kind === 'lanes') return channelLanes(m, k, n, a, b);
   if (kind === 'uniform') return uniformWeights(m, k, n, a, b);
+  if (kind === 'staged' || kind === 'stagedu') return staged(m, k, n, a, b, kind === 'stagedu');
   throw new Error(`unknown design ${name}`);
 }
 
