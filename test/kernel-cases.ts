@@ -119,11 +119,14 @@ export const simdConfigs = (subgroupSize: number | undefined): ConvConfig[] => [
 
 /** Max pool 3x3/2 over [h, w, c] x 2 with zero padding (Keras) or ignored padding (PyTorch): exact. */
 // biome-ignore format: a table, one case a line
-export const MAXPOOL_CASES: Array<{ h: number; w: number; c: number; padValue: 'zero' | 'ignore'; pads: Pads; bound: number }> = [
+export const MAXPOOL_CASES: Array<{ h: number; w: number; c: number; padValue: 'zero' | 'ignore'; pads: Pads; ceil?: boolean; bound: number }> = [
   { h: 112, w: 112, c: 64, padValue: 'zero', pads: [1, 1, 1, 1], bound: 0 },
   { h: 15, w: 9, c: 6, padValue: 'ignore', pads: [1, 1, 1, 1], bound: 0 },
   { h: 8, w: 7, c: 5, padValue: 'zero', pads: [0, 0, 1, 1], bound: 0 },
   { h: 9, w: 9, c: 8, padValue: 'ignore', pads: [0, 0, 0, 0], bound: 0 },
+  // PyTorch's ceil_mode (timm's legacy SENet stem: 3x3/2, no padding): 112 -> 56, 111 -> 55, 10 -> 5
+  { h: 112, w: 111, c: 64, padValue: 'ignore', pads: [0, 0, 0, 0], ceil: true, bound: 0 },
+  { h: 10, w: 7, c: 6, padValue: 'ignore', pads: [0, 0, 0, 0], ceil: true, bound: 0 },
 ];
 
 /** Average pool k x k at stride s over [h, w, c] x 2, PyTorch's ceil_mode and count_include_pad (ResNet-D's shortcut first). */

@@ -205,11 +205,14 @@ async function expectReference(
 }
 
 describe('pooling, dense, softmax, add+relu', () => {
-  it('max pool 3x3/2 with zero padding (Keras) and ignored padding (PyTorch), vec4 and scalar channels', async () => {
-    for (const { h, w, c, padValue, pads, bound } of MAXPOOL_CASES) {
+  it('max pool 3x3/2 with zero padding (Keras), ignored padding and ceil mode (PyTorch), vec4 and scalar channels', async () => {
+    for (const { h, w, c, padValue, pads, ceil, bound } of MAXPOOL_CASES) {
       const b = new GraphBuilder('t', 'x', [h, w, c]);
-      const graph = b.finish(b.add(maxPool('pool', 'x', { size: [3, 3], strides: [2, 2], pads, padValue })));
-      await expectReference(graph, randomArray(2 * h * w * c, h + c), 2, bound, `${h}x${w}x${c} ${padValue}`);
+      const pool = maxPool('pool', 'x', { size: [3, 3], strides: [2, 2], pads, padValue, ceilMode: ceil });
+      const graph = b.finish(b.add(pool));
+      if (ceil) expect(graph.shapes.get('pool')).toEqual([Math.ceil((h - 3) / 2) + 1, Math.ceil((w - 3) / 2) + 1, c]);
+      const what = `${h}x${w}x${c} ${padValue}${ceil ? ' ceil' : ''}`;
+      await expectReference(graph, randomArray(2 * h * w * c, h + c), 2, bound, what);
     }
   });
 

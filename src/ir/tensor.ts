@@ -25,6 +25,24 @@ export function outSize(inSize: number, kernel: number, stride: number, padBefor
   return Math.floor((inSize + padBefore + padAfter - kernel) / stride) + 1;
 }
 
+/**
+ * A pool's output size along one axis, `ceil` as PyTorch's ceil_mode: the count rounds up, but a last window
+ * must start inside the input or its leading padding.
+ */
+export function poolOutSize(
+  inSize: number,
+  kernel: number,
+  stride: number,
+  before: number,
+  after: number,
+  ceil: boolean,
+) {
+  const span = inSize + before + after - kernel;
+  let out = Math.floor((span + (ceil ? stride - 1 : 0)) / stride) + 1;
+  if (ceil && (out - 1) * stride >= inSize + before) out--;
+  return out;
+}
+
 /** Keras/TensorFlow 'same' padding for one axis: [before, after]. */
 export function samePadding(inSize: number, kernel: number, stride: number): [number, number] {
   const out = Math.ceil(inSize / stride);

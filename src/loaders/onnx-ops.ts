@@ -112,9 +112,9 @@ function poolWindow(c: OnnxNodeContext): { size: [number, number]; strides: [num
 
 function maxPool(c: OnnxNodeContext): string {
   c.allowOnly(['kernel_shape', 'strides', 'pads', 'ceil_mode', 'dilations', 'storage_order', 'auto_pad']);
-  if (c.int('ceil_mode', 0) !== 0) c.fail('ceil_mode 1 is not supported');
   if (c.ints('dilations', [1, 1]).some((d) => d !== 1)) c.fail('dilations are not supported');
-  return c.g.b.add(op.maxPool(c.name, c.act(0), { ...poolWindow(c), padValue: 'ignore' }));
+  const ceilMode = c.int('ceil_mode', 0) === 1;
+  return c.g.b.add(op.maxPool(c.name, c.act(0), { ...poolWindow(c), padValue: 'ignore', ceilMode }));
 }
 
 /** AveragePool (ONNX's count_include_pad defaults to 0; PyTorch exports write it). */

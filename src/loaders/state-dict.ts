@@ -14,6 +14,7 @@ const NOT_RUN: Array<[RegExp, string]> = [
   [/\.(se\.(conv|proj|fc\.)|attn\.)/, 'a channel-attention module'],
   [/^layer\d\.\d+\.convs\.\d/, 'Res2Net multi-scale convolutions (timm res2net)'],
   [/^layer\d\.\d+\.conv\d\.paths\./, 'selective-kernel convolutions (timm skresnet)'],
+  [/^layer\d\.\d+\.conv2\.(conv|fc1)\./, 'split-attention convolutions (ResNeSt, timm resnest*)'],
   [/^global_pool\.(attn|pool\.)/, 'an attention pooling head'],
   [/^maxpool\.\d+\./, "a strided conv in place of the stem's max pool (timm ResNet-RS, replace_stem_pool)"],
   [/^stages\.\d+\.\d+\./, "timm's ByobNet blocks (stages.S.B: resnet26ts, resnext26ts, gcresnet*, ...)"],
@@ -37,8 +38,8 @@ export function isFolded(shapes: ReadonlyMap<string, readonly number[]>): boolea
 
 /**
  * The blocks of a pre-activation ResNet (timm's ResNetV2: stem.conv or the deep stem.conv1..3,
- * stages.S.blocks.B.norm1 ...), or undefined for another state_dict. BiT's (GroupNorm, weight-standardized
- * convs) are refused by name.
+ * stages.S.blocks.B.norm1 ...), or undefined for another state_dict. Norms without running statistics (BiT's and
+ * resnetv2_*_gn's GroupNorm, resnetv2_*_evos' EvoNorm) are refused by name.
  */
 export function preActivationOf(
   shapes: ReadonlyMap<string, readonly number[]>,
@@ -56,12 +57,16 @@ export function preActivationOf(
   }
   if (stages.length !== 4 || [...stages].some((n) => !n))
     throw new ModelFormatError(`${where}: stem.conv without four stages of blocks: not a timm ResNetV2 state_dict`);
-  // BiT's GroupNorm has no running statistics; a compact file's folded norm1 neither, but its convs have biases
-  if (!shapes.has('stages.0.blocks.0.norm1.running_mean') && !isFolded(shapes))
+  // GroupNorm and EvoNorm have no running statistics; a compact file's folded norm1 neither, but its convs have biases
+  if (!shapes.has('stages.0.blocks.0.norm1.running_mean') && !isFolded(shapes)) {
+    const norm = shapes.has('stages.0.blocks.0.norm1.v')
+      ? 'an EvoNorm (timm resnetv2_*_evos)'
+      : "a GroupNorm (BiT's resnetv2_*_bit, with weight-standardized convs, or resnetv2_*_gn)";
     throw new ModelFormatError(
-      `${where}: tensor stages.0.blocks.0.norm1.weight belongs to a GroupNorm with weight-standardized convs ` +
-        `(BiT, timm resnetv2_*_bit), which this engine does not run (it runs ResNetV2 with BatchNorm)`,
+      `${where}: tensor stages.0.blocks.0.norm1.weight belongs to ${norm}, a norm without running statistics, ` +
+        `which this engine does not run (it runs ResNetV2 with BatchNorm)`,
     );
+  }
   // timm's deep and tiered ResNetV2 stems (resnetv2_50d, _50t) all come with the average-pool shortcut, whose
   // pool has no tensor to show it: a deep stem stands for both, as in every ResNetV2 timm registers
   return { block: bottleneck ? 'bottleneck' : 'basic', stages, ...(deep && { stem: 'deep', shortcut: 'avgpool' }) };

@@ -6,7 +6,7 @@
  */
 import { GraphError } from '../errors.js';
 import type { NodeBase } from '../ir/node.js';
-import { type Pads, type RefTensor, refAt, type Shape } from '../ir/tensor.js';
+import { type Pads, poolOutSize, type RefTensor, refAt, type Shape } from '../ir/tensor.js';
 import { type AvgPoolSpec, avgPoolKernel } from '../kernels/pool.js';
 import { int, ints } from '../onnx/writer.js';
 import { type Operator, refTensor } from './operator.js';
@@ -37,17 +37,6 @@ export const avgPool = (name: string, input: string, p: AvgPoolParams): AvgPoolN
   countIncludePad: p.countIncludePad ?? true,
 });
 
-/**
- * Output size along one axis (PyTorch's rule: with ceil mode, a last window must start inside the input or
- * its leading padding).
- */
-function outAxis(size: number, k: number, s: number, before: number, after: number, ceil: boolean): number {
-  const span = size + before + after - k;
-  let out = Math.floor((span + (ceil ? s - 1 : 0)) / s) + 1;
-  if (ceil && (out - 1) * s >= size + before) out--;
-  return out;
-}
-
 function infer(node: AvgPoolNode, [input]: readonly Shape[]): Shape {
   const [h, w, c] = input!;
   const { pads, size, strides } = node;
@@ -55,8 +44,8 @@ function infer(node: AvgPoolNode, [input]: readonly Shape[]): Shape {
     throw new GraphError(`${node.name}: padding [${pads}] must be at most half the pool size [${size}]`);
   }
   if (!(strides[0] > 0 && strides[1] > 0)) throw new GraphError(`${node.name}: strides [${strides}] must be positive`);
-  const outH = outAxis(h, size[0], strides[0], pads[0], pads[2], node.ceilMode);
-  const outW = outAxis(w, size[1], strides[1], pads[1], pads[3], node.ceilMode);
+  const outH = poolOutSize(h, size[0], strides[0], pads[0], pads[2], node.ceilMode);
+  const outW = poolOutSize(w, size[1], strides[1], pads[1], pads[3], node.ceilMode);
   return [outH, outW, c];
 }
 

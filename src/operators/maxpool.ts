@@ -1,14 +1,18 @@
-/** maxpool: the largest value of each window; padded positions hold 0 (Keras' padding folded in) or nothing (PyTorch).
- * */
+/**
+ * maxpool: the largest value of each window; padded positions hold 0 (Keras' padding folded in) or nothing
+ * (PyTorch). `ceilMode` (PyTorch's ceil_mode, with nothing in the padding: timm's legacy SENet stem) rounds the
+ * output size up, its last window partly past the input.
+ */
 import { GraphError } from '../errors.js';
 import type { NodeBase } from '../ir/node.js';
-import { outSize, type Pads, refAt, type Shape } from '../ir/tensor.js';
+import { type Pads, poolOutSize, refAt, type Shape } from '../ir/tensor.js';
 import { type MaxPoolSpec, maxPoolKernel } from '../kernels/pool.js';
-import { ints } from '../onnx/writer.js';
+import { int, ints } from '../onnx/writer.js';
 import { type Operator, refTensor } from './operator.js';
 
 export interface MaxPoolNode extends NodeBase, MaxPoolSpec {
   op: 'maxpool';
+  ceilMode?: boolean;
 }
 
 export interface MaxPoolParams {
@@ -16,6 +20,7 @@ export interface MaxPoolParams {
   strides: [number, number];
   pads?: Pads;
   padValue?: 'zero' | 'ignore';
+  ceilMode?: boolean;
 }
 
 export const maxPool = (name: string, input: string, p: MaxPoolParams): MaxPoolNode => ({
@@ -27,6 +32,7 @@ export const maxPool = (name: string, input: string, p: MaxPoolParams): MaxPoolN
   strides: p.strides,
   pads: p.pads ?? [0, 0, 0, 0],
   padValue: p.padValue ?? 'ignore',
+  ...(p.ceilMode && { ceilMode: true }),
 });
 
 function infer(node: MaxPoolNode, [input]: readonly Shape[]): Shape {
@@ -35,7 +41,14 @@ function infer(node: MaxPoolNode, [input]: readonly Shape[]): Shape {
   if (Math.max(pads[0], pads[2]) >= size[0] || Math.max(pads[1], pads[3]) >= size[1]) {
     throw new GraphError(`${node.name}: padding [${pads}] must be smaller than the pool size [${size}]`);
   }
-  return [outSize(h, size[0], strides[0], pads[0], pads[2]), outSize(w, size[1], strides[1], pads[1], pads[3]), c];
+  const ceil = node.ceilMode === true;
+  if (ceil && node.padValue === 'zero')
+    throw new GraphError(`${node.name}: ceil mode counts positions past the input, which zero padding would fill`);
+  return [
+    poolOutSize(h, size[0], strides[0], pads[0], pads[2], ceil),
+    poolOutSize(w, size[1], strides[1], pads[1], pads[3], ceil),
+    c,
+  ];
 }
 
 export const MAXPOOL: Operator<MaxPoolNode> = {
@@ -77,6 +90,7 @@ export const MAXPOOL: Operator<MaxPoolNode> = {
       pads = [0, 0, 0, 0];
     }
     const attribute = [ints('kernel_shape', node.size), ints('strides', node.strides), ints('pads', pads)];
+    if (node.ceilMode) attribute.push(int('ceil_mode', 1));
     onnx.push({ name: node.name, opType: 'MaxPool', input: [x], attribute }, node.output);
   },
 };
