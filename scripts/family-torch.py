@@ -28,6 +28,7 @@ import timm
 from timm.layers import BatchNormAct2d, create_conv2d
 from timm.models.resnet import Bottleneck, BasicBlock, ResNet
 from timm.models.resnetv2 import ResNetV2
+from timm.models.senet import SENet, SEBottleneck, SEResNetBlock, SEResNetBottleneck, SEResNeXtBottleneck
 
 SIZE = 80
 CLASSES = 100
@@ -66,9 +67,9 @@ def generate(name, shape, last_bn):
     x = u(name, n)
     if len(shape) == 4:
         v = x * p2(math.sqrt(6 / (shape[1] * shape[2] * shape[3])))
-    elif name == 'fc.weight':
+    elif name in ('fc.weight', 'last_linear.weight'):
         v = x * p2(math.sqrt(3 / shape[1]))
-    elif name == 'fc.bias':
+    elif name in ('fc.bias', 'last_linear.bias'):
         v = x * 2**-7
     elif name.endswith('.running_mean'):
         v = x / 8
@@ -85,6 +86,10 @@ def generate(name, shape, last_bn):
 
 def timm_resnet(block, layers, **kwargs):
     return ResNet(block=block, layers=layers, num_classes=CLASSES, **kwargs)
+
+
+def legacy_senet(block, groups):
+    return SENet(block=block, layers=[1, 1, 1, 1], groups=groups, reduction=16, num_classes=CLASSES)
 
 
 def tv_resnet(block, layers, **kwargs):
@@ -109,6 +114,9 @@ NETWORKS = {
     'timm-resnetv2_18': ("timm resnetv2_18 (pre-activation, basic blocks)", lambda: timm.create_model('resnetv2_18', num_classes=CLASSES)),
     'timm-resnetv2_14': ("timm ResNetV2(layers 1,1,1,1) (pre-activation bottlenecks)", lambda: ResNetV2(layers=(1, 1, 1, 1), conv_layer=create_conv2d, norm_layer=BatchNormAct2d, num_classes=CLASSES)),
     'timm-resnetv2_14d': ("timm ResNetV2(layers 1,1,1,1, stem_type='deep', avg_down=True) (as resnetv2_50d)", lambda: ResNetV2(layers=(1, 1, 1, 1), conv_layer=create_conv2d, norm_layer=BatchNormAct2d, stem_type='deep', avg_down=True, num_classes=CLASSES)),
+    'timm-legacy_seresnet10': ("timm SENet(SEResNetBlock, 1,1,1,1) (as legacy_seresnet18: ceil-mode stem pool, ReLU before the gate)", lambda: legacy_senet(SEResNetBlock, 1)),
+    'timm-legacy_seresnet14': ("timm SENet(SEResNetBottleneck, 1,1,1,1) (as legacy_seresnet50: stride on conv1)", lambda: legacy_senet(SEResNetBottleneck, 1)),
+    'timm-legacy_seresnext14_32x4d': ("timm SENet(SEResNeXtBottleneck, 1,1,1,1, groups=32) (as legacy_seresnext50_32x4d)", lambda: legacy_senet(SEResNeXtBottleneck, 32)),
 }
 
 
@@ -121,6 +129,9 @@ REFUSED = {
     'timm-resnet50_gn': lambda: timm.create_model('resnet50_gn', num_classes=CLASSES),
     'timm-resnetrs50': lambda: timm.create_model('resnetrs50', num_classes=CLASSES),
     'timm-resnext26ts': lambda: timm.create_model('resnext26ts', num_classes=CLASSES),
+    'timm-resnest14d': lambda: timm.create_model('resnest14d', num_classes=CLASSES),
+    'timm-resnetv2_50d_evos': lambda: timm.create_model('resnetv2_50d_evos', num_classes=CLASSES),
+    'timm-legacy_senet14': lambda: SENet(block=SEBottleneck, layers=[1, 1, 1, 1], groups=64, reduction=16, inplanes=128, input_3x3=True, downsample_kernel_size=3, downsample_padding=1, num_classes=CLASSES),
 }
 
 # The pooled features (the global average pool's output: what embed returns) recorded for some networks.

@@ -43,10 +43,10 @@ export function generate(name: string, shape: number[], lastBn: boolean): Float3
   if (shape.length === 4) {
     const s = p2(Math.sqrt(6 / (shape[1]! * shape[2]! * shape[3]!)));
     val((x) => x * s);
-  } else if (name === 'fc.weight') {
+  } else if (name === 'fc.weight' || name === 'last_linear.weight') {
     const s = p2(Math.sqrt(3 / shape[1]!));
     val((x) => x * s);
-  } else if (name === 'fc.bias') val((x) => x * 2 ** -7);
+  } else if (name === 'fc.bias' || name === 'last_linear.bias') val((x) => x * 2 ** -7);
   else if (name.endsWith('.running_mean')) val((x) => x / 8);
   else if (name.endsWith('.running_var')) val((x) => 1 + (x + 1) / 2);
   else if (name.endsWith('.weight')) val((x) => (1 + x / 4) * (lastBn ? 1 / 8 : 1));

@@ -42,17 +42,24 @@ const RUN: Record<string, string> = {
   'timm-resnetv2_18': 'ResNet-18 v2 (pre-activation)',
   'timm-resnetv2_14': 'ResNet-14 v2 (pre-activation)',
   'timm-resnetv2_14d': 'ResNet-14 v2 (pre-activation), deep stem, avg-pool shortcut',
+  'timm-legacy_seresnet10': 'SE-ResNet-10',
+  'timm-legacy_seresnet14': 'SE-ResNet-14',
+  'timm-legacy_seresnext14_32x4d': 'SE-ResNeXt-14 32x4d',
 };
 const REFUSED: Record<string, RegExp> = {
   'timm-ecaresnet26t': /tensor layer1\.0\.se\.conv\.weight belongs to efficient channel attention \(ECA-ResNet/,
   'timm-resnetv2_50x1_bit':
-    /tensor stages\.0\.blocks\.0\.norm1\.weight belongs to a GroupNorm with weight-standardized convs \(BiT/,
+    /tensor stages\.0\.blocks\.0\.norm1\.weight belongs to a GroupNorm \(BiT's resnetv2_\*_bit, with weight-standardized/,
   'timm-res2net50_26w_4s': /tensor layer1\.0\.convs\.0\.weight belongs to Res2Net multi-scale convolutions/,
   'timm-skresnet18': /tensor layer1\.0\.conv1\.paths\.0\.conv\.weight belongs to selective-kernel convolutions/,
   'timm-resnet50_gn': /tensor bn1\.weight is a norm without running statistics \(bn1\.running_mean\): a GroupNorm/,
   'timm-resnetrs50':
     /tensor maxpool\.0\.weight belongs to a strided conv in place of the stem's max pool \(timm ResNet-RS/,
   'timm-resnext26ts': /tensor stages\.0\.0\.\S+ belongs to timm's ByobNet blocks/,
+  'timm-resnest14d': /tensor layer1\.0\.conv2\.conv\.weight belongs to split-attention convolutions \(ResNeSt/,
+  'timm-resnetv2_50d_evos':
+    /tensor stages\.0\.blocks\.0\.norm1\.weight belongs to an EvoNorm \(timm resnetv2_\*_evos\)/,
+  'timm-legacy_senet14': /tensor layer0\.conv2\.weight belongs to SENet-154's three-conv stem/,
 };
 
 /** onnxruntime's logits for `input` through an ONNX file, against the library's. */
@@ -148,7 +155,7 @@ describe('ResNet-family networks from timm and torchvision state_dicts', () => {
 
   for (const [key, message] of Object.entries(REFUSED)) {
     it(`${key} is refused while the file is read, naming the module`, async () => {
-      const bytes = stateDict({ block: 'bottleneck', params: fixture.refused[key]! } as FamilyModel);
+      const bytes = stateDict({ block: 'bottleneck', params: fixture.refused[key]! }, true);
       expect(() => loadSafetensorsResNet(bytes, `${key}.safetensors`)).toThrow(message);
       await expect(loadResNet({ source: { safetensors: bytes } })).rejects.toThrow(message);
     });
@@ -174,6 +181,35 @@ describe('compact files of family members', () => {
     const gate = back.nodes.find((n) => n.name === 'layer3.2.se');
     const want = params.find((p) => p.name === 'layer3.2.se.fc2.bias')!.data;
     expect(gate?.op === 'squeezeexcite' && Array.from(gate.bias.subarray(gate.reduced))).toEqual(Array.from(want));
+  });
+
+  it("a legacy SENet's compact file records what torchvision's names cannot show, and loads back exact", async () => {
+    const metadataOf = (bytes: Uint8Array) => {
+      const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+      return JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))).__metadata__ as Record<string, string>;
+    };
+    for (const [key, traits] of [
+      ['timm-legacy_seresnet10', { stem_pool: 'ceil', branch_relu: 'true' }],
+      ['timm-seresnet10', {}],
+    ] as const) {
+      const want = fixture.models[key]!;
+      const loaded = await loadFromMemory({ safetensors: stateDict(want) });
+      const compact = compactOf(loaded, 'f32', { inputSize: size }, key).bytes;
+      const metadata = metadataOf(compact);
+      expect({ stem_pool: metadata.stem_pool, branch_relu: metadata.branch_relu }, key).toEqual({
+        stem_pool: undefined,
+        branch_relu: undefined,
+        ...traits,
+      });
+      const model = await loadResNet({ source: { safetensors: compact } });
+      try {
+        const check = compareLogits(await model.infer(input, { batch: 2, layout: 'nchw', output: 'logits' }), want);
+        results.push(`| ${key} | ${want.built} | compact f32 (folded) | ${check.error.toExponential(2)} |`);
+        expect(check.error, key).toBeLessThanOrEqual(1e-4);
+      } finally {
+        model.dispose();
+      }
+    }
   });
 
   const photos = [
@@ -207,6 +243,7 @@ describe('compact files of family members', () => {
     'timm-resnet18d',
     'timm-resnetv2_18',
     'timm-resnetv2_14d',
+    'timm-legacy_seresnet14',
   ]) {
     it(`${key}: f16 and int8 compact files load with no option and keep the f32 network's top-1`, async () => {
       const want = fixture.models[key]!;

@@ -9,7 +9,9 @@
  *  - shortcut: 'conv' (downsample.0 1x1 conv stride s + downsample.1 BatchNorm) or 'avgpool' (ResNet-D:
  *    a 2x2/s average pool, ceil mode, padding not counted, where s > 1, then downsample.1 1x1 conv +
  *    downsample.2 BatchNorm);
- *  - se: a squeeze-and-excitation gate (se.fc1, se.fc2) scaling each block's branch before the residual sum.
+ *  - se: a squeeze-and-excitation gate (se.fc1, se.fc2) scaling each block's branch before the residual sum;
+ *  - stemPool 'ceil', branchRelu: the stem's max pool unpadded, in ceil mode, and a ReLU ending a basic block's
+ *    branch (timm's legacy SENet).
  * Every width is read from the tensors when `shapeOf` is given (Wide ResNet, tiered stems, any width per
  * stage) and so are the groups of a grouped conv (ResNeXt), else the standard ones. The builder reads each
  * parameter through `get(name, shape)` in PyTorch layout (conv OIHW, fc [out, in]) and emits the raw graph
@@ -18,6 +20,7 @@
  */
 import { ModelFormatError } from '../errors.js';
 import { type Graph, GraphBuilder } from '../graph/graph.js';
+import type { Pads } from '../ir/tensor.js';
 import * as op from '../operators/index.js';
 import { LayerReader, type LayerOptions, type ParamReader } from './layers.js';
 
@@ -43,6 +46,10 @@ export interface ResNetArchitecture {
   shortcut: 'conv' | 'avgpool';
   /** A squeeze-and-excitation gate on each block's branch (timm's `layerS.B.se.fc1/fc2`). */
   se?: boolean;
+  /** 'ceil': the stem's 3x3/2 max pool without padding, rounding up (timm's legacy SENet); else padded by 1. */
+  stemPool?: 'ceil';
+  /** A ReLU ending each basic block's branch, before its gate and the sum (timm's legacy SEResNetBlock). */
+  branchRelu?: boolean;
 }
 
 /** The depth in the ResNet sense: the stem conv, the convs of the residual branches and the classifier. */
@@ -96,7 +103,8 @@ function stem(l: LayerReader, arch: ResNetArchitecture): string {
     x = l.conv('conv1.6', x, l.width('conv1.6', 64), 3, 1);
   }
   x = l.relu('relu', l.bn('bn1', x));
-  return l.b.add(op.maxPool('maxpool', x, { size: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], padValue: 'ignore' }));
+  const window = arch.stemPool === 'ceil' ? { ceilMode: true } : { pads: [1, 1, 1, 1] as Pads };
+  return l.b.add(op.maxPool('maxpool', x, { size: [3, 3], strides: [2, 2], padValue: 'ignore', ...window }));
 }
 
 /** Block `p` (`layerS.B`) of stage `s`: y = relu(F(x) + shortcut(x)). */
@@ -107,6 +115,7 @@ function residualBlock(l: LayerReader, arch: ResNetArchitecture, p: string, x: s
   if (arch.block === 'basic') {
     y = l.relu(`${p}.relu1`, l.convBn(`${p}.conv1`, `${p}.bn1`, x, planes, 3, stride));
     y = l.convBn(`${p}.conv2`, `${p}.bn2`, y, planes, 3, 1);
+    if (arch.branchRelu) y = l.relu(`${p}.relu2`, y);
   } else {
     const [s1, s3] = arch.definition === 'torchvision' ? [1, stride] : [stride, 1];
     y = l.relu(`${p}.relu1`, l.convBn(`${p}.conv1`, `${p}.bn1`, x, planes, 1, s1));

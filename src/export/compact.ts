@@ -5,8 +5,8 @@
  * already folded into each conv (so a conv has `.weight` and `.bias` and there are no bn tensors), weights
  * in f32, f16 or int8 (symmetric per output channel: `<name>.weight` I8 and `<name>.weight_scale` F32,
  * weight = q * scale; biases stay F32), and a `__metadata__` that says everything a loader needs: depth,
- * definition, precision, preprocessing and labels. src/loaders/safetensors.ts reads it back with no other
- * option.
+ * definition, precision, preprocessing and labels (and a legacy SENet's stem_pool and branch_relu).
+ * src/loaders/safetensors.ts reads it back with no other option.
  */
 import { ModelFormatError } from '../errors.js';
 import { RESNET_SPECS, type ResNetDefinition } from '../arch/resnet.js';
@@ -100,6 +100,19 @@ function torchvisionNames(graph: Graph): { names: Map<string, string>; depth: nu
       `${graph.name}: layers outside the ResNet structure: ${unnamed.map((n) => n.name).join(', ')}`,
     );
   return { names, depth, definition };
+}
+
+/**
+ * What a legacy SENet's graph has that torchvision's names cannot show (src/loaders/safetensors.ts reads it
+ * back): a stem max pool in ceil mode, and a ReLU on a branch before its residual sum (a conv with ReLU feeding
+ * an add's branch; a fused residual's ReLU follows the sum and is not one).
+ */
+function legacyTraits(graph: Graph): Record<string, string> {
+  const reluConvs = new Set(graph.nodes.filter((n) => n.op === 'conv2d' && n.relu).map((n) => n.output));
+  return {
+    ...(graph.nodes.some((n) => n.op === 'maxpool' && n.ceilMode) && { stem_pool: 'ceil' }),
+    ...(graph.nodes.some((n) => n.op === 'add' && reluConvs.has(n.input)) && { branch_relu: 'true' }),
+  };
 }
 
 /** The weight tensor(s) of one layer in PyTorch layout and the chosen precision. */
@@ -203,6 +216,7 @@ export function compactSafetensors(graph: Graph, options: CompactOptions): Uint8
     format: COMPACT_FORMAT,
     depth: String(depth),
     definition,
+    ...legacyTraits(graph),
     precision: options.precision,
     batchnorm: 'folded',
     ...(options.precision === 'int8' && {

@@ -8,7 +8,7 @@
  * preprocessing and labels) needs no other option.
  */
 import { ModelFormatError } from '../errors.js';
-import { buildResNet, depthOf, type ResNetDefinition } from '../arch/resnet.js';
+import { buildResNet, depthOf, type ResNetArchitecture, type ResNetDefinition } from '../arch/resnet.js';
 import { buildResNetV2 } from '../arch/resnet-v2.js';
 import type { DeclaredSettings, Graph } from '../graph/graph.js';
 import type { QuantizedWeights } from '../ir/tensor.js';
@@ -255,6 +255,19 @@ function declared(
   return out;
 }
 
+/**
+ * What a compact file's `__metadata__` says of a legacy SENet (src/export/compact.ts writes it): `stem_pool`
+ * 'ceil' and `branch_relu` 'true', which its torchvision names cannot show.
+ */
+function withLegacyTraits(arch: ResNetArchitecture, metadata: Record<string, string>, where: string) {
+  const { stem_pool: pool, branch_relu: relu } = metadata;
+  if (pool !== undefined && pool !== 'ceil')
+    throw new ModelFormatError(`${where}: __metadata__ stem_pool "${pool}" is not "ceil"`);
+  if (relu !== undefined && relu !== 'true')
+    throw new ModelFormatError(`${where}: __metadata__ branch_relu "${relu}" is not "true"`);
+  return { ...arch, ...(pool && { stemPool: pool }), ...(relu && { branchRelu: true }) } as ResNetArchitecture;
+}
+
 export function loadSafetensorsResNet(bytes: Uint8Array, where: string, options: ResNetWeightsOptions = {}): Graph {
   const file = new SafetensorsFile(bytes, where);
   if (file.metadata.format === HEAD_FORMAT)
@@ -269,7 +282,11 @@ export function loadSafetensorsResNet(bytes: Uint8Array, where: string, options:
   const v2 = preActivationOf(shapes, where);
   const architecture = v2
     ? undefined
-    : architectureOf(shapes, where, options.definition ?? definition ?? 'torchvision');
+    : withLegacyTraits(
+        architectureOf(shapes, where, options.definition ?? definition ?? 'torchvision', layout.layout),
+        file.metadata,
+        where,
+      );
   const depth = depthOf(v2 ?? architecture!);
   if (declaredDepth !== undefined && declaredDepth !== depth)
     throw new ModelFormatError(
@@ -287,7 +304,8 @@ export function loadSafetensorsResNet(bytes: Uint8Array, where: string, options:
   };
   const layers = {
     classes,
-    epsilon: options.epsilon,
+    // PyTorch's BatchNorm eps, which a legacy SENet file's stride on conv1 (definition 'keras-v1') does not change
+    epsilon: options.epsilon ?? (layout.layout === 'senet' ? 1e-5 : undefined),
     folded: isFolded(shapes),
     quantized: (name: string) => file.quantized(layout.toFile(name)),
     shapeOf: (name: string) => shapes.get(name),

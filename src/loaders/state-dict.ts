@@ -18,6 +18,7 @@ const NOT_RUN: Array<[RegExp, string]> = [
   [/^global_pool\.(attn|pool\.)/, 'an attention pooling head'],
   [/^maxpool\.\d+\./, "a strided conv in place of the stem's max pool (timm ResNet-RS, replace_stem_pool)"],
   [/^stages\.\d+\.\d+\./, "timm's ByobNet blocks (stages.S.B: resnet26ts, resnext26ts, gcresnet*, ...)"],
+  [/^layer0\.(conv|bn)[23]\./, "SENet-154's three-conv stem (timm legacy_senet154, input_3x3)"],
 ];
 
 /** What a tensor belongs to when it is a module the engine refuses; undefined otherwise. */
@@ -87,10 +88,18 @@ function refuseNormsWithoutStatistics(shapes: ReadonlyMap<string, readonly numbe
   }
 }
 
+/**
+ * The architecture of a torchvision / timm state_dict (names already torchvision's). A legacy SENet file (timm's
+ * legacy_se*, Cadene's pretrainedmodels) fixes what its names do not show: its stem's max pool has no padding
+ * and rounds up (ceil_mode); a bottleneck without groups (SEResNetBottleneck) strides on its first 1x1 conv, the
+ * grouped one (SEResNeXtBottleneck) on the 3x3 as torchvision; a basic block (SEResNetBlock) ends its branch with
+ * a ReLU, before the gate.
+ */
 export function architectureOf(
   shapes: ReadonlyMap<string, readonly number[]>,
   where: string,
   definition: ResNetDefinition,
+  layout: KeyLayout['layout'] = 'torchvision',
 ): ResNetArchitecture {
   for (const name of shapes.keys()) {
     const what = refusedModule(name);
@@ -124,12 +133,22 @@ export function architectureOf(
   );
   const se = [...shapes.keys()].some((name) => /^layer\d\.\d+\.se\.fc1\.weight$/.test(name));
   const shortcut = avgDown ? 'avgpool' : 'conv';
-  return { block: bottleneck ? 'bottleneck' : 'basic', stages, definition, stem, shortcut, ...(se && { se }) };
+  const block = bottleneck ? 'bottleneck' : 'basic';
+  if (layout === 'senet') {
+    const grouped = (shapes.get('layer1.0.conv2.weight')?.[1] ?? 0) < (shapes.get('layer1.0.conv1.weight')?.[0] ?? 0);
+    const strideOn = bottleneck && !grouped ? 'keras-v1' : 'torchvision';
+    const legacy = { stemPool: 'ceil' as const, ...(block === 'basic' && { branchRelu: true }) };
+    return { block, stages, definition: strideOn, stem, shortcut, ...legacy, ...(se && { se }) };
+  }
+  return { block, stages, definition, stem, shortcut, ...(se && { se }) };
 }
 
-/** How a file names its tensors: torchvision's / timm's names, or Hugging Face transformers' ResNet. */
+/**
+ * How a file names its tensors: torchvision's / timm's names, Hugging Face transformers' ResNet, or timm's legacy
+ * SENet (layer0.conv1, se_module, last_linear; Cadene's pretrainedmodels).
+ */
 export interface KeyLayout {
-  layout: 'torchvision' | 'transformers';
+  layout: 'torchvision' | 'transformers' | 'senet';
   /** The file's name for a torchvision name. */
   toFile(name: string): string;
   /** The torchvision name of a file's tensor (itself when it has no other). */
@@ -176,9 +195,31 @@ const toTransformers = (p: string): Rule[] => {
   ];
 };
 
-/** The layout of a state_dict's names: transformers' when its stem is `[resnet.]embedder.embedder`. */
+/** timm's legacy SENet names (senet.py: SENet, as Cadene's pretrainedmodels) <-> torchvision's. */
+const FROM_SENET: Rule[] = [
+  [/^layer0\.(conv1|bn1)\./, (m) => `${m[1]}.`],
+  [/^(layer\d\.\d+)\.se_module\./, (m) => `${m[1]}.se.`],
+  [/^last_linear\./, () => 'fc.'],
+];
+const TO_SENET: Rule[] = [
+  [/^(conv1|bn1)\./, (m) => `layer0.${m[1]}.`],
+  [/^(layer\d\.\d+)\.se\./, (m) => `${m[1]}.se_module.`],
+  [/^fc\./, () => 'last_linear.'],
+];
+
+/**
+ * The layout of a state_dict's names: transformers' when its stem is `[resnet.]embedder.embedder`, legacy SENet's
+ * when it is `layer0.conv1`.
+ */
 export function keyLayout(names: Iterable<string>): KeyLayout {
-  const stem = [...names].find((n) => /^(resnet\.)?embedder\.embedder\.convolution\.weight$/.test(n));
+  const all = [...names];
+  if (all.includes('layer0.conv1.weight'))
+    return {
+      layout: 'senet',
+      toFile: (name) => applyRules(TO_SENET, name),
+      fromFile: (name) => applyRules(FROM_SENET, name),
+    };
+  const stem = all.find((n) => /^(resnet\.)?embedder\.embedder\.convolution\.weight$/.test(n));
   if (!stem) return IDENTITY;
   const rules = toTransformers(stem.startsWith('resnet.') ? 'resnet.' : '');
   return {

@@ -27,13 +27,18 @@ export const fixture: {
 export const size = fixture.input[2]!;
 export const input = goldenInput(size);
 
-/** The state_dict timm or torchvision had, rebuilt: same names, shapes and generated values. */
-export function stateDict(model: FamilyModel): Uint8Array {
+/**
+ * The state_dict timm or torchvision had, rebuilt: same names, shapes and generated values (zeros with `zeros`:
+ * a refused member's file, whose values are never read and whose norms may have no generator rule).
+ */
+export function stateDict(model: Pick<FamilyModel, 'block' | 'params'>, zeros = false): Uint8Array {
   const last = model.block === 'bottleneck' ? '.bn3.' : '.bn2.';
   const tensors = model.params.map(([name, shape]) => ({
     name,
     shape,
-    data: generate(name, shape, name.startsWith('layer') && name.includes(last)),
+    data: zeros
+      ? new Float32Array(shape.reduce((a, b) => a * b, 1))
+      : generate(name, shape, name.startsWith('layer') && name.includes(last)),
   }));
   return writeSafetensors(tensors, { format: 'pt' });
 }
