@@ -131,6 +131,7 @@ REFUSED = {
     'timm-resnext26ts': lambda: timm.create_model('resnext26ts', num_classes=CLASSES),
     'timm-resnest14d': lambda: timm.create_model('resnest14d', num_classes=CLASSES),
     'timm-resnetv2_50d_evos': lambda: timm.create_model('resnetv2_50d_evos', num_classes=CLASSES),
+    'timm-nf_resnet26': lambda: timm.create_model('nf_resnet26', num_classes=CLASSES),
     'timm-legacy_senet14': lambda: SENet(block=SEBottleneck, layers=[1, 1, 1, 1], groups=64, reduction=16, inplanes=128, input_3x3=True, downsample_kernel_size=3, downsample_padding=1, num_classes=CLASSES),
 }
 

@@ -60,6 +60,8 @@ const REFUSED: Record<string, RegExp> = {
   'timm-resnetv2_50d_evos':
     /tensor stages\.0\.blocks\.0\.norm1\.weight belongs to an EvoNorm \(timm resnetv2_\*_evos\)/,
   'timm-legacy_senet14': /tensor layer0\.conv2\.weight belongs to SENet-154's three-conv stem/,
+  'timm-nf_resnet26':
+    /tensor stem\.conv\.gain belongs to a weight-standardized conv with a gain \(timm's Normalizer-Free/,
 };
 
 /** onnxruntime's logits for `input` through an ONNX file, against the library's. */

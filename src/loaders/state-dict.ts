@@ -17,6 +17,7 @@ const NOT_RUN: Array<[RegExp, string]> = [
   [/^layer\d\.\d+\.conv2\.(conv|fc1)\./, 'split-attention convolutions (ResNeSt, timm resnest*)'],
   [/^global_pool\.(attn|pool\.)/, 'an attention pooling head'],
   [/^maxpool\.\d+\./, "a strided conv in place of the stem's max pool (timm ResNet-RS, replace_stem_pool)"],
+  [/\.gain$/, "a weight-standardized conv with a gain (timm's Normalizer-Free nf_resnet*, NFNet)"],
   [/^stages\.\d+\.\d+\./, "timm's ByobNet blocks (stages.S.B: resnet26ts, resnext26ts, gcresnet*, ...)"],
   [/^layer0\.(conv|bn)[23]\./, "SENet-154's three-conv stem (timm legacy_senet154, input_3x3)"],
 ];
@@ -48,6 +49,7 @@ export function preActivationOf(
 ): ResNetV2Architecture | undefined {
   const deep = shapes.has('stem.conv1.weight') && shapes.has('stem.conv3.weight');
   if (!shapes.has('stem.conv.weight') && !deep) return undefined;
+  refuseOutsideFamily(shapes, where);
   const stages: number[] = [];
   let bottleneck = false;
   for (const name of shapes.keys()) {
@@ -95,12 +97,8 @@ function refuseNormsWithoutStatistics(shapes: ReadonlyMap<string, readonly numbe
  * grouped one (SEResNeXtBottleneck) on the 3x3 as torchvision; a basic block (SEResNetBlock) ends its branch with
  * a ReLU, before the gate.
  */
-export function architectureOf(
-  shapes: ReadonlyMap<string, readonly number[]>,
-  where: string,
-  definition: ResNetDefinition,
-  layout: KeyLayout['layout'] = 'torchvision',
-): ResNetArchitecture {
+/** Refuses a state_dict with a module of a cousin the engine does not run (NOT_RUN), naming the tensor. */
+export function refuseOutsideFamily(shapes: ReadonlyMap<string, readonly number[]>, where: string): void {
   for (const name of shapes.keys()) {
     const what = refusedModule(name);
     if (what)
@@ -109,6 +107,15 @@ export function architectureOf(
           `ResNet-B/C/D, Wide ResNet, ResNeXt, SE-ResNet, ResNet v2)`,
       );
   }
+}
+
+export function architectureOf(
+  shapes: ReadonlyMap<string, readonly number[]>,
+  where: string,
+  definition: ResNetDefinition,
+  layout: KeyLayout['layout'] = 'torchvision',
+): ResNetArchitecture {
+  refuseOutsideFamily(shapes, where);
   refuseNormsWithoutStatistics(shapes, where);
   const stages = [0, 0, 0, 0];
   let bottleneck = false;
