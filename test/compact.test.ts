@@ -8,7 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { compactSafetensors } from '../src/export/compact.js';
 import { writeSafetensors } from '../src/export/safetensors.js';
 import type { Graph } from '../src/graph/graph.js';
-import type { GraphNode } from '../src/operators/index.js';
+import { type GraphNode, maxPool, pad } from '../src/operators/index.js';
+import { GraphBuilder } from '../src/graph/graph.js';
 import { optimize } from '../src/graph/passes.js';
 import {
   IMAGENET_LABELS,
@@ -135,5 +136,38 @@ describe('compact safetensors files (convert)', () => {
     const err = await loadResNet({ source: { safetensors: writeSafetensors(noScale) } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ResNetError);
     expect((err as Error).message).toContain('tensor fc.weight_scale is missing');
+  });
+});
+
+describe('max pools a compact file could not rebuild', () => {
+  it("a stem max pool other than ResNet's or legacy SENet's is refused by convert, not rebuilt wrongly", () => {
+    // PyTorch's MaxPool2d(3, 2, padding=1, ceil_mode=True): 57 x 57 after a 224 stem, where the rebuilt would give 56
+    const { graph } = optimize(goldenModel(18).graph);
+    const nodes = graph.nodes.map((n) => (n.op === 'maxpool' ? { ...n, ceilMode: true } : n));
+    const replay = new GraphBuilder(graph.name, graph.input, [224, 224, 3]);
+    for (const node of nodes) replay.add(node);
+    const odd = replay.finish(graph.output);
+    expect(odd.shapes.get('maxpool')).toEqual([57, 57, 64]);
+    const options = { precision: 'f32' as const, preprocessing: TORCH_PREPROCESSING, labels: IMAGENET_LABELS };
+    const write = () => compactSafetensors(odd, options);
+    expect(write).toThrow(ModelFormatError);
+    expect(write).toThrow(
+      /stem max pool maxpool \(3x3\/2, pads \[1,1,1,1\], ceil mode\) is neither ResNet's .* nor legacy SENet's/,
+    );
+  });
+
+  it('an explicit zero Pad before a ceil-mode max pool stays its own node (its windows past the end read nothing)', () => {
+    const b = new GraphBuilder('t', 'x', [9, 9, 4]);
+    const padded = b.add(pad('pad', 'x', [1, 1, 0, 0]));
+    const raw = b.finish(b.add(maxPool('pool', padded, { size: [3, 3], strides: [2, 2], ceilMode: true })));
+    const { graph } = optimize(raw);
+    expect(graph.nodes.map((n) => n.op)).toEqual(['pad', 'maxpool']);
+    expect(graph.nodes[1]).toMatchObject({ padValue: 'ignore', pads: [0, 0, 0, 0], ceilMode: true });
+    // without ceil mode the padding is folded into the pool, as before
+    const b2 = new GraphBuilder('t', 'x', [9, 9, 4]);
+    const floor = b2.finish(
+      b2.add(maxPool('pool', b2.add(pad('pad', 'x', [1, 1, 0, 0])), { size: [3, 3], strides: [2, 2] })),
+    );
+    expect(optimize(floor).graph.nodes).toMatchObject([{ op: 'maxpool', padValue: 'zero', pads: [1, 1, 0, 0] }]);
   });
 });

@@ -127,6 +127,8 @@ export const MAXPOOL_CASES: Array<{ h: number; w: number; c: number; padValue: '
   // PyTorch's ceil_mode (timm's legacy SENet stem: 3x3/2, no padding): 112 -> 56, 111 -> 55, 10 -> 5
   { h: 112, w: 111, c: 64, padValue: 'ignore', pads: [0, 0, 0, 0], ceil: true, bound: 0 },
   { h: 10, w: 7, c: 6, padValue: 'ignore', pads: [0, 0, 0, 0], ceil: true, bound: 0 },
+  // MaxPool2d(3, 2, padding=1, ceil_mode=True): 13 -> 7, 12 -> 7
+  { h: 13, w: 12, c: 5, padValue: 'ignore', pads: [1, 1, 1, 1], ceil: true, bound: 0 },
 ];
 
 /** Average pool k x k at stride s over [h, w, c] x 2, PyTorch's ceil_mode and count_include_pad (ResNet-D's shortcut first). */

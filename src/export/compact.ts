@@ -110,9 +110,26 @@ function torchvisionNames(graph: Graph): { names: Map<string, string>; depth: nu
 function legacyTraits(graph: Graph): Record<string, string> {
   const reluConvs = new Set(graph.nodes.filter((n) => n.op === 'conv2d' && n.relu).map((n) => n.output));
   return {
-    ...(graph.nodes.some((n) => n.op === 'maxpool' && n.ceilMode) && { stem_pool: 'ceil' }),
+    ...(stemPool(graph) === 'ceil' && { stem_pool: 'ceil' }),
     ...(graph.nodes.some((n) => n.op === 'add' && reluConvs.has(n.input)) && { branch_relu: 'true' }),
   };
+}
+
+/**
+ * The stem's max pool as a compact file can rebuild it: 3x3/2 padded by 1 (its padding ignored, or zeros after a
+ * ReLU, Keras' ZeroPadding2D), or unpadded in ceil mode (legacy SENet); any other is refused, not rebuilt wrongly.
+ */
+function stemPool(graph: Graph): 'padded' | 'ceil' {
+  const pool = graph.nodes.find((n) => n.op === 'maxpool');
+  if (!pool) throw new ModelFormatError(`${graph.name}: no stem max pool: not a ResNet a compact file can hold`);
+  const window = pool.size.join() === '3,3' && pool.strides.join() === '2,2';
+  if (window && pool.pads.every((p) => p === 1) && !pool.ceilMode) return 'padded';
+  if (window && pool.pads.every((p) => p === 0) && pool.ceilMode) return 'ceil';
+  throw new ModelFormatError(
+    `${graph.name}: stem max pool ${pool.name} (${pool.size.join('x')}/${pool.strides[0]}, pads [${pool.pads}]` +
+      `${pool.ceilMode ? ', ceil mode' : ''}) is neither ResNet's (3x3/2 padded by 1) nor legacy SENet's (3x3/2 ` +
+      `unpadded, ceil mode): a compact file could not rebuild it`,
+  );
 }
 
 /** The weight tensor(s) of one layer in PyTorch layout and the chosen precision. */

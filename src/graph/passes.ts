@@ -97,7 +97,8 @@ const foldPadding: Rule = (next, sole) => {
   if (next.op === 'conv2d') {
     return { first: pad, merged: { ...next, input, pads: next.pads.map((p, i) => p + pad.pads[i]!) as Pads } };
   }
-  if (next.pads.some((p) => p !== 0)) return undefined;
+  // (a ceil-mode pool's windows past the end read nothing, which zero padding would change)
+  if (next.pads.some((p) => p !== 0) || next.ceilMode) return undefined;
   return { first: pad, merged: { ...next, input, pads: [...pad.pads], padValue: 'zero' } };
 };
 

@@ -287,6 +287,12 @@ export function loadSafetensorsResNet(bytes: Uint8Array, where: string, options:
         file.metadata,
         where,
       );
+  const bottleneckStride = architecture?.block === 'bottleneck' && architecture.definition;
+  if (layout.layout === 'senet' && options.definition && bottleneckStride && options.definition !== bottleneckStride)
+    throw new ModelFormatError(
+      `${where}: a legacy SENet file (layer0.conv1): its bottlenecks stride as definition ` +
+        `'${architecture!.definition}' does, not as the '${options.definition}' asked for`,
+    );
   const depth = depthOf(v2 ?? architecture!);
   if (declaredDepth !== undefined && declaredDepth !== depth)
     throw new ModelFormatError(

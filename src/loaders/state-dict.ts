@@ -8,10 +8,9 @@ import { ModelFormatError } from '../errors.js';
 import type { ResNetArchitecture, ResNetDefinition } from '../arch/resnet.js';
 import type { ResNetV2Architecture } from '../arch/resnet-v2.js';
 
-/** Tensor names of family members the engine does not run: what they are, said in one line. */
+/** Tensor names of family members the engine does not run: what they are, said in one line; the most telling first. */
 const NOT_RUN: Array<[RegExp, string]> = [
   [/\.se\.conv\.weight$/, 'efficient channel attention (ECA-ResNet, timm `eca`)'],
-  [/\.(se\.(conv|proj|fc\.)|attn\.)/, 'a channel-attention module'],
   [/^layer\d\.\d+\.convs\.\d/, 'Res2Net multi-scale convolutions (timm res2net)'],
   [/^layer\d\.\d+\.conv\d\.paths\./, 'selective-kernel convolutions (timm skresnet)'],
   [/^layer\d\.\d+\.conv2\.(conv|fc1)\./, 'split-attention convolutions (ResNeSt, timm resnest*)'],
@@ -20,13 +19,9 @@ const NOT_RUN: Array<[RegExp, string]> = [
   [/\.gain$/, "a weight-standardized conv with a gain (timm's Normalizer-Free nf_resnet*, NFNet)"],
   [/^stages\.\d+\.\d+\./, "timm's ByobNet blocks (stages.S.B: resnet26ts, resnext26ts, gcresnet*, ...)"],
   [/^layer0\.(conv|bn)[23]\./, "SENet-154's three-conv stem (timm legacy_senet154, input_3x3)"],
+  // last: the networks above may have attention modules of their own (skresnet's conv1.attn)
+  [/\.(se\.(conv|proj|fc\.)|attn\.)/, 'a channel-attention module'],
 ];
-
-/** What a tensor belongs to when it is a module the engine refuses; undefined otherwise. */
-export function refusedModule(name: string): string | undefined {
-  for (const [pattern, what] of NOT_RUN) if (pattern.test(name)) return what;
-  return undefined;
-}
 
 /**
  * Whether a state_dict is folded (a compact file `convert` wrote): its stem conv has a bias and no bn1 follows
@@ -90,6 +85,19 @@ function refuseNormsWithoutStatistics(shapes: ReadonlyMap<string, readonly numbe
   }
 }
 
+/** Refuses a state_dict with a module of a cousin the engine does not run (NOT_RUN), naming the tensor. */
+export function refuseOutsideFamily(shapes: ReadonlyMap<string, readonly number[]>, where: string): void {
+  // pattern by pattern, and the first tensor by name: the same message whatever the order of the file's tensors
+  for (const [pattern, what] of NOT_RUN) {
+    const name = [...shapes.keys()].filter((n) => pattern.test(n)).sort()[0];
+    if (name)
+      throw new ModelFormatError(
+        `${where}: tensor ${name} belongs to ${what}, which this engine does not run (it runs ResNet, ` +
+          `ResNet-B/C/D, Wide ResNet, ResNeXt, SE-ResNet, ResNet v2)`,
+      );
+  }
+}
+
 /**
  * The architecture of a torchvision / timm state_dict (names already torchvision's). A legacy SENet file (timm's
  * legacy_se*, Cadene's pretrainedmodels) fixes what its names do not show: its stem's max pool has no padding
@@ -97,17 +105,6 @@ function refuseNormsWithoutStatistics(shapes: ReadonlyMap<string, readonly numbe
  * grouped one (SEResNeXtBottleneck) on the 3x3 as torchvision; a basic block (SEResNetBlock) ends its branch with
  * a ReLU, before the gate.
  */
-/** Refuses a state_dict with a module of a cousin the engine does not run (NOT_RUN), naming the tensor. */
-export function refuseOutsideFamily(shapes: ReadonlyMap<string, readonly number[]>, where: string): void {
-  for (const name of shapes.keys()) {
-    const what = refusedModule(name);
-    if (what)
-      throw new ModelFormatError(
-        `${where}: tensor ${name} belongs to ${what}, which this engine does not run (it runs ResNet, ` +
-          `ResNet-B/C/D, Wide ResNet, ResNeXt, SE-ResNet, ResNet v2)`,
-      );
-  }
-}
 
 export function architectureOf(
   shapes: ReadonlyMap<string, readonly number[]>,
