@@ -73,51 +73,75 @@ function readA(i: number, blocked: boolean): string {
     : `let a${i} = A4[(m${i} * K + k) / 4u];`;
 }
 
+/** Lane `lane`'s value of the h-th 8 channels of weight row k + j in the broadcast loop (memory or --ablate). */
 function readW(j: number, h: number): string {
-  if (ablated('W') === 'workgroup') return `let w${j}_${h} = Ws[((k + ${j}u) * 16u + ${h * 8}u + lane) & 4095u];`;
-  if (ablated('W')) return `let w${j}_${h} = f32(k + ${j + h}u) * wSeed;`;
-  return `let w${j}_${h} = W[(k + ${j}u) * N + c0 + ${h * 8}u + lane];`;
+  if (ablated('W') === 'workgroup') return `Ws[((k + ${j}u) * 16u + ${h * 8}u + lane) & 4095u]`;
+  if (ablated('W')) return `f32(k + ${j + h}u) * wSeed`;
+  return `W[(k + ${j}u) * N + c0 + ${h * 8}u + lane]`;
+}
+
+/**
+ * What the designs whose lanes are pixels share: R pixels per invocation (`first + r * WG`), 4C output channels
+ * per workgroup from c0, C vec4 accumulators per pixel updated four k at a time, the stores, the entry point.
+ */
+function pixelLanes(m: number, r: number, c4: number) {
+  const wg = workgroupFor(m, r);
+  const each = (f: (i: number, v: number) => string) =>
+    Array.from({ length: r }, (_, i) => Array.from({ length: c4 }, (_, v) => f(i, v))).flat();
+  return {
+    wg,
+    dispatch: (n: number): Design['dispatch'] => [Math.ceil(m / (wg * r)), n / (4 * c4), 1],
+    declare: () =>
+      Array.from({ length: r }, (_, i) => [
+        `let m${i} = min(first + ${i}u * ${wg}u, M - 1u);`,
+        ...Array.from({ length: c4 }, (_, v) => `var acc${i}_${v} = vec4<f32>(0.0);`),
+      ]).flat(),
+    /** acc += a (4 k) x b (4 rows of 4C channels, `b${j}_${v}`). */
+    accumulate: () =>
+      each((i, v) => {
+        let e = `acc${i}_${v}`;
+        for (let j = 0; j < 4; j++) e = `fma(vec4<f32>(a${i}.${'xyzw'[j]}), b${j}_${v}, ${e})`;
+        return `acc${i}_${v} = ${e};`;
+      }),
+    store: () =>
+      each(
+        (i, v) =>
+          `if (first + ${i}u * ${wg}u < M) { C4[((first + ${i}u * ${wg}u) * N + c0) / 4u + ${v}u] = acc${i}_${v}; }`,
+      ),
+    /** The shader: `declarations` of binding 1 and module scope, `lines` the body, `lane` the subgroup builtin. */
+    code: (k: number, n: number, declarations: [string, string], lines: string[], lane = true) =>
+      header(m, k, n, 'C4: array<vec4<f32>>', declarations[0]) +
+      declarations[1] +
+      `@compute @workgroup_size(${wg}) fn main(@builtin(local_invocation_id) lid: vec3<u32>, ` +
+      `@builtin(workgroup_id) wid: vec3<u32>${lane ? ', @builtin(subgroup_invocation_id) lane: u32' : ''}) {\n` +
+      `let first = wid.x * ${wg * r}u + lid.x; let c0 = wid.y * ${4 * c4}u;\n${lines.join('\n')}\n}`,
+  };
+}
+
+/** Weight row k + j (4C channels): one value per lane read by `read(h)` per 8 channels, shared by subgroupBroadcast. */
+function broadcastRow(j: number, c4: number, read: (h: number) => string): string[] {
+  const loads = Array.from({ length: (4 * c4) / 8 }, (_, h) => `let w${j}_${h} = ${read(h)};`);
+  const rows = Array.from({ length: c4 }, (_, v) => {
+    const lanes = [0, 1, 2, 3].map(
+      (t) => `subgroupBroadcast(w${j}_${Math.floor((4 * v + t) / 8)}, ${(4 * v + t) % 8}u)`,
+    );
+    return `let b${j}_${v} = vec4<f32>(${lanes.join(', ')});`;
+  });
+  return [...loads, ...rows];
 }
 
 function broadcast(m: number, k: number, n: number, r: number, c4: number, blocked: boolean): Design {
-  const wg = workgroupFor(m, r);
-  const loads = (4 * c4) / 8;
-  const lines: string[] = [];
-  for (let i = 0; i < r; i++) {
-    lines.push(`let m${i} = min(first + ${i}u * ${wg}u, M - 1u);`);
-    for (let v = 0; v < c4; v++) lines.push(`var acc${i}_${v} = vec4<f32>(0.0);`);
-  }
+  const px = pixelLanes(m, r, c4);
+  const lines = px.declare();
   if (ablate) lines.push('let aSeed = A4[first % 64u]; let wSeed = W[lane];');
   lines.push('for (var k = 0u; k < K; k += 4u) {');
   for (let i = 0; i < r; i++) lines.push(readA(i, blocked));
-  for (let j = 0; j < 4; j++) {
-    for (let h = 0; h < loads; h++) lines.push(readW(j, h));
-    for (let v = 0; v < c4; v++) {
-      const lanes = [0, 1, 2, 3].map(
-        (t) => `subgroupBroadcast(w${j}_${Math.floor((4 * v + t) / 8)}, ${(4 * v + t) % 8}u)`,
-      );
-      lines.push(`let b${j}_${v} = vec4<f32>(${lanes.join(', ')});`);
-    }
-  }
-  for (let i = 0; i < r; i++)
-    for (let v = 0; v < c4; v++) {
-      let e = `acc${i}_${v}`;
-      for (let j = 0; j < 4; j++) e = `fma(vec4<f32>(a${i}.${'xyzw'[j]}), b${j}_${v}, ${e})`;
-      lines.push(`acc${i}_${v} = ${e};`);
-    }
-  lines.push('}');
-  for (let i = 0; i < r; i++)
-    for (let v = 0; v < c4; v++)
-      lines.push(
-        `if (first + ${i}u * ${wg}u < M) { C4[((first + ${i}u * ${wg}u) * N + c0) / 4u + ${v}u] = acc${i}_${v}; }`,
-      );
-  const code =
-    header(m, k, n, 'C4: array<vec4<f32>>', 'W: array<f32>') +
+  for (let j = 0; j < 4; j++) lines.push(...broadcastRow(j, c4, (h) => readW(j, h)));
+  lines.push(...px.accumulate(), '}', ...px.store());
+  const scratch =
     (ablated('A') === 'workgroup' ? 'var<workgroup> As: array<vec4<f32>, 1024>;\n' : '') +
-    (ablated('W') === 'workgroup' ? 'var<workgroup> Ws: array<f32, 4096>;\n' : '') +
-    `@compute @workgroup_size(${wg}) fn main(@builtin(local_invocation_id) lid: vec3<u32>, ` +
-    `@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {\n` +
-    `let first = wid.x * ${wg * r}u + lid.x; let c0 = wid.y * ${4 * c4}u;\n${lines.join('\n')}\n}`;
+    (ablated('W') === 'workgroup' ? 'var<workgroup> Ws: array<f32, 4096>;\n' : '');
+  const code = px.code(k, n, ['W: array<f32>', scratch], lines);
   const packA = (a: Float32Array, rows: number, cols: number) => {
     const out = new Float32Array(Math.ceil(rows / 8) * 8 * cols);
     for (let p = 0; p < rows; p++)
@@ -125,91 +149,44 @@ function broadcast(m: number, k: number, n: number, r: number, c4: number, block
         out[((Math.floor(p / 8) * (cols / 4) + Math.floor(q / 4)) * 8 + (p % 8)) * 4 + (q % 4)] = a[p * cols + q]!;
     return out;
   };
-  return { code, dispatch: [Math.ceil(m / (wg * r)), n / (4 * c4), 1], packA: blocked ? packA : undefined };
+  return { code, dispatch: px.dispatch(n), packA: blocked ? packA : undefined };
 }
 
 function uniformWeights(m: number, k: number, n: number, r: number, c4: number): Design {
-  const wg = workgroupFor(m, r);
-  const lines: string[] = [];
-  for (let i = 0; i < r; i++) {
-    lines.push(`let m${i} = min(first + ${i}u * ${wg}u, M - 1u);`);
-    for (let v = 0; v < c4; v++) lines.push(`var acc${i}_${v} = vec4<f32>(0.0);`);
-  }
-  lines.push('for (var k = 0u; k < K; k += 4u) {');
+  const px = pixelLanes(m, r, c4);
+  const lines = [...px.declare(), 'for (var k = 0u; k < K; k += 4u) {'];
   for (let i = 0; i < r; i++) lines.push(`let a${i} = A4[(m${i} * K + k) / 4u];`);
   for (let j = 0; j < 4; j++)
     for (let v = 0; v < c4; v++) lines.push(`let b${j}_${v} = W4[((k + ${j}u) * N + c0) / 4u + ${v}u];`);
-  for (let i = 0; i < r; i++)
-    for (let v = 0; v < c4; v++) {
-      let e = `acc${i}_${v}`;
-      for (let j = 0; j < 4; j++) e = `fma(vec4<f32>(a${i}.${'xyzw'[j]}), b${j}_${v}, ${e})`;
-      lines.push(`acc${i}_${v} = ${e};`);
-    }
-  lines.push('}');
-  for (let i = 0; i < r; i++)
-    for (let v = 0; v < c4; v++)
-      lines.push(
-        `if (first + ${i}u * ${wg}u < M) { C4[((first + ${i}u * ${wg}u) * N + c0) / 4u + ${v}u] = acc${i}_${v}; }`,
-      );
-  const code =
-    header(m, k, n, 'C4: array<vec4<f32>>', 'W4: array<vec4<f32>>') +
-    `@compute @workgroup_size(${wg}) fn main(@builtin(local_invocation_id) lid: vec3<u32>, ` +
-    `@builtin(workgroup_id) wid: vec3<u32>) {\n` +
-    `let first = wid.x * ${wg * r}u + lid.x; let c0 = wid.y * ${4 * c4}u;\n${lines.join('\n')}\n}`;
-  return { code, dispatch: [Math.ceil(m / (wg * r)), n / (4 * c4), 1] };
+  lines.push(...px.accumulate(), '}', ...px.store());
+  return { code: px.code(k, n, ['W4: array<vec4<f32>>', ''], lines, false), dispatch: px.dispatch(n) };
 }
 
 /** broadcast-RxC with the workgroup's weight rows copied into workgroup memory, KC rows at a time, between barriers. */
 function staged(m: number, k: number, n: number, r: number, c4: number, uniform: boolean): Design {
-  const wg = workgroupFor(m, r);
+  const px = pixelLanes(m, r, c4);
   const nc = 4 * c4;
   const kc = Math.min(8192 / nc, k);
-  const lines: string[] = [];
-  for (let i = 0; i < r; i++) {
-    lines.push(`let m${i} = min(first + ${i}u * ${wg}u, M - 1u);`);
-    for (let v = 0; v < c4; v++) lines.push(`var acc${i}_${v} = vec4<f32>(0.0);`);
-  }
+  const lines = px.declare();
   lines.push(`for (var k0 = 0u; k0 < K; k0 += ${kc}u) {`, 'workgroupBarrier();');
-  lines.push(`for (var t = lid.x; t < ${kc * nc}u; t += ${wg}u) {`);
+  lines.push(`for (var t = lid.x; t < ${kc * nc}u; t += ${px.wg}u) {`);
   lines.push(`  let kk = k0 + t / ${nc}u; Ws[t] = select(0.0, W[min(kk, K - 1u) * N + c0 + t % ${nc}u], kk < K);`);
   lines.push('}', 'workgroupBarrier();');
   lines.push(`let kend = min(${kc}u, K - k0);`, 'for (var kk = 0u; kk < kend; kk += 4u) {', 'let k = k0 + kk;');
   for (let i = 0; i < r; i++) lines.push(`let a${i} = A4[(m${i} * K + k) / 4u];`);
   for (let j = 0; j < 4; j++) {
-    if (uniform) {
-      for (let v = 0; v < c4; v++) {
-        const at = (t: number) => `Ws[(kk + ${j}u) * ${nc}u + ${4 * v + t}u]`;
-        lines.push(`let b${j}_${v} = vec4<f32>(${[0, 1, 2, 3].map(at).join(', ')});`);
-      }
+    if (!uniform) {
+      lines.push(...broadcastRow(j, c4, (h) => `Ws[(kk + ${j}u) * ${nc}u + ${h * 8}u + lane]`));
       continue;
     }
-    for (let h = 0; h < nc / 8; h++) lines.push(`let w${j}_${h} = Ws[(kk + ${j}u) * ${nc}u + ${h * 8}u + lane];`);
     for (let v = 0; v < c4; v++) {
-      const lanes = [0, 1, 2, 3].map(
-        (t) => `subgroupBroadcast(w${j}_${Math.floor((4 * v + t) / 8)}, ${(4 * v + t) % 8}u)`,
-      );
-      lines.push(`let b${j}_${v} = vec4<f32>(${lanes.join(', ')});`);
+      const at = (t: number) => `Ws[(kk + ${j}u) * ${nc}u + ${4 * v + t}u]`;
+      lines.push(`let b${j}_${v} = vec4<f32>(${[0, 1, 2, 3].map(at).join(', ')});`);
     }
   }
-  for (let i = 0; i < r; i++)
-    for (let v = 0; v < c4; v++) {
-      let e = `acc${i}_${v}`;
-      for (let j = 0; j < 4; j++) e = `fma(vec4<f32>(a${i}.${'xyzw'[j]}), b${j}_${v}, ${e})`;
-      lines.push(`acc${i}_${v} = ${e};`);
-    }
-  lines.push('}', '}');
-  for (let i = 0; i < r; i++)
-    for (let v = 0; v < c4; v++)
-      lines.push(
-        `if (first + ${i}u * ${wg}u < M) { C4[((first + ${i}u * ${wg}u) * N + c0) / 4u + ${v}u] = acc${i}_${v}; }`,
-      );
-  const code =
-    header(m, k, n, 'C4: array<vec4<f32>>', 'W: array<f32>') +
-    `var<workgroup> Ws: array<f32, ${kc * nc}>;\n` +
-    `@compute @workgroup_size(${wg}) fn main(@builtin(local_invocation_id) lid: vec3<u32>, ` +
-    `@builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_invocation_id) lane: u32) {\n` +
-    `let first = wid.x * ${wg * r}u + lid.x; let c0 = wid.y * ${nc}u;\n${lines.join('\n')}\n}`;
-  return { code, dispatch: [Math.ceil(m / (wg * r)), n / nc, 1] };
+  lines.push(...px.accumulate(), '}', '}', ...px.store());
+  const code = px.code(k, n, ['W: array<f32>', `var<workgroup> Ws: array<f32, ${kc * nc}>;\n`], lines);
+  return { code, dispatch: px.dispatch(n) };
 }
 
 function channelLanes(m: number, k: number, n: number, p: number, q: number): Design {
