@@ -99,30 +99,29 @@ function pad(c: OnnxNodeContext): string {
   return c.g.b.add(op.pad(c.name, x, [p[2]!, p[3]!, p[6]!, p[7]!]));
 }
 
-/** A pool's window (MaxPool, AveragePool): kernel_shape, strides and explicit pads (no auto_pad). */
-function poolWindow(c: OnnxNodeContext): { size: [number, number]; strides: [number, number]; pads: Pads } {
+/** A pool's window (MaxPool, AveragePool): kernel_shape, strides, explicit pads (no auto_pad) and ceil_mode. */
+function poolWindow(c: OnnxNodeContext) {
   if (c.str('auto_pad', 'NOTSET') !== 'NOTSET') c.fail(`auto_pad ${c.str('auto_pad', '')} is not supported`);
   const p = c.ints('pads', [0, 0, 0, 0]);
   return {
     size: c.ints('kernel_shape', []) as [number, number],
     strides: c.ints('strides', [1, 1]) as [number, number],
-    pads: [p[0]!, p[1]!, p[2]!, p[3]!],
+    pads: [p[0]!, p[1]!, p[2]!, p[3]!] as Pads,
+    ceilMode: c.int('ceil_mode', 0) === 1,
   };
 }
 
 function maxPool(c: OnnxNodeContext): string {
   c.allowOnly(['kernel_shape', 'strides', 'pads', 'ceil_mode', 'dilations', 'storage_order', 'auto_pad']);
   if (c.ints('dilations', [1, 1]).some((d) => d !== 1)) c.fail('dilations are not supported');
-  const ceilMode = c.int('ceil_mode', 0) === 1;
-  return c.g.b.add(op.maxPool(c.name, c.act(0), { ...poolWindow(c), padValue: 'ignore', ceilMode }));
+  return c.g.b.add(op.maxPool(c.name, c.act(0), { ...poolWindow(c), padValue: 'ignore' }));
 }
 
 /** AveragePool (ONNX's count_include_pad defaults to 0; PyTorch exports write it). */
 function averagePool(c: OnnxNodeContext): string {
   c.allowOnly(['kernel_shape', 'strides', 'pads', 'ceil_mode', 'count_include_pad', 'auto_pad']);
-  const ceilMode = c.int('ceil_mode', 0) === 1;
   const countIncludePad = c.int('count_include_pad', 0) === 1;
-  return c.g.b.add(op.avgPool(c.name, c.act(0), { ...poolWindow(c), ceilMode, countIncludePad }));
+  return c.g.b.add(op.avgPool(c.name, c.act(0), { ...poolWindow(c), countIncludePad }));
 }
 
 function reduceMean(c: OnnxNodeContext): string {

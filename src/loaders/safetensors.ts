@@ -287,8 +287,9 @@ export function loadSafetensorsResNet(bytes: Uint8Array, where: string, options:
         file.metadata,
         where,
       );
-  const bottleneckStride = architecture?.block === 'bottleneck' && architecture.definition;
-  if (layout.layout === 'senet' && options.definition && bottleneckStride && options.definition !== bottleneckStride)
+  // a legacy SENet file says where its bottlenecks stride: a definition asked for that contradicts it is an error
+  const strided = layout.layout === 'senet' && architecture?.block === 'bottleneck';
+  if (strided && options.definition && options.definition !== architecture!.definition)
     throw new ModelFormatError(
       `${where}: a legacy SENet file (layer0.conv1): its bottlenecks stride as definition ` +
         `'${architecture!.definition}' does, not as the '${options.definition}' asked for`,

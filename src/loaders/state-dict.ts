@@ -105,7 +105,6 @@ export function refuseOutsideFamily(shapes: ReadonlyMap<string, readonly number[
  * grouped one (SEResNeXtBottleneck) on the 3x3 as torchvision; a basic block (SEResNetBlock) ends its branch with
  * a ReLU, before the gate.
  */
-
 export function architectureOf(
   shapes: ReadonlyMap<string, readonly number[]>,
   where: string,
